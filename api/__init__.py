@@ -1,0 +1,1 @@
+"""The Litestar application: thin routes over ledger/, signing/ and audit/."""

@@ -1,0 +1,90 @@
+"""Table definitions used by queries. The DDL itself (partitions, triggers, roles, grants) lives in the
+Alembic migrations; tests/test_schema.py checks that the two agree.
+
+Every table is keyed by school first, so one school's chain never needs another school's rows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+LEDGER_SCHEMA = "hocba"
+READ_SCHEMA = "hocba_read"
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("school_id", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("prev_hash", LargeBinary, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("school_id", "seq", name="events_pkey"),
+    UniqueConstraint("school_id", "event_id", name="events_event_id_key"),
+    Index("events_type_idx", "school_id", "type", "seq"),
+    Index("events_recorded_at_idx", "school_id", "recorded_at"),
+    schema=LEDGER_SCHEMA,
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("school_id", Text, nullable=False),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root", LargeBinary, nullable=False),
+    Column("signed_at", Text, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("certificate", LargeBinary, nullable=False),
+    Column("frontier", LargeBinary, nullable=False),
+    Column("leaves_from", BigInteger, nullable=False),
+    Column("leaves", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("school_id", "tree_size", name="checkpoints_pkey"),
+    schema=LEDGER_SCHEMA,
+)
+
+
+def projection_table(name: str, keys: list[Column[object]], values: list[Column[object]]) -> Table:
+    """A versioned read-model table: each row version is valid for seq in [valid_from, valid_to).
+
+    The current version has valid_to NULL; reading "as of seq N" selects
+    valid_from <= N < coalesce(valid_to, infinity). Only projections write these tables.
+    """
+    key_names = [column.name for column in keys]
+    table = Table(
+        name,
+        metadata,
+        Column("school_id", Text, nullable=False),
+        *keys,
+        *values,
+        Column("valid_from", BigInteger, nullable=False),
+        Column("valid_to", BigInteger, nullable=True),
+        PrimaryKeyConstraint("school_id", *key_names, "valid_from", name=f"{name}_pkey"),
+        schema=READ_SCHEMA,
+    )
+    Index(
+        f"{name}_current",
+        table.c.school_id,
+        *(table.c[k] for k in key_names),
+        unique=True,
+        postgresql_where=table.c.valid_to.is_(None),
+    )
+    table.info["key"] = tuple(key_names)
+    table.info["values"] = tuple(column.name for column in values)
+    return table

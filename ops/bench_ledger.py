@@ -1,0 +1,251 @@
+"""Ledger core benchmark: append and verify throughput, as ratios to baselines measured in the same run.
+
+    .venv/bin/python ops/bench_ledger.py [--events 1000000] [--append-events 20000] [--json FILE]
+
+Uses DATABASE_URL's server (or the embedded PostgreSQL) and a scratch database it drops afterwards.
+
+Append: the same rows (same school, payloads and batch sizes) go (a) through the ledger (per-school
+lock, canonical encoding, hash chain) and (b) as plain INSERTs into an unchained table with the same
+columns and keys, its payload serialised with json.dumps and seq drawn from an identity column. Both
+go through the same engine and driver. Measured for one writer with batches, and for 16 concurrent
+writers on one school.
+
+Verify: the whole `verify` of one school of --events events (signature, chain, Merkle roots at every
+checkpoint, column checks), against two baselines over exactly the bytes verify hashes,
+0x00 || prev_hash || body per event: (a) SHA-256 of each in memory, (b) streaming the same rows
+from PostgreSQL through the same cursor and SHA-256 of each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ledger import migrate
+from ledger.append import Ledger
+from ledger.checkpointing import make_checkpoint
+from ledger.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded
+from ledger.envelope import Actor, NewEvent
+from ledger.verify import stream_rows, verify
+from signing.pki import Pki
+
+TEACHER = Actor("gv.nguyenthilan", "SUBJECT_TEACHER")
+PLAIN_DDL = """
+CREATE TABLE IF NOT EXISTS public.plain_events (
+    school_id text NOT NULL, seq bigint GENERATED ALWAYS AS IDENTITY, event_id uuid NOT NULL,
+    type text NOT NULL, recorded_at timestamptz NOT NULL, payload jsonb NOT NULL, actor jsonb NOT NULL,
+    PRIMARY KEY (school_id, seq), UNIQUE (school_id, event_id))
+"""
+
+
+def payload(i: int) -> dict[str, Any]:
+    """A realistic assessment-sized payload."""
+    return {
+        "student": f"0792010{i % 100000:05d}",
+        "class": f"{6 + i % 4}A{1 + i % 5}",
+        "subject": ["TOAN", "NGU_VAN", "TIENG_ANH", "KHTN"][i % 4],
+        "term": 1 + i % 2,
+        "kind": "regular",
+        "slot": 1 + i % 4,
+        "value": f"{5 + i % 5}.{i % 10}",
+    }
+
+
+def events(count: int, start: int = 0) -> list[NewEvent]:
+    return [NewEvent("assessment.recorded", payload(start + i), TEACHER) for i in range(count)]
+
+
+async def plain_insert(engine: Any, school: str, batch: list[NewEvent]) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO public.plain_events (school_id, event_id, type, recorded_at, payload, actor)"
+                " VALUES (:school, :id, :type, now(), :payload, :actor)"
+            ),
+            [
+                {
+                    "school": school,
+                    "id": e.event_id,
+                    "type": e.type,
+                    "payload": json.dumps(e.payload, ensure_ascii=False),
+                    "actor": json.dumps(e.actor.to_json()),
+                }
+                for e in batch
+            ],
+        )
+
+
+async def timed(label: str, work: Any) -> float:
+    started = time.perf_counter()
+    await work
+    seconds = time.perf_counter() - started
+    print(f"  {label:<46} {seconds:8.2f} s", flush=True)
+    return seconds
+
+
+async def bench_append(url: str, total: int, batch: int, writers: int) -> dict[str, float]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(PLAIN_DDL)
+        conn.execute("GRANT SELECT, INSERT ON public.plain_events TO hocba_app")
+    engine = create_engine(url, APP_ROLE, pool_size=writers + 2)
+    plain = create_engine(url, APP_ROLE, pool_size=writers + 2)
+    ledger = Ledger(engine)
+    work = events(total)
+    chunks = [work[i : i + batch] for i in range(0, total, batch)]
+    results: dict[str, float] = {}
+
+    print(f"append, one writer, {total} events in batches of {batch}")
+    ledger_s = await timed("ledger", _sequential(lambda c: ledger.append("bench-append-1", c), chunks))
+    plain_s = await timed("plain INSERT", _sequential(lambda c: plain_insert(plain, "bench-append-1", c), chunks))
+    results["append_single_events_per_s"] = total / ledger_s
+    results["append_single_plain_events_per_s"] = total / plain_s
+    results["append_single_ratio"] = plain_s / ledger_s
+
+    small = max(1, batch // 10)
+    work = events(total, start=total)
+    chunks = [work[i : i + small] for i in range(0, total, small)]
+    print(f"append, {writers} concurrent writers on one school, {total} events in batches of {small}")
+    ledger_s = await timed("ledger", _concurrent(lambda c: ledger.append("bench-append-16", c), chunks, writers))
+    plain_s = await timed(
+        "plain INSERT", _concurrent(lambda c: plain_insert(plain, "bench-append-16", c), chunks, writers)
+    )
+    results["append_concurrent_events_per_s"] = total / ledger_s
+    results["append_concurrent_plain_events_per_s"] = total / plain_s
+    results["append_concurrent_ratio"] = plain_s / ledger_s
+
+    # The same, but each writer with a Ledger of its own, as separate service processes would be:
+    # no combining in the process, so the writers queue on the school's lock in PostgreSQL.
+    ledgers = [Ledger(engine) for _ in range(writers)]
+    work = events(total, start=2 * total)
+    chunks = [work[i : i + small] for i in range(0, total, small)]
+    turn = iter(range(10**9))
+    separate_s = await timed(
+        "ledger, one per writer (as separate processes)",
+        _concurrent(lambda c: ledgers[next(turn) % writers].append("bench-append-16p", c), chunks, writers),
+    )
+    results["append_concurrent_separate_events_per_s"] = total / separate_s
+    results["append_concurrent_separate_ratio"] = plain_s / separate_s
+    await engine.dispose()
+    await plain.dispose()
+    return results
+
+
+async def _sequential(call: Any, chunks: list[list[NewEvent]]) -> None:
+    for chunk in chunks:
+        await call(chunk)
+
+
+async def _concurrent(call: Any, chunks: list[list[NewEvent]], writers: int) -> None:
+    queue = list(reversed(chunks))
+
+    async def writer() -> None:
+        while queue:
+            await call(queue.pop())
+
+    await asyncio.gather(*(writer() for _ in range(writers)))
+
+
+async def bench_verify(url: str, total: int, pki: Pki) -> dict[str, float]:
+    school = "bench-verify"
+    engine = create_engine(url, APP_ROLE)
+    auditor = create_engine(url, AUDITOR_ROLE)
+    ledger = Ledger(engine)
+    signer = pki.service_signer(school, allow_demo=True)
+    print(f"verify, {total} events (loading through the ledger in batches of 1000, a checkpoint every 100000)")
+    started = time.perf_counter()
+    for start in range(0, total, 1000):
+        await ledger.append(school, events(min(1000, total - start), start))
+        if (start + 1000) % 100_000 == 0:
+            await make_checkpoint(engine, school, signer)
+    await make_checkpoint(engine, school, signer)
+    load_s = time.perf_counter() - started
+    print(f"  {'loaded':<46} {load_s:8.2f} s")
+
+    report = None
+
+    async def run_verify() -> None:
+        nonlocal report
+        report = await verify(auditor, pki.roots(), [school])
+
+    verify_s = await timed("verify (full)", run_verify())
+    assert report is not None
+    assert report.ok, report.to_json()
+
+    inputs: list[bytes] = []
+
+    async def stream_and_hash(keep: bool) -> None:
+        sha = hashlib.sha256
+        async with auditor.connect() as conn, conn.begin():
+            async for rows in stream_rows(conn, school, 0, total):
+                for _seq, prev, _hash, body in rows:
+                    data = b"\x00" + prev + body
+                    sha(data).digest()
+                    if keep:
+                        inputs.append(data)
+
+    await stream_and_hash(keep=True)  # warm the cache and collect the bytes
+    stream_s = await timed("baseline: stream rows + SHA-256 each", stream_and_hash(keep=False))
+    started = time.perf_counter()
+    sha = hashlib.sha256
+    for data in inputs:
+        sha(data).digest()
+    raw_s = time.perf_counter() - started
+    print(f"  {'baseline: SHA-256 of each, in memory':<46} {raw_s:8.2f} s")
+    await engine.dispose()
+    await auditor.dispose()
+    return {
+        "verify_events": total,
+        "verify_load_events_per_s": total / load_s,
+        "verify_events_per_s": total / verify_s,
+        "verify_ratio_to_stream_and_hash": stream_s / verify_s,
+        "verify_ratio_to_raw_sha256": raw_s / verify_s,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events for the verify benchmark")
+    parser.add_argument("--append-events", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--writers", type=int, default=16)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+
+    server = os.environ.get("DATABASE_URL") or start_embedded(Path.home() / ".cache" / "hocba-bench" / "pgdata")
+    name = f"hocba_bench_{uuid.uuid4().hex[:8]}"
+    url = ensure_database(server, name)
+    migrate.upgrade(url)
+    pki = Pki(Path("/tmp") / f"{name}-pki")
+    pki.init_demo()
+    try:
+        figures = await bench_append(url, args.append_events, args.batch, args.writers)
+        figures |= await bench_verify(url, args.events, pki)
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print()
+    print(f"append, one writer:      ledger/plain = {figures['append_single_ratio']:.2f}   (target >= 0.7)")
+    print(f"append, 16 writers:      ledger/plain = {figures['append_concurrent_ratio']:.2f}   (target >= 0.7)")
+    print(f"  same, one ledger each: ledger/plain = {figures['append_concurrent_separate_ratio']:.2f}")
+    print(f"verify vs stream+SHA-256:              {figures['verify_ratio_to_stream_and_hash']:.2f}   (target >= 0.5)")
+    print(f"verify vs in-memory SHA-256:           {figures['verify_ratio_to_raw_sha256']:.2f}")
+    print(f"verify throughput: {figures['verify_events_per_s']:,.0f} events/s")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,198 @@
+"""The development PKI and the ledger service's signing keys.
+
+Layout of a PKI directory (HOCBA_HOME/pki by default):
+
+    root.pem, root.key.pem            the root that stands in for the national root (demo only)
+    services/<school>.pem, .key.pem   the school's software-service certificate (Điều 9.5), which
+                                      signs ledger checkpoints
+
+In production the operator installs services/<school>.pem and its key as issued under the Sở's
+approval, and root.pem as the trusted root; no root key is present and nothing is generated. In
+development, missing service certificates are issued from the demo root on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ledger.logs import get_logger
+from signing.certs import PrivateKey, load_certificates, sign_bytes
+
+log = get_logger(__name__)
+DEMO_NOTICE = "DEMO - not for production use"
+
+
+def service_uri(school: str) -> str:
+    """The subjectAltName URI that binds a service certificate to one school's ledger."""
+    return f"urn:hocba:ledger-service:{school}"
+
+
+class PkiError(RuntimeError):
+    """A certificate or key is missing or unusable."""
+
+
+@dataclass(frozen=True)
+class ServiceSigner:
+    """Signs with a school's service certificate."""
+
+    key: PrivateKey
+    certificate: x509.Certificate
+
+    def sign(self, message: bytes) -> bytes:
+        return sign_bytes(self.key, message)
+
+    @property
+    def certificate_der(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.DER)
+
+
+def _write_key(path: Path, key: PrivateKey) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _write_cert(path: Path, cert: x509.Certificate) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _load_key(path: Path) -> PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, PrivateKey):
+        raise PkiError(f"{path}: only EC and RSA keys are supported")
+    return key
+
+
+def _name(common_name: str, organization: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    """CA certificates sign certificates and CRLs; the others sign documents (digitalSignature and
+    contentCommitment, which PAdES validators require by default)."""
+    return x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _certificate(
+    subject: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    issuer: x509.Name,
+    issuer_key: PrivateKey,
+    *,
+    days: int,
+    ca: bool,
+    uris: tuple[str, ...] = (),
+) -> x509.Certificate:
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=1 if ca else None), critical=True)
+        .add_extension(_key_usage(ca=ca), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+    if uris:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris]), critical=False
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+class Pki:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @property
+    def root_path(self) -> Path:
+        return self.directory / "root.pem"
+
+    @property
+    def root_key_path(self) -> Path:
+        return self.directory / "root.key.pem"
+
+    def exists(self) -> bool:
+        return self.root_path.exists()
+
+    def roots(self) -> list[x509.Certificate]:
+        if not self.root_path.exists():
+            raise PkiError(f"no trusted root at {self.root_path}; run 'hocba pki init-demo' or install one")
+        return load_certificates(self.root_path)
+
+    def init_demo(self, *, force: bool = False) -> x509.Certificate:
+        """Create the demo root (offline). Refuses to overwrite an existing PKI unless forced."""
+        if self.exists() and not force:
+            raise PkiError(f"a PKI already exists in {self.directory}; pass --force to replace it")
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = _name(f"Hocba Demo Root CA ({DEMO_NOTICE})", "hocba-ledger demo")
+        cert = _certificate(name, key.public_key(), name, key, days=365 * 20, ca=True)
+        if force:
+            for stale in (self.directory / "services").glob("*"):
+                stale.unlink()
+        _write_key(self.root_key_path, key)
+        _write_cert(self.root_path, cert)
+        log.warning("created a demo PKI; its certificates have no legal value", directory=str(self.directory))
+        return cert
+
+    def _service_paths(self, school: str) -> tuple[Path, Path]:
+        base = self.directory / "services"
+        return base / f"{school}.pem", base / f"{school}.key.pem"
+
+    def issue_demo_service(self, school: str) -> ServiceSigner:
+        if not self.root_key_path.exists():
+            raise PkiError(f"no demo root key in {self.directory}; cannot issue a service certificate")
+        root_key = _load_key(self.root_key_path)
+        root = self.roots()[0]
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = _name(f"Dịch vụ sổ cái học bạ - {school}", f"{school} ({DEMO_NOTICE})")
+        cert = _certificate(
+            subject, key.public_key(), root.subject, root_key, days=365 * 5, ca=False, uris=(service_uri(school),)
+        )
+        cert_path, key_path = self._service_paths(school)
+        _write_key(key_path, key)
+        _write_cert(cert_path, cert)
+        log.info("issued a demo service certificate", school=school)
+        return ServiceSigner(key, cert)
+
+    def service_signer(self, school: str, *, allow_demo: bool) -> ServiceSigner:
+        cert_path, key_path = self._service_paths(school)
+        if cert_path.exists() and key_path.exists():
+            return ServiceSigner(_load_key(key_path), load_certificates(cert_path)[0])
+        if not allow_demo:
+            raise PkiError(f"no service certificate for school {school!r} in {cert_path.parent}")
+        if not self.exists():
+            self.init_demo()
+        return self.issue_demo_service(school)

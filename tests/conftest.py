@@ -1,0 +1,132 @@
+"""Shared fixtures. Every test that touches a database talks to a real PostgreSQL: the server named by
+DATABASE_URL (CI: 127.0.0.1:5432, trust auth), or else an embedded one started for the session.
+Each test session works in a database of its own, created and migrated here and dropped at the end;
+each test writes to schools of its own."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ledger import migrate
+from ledger.append import Ledger
+from ledger.config import Settings
+from ledger.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded, stop_embedded
+from ledger.envelope import Actor
+from ledger.runtime import Runtime
+from signing.pki import Pki
+
+ADMIN = Actor("admin.test", "ADMIN")
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A libpq URL of a PostgreSQL server on which the tests may create databases."""
+    configured = os.environ.get("DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    yield start_embedded(tmp_path_factory.mktemp("pg") / "pgdata")
+    stop_embedded()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    name = f"hocba_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    url = ensure_database(server_url, name)
+    migrate.upgrade(url)
+    yield url
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """HOCBA_HOME of the test session (its PKI lives in home/pki)."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="session")
+def pki(home: Path) -> Pki:
+    pki = Pki(home / "pki")
+    pki.init_demo()
+    return pki
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, home: Path, pki: Pki) -> Settings:
+    return Settings(
+        database_url=database_url,
+        home=home,
+        environment="development",
+        log_format="console",
+        school=None,
+        checkpoint_interval=300,
+    )
+
+
+@pytest.fixture(scope="session")
+async def runtime(settings: Settings, pki: Pki) -> AsyncIterator[Runtime]:
+    runtime = Runtime(settings, database_url_of(settings))
+    yield runtime
+    await runtime.close()
+
+
+@pytest.fixture(scope="session")
+def env(settings: Settings, pki: Pki) -> dict[str, str]:
+    """Environment for running the `hocba` command against the test database and PKI."""
+    return {**os.environ, "DATABASE_URL": database_url_of(settings), "HOCBA_HOME": str(settings.home)}
+
+
+@pytest.fixture(scope="session")
+async def app_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, APP_ROLE, pool_size=40, max_overflow=10)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def auditor_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, AUDITOR_ROLE)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def superuser(database_url: str) -> Iterator[psycopg.Connection]:
+    """A direct connection as the login role of the URL (a superuser on CI and when embedded)."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def ledger(app_engine: AsyncEngine) -> Ledger:
+    return Ledger(app_engine)
+
+
+@pytest.fixture
+def school() -> str:
+    return f"t-{uuid.uuid4().hex[:12]}"
+
+
+def database_name(url: str) -> str:
+    return str(make_url(url).database)
+
+
+def database_url_of(settings: Settings) -> str:
+    assert settings.database_url is not None
+    return settings.database_url
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    path = Path(__file__).resolve().parent.parent / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
