@@ -48,4 +48,5 @@ def create_app(runtime: Runtime, *, scheduler: bool = True) -> Litestar:
         route_handlers=[health, ready],
         state=State({"runtime": runtime}),
         lifespan=[lifespan],
+        logging_config=None,  # logging is configured once, in ledger.logs
     )

