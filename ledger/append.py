@@ -33,7 +33,6 @@ from ledger import store
 from ledger.clock import Clock, SystemClock, format_time
 from ledger.envelope import Event, NewEvent, seal, validate_school
 from ledger.projection import Projection, apply
-from ledger.readmodels import PROJECTIONS
 
 T = TypeVar("T")
 Command = Callable[["SchoolSession"], Awaitable[T]]
@@ -146,8 +145,12 @@ class Ledger:
         engine: AsyncEngine,
         *,
         clock: Clock | None = None,
-        projections: Sequence[Projection] = PROJECTIONS,
+        projections: Sequence[Projection] | None = None,
     ) -> None:
+        if projections is None:
+            from ledger.readmodels import PROJECTIONS  # the domain modules themselves import this one
+
+            projections = PROJECTIONS
         self.engine = engine
         self.clock = clock or SystemClock()
         self.projections = projections
@@ -168,6 +171,17 @@ class Ledger:
     async def append(self, school: str, new_events: Sequence[NewEvent]) -> list[Event]:
         """Append events atomically; idempotent by event id."""
         return await self.execute(school, _Append(new_events))
+
+    async def decide(
+        self, school: str, decision: Callable[[SchoolSession], Awaitable[Sequence[NewEvent]]]
+    ) -> list[Event]:
+        """Run `decision` under the school's lock (it reads state and returns the events to
+        append, or raises DomainError to refuse) and append what it returns."""
+
+        async def command(session: SchoolSession) -> list[Event]:
+            return await session.append(await decision(session))
+
+        return await self.execute(school, command)
 
     async def _drain(self, school: str, queue: _Queue) -> None:
         try:

@@ -181,6 +181,114 @@ def cmd_pki_export_root(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _actor(args: argparse.Namespace) -> Any:
+    import getpass
+
+    from ledger.envelope import Actor
+    from ledger.roles import Role
+
+    return Actor(getattr(args, "actor", None) or f"cli.{getpass.getuser()}", Role.ADMIN)
+
+
+def _required_school(args: argparse.Namespace, settings: Settings) -> str:
+    school = _school(args, settings)
+    if not school:
+        raise CliError("name the school with --school or HOCBA_SCHOOL")
+    return school
+
+
+def _ledger_command(settings: Settings, work: Callable[[Any], Awaitable[Any]], as_json: bool) -> int:
+    """Run `work(ledger)` and print its result: JSON, or one line per appended event count."""
+    from ledger.append import Ledger
+
+    async def body(runtime: Any) -> int:
+        result = await work(Ledger(runtime.engine(), clock=runtime.clock))
+        doc = result.to_json() if hasattr(result, "to_json") else {"appended": len(result)}
+        if as_json:
+            _print_json(doc)
+        else:
+            print(" ".join(f"{k}={v}" for k, v in doc.items()))
+        return EXIT_OK
+
+    return _with_runtime(settings, body)
+
+
+def cmd_school_register(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.schools import registration
+
+    school = _required_school(args, settings)
+    event = registration(
+        args.name, _actor(args), ministry_code=args.ministry_code, province=args.province, address=args.address
+    )
+    return _ledger_command(settings, lambda ledger: ledger.append(school, [event]), args.json)
+
+
+def cmd_year_open(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.school_year import open_year
+
+    school = _required_school(args, settings)
+    return _ledger_command(
+        settings, lambda ledger: open_year(ledger, school, _actor(args), args.year, args.starts, args.ends), args.json
+    )
+
+
+def cmd_catalogue_load(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.school_year import default_catalogue, define_subjects, parse_subject
+
+    school = _required_school(args, settings)
+    if args.file:
+        doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        definitions = [parse_subject(item, f"{Path(args.file).name}[{i}]") for i, item in enumerate(doc)]
+    else:
+        definitions = default_catalogue()
+    return _ledger_command(
+        settings, lambda ledger: define_subjects(ledger, school, _actor(args), args.year, definitions), args.json
+    )
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger import importer
+
+    school, path = _required_school(args, settings), Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    if args.kind == "students":
+        return _ledger_command(
+            settings, lambda ledger: importer.import_students(ledger, school, _actor(args), path, args.year), args.json
+        )
+    work = importer.import_staff if args.kind == "staff" else importer.import_assignments
+    return _ledger_command(settings, lambda ledger: work(ledger, school, _actor(args), path), args.json)
+
+
+def cmd_assess_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.evaluation import evaluate
+
+    try:
+        doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise CliError(f"{args.file} is not valid JSON: {exc}") from None
+    _print_json(evaluate(doc))
+    return EXIT_OK
+
+
+def cmd_transcript(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.db import AUDITOR_ROLE
+    from ledger.transcript import class_summary, load_student_year
+
+    school = _required_school(args, settings)
+
+    async def body(runtime: Any) -> int:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            if args.command == "transcript":
+                view: Any = await load_student_year(conn, school, args.year, args.student, args.as_of)
+            else:
+                view = await class_summary(conn, school, args.year, args.class_id, args.as_of)
+        _print_json(view.to_json())
+        return EXIT_OK
+
+    return _with_runtime(settings, body)
+
+
 # --- parser ---------------------------------------------------------------------------------
 
 
@@ -212,6 +320,72 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoint.add_argument("--json", action="store_true")
     checkpoint.set_defaults(handler=cmd_checkpoint)
 
+    def school_option(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--school", help="school id (default: HOCBA_SCHOOL)")
+        parser.add_argument("--json", action="store_true", help="print the result as JSON")
+        parser.add_argument("--actor", help="who is recorded as acting (default: cli.<login>)")
+
+    school = commands.add_parser("school", help="the school").add_subparsers(dest="school_cmd", required=True)
+    register = school.add_parser("register", help="register the school (or change its details)")
+    school_option(register)
+    register.add_argument("--name", required=True)
+    register.add_argument("--ministry-code")
+    register.add_argument("--province")
+    register.add_argument("--address")
+    register.set_defaults(handler=cmd_school_register)
+
+    year = commands.add_parser("year", help="school years").add_subparsers(dest="year_cmd", required=True)
+    open_year = year.add_parser("open", help="open a school year")
+    school_option(open_year)
+    open_year.add_argument("--year", required=True, help="e.g. 2025-2026")
+    open_year.add_argument("--starts", required=True, help="first day, e.g. 2025-09-05")
+    open_year.add_argument("--ends", required=True, help="last day, e.g. 2026-05-31")
+    open_year.set_defaults(handler=cmd_year_open)
+
+    catalogue = commands.add_parser("catalogue", help="the subject catalogue").add_subparsers(dest="cat", required=True)
+    load = catalogue.add_parser("load", help="define the year's subjects (default: the GDPT 2018 catalogue)")
+    school_option(load)
+    load.add_argument("--year", required=True)
+    load.add_argument("--file", help="a JSON catalogue (docs/IMPORT.md)")
+    load.set_defaults(handler=cmd_catalogue_load)
+
+    imports = commands.add_parser("import", help="bulk import from the sector database").add_subparsers(
+        dest="imp", required=True
+    )
+    for kind, text in (
+        ("staff", "staff"),
+        ("students", "students (and enrolments with --year)"),
+        ("assignments", "assignments"),
+    ):
+        command = imports.add_parser(kind, help=f"import {text} from CSV or JSON")
+        school_option(command)
+        command.add_argument("file", metavar="FILE")
+        command.add_argument(
+            "--year", help="school year of the class column" if kind == "students" else argparse.SUPPRESS
+        )
+        command.set_defaults(handler=cmd_import, kind=kind)
+
+    assess = commands.add_parser("assess", help="the TT22 assessment rules").add_subparsers(
+        dest="assess", required=True
+    )
+    evaluate = assess.add_parser("evaluate", help="evaluate one student's year from a JSON file (docs/ASSESSMENT.md)")
+    evaluate.add_argument("file", metavar="FILE.json")
+    evaluate.set_defaults(handler=cmd_assess_evaluate)
+
+    transcript = commands.add_parser("transcript", help="one student's year, evaluated, as JSON")
+    transcript.add_argument("--school")
+    transcript.add_argument("--year", required=True)
+    transcript.add_argument("--student", required=True, help="personal identifier")
+    transcript.add_argument("--as-of", type=int, metavar="SEQ", help="as it stood at this seq")
+    transcript.set_defaults(handler=cmd_transcript)
+
+    summary = commands.add_parser("class-summary", help="a class's lists (Điều 33.6, 34.4), as JSON")
+    summary.add_argument("--school")
+    summary.add_argument("--year", required=True)
+    summary.add_argument("--class", dest="class_id", required=True)
+    summary.add_argument("--as-of", type=int, metavar="SEQ")
+    summary.set_defaults(handler=cmd_transcript)
+
     pki = commands.add_parser("pki", help="certificates").add_subparsers(dest="pki", required=True)
     init_demo = pki.add_parser("init-demo", help="create the development PKI (offline)")
     init_demo.add_argument("--force", action="store_true", help="replace an existing PKI")
@@ -233,8 +407,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # every failure ends as one readable line, never a traceback
         from ledger.db import DatabaseUnavailable
+        from ledger.errors import DomainError
 
-        known = (CliError, DatabaseUnavailable, ValueError, OSError)
+        known = (CliError, DatabaseUnavailable, DomainError, ValueError, OSError)
         prefix = "" if isinstance(exc, known) else f"{type(exc).__name__}: "
         print(f"hocba: {prefix}{exc}", file=sys.stderr)
         return EXIT_ERROR

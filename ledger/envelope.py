@@ -46,7 +46,8 @@ class Actor:
     on_behalf_of: str | None = None
 
     def to_json(self) -> dict[str, str | None]:
-        return {"user": self.user, "role": self.role, "on_behalf_of": self.on_behalf_of}
+        behalf = str(self.on_behalf_of) if self.on_behalf_of is not None else None
+        return {"user": str(self.user), "role": str(self.role), "on_behalf_of": behalf}
 
 
 SYSTEM = Actor(user="system", role="SYSTEM")

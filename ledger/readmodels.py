@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger import schools
+from ledger import assessments, school_year, schools
 from ledger.projection import Projection
 
-PROJECTIONS: tuple[Projection, ...] = (schools.PROJECTION,)
+PROJECTIONS: tuple[Projection, ...] = (schools.PROJECTION, school_year.PROJECTION, assessments.PROJECTION)

@@ -61,10 +61,10 @@ checkpoints = Table(
 
 
 def projection_table(name: str, keys: list[Column[object]], values: list[Column[object]]) -> Table:
-    """A versioned read-model table: each row version is valid for seq in [valid_from, valid_to).
+    """A versioned read-model table: each row version is valid for seq in [seq_from, seq_to).
 
-    The current version has valid_to NULL; reading "as of seq N" selects
-    valid_from <= N < coalesce(valid_to, infinity). Only projections write these tables.
+    The current version has seq_to NULL; reading "as of seq N" selects
+    seq_from <= N < coalesce(seq_to, infinity). Only projections write these tables.
     """
     key_names = [column.name for column in keys]
     table = Table(
@@ -73,9 +73,9 @@ def projection_table(name: str, keys: list[Column[object]], values: list[Column[
         Column("school_id", Text, nullable=False),
         *keys,
         *values,
-        Column("valid_from", BigInteger, nullable=False),
-        Column("valid_to", BigInteger, nullable=True),
-        PrimaryKeyConstraint("school_id", *key_names, "valid_from", name=f"{name}_pkey"),
+        Column("seq_from", BigInteger, nullable=False),
+        Column("seq_to", BigInteger, nullable=True),
+        PrimaryKeyConstraint("school_id", *key_names, "seq_from", name=f"{name}_pkey"),
         schema=READ_SCHEMA,
     )
     Index(
@@ -83,7 +83,7 @@ def projection_table(name: str, keys: list[Column[object]], values: list[Column[
         table.c.school_id,
         *(table.c[k] for k in key_names),
         unique=True,
-        postgresql_where=table.c.valid_to.is_(None),
+        postgresql_where=table.c.seq_to.is_(None),
     )
     table.info["key"] = tuple(key_names)
     table.info["values"] = tuple(column.name for column in values)

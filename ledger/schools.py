@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import Column, Text
 
-from ledger.envelope import Actor, Event, NewEvent
-from ledger.projection import Projection, ProjectionWriter
+from ledger.envelope import Actor, NewEvent
+from ledger.projection import Projection, copy_payload
 from ledger.schema import projection_table
 
 SCHOOL_REGISTERED = "school.registered"
@@ -16,7 +16,7 @@ schools = projection_table(
     "schools",
     keys=[],
     values=[
-        Column("name", Text, nullable=False),
+        Column("name", Text),
         Column("ministry_code", Text),
         Column("province", Text),
         Column("address", Text),
@@ -50,18 +50,12 @@ def registration(
     return NewEvent(SCHOOL_REGISTERED, payload, actor)
 
 
-async def _on_registered(writer: ProjectionWriter, event: Event) -> None:
-    p = event.payload
-    await writer.put(
-        schools,
-        {},
-        {
-            "name": p["name"],
-            "ministry_code": p["ministry_code"],
-            "province": p["province"],
-            "address": p["address"],
-        },
-    )
-
-
-PROJECTION = Projection("schools", (schools,), {SCHOOL_REGISTERED: _on_registered})
+PROJECTION = Projection(
+    "schools",
+    (schools,),
+    {
+        SCHOOL_REGISTERED: copy_payload(
+            schools, {"name": "name", "ministry_code": "ministry_code", "province": "province", "address": "address"}
+        )
+    },
+)

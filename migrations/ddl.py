@@ -34,3 +34,18 @@ def append_only(table: str, partitions: int = PARTITIONS) -> list[str]:
         for target in targets
     ]
     return statements
+
+
+def projection_table(name: str, keys: list[tuple[str, str]], values: list[tuple[str, str]]) -> list[str]:
+    """A versioned read-model table in hocba_read: each row version is valid for seq in
+    [seq_from, seq_to), the current one has seq_to NULL (see ledger.schema.projection_table)."""
+    columns = ["school_id text NOT NULL"]
+    columns += [f"{column} {kind} NOT NULL" for column, kind in keys]
+    columns += [f"{column} {kind}" for column, kind in values]
+    columns += ["seq_from bigint NOT NULL", "seq_to bigint"]
+    key_names = ", ".join(["school_id", *(column for column, _ in keys)])
+    return [
+        f"CREATE TABLE hocba_read.{name} ({', '.join(columns)}, "
+        f"CONSTRAINT {name}_pkey PRIMARY KEY ({key_names}, seq_from))",
+        f"CREATE UNIQUE INDEX {name}_current ON hocba_read.{name} ({key_names}) WHERE seq_to IS NULL",
+    ]

@@ -19,6 +19,7 @@ from ledger import migrate
 from ledger.append import Ledger
 from ledger.config import Settings
 from ledger.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded, stop_embedded
+from ledger.demo import DemoSchool, build_demo_school
 from ledger.envelope import Actor
 from ledger.runtime import Runtime
 from signing.pki import Pki
@@ -130,3 +131,10 @@ def artifacts() -> Path:
     path = Path(__file__).resolve().parent.parent / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+async def demo(app_engine: AsyncEngine) -> DemoSchool:
+    """The realistic fixture school: THCS Khánh Phú, one class per grade 6–9, ten students each, all
+    subjects, a full 2025-2026 year with its summer (ledger.demo). Built once per test session."""
+    return await build_demo_school(Ledger(app_engine), f"kp-{uuid.uuid4().hex[:8]}")

@@ -50,12 +50,12 @@ def tally_table(database_url: str) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS hocba_read.test_tallies (school_id text NOT NULL, kind text,"
-            " item integer, total integer, valid_from bigint NOT NULL, valid_to bigint,"
-            " CONSTRAINT test_tallies_pkey PRIMARY KEY (school_id, kind, item, valid_from))"
+            " item integer, total integer, seq_from bigint NOT NULL, seq_to bigint,"
+            " CONSTRAINT test_tallies_pkey PRIMARY KEY (school_id, kind, item, seq_from))"
         )
         conn.execute(
             "CREATE UNIQUE INDEX IF NOT EXISTS test_tallies_current ON hocba_read.test_tallies"
-            " (school_id, kind, item) WHERE valid_to IS NULL"
+            " (school_id, kind, item) WHERE seq_to IS NULL"
         )
         conn.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON hocba_read.test_tallies TO hocba_app")
         conn.execute("GRANT SELECT ON hocba_read.test_tallies TO hocba_auditor")
@@ -97,7 +97,7 @@ async def test_projection_is_current_after_append_and_readable_as_of_any_seq(
         ]
         assert await read(conn, tallies, school, as_of=1) == []
         versions = await history(conn, tallies, school, kind="a", item=1)
-        assert [(v["total"], v["valid_from"], v["valid_to"]) for v in versions] == [(5, 2, 4), (7, 4, None)]
+        assert [(v["total"], v["seq_from"], v["seq_to"]) for v in versions] == [(5, 2, 4), (7, 4, None)]
         # As of noon on the second day: both events of that day (seq 4, 5), not the third day's seq 6.
         day_two = await store.seq_at_time(conn, school, datetime(2025, 9, 6, 12, 0, tzinfo=VN_TZ))
         assert day_two == 5
@@ -117,7 +117,7 @@ async def test_replay_reproduces_the_live_projections_exactly(
     for name in (school, None):
         report = await replay(auditor_engine, name, projections=ALL)
         assert report.ok, report.to_json()
-        assert {t.table for t in report.tables} == {"schools", "test_tallies"}
+        assert {t.table for t in report.tables} == {t.name for p in ALL for t in p.tables}
     assert report.events >= 44
 
 
@@ -126,7 +126,7 @@ async def test_replay_detects_a_projection_edited_behind_the_ledger(
 ) -> None:
     await full_ledger.append(school, [tally("x", 1, 1), tally("x", 1, 2)])
     superuser.execute(
-        "UPDATE hocba_read.test_tallies SET total = 100 WHERE school_id = %s AND valid_to IS NULL", (school,)
+        "UPDATE hocba_read.test_tallies SET total = 100 WHERE school_id = %s AND seq_to IS NULL", (school,)
     )
     report = await replay(auditor_engine, school, projections=ALL)
     assert not report.ok
@@ -139,4 +139,4 @@ async def test_hocba_replay_command(full_ledger: Ledger, env: dict[str, str], sc
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["ok"] is True
-    assert [t["table"] for t in doc["tables"]] == ["schools"]
+    assert [t["table"] for t in doc["tables"]] == [t.name for p in PROJECTIONS for t in p.tables]

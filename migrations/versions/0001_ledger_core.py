@@ -7,7 +7,7 @@ Create Date: 2026-11-28
 
 from alembic import op
 
-from migrations.ddl import append_only, hash_partitions
+from migrations.ddl import append_only, hash_partitions, projection_table
 
 revision = "0001"
 down_revision = None
@@ -87,21 +87,9 @@ def upgrade() -> None:
     for statement in append_only("hocba.checkpoints"):
         op.execute(statement)
 
-    op.execute(
-        """
-        CREATE TABLE hocba_read.schools (
-            school_id     text   NOT NULL,
-            name          text   NOT NULL,
-            ministry_code text,
-            province      text,
-            address       text,
-            valid_from    bigint NOT NULL,
-            valid_to      bigint,
-            CONSTRAINT schools_pkey PRIMARY KEY (school_id, valid_from)
-        )
-        """
-    )
-    op.execute("CREATE UNIQUE INDEX schools_current ON hocba_read.schools (school_id) WHERE valid_to IS NULL")
+    schools = [("name", "text"), ("ministry_code", "text"), ("province", "text"), ("address", "text")]
+    for statement in projection_table("schools", [], schools):
+        op.execute(statement)
 
     op.execute("GRANT USAGE ON SCHEMA hocba, hocba_read TO hocba_app, hocba_auditor")
     op.execute("GRANT SELECT, INSERT ON hocba.events, hocba.checkpoints TO hocba_app")

@@ -1,0 +1,339 @@
+"""A realistic school year for THCS Khánh Phú, generated deterministically through the real commands
+(so every rule applies): classes in grades 6–9, all subjects of the GDPT 2018 catalogue, staff and
+assignments, a full year of assessments, conduct and absences, then the summer re-assessments and
+summer training. Used by the test suite (small) and by `hocba demo` (full size)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from ledger import schools
+from ledger.append import Ledger
+from ledger.assessments import (
+    SheetEntry,
+    record_absences,
+    record_conduct,
+    record_homeroom_comments,
+    record_reassessments,
+    record_sheet,
+    record_summer_conduct,
+)
+from ledger.clock import VN_TZ, ManualClock
+from ledger.envelope import Actor
+from ledger.roles import Role
+from ledger.school_year import (
+    Assignment,
+    default_catalogue,
+    define_subjects,
+    enrol,
+    make_assignments,
+    open_classes,
+    open_year,
+    register_staff,
+    register_students,
+)
+from ledger.transcript import class_summary
+from ledger.tt22 import Kind, Promotion, required_regular
+
+SCHOOL_NAME = "Trường THCS Khánh Phú"
+YEAR = "2025-2026"
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
+MIDDLE_M = ["Văn", "Đức", "Minh", "Quang", "Hữu", "Gia", "Thành", "Công"]
+MIDDLE_F = ["Thị", "Ngọc", "Thu", "Thanh", "Minh", "Phương", "Bảo", "Khánh"]
+GIVEN_M = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Hải",
+    "Hiếu",
+    "Hùng",
+    "Khang",
+    "Khôi",
+    "Long",
+    "Nam",
+    "Phúc",
+    "Quân",
+    "Sơn",
+    "Tuấn",
+    "Việt",
+]
+GIVEN_F = [
+    "Anh",
+    "Chi",
+    "Diệp",
+    "Giang",
+    "Hà",
+    "Hân",
+    "Hoa",
+    "Hương",
+    "Lan",
+    "Linh",
+    "Mai",
+    "My",
+    "Ngân",
+    "Nhi",
+    "Thảo",
+    "Trang",
+]
+ETHNICITY = ["Kinh"] * 9 + ["Mường"]
+COMMUNES = ["xã Khánh Phú", "xã Khánh An", "xã Khánh Cư", "thị trấn Yên Ninh"]
+
+PRINCIPAL = Actor("ht.doanthuy", Role.PRINCIPAL)
+VICE_PRINCIPAL = Actor("pht.nguyenvanhung", Role.LEADERSHIP)
+CLERK = Actor("vt.nguyenthilan", Role.CLERK)
+ADMIN = Actor("qt.tranvanminh", Role.ADMIN)
+IT_REVIEWER = Actor("gv.phamducanh", Role.IT_REVIEWER)
+STAFF_NAMES = {
+    PRINCIPAL.user: "Đoàn Thị Thủy",
+    VICE_PRINCIPAL.user: "Nguyễn Văn Hùng",
+    CLERK.user: "Nguyễn Thị Lan",
+    ADMIN.user: "Trần Văn Minh",
+    IT_REVIEWER.user: "Phạm Đức Anh",
+}
+
+
+@dataclass
+class DemoSchool:
+    school: str
+    year: str
+    classes: dict[str, int] = field(default_factory=dict)  # class -> grade
+    rosters: dict[str, list[str]] = field(default_factory=dict)  # class -> students
+    subject_teachers: dict[str, str] = field(default_factory=dict)  # subject -> staff id
+    homeroom: dict[str, str] = field(default_factory=dict)  # class -> staff id
+    names: dict[str, str] = field(default_factory=dict)  # student -> full name
+
+    def teacher(self, subject: str) -> Actor:
+        return Actor(self.subject_teachers[subject], Role.SUBJECT_TEACHER)
+
+    def homeroom_teacher(self, class_id: str) -> Actor:
+        return Actor(self.homeroom[class_id], Role.HOMEROOM_TEACHER)
+
+
+def _moment(day: date, hour: int = 9) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=VN_TZ)
+
+
+class _Script:
+    """Moves a ManualClock (when the ledger has one) to each phase of the year."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.clock = ledger.clock if isinstance(ledger.clock, ManualClock) else None
+
+    def at(self, day: date) -> None:
+        if self.clock is not None and self.clock.now() < _moment(day):
+            self.clock.set(_moment(day))
+
+
+def _student(rng: random.Random, grade: int, serial: int) -> dict[str, Any]:
+    female = rng.random() < 0.5
+    born = date(2025 - grade - 5, rng.randint(1, 12), rng.randint(1, 28))
+    century_sex = (2 if born.year >= 2000 else 0) + (1 if female else 0)
+    family = rng.choice(FAMILY)
+    name = " ".join([family, rng.choice(MIDDLE_F if female else MIDDLE_M), rng.choice(GIVEN_F if female else GIVEN_M)])
+    father = f"{family} {rng.choice(MIDDLE_M)} {rng.choice(GIVEN_M)}"
+    return {
+        "student": f"037{century_sex}{born.year % 100:02d}{serial:06d}",
+        "ministry_code": f"37{serial:08d}",
+        "full_name": name,
+        "gender": "Nữ" if female else "Nam",
+        "date_of_birth": born.isoformat(),
+        "birthplace": "Ninh Bình",
+        "ethnicity": rng.choice(ETHNICITY),
+        "residence": f"{rng.choice(COMMUNES)}, tỉnh Ninh Bình",
+        "guardians": [{"full_name": father, "relation": "Cha", "phone": f"09{rng.randint(10_000_000, 99_999_999)}"}],
+    }
+
+
+def _score(rng: random.Random, ability: float) -> str:
+    value = min(10.0, max(0.0, rng.gauss(ability, 0.9)))
+    return str(Decimal(round(value * 2) / 2).quantize(Decimal("0.1")))
+
+
+async def build_demo_school(
+    ledger: Ledger,
+    school: str,
+    *,
+    classes_per_grade: int = 1,
+    students_per_class: int = 10,
+    seed: int = 2025,
+    terms: Sequence[int] = (1, 2),
+    summer: bool = True,
+) -> DemoSchool:
+    """Generate a school year, from the school's registration to the summer results (`terms=()`:
+    only the school, its catalogue, staff, classes, students and assignments)."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not a secret
+    script = _Script(ledger)
+    demo = DemoSchool(school, YEAR)
+    script.at(date(2025, 8, 15))
+    await ledger.append(
+        school,
+        [
+            schools.registration(
+                SCHOOL_NAME, ADMIN, ministry_code="27001", province="Ninh Bình", address="Xã Khánh Phú, huyện Yên Khánh"
+            )
+        ],
+    )
+    await open_year(ledger, school, PRINCIPAL, YEAR, "2025-09-05", "2026-05-31")
+    catalogue = default_catalogue()
+    await define_subjects(ledger, school, ADMIN, YEAR, catalogue)
+
+    teachers = []
+    for index, subject in enumerate(catalogue):
+        staff_id = f"gv.{subject.code.lower().replace('_', '')}{index + 1:02d}"
+        family, given = FAMILY[index % len(FAMILY)], GIVEN_F[index % len(GIVEN_F)]
+        teachers.append({"staff": staff_id, "full_name": f"{family} Thị {given}", "phone": f"0912{index + 1:06d}"})
+        demo.subject_teachers[subject.code] = staff_id
+    people = [{"staff": sid, "full_name": name} for sid, name in STAFF_NAMES.items()] + teachers
+    await register_staff(ledger, school, ADMIN, people)
+
+    for grade in (6, 7, 8, 9):
+        for number in range(1, classes_per_grade + 1):
+            demo.classes[f"{grade}A{number}"] = grade
+    await open_classes(ledger, school, ADMIN, YEAR, sorted(demo.classes.items()))
+
+    serial = 1
+    profiles, enrolment = [], []
+    abilities: dict[str, float] = {}
+    for class_id, grade in sorted(demo.classes.items()):
+        demo.rosters[class_id] = []
+        for _ in range(students_per_class):
+            profile = _student(rng, grade, serial)
+            serial += 1
+            profiles.append(profile)
+            enrolment.append((profile["student"], class_id, "2025-09-05"))
+            demo.rosters[class_id].append(profile["student"])
+            demo.names[profile["student"]] = profile["full_name"]
+            abilities[profile["student"]] = rng.choice([9.2, 8.6, 8.0, 7.2, 6.5, 5.6, 4.6])
+    await register_students(ledger, school, ADMIN, profiles)
+    await enrol(ledger, school, ADMIN, YEAR, enrolment)
+
+    start = date(2025, 8, 20)
+    roles = [Assignment(a.user, Role(a.role), start) for a in (PRINCIPAL, VICE_PRINCIPAL, CLERK, ADMIN, IT_REVIEWER)]
+    homerooms = [t["staff"] for t in teachers]
+    subject_work = []
+    for index, class_id in enumerate(sorted(demo.classes)):
+        demo.homeroom[class_id] = homerooms[index % len(homerooms)]
+        roles.append(Assignment(demo.homeroom[class_id], Role.HOMEROOM_TEACHER, start, None, YEAR, class_id))
+        for subject in catalogue:
+            for term in (1, 2):
+                subject_work.append(
+                    Assignment(
+                        demo.subject_teachers[subject.code],
+                        Role.SUBJECT_TEACHER,
+                        start,
+                        None,
+                        YEAR,
+                        class_id,
+                        subject.code,
+                        term,
+                    )
+                )
+    await make_assignments(ledger, school, PRINCIPAL, roles + subject_work)
+
+    entry_days = {1: date(2025, 12, 20), 2: date(2026, 5, 10)}
+    for term in terms:
+        script.at(entry_days[term])
+        for class_id, grade in sorted(demo.classes.items()):
+            for subject in catalogue:
+                required = required_regular(subject.kind, subject.periods[grade])
+                entries = []
+                for student in demo.rosters[class_id]:
+                    ability = abilities[student]
+                    if subject.kind is Kind.SCORE:
+                        values: Sequence[str] = [_score(rng, ability) for _ in range(required + 2)]
+                    else:
+                        weak = ability < 5 and rng.random() < 0.3
+                        values = ["CĐ" if weak and k == required + 1 else "Đ" for k in range(required + 2)]
+                    entries += [SheetEntry(student, "regular", values[k], k + 1) for k in range(required)]
+                    entries += [SheetEntry(student, "midterm", values[-2]), SheetEntry(student, "final", values[-1])]
+                    if rng.random() < 0.2:
+                        entries.append(SheetEntry(student, "comment", "Có tiến bộ, cần phát huy."))
+                await record_sheet(
+                    ledger,
+                    school,
+                    demo.teacher(subject.code),
+                    year=YEAR,
+                    term=term,
+                    class_id=class_id,
+                    subject=subject.code,
+                    entries=entries,
+                )
+            homeroom = demo.homeroom_teacher(class_id)
+            conduct_entries = []
+            absence_entries = []
+            for position, student in enumerate(demo.rosters[class_id]):
+                level = "Tốt" if abilities[student] >= 8 else "Khá" if abilities[student] >= 6 else "Đạt"
+                if position == 3 and term == 2:
+                    level = "Chưa đạt"  # one student per class needs summer training
+                conduct_entries.append((student, level))
+                absent = 24 if position == 5 else rng.randint(0, 4)  # 48 sessions in the year: not promoted
+                absence_entries.append((student, absent // 2, absent - absent // 2))
+            await record_conduct(
+                ledger, school, homeroom, year=YEAR, term=term, class_id=class_id, entries=conduct_entries
+            )
+            await record_absences(
+                ledger, school, homeroom, year=YEAR, term=term, class_id=class_id, entries=absence_entries
+            )
+            comments = [(s, "Ngoan, chăm học, tích cực tham gia hoạt động tập thể.") for s in demo.rosters[class_id]]
+            await record_homeroom_comments(
+                ledger, school, homeroom, year=YEAR, period=str(term), class_id=class_id, entries=comments
+            )
+
+    if summer and tuple(terms) == (1, 2):
+        await _summer(ledger, demo, rng, script)
+    return demo
+
+
+async def _summer(ledger: Ledger, demo: DemoSchool, rng: random.Random, script: _Script) -> None:
+    """Summer training and re-assessment for the students whose year calls for them (TT22 Đ.12–14)."""
+    script.at(date(2026, 8, 10))
+    for class_id in sorted(demo.classes):
+        async with ledger.engine.connect() as conn:
+            summary = await class_summary(conn, demo.school, demo.year, class_id)
+        for view in summary.views:
+            student = view.student["student_id"]
+            if view.outcome.promotion is Promotion.SUMMER_TRAINING:
+                await record_summer_conduct(
+                    ledger, demo.school, PRINCIPAL, year=demo.year, class_id=class_id, entries=[(student, "Đạt")]
+                )
+        async with ledger.engine.connect() as conn:
+            summary = await class_summary(conn, demo.school, demo.year, class_id)
+        for view in summary.views:
+            student = view.student["student_id"]
+            if view.outcome.promotion is not Promotion.RE_ASSESSMENT:
+                continue
+            for subject in sorted(view.reassessable):
+                kind = next(line.kind for line in view.lines if line.code == subject)
+                value = ("6.0" if rng.random() < 0.7 else "4.0") if kind is Kind.SCORE else "Đ"
+                await record_reassessments(
+                    ledger,
+                    demo.school,
+                    demo.teacher(subject),
+                    year=demo.year,
+                    class_id=class_id,
+                    subject=subject,
+                    entries=[(student, value)],
+                )

@@ -1,0 +1,76 @@
+"""The one public error type of the domain: a refusal that names the field, the rule and the way
+forward, in Vietnamese (for school staff) and English. The API turns it into problem+json, the CLI
+into one readable line. Raising it before or during a command means nothing is appended."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A refused request. `status` is the HTTP status it maps to."""
+
+    status = 422
+    title = "Invalid input"
+
+    def __init__(
+        self,
+        code: str,
+        vi: str,
+        en: str,
+        *,
+        field: str | None = None,
+        rule: str | None = None,
+        **details: Any,
+    ) -> None:
+        super().__init__(f"{field}: {en}" if field else en)
+        self.code = code
+        self.vi = vi
+        self.en = en
+        self.field = field
+        self.rule = rule
+        self.details = details
+
+    def to_json(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"code": self.code, "message": self.en, "message_vi": self.vi}
+        if self.field:
+            doc["field"] = self.field
+        if self.rule:
+            doc["rule"] = self.rule
+        doc.update(self.details)
+        return doc
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        rule = f" [{self.rule}]" if self.rule else ""
+        return f"{where}{self.vi} / {self.en}{rule}"
+
+
+class ValidationError(DomainError):
+    """The input itself is malformed or breaks a rule of the data (422)."""
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    """The request contradicts the ledger's current state (409)."""
+
+    status = 409
+    title = "Conflict"
+
+
+class Refused(DomainError):
+    """A rule of the regulation forbids the change now: deadline, lock, four-eyes (409)."""
+
+    status = 409
+    title = "Refused by rule"
+
+
+class Forbidden(DomainError):
+    """The actor's role, assignment or time does not allow it (403)."""
+
+    status = 403
+    title = "Forbidden"
