@@ -5,33 +5,38 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, get
+from litestar import Litestar, Router
 from litestar.datastructures import State
-from litestar.response import Response
-from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy import text
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 
+from api.routes import ROUTES
+from api.security import Challenges, Tokens, token_secret
+from api.web import EXCEPTION_HANDLERS, PUBLIC, Service, guard
+from audit.trail import AccessTrail
+from ledger.append import Ledger
 from ledger.jobs import build_scheduler
 from ledger.runtime import Runtime
 
-
-@get("/api/v1/health", operation_id="health", summary="Liveness: the process answers")
-async def health() -> dict[str, str]:
-    return {"status": "ok"}
-
-
-@get("/api/v1/ready", operation_id="ready", summary="Readiness: the database answers")
-async def ready(state: State) -> Response[dict[str, str]]:
-    runtime: Runtime = state.runtime
-    try:
-        async with runtime.engine().connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except Exception:
-        return Response({"status": "unavailable"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
-    return Response({"status": "ready"})
+DESCRIPTION = (
+    "hocba-ledger: the append-only ledger of a school's assessment records and digital transcripts "
+    "(học bạ số). Every request, allowed or refused, leaves one entry in the access trail. Errors are "
+    "RFC 9457 problem+json with `detail` (English) and `detail_vi` (Vietnamese)."
+)
 
 
-def create_app(runtime: Runtime, *, scheduler: bool = True) -> Litestar:
+def create_app(runtime: Runtime, *, scheduler: bool = True) -> Service:
+    secret = token_secret(runtime.settings)
+    state = State(
+        {
+            "runtime": runtime,
+            "ledger": Ledger(runtime.engine(), clock=runtime.clock),
+            "trail": AccessTrail(runtime.engine(), clock=runtime.clock),
+            "tokens": Tokens(secret, runtime.clock),
+            "challenges": Challenges(secret, runtime.clock),
+        }
+    )
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         jobs = build_scheduler(runtime) if scheduler else None
@@ -44,9 +49,20 @@ def create_app(runtime: Runtime, *, scheduler: bool = True) -> Litestar:
                 jobs.shutdown(wait=False)
             await runtime.close()
 
-    return Litestar(
-        route_handlers=[health, ready],
-        state=State({"runtime": runtime}),
+    app = Litestar(
+        route_handlers=ROUTES,
+        state=state,
+        guards=[guard],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="hocba-ledger",
+            version="1",
+            description=DESCRIPTION,
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router("/schema", route_handlers=[], opt={"action": PUBLIC}, include_in_schema=False),
+        ),
         lifespan=[lifespan],
         logging_config=None,  # logging is configured once, in ledger.logs
     )
+    return Service(app)

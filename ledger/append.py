@@ -33,6 +33,7 @@ from ledger import store
 from ledger.clock import Clock, SystemClock, format_time
 from ledger.envelope import Event, NewEvent, seal, validate_school
 from ledger.projection import Projection, apply
+from ledger.schema import EVENTS, Chain
 
 T = TypeVar("T")
 Command = Callable[["SchoolSession"], Awaitable[T]]
@@ -52,10 +53,11 @@ class SchoolSession:
     head: store.Head
     clock: Clock
     projections: Sequence[Projection]
+    chain: Chain = EVENTS
 
     async def recorded(self, event_ids: Sequence[UUID]) -> dict[UUID, Event]:
         """Events of this school already recorded under these ids."""
-        return await store.find_events(self.conn, self.school, event_ids) if event_ids else {}
+        return await store.find_events(self.conn, self.school, event_ids, self.chain) if event_ids else {}
 
     async def append(self, new_events: Sequence[NewEvent]) -> list[Event]:
         """Append `new_events` after the head, or return them if this exact batch is already recorded."""
@@ -86,7 +88,7 @@ class SchoolSession:
     async def write(self, sealed: Sequence[Event]) -> None:
         """Insert sealed events and fold them into the projections."""
         if sealed:
-            await store.insert_events(self.conn, sealed)
+            await store.insert_events(self.conn, sealed, self.chain)
             await apply(self.conn, self.projections, sealed)
 
 
@@ -146,6 +148,8 @@ class Ledger:
         *,
         clock: Clock | None = None,
         projections: Sequence[Projection] | None = None,
+        chain: Chain = EVENTS,
+        linger: float = 0.0,
     ) -> None:
         if projections is None:
             from ledger.readmodels import PROJECTIONS  # the domain modules themselves import this one
@@ -154,6 +158,8 @@ class Ledger:
         self.engine = engine
         self.clock = clock or SystemClock()
         self.projections = projections
+        self.chain = chain
+        self.linger = linger  # seconds to wait for more commands before a transaction (short batches)
         self._queues: dict[str, _Queue] = {}
 
     async def execute(self, school: str, command: Command[T]) -> T:
@@ -186,6 +192,8 @@ class Ledger:
     async def _drain(self, school: str, queue: _Queue) -> None:
         try:
             while queue.waiting:
+                if self.linger:
+                    await asyncio.sleep(self.linger)
                 batch = queue.waiting[:MAX_COMBINED]
                 del queue.waiting[:MAX_COMBINED]
                 if all(isinstance(p.command, _Append) for p in batch):
@@ -201,8 +209,8 @@ class Ledger:
         self, school: str, work: Callable[[SchoolSession], Awaitable[list[_Outcome]]]
     ) -> list[_Outcome]:
         async with self.engine.begin() as conn:
-            head = await store.lock_school(conn, school)
-            return await work(SchoolSession(conn, school, head, self.clock, self.projections))
+            head = await store.lock_school(conn, school, self.chain)
+            return await work(SchoolSession(conn, school, head, self.clock, self.projections, self.chain))
 
     async def _run_appends(self, school: str, batch: list[_Pending], *, lookup: bool = False) -> None:
         """Many appends in one transaction and one COPY.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Integer, SmallInteger, Text
+from sqlalchemy import Column, Integer, SmallInteger, Table, Text, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ledger import identity
@@ -152,13 +152,22 @@ async def record_sheet(
         catalogue = await subject_row(session, year, code, grade)
         kind, regular_count = Kind(catalogue["kind"]), int(catalogue["regular_count"])
         enrolled = set(await roster(session, year, class_id))
+
+        # What the class's students already have for this subject and term, whatever class they were
+        # in when it was recorded (the key is the student's, not the class's).
+        def current(table: Table) -> Any:
+            c = table.c
+            return select(table).where(
+                c.school_id == session.school, c.year == year, c.subject == code, c.term == term_no,
+                c.student_id.in_(sorted(enrolled)), c.seq_to.is_(None),
+            )  # fmt: skip
+
         stored = {
             (r["student_id"], r["kind"], r["slot"]): r["value"]
-            for r in await read(session.conn, assessments, session.school, year=year, subject=code, term=term_no)
+            for r in (await session.conn.execute(current(assessments))).mappings()
         }
         comments = {
-            r["student_id"]: r["text"]
-            for r in await read(session.conn, subject_comments, session.school, year=year, subject=code, term=term_no)
+            r["student_id"]: r["text"] for r in (await session.conn.execute(current(subject_comments))).mappings()
         }
         events: list[NewEvent] = []
         seen: set[tuple[str, str, int]] = set()

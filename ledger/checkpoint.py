@@ -2,8 +2,8 @@
 
 The signature input is the RFC 8785 encoding of
 
-    {"v": 1, "kind": "hocba-ledger/checkpoint", "school": S, "tree_size": N,
-     "root": "<64 lowercase hex>", "time": "YYYY-MM-DDTHH:MM:SS.ffffff+07:00"}
+    {"v": 1, "kind": "hocba-ledger/checkpoint", "log": "events" | "access", "school": S,
+     "tree_size": N, "root": "<64 lowercase hex>", "time": "YYYY-MM-DDTHH:MM:SS.ffffff+07:00"}
 
 signed with the school's service certificate (ECDSA P-256/SHA-256, DER signature; or RSA PKCS#1 v1.5
 SHA-256). Checking a checkpoint needs only this module and the trusted root certificate.
@@ -35,11 +35,12 @@ class CheckpointSigner(Protocol):
     def sign(self, message: bytes) -> bytes: ...
 
 
-def checkpoint_message(school: str, tree_size: int, root: bytes, signed_at: str) -> bytes:
+def checkpoint_message(school: str, tree_size: int, root: bytes, signed_at: str, log: str = "events") -> bytes:
     return canonical_bytes(
         {
             "v": 1,
             "kind": CHECKPOINT_KIND,
+            "log": log,
             "school": school,
             "tree_size": tree_size,
             "root": root.hex(),
@@ -56,10 +57,11 @@ class Checkpoint:
     signed_at: str
     signature: bytes
     certificate: bytes
+    log: str = "events"  # which chain: the ledger's events, or the access trail
 
     @property
     def message(self) -> bytes:
-        return checkpoint_message(self.school, self.tree_size, self.root, self.signed_at)
+        return checkpoint_message(self.school, self.tree_size, self.root, self.signed_at, self.log)
 
     @property
     def time(self) -> datetime:
@@ -70,6 +72,7 @@ class Checkpoint:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "log": self.log,
             "school": self.school,
             "tree_size": self.tree_size,
             "root": self.root.hex(),
@@ -87,13 +90,16 @@ class Checkpoint:
             signed_at=doc["time"],
             signature=base64.b64decode(doc["signature"]),
             certificate=base64.b64decode(doc["certificate"]),
+            log=doc.get("log", "events"),
         )
 
 
-def sign_checkpoint(school: str, tree_size: int, root: bytes, when: datetime, signer: CheckpointSigner) -> Checkpoint:
+def sign_checkpoint(
+    school: str, tree_size: int, root: bytes, when: datetime, signer: CheckpointSigner, log: str = "events"
+) -> Checkpoint:
     signed_at = format_time(when)
-    signature = signer.sign(checkpoint_message(school, tree_size, root, signed_at))
-    return Checkpoint(school, tree_size, root, signed_at, signature, signer.certificate_der)
+    signature = signer.sign(checkpoint_message(school, tree_size, root, signed_at, log))
+    return Checkpoint(school, tree_size, root, signed_at, signature, signer.certificate_der, log)
 
 
 def checkpoint_problems(checkpoint: Checkpoint, trusted_roots: Sequence[x509.Certificate]) -> list[str]:

@@ -13,7 +13,7 @@ from ledger.clock import Clock, SystemClock
 from ledger.envelope import GENESIS_HASH
 from ledger.logs import get_logger
 from ledger.merkle import Frontier
-from ledger.schema import events
+from ledger.schema import EVENTS, Chain
 from ledger.verify import ChainWalker, Finding, stream_rows
 
 log = get_logger(__name__)
@@ -29,15 +29,16 @@ class LedgerCorrupted(RuntimeError):
         self.findings = findings
 
 
-async def _hash_at(conn: AsyncConnection, school: str, seq: int) -> bytes:
+async def _hash_at(conn: AsyncConnection, school: str, seq: int, chain: Chain) -> bytes:
     if seq == 0:
         return GENESIS_HASH
-    value = await conn.scalar(select(events.c.hash).where(events.c.school_id == school, events.c.seq == seq))
+    t = chain.events
+    value = await conn.scalar(select(t.c.hash).where(t.c.school_id == school, t.c.seq == seq))
     return value if value is not None else GENESIS_HASH
 
 
 async def make_checkpoint(
-    engine: AsyncEngine, school: str, signer: CheckpointSigner, clock: Clock | None = None
+    engine: AsyncEngine, school: str, signer: CheckpointSigner, clock: Clock | None = None, chain: Chain = EVENTS
 ) -> Checkpoint | None:
     """Sign a checkpoint over the school's current chain; None when the chain is empty.
 
@@ -47,12 +48,13 @@ async def make_checkpoint(
     clock = clock or SystemClock()
     async with engine.begin() as conn:
         await conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"checkpoint:{school}"}
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"checkpoint:{chain.name}:{school}"},
         )
-        head = await store.read_head(conn, school)
+        head = await store.read_head(conn, school, chain)
         if head.seq == 0:
             return None
-        latest = await store.latest_checkpoint(conn, school)
+        latest = await store.latest_checkpoint(conn, school, chain)
         after, frontier = 0, Frontier()
         if latest is not None:
             size = latest.checkpoint.tree_size
@@ -62,7 +64,7 @@ async def make_checkpoint(
                 return latest.checkpoint
             if latest.frontier.size == size and latest.frontier.root() == latest.checkpoint.root:
                 after, frontier = size, latest.frontier.copy()
-        prev = await _hash_at(conn, school, after)
+        prev = await _hash_at(conn, school, after, chain)
         if after and latest is not None and latest.leaves and latest.leaves[-1] != prev:
             raise LedgerCorrupted(
                 school,
@@ -70,7 +72,7 @@ async def make_checkpoint(
             )
         walker = ChainWalker(after, prev, frontier)
         leaves: list[bytes] = []
-        async for rows in stream_rows(conn, school, after, head.seq):
+        async for rows in stream_rows(conn, school, after, head.seq, chain=chain):
             batch = walker.feed(rows)
             walker.frontier.extend(batch)
             leaves += batch
@@ -79,42 +81,49 @@ async def make_checkpoint(
         now = clock.now()
         if head.recorded_at is not None and now < head.recorded_at:
             now = head.recorded_at
-        checkpoint = sign_checkpoint(school, head.seq, walker.frontier.root(), now, signer)
-        await store.insert_checkpoint(conn, checkpoint, walker.frontier, after, leaves)
-    log.info("checkpoint signed", school=school, tree_size=checkpoint.tree_size)
+        checkpoint = sign_checkpoint(school, head.seq, walker.frontier.root(), now, signer, chain.name)
+        await store.insert_checkpoint(conn, checkpoint, walker.frontier, after, leaves, chain)
+    log.info("checkpoint signed", school=school, log=chain.name, tree_size=checkpoint.tree_size)
     return checkpoint
 
 
 async def checkpoint_all(
-    engine: AsyncEngine, signer_for: Callable[[str], CheckpointSigner], clock: Clock | None = None
+    engine: AsyncEngine,
+    signer_for: Callable[[str], CheckpointSigner],
+    clock: Clock | None = None,
+    chain: Chain = EVENTS,
 ) -> list[Checkpoint]:
-    """A checkpoint for every school with new events (the scheduled job)."""
+    """A checkpoint for every school with new entries in `chain` (the scheduled job)."""
     async with engine.connect() as conn:
-        schools = await store.school_ids(conn)
+        schools = await store.school_ids(conn, chain)
     made = []
     for school in schools:
-        checkpoint = await make_checkpoint(engine, school, signer_for(school), clock)
+        checkpoint = await make_checkpoint(engine, school, signer_for(school), clock, chain)
         if checkpoint is not None:
             made.append(checkpoint)
     return made
 
 
-async def _leaves(conn: AsyncConnection, school: str, tree_size: int) -> list[bytes]:
-    leaves = await store.leaf_hashes(conn, school, tree_size)
+async def _leaves(conn: AsyncConnection, school: str, tree_size: int, chain: Chain) -> list[bytes]:
+    leaves = await store.leaf_hashes(conn, school, tree_size, chain=chain)
     if len(leaves) != tree_size:
         raise ValueError(f"the chain of {school} holds {len(leaves)} events, not {tree_size}")
     return leaves
 
 
-async def inclusion_proof(conn: AsyncConnection, school: str, seq: int, tree_size: int) -> list[bytes]:
+async def inclusion_proof(
+    conn: AsyncConnection, school: str, seq: int, tree_size: int, chain: Chain = EVENTS
+) -> list[bytes]:
     """Audit path of event `seq` in the school's tree of `tree_size` events (leaf index seq - 1)."""
     if not 1 <= seq <= tree_size:
         raise ValueError(f"seq {seq} is not in a tree of {tree_size} events")
-    return merkle.inclusion_proof(await _leaves(conn, school, tree_size), seq - 1)
+    return merkle.inclusion_proof(await _leaves(conn, school, tree_size, chain), seq - 1)
 
 
-async def consistency_proof(conn: AsyncConnection, school: str, first: int, second: int) -> list[bytes]:
+async def consistency_proof(
+    conn: AsyncConnection, school: str, first: int, second: int, chain: Chain = EVENTS
+) -> list[bytes]:
     """Proof that the school's tree of `second` events extends its tree of `first` events."""
     if not 0 <= first <= second:
         raise ValueError(f"sizes must satisfy 0 <= first <= second, got {first} and {second}")
-    return merkle.consistency_proof(await _leaves(conn, school, second), first)
+    return merkle.consistency_proof(await _leaves(conn, school, second, chain), first)

@@ -289,6 +289,61 @@ def cmd_transcript(args: argparse.Namespace, settings: Settings) -> int:
     return _with_runtime(settings, body)
 
 
+def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
+    from api.security import create_account
+    from ledger.policy import AccountKind
+
+    school = _required_school(args, settings)
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+
+    async def body(runtime: Any) -> int:
+        made = await create_account(
+            runtime.engine(), school, args.username, AccountKind(args.kind.upper()),
+            staff_id=args.staff_id, student_id=args.student_id, password=password, now=runtime.clock.now(),
+        )  # fmt: skip
+        doc = {"username": made.username, "kind": made.kind.value}
+        if made.password:
+            doc["password"] = made.password
+        if made.api_key:
+            doc["api_key"] = made.api_key
+        _print_json(doc)
+        return EXIT_OK
+
+    return _with_runtime(settings, body)
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    """Mint an access token for a script on the server machine; the minting is itself recorded."""
+    import uuid as uuid_module
+
+    from api.security import Tokens, load_principal, token_secret
+    from audit.trail import AccessEntry, AccessTrail
+
+    school = _required_school(args, settings)
+
+    async def body(runtime: Any) -> int:
+        from api.security import _account
+        from ledger.policy import AccountKind
+
+        async with runtime.engine().connect() as conn:
+            account = await _account(conn, school, args.username)
+            if account is None or account["disabled"]:
+                raise CliError(f"no active account {args.username!r} in school {school}")
+            kind = AccountKind(account["kind"])
+            principal = await load_principal(conn, school, args.username, kind, runtime.clock.now().date())
+        token, expires = Tokens(token_secret(settings), runtime.clock).issue(args.username, school, kind)
+        entry = AccessEntry(str(uuid_module.uuid4()), "CLI", "hocba token", "localhost", runtime.clock.now(), school)
+        entry.username, entry.roles, entry.action = args.username, sorted(r.value for r in principal.roles), "cli_token"
+        await AccessTrail(runtime.engine(), runtime.clock).record(entry, 200)
+        if args.json:
+            _print_json({"access_token": token, "token_type": "Bearer", "expires_at": expires.isoformat()})
+        else:
+            print(token)
+        return EXIT_OK
+
+    return _with_runtime(settings, body)
+
+
 # --- parser ---------------------------------------------------------------------------------
 
 
@@ -385,6 +440,21 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--class", dest="class_id", required=True)
     summary.add_argument("--as-of", type=int, metavar="SEQ")
     summary.set_defaults(handler=cmd_transcript)
+
+    account = commands.add_parser("account", help="accounts").add_subparsers(dest="account_cmd", required=True)
+    create = account.add_parser("create", help="create an account; prints a generated password or API key once")
+    school_option(create)
+    create.add_argument("--username", required=True)
+    create.add_argument("--kind", required=True, choices=["staff", "auditor", "integration", "guardian", "student"])
+    create.add_argument("--staff-id", help="for staff: the staff id (default: the username)")
+    create.add_argument("--student-id", help="for guardians and students: the personal identifier")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    create.set_defaults(handler=cmd_account_create)
+
+    token = commands.add_parser("token", help="mint a short-lived access token for a script on this machine")
+    school_option(token)
+    token.add_argument("--username", required=True)
+    token.set_defaults(handler=cmd_token)
 
     pki = commands.add_parser("pki", help="certificates").add_subparsers(dest="pki", required=True)
     init_demo = pki.add_parser("init-demo", help="create the development PKI (offline)")

@@ -88,6 +88,7 @@ _MOBILE = re.compile(r"^0[35789]\d{8}$")
 _STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 _CLASS_ID = re.compile(r"^[6-9][A-Za-z0-9]{1,7}$")
 _YEAR = re.compile(r"^(\d{4})-(\d{4})$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _invalid(code: str, field: str, vi: str, en: str) -> ValidationError:
@@ -104,9 +105,12 @@ def text(value: Any, field: str, *, required: bool = True, limit: int = 200) -> 
         if required:
             raise _invalid("text.required", field, "không được để trống", "is required")
         return None
-    if not isinstance(value, str) or len(value) > limit:
+    if not isinstance(value, str) or len(value) > limit or _CONTROL.search(value):
         raise _invalid(
-            "text.invalid", field, f"phải là chuỗi tối đa {limit} ký tự", f"must be text of at most {limit} characters"
+            "text.invalid",
+            field,
+            f"phải là văn bản tối đa {limit} ký tự, không có ký tự điều khiển",
+            f"must be text of at most {limit} characters, without control characters",
         )
     return nfc(value)
 

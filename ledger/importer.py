@@ -170,6 +170,17 @@ def read_rows(path: Path, columns: Mapping[str, Sequence[str]], required: Sequen
         raw_rows, first_row = list(csv.DictReader(io.StringIO(text), delimiter=delimiter)), 2
     else:
         raise _file_error(path, "chỉ nhận tệp .csv hoặc .json", "only .csv and .json files are accepted")
+    return parse_rows(raw_rows, columns, required, first_row, path.name)
+
+
+def parse_rows(
+    raw_rows: Sequence[Mapping[str, Any]],
+    columns: Mapping[str, Sequence[str]],
+    required: Sequence[str],
+    first_row: int = 1,
+    source: str = "rows",
+) -> list[dict[str, Any]]:
+    """Rows keyed by canonical column names, with their row numbers; refuses missing columns."""
     aliases = {column_key(alias): name for name, names in columns.items() for alias in names}
     rows = []
     for offset, raw in enumerate(raw_rows):
@@ -182,19 +193,20 @@ def read_rows(path: Path, columns: Mapping[str, Sequence[str]], required: Sequen
     present = set().union(*(set(r) for r in rows)) if rows else set()
     missing = [f"{c} ({columns[c][1]})" for c in required if c not in present]
     if missing:
-        raise _file_error(
-            path,
+        raise ValidationError(
+            "import.columns",
             f"thiếu cột bắt buộc: {', '.join(missing)}; xem docs/IMPORT.md",
             f"missing required columns: {', '.join(missing)}; see docs/IMPORT.md",
+            field=source,
         )
     return rows
 
 
-def _at_row(path: Path, rows: Sequence[Mapping[str, Any]], error: DomainError) -> DomainError:
+def _at_row(source: str, rows: Sequence[Mapping[str, Any]], error: DomainError) -> DomainError:
     """Say which file row an indexed field (students[3].gender) came from."""
     match = re.match(r"^\w+\[(\d+)\]\.?(.*)$", error.field or "")
     if match and int(match[1]) < len(rows):
-        error.field = f"{path.name}: row {rows[int(match[1])]['_row']}, column {match[2] or '?'}"
+        error.field = f"{source}: row {rows[int(match[1])]['_row']}, column {match[2] or '?'}"
     return error
 
 
@@ -208,11 +220,19 @@ def _guardians(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     return guardians
 
 
+def _load(
+    source: Path | Sequence[Mapping[str, Any]], columns: Mapping[str, Sequence[str]], required: Sequence[str]
+) -> tuple[str, list[dict[str, Any]]]:
+    if isinstance(source, Path):
+        return source.name, read_rows(source, columns, required)
+    return "rows", parse_rows(source, columns, required)
+
+
 async def import_students(
-    ledger: Ledger, school: str, actor: Actor, path: Path, year: str | None = None
+    ledger: Ledger, school: str, actor: Actor, source: Path | Sequence[Mapping[str, Any]], year: str | None = None
 ) -> ImportReport:
-    rows = read_rows(path, STUDENT_COLUMNS, STUDENT_REQUIRED)
-    report = ImportReport(path.name, len(rows))
+    name, rows = _load(source, STUDENT_COLUMNS, STUDENT_REQUIRED)
+    report = ImportReport(name, len(rows))
     profiles = [
         {
             **{k: v for k, v in row.items() if k in STUDENT_REQUIRED or k in ("birthplace", "ethnicity", "residence")},
@@ -234,7 +254,7 @@ async def import_students(
             starts = await _year_start(ledger.engine, school, year)
             report.events += await enrol(ledger, school, actor, year, [(r["student"], c, starts) for r, c in placed])
     except DomainError as error:
-        raise _at_row(path, rows, error) from None
+        raise _at_row(name, rows, error) from None
     return report
 
 
@@ -248,19 +268,23 @@ async def _year_start(engine: AsyncEngine, school: str, year: str) -> str:
     return str(found[0]["starts"].isoformat())
 
 
-async def import_staff(ledger: Ledger, school: str, actor: Actor, path: Path) -> ImportReport:
-    rows = read_rows(path, STAFF_COLUMNS, STAFF_REQUIRED)
-    report = ImportReport(path.name, len(rows))
+async def import_staff(
+    ledger: Ledger, school: str, actor: Actor, source: Path | Sequence[Mapping[str, Any]]
+) -> ImportReport:
+    name, rows = _load(source, STAFF_COLUMNS, STAFF_REQUIRED)
+    report = ImportReport(name, len(rows))
     try:
         report.events += await register_staff(ledger, school, actor, rows)
     except DomainError as error:
-        raise _at_row(path, rows, error) from None
+        raise _at_row(name, rows, error) from None
     return report
 
 
-async def import_assignments(ledger: Ledger, school: str, actor: Actor, path: Path) -> ImportReport:
-    rows = read_rows(path, ASSIGNMENT_COLUMNS, ASSIGNMENT_REQUIRED)
-    report = ImportReport(path.name, len(rows))
+async def import_assignments(
+    ledger: Ledger, school: str, actor: Actor, source: Path | Sequence[Mapping[str, Any]]
+) -> ImportReport:
+    name, rows = _load(source, ASSIGNMENT_COLUMNS, ASSIGNMENT_REQUIRED)
+    report = ImportReport(name, len(rows))
     subject_names: dict[tuple[str, str], str] = {}
     async with ledger.engine.connect() as conn:
         for row in await read(conn, subjects, school):
@@ -280,5 +304,5 @@ async def import_assignments(ledger: Ledger, school: str, actor: Actor, path: Pa
             wanted.append(parse_assignment(normalised, f"assignments[{index}]"))
         report.events += await make_assignments(ledger, school, actor, wanted)
     except DomainError as error:
-        raise _at_row(path, rows, error) from None
+        raise _at_row(name, rows, error) from None
     return report

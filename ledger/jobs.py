@@ -13,6 +13,7 @@ from ledger.checkpointing import checkpoint_all
 from ledger.clock import VN_TZ
 from ledger.logs import get_logger
 from ledger.runtime import Runtime
+from ledger.schema import ACCESS, EVENTS
 
 log = get_logger(__name__)
 
@@ -33,18 +34,24 @@ async def run_exclusive(engine: AsyncEngine, name: str, job: Callable[[], Awaita
 
 
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+    from audit import rules
+    from audit.trail import AccessTrail
+
     scheduler = AsyncIOScheduler(timezone=VN_TZ)
     engine = runtime.engine()
+    trail = AccessTrail(engine, clock=runtime.clock)
 
     async def checkpoints() -> None:
-        await run_exclusive(engine, "checkpoint", lambda: checkpoint_all(engine, runtime.signer, runtime.clock))
+        async def both() -> None:
+            for chain in (EVENTS, ACCESS):
+                await checkpoint_all(engine, runtime.signer, runtime.clock, chain)
 
-    scheduler.add_job(
-        checkpoints,
-        "interval",
-        seconds=runtime.settings.checkpoint_interval,
-        id="checkpoint",
-        max_instances=1,
-        coalesce=True,
-    )
+        await run_exclusive(engine, "checkpoint", both)
+
+    async def unusual_access() -> None:
+        await run_exclusive(engine, "unusual-access", lambda: rules.scan(engine, trail, runtime.clock.now()))
+
+    every = {"max_instances": 1, "coalesce": True}
+    scheduler.add_job(checkpoints, "interval", seconds=runtime.settings.checkpoint_interval, id="checkpoint", **every)
+    scheduler.add_job(unusual_access, "interval", seconds=60, id="unusual-access", **every)
     return scheduler

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ledger import store
 from ledger.projection import Projection, apply
 from ledger.readmodels import PROJECTIONS
-from ledger.schema import READ_SCHEMA
+from ledger.schema import EVENTS, READ_SCHEMA, Chain
 
 SCRATCH = "pg_temp"
 BATCH = 5_000
@@ -73,7 +73,10 @@ class ReplayReport:
 
 
 async def replay(
-    engine: AsyncEngine, school: str | None = None, projections: Sequence[Projection] = PROJECTIONS
+    engine: AsyncEngine,
+    school: str | None = None,
+    projections: Sequence[Projection] = PROJECTIONS,
+    chain: Chain = EVENTS,
 ) -> ReplayReport:
     started = time.perf_counter()
     tables = [table for projection in projections for table in projection.tables]
@@ -88,11 +91,11 @@ async def replay(
                     )
                 )
             scratch = await conn.execution_options(schema_translate_map={READ_SCHEMA: SCRATCH})
-            schools = [school] if school is not None else await store.school_ids(conn)
+            schools = [school] if school is not None else await store.school_ids(conn, chain)
             count = 0
             for current in schools:
                 after = 0
-                while batch := await store.select_events(conn, current, after=after, limit=BATCH):
+                while batch := await store.select_events(conn, current, after=after, limit=BATCH, chain=chain):
                     await apply(scratch, projections, batch)
                     after = batch[-1].seq
                     count += len(batch)

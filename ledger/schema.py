@@ -6,8 +6,11 @@ Every table is keyed by school first, so one school's chain never needs another 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -18,6 +21,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    func,
+    text,
 )
 
 LEDGER_SCHEMA = "hocba"
@@ -25,37 +30,77 @@ READ_SCHEMA = "hocba_read"
 
 metadata = MetaData()
 
-events = Table(
-    "events",
-    metadata,
-    Column("school_id", Text, nullable=False),
-    Column("seq", BigInteger, nullable=False),
-    Column("event_id", Uuid, nullable=False),
-    Column("type", Text, nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("prev_hash", LargeBinary, nullable=False),
-    Column("hash", LargeBinary, nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    PrimaryKeyConstraint("school_id", "seq", name="events_pkey"),
-    UniqueConstraint("school_id", "event_id", name="events_event_id_key"),
-    Index("events_type_idx", "school_id", "type", "seq"),
-    Index("events_recorded_at_idx", "school_id", "recorded_at"),
-    schema=LEDGER_SCHEMA,
-)
 
-checkpoints = Table(
-    "checkpoints",
+def _chain_tables(events_name: str, checkpoints_name: str) -> tuple[Table, Table]:
+    events = Table(
+        events_name,
+        metadata,
+        Column("school_id", Text, nullable=False),
+        Column("seq", BigInteger, nullable=False),
+        Column("event_id", Uuid, nullable=False),
+        Column("type", Text, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("prev_hash", LargeBinary, nullable=False),
+        Column("hash", LargeBinary, nullable=False),
+        Column("body", LargeBinary, nullable=False),
+        PrimaryKeyConstraint("school_id", "seq", name=f"{events_name}_pkey"),
+        UniqueConstraint("school_id", "event_id", name=f"{events_name}_event_id_key"),
+        Index(f"{events_name}_type_idx", "school_id", "type", "seq"),
+        Index(f"{events_name}_recorded_at_idx", "school_id", "recorded_at"),
+        schema=LEDGER_SCHEMA,
+    )
+    checkpoints = Table(
+        checkpoints_name,
+        metadata,
+        Column("school_id", Text, nullable=False),
+        Column("tree_size", BigInteger, nullable=False),
+        Column("root", LargeBinary, nullable=False),
+        Column("signed_at", Text, nullable=False),
+        Column("signature", LargeBinary, nullable=False),
+        Column("certificate", LargeBinary, nullable=False),
+        Column("frontier", LargeBinary, nullable=False),
+        Column("leaves_from", BigInteger, nullable=False),
+        Column("leaves", LargeBinary, nullable=False),
+        PrimaryKeyConstraint("school_id", "tree_size", name=f"{checkpoints_name}_pkey"),
+        schema=LEDGER_SCHEMA,
+    )
+    return events, checkpoints
+
+
+@dataclass(frozen=True)
+class Chain:
+    """One kind of hash-chained log, a chain per school: the ledger of events, or the access trail.
+    Both share the format of docs/LEDGER-FORMAT.md; `name` goes into their checkpoints."""
+
+    name: str
+    events: Table
+    checkpoints: Table
+
+    @property
+    def events_sql(self) -> str:
+        return f"{LEDGER_SCHEMA}.{self.events.name}"
+
+
+events, checkpoints = _chain_tables("events", "checkpoints")
+access_log, access_checkpoints = _chain_tables("access_log", "access_checkpoints")
+EVENTS = Chain("events", events, checkpoints)
+ACCESS = Chain("access", access_log, access_checkpoints)
+
+
+# Credentials (api.security). Not a log: passwords change. Auditors may read every column but the hashes.
+accounts = Table(
+    "accounts",
     metadata,
-    Column("school_id", Text, nullable=False),
-    Column("tree_size", BigInteger, nullable=False),
-    Column("root", LargeBinary, nullable=False),
-    Column("signed_at", Text, nullable=False),
-    Column("signature", LargeBinary, nullable=False),
-    Column("certificate", LargeBinary, nullable=False),
-    Column("frontier", LargeBinary, nullable=False),
-    Column("leaves_from", BigInteger, nullable=False),
-    Column("leaves", LargeBinary, nullable=False),
-    PrimaryKeyConstraint("school_id", "tree_size", name="checkpoints_pkey"),
+    Column("school_id", Text, primary_key=True),
+    Column("username", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("staff_id", Text),
+    Column("student_id", Text),
+    Column("password_hash", Text),
+    Column("api_key_hash", Text, unique=True),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     schema=LEDGER_SCHEMA,
 )
 

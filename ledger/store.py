@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ledger.checkpoint import Checkpoint
 from ledger.envelope import GENESIS_HASH, Event, decode
 from ledger.merkle import Frontier
-from ledger.schema import checkpoints, events
+from ledger.schema import EVENTS, Chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +36,21 @@ class DuplicateEventId(Exception):
 
 
 _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
-_HEAD = "SELECT seq, hash, recorded_at FROM hocba.events WHERE school_id = %s ORDER BY seq DESC LIMIT 1"
+_HEAD = "SELECT seq, hash, recorded_at FROM {table} WHERE school_id = %s ORDER BY seq DESC LIMIT 1"
 
 
 def _driver(raw: Any) -> Any:
     return raw.driver_connection
 
 
-async def lock_school(conn: AsyncConnection, school: str) -> Head:
-    """Take the school's append lock until this transaction ends; return the head under the lock.
+async def lock_school(conn: AsyncConnection, school: str, chain: Chain = EVENTS) -> Head:
+    """Take the school's append lock on `chain` until this transaction ends; return the head under it.
 
-    A transaction-scoped advisory lock keyed by the school id: writers to one school queue here,
-    writers to different schools never meet. The lock is released only at commit, so commit order
-    equals seq order, and a reader following seq never sees seq N+1 before seq N is visible. The
-    application role has no UPDATE right on ledger tables, so a lockable head row is not an option.
+    A transaction-scoped advisory lock keyed by chain and school: writers to one school's chain queue
+    here, writers to different schools never meet. The lock is released only at commit, so commit
+    order equals seq order, and a reader following seq never sees seq N+1 before seq N is visible.
+    The application role has no UPDATE right on ledger tables, so a lockable head row is not an
+    option.
 
     Both statements go in one pipeline (one network round trip). That is safe: PostgreSQL still runs
     them one after the other, and in READ COMMITTED the head query takes its snapshot when it starts,
@@ -57,36 +58,34 @@ async def lock_school(conn: AsyncConnection, school: str) -> Head:
     """
     driver = _driver(await conn.get_raw_connection())
     async with driver.pipeline():
-        await driver.execute(_LOCK, (f"school:{school}",))
-        cursor = await driver.execute(_HEAD, (school,))
+        await driver.execute(_LOCK, (f"{chain.name}:{school}",))
+        cursor = await driver.execute(_HEAD.format(table=chain.events_sql), (school,))
     row = await cursor.fetchone()
     return EMPTY_HEAD if row is None else Head(row[0], row[1], row[2])
 
 
-async def read_head(conn: AsyncConnection, school: str) -> Head:
+async def read_head(conn: AsyncConnection, school: str, chain: Chain = EVENTS) -> Head:
     """The head as of this statement, without taking the lock (readers, checkpoints)."""
+    t = chain.events
     row = (
         await conn.execute(
-            select(events.c.seq, events.c.hash, events.c.recorded_at)
-            .where(events.c.school_id == school)
-            .order_by(events.c.seq.desc())
-            .limit(1)
+            select(t.c.seq, t.c.hash, t.c.recorded_at).where(t.c.school_id == school).order_by(t.c.seq.desc()).limit(1)
         )
     ).first()
     return EMPTY_HEAD if row is None else Head(row.seq, row.hash, row.recorded_at)
 
 
 _COPY_EVENTS = (
-    "COPY hocba.events (school_id, seq, event_id, type, recorded_at, prev_hash, hash, body) FROM STDIN (FORMAT BINARY)"
+    "COPY {table} (school_id, seq, event_id, type, recorded_at, prev_hash, hash, body) FROM STDIN (FORMAT BINARY)"
 )
 _COPY_TYPES = ["text", "int8", "uuid", "text", "timestamptz", "bytea", "bytea", "bytea"]
 
 
-async def insert_events(conn: AsyncConnection, batch: Sequence[Event]) -> None:
+async def insert_events(conn: AsyncConnection, batch: Sequence[Event], chain: Chain = EVENTS) -> None:
     """Insert sealed events with one binary COPY (the fastest path PostgreSQL offers for a batch)."""
     driver = _driver(await conn.get_raw_connection())
     try:
-        async with driver.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
+        async with driver.cursor() as cursor, cursor.copy(_COPY_EVENTS.format(table=chain.events_sql)) as copy:
             copy.set_types(_COPY_TYPES)
             for e in batch:
                 await copy.write_row((e.school, e.seq, e.event_id, e.type, e.recorded_at, e.prev_hash, e.hash, e.body))
@@ -101,37 +100,44 @@ def _decode_rows(rows: Iterable[Any]) -> list[Event]:
 
 
 async def select_events(
-    conn: AsyncConnection, school: str, *, after: int = 0, upto: int | None = None, limit: int | None = None
+    conn: AsyncConnection,
+    school: str,
+    *,
+    after: int = 0,
+    upto: int | None = None,
+    limit: int | None = None,
+    chain: Chain = EVENTS,
 ) -> list[Event]:
-    query = (
-        select(events.c.body, events.c.prev_hash, events.c.hash)
-        .where(events.c.school_id == school, events.c.seq > after)
-        .order_by(events.c.seq)
-    )
+    t = chain.events
+    query = select(t.c.body, t.c.prev_hash, t.c.hash).where(t.c.school_id == school, t.c.seq > after).order_by(t.c.seq)
     if upto is not None:
-        query = query.where(events.c.seq <= upto)
+        query = query.where(t.c.seq <= upto)
     if limit is not None:
         query = query.limit(limit)
     return _decode_rows(await conn.execute(query))
 
 
-async def find_events(conn: AsyncConnection, school: str, ids: Sequence[UUID]) -> dict[UUID, Event]:
+async def find_events(
+    conn: AsyncConnection, school: str, ids: Sequence[UUID], chain: Chain = EVENTS
+) -> dict[UUID, Event]:
+    t = chain.events
     rows = await conn.execute(
-        select(events.c.body, events.c.prev_hash, events.c.hash).where(
-            events.c.school_id == school, events.c.event_id == any_(cast(list(ids), ARRAY(Uuid)))
+        select(t.c.body, t.c.prev_hash, t.c.hash).where(
+            t.c.school_id == school, t.c.event_id == any_(cast(list(ids), ARRAY(Uuid)))
         )
     )
     return {e.event_id: e for e in _decode_rows(rows)}
 
 
-async def school_ids(conn: AsyncConnection) -> list[str]:
-    """Every school with at least one event (a skip scan over the primary key)."""
+async def school_ids(conn: AsyncConnection, chain: Chain = EVENTS) -> list[str]:
+    """Every school with at least one entry in `chain` (a skip scan over the primary key)."""
+    table = chain.events_sql
     rows = await conn.execute(
         text(
             "WITH RECURSIVE s(id) AS ("
-            " SELECT min(school_id) FROM hocba.events"
+            f" SELECT min(school_id) FROM {table}"
             " UNION ALL"
-            " SELECT (SELECT min(school_id) FROM hocba.events WHERE school_id > s.id)"
+            f" SELECT (SELECT min(school_id) FROM {table} WHERE school_id > s.id)"
             " FROM s WHERE s.id IS NOT NULL"
             ") SELECT id FROM s WHERE id IS NOT NULL"
         )
@@ -139,20 +145,20 @@ async def school_ids(conn: AsyncConnection) -> list[str]:
     return [row[0] for row in rows]
 
 
-async def leaf_hashes(conn: AsyncConnection, school: str, upto: int, after: int = 0) -> list[bytes]:
+async def leaf_hashes(
+    conn: AsyncConnection, school: str, upto: int, after: int = 0, chain: Chain = EVENTS
+) -> list[bytes]:
+    t = chain.events
     rows = await conn.execute(
-        select(events.c.hash)
-        .where(events.c.school_id == school, events.c.seq > after, events.c.seq <= upto)
-        .order_by(events.c.seq)
+        select(t.c.hash).where(t.c.school_id == school, t.c.seq > after, t.c.seq <= upto).order_by(t.c.seq)
     )
     return [row[0] for row in rows]
 
 
-async def seq_at_time(conn: AsyncConnection, school: str, moment: datetime) -> int:
+async def seq_at_time(conn: AsyncConnection, school: str, moment: datetime, chain: Chain = EVENTS) -> int:
     """The last seq recorded at or before `moment` (recorded_at never decreases along a chain)."""
-    value = await conn.scalar(
-        select(func.max(events.c.seq)).where(events.c.school_id == school, events.c.recorded_at <= moment)
-    )
+    t = chain.events
+    value = await conn.scalar(select(func.max(t.c.seq)).where(t.c.school_id == school, t.c.recorded_at <= moment))
     return int(value or 0)
 
 
@@ -178,9 +184,10 @@ async def insert_checkpoint(
     frontier: Frontier,
     leaves_from: int,
     leaves: Sequence[bytes],
+    chain: Chain = EVENTS,
 ) -> None:
     await conn.execute(
-        insert(checkpoints).values(
+        insert(chain.checkpoints).values(
             school_id=checkpoint.school,
             tree_size=checkpoint.tree_size,
             root=checkpoint.root,
@@ -194,45 +201,46 @@ async def insert_checkpoint(
     )
 
 
-def _stored(row: Any) -> StoredCheckpoint:
+def _stored(row: Any, chain: Chain) -> StoredCheckpoint:
     school, size, root, signed_at, signature, certificate, frontier, leaves_from, leaves = row
     nodes = _split_hashes(frontier)
     return StoredCheckpoint(
-        Checkpoint(school, size, root, signed_at, signature, certificate),
+        Checkpoint(school, size, root, signed_at, signature, certificate, chain.name),
         Frontier(size, nodes) if len(nodes) == size.bit_count() else Frontier(),
         leaves_from,
         tuple(_split_hashes(leaves)),
     )
 
 
-_CHECKPOINT_COLUMNS = (
-    checkpoints.c.school_id,
-    checkpoints.c.tree_size,
-    checkpoints.c.root,
-    checkpoints.c.signed_at,
-    checkpoints.c.signature,
-    checkpoints.c.certificate,
-    checkpoints.c.frontier,
-    checkpoints.c.leaves_from,
-    checkpoints.c.leaves,
-)
-
-
-async def select_checkpoints(conn: AsyncConnection, school: str) -> list[StoredCheckpoint]:
-    """All checkpoints of a school, by tree size."""
-    rows = await conn.execute(
-        select(*_CHECKPOINT_COLUMNS).where(checkpoints.c.school_id == school).order_by(checkpoints.c.tree_size)
+def _checkpoint_columns(chain: Chain) -> tuple[Any, ...]:
+    c = chain.checkpoints.c
+    return (
+        c.school_id,
+        c.tree_size,
+        c.root,
+        c.signed_at,
+        c.signature,
+        c.certificate,
+        c.frontier,
+        c.leaves_from,
+        c.leaves,
     )
-    return [_stored(row) for row in rows]
 
 
-async def latest_checkpoint(conn: AsyncConnection, school: str) -> StoredCheckpoint | None:
+async def select_checkpoints(conn: AsyncConnection, school: str, chain: Chain = EVENTS) -> list[StoredCheckpoint]:
+    """All checkpoints of a school's chain, by tree size."""
+    t = chain.checkpoints
+    rows = await conn.execute(
+        select(*_checkpoint_columns(chain)).where(t.c.school_id == school).order_by(t.c.tree_size)
+    )
+    return [_stored(row, chain) for row in rows]
+
+
+async def latest_checkpoint(conn: AsyncConnection, school: str, chain: Chain = EVENTS) -> StoredCheckpoint | None:
+    t = chain.checkpoints
     row = (
         await conn.execute(
-            select(*_CHECKPOINT_COLUMNS)
-            .where(checkpoints.c.school_id == school)
-            .order_by(checkpoints.c.tree_size.desc())
-            .limit(1)
+            select(*_checkpoint_columns(chain)).where(t.c.school_id == school).order_by(t.c.tree_size.desc()).limit(1)
         )
     ).first()
-    return None if row is None else _stored(row)
+    return None if row is None else _stored(row, chain)

@@ -32,6 +32,7 @@ from ledger import store
 from ledger.checkpoint import checkpoint_problems
 from ledger.envelope import GENESIS_HASH
 from ledger.merkle import Frontier
+from ledger.schema import EVENTS, Chain
 
 Progress = Callable[[str, int, int], None]  # school, events done, events total
 BATCH = 20_000
@@ -135,14 +136,14 @@ class ChainWalker:
 
 
 async def stream_rows(
-    conn: AsyncConnection, school: str, after: int, upto: int, batch: int = BATCH
+    conn: AsyncConnection, school: str, after: int, upto: int, batch: int = BATCH, chain: Chain = EVENTS
 ) -> AsyncIterator[list[tuple[int, bytes, bytes, bytes]]]:
     """Rows of one chain segment through a server-side binary cursor (the caller holds a transaction)."""
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     async with driver.cursor(name=f"walk_{id(conn):x}", binary=True) as cursor:
         await cursor.execute(
-            "SELECT seq, prev_hash, hash, body FROM hocba.events"
+            f"SELECT seq, prev_hash, hash, body FROM {chain.events_sql}"
             " WHERE school_id = %s AND seq > %s AND seq <= %s ORDER BY seq",
             (school, after, upto),
         )
@@ -164,7 +165,7 @@ _COLUMN_CHECK = """
                convert_to('"recorded_at":"'
                           || to_char(recorded_at AT TIME ZONE INTERVAL '+07:00', 'YYYY-MM-DD"T"HH24:MI:SS.US')
                           || '+07:00","schema":', 'UTF8') AS stamp
-        FROM hocba.events WHERE school_id = %(school)s AND seq <= %(upto)s
+        FROM {table} WHERE school_id = %(school)s AND seq <= %(upto)s
     ) e
     WHERE substr(body, octet_length(body) - octet_length(tail) + 1) <> tail
        OR substr(body, position(convert_to('"id":"', 'UTF8') in body) + 6, 36)
@@ -174,10 +175,11 @@ _COLUMN_CHECK = """
 """
 
 
-async def _column_findings(engine: AsyncEngine, school: str, upto: int) -> list[Finding]:
+async def _column_findings(engine: AsyncEngine, school: str, upto: int, chain: Chain) -> list[Finding]:
     findings = []
+    query = _COLUMN_CHECK.replace("{table}", chain.events_sql)
     async with engine.connect() as conn:
-        rows: list[Any] = list(await conn.exec_driver_sql(_COLUMN_CHECK, {"school": school, "upto": upto}))
+        rows: list[Any] = list(await conn.exec_driver_sql(query, {"school": school, "upto": upto}))
         for seq, body in rows:
             try:
                 doc = json.loads(body)
@@ -193,7 +195,7 @@ async def _column_findings(engine: AsyncEngine, school: str, upto: int) -> list[
 
 
 async def _localize(
-    conn: AsyncConnection, stored: store.StoredCheckpoint, by_size: dict[int, store.StoredCheckpoint]
+    conn: AsyncConnection, stored: store.StoredCheckpoint, by_size: dict[int, store.StoredCheckpoint], chain: Chain
 ) -> int | None:
     """The exact first seq at which the chain departs from what checkpoint `stored` signed.
 
@@ -213,7 +215,9 @@ async def _localize(
     frontier.extend(stored.leaves)
     if frontier.size != checkpoint.tree_size or frontier.root() != checkpoint.root:
         return None
-    current = await store.leaf_hashes(conn, checkpoint.school, checkpoint.tree_size, after=stored.leaves_from)
+    current = await store.leaf_hashes(
+        conn, checkpoint.school, checkpoint.tree_size, after=stored.leaves_from, chain=chain
+    )
     for offset, (signed, now) in enumerate(zip(stored.leaves, current, strict=False)):
         if signed != now:
             return stored.leaves_from + 1 + offset
@@ -225,15 +229,16 @@ async def verify_school(
     school: str,
     trusted_roots: Sequence[x509.Certificate],
     progress: Progress | None = None,
+    chain: Chain = EVENTS,
 ) -> SchoolResult:
     result = SchoolResult(school)
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():
-            head = await store.read_head(conn, school)
-            stored = await store.select_checkpoints(conn, school)
+            head = await store.read_head(conn, school, chain)
+            stored = await store.select_checkpoints(conn, school, chain)
             result.head_seq, result.head_hash = head.seq, head.hash.hex()
-            column_task = asyncio.create_task(_column_findings(engine, school, head.seq))
+            column_task = asyncio.create_task(_column_findings(engine, school, head.seq, chain))
 
             # Step 1: signatures and certificates.
             for item in stored:
@@ -247,7 +252,7 @@ async def verify_school(
             mismatched: list[tuple[store.StoredCheckpoint, int]] = []
             walker = ChainWalker()
             last_good = 0
-            async for rows in stream_rows(conn, school, 0, head.seq):
+            async for rows in stream_rows(conn, school, 0, head.seq, chain=chain):
                 leaves = walker.feed(rows)
                 start = 0
                 while pending and walker.frontier.size + len(leaves) - start >= pending[0].checkpoint.tree_size:
@@ -269,7 +274,7 @@ async def verify_school(
             for item, good_before in mismatched:
                 checkpoint = item.checkpoint
                 inside = [f.seq for f in walker.findings if good_before < f.seq <= checkpoint.tree_size]
-                first = min(inside) if inside else await _localize(conn, item, by_size)
+                first = min(inside) if inside else await _localize(conn, item, by_size, chain)
                 result.findings.append(
                     Finding(
                         first if first is not None else good_before + 1,
@@ -306,10 +311,11 @@ async def verify(
     trusted_roots: Sequence[x509.Certificate],
     schools: Sequence[str] | None = None,
     progress: Progress | None = None,
+    chain: Chain = EVENTS,
 ) -> VerifyReport:
     started = time.perf_counter()
     if schools is None:
         async with engine.connect() as conn:
-            schools = await store.school_ids(conn)
-    results = [await verify_school(engine, school, trusted_roots, progress) for school in schools]
+            schools = await store.school_ids(conn, chain)
+    results = [await verify_school(engine, school, trusted_roots, progress, chain) for school in schools]
     return VerifyReport(results, time.perf_counter() - started)

@@ -49,3 +49,47 @@ def projection_table(name: str, keys: list[tuple[str, str]], values: list[tuple[
         f"CONSTRAINT {name}_pkey PRIMARY KEY ({key_names}, seq_from))",
         f"CREATE UNIQUE INDEX {name}_current ON hocba_read.{name} ({key_names}) WHERE seq_to IS NULL",
     ]
+
+
+def chain_tables(events: str, checkpoints: str) -> list[str]:
+    """A hash-chained log (hocba.<events>) and its signed checkpoints (hocba.<checkpoints>), both
+    partitioned by school and append-only. docs/LEDGER-FORMAT.md §7 describes the columns."""
+    statements = [
+        f"""
+        CREATE TABLE hocba.{events} (
+            school_id   text        NOT NULL,
+            seq         bigint      NOT NULL CHECK (seq >= 1),
+            event_id    uuid        NOT NULL,
+            type        text        NOT NULL,
+            recorded_at timestamptz NOT NULL,
+            prev_hash   bytea       NOT NULL CHECK (octet_length(prev_hash) = 32),
+            hash        bytea       NOT NULL CHECK (octet_length(hash) = 32),
+            body        bytea       NOT NULL,
+            CONSTRAINT {events}_pkey PRIMARY KEY (school_id, seq),
+            CONSTRAINT {events}_event_id_key UNIQUE (school_id, event_id)
+        ) PARTITION BY HASH (school_id)
+        """,
+        *hash_partitions(f"hocba.{events}"),
+        f"CREATE INDEX {events}_type_idx ON hocba.{events} (school_id, type, seq)",
+        f"CREATE INDEX {events}_recorded_at_idx ON hocba.{events} (school_id, recorded_at)",
+        *append_only(f"hocba.{events}"),
+        f"""
+        CREATE TABLE hocba.{checkpoints} (
+            school_id   text   NOT NULL,
+            tree_size   bigint NOT NULL CHECK (tree_size >= 1),
+            root        bytea  NOT NULL CHECK (octet_length(root) = 32),
+            signed_at   text   NOT NULL,
+            signature   bytea  NOT NULL,
+            certificate bytea  NOT NULL,
+            frontier    bytea  NOT NULL,
+            leaves_from bigint NOT NULL CHECK (leaves_from >= 0 AND leaves_from < tree_size),
+            leaves      bytea  NOT NULL CHECK (octet_length(leaves) = 32 * (tree_size - leaves_from)),
+            CONSTRAINT {checkpoints}_pkey PRIMARY KEY (school_id, tree_size)
+        ) PARTITION BY HASH (school_id)
+        """,
+        *hash_partitions(f"hocba.{checkpoints}"),
+        *append_only(f"hocba.{checkpoints}"),
+        f"GRANT SELECT, INSERT ON hocba.{events}, hocba.{checkpoints} TO hocba_app",
+        f"GRANT SELECT ON hocba.{events}, hocba.{checkpoints} TO hocba_auditor",
+    ]
+    return statements

@@ -9,7 +9,9 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
@@ -138,3 +140,72 @@ async def demo(app_engine: AsyncEngine) -> DemoSchool:
     """The realistic fixture school: THCS Khánh Phú, one class per grade 6–9, ten students each, all
     subjects, a full 2025-2026 year with its summer (ledger.demo). Built once per test session."""
     return await build_demo_school(Ledger(app_engine), f"kp-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session")
+def app(runtime: Runtime) -> Any:
+    from api.app import create_app
+
+    return create_app(runtime, scheduler=False)
+
+
+@pytest.fixture(scope="session")
+async def api(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hocba.test") as client:
+        yield client
+
+
+# One account per role on the fixture school; the role a staff account holds comes from its
+# assignments (ledger.demo), the others from the account's kind.
+ROLE_ACCOUNTS = {
+    "PRINCIPAL": ("ht.doanthuy", "STAFF", {}),
+    "LEADERSHIP": ("pht.nguyenvanhung", "STAFF", {}),
+    "CLERK": ("vt.nguyenthilan", "STAFF", {}),
+    "ADMIN": ("qt.tranvanminh", "STAFF", {}),
+    "IT_REVIEWER": ("gv.phamducanh", "STAFF", {}),
+    "SUBJECT_TEACHER": ("gv.toan02", "STAFF", {}),  # teaches TOAN in every class, homeroom of 7A1
+    "HOMEROOM_TEACHER": ("gv.nguvan01", "STAFF", {}),  # homeroom of 6A1, teaches NGU_VAN
+    "AUDITOR": ("thanhtra.so", "AUDITOR", {}),
+    "INTEGRATION": ("so-gddt-ninhbinh", "INTEGRATION", {}),
+    "GUARDIAN": ("phuhuynh.6a1", "GUARDIAN", {"student": ("6A1", 0)}),
+    "STUDENT": ("hocsinh.6a1", "STUDENT", {"student": ("6A1", 0)}),
+}
+PASSWORD = "mat-khau-thu-nghiem"
+
+
+@pytest.fixture(scope="session")
+async def credentials(demo: DemoSchool, runtime: Runtime) -> dict[str, dict[str, str]]:
+    """Authorization headers per role on the fixture school."""
+    from api.security import create_account
+    from ledger.policy import AccountKind
+
+    headers: dict[str, dict[str, str]] = {}
+    for role, (username, kind, extra) in ROLE_ACCOUNTS.items():
+        student = None
+        if "student" in extra:
+            class_id, index = extra["student"]
+            student = demo.rosters[class_id][index]
+        made = await create_account(
+            runtime.engine(), demo.school, username, AccountKind(kind),
+            student_id=student, password=None if kind == "INTEGRATION" else PASSWORD, now=runtime.clock.now(),
+        )  # fmt: skip
+        if made.api_key:
+            headers[role] = {"Authorization": f"ApiKey {made.api_key}"}
+    return headers
+
+
+@pytest.fixture(scope="session")
+async def tokens(
+    api: httpx.AsyncClient, demo: DemoSchool, credentials: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    headers = dict(credentials)
+    for role, (username, kind, _) in ROLE_ACCOUNTS.items():
+        if kind == "INTEGRATION":
+            continue
+        answer = await api.post(
+            "/api/v1/auth/token", json={"school": demo.school, "username": username, "password": PASSWORD}
+        )
+        assert answer.status_code == 200, answer.text
+        headers[role] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    return headers

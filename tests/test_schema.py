@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 
+from audit.trail import ACCESS_PROJECTIONS
 from ledger.db import sqlalchemy_url
 from ledger.readmodels import PROJECTIONS
 from ledger.schema import LEDGER_SCHEMA, READ_SCHEMA, metadata
@@ -17,7 +18,8 @@ PARTITION = re.compile(r"_p\d\d$")
 
 
 def test_migrations_create_exactly_the_declared_tables(database_url: str) -> None:
-    declared = {t.name for p in PROJECTIONS for t in p.tables} | {"events", "checkpoints"}
+    declared = {t.name for p in (*PROJECTIONS, *ACCESS_PROJECTIONS) for t in p.tables}
+    declared |= {"events", "checkpoints", "access_log", "access_checkpoints", "accounts"}
 
     def include(obj: object, name: str | None, kind: str, reflected: bool, compare_to: object) -> bool:
         if kind == "table":

@@ -7,7 +7,7 @@ Create Date: 2026-11-28
 
 from alembic import op
 
-from migrations.ddl import append_only, hash_partitions, projection_table
+from migrations.ddl import chain_tables, projection_table
 
 revision = "0001"
 down_revision = None
@@ -43,48 +43,7 @@ def upgrade() -> None:
         """
     )
 
-    op.execute(
-        """
-        CREATE TABLE hocba.events (
-            school_id   text        NOT NULL,
-            seq         bigint      NOT NULL CHECK (seq >= 1),
-            event_id    uuid        NOT NULL,
-            type        text        NOT NULL,
-            recorded_at timestamptz NOT NULL,
-            prev_hash   bytea       NOT NULL CHECK (octet_length(prev_hash) = 32),
-            hash        bytea       NOT NULL CHECK (octet_length(hash) = 32),
-            body        bytea       NOT NULL,
-            CONSTRAINT events_pkey PRIMARY KEY (school_id, seq),
-            CONSTRAINT events_event_id_key UNIQUE (school_id, event_id)
-        ) PARTITION BY HASH (school_id)
-        """
-    )
-    for statement in hash_partitions("hocba.events"):
-        op.execute(statement)
-    op.execute("CREATE INDEX events_type_idx ON hocba.events (school_id, type, seq)")
-    op.execute("CREATE INDEX events_recorded_at_idx ON hocba.events (school_id, recorded_at)")
-    for statement in append_only("hocba.events"):
-        op.execute(statement)
-
-    op.execute(
-        """
-        CREATE TABLE hocba.checkpoints (
-            school_id   text   NOT NULL,
-            tree_size   bigint NOT NULL CHECK (tree_size >= 1),
-            root        bytea  NOT NULL CHECK (octet_length(root) = 32),
-            signed_at   text   NOT NULL,
-            signature   bytea  NOT NULL,
-            certificate bytea  NOT NULL,
-            frontier    bytea  NOT NULL,
-            leaves_from bigint NOT NULL CHECK (leaves_from >= 0 AND leaves_from < tree_size),
-            leaves      bytea  NOT NULL CHECK (octet_length(leaves) = 32 * (tree_size - leaves_from)),
-            CONSTRAINT checkpoints_pkey PRIMARY KEY (school_id, tree_size)
-        ) PARTITION BY HASH (school_id)
-        """
-    )
-    for statement in hash_partitions("hocba.checkpoints"):
-        op.execute(statement)
-    for statement in append_only("hocba.checkpoints"):
+    for statement in chain_tables("events", "checkpoints"):
         op.execute(statement)
 
     schools = [("name", "text"), ("ministry_code", "text"), ("province", "text"), ("address", "text")]
@@ -92,7 +51,6 @@ def upgrade() -> None:
         op.execute(statement)
 
     op.execute("GRANT USAGE ON SCHEMA hocba, hocba_read TO hocba_app, hocba_auditor")
-    op.execute("GRANT SELECT, INSERT ON hocba.events, hocba.checkpoints TO hocba_app")
     op.execute("GRANT SELECT ON ALL TABLES IN SCHEMA hocba, hocba_read TO hocba_auditor")
     op.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA hocba_read TO hocba_app")
     op.execute(

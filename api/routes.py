@@ -1,0 +1,775 @@
+"""Routes under /api/v1. Thin: each authorizes through the one guard (its `action`), calls the
+ledger, and notes which students it touched for the access trail."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy import text
+
+from api.security import (
+    LOGIN_WINDOW,
+    AuthenticationFailed,
+    check_certificate_login,
+    check_password,
+    create_account,
+    login_blocked,
+    set_password,
+)
+from api.web import ERRORS, PUBLIC, entry_of, principal_of, problem
+from audit.trail import query_access, query_alerts
+from ledger import importer, store
+from ledger.append import Ledger
+from ledger.assessments import (
+    SheetEntry,
+    assessments,
+    record_absences,
+    record_conduct,
+    record_homeroom_comments,
+    record_reassessments,
+    record_sheet,
+    record_summer_conduct,
+    subject_comments,
+)
+from ledger.db import AUDITOR_ROLE
+from ledger.envelope import Actor, Event
+from ledger.evaluation import evaluate
+from ledger.identity import personal_id
+from ledger.policy import AccountKind, Principal
+from ledger.projection import read
+from ledger.runtime import Runtime
+from ledger.schools import schools
+from ledger.transcript import class_summary, load_student_year
+from ledger.verify import verify
+
+V1 = "/api/v1"
+SCHOOL = V1 + "/schools/{school:str}"
+SchoolId = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="school id")]
+StudentId = Annotated[str, PathParameter(pattern=r"^\d{12}$", description="12-digit personal identifier")]
+ClassId = Annotated[str, PathParameter(pattern=r"^[6-9][A-Za-z0-9]{1,7}$", description="class, e.g. 6A1")]
+SubjectCode = Annotated[str, PathParameter(pattern=r"^[A-Z][A-Z0-9_]{0,31}$", description="catalogue code, e.g. TOAN")]
+Term = Annotated[int, PathParameter(ge=1, le=2, description="term 1 or 2")]
+Period = Annotated[Literal["1", "2", "year"], PathParameter(description="term 1, term 2 or the year")]
+ImportKind = Annotated[Literal["staff", "students", "assignments"], PathParameter()]
+Year = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
+AsOf = Annotated[int | None, QueryParameter(ge=1, description="read as of this seq")]
+
+
+def _runtime(state: State) -> Runtime:
+    runtime: Runtime = state.runtime
+    return runtime
+
+
+def _ledger(state: State) -> Ledger:
+    ledger: Ledger = state.ledger
+    return ledger
+
+
+def _actor(principal: Principal, role: str) -> Actor:
+    return Actor(principal.staff_id or principal.username, role)
+
+
+def _appended(events: list[Event]) -> dict[str, Any]:
+    return {"appended": len(events), "seqs": [e.seq for e in events], "event_ids": [str(e.event_id) for e in events]}
+
+
+# --- service ---------------------------------------------------------------------------------
+
+
+@get(f"{V1}/health", operation_id="health", opt={"action": PUBLIC}, summary="Liveness: the process answers")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get(f"{V1}/ready", operation_id="ready", opt={"action": PUBLIC}, summary="Readiness: the database answers")
+async def ready(state: State) -> Response[dict[str, str]]:
+    try:
+        async with _runtime(state).engine().connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return Response({"status": "unavailable"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
+    return Response({"status": "ready"})
+
+
+# --- authentication ----------------------------------------------------------------------------
+
+
+SCHOOL_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9._@-]{1,63}$"
+SchoolField = Annotated[str, msgspec.Meta(pattern=SCHOOL_PATTERN)]
+UsernameField = Annotated[str, msgspec.Meta(pattern=USERNAME_PATTERN)]
+
+
+class Login(msgspec.Struct):
+    school: SchoolField
+    username: UsernameField
+    password: Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class TokenOut(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_at: str
+
+
+class ChallengeIn(msgspec.Struct):
+    school: SchoolField
+    username: UsernameField
+
+
+class CertificateLogin(msgspec.Struct):
+    school: SchoolField
+    username: UsernameField
+    challenge: str
+    certificate: str  # base64 DER
+    signature: str  # base64, over the challenge's UTF-8 bytes
+
+
+async def _guard_login(
+    request: Request[Any, Any, Any], state: State, school: str, username: str
+) -> Response[Any] | None:
+    entry = entry_of(request)
+    entry.username = username
+    runtime = _runtime(state)
+    since = runtime.clock.now() - LOGIN_WINDOW
+    async with runtime.engine().connect() as conn:
+        if await read(conn, schools, school):
+            entry.school = school  # logins to a school that does not exist stay in the service chain
+        failures = await login_blocked(conn, school, username, entry.client, since)
+    if failures:
+        entry.reason = "login.rate_limited"
+        return problem(
+            429,
+            f"{failures} refused logins in {LOGIN_WINDOW.seconds // 60} minutes; retry later",
+            retry_after=LOGIN_WINDOW.seconds,
+            request_id=entry.request_id,
+        )
+    return None
+
+
+def _token(state: State, school: str, username: str, kind: AccountKind) -> TokenOut:
+    token, expires = state.tokens.issue(username, school, kind)
+    return TokenOut(token, "Bearer", expires.isoformat())
+
+
+@post(
+    f"{V1}/auth/token",
+    operation_id="auth_token",
+    opt={"action": PUBLIC},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Sign in with a password; returns a short-lived access token",
+)
+async def auth_token(request: Request[Any, Any, Any], state: State, data: JSONBody[Login]) -> Response[Any]:
+    refused = await _guard_login(request, state, data.school, data.username)
+    if refused is not None:
+        return refused
+    try:
+        kind = await check_password(_runtime(state).engine(), data.school, data.username, data.password)
+    except AuthenticationFailed as failure:
+        entry_of(request).reason = failure.reason
+        return problem(401, "the username or password is not right", "Tên đăng nhập hoặc mật khẩu không đúng.")
+    return Response(_token(state, data.school, data.username, kind))
+
+
+@post(
+    f"{V1}/auth/challenge",
+    operation_id="auth_challenge",
+    opt={"action": PUBLIC},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="A challenge to sign with a personal certificate (Điều 10.2)",
+)
+async def auth_challenge(request: Request[Any, Any, Any], state: State, data: JSONBody[ChallengeIn]) -> dict[str, str]:
+    entry_of(request).username = data.username
+    return {"challenge": state.challenges.issue(data.school, data.username)}
+
+
+@post(
+    f"{V1}/auth/certificate",
+    operation_id="auth_certificate",
+    opt={"action": PUBLIC},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Sign in with a signed challenge and a personal certificate (Điều 10.2)",
+)
+async def auth_certificate(
+    request: Request[Any, Any, Any], state: State, data: JSONBody[CertificateLogin]
+) -> Response[Any]:
+    refused = await _guard_login(request, state, data.school, data.username)
+    if refused is not None:
+        return refused
+    runtime = _runtime(state)
+    try:
+        state.challenges.check(data.challenge, data.school, data.username)
+        async with runtime.engine().connect() as conn:
+            from api.security import _account
+
+            account = await _account(conn, data.school, data.username)
+        if account is None or account["disabled"] or account["kind"] != AccountKind.STAFF.value:
+            raise AuthenticationFailed("login.unknown")
+        check_certificate_login(
+            base64.b64decode(data.certificate, validate=True),
+            data.challenge,
+            base64.b64decode(data.signature, validate=True),
+            data.school,
+            account["staff_id"],
+            runtime.trusted_roots(),
+            runtime.clock.now(),
+        )
+    except (AuthenticationFailed, ValueError) as failure:
+        entry_of(request).reason = getattr(failure, "reason", "certificate.malformed")
+        return problem(401, "the certificate login was not accepted", "Đăng nhập bằng chứng thư số không thành công.")
+    return Response(_token(state, data.school, data.username, AccountKind.STAFF))
+
+
+class PasswordChange(msgspec.Struct):
+    current: str
+    new: str
+
+
+@get(
+    f"{V1}/me", operation_id="me", opt={"action": "account.me"}, responses=ERRORS, summary="Who am I, with my roles now"
+)
+async def me(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    principal = principal_of(request)
+    return {
+        "username": principal.username,
+        "school": principal.school,
+        "kind": principal.kind.value,
+        "staff_id": principal.staff_id,
+        "student_id": principal.student_id,
+        "grants": [
+            msgspec.structs.asdict(msgspec.convert(g, GrantOut, from_attributes=True)) for g in principal.grants
+        ],
+    }
+
+
+class GrantOut(msgspec.Struct):
+    role: str
+    year: str | None
+    class_id: str | None
+    subject: str | None
+    term: int | None
+
+
+@post(
+    f"{V1}/me/password",
+    operation_id="me_password",
+    opt={"action": "account.me"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Change my password",
+)
+async def me_password(request: Request[Any, Any, Any], state: State, data: JSONBody[PasswordChange]) -> Response[Any]:
+    principal = principal_of(request)
+    runtime = _runtime(state)
+    try:
+        await check_password(runtime.engine(), principal.school, principal.username, data.current)
+    except AuthenticationFailed:
+        return problem(403, "the current password is not right", "Mật khẩu hiện tại không đúng.")
+    await set_password(runtime.engine(), principal.school, principal.username, data.new, runtime.clock.now())
+    return Response({"changed": True})
+
+
+# --- assessment --------------------------------------------------------------------------------
+
+
+@post(
+    f"{V1}/assessment/evaluate",
+    operation_id="assessment_evaluate",
+    opt={"action": "assessment.evaluate"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Evaluate one student's year (docs/ASSESSMENT.md)",
+)
+async def assessment_evaluate(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    return evaluate(data)
+
+
+@get(
+    f"{SCHOOL}/students/{{student:str}}/transcript",
+    operation_id="student_transcript",
+    opt={"action": "student.read"},
+    responses=ERRORS,
+    summary="One student's year, evaluated with the TT22 rules",
+)
+async def student_transcript(
+    state: State, school: SchoolId, student: StudentId, year: Year, as_of: AsOf = None
+) -> dict[str, Any]:
+    personal_id(student)
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        view = await load_student_year(conn, school, year, student, as_of)
+    return view.to_json()
+
+
+@get(
+    f"{SCHOOL}/classes/{{class_id:str}}/summary",
+    operation_id="class_summary",
+    opt={"action": "class.read"},
+    responses=ERRORS,
+    summary="A class's promotion and award lists (Điều 33.6, 34.4)",
+)
+async def get_class_summary(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    year: Year,
+    as_of: AsOf = None,
+) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        summary = await class_summary(conn, school, year, class_id, as_of)
+    entry_of(request).touch(v.student["student_id"] for v in summary.views)
+    return summary.to_json()
+
+
+@get(
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}",
+    operation_id="sheet_read",
+    opt={"action": "sheet.read"},
+    responses=ERRORS,
+    summary="The entries of one class × subject × term sheet",
+)
+async def sheet_read(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    subject: SubjectCode,
+    term: Term,
+    year: Year,
+) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, assessments, school, year=year, subject=subject, term=term, class_id=class_id)
+        comments = await read(conn, subject_comments, school, year=year, subject=subject, term=term, class_id=class_id)
+    entry_of(request).touch(r["student_id"] for r in rows)
+    entries = [
+        {"student": r["student_id"], "kind": r["kind"], "slot": r["slot"] or None, "value": r["value"]} for r in rows
+    ]
+    entries += [{"student": r["student_id"], "kind": "comment", "slot": None, "value": r["text"]} for r in comments]
+    return {"year": year, "class": class_id, "subject": subject, "term": term, "entries": entries}
+
+
+class EntryIn(msgspec.Struct):
+    student: str
+    kind: Literal["regular", "midterm", "final", "comment"]
+    value: str | float | int
+    slot: int | None = None
+
+
+class SheetIn(msgspec.Struct):
+    entries: list[EntryIn]
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}",
+    operation_id="sheet_write",
+    opt={"action": "sheet.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Enter assessments of a sheet; all or nothing (Điều 35)",
+)
+async def sheet_write(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    subject: SubjectCode,
+    term: Term,
+    data: JSONBody[SheetIn],
+    year: Year,
+) -> dict[str, Any]:
+    principal = principal_of(request)
+    entries = [SheetEntry(e.student, e.kind, e.value, e.slot) for e in data.entries]
+    entry_of(request).touch(e.student for e in data.entries)
+    events = await record_sheet(
+        _ledger(state),
+        school,
+        _actor(principal, "SUBJECT_TEACHER"),
+        year=year,
+        term=term,
+        class_id=class_id,
+        subject=subject,
+        entries=entries,
+    )
+    return _appended(events)
+
+
+class ConductIn(msgspec.Struct):
+    student: str
+    level: str
+
+
+class AbsencesIn(msgspec.Struct):
+    student: str
+    excused: int
+    unexcused: int
+
+
+class CommentIn(msgspec.Struct):
+    student: str
+    text: str
+
+
+class ResultIn(msgspec.Struct):
+    student: str
+    value: str | float | int
+
+
+class ConductEntries(msgspec.Struct):
+    entries: list[ConductIn]
+
+
+class AbsencesEntries(msgspec.Struct):
+    entries: list[AbsencesIn]
+
+
+class CommentEntries(msgspec.Struct):
+    entries: list[CommentIn]
+
+
+class ResultEntries(msgspec.Struct):
+    entries: list[ResultIn]
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/conduct/{{term:int}}",
+    operation_id="conduct_write",
+    opt={"action": "homeroom.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Conduct per term, by the homeroom teacher (Điều 34; TT22 Đ.8)",
+)
+async def conduct_write(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    term: Term,
+    data: JSONBody[ConductEntries],
+    year: Year,
+) -> dict[str, Any]:
+    entry_of(request).touch(e.student for e in data.entries)
+    events = await record_conduct(
+        _ledger(state),
+        school,
+        _actor(principal_of(request), "HOMEROOM_TEACHER"),
+        year=year,
+        term=term,
+        class_id=class_id,
+        entries=[(e.student, e.level) for e in data.entries],
+    )
+    return _appended(events)
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/absences/{{term:int}}",
+    operation_id="absences_write",
+    opt={"action": "homeroom.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Sessions absent per term (Điều 34)",
+)
+async def absences_write(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    term: Term,
+    data: JSONBody[AbsencesEntries],
+    year: Year,
+) -> dict[str, Any]:
+    entry_of(request).touch(e.student for e in data.entries)
+    events = await record_absences(
+        _ledger(state),
+        school,
+        _actor(principal_of(request), "HOMEROOM_TEACHER"),
+        year=year,
+        term=term,
+        class_id=class_id,
+        entries=[(e.student, e.excused, e.unexcused) for e in data.entries],
+    )
+    return _appended(events)
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/homeroom-comments/{{period:str}}",
+    operation_id="homeroom_comments_write",
+    opt={"action": "homeroom.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="The homeroom teacher's comments for term 1, 2 or the year (Điều 34.6)",
+)
+async def homeroom_comments_write(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    period: Period,
+    data: JSONBody[CommentEntries],
+    year: Year,
+) -> dict[str, Any]:
+    entry_of(request).touch(e.student for e in data.entries)
+    events = await record_homeroom_comments(
+        _ledger(state),
+        school,
+        _actor(principal_of(request), "HOMEROOM_TEACHER"),
+        year=year,
+        period=period,
+        class_id=class_id,
+        entries=[(e.student, e.text) for e in data.entries],
+    )
+    return _appended(events)
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/reassessments/{{subject:str}}",
+    operation_id="reassessments_write",
+    opt={"action": "reassessment.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Summer re-assessment results (TT22 Đ.12–14)",
+)
+async def reassessments_write(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    subject: SubjectCode,
+    data: JSONBody[ResultEntries],
+    year: Year,
+) -> dict[str, Any]:
+    entry_of(request).touch(e.student for e in data.entries)
+    events = await record_reassessments(
+        _ledger(state),
+        school,
+        _actor(principal_of(request), "SUBJECT_TEACHER"),
+        year=year,
+        class_id=class_id,
+        subject=subject,
+        entries=[(e.student, e.value) for e in data.entries],
+    )
+    return _appended(events)
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/summer-conduct",
+    operation_id="summer_conduct_write",
+    opt={"action": "summer_conduct.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="The principal's conduct re-assessment after summer training (TT22 Đ.12–14)",
+)
+async def summer_conduct_write(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    data: JSONBody[ConductEntries],
+    year: Year,
+) -> dict[str, Any]:
+    entry_of(request).touch(e.student for e in data.entries)
+    events = await record_summer_conduct(
+        _ledger(state),
+        school,
+        _actor(principal_of(request), "PRINCIPAL"),
+        year=year,
+        class_id=class_id,
+        entries=[(e.student, e.level) for e in data.entries],
+    )
+    return _appended(events)
+
+
+# --- administration ----------------------------------------------------------------------------
+
+
+class ImportIn(msgspec.Struct):
+    rows: list[dict[str, Any]]
+    year: str | None = None
+
+
+@post(
+    f"{SCHOOL}/imports/{{kind:str}}",
+    operation_id="import_rows",
+    opt={"action": "school.admin"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Import staff, students or assignments as the sector database exports them (docs/IMPORT.md)",
+)
+async def import_rows(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, kind: ImportKind, data: JSONBody[ImportIn]
+) -> dict[str, Any]:
+    actor = _actor(principal_of(request), "ADMIN")
+    ledger = _ledger(state)
+    if kind == "students":
+        report = await importer.import_students(ledger, school, actor, data.rows, data.year)
+    elif kind == "staff":
+        report = await importer.import_staff(ledger, school, actor, data.rows)
+    else:
+        report = await importer.import_assignments(ledger, school, actor, data.rows)
+    return report.to_json()
+
+
+class AccountIn(msgspec.Struct):
+    username: UsernameField
+    kind: Literal["STAFF", "AUDITOR", "INTEGRATION", "GUARDIAN", "STUDENT"]
+    staff_id: str | None = None
+    student_id: str | None = None
+    password: str | None = None
+
+
+@post(
+    f"{SCHOOL}/accounts",
+    operation_id="account_create",
+    opt={"action": "school.admin"},
+    responses=ERRORS,
+    summary="Create an account; a generated password or API key is shown once",
+)
+async def account_create(state: State, school: SchoolId, data: JSONBody[AccountIn]) -> dict[str, Any]:
+    runtime = _runtime(state)
+    made = await create_account(
+        runtime.engine(),
+        school,
+        data.username,
+        AccountKind(data.kind),
+        staff_id=data.staff_id,
+        student_id=data.student_id,
+        password=data.password,
+        now=runtime.clock.now(),
+    )
+    return {"username": made.username, "kind": made.kind.value, "password": made.password, "api_key": made.api_key}
+
+
+# --- the ledger and the audit trail ------------------------------------------------------------
+
+
+@get(
+    f"{SCHOOL}/ledger/checkpoint",
+    operation_id="ledger_checkpoint",
+    opt={"action": "ledger.read"},
+    responses=ERRORS,
+    summary="The school's latest signed checkpoint (docs/LEDGER-FORMAT.md §6)",
+)
+async def ledger_checkpoint(state: State, school: SchoolId) -> Response[Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        latest = await store.latest_checkpoint(conn, school)
+    if latest is None:
+        return problem(404, "no checkpoint has been signed yet", "Chưa có điểm kiểm (checkpoint) nào được ký.")
+    return Response(latest.checkpoint.to_json())
+
+
+@get(
+    f"{SCHOOL}/ledger/verify",
+    operation_id="ledger_verify",
+    opt={"action": "ledger.verify"},
+    responses=ERRORS,
+    summary="Verify the school's chain and checkpoints now",
+)
+async def ledger_verify(state: State, school: SchoolId) -> dict[str, Any]:
+    runtime = _runtime(state)
+    report = await verify(runtime.engine(AUDITOR_ROLE), runtime.trusted_roots(), [school])
+    return report.to_json()
+
+
+def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    items = [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()} for row in rows]
+    cursor = str(rows[-1]["entry"]) if len(rows) == limit else None
+    return {"items": items, "next": cursor}
+
+
+@get(
+    f"{SCHOOL}/audit/access",
+    operation_id="audit_access",
+    opt={"action": "audit.read"},
+    responses=ERRORS,
+    summary="Access entries: who accessed a student, what a user did, refused attempts",
+)
+async def audit_access(
+    state: State,
+    school: SchoolId,
+    student: FromQuery[str | None] = None,
+    user: FromQuery[str | None] = None,
+    outcome: FromQuery[Literal["allowed", "denied", "refused", "failed"] | None] = None,
+    cursor: Annotated[int | None, QueryParameter(ge=1)] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await query_access(
+            conn, school, student=student, username=user, outcome=outcome, before_entry=cursor, limit=limit
+        )
+    return _page(rows, limit)
+
+
+@get(
+    f"{SCHOOL}/audit/alerts",
+    operation_id="audit_alerts",
+    opt={"action": "audit.read"},
+    responses=ERRORS,
+    summary="Alerts raised by the unusual-access rules (Điều 20.3)",
+)
+async def audit_alerts(state: State, school: SchoolId) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await query_alerts(conn, school)
+    return {
+        "items": [
+            {k: (str(v) if not isinstance(v, dict | list | int | None) else v) for k, v in r.items()} for r in rows
+        ]
+    }
+
+
+@get(
+    f"{SCHOOL}/students/{{student:str}}/viewers",
+    operation_id="student_viewers",
+    opt={"action": "student.viewers"},
+    responses=ERRORS,
+    summary="Who viewed this student's record, and when (for guardians)",
+)
+async def student_viewers(
+    state: State,
+    school: SchoolId,
+    student: StudentId,
+    cursor: Annotated[int | None, QueryParameter(ge=1)] = None,
+) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await query_access(conn, school, student=student, outcome="allowed", before_entry=cursor, limit=100)
+    viewers = [
+        {"entry": r["entry"], "at": r["at"], "username": r["username"], "roles": r["roles"], "action": r["action"]}
+        for r in rows
+    ]
+    return _page(viewers, 100)
+
+
+ROUTES = [
+    health,
+    ready,
+    auth_token,
+    auth_challenge,
+    auth_certificate,
+    me,
+    me_password,
+    assessment_evaluate,
+    student_transcript,
+    get_class_summary,
+    sheet_read,
+    sheet_write,
+    conduct_write,
+    absences_write,
+    homeroom_comments_write,
+    reassessments_write,
+    summer_conduct_write,
+    import_rows,
+    account_create,
+    ledger_checkpoint,
+    ledger_verify,
+    audit_access,
+    audit_alerts,
+    student_viewers,
+]

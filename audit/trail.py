@@ -1,0 +1,235 @@
+"""The access trail: one entry per request to the service, allowed or refused, appended to a
+hash-chained, checkpointed log of its own (the `access` chain, same format as the events) before the
+response goes out. Requests that concern no school go to the chain named `service`.
+
+Entries are read through the `access_index` projection (who accessed which student, what a user did,
+refusals) and unusual access raises alerts in the same chain (audit.rules).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, Uuid, and_, select
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ledger.append import Ledger, SchoolSession
+from ledger.clock import Clock, parse_time
+from ledger.envelope import SYSTEM, Actor, Event, NewEvent
+from ledger.projection import Projection, copy_payload
+from ledger.schema import ACCESS, projection_table
+
+_PERSONAL_ID = re.compile(r"^\d{12}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SERVICE_CHAIN = "service"  # the access chain of requests that concern no school
+ACCESS_RECORDED = "access.recorded"
+ALERT_RAISED = "alert.raised"
+
+access_index = projection_table(
+    "access_index",
+    keys=[Column("entry", BigInteger)],
+    values=[
+        Column("at", DateTime(timezone=True)),
+        Column("request_id", Text),
+        Column("username", Text),
+        Column("roles", ARRAY(Text)),
+        Column("action", Text),
+        Column("method", Text),
+        Column("path", Text),
+        Column("outcome", Text),
+        Column("status", Integer),
+        Column("client", Text),
+        Column("students", ARRAY(Text)),
+        Column("reason", Text),
+    ],
+)
+alerts = projection_table(
+    "alerts",
+    keys=[Column("alert_id", Uuid)],
+    values=[
+        Column("rule", Text),
+        Column("username", Text),
+        Column("window_from", DateTime(timezone=True)),
+        Column("window_to", DateTime(timezone=True)),
+        Column("raised_at", DateTime(timezone=True)),
+        Column("detail", JSONB),
+    ],
+)
+Index("access_index_user", access_index.c.school_id, access_index.c.username, access_index.c.at)
+Index("access_index_outcome", access_index.c.school_id, access_index.c.outcome, access_index.c.at)
+Index("access_index_at", access_index.c.school_id, access_index.c.at)
+Index("access_index_students", access_index.c.students, postgresql_using="gin")
+
+
+def _clean(text: str | None) -> str | None:
+    """Requests are recorded as they came, but without control characters (which the database's
+    text columns refuse): a request cannot make its own record unwritable."""
+    return None if text is None else _CONTROL.sub("\ufffd", text)[:2000]
+
+
+@dataclass
+class AccessEntry:
+    """What one request did: filled in as the request goes, recorded when the response starts."""
+
+    request_id: str
+    method: str
+    path: str
+    client: str | None
+    started: datetime
+    school: str | None = None
+    username: str | None = None
+    roles: list[str] = field(default_factory=list)
+    action: str | None = None
+    resource: dict[str, Any] = field(default_factory=dict)
+    students: set[str] = field(default_factory=set)
+    reason: str | None = None
+
+    def touch(self, students: Iterable[Any]) -> None:
+        """Note the students whose data this request reads or writes (well-formed identifiers only)."""
+        self.students.update(s for s in students if isinstance(s, str) and _PERSONAL_ID.match(s))
+
+    def payload(self, status: int) -> dict[str, Any]:
+        if status < 400:
+            outcome = "allowed"
+        elif status in (401, 403, 429):
+            outcome = "denied"
+        elif status < 500:
+            outcome = "refused"  # a request the service understood and declined (404, 409, 422)
+        else:
+            outcome = "failed"
+        return {
+            "request_id": self.request_id,
+            "at": self.started.isoformat(),
+            "username": _clean(self.username),
+            "roles": sorted(self.roles),
+            "action": self.action or "unknown",
+            "method": _clean(self.method),
+            "path": _clean(self.path),
+            "resource": {_clean(k): _clean(str(v)) for k, v in sorted(self.resource.items())},
+            "students": sorted(self.students),
+            "outcome": outcome,
+            "status": status,
+            "client": _clean(self.client),
+            "reason": self.reason,
+        }
+
+
+class AccessTrail:
+    """Appends access entries; concurrent requests share transactions (group commit)."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None, linger: float = 0.0) -> None:
+        self.ledger = Ledger(engine, clock=clock, projections=ACCESS_PROJECTIONS, chain=ACCESS, linger=linger)
+
+    async def record(self, entry: AccessEntry, status: int) -> Event:
+        actor = Actor(entry.username or "anonymous", ",".join(sorted(entry.roles)) or "NONE")
+        event = NewEvent(ACCESS_RECORDED, entry.payload(status), actor)
+        [recorded] = await self.ledger.append(entry.school or SERVICE_CHAIN, [event])
+        return recorded
+
+    async def raise_alerts(self, school: str, found: Sequence[dict[str, Any]]) -> list[Event]:
+        """Append the alerts not raised before (an alert's id derives from its rule, account, window)."""
+        wanted = [
+            NewEvent(
+                ALERT_RAISED, alert, SYSTEM, event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"hocba:{school}:{alert['key']}")
+            )
+            for alert in found
+        ]
+
+        async def decide(session: SchoolSession) -> list[NewEvent]:
+            known = await session.recorded([e.event_id for e in wanted])
+            return [e for e in wanted if e.event_id not in known]
+
+        return await self.ledger.decide(school, decide) if wanted else []
+
+
+def _at(event: Event) -> datetime:
+    return parse_time(event.payload["at"])
+
+
+ACCESS_PROJECTION = Projection(
+    "access",
+    (access_index, alerts),
+    {
+        ACCESS_RECORDED: copy_payload(
+            access_index,
+            {
+                "entry": lambda e: e.seq,
+                "at": _at,
+                "request_id": "request_id",
+                "username": "username",
+                "roles": "roles",
+                "action": "action",
+                "method": "method",
+                "path": "path",
+                "outcome": "outcome",
+                "status": "status",
+                "client": "client",
+                "students": "students",
+                "reason": "reason",
+            },
+        ),
+        ALERT_RAISED: copy_payload(
+            alerts,
+            {
+                "alert_id": lambda e: e.event_id,
+                "rule": "rule",
+                "username": "username",
+                "window_from": lambda e: parse_time(e.payload["window_from"]),
+                "window_to": lambda e: parse_time(e.payload["window_to"]),
+                "raised_at": lambda e: e.recorded_at,
+                "detail": "detail",
+            },
+        ),
+    },
+)
+ACCESS_PROJECTIONS = (ACCESS_PROJECTION,)
+
+
+# --- auditors' questions -----------------------------------------------------------------------
+
+
+async def query_access(
+    conn: AsyncConnection,
+    school: str,
+    *,
+    student: str | None = None,
+    username: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    before_entry: int | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """Access entries of a school, newest first: who accessed a student, what a user did, refusals.
+    `before_entry` is the cursor of the previous page."""
+    t = access_index
+    conditions = [t.c.school_id == school, t.c.seq_to.is_(None)]
+    if student is not None:
+        conditions.append(t.c.students.contains([student]))
+    if username is not None:
+        conditions.append(t.c.username == username)
+    if outcome is not None:
+        conditions.append(t.c.outcome == outcome)
+    if since is not None:
+        conditions.append(t.c.at >= since)
+    if before_entry is not None:
+        conditions.append(t.c.entry < before_entry)
+    query = select(t).where(and_(*conditions)).order_by(t.c.entry.desc()).limit(limit)
+    return [
+        {k: v for k, v in row.items() if k not in {"school_id", "seq_from", "seq_to"}}
+        for row in (await conn.execute(query)).mappings()
+    ]
+
+
+async def query_alerts(conn: AsyncConnection, school: str, limit: int = 100) -> list[dict[str, Any]]:
+    t = alerts
+    query = select(t).where(t.c.school_id == school, t.c.seq_to.is_(None)).order_by(t.c.raised_at.desc()).limit(limit)
+    return [
+        {k: v for k, v in row.items() if k not in {"school_id", "seq_from", "seq_to"}}
+        for row in (await conn.execute(query)).mappings()
+    ]

@@ -1,0 +1,136 @@
+"""Authorization: role × assignment × time, deny by default (DOMAIN §2; the regulation's Điều 5.3c
+and 32–38). Pure: the caller loads the principal's assignments valid at the moment of the request
+(ledger.school_year) and the target's facts; this module only decides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ledger.roles import Role
+
+
+class AccountKind(StrEnum):
+    STAFF = "STAFF"  # roles come from assignments with validity periods
+    AUDITOR = "AUDITOR"
+    INTEGRATION = "INTEGRATION"
+    GUARDIAN = "GUARDIAN"
+    STUDENT = "STUDENT"
+
+
+FIXED_ROLES = {
+    AccountKind.AUDITOR: Role.AUDITOR,
+    AccountKind.INTEGRATION: Role.INTEGRATION,
+    AccountKind.GUARDIAN: Role.GUARDIAN,
+    AccountKind.STUDENT: Role.STUDENT,
+}
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A role held now, and for which class, subject and term when it is a teaching role."""
+
+    role: Role
+    year: str | None = None
+    class_id: str | None = None
+    subject: str | None = None
+    term: int | None = None
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    school: str
+    kind: AccountKind
+    grants: tuple[Grant, ...] = ()
+    staff_id: str | None = None
+    student_id: str | None = None
+
+    @property
+    def roles(self) -> set[Role]:
+        return {g.role for g in self.grants}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request is about. `class_id` of a student request is the student's class that year."""
+
+    year: str | None = None
+    class_id: str | None = None
+    subject: str | None = None
+    term: int | None = None
+    student: str | None = None
+
+
+Rule = Callable[[Principal, Target], bool]
+LEADERS = frozenset({Role.PRINCIPAL, Role.LEADERSHIP})
+
+
+def _any(*roles: Role) -> Rule:
+    return lambda p, t: bool(p.roles & set(roles))
+
+
+def _homeroom(p: Principal, t: Target) -> bool:
+    return any(
+        g.role is Role.HOMEROOM_TEACHER and g.year == t.year and g.class_id == t.class_id and t.class_id is not None
+        for g in p.grants
+    )
+
+
+def _teaches(any_term: bool) -> Rule:
+    def rule(p: Principal, t: Target) -> bool:
+        return any(
+            g.role is Role.SUBJECT_TEACHER
+            and (g.year, g.class_id, g.subject) == (t.year, t.class_id, t.subject)
+            and t.subject is not None
+            and (any_term or g.term == t.term)
+            for g in p.grants
+        )
+
+    return rule
+
+
+def _own(p: Principal, t: Target) -> bool:
+    return (
+        p.kind in (AccountKind.GUARDIAN, AccountKind.STUDENT) and p.student_id is not None and p.student_id == t.student
+    )
+
+
+def _either(*rules: Rule) -> Rule:
+    return lambda p, t: any(rule(p, t) for rule in rules)
+
+
+def _authenticated(p: Principal, t: Target) -> bool:
+    return True
+
+
+_READERS = _any(*LEADERS, Role.CLERK, Role.IT_REVIEWER, Role.AUDITOR)
+
+POLICY: dict[str, Rule] = {
+    # anyone signed in
+    "account.me": _authenticated,
+    "assessment.evaluate": _authenticated,
+    "ledger.read": _authenticated,
+    # reading assessment data: never the admin (Điều 5.3c), subject teachers only their sheets
+    "student.read": _either(_READERS, _homeroom, _own),
+    "class.read": _either(_READERS, _homeroom),
+    "sheet.read": _either(_any(*LEADERS, Role.IT_REVIEWER, Role.AUDITOR), _homeroom, _teaches(any_term=False)),
+    # writing assessment data: only the assignment in force (Điều 35; Điều 34 for the homeroom)
+    "sheet.write": _teaches(any_term=False),
+    "homeroom.write": _homeroom,
+    "reassessment.write": _teaches(any_term=True),
+    "summer_conduct.write": _any(Role.PRINCIPAL),
+    # administration: users, assignments, student profiles (Điều 36), never grades
+    "school.admin": _any(Role.ADMIN),
+    # oversight (Điều 20.3, 33)
+    "audit.read": _any(Role.AUDITOR, Role.PRINCIPAL),
+    "ledger.verify": _any(Role.AUDITOR, Role.PRINCIPAL),
+    "student.viewers": _either(_own, _any(Role.AUDITOR)),
+}
+
+
+def allowed(action: str, principal: Principal, target: Target) -> bool:
+    """Deny by default: an action without a rule is refused to everyone."""
+    rule = POLICY.get(action)
+    return bool(rule is not None and rule(principal, target))

@@ -1,0 +1,287 @@
+"""The HTTP API: problem+json errors, authentication, and the access trail that every request
+leaves, allowed or refused, before its response goes out (Điều 5.3c, 20.3, 32)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit.trail import SERVICE_CHAIN, access_index
+from ledger.demo import DemoSchool
+from ledger.runtime import Runtime
+from ledger.schema import ACCESS, access_log
+from ledger.verify import verify
+from tests.conftest import PASSWORD
+
+V1 = "/api/v1"
+
+
+async def entries(engine: AsyncEngine, school: str) -> int:
+    async with engine.connect() as conn:
+        return int(
+            await conn.scalar(select(func.count()).select_from(access_log).where(access_log.c.school_id == school)) or 0
+        )
+
+
+async def last_entry(engine: AsyncEngine, school: str) -> dict[str, Any]:
+    async with engine.connect() as conn:
+        row = (
+            (
+                await conn.execute(
+                    select(access_index)
+                    .where(access_index.c.school_id == school)
+                    .order_by(access_index.c.entry.desc())
+                    .limit(1)
+                )
+            )
+            .mappings()
+            .first()
+        )
+    assert row is not None
+    return dict(row)
+
+
+async def test_openapi_is_served_and_every_operation_is_named(api: httpx.AsyncClient) -> None:
+    answer = await api.get("/schema/openapi.json")
+    assert answer.status_code == 200
+    doc = answer.json()
+    assert doc["openapi"].startswith("3.1")
+    operations = [op for path in doc["paths"].values() for op in path.values()]
+    assert operations and all(op.get("operationId") for op in operations)
+
+
+async def test_health_and_readiness(api: httpx.AsyncClient, app_engine: AsyncEngine) -> None:
+    before = await entries(app_engine, SERVICE_CHAIN)
+    assert (await api.get(f"{V1}/health")).json() == {"status": "ok"}
+    ready = await api.get(f"{V1}/ready")
+    assert ready.json() == {"status": "ready"}
+    assert "x-request-id" in ready.headers
+    assert await entries(app_engine, SERVICE_CHAIN) == before + 2
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "role", "status", "chain"),
+    [
+        ("GET", "/students/037312009999/transcript?year=2025-2026", None, None, 401, "service"),  # no credential
+        ("GET", "/nothing-here", None, "PRINCIPAL", 404, "service"),  # no route: no school touched
+        ("POST", "/classes/7A1/sheets/TOAN/1?year=2025-2026", {"entries": "no"}, "SUBJECT_TEACHER", 422, "school"),
+        ("POST", "/classes/7A1/sheets/TOAN/1?year=2025-2026", {"entries": []}, "ADMIN", 403, "school"),
+        ("GET", "/students/037312009999/transcript?year=2025-2026", None, "PRINCIPAL", 404, "school"),
+    ],
+)
+async def test_every_request_leaves_exactly_one_access_entry(
+    api: httpx.AsyncClient,
+    app_engine: AsyncEngine,
+    demo: DemoSchool,
+    tokens: Any,
+    method: str,
+    path: str,
+    body: Any,
+    role: str | None,
+    status: int,
+    chain: str,
+) -> None:
+    where = SERVICE_CHAIN if chain == "service" else demo.school
+    before = await entries(app_engine, where)
+    headers = tokens[role] if role else {}
+    answer = await api.request(method, f"{V1}/schools/{demo.school}{path}", json=body, headers=headers)
+    assert answer.status_code == status
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    problem = answer.json()
+    assert problem["status"] == status and problem["detail"] and problem["detail_vi"]
+    assert await entries(app_engine, where) == before + 1
+    entry = await last_entry(app_engine, where)
+    assert (entry["status"], entry["request_id"], entry["client"]) == (
+        status,
+        answer.headers["x-request-id"],
+        "10.0.0.7",
+    )
+    assert entry["outcome"] == ("denied" if status in (401, 403) else "refused")
+
+
+async def test_failed_logins_are_recorded_and_rate_limited(
+    api: httpx.AsyncClient, app_engine: AsyncEngine, demo: DemoSchool, credentials: Any
+) -> None:
+    wrong = {"school": demo.school, "username": "gv.gdcd04", "password": "not-the-password"}
+    from api.security import create_account
+    from ledger.policy import AccountKind
+
+    await create_account(
+        app_engine,
+        demo.school,
+        "gv.gdcd04",
+        AccountKind.STAFF,
+        password=PASSWORD,
+        now=__import__("datetime").datetime.now().astimezone(),
+    )
+    for attempt in range(5):
+        answer = await api.post(f"{V1}/auth/token", json=wrong)
+        assert answer.status_code == 401, attempt
+        assert "mật khẩu không đúng" in answer.json()["detail_vi"]
+    entry = await last_entry(app_engine, demo.school)
+    assert (entry["action"], entry["outcome"], entry["username"], entry["reason"]) == (
+        "auth_token",
+        "denied",
+        "gv.gdcd04",
+        "login.password",
+    )
+    limited = await api.post(f"{V1}/auth/token", json={**wrong, "password": PASSWORD})  # even the right one, now
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+
+
+async def test_the_trail_failing_fails_the_request(
+    api: httpx.AsyncClient, app: Any, demo: DemoSchool, tokens: Any
+) -> None:
+    trail = app.state.trail
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database gone")
+
+    original, trail.record = trail.record, broken
+    try:
+        answer = await api.get(
+            f"{V1}/schools/{demo.school}/students/{demo.rosters['6A1'][0]}/transcript?year={demo.year}",
+            headers=tokens["PRINCIPAL"],
+        )
+    finally:
+        trail.record = original
+    assert answer.status_code == 503
+    assert answer.json()["detail"].startswith("the access trail could not be written")
+    assert "subjects" not in answer.text
+
+
+async def test_a_teacher_enters_their_sheet_and_nobody_else_can(
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, app_engine: AsyncEngine
+) -> None:
+    student = demo.rosters["7A1"][0]
+    sheet = f"{V1}/schools/{demo.school}/classes/7A1/sheets/TOAN/1?year={demo.year}"
+    current = (await api.get(sheet, headers=tokens["SUBJECT_TEACHER"])).json()["entries"]
+    recorded = next(e["value"] for e in current if e["student"] == student and e["kind"] == "final")
+    same = await api.post(
+        sheet,
+        json={"entries": [{"student": student, "kind": "final", "value": recorded}]},
+        headers=tokens["SUBJECT_TEACHER"],
+    )
+    assert (same.status_code, same.json()["appended"]) == (200, 0)
+    different = "9,5" if recorded != "9.5" else "9,0"
+    entries_body = {"entries": [{"student": student, "kind": "final", "value": different}]}
+    refused = await api.post(sheet, json=entries_body, headers=tokens["SUBJECT_TEACHER"])
+    assert refused.status_code == 409  # already recorded by the fixture year: a correction is needed
+    assert refused.json()["rule"] == "Điều 17.3"
+    for role in ("HOMEROOM_TEACHER", "PRINCIPAL", "ADMIN", "AUDITOR", "GUARDIAN"):
+        denied = await api.post(sheet, json=entries_body, headers=tokens[role])
+        assert denied.status_code == 403, role
+    other_subject = await api.post(sheet.replace("TOAN", "KHTN"), json=entries_body, headers=tokens["SUBJECT_TEACHER"])
+    assert other_subject.status_code == 403
+    entry = await last_entry(app_engine, demo.school)
+    assert entry["reason"] == "policy.sheet.write"
+    assert entry["students"] == []  # refused before any student's data was touched
+
+
+async def test_reading_records_by_role(api: httpx.AsyncClient, demo: DemoSchool, tokens: Any) -> None:
+    own, other = demo.rosters["6A1"][0], demo.rosters["6A1"][1]
+    path = f"{V1}/schools/{demo.school}/students/{{}}/transcript?year={demo.year}"
+    assert (await api.get(path.format(own), headers=tokens["GUARDIAN"])).status_code == 200
+    assert (await api.get(path.format(other), headers=tokens["GUARDIAN"])).status_code == 403
+    assert (await api.get(path.format(own), headers=tokens["ADMIN"])).status_code == 403  # Điều 5.3c
+    assert (await api.get(path.format(own), headers=tokens["AUDITOR"])).status_code == 200
+    assert (await api.get(path.format(own), headers=tokens["HOMEROOM_TEACHER"])).status_code == 200  # 6A1's homeroom
+    seventh = demo.rosters["7A1"][0]
+    assert (await api.get(path.format(seventh), headers=tokens["HOMEROOM_TEACHER"])).status_code == 403
+
+
+async def test_evaluate_over_http_uses_the_public_contract(api: httpx.AsyncClient, tokens: Any) -> None:
+    bad = {
+        "grade": 7,
+        "subjects": [{"code": "TOAN", "kind": "score", "periods_per_year": 140, "terms": {"1": {}, "2": {}}}],
+    }
+    answer = await api.post(f"{V1}/assessment/evaluate", json=bad, headers=tokens["SUBJECT_TEACHER"])
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert problem["field"] == "subjects[0].terms.1.regular"
+    assert problem["detail_vi"]
+
+
+async def test_auditors_see_who_accessed_a_student_and_guardians_who_viewed_theirs(
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any
+) -> None:
+    student = demo.rosters["6A1"][0]
+    await api.get(
+        f"{V1}/schools/{demo.school}/students/{student}/transcript?year={demo.year}", headers=tokens["PRINCIPAL"]
+    )
+    audit = f"{V1}/schools/{demo.school}/audit/access"
+    by_student = (await api.get(audit, params={"student": student}, headers=tokens["AUDITOR"])).json()["items"]
+    assert any(i["username"] == "ht.doanthuy" and i["action"] == "student_transcript" for i in by_student)
+    by_user = (await api.get(audit, params={"user": "ht.doanthuy", "limit": 2}, headers=tokens["AUDITOR"])).json()
+    assert len(by_user["items"]) == 2 and by_user["next"]
+    older = (
+        await api.get(audit, params={"user": "ht.doanthuy", "cursor": by_user["next"]}, headers=tokens["AUDITOR"])
+    ).json()
+    assert all(i["entry"] < int(by_user["next"]) for i in older["items"])
+    refused = (await api.get(audit, params={"outcome": "denied"}, headers=tokens["AUDITOR"])).json()["items"]
+    assert refused and all(i["outcome"] == "denied" for i in refused)
+    viewers = (
+        await api.get(f"{V1}/schools/{demo.school}/students/{student}/viewers", headers=tokens["GUARDIAN"])
+    ).json()
+    assert any(v["username"] == "ht.doanthuy" for v in viewers["items"])
+    assert (await api.get(audit, headers=tokens["PRINCIPAL"])).status_code == 200
+    assert (await api.get(audit, headers=tokens["ADMIN"])).status_code == 403
+
+
+async def test_the_access_trail_is_a_verifiable_chain(
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, runtime: Runtime, auditor_engine: AsyncEngine
+) -> None:
+    from ledger.checkpointing import make_checkpoint
+
+    await api.get(f"{V1}/me", headers=tokens["CLERK"])
+    checkpoint = await make_checkpoint(runtime.engine(), demo.school, runtime.signer(demo.school), chain=ACCESS)
+    assert checkpoint is not None and checkpoint.log == "access"
+    report = await verify(auditor_engine, runtime.trusted_roots(), [demo.school], chain=ACCESS)
+    assert report.ok, report.to_json()
+    assert report.schools[0].events >= 10
+
+
+async def test_me_reports_roles_from_assignments(api: httpx.AsyncClient, tokens: Any) -> None:
+    me = (await api.get(f"{V1}/me", headers=tokens["SUBJECT_TEACHER"])).json()
+    roles = {g["role"] for g in me["grants"]}
+    assert roles == {"SUBJECT_TEACHER", "HOMEROOM_TEACHER"}
+    assert {g["subject"] for g in me["grants"] if g["role"] == "SUBJECT_TEACHER"} == {"TOAN"}
+
+
+async def test_control_characters_in_a_request_cannot_make_its_record_unwritable(
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, app_engine: AsyncEngine
+) -> None:
+    """Found by fuzzing: a NUL byte in the body's student ids reached the trail's text columns, the
+    entry could not be written, and the request failed closed (503) instead of being refused."""
+    body = {"entries": [{"student": "\u0000abc", "level": "Đạt"}]}
+    answer = await api.post(
+        f"{V1}/schools/{demo.school}/classes/6A1/summer-conduct?year={demo.year}",
+        json=body,
+        headers=tokens["PRINCIPAL"],
+    )
+    assert answer.status_code == 422
+    nul_path = await api.get(
+        f"{V1}/schools/{demo.school}/students/%00/transcript?year={demo.year}", headers=tokens["PRINCIPAL"]
+    )
+    assert nul_path.status_code in (404, 422)
+    entry = await last_entry(app_engine, demo.school)
+    assert "\u0000" not in entry["path"] and "\ufffd" in entry["path"]
+
+
+async def test_cli_token_works_against_the_api(
+    api: httpx.AsyncClient, demo: DemoSchool, env: dict[str, str], tokens: Any
+) -> None:
+    from tests.helpers import hocba
+
+    minted = hocba("token", "--school", demo.school, "--username", "thanhtra.so", env=env)
+    assert minted.returncode == 0, minted.stderr
+    me = await api.get(f"{V1}/me", headers={"Authorization": f"Bearer {minted.stdout.strip()}"})
+    assert me.status_code == 200
+    assert me.json()["kind"] == "AUDITOR"
+    unknown = hocba("token", "--school", demo.school, "--username", "nobody", env=env)
+    assert unknown.returncode == 2 and "no active account" in unknown.stderr
