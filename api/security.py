@@ -33,6 +33,7 @@ from ledger.roles import Role
 from ledger.schema import accounts
 from ledger.school_year import assignments, staff, students
 from signing.certs import certificate_problems, san_uris, signature_valid
+from signing.pki import staff_uri
 
 TOKEN_TTL = timedelta(minutes=15)
 LOGIN_WINDOW = timedelta(minutes=15)
@@ -316,11 +317,6 @@ async def login_blocked(conn: AsyncConnection, school: str, username: str, clien
 # --- certificate login (Điều 10.2) --------------------------------------------------------------
 
 
-def staff_certificate_uri(school: str, staff_id: str) -> str:
-    """The subjectAltName URI that binds a personal certificate to a staff member of a school."""
-    return f"urn:hocba:staff:{school}:{staff_id}"
-
-
 class Challenges:
     """Signed, expiring login challenges: the server keeps no state until the answer comes back."""
 
@@ -364,5 +360,5 @@ def check_certificate_login(
         raise AuthenticationFailed("certificate.signature")
     if certificate_problems(cert, roots, now):
         raise AuthenticationFailed("certificate.untrusted")
-    if staff_certificate_uri(school, staff_id) not in san_uris(cert):
+    if staff_uri(school, staff_id) not in san_uris(cert):
         raise AuthenticationFailed("certificate.not_yours")

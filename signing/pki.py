@@ -35,6 +35,11 @@ def service_uri(school: str) -> str:
     return f"urn:hocba:ledger-service:{school}"
 
 
+def staff_uri(school: str, staff_id: str) -> str:
+    """The subjectAltName URI that binds a personal certificate to a staff member of one school."""
+    return f"urn:hocba:staff:{school}:{staff_id}"
+
+
 class PkiError(RuntimeError):
     """A certificate or key is missing or unusable."""
 
@@ -185,6 +190,18 @@ class Pki:
         _write_key(key_path, key)
         _write_cert(cert_path, cert)
         log.info("issued a demo service certificate", school=school)
+        return ServiceSigner(key, cert)
+
+    def issue_demo_personal(self, school: str, staff_id: str, full_name: str, *, days: int = 365 * 3) -> ServiceSigner:
+        """A staff member's personal certificate (digitalSignature and contentCommitment), for the demo
+        and tests: in a school, personal keys live on the holder's token, never on the server."""
+        root_key = _load_key(self.root_key_path)
+        root = self.roots()[0]
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = _name(full_name, f"{school} ({DEMO_NOTICE})")
+        cert = _certificate(
+            subject, key.public_key(), root.subject, root_key, days=days, ca=False, uris=(staff_uri(school, staff_id),)
+        )
         return ServiceSigner(key, cert)
 
     def service_signer(self, school: str, *, allow_demo: bool) -> ServiceSigner:

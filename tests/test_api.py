@@ -285,3 +285,37 @@ async def test_cli_token_works_against_the_api(
     assert me.json()["kind"] == "AUDITOR"
     unknown = hocba("token", "--school", demo.school, "--username", "nobody", env=env)
     assert unknown.returncode == 2 and "no active account" in unknown.stderr
+
+
+async def test_certificate_login_with_a_signed_challenge_dieu_10_2(
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, pki: Any
+) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    async def attempt(staff_id: str, username: str = "ht.doanthuy", tamper: bool = False) -> httpx.Response:
+        holder = pki.issue_demo_personal(demo.school, staff_id, "Đoàn Thị Thủy")
+        challenge = (await api.post(f"{V1}/auth/challenge", json={"school": demo.school, "username": username})).json()[
+            "challenge"
+        ]
+        signature = holder.sign(challenge.encode())
+        if tamper:
+            challenge = challenge.replace("hocba-login", "hocba-logon")
+        return await api.post(
+            f"{V1}/auth/certificate",
+            json={
+                "school": demo.school,
+                "username": username,
+                "challenge": challenge,
+                "certificate": base64.b64encode(holder.certificate.public_bytes(Encoding.DER)).decode(),
+                "signature": base64.b64encode(signature).decode(),
+            },
+        )
+
+    accepted = await attempt("ht.doanthuy")
+    assert accepted.status_code == 200, accepted.text
+    me = await api.get(f"{V1}/me", headers={"Authorization": f"Bearer {accepted.json()['access_token']}"})
+    assert me.json()["username"] == "ht.doanthuy"
+    assert (await attempt("pht.nguyenvanhung")).status_code == 401  # someone else's certificate
+    assert (await attempt("ht.doanthuy", tamper=True)).status_code == 401  # a challenge not issued by us
