@@ -66,3 +66,14 @@ def create_app(runtime: Runtime, *, scheduler: bool = True) -> Service:
         logging_config=None,  # logging is configured once, in ledger.logs
     )
     return Service(app)
+
+
+def from_environment() -> Service:
+    """The application of one service worker process (`hocba serve --workers N`), from the environment."""
+    from ledger.config import load_settings
+    from ledger.logs import configure_logging
+    from ledger.runtime import open_runtime
+
+    settings = load_settings()
+    configure_logging(settings.log_format or ("json" if settings.production else None))
+    return create_app(open_runtime(settings))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -74,7 +75,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     runtime = open_runtime(settings, upgrade=True)
     where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.home / 'pgdata'}"
     print(f"hocba-ledger on http://{args.host}:{args.port}  (database: {where})", file=sys.stderr)
-    uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_config=None)
+    if args.workers > 1:
+        # Each worker process builds its own runtime; they share the database, its locks and the
+        # token key, so any of them can serve any request. The workers connect to the database this
+        # process resolved: an embedded server stays this process's to stop.
+        os.environ["DATABASE_URL"] = runtime.url
+        uvicorn.run(
+            "api.app:from_environment",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+        )
+    else:
+        uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_config=None)
     return EXIT_OK
 
 
@@ -354,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service (migrates the database first)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="service processes (one per core)")
     serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="database administration").add_subparsers(dest="db", required=True)

@@ -26,14 +26,18 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_serve_migrates_an_empty_database_and_answers(server_url: str, home: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_migrates_an_empty_database_and_answers(server_url: str, home: Path, workers: int) -> None:
     name = f"hocba_serve_{uuid.uuid4().hex[:8]}"
     url = ensure_database(server_url, name)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "HOCBA_HOME": str(home)}
     script = Path(sys.executable).with_name("hocba")
     process = subprocess.Popen(
-        [str(script), "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [str(script), "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 60
