@@ -4,13 +4,14 @@ ledger, and notes which students it touched for the access trail."""
 from __future__ import annotations
 
 import base64
+import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 
@@ -30,6 +31,7 @@ from ledger.append import Ledger
 from ledger.assessments import (
     SheetEntry,
     assessments,
+    conduct,
     record_absences,
     record_conduct,
     record_homeroom_comments,
@@ -38,12 +40,14 @@ from ledger.assessments import (
     record_summer_conduct,
     subject_comments,
 )
+from ledger.corrections import assessment_target, conduct_target, corrections, decide_request, file_request
 from ledger.db import AUDITOR_ROLE
+from ledger.deadlines import LockScope, calendar_from, calendars, locks, set_calendar, set_lock
 from ledger.envelope import Actor, Event
 from ledger.evaluation import evaluate
 from ledger.identity import personal_id
 from ledger.policy import AccountKind, Principal
-from ledger.projection import read
+from ledger.projection import history, read
 from ledger.runtime import Runtime
 from ledger.schools import schools
 from ledger.transcript import class_summary, load_student_year
@@ -58,6 +62,7 @@ SubjectCode = Annotated[str, PathParameter(pattern=r"^[A-Z][A-Z0-9_]{0,31}$", de
 Term = Annotated[int, PathParameter(ge=1, le=2, description="term 1 or 2")]
 Period = Annotated[Literal["1", "2", "year"], PathParameter(description="term 1, term 2 or the year")]
 ImportKind = Annotated[Literal["staff", "students", "assignments"], PathParameter()]
+YearPath = Annotated[str, PathParameter(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
 Year = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
 AsOf = Annotated[int | None, QueryParameter(ge=1, description="read as of this seq")]
 
@@ -588,6 +593,274 @@ async def summer_conduct_write(
     return _appended(events)
 
 
+# --- the calendar, locks and corrections (Điều 17.3, 25, 33.3c, 36.2) -------------------------------
+
+
+class WindowIn(msgspec.Struct):
+    opens: str
+    closes: str
+
+
+class TermIn(msgspec.Struct):
+    starts: str
+    ends: str
+
+
+class CalendarIn(msgspec.Struct):
+    order: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    terms: dict[str, TermIn] | None = None
+    entry: dict[str, WindowIn] | None = None
+    close: str | None = None
+    final: str | None = None
+
+
+@post(
+    f"{SCHOOL}/calendar/{{year:str}}",
+    operation_id="calendar_set",
+    opt={"action": "calendar.set"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Set the year's calendar: terms, entry windows, the close and the final date (the principal)",
+)
+async def calendar_set(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, year: YearPath, data: JSONBody[CalendarIn]
+) -> dict[str, Any]:
+    supplied = {k: v for k, v in msgspec.to_builtins(data).items() if v is not None and k != "order"}
+    calendar = calendar_from(year, data.order, supplied)
+    events = await set_calendar(_ledger(state), school, _actor(principal_of(request), "PRINCIPAL"), calendar)
+    return {**_appended(events), "calendar": calendar.payload()}
+
+
+@get(
+    f"{SCHOOL}/calendar/{{year:str}}",
+    operation_id="calendar_read",
+    opt={"action": "calendar.read"},
+    responses=ERRORS,
+    summary="The year's calendar and its locks",
+)
+async def calendar_read(state: State, school: SchoolId, year: YearPath) -> Response[Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, calendars, school, year=year)
+        lock_rows = await read(conn, locks, school, year=year)
+    if not rows:
+        return problem(404, f"no calendar has been set for {year}", f"Chưa có lịch năm học {year}.")
+    return Response({"calendar": rows[0]["calendar"], "locks": lock_rows})
+
+
+class LockIn(msgspec.Struct):
+    year: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{4}$")]
+    state: Literal["closed", "open"]
+    order: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    ordered_by: UsernameField
+    class_id: str = "*"
+    subject: str = "*"
+    term: Annotated[int, msgspec.Meta(ge=0, le=2)] = 0
+
+
+@post(
+    f"{SCHOOL}/locks",
+    operation_id="lock_set",
+    opt={"action": "lock.set"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Close or open entry for the school, a class, a subject or a term, on the principal's order (the admin)",
+)
+async def lock_set(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[LockIn]
+) -> dict[str, Any]:
+    scope = LockScope(data.year, data.class_id, data.subject, data.term)
+    events = await set_lock(
+        _ledger(state),
+        school,
+        _actor(principal_of(request), "ADMIN"),
+        scope,
+        closed=data.state == "closed",
+        order=data.order,
+        ordered_by=data.ordered_by,
+    )
+    return _appended(events)
+
+
+class CorrectionIn(msgspec.Struct):
+    student: str
+    new_value: str | float | int
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    old_value: str | float | int | None = None
+    kind: Literal["regular", "midterm", "final"] | None = None
+    slot: int | None = None
+    attachment_sha256: str | None = None
+
+
+async def _file_correction(
+    request: Request[Any, Any, Any], state: State, school: str, role: str, target: Any, data: CorrectionIn
+) -> dict[str, Any]:
+    event = await file_request(
+        _ledger(state),
+        school,
+        _actor(principal_of(request), role),
+        target,
+        old_value=data.old_value,
+        new_value=data.new_value,
+        reason=data.reason,
+        attachment_sha256=data.attachment_sha256,
+    )
+    return {"request": event.payload["request"], "seq": event.seq}
+
+
+def _correction_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in row.items()}
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/corrections",
+    operation_id="correction_file_sheet",
+    opt={"action": "correction.file.sheet"},
+    responses=ERRORS,
+    summary="File a written correction request for an assessment of this sheet (Điều 17.3)",
+)
+async def correction_file_sheet(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    subject: SubjectCode,
+    term: Term,
+    data: JSONBody[CorrectionIn],
+    year: Year,
+) -> dict[str, Any]:
+    entry_of(request).touch([data.student])
+    target = assessment_target(year, term, class_id, subject, data.student, data.kind, data.slot)
+    return await _file_correction(request, state, school, "SUBJECT_TEACHER", target, data)
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/conduct/{{term:int}}/corrections",
+    operation_id="correction_file_conduct",
+    opt={"action": "correction.file.conduct"},
+    responses=ERRORS,
+    summary="File a written correction request for a conduct rating of this class (Điều 17.3)",
+)
+async def correction_file_conduct(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    term: Term,
+    data: JSONBody[CorrectionIn],
+    year: Year,
+) -> dict[str, Any]:
+    entry_of(request).touch([data.student])
+    target = conduct_target(year, term, class_id, data.student)
+    return await _file_correction(request, state, school, "HOMEROOM_TEACHER", target, data)
+
+
+@get(
+    f"{SCHOOL}/corrections",
+    operation_id="correction_list",
+    opt={"action": "correction.read"},
+    responses=ERRORS,
+    summary="Correction requests, newest first (the leadership inbox)",
+)
+async def correction_list(
+    state: State,
+    school: SchoolId,
+    status: FromQuery[Literal["pending", "approved", "rejected", "expired"] | None] = None,
+) -> dict[str, Any]:
+    filters: dict[str, Any] = {"status": status} if status else {}
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, corrections, school, order_by=["requested_at"], **filters)
+    return {"items": [_correction_out(r) for r in reversed(rows)]}
+
+
+@get(
+    f"{SCHOOL}/corrections/{{request_id:uuid}}",
+    operation_id="correction_read",
+    opt={"action": "correction.read"},
+    responses=ERRORS,
+    summary="One correction request, with the history of the value it concerns",
+)
+async def correction_read(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, request_id: FromPath[uuid.UUID]
+) -> Response[Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, corrections, school, request_id=request_id)
+        if not rows:
+            return problem(404, "no such correction request", "Không có đề nghị điều chỉnh này.")
+        target = rows[0]["target"]
+        entry_of(request).touch([target["student"]])
+        if target["what"] == "conduct":
+            versions = await history(
+                conn, conduct, school, year=target["year"], student_id=target["student"], term=target["term"]
+            )
+        else:
+            versions = await history(
+                conn,
+                assessments,
+                school,
+                year=target["year"],
+                student_id=target["student"],
+                subject=target["subject"],
+                term=target["term"],
+                kind=target["kind"],
+                slot=target["slot"],
+            )
+    keep = ("value", "level", "recorded_by", "seq_from", "seq_to")
+    return Response({**_correction_out(rows[0]), "history": [{k: v.get(k) for k in keep if k in v} for v in versions]})
+
+
+class DecisionIn(msgspec.Struct):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+async def _decide(
+    request: Request[Any, Any, Any], state: State, school: str, request_id: uuid.UUID, approve: bool, reason: str
+) -> dict[str, Any]:
+    principal = principal_of(request)
+    role = "PRINCIPAL" if any(g.role.value == "PRINCIPAL" for g in principal.grants) else "LEADERSHIP"
+    events = await decide_request(
+        _ledger(state), school, _actor(principal, role), request_id, approve=approve, reason=reason
+    )
+    touched = [e.payload.get("student") for e in events]
+    entry_of(request).touch(t for t in touched if t)
+    return _appended(events)
+
+
+@post(
+    f"{SCHOOL}/corrections/{{request_id:uuid}}/approve",
+    operation_id="correction_approve",
+    opt={"action": "correction.decide"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Approve a correction request; the change is appended with it (four eyes, Điều 17.3)",
+)
+async def correction_approve(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    request_id: FromPath[uuid.UUID],
+    data: JSONBody[DecisionIn],
+) -> dict[str, Any]:
+    return await _decide(request, state, school, request_id, True, data.reason)
+
+
+@post(
+    f"{SCHOOL}/corrections/{{request_id:uuid}}/reject",
+    operation_id="correction_reject",
+    opt={"action": "correction.decide"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Reject a correction request, with a reason",
+)
+async def correction_reject(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    request_id: FromPath[uuid.UUID],
+    data: JSONBody[DecisionIn],
+) -> dict[str, Any]:
+    return await _decide(request, state, school, request_id, False, data.reason)
+
+
 # --- administration ----------------------------------------------------------------------------
 
 
@@ -772,4 +1045,13 @@ ROUTES = [
     audit_access,
     audit_alerts,
     student_viewers,
+    calendar_set,
+    calendar_read,
+    lock_set,
+    correction_file_sheet,
+    correction_file_conduct,
+    correction_list,
+    correction_read,
+    correction_approve,
+    correction_reject,
 ]

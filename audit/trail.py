@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, Text, Uuid, and_, select
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, Text, Uuid, and_, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -30,6 +30,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SERVICE_CHAIN = "service"  # the access chain of requests that concern no school
 ACCESS_RECORDED = "access.recorded"
 ALERT_RAISED = "alert.raised"
+VERIFICATION_COMPLETED = "verification.completed"
 
 access_index = projection_table(
     "access_index",
@@ -59,6 +60,18 @@ alerts = projection_table(
         Column("window_to", DateTime(timezone=True)),
         Column("raised_at", DateTime(timezone=True)),
         Column("detail", JSONB),
+    ],
+)
+verifications = projection_table(
+    "verifications",
+    keys=[Column("log", Text)],
+    values=[
+        Column("ok", Boolean),
+        Column("ran_at", DateTime(timezone=True)),
+        Column("events", BigInteger),
+        Column("head_seq", BigInteger),
+        Column("first_bad_seq", BigInteger),
+        Column("findings", Integer),
     ],
 )
 Index("access_index_user", access_index.c.school_id, access_index.c.username, access_index.c.at)
@@ -132,6 +145,19 @@ class AccessTrail:
         [recorded] = await self.ledger.append(entry.school or SERVICE_CHAIN, [event])
         return recorded
 
+    async def record_verification(self, school: str, log: str, result: dict[str, Any]) -> Event:
+        """Keep a verification's outcome (the nightly job's, or an auditor's) in the school's trail."""
+        payload = {
+            "log": log,
+            "ok": bool(result["ok"]),
+            "events": int(result["events"]),
+            "head_seq": int(result["head_seq"]),
+            "first_bad_seq": result["first_bad_seq"],
+            "findings": len(result["findings"]),
+        }
+        [event] = await self.ledger.append(school, [NewEvent(VERIFICATION_COMPLETED, payload, SYSTEM)])
+        return event
+
     async def raise_alerts(self, school: str, found: Sequence[dict[str, Any]]) -> list[Event]:
         """Append the alerts not raised before (an alert's id derives from its rule, account, window)."""
         wanted = [
@@ -154,8 +180,20 @@ def _at(event: Event) -> datetime:
 
 ACCESS_PROJECTION = Projection(
     "access",
-    (access_index, alerts),
+    (access_index, alerts, verifications),
     {
+        VERIFICATION_COMPLETED: copy_payload(
+            verifications,
+            {
+                "log": "log",
+                "ok": "ok",
+                "ran_at": lambda e: e.recorded_at,
+                "events": "events",
+                "head_seq": "head_seq",
+                "first_bad_seq": "first_bad_seq",
+                "findings": "findings",
+            },
+        ),
         ACCESS_RECORDED: copy_payload(
             access_index,
             {

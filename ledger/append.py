@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -69,11 +70,17 @@ class SchoolSession:
         await self.write(sealed)
         return sealed
 
-    def seal(self, new_events: Sequence[NewEvent]) -> list[Event]:
-        """Give events their places after the head (nothing is written yet)."""
+    def now(self) -> datetime:
+        """The moment events appended now will carry: the clock, but never before the head, so that
+        recorded_at is non-decreasing along the chain. Rules that depend on time decide on it."""
         now = self.clock.now()
         if self.head.recorded_at is not None and now < self.head.recorded_at:
-            now = self.head.recorded_at  # keep recorded_at non-decreasing along the chain
+            return self.head.recorded_at
+        return now
+
+    def seal(self, new_events: Sequence[NewEvent]) -> list[Event]:
+        """Give events their places after the head (nothing is written yet)."""
+        now = self.now()
         sealed: list[Event] = []
         prev, seq, stamp = self.head.hash, self.head.seq, format_time(now)
         for new in new_events:

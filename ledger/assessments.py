@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ledger import identity
 from ledger.append import Ledger, SchoolSession
+from ledger.deadlines import Change, check_change
 from ledger.envelope import Actor, Event, NewEvent
 from ledger.errors import NotFound, Refused, ValidationError
 from ledger.projection import Projection, copy_payload, read, recorded_by
@@ -169,6 +170,17 @@ async def record_sheet(
         comments = {
             r["student_id"]: r["text"] for r in (await session.conn.execute(current(subject_comments))).mappings()
         }
+        named = sorted({e.student for e in entries if isinstance(e.student, str)})
+        await check_change(
+            session,
+            Change.ENTRY,
+            year=year,
+            term=term_no,
+            class_id=class_id,
+            subject=code,
+            students=named,
+            field="entries",
+        )
         events: list[NewEvent] = []
         seen: set[tuple[str, str, int]] = set()
         for index, entry in enumerate(entries):
@@ -231,6 +243,9 @@ async def _per_student(
     entries: Sequence[Sequence[Any]],
     load: StateLoader,
     build: EntryBuilder,
+    *,
+    change: Change = Change.ENTRY,
+    term: int | None = None,
 ) -> list[Event]:
     """A command over students of one class: each entry is (student, ...). `load` reads the state the
     entries are compared with, once; `build` returns an entry's payload, or None when it changes
@@ -240,6 +255,8 @@ async def _per_student(
         await year_row(session, year)
         await class_grade(session, year, class_id)
         enrolled = set(await roster(session, year, class_id))
+        named = sorted({str(entry[0]) for entry in entries if entry})
+        await check_change(session, change, year=year, term=term, class_id=class_id, students=named, field="entries")
         state = await load(session)
         events = []
         for index, (raw_student, *rest) in enumerate(entries):
@@ -298,7 +315,9 @@ async def record_conduct(
             raise _already("Kết quả rèn luyện", "conduct", stored[student], f"{field}.level")
         return {"term": term_no, "level": level}
 
-    return await _per_student(ledger, school, actor, CONDUCT_RECORDED, year, class_id, entries, load, build)
+    return await _per_student(
+        ledger, school, actor, CONDUCT_RECORDED, year, class_id, entries, load, build, term=term_no
+    )
 
 
 async def record_absences(
@@ -333,7 +352,9 @@ async def record_absences(
             return None
         return {"term": term_no, "excused": numbers[0], "unexcused": numbers[1]}
 
-    return await _per_student(ledger, school, actor, ABSENCES_RECORDED, year, class_id, entries, load, build)
+    return await _per_student(
+        ledger, school, actor, ABSENCES_RECORDED, year, class_id, entries, load, build, term=term_no
+    )
 
 
 async def record_homeroom_comments(
@@ -363,7 +384,10 @@ async def record_homeroom_comments(
         comment = identity.text(rest[0], f"{field}.text", limit=2000)
         return None if stored.get(student) == comment else {"period": period, "text": comment}
 
-    return await _per_student(ledger, school, actor, HOMEROOM_COMMENT_RECORDED, year, class_id, entries, load, build)
+    term = 1 if period == "1" else 2  # the year's comment is written with term II
+    return await _per_student(
+        ledger, school, actor, HOMEROOM_COMMENT_RECORDED, year, class_id, entries, load, build, term=term
+    )
 
 
 async def record_reassessments(
@@ -403,7 +427,9 @@ async def record_reassessments(
             raise _already("Kết quả kiểm tra lại", "re-assessment", str(previous), f"{field}.value")
         return {"subject": code, "value": value_text(kind, rest[0], f"{field}.value")}
 
-    return await _per_student(ledger, school, actor, REASSESSMENT_RECORDED, year, class_id, entries, load, build)
+    return await _per_student(
+        ledger, school, actor, REASSESSMENT_RECORDED, year, class_id, entries, load, build, change=Change.SUMMER
+    )
 
 
 async def record_summer_conduct(
@@ -432,7 +458,9 @@ async def record_summer_conduct(
             )
         return {"level": Level.parse(rest[0], f"{field}.level").value}
 
-    return await _per_student(ledger, school, actor, SUMMER_CONDUCT_RECORDED, year, class_id, entries, load, build)
+    return await _per_student(
+        ledger, school, actor, SUMMER_CONDUCT_RECORDED, year, class_id, entries, load, build, change=Change.SUMMER
+    )
 
 
 # --- projections -------------------------------------------------------------------------------

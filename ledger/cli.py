@@ -196,15 +196,6 @@ def cmd_pki_export_root(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _actor(args: argparse.Namespace) -> Any:
-    import getpass
-
-    from ledger.envelope import Actor
-    from ledger.roles import Role
-
-    return Actor(getattr(args, "actor", None) or f"cli.{getpass.getuser()}", Role.ADMIN)
-
-
 def _required_school(args: argparse.Namespace, settings: Settings) -> str:
     school = _school(args, settings)
     if not school:
@@ -212,14 +203,49 @@ def _required_school(args: argparse.Namespace, settings: Settings) -> str:
     return school
 
 
-def _ledger_command(settings: Settings, work: Callable[[Any], Awaitable[Any]], as_json: bool) -> int:
-    """Run `work(ledger)` and print its result: JSON, or one line per appended event count."""
+async def _record_cli(
+    runtime: Any, school: str, username: str, roles: list[str], command: str, error: Any = None
+) -> None:
+    """Commands that write to a school's ledger or hand out access leave an access entry, allowed
+    or refused."""
+    import uuid
+
+    from audit.trail import AccessEntry, AccessTrail
+
+    entry = AccessEntry(str(uuid.uuid4()), "CLI", f"hocba {command}", "localhost", runtime.clock.now(), school)
+    entry.username, entry.roles = username, roles
+    entry.action, entry.reason = "cli." + command.replace(" ", "."), getattr(error, "code", None)
+    await AccessTrail(runtime.engine(), runtime.clock).record(entry, getattr(error, "status", 200))
+
+
+def _ledger_command(
+    settings: Settings,
+    args: argparse.Namespace,
+    command: str,
+    work: Callable[[Any, str, Any], Awaitable[Any]],
+    role: str = "ADMIN",
+) -> int:
+    """Run `work(ledger, school, actor)` as `--actor` (default cli.<user>) in `role`, record the
+    attempt in the school's access trail, and print the result: JSON, or `appended=N`."""
+    import getpass
+
     from ledger.append import Ledger
+    from ledger.envelope import Actor
+    from ledger.errors import DomainError
+    from ledger.roles import Role
+
+    school = _required_school(args, settings)
+    actor = Actor(getattr(args, "actor", None) or f"cli.{getpass.getuser()}", Role(role))
 
     async def body(runtime: Any) -> int:
-        result = await work(Ledger(runtime.engine(), clock=runtime.clock))
+        try:
+            result = await work(Ledger(runtime.engine(), clock=runtime.clock), school, actor)
+        except DomainError as refused:
+            await _record_cli(runtime, school, str(actor.user), [role], command, refused)
+            raise
+        await _record_cli(runtime, school, str(actor.user), [role], command)
         doc = result.to_json() if hasattr(result, "to_json") else {"appended": len(result)}
-        if as_json:
+        if args.json:
             _print_json(doc)
         else:
             print(" ".join(f"{k}={v}" for k, v in doc.items()))
@@ -231,48 +257,98 @@ def _ledger_command(settings: Settings, work: Callable[[Any], Awaitable[Any]], a
 def cmd_school_register(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.schools import registration
 
-    school = _required_school(args, settings)
-    event = registration(
-        args.name, _actor(args), ministry_code=args.ministry_code, province=args.province, address=args.address
-    )
-    return _ledger_command(settings, lambda ledger: ledger.append(school, [event]), args.json)
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        details = {"ministry_code": args.ministry_code, "province": args.province, "address": args.address}
+        return await ledger.append(school, [registration(args.name, actor, **details)])
+
+    return _ledger_command(settings, args, "school register", work)
 
 
 def cmd_year_open(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school_year import open_year
 
-    school = _required_school(args, settings)
     return _ledger_command(
-        settings, lambda ledger: open_year(ledger, school, _actor(args), args.year, args.starts, args.ends), args.json
-    )
+        settings, args, "year open", lambda ledger, school, actor: open_year(
+            ledger, school, actor, args.year, args.starts, args.ends
+        ),
+    )  # fmt: skip
 
 
 def cmd_catalogue_load(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school_year import default_catalogue, define_subjects, parse_subject
 
-    school = _required_school(args, settings)
     if args.file:
         doc = json.loads(Path(args.file).read_text(encoding="utf-8"))
         definitions = [parse_subject(item, f"{Path(args.file).name}[{i}]") for i, item in enumerate(doc)]
     else:
         definitions = default_catalogue()
     return _ledger_command(
-        settings, lambda ledger: define_subjects(ledger, school, _actor(args), args.year, definitions), args.json
-    )
+        settings, args, "catalogue load",
+        lambda ledger, school, actor: define_subjects(ledger, school, actor, args.year, definitions),
+    )  # fmt: skip
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from ledger import importer
 
-    school, path = _required_school(args, settings), Path(args.file)
+    path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
-    if args.kind == "students":
-        return _ledger_command(
-            settings, lambda ledger: importer.import_students(ledger, school, _actor(args), path, args.year), args.json
-        )
-    work = importer.import_staff if args.kind == "staff" else importer.import_assignments
-    return _ledger_command(settings, lambda ledger: work(ledger, school, _actor(args), path), args.json)
+
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        if args.kind == "students":
+            return await importer.import_students(ledger, school, actor, path, args.year)
+        run = importer.import_staff if args.kind == "staff" else importer.import_assignments
+        return await run(ledger, school, actor, path)
+
+    return _ledger_command(settings, args, f"import {args.kind}", work)
+
+
+def cmd_calendar_set(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.deadlines import calendar_from, set_calendar
+
+    changes: dict[str, Any] = {}
+    if args.file:
+        try:
+            changes = json.loads(Path(args.file).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise CliError(f"{args.file} is not valid JSON: {exc}") from None
+    return _ledger_command(
+        settings, args, "calendar set",
+        lambda ledger, school, actor: set_calendar(
+            ledger, school, actor, calendar_from(args.year, args.order, changes)
+        ),
+        role="PRINCIPAL",
+    )  # fmt: skip
+
+
+def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.deadlines import ANY, LockScope, set_lock
+
+    scope = LockScope(args.year, args.class_id or ANY, (args.subject or ANY).upper(), args.term or 0)
+    return _ledger_command(
+        settings, args, f"lock {args.state}",
+        lambda ledger, school, actor: set_lock(
+            ledger, school, actor, scope, closed=args.state == "close", order=args.order, ordered_by=args.ordered_by
+        ),
+    )  # fmt: skip
+
+
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.jobs import deadline_transitions, nightly_verification
+
+    schools = [args.school] if args.school else None
+
+    async def body(runtime: Any) -> int:
+        if args.job == "deadlines":
+            events = await deadline_transitions(runtime, schools)
+            _print_json([{"school": e.school, "seq": e.seq, "type": e.type, **e.payload} for e in events])
+            return EXIT_OK
+        results = await nightly_verification(runtime, schools)
+        _print_json(results)
+        return EXIT_OK if all(r["ok"] for r in results) else EXIT_NOT_INTACT
+
+    return _with_runtime(settings, body)
 
 
 def cmd_assess_evaluate(args: argparse.Namespace, settings: Settings) -> int:
@@ -329,10 +405,7 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     """Mint an access token for a script on the server machine; the minting is itself recorded."""
-    import uuid as uuid_module
-
     from api.security import Tokens, load_principal, token_secret
-    from audit.trail import AccessEntry, AccessTrail
 
     school = _required_school(args, settings)
 
@@ -347,9 +420,7 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
             kind = AccountKind(account["kind"])
             principal = await load_principal(conn, school, args.username, kind, runtime.clock.now().date())
         token, expires = Tokens(token_secret(settings), runtime.clock).issue(args.username, school, kind)
-        entry = AccessEntry(str(uuid_module.uuid4()), "CLI", "hocba token", "localhost", runtime.clock.now(), school)
-        entry.username, entry.roles, entry.action = args.username, sorted(r.value for r in principal.roles), "cli_token"
-        await AccessTrail(runtime.engine(), runtime.clock).record(entry, 200)
+        await _record_cli(runtime, school, args.username, sorted(r.value for r in principal.roles), "token")
         if args.json:
             _print_json({"access_token": token, "token_type": "Bearer", "expires_at": expires.isoformat()})
         else:
@@ -391,10 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoint.add_argument("--json", action="store_true")
     checkpoint.set_defaults(handler=cmd_checkpoint)
 
-    def school_option(parser: argparse.ArgumentParser) -> None:
+    def school_option(parser: argparse.ArgumentParser, actor: str | None = None) -> None:
         parser.add_argument("--school", help="school id (default: HOCBA_SCHOOL)")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
-        parser.add_argument("--actor", help="who is recorded as acting (default: cli.<login>)")
+        if actor:
+            parser.add_argument("--actor", required=True, help=f"the staff id of the {actor} acting")
+        else:
+            parser.add_argument("--actor", help="who is recorded as acting (default: cli.<login>)")
 
     school = commands.add_parser("school", help="the school").add_subparsers(dest="school_cmd", required=True)
     register = school.add_parser("register", help="register the school (or change its details)")
@@ -435,6 +509,39 @@ def build_parser() -> argparse.ArgumentParser:
             "--year", help="school year of the class column" if kind == "students" else argparse.SUPPRESS
         )
         command.set_defaults(handler=cmd_import, kind=kind)
+
+    calendar = commands.add_parser("calendar", help="the school calendar").add_subparsers(dest="cal", required=True)
+    set_cal = calendar.add_parser(
+        "set", help="set a year's calendar: the usual one (close 31 May, final 30 August) or changes from a file"
+    )
+    school_option(set_cal, "principal")
+    set_cal.add_argument("--year", required=True)
+    set_cal.add_argument("--order", required=True, help="the principal's decision, e.g. 'Quyết định số 15/QĐ-THCS'")
+    set_cal.add_argument("--file", help="JSON of the parts that differ: terms, entry, close, final (docs/DEADLINES.md)")
+    set_cal.set_defaults(handler=cmd_calendar_set)
+
+    lock = commands.add_parser("lock", help="close or open entry on the principal's order").add_subparsers(
+        dest="state", required=True
+    )
+    for state in ("close", "open"):
+        command = lock.add_parser(state, help=f"{state} entry for the school, a class, a subject or a term")
+        school_option(command, "admin")
+        command.add_argument("--year", required=True)
+        command.add_argument("--class", dest="class_id", help="only this class")
+        command.add_argument("--subject", help="only this subject")
+        command.add_argument("--term", type=int, choices=[1, 2], help="only this term")
+        command.add_argument("--order", required=True, help="the principal's written order")
+        command.add_argument("--ordered-by", required=True, help="the principal's staff id")
+        command.set_defaults(handler=cmd_lock)
+
+    jobs = commands.add_parser("jobs", help="run a scheduled job now").add_subparsers(dest="job", required=True)
+    for name, text in (
+        ("deadlines", "record passed deadlines and expire pending correction requests"),
+        ("verification", "verify ledgers and access trails, storing results and alerts"),
+    ):
+        command = jobs.add_parser(name, help=text)
+        command.add_argument("--school", help="only this school (default: every school)")
+        command.set_defaults(handler=cmd_jobs, job=name)
 
     assess = commands.add_parser("assess", help="the TT22 assessment rules").add_subparsers(
         dest="assess", required=True

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from ledger import schools
 from ledger.append import Ledger
 from ledger.assessments import (
@@ -24,6 +26,7 @@ from ledger.assessments import (
     record_summer_conduct,
 )
 from ledger.clock import VN_TZ, ManualClock
+from ledger.deadlines import default_calendar, set_calendar
 from ledger.envelope import Actor
 from ledger.roles import Role
 from ledger.school_year import (
@@ -41,6 +44,7 @@ from ledger.transcript import class_summary
 from ledger.tt22 import Kind, Promotion, required_regular
 
 SCHOOL_NAME = "Trường THCS Khánh Phú"
+CALENDAR_ORDER = "Quyết định số 15/QĐ-THCS ngày 25/8/2025 của Hiệu trưởng về kế hoạch năm học 2025-2026"
 YEAR = "2025-2026"
 FAMILY = [
     "Nguyễn",
@@ -119,6 +123,8 @@ STAFF_NAMES = {
 class DemoSchool:
     school: str
     year: str
+    ledger: Ledger  # appends with the demo's clock
+    clock: ManualClock
     classes: dict[str, int] = field(default_factory=dict)  # class -> grade
     rosters: dict[str, list[str]] = field(default_factory=dict)  # class -> students
     subject_teachers: dict[str, str] = field(default_factory=dict)  # subject -> staff id
@@ -134,17 +140,6 @@ class DemoSchool:
 
 def _moment(day: date, hour: int = 9) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=VN_TZ)
-
-
-class _Script:
-    """Moves a ManualClock (when the ledger has one) to each phase of the year."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.clock = ledger.clock if isinstance(ledger.clock, ManualClock) else None
-
-    def at(self, day: date) -> None:
-        if self.clock is not None and self.clock.now() < _moment(day):
-            self.clock.set(_moment(day))
 
 
 def _student(rng: random.Random, grade: int, serial: int) -> dict[str, Any]:
@@ -173,7 +168,7 @@ def _score(rng: random.Random, ability: float) -> str:
 
 
 async def build_demo_school(
-    ledger: Ledger,
+    engine: AsyncEngine,
     school: str,
     *,
     classes_per_grade: int = 1,
@@ -182,12 +177,13 @@ async def build_demo_school(
     terms: Sequence[int] = (1, 2),
     summer: bool = True,
 ) -> DemoSchool:
-    """Generate a school year, from the school's registration to the summer results (`terms=()`:
-    only the school, its catalogue, staff, classes, students and assignments)."""
+    """Generate a school year, from the school's registration to the summer results, on a clock of its
+    own that moves through the year (`terms=()`: only the school, its calendar, catalogue, staff,
+    classes, students and assignments, with the clock left inside term I's entry window)."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not a secret
-    script = _Script(ledger)
-    demo = DemoSchool(school, YEAR)
-    script.at(date(2025, 8, 15))
+    clock = ManualClock(_moment(date(2025, 8, 15)))
+    ledger = Ledger(engine, clock=clock)
+    demo = DemoSchool(school, YEAR, ledger, clock)
     await ledger.append(
         school,
         [
@@ -252,10 +248,14 @@ async def build_demo_school(
                     )
                 )
     await make_assignments(ledger, school, PRINCIPAL, roles + subject_work)
+    clock.set(_moment(date(2025, 8, 25)))
+    await set_calendar(ledger, school, PRINCIPAL, default_calendar(YEAR, CALENDAR_ORDER))
 
     entry_days = {1: date(2025, 12, 20), 2: date(2026, 5, 10)}
+    if not terms:
+        clock.set(_moment(date(2025, 10, 1)))
     for term in terms:
-        script.at(entry_days[term])
+        clock.set(_moment(entry_days[term]))
         for class_id, grade in sorted(demo.classes.items()):
             for subject in catalogue:
                 required = required_regular(subject.kind, subject.periods[grade])
@@ -303,13 +303,14 @@ async def build_demo_school(
             )
 
     if summer and tuple(terms) == (1, 2):
-        await _summer(ledger, demo, rng, script)
+        await _summer(ledger, demo, rng)
     return demo
 
 
-async def _summer(ledger: Ledger, demo: DemoSchool, rng: random.Random, script: _Script) -> None:
-    """Summer training and re-assessment for the students whose year calls for them (TT22 Đ.12–14)."""
-    script.at(date(2026, 8, 10))
+async def _summer(ledger: Ledger, demo: DemoSchool, rng: random.Random) -> None:
+    """Summer training and re-assessment for the students whose year calls for them (TT22 Đ.12–14),
+    between the close (31 May) and the final date (30 August)."""
+    demo.clock.set(_moment(date(2026, 8, 10)))
     for class_id in sorted(demo.classes):
         async with ledger.engine.connect() as conn:
             summary = await class_summary(conn, demo.school, demo.year, class_id)

@@ -232,7 +232,7 @@ def class_id(value: Any, field: str = "class") -> str:
 
 def school_year(value: Any, field: str = "year") -> str:
     match = _YEAR.fullmatch(value.strip()) if isinstance(value, str) else None
-    if not match or int(match[2]) != int(match[1]) + 1:
+    if not match or int(match[2]) != int(match[1]) + 1 or not 1900 <= int(match[1]) < 3000:
         raise _invalid("year.invalid", field, "năm học có dạng 2025-2026", "a school year looks like 2025-2026")
     return f"{match[1]}-{match[2]}"
 

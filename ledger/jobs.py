@@ -3,14 +3,19 @@ sure that, with several processes, each run of a job happens in one of them only
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ledger import store
+from ledger.append import SchoolSession
 from ledger.checkpointing import checkpoint_all
-from ledger.clock import VN_TZ
+from ledger.clock import VN_TZ, format_time
+from ledger.envelope import SYSTEM, Event, NewEvent
 from ledger.logs import get_logger
 from ledger.runtime import Runtime
 from ledger.schema import ACCESS, EVENTS
@@ -33,6 +38,87 @@ async def run_exclusive(engine: AsyncEngine, name: str, job: Callable[[], Awaita
     return True
 
 
+async def deadline_transitions(runtime: Runtime, schools: Sequence[str] | None = None) -> list[Event]:
+    """Mark each year's close and final date in the ledger once they pass, and expire the correction
+    requests still pending at their deadline (Điều 25). Every school, or the ones named."""
+    from ledger.append import Ledger
+    from ledger.corrections import expire_pending
+    from ledger.deadlines import DEADLINE_REACHED, Calendar, calendars
+    from ledger.projection import read
+
+    engine = runtime.engine()
+    ledger = Ledger(engine, clock=runtime.clock)
+    appended: list[Event] = []
+    if schools is None:
+        async with engine.connect() as conn:
+            schools = await store.school_ids(conn)
+    for school in schools:
+        async with engine.connect() as conn:
+            years = [Calendar.from_payload(row["calendar"]) for row in await read(conn, calendars, school)]
+        now = runtime.clock.now()
+        reached = [
+            NewEvent(
+                DEADLINE_REACHED,
+                {"year": c.year, "deadline": name, "at": format_time(moment)},
+                SYSTEM,
+                event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"hocba:{school}:{c.year}:{name}"),
+            )
+            for c in years
+            for name, moment in (("close", c.close), ("final", c.final))
+            if now > moment
+        ]
+
+        async def new_only(session: SchoolSession, wanted: list[NewEvent] = reached) -> list[NewEvent]:
+            known = await session.recorded([e.event_id for e in wanted])
+            return [e for e in wanted if e.event_id not in known]
+
+        if reached:
+            appended += await ledger.decide(school, new_only)
+        if years:
+            appended += await expire_pending(ledger, school)
+    return appended
+
+
+async def nightly_verification(runtime: Runtime, schools: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Verify the ledger and the access trail of every school (or the ones named); keep each result,
+    and raise an alert, logged and stored, when one fails."""
+    from audit.trail import AccessTrail
+    from ledger.db import AUDITOR_ROLE
+    from ledger.verify import verify
+
+    trail = AccessTrail(runtime.engine(), clock=runtime.clock)
+    results = []
+    for chain in (EVENTS, ACCESS):
+        report = await verify(runtime.engine(AUDITOR_ROLE), runtime.trusted_roots(), schools, chain=chain)
+        for school in report.schools:
+            result = school.to_json()
+            results.append({**result, "log": chain.name})
+            await trail.record_verification(school.school, chain.name, result)
+            if not school.ok:
+                log.error(
+                    "verification failed", school=school.school, log=chain.name, first_bad_seq=school.first_bad_seq
+                )
+                moment = format_time(runtime.clock.now())
+                await trail.raise_alerts(
+                    school.school,
+                    [
+                        {
+                            "key": f"verification_failed:{chain.name}:{moment}",
+                            "rule": "verification_failed",
+                            "username": None,
+                            "window_from": moment,
+                            "window_to": moment,
+                            "detail": {
+                                "log": chain.name,
+                                "first_bad_seq": school.first_bad_seq,
+                                "findings": len(school.findings),
+                            },
+                        }
+                    ],
+                )
+    return results
+
+
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     from audit import rules
     from audit.trail import AccessTrail
@@ -51,7 +137,15 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     async def unusual_access() -> None:
         await run_exclusive(engine, "unusual-access", lambda: rules.scan(engine, trail, runtime.clock.now()))
 
+    async def deadlines() -> None:
+        await run_exclusive(engine, "deadlines", lambda: deadline_transitions(runtime))
+
+    async def verification() -> None:
+        await run_exclusive(engine, "verification", lambda: nightly_verification(runtime))
+
     every = {"max_instances": 1, "coalesce": True}
     scheduler.add_job(checkpoints, "interval", seconds=runtime.settings.checkpoint_interval, id="checkpoint", **every)
     scheduler.add_job(unusual_access, "interval", seconds=60, id="unusual-access", **every)
+    scheduler.add_job(deadlines, "interval", seconds=300, id="deadlines", **every)
+    scheduler.add_job(verification, "cron", hour=2, minute=15, id="verification", **every)
     return scheduler

@@ -123,6 +123,15 @@ POLICY: dict[str, Rule] = {
     "summer_conduct.write": _any(Role.PRINCIPAL),
     # administration: users, assignments, student profiles (Điều 36), never grades
     "school.admin": _any(Role.ADMIN),
+    # the calendar and locks (Điều 33.3c, 36.2)
+    "calendar.read": _authenticated,
+    "calendar.set": _any(Role.PRINCIPAL),
+    "lock.set": _any(Role.ADMIN),
+    # corrections (Điều 17.3): the assigned teacher files, leadership decides
+    "correction.file.sheet": _teaches(any_term=False),
+    "correction.file.conduct": _homeroom,
+    "correction.read": _any(*LEADERS, Role.AUDITOR),
+    "correction.decide": _any(*LEADERS),
     # oversight (Điều 20.3, 33)
     "audit.read": _any(Role.AUDITOR, Role.PRINCIPAL),
     "ledger.verify": _any(Role.AUDITOR, Role.PRINCIPAL),

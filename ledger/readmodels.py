@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from ledger import assessments, school_year, schools
+from ledger import assessments, corrections, deadlines, school_year, schools
 from ledger.projection import Projection
 
-PROJECTIONS: tuple[Projection, ...] = (schools.PROJECTION, school_year.PROJECTION, assessments.PROJECTION)
+PROJECTIONS: tuple[Projection, ...] = (
+    schools.PROJECTION,
+    school_year.PROJECTION,
+    assessments.PROJECTION,
+    deadlines.PROJECTION,
+    corrections.PROJECTION,
+)

@@ -27,6 +27,7 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,8 @@ from api.app import create_app
 from api.security import create_account
 from audit.trail import AccessTrail
 from ledger import migrate
-from ledger.append import Ledger
 from ledger.checkpointing import make_checkpoint
+from ledger.clock import VN_TZ, ManualClock
 from ledger.config import Settings
 from ledger.db import AUDITOR_ROLE, ensure_database, start_embedded
 from ledger.demo import PRINCIPAL, DemoSchool, build_demo_school
@@ -231,12 +232,14 @@ async def main() -> None:
     home = Path("/tmp") / name
     Pki(home / "pki").init_demo()
     settings = Settings(url, home, "development", "json", None, 300)
-    runtime = Runtime(settings, url)
+    # Mid-January: inside both terms' entry windows of the demo calendar, so every write may land.
+    runtime = Runtime(settings, url, ManualClock(datetime(2026, 1, 20, 10, tzinfo=VN_TZ)))
     try:
-        ledger = Ledger(runtime.engine())
-        reads_school = await build_demo_school(ledger, "bench-reads", classes_per_grade=1, students_per_class=20)
+        reads_school = await build_demo_school(
+            runtime.engine(), "bench-reads", classes_per_grade=1, students_per_class=20
+        )
         write_school = await build_demo_school(
-            ledger, "bench-mixed", classes_per_grade=1, students_per_class=20, terms=()
+            runtime.engine(), "bench-mixed", classes_per_grade=1, students_per_class=20, terms=()
         )
         app = create_app(runtime, scheduler=False)
         for school in (reads_school.school, write_school.school):

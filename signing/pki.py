@@ -116,8 +116,9 @@ def _certificate(
     days: int,
     ca: bool,
     uris: tuple[str, ...] = (),
+    valid_from: datetime | None = None,
 ) -> x509.Certificate:
-    now = datetime.now(UTC)
+    now = valid_from + timedelta(days=1) if valid_from else datetime.now(UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -192,7 +193,9 @@ class Pki:
         log.info("issued a demo service certificate", school=school)
         return ServiceSigner(key, cert)
 
-    def issue_demo_personal(self, school: str, staff_id: str, full_name: str, *, days: int = 365 * 3) -> ServiceSigner:
+    def issue_demo_personal(
+        self, school: str, staff_id: str, full_name: str, *, days: int = 365 * 3, valid_from: datetime | None = None
+    ) -> ServiceSigner:
         """A staff member's personal certificate (digitalSignature and contentCommitment), for the demo
         and tests: in a school, personal keys live on the holder's token, never on the server."""
         root_key = _load_key(self.root_key_path)
@@ -200,7 +203,14 @@ class Pki:
         key = ec.generate_private_key(ec.SECP256R1())
         subject = _name(full_name, f"{school} ({DEMO_NOTICE})")
         cert = _certificate(
-            subject, key.public_key(), root.subject, root_key, days=days, ca=False, uris=(staff_uri(school, staff_id),)
+            subject,
+            key.public_key(),
+            root.subject,
+            root_key,
+            days=days,
+            ca=False,
+            uris=(staff_uri(school, staff_id),),
+            valid_from=valid_from,
         )
         return ServiceSigner(key, cert)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger import migrate
 from ledger.append import Ledger
+from ledger.clock import VN_TZ, ManualClock
 from ledger.config import Settings
 from ledger.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded, stop_embedded
 from ledger.demo import DemoSchool, build_demo_school
@@ -77,7 +79,9 @@ def settings(database_url: str, home: Path, pki: Pki) -> Settings:
 
 @pytest.fixture(scope="session")
 async def runtime(settings: Settings, pki: Pki) -> AsyncIterator[Runtime]:
-    runtime = Runtime(settings, database_url_of(settings))
+    # The service's clock stands after the fixture year's summer results (10 August), between the close
+    # (31 May) and the final date (30 August): only students with summer work can still change.
+    runtime = Runtime(settings, database_url_of(settings), ManualClock(datetime(2026, 8, 20, 10, tzinfo=VN_TZ)))
     yield runtime
     await runtime.close()
 
@@ -139,7 +143,7 @@ def artifacts() -> Path:
 async def demo(app_engine: AsyncEngine) -> DemoSchool:
     """The realistic fixture school: THCS Khánh Phú, one class per grade 6–9, ten students each, all
     subjects, a full 2025-2026 year with its summer (ledger.demo). Built once per test session."""
-    return await build_demo_school(Ledger(app_engine), f"kp-{uuid.uuid4().hex[:8]}")
+    return await build_demo_school(app_engine, f"kp-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture(scope="session")

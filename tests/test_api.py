@@ -3,6 +3,8 @@ leaves, allowed or refused, before its response goes out (Điều 5.3c, 20.3, 32
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -11,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.trail import SERVICE_CHAIN, access_index
+from ledger import store
 from ledger.demo import DemoSchool
 from ledger.runtime import Runtime
 from ledger.schema import ACCESS, access_log
@@ -155,32 +158,116 @@ async def test_the_trail_failing_fails_the_request(
     assert "subjects" not in answer.text
 
 
-async def test_a_teacher_enters_their_sheet_and_nobody_else_can(
+async def test_after_the_close_entry_is_refused_with_its_rule_and_the_refusal_is_recorded_dieu_25(
     api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, app_engine: AsyncEngine
 ) -> None:
-    student = demo.rosters["7A1"][0]
+    """The service's clock is 20 August: the fixture year closed on 31 May (Điều 25.1). A student
+    with summer work is still open (Điều 25.2), but term I's entry window is long closed: the way
+    forward is a correction request (Điều 17.3)."""
+    done, summer = demo.rosters["7A1"][0], demo.rosters["7A1"][3]  # 7A1[3]: summer training
     sheet = f"{V1}/schools/{demo.school}/classes/7A1/sheets/TOAN/1?year={demo.year}"
-    current = (await api.get(sheet, headers=tokens["SUBJECT_TEACHER"])).json()["entries"]
-    recorded = next(e["value"] for e in current if e["student"] == student and e["kind"] == "final")
-    same = await api.post(
-        sheet,
-        json={"entries": [{"student": student, "kind": "final", "value": recorded}]},
-        headers=tokens["SUBJECT_TEACHER"],
+    async with app_engine.connect() as conn:
+        before = (await store.read_head(conn, demo.school)).seq
+    closed = await api.post(
+        sheet, json={"entries": [{"student": done, "kind": "final", "value": "9"}]}, headers=tokens["SUBJECT_TEACHER"]
     )
-    assert (same.status_code, same.json()["appended"]) == (200, 0)
-    different = "9,5" if recorded != "9.5" else "9,0"
-    entries_body = {"entries": [{"student": student, "kind": "final", "value": different}]}
-    refused = await api.post(sheet, json=entries_body, headers=tokens["SUBJECT_TEACHER"])
-    assert refused.status_code == 409  # already recorded by the fixture year: a correction is needed
-    assert refused.json()["rule"] == "Điều 17.3"
+    assert closed.status_code == 409
+    problem = closed.json()
+    assert (problem["code"], problem["rule"]) == ("deadline.close", "Điều 25.1, 25.2")
+    assert "31/05/2026" in problem["detail_vi"] and "2026-05-31T23:59:59" in problem["detail"]
+    entry = await last_entry(app_engine, demo.school)
+    assert (entry["outcome"], entry["reason"], entry["students"]) == ("refused", "deadline.close", [done])
+    window = await api.post(
+        sheet, json={"entries": [{"student": summer, "kind": "final", "value": "9"}]}, headers=tokens["SUBJECT_TEACHER"]
+    )
+    assert window.status_code == 409
+    assert window.json()["code"] == "window.closed" and "correction request" in window.json()["detail"]
+    body = {"entries": [{"student": summer, "kind": "final", "value": "9"}]}
     for role in ("HOMEROOM_TEACHER", "PRINCIPAL", "ADMIN", "AUDITOR", "GUARDIAN"):
-        denied = await api.post(sheet, json=entries_body, headers=tokens[role])
+        denied = await api.post(sheet, json=body, headers=tokens[role])
         assert denied.status_code == 403, role
-    other_subject = await api.post(sheet.replace("TOAN", "KHTN"), json=entries_body, headers=tokens["SUBJECT_TEACHER"])
+    other_subject = await api.post(sheet.replace("TOAN", "KHTN"), json=body, headers=tokens["SUBJECT_TEACHER"])
     assert other_subject.status_code == 403
     entry = await last_entry(app_engine, demo.school)
     assert entry["reason"] == "policy.sheet.write"
     assert entry["students"] == []  # refused before any student's data was touched
+    async with app_engine.connect() as conn:
+        assert (await store.read_head(conn, demo.school)).seq == before
+
+
+async def test_a_correction_filed_approved_and_read_over_http_dieu_17_3(
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, app_engine: AsyncEngine
+) -> None:
+    """On 20 August a student with summer work can still be corrected (Điều 25.2): the teacher files,
+    a vice-principal approves, and the request shows the value's history."""
+    student = demo.rosters["7A1"][3]
+    sheet = f"{V1}/schools/{demo.school}/classes/7A1/sheets/TOAN/2"
+    entries = (await api.get(f"{sheet}?year={demo.year}", headers=tokens["SUBJECT_TEACHER"])).json()["entries"]
+    old = next(e["value"] for e in entries if e["student"] == student and e["kind"] == "midterm")
+    new = "10.0" if old != "10.0" else "9.0"
+    body = {"student": student, "kind": "midterm", "old_value": old, "new_value": new, "reason": "Cộng nhầm điểm"}
+    stale = await api.post(
+        f"{sheet}/corrections?year={demo.year}", json={**body, "old_value": "0"}, headers=tokens["SUBJECT_TEACHER"]
+    )
+    assert stale.status_code == 409 and stale.json()["field"] == "old_value"
+    filed = await api.post(f"{sheet}/corrections?year={demo.year}", json=body, headers=tokens["SUBJECT_TEACHER"])
+    assert filed.status_code == 201, filed.text
+    request = filed.json()["request"]
+    inbox = await api.get(f"{V1}/schools/{demo.school}/corrections?status=pending", headers=tokens["LEADERSHIP"])
+    assert request in [item["request_id"] for item in inbox.json()["items"]]
+    decide = f"{V1}/schools/{demo.school}/corrections/{request}"
+    empty = await api.post(f"{decide}/approve", json={"reason": ""}, headers=tokens["LEADERSHIP"])
+    assert empty.status_code == 422  # a decision gives its reason
+    approved = await api.post(f"{decide}/approve", json={"reason": "Đã xem bài"}, headers=tokens["LEADERSHIP"])
+    assert (approved.status_code, approved.json()["appended"]) == (200, 2)
+    again = await api.post(f"{decide}/reject", json={"reason": "Lại"}, headers=tokens["PRINCIPAL"])
+    assert again.status_code == 409 and again.json()["code"] == "correction.approved"
+    shown = (await api.get(decide, headers=tokens["AUDITOR"])).json()
+    assert (shown["status"], shown["decided_by"], shown["requested_by"]) == (
+        "approved", "pht.nguyenvanhung", "gv.toan02"
+    )  # fmt: skip
+    assert [v["value"] for v in shown["history"]] == [old, new]
+    entry = await last_entry(app_engine, demo.school)
+    assert entry["action"] == "correction_read" and entry["students"] == [student]
+    transcript = (
+        await api.get(f"{V1}/schools/{demo.school}/students/{student}/transcript?year={demo.year}",
+                      headers=tokens["PRINCIPAL"])
+    ).json()  # fmt: skip
+    assert transcript["subjects"]["TOAN"]["corrections"] >= 1
+    unknown = await api.get(f"{V1}/schools/{demo.school}/corrections/{uuid.uuid4()}", headers=tokens["AUDITOR"])
+    assert unknown.status_code == 404
+
+
+async def test_the_calendar_and_locks_over_http_dieu_33_3c_36_2(
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any
+) -> None:
+    from ledger.demo import CALENDAR_ORDER
+
+    calendar = f"{V1}/schools/{demo.school}/calendar/{demo.year}"
+    shown = (await api.get(calendar, headers=tokens["SUBJECT_TEACHER"])).json()
+    assert shown["calendar"]["close"] == "2026-05-31T23:59:59.999999+07:00"
+    same = await api.post(calendar, json={"order": CALENDAR_ORDER}, headers=tokens["PRINCIPAL"])
+    assert (same.status_code, same.json()["appended"]) == (200, 0)
+    bad = await api.post(
+        calendar, json={"order": CALENDAR_ORDER, "final": "2026-05-01T00:00:00+07:00"}, headers=tokens["PRINCIPAL"]
+    )
+    assert bad.status_code == 422 and bad.json()["field"] == "close"
+    assert (await api.get(f"{V1}/schools/{demo.school}/calendar/2030-2031", headers=tokens["CLERK"])).status_code == 404
+
+    locks = f"{V1}/schools/{demo.school}/locks"
+    order = {"year": demo.year, "class_id": "9A1", "order": "Quyết định số 30/QĐ-THCS", "ordered_by": "ht.doanthuy"}
+    wrong = await api.post(locks, json={**order, "state": "closed", "ordered_by": "pht.nguyenvanhung"},
+                           headers=tokens["ADMIN"])  # fmt: skip
+    assert wrong.status_code == 409 and wrong.json()["rule"] == "Điều 36.2"
+    closed = await api.post(locks, json={**order, "state": "closed"}, headers=tokens["ADMIN"])
+    assert closed.status_code == 200, closed.text
+    held = (await api.get(calendar, headers=tokens["PRINCIPAL"])).json()["locks"]
+    assert [(lock["class_id"], lock["state"]) for lock in held] == [("9A1", "closed")]
+    assert held[0]["order_ref"] == {"text": "Quyết định số 30/QĐ-THCS", "by": "ht.doanthuy"}
+    opened = await api.post(locks, json={**order, "state": "open"}, headers=tokens["ADMIN"])
+    assert opened.status_code == 200
+    held = (await api.get(calendar, headers=tokens["PRINCIPAL"])).json()["locks"]
+    assert [(lock["class_id"], lock["state"]) for lock in held] == [("9A1", "open")]
 
 
 async def test_reading_records_by_role(api: httpx.AsyncClient, demo: DemoSchool, tokens: Any) -> None:
@@ -288,14 +375,16 @@ async def test_cli_token_works_against_the_api(
 
 
 async def test_certificate_login_with_a_signed_challenge_dieu_10_2(
-    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, pki: Any
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, pki: Any, runtime: Runtime
 ) -> None:
     import base64
 
     from cryptography.hazmat.primitives.serialization import Encoding
 
     async def attempt(staff_id: str, username: str = "ht.doanthuy", tamper: bool = False) -> httpx.Response:
-        holder = pki.issue_demo_personal(demo.school, staff_id, "Đoàn Thị Thủy")
+        holder = pki.issue_demo_personal(
+            demo.school, staff_id, "Đoàn Thị Thủy", valid_from=runtime.clock.now() - timedelta(days=30)
+        )
         challenge = (await api.post(f"{V1}/auth/challenge", json={"school": demo.school, "username": username})).json()[
             "challenge"
         ]

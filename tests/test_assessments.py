@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import store
 from ledger.append import Ledger
 from ledger.assessments import (
     SheetEntry,
@@ -22,19 +21,15 @@ from ledger.assessments import (
 from ledger.demo import PRINCIPAL, DemoSchool, build_demo_school
 from ledger.errors import DomainError, NotFound, Refused, ValidationError
 from ledger.projection import history, read
+from tests.helpers import head
 
 YEAR = "2025-2026"
 
 
 @pytest.fixture
 async def setup(app_engine: AsyncEngine, school: str) -> tuple[Ledger, DemoSchool]:
-    ledger = Ledger(app_engine)
-    return ledger, await build_demo_school(ledger, school, students_per_class=3, terms=())
-
-
-async def head(ledger: Ledger, school: str) -> int:
-    async with ledger.engine.connect() as conn:
-        return (await store.read_head(conn, school)).seq
+    demo = await build_demo_school(app_engine, school, students_per_class=3, terms=())
+    return demo.ledger, demo
 
 
 async def sheet(ledger: Ledger, demo: DemoSchool, entries: list[SheetEntry], **where: Any) -> list[Any]:

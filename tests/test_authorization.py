@@ -50,6 +50,8 @@ async def test_every_route_and_every_role_matches_the_table(
         "term": "1",
         "period": "1",
         "kind": "staff",
+        "year": demo.year,
+        "request_id": "0b6c8a52-3f1e-4c57-9a43-1d2e5f6a7b8c",
     }
     mismatches = []
     for operation, (method, path) in sorted(routes.items()):

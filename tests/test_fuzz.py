@@ -54,12 +54,11 @@ def live_server(database_url: str, home: Path) -> Iterator[str]:
 async def fuzz_school(app_engine: Any, runtime: Any) -> str:
     """A school of its own, so that what the fuzzer writes touches nothing else."""
     from api.security import create_account
-    from ledger.append import Ledger
     from ledger.demo import build_demo_school
     from ledger.policy import AccountKind
 
     school = f"fz-{uuid.uuid4().hex[:8]}"
-    await build_demo_school(Ledger(app_engine), school, students_per_class=2, terms=(1,))
+    await build_demo_school(app_engine, school, students_per_class=2, terms=(1,))
     for username in ("ht.doanthuy", "qt.tranvanminh"):
         await create_account(
             runtime.engine(), school, username, AccountKind.STAFF, password=PASSWORD, now=runtime.clock.now()

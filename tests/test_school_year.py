@@ -72,8 +72,8 @@ def test_vietnamese_headers_match_without_diacritics() -> None:
 
 
 async def test_invalid_students_are_refused_and_nothing_is_appended(app_engine: AsyncEngine, school: str) -> None:
-    ledger = Ledger(app_engine)
-    await build_demo_school(ledger, school, students_per_class=2, terms=())
+    demo = await build_demo_school(app_engine, school, students_per_class=2, terms=())
+    ledger = demo.ledger
     before = await head(ledger, school)
     bad = [STUDENT, {**STUDENT, "student": "037212009999", "ministry_code": "3712009999"}]  # the second says male
     with pytest.raises(ValidationError) as refused:
@@ -97,8 +97,8 @@ async def test_role_assignment_time_is_checked(app_engine: AsyncEngine, school: 
 
     from ledger.school_year import end_assignment, make_assignments
 
-    ledger = Ledger(app_engine)
-    demo = await build_demo_school(ledger, school, students_per_class=1, terms=())
+    demo = await build_demo_school(app_engine, school, students_per_class=1, terms=())
+    ledger = demo.ledger
     toan = demo.subject_teachers["TOAN"]
 
     async def check(session):  # type: ignore[no-untyped-def]
@@ -161,8 +161,8 @@ ASSIGNMENTS_JSON = [
 async def test_import_staff_students_and_assignments_and_reimport_changes_nothing(
     app_engine: AsyncEngine, school: str, tmp_path: Path
 ) -> None:
-    ledger = Ledger(app_engine)
-    await build_demo_school(ledger, school, students_per_class=1, terms=())
+    demo = await build_demo_school(app_engine, school, students_per_class=1, terms=())
+    ledger = demo.ledger
     (tmp_path / "staff.csv").write_text(STAFF_CSV, encoding="utf-8-sig")
     (tmp_path / "students.csv").write_text(STUDENTS_CSV, encoding="utf-8")
     (tmp_path / "assignments.json").write_text(json.dumps(ASSIGNMENTS_JSON, ensure_ascii=False), encoding="utf-8")
@@ -209,8 +209,8 @@ async def test_bad_import_files_are_refused_with_row_and_column(
 async def test_unknown_class_or_unknown_student_on_enrolment(app_engine: AsyncEngine, school: str) -> None:
     from ledger.school_year import enrol
 
-    ledger = Ledger(app_engine)
-    demo = await build_demo_school(ledger, school, students_per_class=1, terms=())
+    demo = await build_demo_school(app_engine, school, students_per_class=1, terms=())
+    ledger = demo.ledger
     known = demo.rosters["6A1"][0]
     with pytest.raises(NotFound, match="class 6Z9 does not exist"):
         await enrol(ledger, school, ADMIN, "2025-2026", [(known, "6Z9", "2025-09-05")])
