@@ -44,14 +44,20 @@ from ledger.corrections import assessment_target, conduct_target, corrections, d
 from ledger.db import AUDITOR_ROLE
 from ledger.deadlines import LockScope, calendar_from, calendars, locks, set_calendar, set_lock
 from ledger.envelope import Actor, Event
+from ledger.errors import Forbidden, ValidationError
 from ledger.evaluation import evaluate
 from ledger.identity import personal_id
 from ledger.policy import AccountKind, Principal
 from ledger.projection import history, read
 from ledger.runtime import Runtime
 from ledger.schools import schools
+from ledger.signatures import certificates, pdf_document, register_certificate, revoke_certificate, submit_pdf
+from ledger.signatures import document as signature_document
+from ledger.signatures import prepare as prepare_signature
+from ledger.signatures import submit as submit_signature
 from ledger.transcript import class_summary, load_student_year
 from ledger.verify import verify
+from signing import xml as hocba_xml
 
 V1 = "/api/v1"
 SCHOOL = V1 + "/schools/{school:str}"
@@ -62,6 +68,7 @@ SubjectCode = Annotated[str, PathParameter(pattern=r"^[A-Z][A-Z0-9_]{0,31}$", de
 Term = Annotated[int, PathParameter(ge=1, le=2, description="term 1 or 2")]
 Period = Annotated[Literal["1", "2", "year"], PathParameter(description="term 1, term 2 or the year")]
 ImportKind = Annotated[Literal["staff", "students", "assignments"], PathParameter()]
+Fingerprint = Annotated[str, PathParameter(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the certificate, hex")]
 YearPath = Annotated[str, PathParameter(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
 Year = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
 AsOf = Annotated[int | None, QueryParameter(ge=1, description="read as of this seq")]
@@ -861,6 +868,265 @@ async def correction_reject(
     return await _decide(request, state, school, request_id, False, data.reason)
 
 
+# --- signatures ----------------------------------------------------------------------------------
+
+
+SigningRole = Literal["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
+
+
+class PrepareIn(msgspec.Struct):
+    role: SigningRole
+    subject: str | None = None
+
+
+class SignedIn(msgspec.Struct):
+    document: Annotated[str, msgspec.Meta(min_length=1, max_length=4_000_000, description="base64 of the signed XML")]
+
+
+def _signer(request: Request[Any, Any, Any]) -> Actor:
+    """The signed-in signer; the ledger checks which role they signed in."""
+    principal = principal_of(request)
+    return _actor(principal, principal.grants[0].role.value if principal.grants else "STAFF")
+
+
+def _may_sign_as(principal: Principal, role: str, year: str, class_id: str, subject: str | None) -> bool:
+    """The signer prepares only for a role they hold for this student (the service checks it again,
+    with the certificate, when the signature comes back)."""
+    for grant in principal.grants:
+        scoped = (grant.year, grant.class_id) == (year, class_id)
+        if role == "SUBJECT_TEACHER" and grant.role.value == role and scoped and grant.subject == subject:
+            return True
+        if role == "HOMEROOM_TEACHER" and grant.role.value == role and scoped:
+            return True
+        if role == "PRINCIPAL" and grant.role.value in ("PRINCIPAL", "LEADERSHIP"):
+            return True
+        if role == "ORGANISATION" and grant.role.value == "CLERK":
+            return True
+    return False
+
+
+@get(
+    f"{SCHOOL}/students/{{student:str}}/hocba.xml",
+    operation_id="hocba_xml",
+    opt={"action": "student.read"},
+    media_type="application/xml",
+    responses=ERRORS,
+    summary="The XML học bạ of one student's year as it stands, with its current signatures",
+)
+async def hocba_xml_read(state: State, school: SchoolId, student: StudentId, year: Year) -> Response[bytes]:
+    personal_id(student)
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        root, _ = await signature_document(conn, school, year, student)
+    return Response(hocba_xml.to_bytes(root), media_type="application/xml")
+
+
+@post(
+    f"{SCHOOL}/students/{{student:str}}/signatures/prepare",
+    operation_id="signature_prepare",
+    opt={"action": "signature.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="What a signer signs next for this student's year: the document and the references (Điều 18)",
+)
+async def signature_prepare(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, student: StudentId, year: Year,
+    data: JSONBody[PrepareIn],
+) -> dict[str, Any]:  # fmt: skip
+    personal_id(student)
+    runtime = _runtime(state)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        class_id = (await load_student_year(conn, school, year, student)).class_id
+        if not _may_sign_as(principal_of(request), data.role, year, class_id, data.subject):
+            raise Forbidden(
+                "signature.role",
+                f"Bạn không giữ vai trò {data.role} cho học sinh này.",
+                f"You do not hold {data.role} for this student.",
+                field="role",
+            )
+        prepared = await prepare_signature(
+            conn, school, year, student, data.role, data.subject, runtime.clock.now().date()
+        )
+    return {**prepared, "document": base64.b64encode(prepared["document"]).decode()}
+
+
+@post(
+    f"{SCHOOL}/students/{{student:str}}/signatures",
+    operation_id="signature_submit",
+    opt={"action": "signature.write"},
+    responses=ERRORS,
+    summary="Submit a document signed on the signer's side; it is checked and its signature recorded",
+)
+async def signature_submit(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, student: StudentId, year: Year,
+    data: JSONBody[SignedIn],
+) -> dict[str, Any]:  # fmt: skip
+    personal_id(student)
+    signed = _base64(data.document)
+    runtime = _runtime(state)
+    event = await submit_signature(
+        _ledger(state), school, _signer(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+    )
+    return {"seq": event.seq, "wrapper_id": event.payload["wrapper_id"], "role": event.payload["role"],
+            "parts": event.payload["parts"], "signing_time": event.payload["signing_time"]}  # fmt: skip
+
+
+@get(
+    f"{SCHOOL}/students/{{student:str}}/hocba.pdf",
+    operation_id="hocba_pdf",
+    opt={"action": "student.read"},
+    media_type="application/pdf",
+    responses=ERRORS,
+    summary="The PDF học bạ of one student's year as it stands, with its current signatures",
+)
+async def hocba_pdf_read(state: State, school: SchoolId, student: StudentId, year: Year) -> Response[bytes]:
+    personal_id(student)
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        data, _ = await pdf_document(conn, school, year, student)
+    return Response(data, media_type="application/pdf")
+
+
+@post(
+    f"{SCHOOL}/students/{{student:str}}/signatures/pdf",
+    operation_id="signature_submit_pdf",
+    opt={"action": "signature.write"},
+    responses=ERRORS,
+    summary="Submit the PDF học bạ signed on the signer's side: the principal, then the clerk's seal (Điều 13)",
+)
+async def signature_submit_pdf(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, student: StudentId, year: Year,
+    data: JSONBody[SignedIn],
+) -> dict[str, Any]:  # fmt: skip
+    personal_id(student)
+    signed = _base64(data.document)
+    runtime = _runtime(state)
+    event = await submit_pdf(
+        _ledger(state), school, _signer(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+    )
+    return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"]}
+
+
+def _base64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ValidationError(
+            "document.base64", "tài liệu phải mã hóa base64", "the document is base64", field="document"
+        ) from None
+
+
+@post(
+    f"{V1}/tsa",
+    operation_id="time_stamp",
+    opt={"action": PUBLIC},
+    status_code=HTTP_200_OK,
+    summary="The demo RFC 3161 time-stamping authority (application/timestamp-query → timestamp-reply)",
+    include_in_schema=False,
+)
+async def time_stamp(request: Request[Any, Any, Any], state: State) -> Response[Any]:
+    from asn1crypto import tsp
+
+    from signing.pdf import local_time_stamper
+
+    runtime = _runtime(state)
+    if runtime.settings.production:
+        return problem(404, "no time-stamping authority here", "Máy chủ này không cấp dấu thời gian.")
+    body = await request.body()
+    try:
+        query = tsp.TimeStampReq.load(body)
+        query.native  # noqa: B018 - parse it all now
+    except (ValueError, TypeError):
+        return problem(422, "not an RFC 3161 time-stamp request", "Không phải yêu cầu cấp dấu thời gian RFC 3161.")
+    reply = await local_time_stamper(runtime.pki).async_request_tsa_response(query)
+    return Response(reply.dump(), media_type="application/timestamp-reply")
+
+
+@get(
+    f"{V1}/pki/crl",
+    operation_id="pki_crl",
+    opt={"action": PUBLIC},
+    media_type="application/pkix-crl",
+    responses=ERRORS,
+    summary="The trusted issuer's current certificate revocation list (DER)",
+)
+async def pki_crl(state: State) -> Response[Any]:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    crls = _runtime(state).crls()
+    if not crls:
+        return problem(404, "no revocation list is kept here", "Máy chủ không lưu danh sách thu hồi.")
+    return Response(crls[0].public_bytes(Encoding.DER), media_type="application/pkix-crl")
+
+
+class CertificateIn(msgspec.Struct):
+    certificate: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, description="PEM, or base64 DER")]
+
+
+class RevocationIn(msgspec.Struct):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+@get(
+    f"{SCHOOL}/certificates",
+    operation_id="certificate_list",
+    opt={"action": "certificate.read"},
+    responses=ERRORS,
+    summary="The certificates registered with the school, and their revocations",
+)
+async def certificate_list(state: State, school: SchoolId) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, certificates, school, order_by=["fingerprint"])
+    keep = ("fingerprint", "holder", "serial", "subject", "not_before", "not_after", "approved_by", "revoked_at",
+            "revocation_reason")  # fmt: skip
+    return {"items": [{k: row[k] for k in keep} for row in rows]}
+
+
+@post(
+    f"{SCHOOL}/certificates",
+    operation_id="certificate_register",
+    opt={"action": "certificate.manage"},
+    responses=ERRORS,
+    summary="Register a personal or organisation certificate, approved by the principal (Điều 9.4)",
+)
+async def certificate_register(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[CertificateIn]
+) -> dict[str, Any]:
+    from cryptography import x509
+
+    raw = data.certificate.strip().encode()
+    try:
+        cert = (
+            x509.load_pem_x509_certificate(raw)
+            if raw.startswith(b"-----")
+            else x509.load_der_x509_certificate(base64.b64decode(raw, validate=True))
+        )
+    except ValueError:
+        raise ValidationError("certificate.invalid", "chứng thư số không đọc được", "the certificate is unreadable",
+                              field="certificate") from None  # fmt: skip
+    runtime = _runtime(state)
+    events = await register_certificate(
+        _ledger(state), school, _actor(principal_of(request), "PRINCIPAL"), cert, runtime.trusted_roots()
+    )
+    return _appended(events)
+
+
+@post(
+    f"{SCHOOL}/certificates/{{fingerprint:str}}/revoke",
+    operation_id="certificate_revoke",
+    opt={"action": "certificate.manage"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Record that a certificate is revoked (the principal)",
+)
+async def certificate_revoke(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, fingerprint: Fingerprint,
+    data: JSONBody[RevocationIn],
+) -> dict[str, Any]:  # fmt: skip
+    events = await revoke_certificate(
+        _ledger(state), school, _actor(principal_of(request), "PRINCIPAL"), fingerprint, data.reason
+    )
+    return _appended(events)
+
+
 # --- administration ----------------------------------------------------------------------------
 
 
@@ -1030,6 +1296,16 @@ ROUTES = [
     me_password,
     assessment_evaluate,
     student_transcript,
+    hocba_xml_read,
+    signature_prepare,
+    signature_submit,
+    hocba_pdf_read,
+    signature_submit_pdf,
+    time_stamp,
+    pki_crl,
+    certificate_list,
+    certificate_register,
+    certificate_revoke,
     get_class_summary,
     sheet_read,
     sheet_write,

@@ -196,6 +196,192 @@ def cmd_pki_export_root(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _load_p12(path: str, password_stdin: bool) -> tuple[Any, Any, list[Any]]:
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from signing.pki import DEMO_P12_PASSWORD
+
+    password = sys.stdin.readline().rstrip("\n").encode() if password_stdin else DEMO_P12_PASSWORD
+    try:
+        key, cert, extra = pkcs12.load_key_and_certificates(Path(path).read_bytes(), password)
+    except (ValueError, OSError) as exc:
+        raise CliError(f"cannot open {path}: {exc}") from None
+    if key is None or cert is None:
+        raise CliError(f"{path} holds no key and certificate")
+    return key, cert, list(extra)
+
+
+def cmd_pki_issue_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+
+    from ledger.clock import VN_TZ
+    from signing.pki import Pki
+
+    if settings.production:
+        raise CliError("demo certificates are for development only; HOCBA_ENV is production")
+    pki = Pki(settings.pki_dir)
+    school = _required_school(args, settings)
+    since = datetime.fromisoformat(args.valid_from).replace(tzinfo=VN_TZ) if args.valid_from else None
+    if args.holder == "organisation":
+        holder = pki.issue_demo_organisation(school, args.name, valid_from=since)
+    else:
+        holder = pki.issue_demo_personal(school, args.holder, args.name, valid_from=since)
+    path = pki.save_holder(school, args.holder, holder)
+    print(f"wrote {path} (PKCS#12; a demo certificate with no legal value)")
+    return EXIT_OK
+
+
+def cmd_pki_register(args: argparse.Namespace, settings: Settings) -> int:
+    from cryptography import x509
+
+    from ledger.signatures import register_certificate
+    from signing.certs import load_certificates
+    from signing.pki import Pki
+
+    path = Path(args.cert)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    if path.suffix.lower() in (".p12", ".pfx"):
+        cert: x509.Certificate = _load_p12(str(path), args.password_stdin)[1]
+    else:
+        cert = load_certificates(path)[0]
+    roots = Pki(settings.pki_dir).roots()
+    return _ledger_command(
+        settings, args, "pki register",
+        lambda ledger, school, actor: register_certificate(ledger, school, actor, cert, roots), role="PRINCIPAL",
+    )  # fmt: skip
+
+
+def cmd_pki_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.signatures import revoke_certificate
+
+    return _ledger_command(
+        settings, args, "pki revoke",
+        lambda ledger, school, actor: revoke_certificate(ledger, school, actor, args.fingerprint, args.reason),
+        role="PRINCIPAL",
+    )  # fmt: skip
+
+
+def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
+    """The reference signer: signs a prepared document with a PKCS#12 file, on the signer's machine."""
+    from datetime import datetime
+
+    from ledger.clock import VN_TZ
+    from signing import xml as hocba_xml
+
+    source = Path(args.file)
+    if not source.is_file():
+        raise CliError(f"no such file: {source}")
+    key, cert, chain = _load_p12(args.p12, args.password_stdin)
+    data = source.read_bytes()
+    now = datetime.now(VN_TZ)
+    if data.lstrip().startswith(b"%PDF"):
+        signed_pdf = asyncio.run(_sign_pdf(args, settings, data, key, cert, chain, now))
+        Path(args.output).write_bytes(signed_pdf)
+        who = cert.subject.rfc4514_string()
+        print(f"signed {source} as {args.role} ({who}) at {now.isoformat(timespec='seconds')}: {args.output}")
+        return EXIT_OK
+    try:
+        signed = hocba_xml.sign_prepared(data, key, cert, signing_time=now, chain=[c for c in chain if c != cert])
+    except ValueError as exc:
+        raise CliError(f"{source} is not a document prepared for signing: {exc}") from None
+    Path(args.output).write_bytes(signed)
+    print(f"signed {source} as {cert.subject.rfc4514_string()} at {now.isoformat(timespec='seconds')}: {args.output}")
+    return EXIT_OK
+
+
+async def _sign_pdf(
+    args: argparse.Namespace, settings: Settings, data: bytes, key: Any, cert: Any, chain: list[Any], now: Any
+) -> bytes:
+    from cryptography.x509.oid import NameOID
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+
+    from signing.pdf import local_time_stamper, sign_pdf
+    from signing.pki import Pki
+
+    if args.role not in ("PRINCIPAL", "ORGANISATION"):
+        raise CliError("a PDF học bạ is signed with --role PRINCIPAL (the principal) or ORGANISATION (the seal)")
+    if args.tsa:
+        stamper: Any = HTTPTimeStamper(args.tsa)
+    else:
+        print("timestamps from the demo time-stamping authority in HOCBA_HOME/pki (use --tsa URL)", file=sys.stderr)
+        stamper = local_time_stamper(Pki(settings.pki_dir))
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return await sign_pdf(
+        data, key, cert, chain=[c for c in chain if c != cert],
+        appearance="principal" if args.role == "PRINCIPAL" else "seal", role=args.role,
+        signer_name=str(names[0].value) if names else "", signing_time=now, time_stamper=stamper,
+        field_name="HieuTruong" if args.role == "PRINCIPAL" else "DongDau",
+    )  # fmt: skip
+
+
+def cmd_verify_file(args: argparse.Namespace, settings: Settings) -> int:
+    from cryptography import x509
+
+    from signing.certs import load_certificates
+    from signing.verify_file import verify_file
+
+    source = Path(args.file)
+    if not source.is_file():
+        raise CliError(f"no such file: {source}")
+    roots = load_certificates(Path(args.trust))
+    crls = []
+    if args.crl:
+        raw = Path(args.crl).read_bytes()
+        crls = [x509.load_pem_x509_crl(raw) if b"-----BEGIN" in raw else x509.load_der_x509_crl(raw)]
+    report = asyncio.run(verify_file(source.read_bytes(), roots, crls))
+    if args.json:
+        _print_json(report.to_json())
+    else:
+        doc = report.to_json()
+        print(f"{source}: {doc['result_vi']} / {doc['result_en']}")
+        for s in report.signatures:
+            mark = "OK " if s.ok else "BAD"
+            print(f"  {mark} {s.role or '?'} {s.signer} {s.signing_time or '?'} covers {', '.join(s.parts)}")
+            for finding in s.findings:
+                print(f"      {finding.vi} / {finding.en}")
+        for finding in report.findings:
+            print(f"  {finding.vi} / {finding.en}")
+    return EXIT_OK if report.ok else EXIT_NOT_INTACT
+
+
+def cmd_signing_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.db import AUDITOR_ROLE
+    from ledger.signatures import prepare
+
+    school = _required_school(args, settings)
+
+    prepared: dict[str, Any] = {}
+
+    async def body(runtime: Any) -> int:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            prepared.update(
+                await prepare(
+                    conn, school, args.year, args.student, args.role, args.subject, runtime.clock.now().date()
+                )
+            )
+        return EXIT_OK
+
+    status = _with_runtime(settings, body)
+    Path(args.output).write_bytes(prepared["document"])
+    print(f"wrote {args.output}: sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
+    return status
+
+
+def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.signatures import submit
+
+    data = Path(args.file).read_bytes()
+
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        from ledger.runtime import Runtime
+
+        keys = Runtime(settings, "")
+        return [await submit(ledger, school, actor, args.year, args.student, data, keys.trusted_roots(), keys.crls())]
+
+    return _ledger_command(settings, args, "signing submit", work, role=args.role)
+
+
 def _required_school(args: argparse.Namespace, settings: Settings) -> str:
     school = _school(args, settings)
     if not school:
@@ -579,10 +765,65 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--username", required=True)
     token.set_defaults(handler=cmd_token)
 
+    sign = commands.add_parser(
+        "sign", help="sign a prepared XML or PDF học bạ with a PKCS#12 file (the reference signer)"
+    )
+    sign.add_argument("file", metavar="FILE")
+    sign.add_argument("--p12", required=True, help="the signer's certificate and key")
+    sign.add_argument("--password-stdin", action="store_true", help="read the PKCS#12 password from standard input")
+    sign.add_argument("-o", "--output", required=True, metavar="OUT")
+    sign.add_argument("--role", choices=["PRINCIPAL", "ORGANISATION"], help="for a PDF: the principal or the seal")
+    sign.add_argument("--tsa", metavar="URL", help="for a PDF: the RFC 3161 time-stamping authority")
+    sign.set_defaults(handler=cmd_sign)
+
+    verify_file = commands.add_parser("verify-file", help="verify a signed XML or PDF học bạ offline (Điều 15)")
+    verify_file.add_argument("file", metavar="FILE")
+    verify_file.add_argument("--trust", required=True, metavar="ROOT.pem", help="the trusted root certificate")
+    verify_file.add_argument("--crl", metavar="CRL", help="the issuer's certificate revocation list (PEM or DER)")
+    verify_file.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify_file.set_defaults(handler=cmd_verify_file)
+
+    signing = commands.add_parser("signing", help="prepare and submit signatures").add_subparsers(
+        dest="signing", required=True
+    )
+    prepare = signing.add_parser("prepare", help="write what a role signs next for one student's year")
+    prepare.add_argument("--school")
+    prepare.add_argument("--year", required=True)
+    prepare.add_argument("--student", required=True)
+    prepare.add_argument("--role", required=True, choices=["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL",
+                                                           "ORGANISATION"])  # fmt: skip
+    prepare.add_argument("--subject", help="for a subject teacher: the subject code")
+    prepare.add_argument("-o", "--output", required=True)
+    prepare.set_defaults(handler=cmd_signing_prepare)
+    submit = signing.add_parser("submit", help="check a signed document and record its new signature")
+    school_option(submit, "signer")
+    submit.add_argument("--year", required=True)
+    submit.add_argument("--student", required=True)
+    submit.add_argument("--role", required=True, choices=["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL",
+                                                          "CLERK"])  # fmt: skip
+    submit.add_argument("file", metavar="SIGNED.xml")
+    submit.set_defaults(handler=cmd_signing_submit)
+
     pki = commands.add_parser("pki", help="certificates").add_subparsers(dest="pki", required=True)
     init_demo = pki.add_parser("init-demo", help="create the development PKI (offline)")
     init_demo.add_argument("--force", action="store_true", help="replace an existing PKI")
     init_demo.set_defaults(handler=cmd_pki_init_demo)
+    issue = pki.add_parser("issue-demo", help="issue a demo personal or organisation certificate (PKCS#12)")
+    issue.add_argument("--school")
+    issue.add_argument("--holder", required=True, help="a staff id, or 'organisation'")
+    issue.add_argument("--name", required=True, help="the holder's full name, or the school's name")
+    issue.add_argument("--valid-from", help="first day of validity (default: now)")
+    issue.set_defaults(handler=cmd_pki_issue_demo)
+    register = pki.add_parser("register", help="register a certificate in the ledger (the principal, Điều 9.4)")
+    school_option(register, "principal")
+    register.add_argument("--cert", required=True, help="PEM, DER or PKCS#12 file")
+    register.add_argument("--password-stdin", action="store_true")
+    register.set_defaults(handler=cmd_pki_register)
+    revoke = pki.add_parser("revoke", help="record a certificate's revocation (the principal)")
+    school_option(revoke, "principal")
+    revoke.add_argument("--fingerprint", required=True, help="SHA-256 of the certificate (hex)")
+    revoke.add_argument("--reason", required=True)
+    revoke.set_defaults(handler=cmd_pki_revoke)
     export_root = pki.add_parser("export-root", help="write the trusted root certificate")
     export_root.add_argument("-o", "--output", required=True, metavar="FILE")
     export_root.set_defaults(handler=cmd_pki_export_root)

@@ -91,6 +91,13 @@ def _teaches(any_term: bool) -> Rule:
     return rule
 
 
+def _teaches_in_class(p: Principal, t: Target) -> bool:
+    return any(
+        g.role is Role.SUBJECT_TEACHER and (g.year, g.class_id) == (t.year, t.class_id) and t.class_id is not None
+        for g in p.grants
+    )
+
+
 def _own(p: Principal, t: Target) -> bool:
     return (
         p.kind in (AccountKind.GUARDIAN, AccountKind.STUDENT) and p.student_id is not None and p.student_id == t.student
@@ -132,6 +139,11 @@ POLICY: dict[str, Rule] = {
     "correction.file.conduct": _homeroom,
     "correction.read": _any(*LEADERS, Role.AUDITOR),
     "correction.decide": _any(*LEADERS),
+    # signatures (Điều 18, 24.5): each signer for their part; the service checks the exact role and
+    # assignment when the signature comes back; certificates are approved by the principal (Điều 9.4)
+    "signature.write": _either(_any(*LEADERS, Role.CLERK), _homeroom, _teaches_in_class),
+    "certificate.read": _any(*LEADERS, Role.ADMIN, Role.AUDITOR),
+    "certificate.manage": _any(Role.PRINCIPAL),
     # oversight (Điều 20.3, 33)
     "audit.read": _any(Role.AUDITOR, Role.PRINCIPAL),
     "ledger.verify": _any(Role.AUDITOR, Role.PRINCIPAL),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger import assessments, corrections, deadlines, school_year, schools
+from ledger import assessments, corrections, deadlines, school_year, schools, signatures
 from ledger.projection import Projection
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -11,4 +11,5 @@ PROJECTIONS: tuple[Projection, ...] = (
     assessments.PROJECTION,
     deadlines.PROJECTION,
     corrections.PROJECTION,
+    signatures.PROJECTION,
 )

@@ -37,6 +37,10 @@ class Runtime:
     def trusted_roots(self) -> list[x509.Certificate]:
         return self.pki.roots()
 
+    def crls(self) -> list[x509.CertificateRevocationList]:
+        """The revocation lists of the trusted issuers that this installation keeps (HOCBA_HOME/pki)."""
+        return [self.pki.crl()] if self.pki.crl_path.exists() else []
+
     async def close(self) -> None:
         for engine in self._engines.values():
             await engine.dispose()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -67,6 +68,27 @@ def ensure_venv(extras: str) -> None:
     stamp.write_text("\n".join([*installed, wanted]) + "\n")
 
 
+# The independent verifiers the interoperability tests run: command -> Debian package.
+SYSTEM_TOOLS = {"xmlsec1": "xmlsec1", "pdfsig": "poppler-utils", "pdftotext": "poppler-utils",
+                "certutil": "libnss3-tools", "crlutil": "libnss3-tools"}  # fmt: skip
+
+
+def ensure_system_tools() -> None:
+    """Install xmlsec1, poppler's pdfsig and NSS's certutil when missing, where apt-get can (as root);
+    elsewhere say what to install. The tests that need them fail, never skip, without them."""
+    missing = sorted({package for tool, package in SYSTEM_TOOLS.items() if shutil.which(tool) is None})
+    if not missing:
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        _say(f"installing {' '.join(missing)} with apt-get")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.call(["apt-get", "update", "-qq"], env=env)
+        if subprocess.call(["apt-get", "install", "-y", "-qq", *missing], env=env) == 0:
+            return
+    _say(f"missing {' '.join(missing)}: install them (Debian/Ubuntu: apt-get install {' '.join(missing)}); "
+         "the signature interoperability tests need them")  # fmt: skip
+
+
 def _run(argv: list[str]) -> int:
     return subprocess.call(argv, cwd=ROOT)
 
@@ -78,6 +100,7 @@ def main(argv: list[str]) -> int:
         return _run([str(BIN / "hocba"), "serve", *rest])
     if command == "test":
         ensure_venv("test")
+        ensure_system_tools()
         return _run([str(PYTHON), "-m", "pytest", *rest])
     if command == "lint":
         ensure_venv("test")

@@ -53,7 +53,8 @@ def san_uris(cert: x509.Certificate) -> list[str]:
     return [str(uri) for uri in san.get_values_for_type(x509.UniformResourceIdentifier)]
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """`issuer` signed `cert` (names match and the signature verifies)."""
     if cert.issuer != issuer.subject:
         return False
     try:
@@ -78,7 +79,7 @@ def certificate_problems(
     problems: list[str] = []
     if not trusted_roots:
         return ["no trusted root certificate was given"]
-    if cert not in trusted_roots and not any(_issued_by(cert, root) for root in trusted_roots):
+    if cert not in trusted_roots and not any(issued_by(cert, root) for root in trusted_roots):
         problems.append(f"not issued by a trusted root (issuer: {cert.issuer.rfc4514_string()})")
     if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
         problems.append(

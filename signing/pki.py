@@ -3,12 +3,17 @@
 Layout of a PKI directory (HOCBA_HOME/pki by default):
 
     root.pem, root.key.pem            the root that stands in for the national root (demo only)
+    crl.pem                           the root's certificate revocation list
+    tsa.pem, tsa.key.pem              the local RFC 3161 time-stamping authority (demo only)
     services/<school>.pem, .key.pem   the school's software-service certificate (Điều 9.5), which
                                       signs ledger checkpoints
+    holders/<school>/<name>.p12       demo personal and organisation certificates with their keys
+                                      (PKCS#12, password DEMO_P12_PASSWORD), as a token would hold them
 
 In production the operator installs services/<school>.pem and its key as issued under the Sở's
-approval, and root.pem as the trusted root; no root key is present and nothing is generated. In
-development, missing service certificates are issued from the demo root on first use.
+approval, root.pem as the trusted root and the CA's CRL; no root key is present and nothing is
+generated, and personal keys stay on their holders' tokens. In development, missing service
+certificates are issued from the demo root on first use.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ledger.logs import get_logger
 from signing.certs import PrivateKey, load_certificates, sign_bytes
@@ -38,6 +44,15 @@ def service_uri(school: str) -> str:
 def staff_uri(school: str, staff_id: str) -> str:
     """The subjectAltName URI that binds a personal certificate to a staff member of one school."""
     return f"urn:hocba:staff:{school}:{staff_id}"
+
+
+def organisation_uri(school: str) -> str:
+    """The subjectAltName URI of a school's organisation certificate (the seal, Điều 9.3)."""
+    return f"urn:hocba:organisation:{school}"
+
+
+DEMO_P12_PASSWORD = b"hocba-demo"
+DEMO_CRL_URI = "http://crl.hocba-demo.invalid/root.crl"
 
 
 class PkiError(RuntimeError):
@@ -117,6 +132,7 @@ def _certificate(
     ca: bool,
     uris: tuple[str, ...] = (),
     valid_from: datetime | None = None,
+    time_stamping: bool = False,
 ) -> x509.Certificate:
     now = valid_from + timedelta(days=1) if valid_from else datetime.now(UTC)
     builder = (
@@ -135,6 +151,13 @@ def _certificate(
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris]), critical=False
         )
+    if not ca:
+        # Where relying parties find the issuer's CRL (a demo address: nothing is fetched; NSS-based
+        # validators such as poppler's pdfsig expect the extension on end-entity certificates).
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(DEMO_CRL_URI)], None, None, None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    if time_stamping:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -170,6 +193,12 @@ class Pki:
                 stale.unlink()
         _write_key(self.root_key_path, key)
         _write_cert(self.root_path, cert)
+        tsa_key = ec.generate_private_key(ec.SECP256R1())
+        tsa_name = _name("Hocba Demo Time-Stamping Authority", f"hocba-ledger ({DEMO_NOTICE})")
+        tsa = _certificate(tsa_name, tsa_key.public_key(), name, key, days=365 * 10, ca=False, time_stamping=True)
+        _write_key(self.directory / "tsa.key.pem", tsa_key)
+        _write_cert(self.directory / "tsa.pem", tsa)
+        self._write_crl([])
         log.warning("created a demo PKI; its certificates have no legal value", directory=str(self.directory))
         return cert
 
@@ -213,6 +242,82 @@ class Pki:
             valid_from=valid_from,
         )
         return ServiceSigner(key, cert)
+
+    def issue_demo_organisation(
+        self, school: str, school_name: str, *, days: int = 365 * 3, valid_from: datetime | None = None
+    ) -> ServiceSigner:
+        """The school's organisation certificate, held by the clerk, for sealing issued học bạ (Điều 9.3)."""
+        root_key = _load_key(self.root_key_path)
+        root = self.roots()[0]
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _certificate(
+            _name(school_name, f"{school_name} ({DEMO_NOTICE})"),
+            key.public_key(),
+            root.subject,
+            root_key,
+            days=days,
+            ca=False,
+            uris=(organisation_uri(school),),
+            valid_from=valid_from,
+        )
+        return ServiceSigner(key, cert)
+
+    def save_holder(self, school: str, name: str, holder: ServiceSigner) -> Path:
+        """Write a demo holder's certificate and key as a PKCS#12 file, as a token would hold them."""
+        path = self.directory / "holders" / school / f"{name}.p12"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = pkcs12.serialize_key_and_certificates(
+            name.encode(),
+            holder.key,
+            holder.certificate,
+            self.roots(),
+            serialization.BestAvailableEncryption(DEMO_P12_PASSWORD),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return path
+
+    def time_stamper_key(self) -> tuple[PrivateKey, x509.Certificate]:
+        """The local time-stamping authority's key and certificate (demo only)."""
+        path = self.directory / "tsa.pem"
+        if not path.exists():
+            raise PkiError(f"no time-stamping authority in {self.directory}; run 'hocba pki init-demo --force'")
+        return _load_key(self.directory / "tsa.key.pem"), load_certificates(path)[0]
+
+    @property
+    def crl_path(self) -> Path:
+        return self.directory / "crl.pem"
+
+    def crl(self) -> x509.CertificateRevocationList:
+        if not self.crl_path.exists():
+            raise PkiError(f"no CRL at {self.crl_path}")
+        return x509.load_pem_x509_crl(self.crl_path.read_bytes())
+
+    def revoke(self, certificate: x509.Certificate, at: datetime | None = None) -> x509.CertificateRevocationList:
+        """Add a certificate to the demo root's CRL (revoked from `at`, default now) and re-issue it."""
+        entries = [(r.serial_number, r.revocation_date_utc) for r in self.crl()]
+        if certificate.serial_number not in {serial for serial, _ in entries}:
+            entries.append((certificate.serial_number, at or datetime.now(UTC)))
+        return self._write_crl(entries)
+
+    def _write_crl(self, entries: list[tuple[int, datetime]]) -> x509.CertificateRevocationList:
+        root_key = _load_key(self.root_key_path)
+        root = self.roots()[0]
+        now = datetime.now(UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(root.subject)
+            .last_update(now - timedelta(minutes=5))
+            .next_update(now + timedelta(days=30))
+        )
+        for serial, when in entries:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+            )
+        crl = builder.sign(root_key, hashes.SHA256())
+        self.crl_path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        return crl
 
     def service_signer(self, school: str, *, allow_demo: bool) -> ServiceSigner:
         cert_path, key_path = self._service_paths(school)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
@@ -9,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from ledger import store
 from ledger.append import Ledger
 from ledger.envelope import NewEvent
 from ledger.errors import DomainError
+from signing.pki import Pki
 from tests.conftest import ADMIN
 
 
@@ -41,3 +44,45 @@ async def refused(ledger: Ledger, school: str, code: str, attempt: Callable[[], 
     assert caught.value.vi and caught.value.en
     assert await head(ledger, school) == before
     return caught.value
+
+
+# --- the independent verifiers ---------------------------------------------------------------
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is missing: install poppler-utils and libnss3-tools")
+    return path
+
+
+def run(*args: str) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+def nss_database(directory: Path, pki: Pki) -> str:
+    """An NSS database trusting the PKI's root, with its current CRL."""
+    directory.mkdir(parents=True, exist_ok=True)
+    db = f"sql:{directory}"
+    run(tool("certutil"), "-N", "-d", db, "--empty-password")
+    run(tool("certutil"), "-A", "-d", db, "-n", "root", "-t", "C,C,C", "-i", str(pki.root_path))
+    crl = directory / "crl.der"
+    crl.write_bytes(pki.crl().public_bytes(serialization.Encoding.DER))
+    run(tool("crlutil"), "-I", "-d", db, "-i", str(crl))
+    return db
+
+
+def pdfsig(path: Path, db: str) -> list[dict[str, str]]:
+    """pdfsig's verdict per signature: {"signature": ..., "certificate": ...} (it always exits 0)."""
+    out = subprocess.run(
+        [tool("pdfsig"), "-nssdir", db, "-no-ocsp", str(path)], capture_output=True, text=True, timeout=60
+    ).stdout
+    results: list[dict[str, str]] = []
+    for line in out.splitlines():
+        if line.startswith("Signature #"):
+            results.append({})
+        elif "Signature Validation:" in line:
+            results[-1]["signature"] = line.split(":", 1)[1].strip()
+        elif "Certificate Validation:" in line:
+            results[-1]["certificate"] = line.split(":", 1)[1].strip()
+    return results

@@ -3,6 +3,7 @@ leaves, allowed or refused, before its response goes out (Điều 5.3c, 20.3, 32
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -408,3 +409,46 @@ async def test_certificate_login_with_a_signed_challenge_dieu_10_2(
     assert me.json()["username"] == "ht.doanthuy"
     assert (await attempt("pht.nguyenvanhung")).status_code == 401  # someone else's certificate
     assert (await attempt("ht.doanthuy", tamper=True)).status_code == 401  # a challenge not issued by us
+
+
+async def test_signing_over_http_prepare_sign_on_the_signer_side_submit_dieu_8_18(
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, pki: Any, runtime: Runtime
+) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from signing import xml as hocba_xml
+
+    student = demo.rosters["6A1"][0]
+    base = f"{V1}/schools/{demo.school}"
+    holder = pki.issue_demo_personal(
+        demo.school, "gv.toan02", "Gv Toán", valid_from=runtime.clock.now() - timedelta(days=30)
+    )
+    pem = holder.certificate.public_bytes(Encoding.PEM).decode()
+    denied = await api.post(f"{base}/certificates", json={"certificate": pem}, headers=tokens["LEADERSHIP"])
+    assert denied.status_code == 403
+    registered = await api.post(f"{base}/certificates", json={"certificate": pem}, headers=tokens["PRINCIPAL"])
+    assert registered.status_code == 201, registered.text
+    listed = (await api.get(f"{base}/certificates", headers=tokens["AUDITOR"])).json()["items"]
+    assert any(c["holder"] == "gv.toan02" and c["approved_by"] == "ht.doanthuy" for c in listed)
+
+    prepare = f"{base}/students/{student}/signatures/prepare?year={demo.year}"
+    not_mine = await api.post(prepare, json={"role": "HOMEROOM_TEACHER"}, headers=tokens["SUBJECT_TEACHER"])
+    assert not_mine.status_code == 403 and not_mine.json()["code"] == "signature.role"
+    prepared = await api.post(prepare, json={"role": "SUBJECT_TEACHER", "subject": "TOAN"},
+                              headers=tokens["SUBJECT_TEACHER"])  # fmt: skip
+    assert prepared.status_code == 200, prepared.text
+    assert prepared.json()["references"] == ["#subject-TOAN"]
+    document = base64.b64decode(prepared.json()["document"])
+    signed = hocba_xml.sign_prepared(document, holder.key, holder.certificate, signing_time=runtime.clock.now())
+    body = {"document": base64.b64encode(signed).decode()}
+    submitted = await api.post(f"{base}/students/{student}/signatures?year={demo.year}", json=body,
+                               headers=tokens["SUBJECT_TEACHER"])  # fmt: skip
+    assert submitted.status_code == 201, submitted.text
+    assert (submitted.json()["role"], submitted.json()["parts"]) == ("SUBJECT_TEACHER", ["subject-TOAN"])
+    again = await api.post(f"{base}/students/{student}/signatures?year={demo.year}", json=body,
+                           headers=tokens["SUBJECT_TEACHER"])  # fmt: skip
+    assert again.status_code == 409, again.text
+    xml = await api.get(f"{base}/students/{student}/hocba.xml?year={demo.year}", headers=tokens["GUARDIAN"])
+    assert xml.status_code == 200 and xml.headers["content-type"].startswith("application/xml")
+    [signature] = hocba_xml.verify_xml(xml.content, pki.roots(), [pki.crl()]).signatures
+    assert signature.ok and signature.staff_id == "gv.toan02"

@@ -52,6 +52,7 @@ async def test_every_route_and_every_role_matches_the_table(
         "kind": "staff",
         "year": demo.year,
         "request_id": "0b6c8a52-3f1e-4c57-9a43-1d2e5f6a7b8c",
+        "fingerprint": "ab" * 32,
     }
     mismatches = []
     for operation, (method, path) in sorted(routes.items()):
@@ -99,7 +100,7 @@ async def test_an_assignment_that_ended_no_longer_grants(
     from ledger.projection import read
     from ledger.school_year import Assignment, assignments, end_assignment, make_assignments
 
-    ledger = Ledger(runtime.engine())
+    ledger = Ledger(runtime.engine(), clock=runtime.clock)
     staff = "gv.tinhoc08"
     await make_assignments(ledger, demo.school, PRINCIPAL, [Assignment(staff, Role.LEADERSHIP, date(2025, 9, 1))])
     await create_account(

@@ -1,0 +1,89 @@
+"""The verification report of a signed file (XML or PDF học bạ), the same shape for both (Điều 15):
+for each signature, who signed it and in which role, what it covers, when, whether the content is
+intact, whether the certificate chained to the trusted root, was valid at the signing time and not
+revoked, and the timestamp; then an overall result. Every finding is in Vietnamese and English."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    vi: str
+    en: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"code": self.code, "vi": self.vi, "en": self.en}
+
+
+@dataclass
+class SignatureReport:
+    """One signature. `None` for a check that does not apply (a signature without a timestamp)."""
+
+    signer: str  # the certificate subject's common name
+    staff_id: str | None = None  # from the certificate's urn:hocba:staff:<school>:<id> name
+    role: str | None = None  # the role the signature was made in (SUBJECT_TEACHER, …, ORGANISATION)
+    parts: list[str] = field(default_factory=list)  # the Ids (XML) or page ranges (PDF) it covers
+    signing_time: str | None = None  # ISO 8601 with +07:00
+    timestamp: str | None = None  # the RFC 3161 timestamp's time, ISO 8601 with +07:00
+    intact: bool = False  # the covered content is unchanged
+    chain_trusted: bool = False  # the certificate chains to the trusted root
+    valid_at_signing: bool = False  # signed within the certificate's validity period
+    revoked: bool | None = None  # revoked at or before the signing time (None: no revocation data)
+    timestamp_valid: bool | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.intact
+            and self.chain_trusted
+            and self.valid_at_signing
+            and self.revoked is False
+            and self.timestamp_valid is not False
+            and not self.findings
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "signer": self.signer,
+            "staff_id": self.staff_id,
+            "role": self.role,
+            "parts": self.parts,
+            "signing_time": self.signing_time,
+            "timestamp": self.timestamp,
+            "intact": self.intact,
+            "chain_trusted": self.chain_trusted,
+            "valid_at_signing": self.valid_at_signing,
+            "revoked": self.revoked,
+            "timestamp_valid": self.timestamp_valid,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+@dataclass
+class FileReport:
+    """A whole file: valid only when it has signatures, every one is valid, and nothing else is wrong
+    (the document does not match its schema, a required signature is missing, …)."""
+
+    kind: str  # "xml" or "pdf"
+    signatures: list[SignatureReport] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.signatures) and all(s.ok for s in self.signatures) and not self.findings
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "kind": self.kind,
+            "result_vi": "Hợp lệ" if self.ok else "Không hợp lệ: văn bản không có giá trị (Điều 15)",
+            "result_en": "Valid" if self.ok else "Not valid: the document has no legal value (Điều 15)",
+            "signatures": [s.to_json() for s in self.signatures],
+            "findings": [f.to_json() for f in self.findings],
+        }
