@@ -47,6 +47,9 @@ from ledger.envelope import Actor, Event
 from ledger.errors import Forbidden, ValidationError
 from ledger.evaluation import evaluate
 from ledger.identity import personal_id
+from ledger.issuance import issue as issue_hocba
+from ledger.issuance import issued
+from ledger.issuance import revoke as revoke_hocba
 from ledger.policy import AccountKind, Principal
 from ledger.projection import history, read
 from ledger.runtime import Runtime
@@ -68,6 +71,7 @@ SubjectCode = Annotated[str, PathParameter(pattern=r"^[A-Z][A-Z0-9_]{0,31}$", de
 Term = Annotated[int, PathParameter(ge=1, le=2, description="term 1 or 2")]
 Period = Annotated[Literal["1", "2", "year"], PathParameter(description="term 1, term 2 or the year")]
 ImportKind = Annotated[Literal["staff", "students", "assignments"], PathParameter()]
+IssuanceId = Annotated[str, PathParameter(pattern=r"^[a-z0-9-]{2,120}$", description="an issued học bạ's id")]
 Fingerprint = Annotated[str, PathParameter(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the certificate, hex")]
 YearPath = Annotated[str, PathParameter(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
 Year = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
@@ -1057,12 +1061,66 @@ async def pki_crl(state: State) -> Response[Any]:
     return Response(crls[0].public_bytes(Encoding.DER), media_type="application/pkix-crl")
 
 
-class CertificateIn(msgspec.Struct):
-    certificate: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, description="PEM, or base64 DER")]
-
-
 class RevocationIn(msgspec.Struct):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+@post(
+    f"{SCHOOL}/students/{{student:str}}/issue",
+    operation_id="hocba_issue",
+    opt={"action": "issuance.write"},
+    responses=ERRORS,
+    summary="Issue the student's signed học bạ for the year; its XML and PDF are kept as they are (the clerk)",
+)
+async def hocba_issue(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, student: StudentId, year: Year
+) -> dict[str, Any]:
+    personal_id(student)
+    runtime = _runtime(state)
+    event = await issue_hocba(
+        _ledger(state), school, _actor(principal_of(request), "CLERK"), year, student,
+        runtime.trusted_roots(), runtime.crls(),
+    )  # fmt: skip
+    return {"seq": event.seq, **event.payload}
+
+
+@get(
+    f"{SCHOOL}/issued",
+    operation_id="issued_list",
+    opt={"action": "issuance.read"},
+    responses=ERRORS,
+    summary="The học bạ issued by the school, with their status",
+)
+async def issued_list(state: State, school: SchoolId) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, issued, school, order_by=["issuance_id"])
+    return {
+        "items": [
+            {"id": r.pop("issuance_id"), **{k: v for k, v in r.items() if k not in ("school_id", "seq_from", "seq_to")}}
+            for r in rows
+        ]
+    }
+
+
+@post(
+    f"{SCHOOL}/issued/{{issuance:str}}/revoke",
+    operation_id="issued_revoke",
+    opt={"action": "issuance.revoke"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Revoke an issued học bạ before the close, to replace it (Điều 25.3; the principal)",
+)
+async def issued_revoke(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, issuance: IssuanceId, data: JSONBody[RevocationIn]
+) -> dict[str, Any]:
+    event = await revoke_hocba(
+        _ledger(state), school, _actor(principal_of(request), "PRINCIPAL"), issuance, data.reason
+    )
+    return _appended([event])
+
+
+class CertificateIn(msgspec.Struct):
+    certificate: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, description="PEM, or base64 DER")]
 
 
 @get(
@@ -1304,6 +1362,9 @@ ROUTES = [
     time_stamp,
     pki_crl,
     certificate_list,
+    hocba_issue,
+    issued_list,
+    issued_revoke,
     certificate_register,
     certificate_revoke,
     get_class_summary,

@@ -345,6 +345,80 @@ def cmd_verify_file(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK if report.ok else EXIT_NOT_INTACT
 
 
+def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.issuance import issue
+    from ledger.runtime import Runtime
+
+    keys = Runtime(settings, "")
+
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        return [await issue(ledger, school, actor, args.year, args.student, keys.trusted_roots(), keys.crls())]
+
+    return _ledger_command(settings, args, "issue", work, role="CLERK")
+
+
+def cmd_issued_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.issuance import revoke
+
+    return _ledger_command(
+        settings, args, "issued revoke",
+        lambda ledger, school, actor: _one(revoke(ledger, school, actor, args.id, args.reason)), role="PRINCIPAL",
+    )  # fmt: skip
+
+
+async def _one(event: Awaitable[Any]) -> list[Any]:
+    return [await event]
+
+
+def cmd_issued_list(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.db import AUDITOR_ROLE
+    from ledger.issuance import issued
+    from ledger.projection import read
+
+    school = _required_school(args, settings)
+
+    async def body(runtime: Any) -> int:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            rows = await read(conn, issued, school, order_by=["issuance_id"])
+        items = [
+            {"id": r["issuance_id"], "student": r["student_id"], "year": r["year"], "class": r["class_id"],
+             "status": r["status"], "issued_on": r["issued_on"], "xml_sha256": r["xml_sha256"],
+             "pdf_sha256": r["pdf_sha256"], "replaces": r["replaces"], "replaced_by": r["replaced_by"]}
+            for r in rows
+        ]  # fmt: skip
+        if args.json:
+            _print_json(items)
+        else:
+            for item in items:
+                print(f"{item['id']}  {item['student']}  {item['year']}  {item['status']}")
+        return EXIT_OK
+
+    return _with_runtime(settings, body)
+
+
+def cmd_issued_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the exact stored bytes of an issued học bạ."""
+    from ledger.db import AUDITOR_ROLE
+    from ledger.issuance import issued, stored
+    from ledger.projection import read
+
+    school = _required_school(args, settings)
+    content: list[bytes] = []
+
+    async def body(runtime: Any) -> int:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            rows = await read(conn, issued, school, issuance_id=args.id)
+            if not rows:
+                raise CliError(f"no issued học bạ {args.id!r} in school {school}")
+            content.append(await stored(conn, school, rows[0][f"{args.format}_sha256"]))
+        return EXIT_OK
+
+    status = _with_runtime(settings, body)
+    Path(args.output).write_bytes(content[0])
+    print(f"wrote {args.output} ({len(content[0])} bytes, the issued {args.format.upper()})")
+    return status
+
+
 def cmd_signing_prepare(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.db import AUDITOR_ROLE
     from ledger.signatures import prepare
@@ -782,6 +856,28 @@ def build_parser() -> argparse.ArgumentParser:
     verify_file.add_argument("--crl", metavar="CRL", help="the issuer's certificate revocation list (PEM or DER)")
     verify_file.add_argument("--json", action="store_true", help="print the report as JSON")
     verify_file.set_defaults(handler=cmd_verify_file)
+
+    issue_cmd = commands.add_parser("issue", help="issue one student's signed học bạ for a year (the clerk)")
+    school_option(issue_cmd, "clerk")
+    issue_cmd.add_argument("--year", required=True)
+    issue_cmd.add_argument("--student", required=True)
+    issue_cmd.set_defaults(handler=cmd_issue)
+    issued_cmd = commands.add_parser("issued", help="issued học bạ").add_subparsers(dest="issued", required=True)
+    listing = issued_cmd.add_parser("list", help="id, personal identifier, year and status of each issued học bạ")
+    listing.add_argument("--school")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_issued_list)
+    export = issued_cmd.add_parser("export", help="write the exact stored bytes of an issued học bạ")
+    export.add_argument("--school")
+    export.add_argument("id", metavar="ID")
+    export.add_argument("--format", required=True, choices=["xml", "pdf"])
+    export.add_argument("-o", "--output", required=True)
+    export.set_defaults(handler=cmd_issued_export)
+    revoke_issued = issued_cmd.add_parser("revoke", help="revoke an issued học bạ before the close (Điều 25.3)")
+    school_option(revoke_issued, "principal")
+    revoke_issued.add_argument("id", metavar="ID")
+    revoke_issued.add_argument("--reason", required=True)
+    revoke_issued.set_defaults(handler=cmd_issued_revoke)
 
     signing = commands.add_parser("signing", help="prepare and submit signatures").add_subparsers(
         dest="signing", required=True

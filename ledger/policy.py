@@ -144,6 +144,10 @@ POLICY: dict[str, Rule] = {
     "signature.write": _either(_any(*LEADERS, Role.CLERK), _homeroom, _teaches_in_class),
     "certificate.read": _any(*LEADERS, Role.ADMIN, Role.AUDITOR),
     "certificate.manage": _any(Role.PRINCIPAL),
+    # issuance (Điều 24.5, 25.3): the clerk issues; the principal revokes before the close
+    "issuance.read": _any(*LEADERS, Role.CLERK, Role.AUDITOR),
+    "issuance.write": _any(Role.CLERK),
+    "issuance.revoke": _any(Role.PRINCIPAL),
     # oversight (Điều 20.3, 33)
     "audit.read": _any(Role.AUDITOR, Role.PRINCIPAL),
     "ledger.verify": _any(Role.AUDITOR, Role.PRINCIPAL),

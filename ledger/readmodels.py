@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger import assessments, corrections, deadlines, school_year, schools, signatures
+from ledger import assessments, corrections, deadlines, issuance, school_year, schools, signatures
 from ledger.projection import Projection
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -12,4 +12,5 @@ PROJECTIONS: tuple[Projection, ...] = (
     deadlines.PROJECTION,
     corrections.PROJECTION,
     signatures.PROJECTION,
+    issuance.PROJECTION,
 )

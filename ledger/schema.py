@@ -105,6 +105,18 @@ accounts = Table(
 )
 
 
+# Issued documents (ledger.issuance): the exact bytes, addressed by their SHA-256; append-only.
+documents = Table(
+    "documents",
+    metadata,
+    Column("school_id", Text, primary_key=True),
+    Column("sha256", Text, primary_key=True),
+    Column("media_type", Text, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    schema=LEDGER_SCHEMA,
+)
+
+
 def projection_table(name: str, keys: list[Column[object]], values: list[Column[object]]) -> Table:
     """A versioned read-model table: each row version is valid for seq in [seq_from, seq_to).
 

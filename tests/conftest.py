@@ -31,6 +31,9 @@ from signing.pki import Pki
 ADMIN = Actor("admin.test", "ADMIN")
 
 
+pytest_plugins = ["tests.signers"]  # the signing fixture school
+
+
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A libpq URL of a PostgreSQL server on which the tests may create databases."""

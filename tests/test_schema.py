@@ -19,7 +19,7 @@ PARTITION = re.compile(r"_p\d\d$")
 
 def test_migrations_create_exactly_the_declared_tables(database_url: str) -> None:
     declared = {t.name for p in (*PROJECTIONS, *ACCESS_PROJECTIONS) for t in p.tables}
-    declared |= {"events", "checkpoints", "access_log", "access_checkpoints", "accounts"}
+    declared |= {"events", "checkpoints", "access_log", "access_checkpoints", "accounts", "documents"}
 
     def include(obj: object, name: str | None, kind: str, reflected: bool, compare_to: object) -> bool:
         if kind == "table":
