@@ -1079,7 +1079,7 @@ async def hocba_issue(
     runtime = _runtime(state)
     event = await issue_hocba(
         _ledger(state), school, _actor(principal_of(request), "CLERK"), year, student,
-        runtime.trusted_roots(), runtime.crls(),
+        runtime.trusted_roots(), runtime.crls(), runtime.signer(school),
     )  # fmt: skip
     return {"seq": event.seq, **event.payload}
 

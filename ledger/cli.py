@@ -352,7 +352,8 @@ def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
     keys = Runtime(settings, "")
 
     async def work(ledger: Any, school: str, actor: Any) -> Any:
-        return [await issue(ledger, school, actor, args.year, args.student, keys.trusted_roots(), keys.crls())]
+        roots, crls, signer = keys.trusted_roots(), keys.crls(), keys.signer(school)
+        return [await issue(ledger, school, actor, args.year, args.student, roots, crls, signer)]
 
     return _ledger_command(settings, args, "issue", work, role="CLERK")
 

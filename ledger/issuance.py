@@ -2,9 +2,10 @@
 
 - The clerk issues one student's year once every required signature is present and valid: every
   subject teacher, the homeroom teacher, the principal and the organisation seal on the XML, the
-  principal and the seal on the PDF. The exact XML and PDF bytes are stored, addressed by their
-  SHA-256, in an append-only table; the `hocba.issued` event names both hashes. Nothing afterwards
-  can change them.
+  principal and the seal on the PDF. `hocba.issued` names the digest of the signed XML and the PDF's
+  hash; the stored XML carries the ledger's receipt for that event (signing/receipt.py) and
+  `hocba.receipt` names its hash. Both files are stored byte for byte, addressed by SHA-256, in an
+  append-only table: nothing afterwards can change them.
 - Before the close (31 May, or the final date of 30 August for a student with summer work), the
   principal may revoke an issued học bạ with a reason, and the school issues its replacement, which
   names the one it replaces (Điều 25.3). After the close an issued học bạ stands.
@@ -16,14 +17,16 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from cryptography import x509
 from sqlalchemy import Column, Text, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger import identity
+from ledger import identity, store
 from ledger.append import Ledger, SchoolSession
+from ledger.checkpoint import CheckpointSigner
 from ledger.clock import VN_TZ, format_time
 from ledger.deadlines import calendar_of, summer_pending
 from ledger.envelope import Actor, Event, NewEvent
@@ -33,8 +36,10 @@ from ledger.projection import Projection, ProjectionWriter, read
 from ledger.roles import Role
 from ledger.schema import documents, projection_table
 from ledger.school_year import holds
+from signing import receipt
 
 HOCBA_ISSUED = "hocba.issued"
+HOCBA_RECEIPT = "hocba.receipt"
 HOCBA_REVOKED = "hocba.revoked"
 
 issued = projection_table(
@@ -46,8 +51,10 @@ issued = projection_table(
         Column("student_id", Text),
         Column("class_id", Text),
         Column("status", Text),  # issued, revoked
-        Column("xml_sha256", Text),
+        Column("xml_sha256", Text),  # the issued XML with its ledger receipt
+        Column("xml_c14n_sha256", Text),  # the signed document, without the receipt
         Column("pdf_sha256", Text),
+        Column("event_id", Text),
         Column("issued_on", Text),
         Column("issued_by", Text),
         Column("replaces", Text),
@@ -84,8 +91,35 @@ async def issue(
     student: str,
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    signer: CheckpointSigner,
 ) -> Event:
-    """The clerk issues one student's học bạ for a year."""
+    """The clerk issues one student's học bạ for a year: `hocba.issued` names the signed document's
+    digest and the PDF; then the school's ledger signs a checkpoint over it, and the XML with its
+    ledger receipt is stored and named by `hocba.receipt`. Returns the issuance event."""
+    async with ledger.engine.connect() as conn:
+        pending = [
+            r
+            for r in await read(conn, issued, school, hocba_id=hocba_id(school, year, student), status="issued")
+            if r["xml_sha256"] is None
+        ]
+        recorded = await store.find_events(conn, school, [UUID(r["event_id"]) for r in pending]) if pending else {}
+    # An issuance whose receipt was not stored (the process stopped in between) is completed, not repeated.
+    event = next(iter(recorded.values()), None) or await _issue(
+        ledger, school, actor, year, student, trusted_roots, crls
+    )
+    await attach_receipt(ledger, school, event, signer)
+    return event
+
+
+async def _issue(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    year: str,
+    student: str,
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+) -> Event:
     from ledger.signatures import document, pdf_document
     from signing import xml as hocba_xml
     from signing.pdf import verify_pdf
@@ -120,8 +154,7 @@ async def issue(
                 field="student",
                 rule="Điều 18, 24.5",
             )
-        xml_bytes = hocba_xml.to_bytes(root)
-        xml_report = hocba_xml.verify_xml(xml_bytes, trusted_roots, crls)
+        xml_report = hocba_xml.verify_xml(hocba_xml.to_bytes(root), trusted_roots, crls)
         pdf_bytes, pdf_rows = await pdf_document(session.conn, session.school, year, student)
         pdf_report = await verify_pdf(pdf_bytes, trusted_roots, crls)
         problems = [f for report in (xml_report, pdf_report) for s in report.signatures for f in s.findings]
@@ -143,7 +176,7 @@ async def issue(
             "year": year,
             "student": student,
             "class": year_part.get("Lop") if year_part is not None else None,
-            "xml_sha256": await _store(session.conn, session.school, xml_bytes, "application/xml"),
+            "xml_c14n_sha256": receipt.document_digest(root),
             "pdf_sha256": await _store(session.conn, session.school, pdf_bytes, "application/pdf"),
             "issued_on": today.isoformat(),
             "replaces": previous[-1]["issuance_id"] if previous else None,
@@ -152,6 +185,41 @@ async def issue(
 
     [event] = await ledger.decide(school, decide)
     return event
+
+
+async def attach_receipt(ledger: Ledger, school: str, event: Event, signer: CheckpointSigner) -> Event:
+    """Sign a checkpoint over the issuance event, put the receipt into the issued XML, store it, and
+    record its hash (`hocba.receipt`)."""
+    from ledger.checkpointing import inclusion_proof, make_checkpoint
+    from ledger.signatures import document
+    from signing import xml as hocba_xml
+
+    checkpoint = await make_checkpoint(ledger.engine, school, signer, ledger.clock)
+    assert checkpoint is not None
+    assert checkpoint.tree_size >= event.seq
+    p = event.payload
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        rows = await read(session.conn, issued, session.school, issuance_id=p["issuance"])
+        if rows and rows[0]["xml_sha256"] is not None:
+            return []
+        root, _ = await document(session.conn, session.school, p["year"], p["student"])
+        if receipt.document_digest(root) != p["xml_c14n_sha256"]:
+            raise Conflict(
+                "issuance.changed",
+                "Học bạ đã thay đổi từ khi ban hành; hãy thu hồi và ban hành lại.",
+                "The học bạ changed since it was issued; revoke it and issue it again.",
+                field="issuance",
+            )
+        proof = await inclusion_proof(session.conn, session.school, event.seq, checkpoint.tree_size)
+        receipt.attach(root, seq=event.seq, prev_hash=event.prev_hash, body=event.body, checkpoint=checkpoint,
+                       proof=proof)  # fmt: skip
+        digest = await _store(session.conn, session.school, hocba_xml.to_bytes(root), "application/xml")
+        payload = {"issuance": p["issuance"], "xml_sha256": digest, "checkpoint_tree_size": checkpoint.tree_size}
+        return [NewEvent(HOCBA_RECEIPT, payload, event.actor)]
+
+    [recorded] = await ledger.decide(school, decide) or [event]
+    return recorded
 
 
 async def revoke(ledger: Ledger, school: str, actor: Actor, issuance_id: str, reason: str) -> Event:
@@ -206,7 +274,8 @@ async def _on_issued(w: ProjectionWriter, e: Event) -> None:
         {"issuance_id": p["issuance"]},
         {
             "hocba_id": p["hocba_id"], "year": p["year"], "student_id": p["student"], "class_id": p["class"],
-            "status": "issued", "xml_sha256": p["xml_sha256"], "pdf_sha256": p["pdf_sha256"],
+            "status": "issued", "xml_sha256": None, "xml_c14n_sha256": p["xml_c14n_sha256"],
+            "pdf_sha256": p["pdf_sha256"], "event_id": str(e.event_id),
             "issued_on": p["issued_on"], "issued_by": str(e.actor.user), "replaces": p["replaces"],
             "replaced_by": None, "revoked_by": None, "revocation_reason": None,
         },
@@ -217,6 +286,14 @@ async def _on_issued(w: ProjectionWriter, e: Event) -> None:
             await w.put(issued, {"issuance_id": p["replaces"]}, {**_values(old), "replaced_by": p["issuance"]})
 
 
+async def _on_receipt(w: ProjectionWriter, e: Event) -> None:
+    row = await w.get(issued, issuance_id=e.payload["issuance"])
+    if row is not None:
+        await w.put(
+            issued, {"issuance_id": e.payload["issuance"]}, {**_values(row), "xml_sha256": e.payload["xml_sha256"]}
+        )
+
+
 async def _on_revoked(w: ProjectionWriter, e: Event) -> None:
     row = await w.get(issued, issuance_id=e.payload["issuance"])
     if row is not None:
@@ -225,4 +302,6 @@ async def _on_revoked(w: ProjectionWriter, e: Event) -> None:
         await w.put(issued, {"issuance_id": e.payload["issuance"]}, values)
 
 
-PROJECTION = Projection("issuance", (issued,), {HOCBA_ISSUED: _on_issued, HOCBA_REVOKED: _on_revoked})
+PROJECTION = Projection(
+    "issuance", (issued,), {HOCBA_ISSUED: _on_issued, HOCBA_RECEIPT: _on_receipt, HOCBA_REVOKED: _on_revoked}
+)

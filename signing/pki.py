@@ -53,6 +53,9 @@ def organisation_uri(school: str) -> str:
 
 DEMO_P12_PASSWORD = b"hocba-demo"
 DEMO_CRL_URI = "http://crl.hocba-demo.invalid/root.crl"
+# The demo root, TSA and service certificates are valid from this day, so that a demo or a test can
+# play a school year that lies in the past (personal certificates take their own start).
+DEMO_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 
 class PkiError(RuntimeError):
@@ -187,7 +190,7 @@ class Pki:
             raise PkiError(f"a PKI already exists in {self.directory}; pass --force to replace it")
         key = ec.generate_private_key(ec.SECP256R1())
         name = _name(f"Hocba Demo Root CA ({DEMO_NOTICE})", "hocba-ledger demo")
-        cert = _certificate(name, key.public_key(), name, key, days=365 * 20, ca=True)
+        cert = _certificate(name, key.public_key(), name, key, days=365 * 25, ca=True, valid_from=DEMO_EPOCH)
         if force:
             for stale in (self.directory / "services").glob("*"):
                 stale.unlink()
@@ -195,7 +198,16 @@ class Pki:
         _write_cert(self.root_path, cert)
         tsa_key = ec.generate_private_key(ec.SECP256R1())
         tsa_name = _name("Hocba Demo Time-Stamping Authority", f"hocba-ledger ({DEMO_NOTICE})")
-        tsa = _certificate(tsa_name, tsa_key.public_key(), name, key, days=365 * 10, ca=False, time_stamping=True)
+        tsa = _certificate(
+            tsa_name,
+            tsa_key.public_key(),
+            name,
+            key,
+            days=365 * 15,
+            ca=False,
+            time_stamping=True,
+            valid_from=DEMO_EPOCH,
+        )
         _write_key(self.directory / "tsa.key.pem", tsa_key)
         _write_cert(self.directory / "tsa.pem", tsa)
         self._write_crl([])
@@ -214,8 +226,9 @@ class Pki:
         key = ec.generate_private_key(ec.SECP256R1())
         subject = _name(f"Dịch vụ sổ cái học bạ - {school}", f"{school} ({DEMO_NOTICE})")
         cert = _certificate(
-            subject, key.public_key(), root.subject, root_key, days=365 * 5, ca=False, uris=(service_uri(school),)
-        )
+            subject, key.public_key(), root.subject, root_key, days=365 * 12, ca=False, uris=(service_uri(school),),
+            valid_from=DEMO_EPOCH,
+        )  # fmt: skip
         cert_path, key_path = self._service_paths(school)
         _write_key(key_path, key)
         _write_cert(cert_path, cert)

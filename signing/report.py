@@ -73,6 +73,7 @@ class FileReport:
     kind: str  # "xml" or "pdf"
     signatures: list[SignatureReport] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    receipt: dict[str, Any] | None = None  # the checked ledger receipt of an issued XML
 
     @property
     def ok(self) -> bool:
@@ -85,5 +86,6 @@ class FileReport:
             "result_vi": "Hợp lệ" if self.ok else "Không hợp lệ: văn bản không có giá trị (Điều 15)",
             "result_en": "Valid" if self.ok else "Not valid: the document has no legal value (Điều 15)",
             "signatures": [s.to_json() for s in self.signatures],
+            "receipt": self.receipt,
             "findings": [f.to_json() for f in self.findings],
         }

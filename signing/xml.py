@@ -472,6 +472,10 @@ def verify_xml(
         return report
     for index in range(len(wrappers(root))):
         report.signatures.append(verify_signature(data, index, roots, crls))
+    from signing import receipt
+
+    report.receipt, receipt_findings = receipt.verify(root, roots)
+    report.findings += receipt_findings
     covered = {part for s in report.signatures if s.ok for part in s.parts}
     for part in sorted(_data_ids(root) - covered):
         report.findings.append(

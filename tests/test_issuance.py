@@ -29,7 +29,8 @@ async def sign_all(s: Signers, student: str) -> None:
 
 
 def issuing(s: Signers, student: str, actor=CLERK):  # type: ignore[no-untyped-def]
-    return lambda: issue(s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()])
+    signer = s.pki.service_signer(s.demo.school, allow_demo=True)
+    return lambda: issue(s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], signer)
 
 
 async def test_only_a_fully_signed_hoc_ba_is_issued_and_its_bytes_never_change_dieu_24(
@@ -68,7 +69,8 @@ async def test_before_the_close_an_issued_hoc_ba_is_revoked_and_replaced_dieu_25
     first = await issuing(signers, student)()
     target = assessment_target(YEAR, 2, "7A1", "TOAN", student, "final", None)
     async with demo.ledger.engine.connect() as conn:
-        xml = await stored(conn, demo.school, first.payload["xml_sha256"])
+        [first_row] = await read(conn, issued, demo.school, issuance_id=first.payload["issuance"])
+        xml = await stored(conn, demo.school, first_row["xml_sha256"])
         [row] = await read(conn, assessments, demo.school, student_id=student, subject="TOAN", term=2, kind="final")
     request = await file_request(
         demo.ledger, demo.school, demo.teacher("TOAN"), target, old_value=row["value"],
@@ -84,10 +86,11 @@ async def test_before_the_close_an_issued_hoc_ba_is_revoked_and_replaced_dieu_25
     assert revoked.payload == {"issuance": issuance_id, "reason": "Sai điểm môn Toán"}
     await sign_all(signers, student)  # the signatures over the corrected data, again, in order
     second = await issuing(signers, student)()
-    assert second.payload["replaces"] == issuance_id and second.payload["xml_sha256"] != first.payload["xml_sha256"]
+    assert second.payload["replaces"] == issuance_id
+    assert second.payload["xml_c14n_sha256"] != first.payload["xml_c14n_sha256"]
     async with demo.ledger.engine.connect() as conn:
         rows = {r["issuance_id"]: r for r in await read(conn, issued, demo.school, student_id=student)}
-        assert await stored(conn, demo.school, first.payload["xml_sha256"]) == xml
+        assert await stored(conn, demo.school, first_row["xml_sha256"]) == xml
     assert (rows[issuance_id]["status"], rows[issuance_id]["replaced_by"]) == ("revoked", second.payload["issuance"])
     assert rows[second.payload["issuance"]]["status"] == "issued"
 
@@ -123,10 +126,13 @@ async def test_issued_list_and_export_write_the_exact_stored_bytes(
         done = helpers.hocba("issued", "export", "--school", demo.school, item["id"], "--format", fmt, "-o", str(out),
                              env=env)  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert hashlib.sha256(out.read_bytes()).hexdigest() == event.payload[f"{fmt}_sha256"]
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == item[f"{fmt}_sha256"]
         checked = helpers.hocba("verify-file", str(out), "--trust", str(signers.pki.root_path),
-                                "--crl", str(signers.pki.crl_path), env=env)  # fmt: skip
+                                "--crl", str(signers.pki.crl_path), "--json", env=env)  # fmt: skip
         assert checked.returncode == 0, checked.stdout
+        if fmt == "xml":  # the ledger receipt, checked offline with only the root
+            receipt = json.loads(checked.stdout)["receipt"]
+            assert receipt["ok"] and receipt["seq"] == event.seq and receipt["issuance"] == item["id"]
     missing = helpers.hocba("issued", "export", "--school", demo.school, "nope", "--format", "xml",
                             "-o", str(tmp_path / "x"), env=env)  # fmt: skip
     assert missing.returncode == 2 and "no issued học bạ" in missing.stderr
@@ -159,3 +165,25 @@ async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime
     closed = await api.post(f"{base}/issued/{done.json()['issuance']}/revoke", json={"reason": "Sai sót"},
                             headers=headers[PRINCIPAL.user])  # fmt: skip
     assert closed.status_code == 409 and closed.json()["rule"] == "Điều 25.3, 25.4"
+
+
+async def test_the_receipt_proves_this_document_is_the_one_issued(signers: Signers) -> None:
+    """A receipt moved to another document, or a proof altered, no longer checks out."""
+    from signing import xml as hocba_xml
+
+    demo = signers.demo
+    student = demo.rosters["6A1"][1]
+    await sign_all(signers, student)
+    event = await issuing(signers, student)()
+    async with demo.ledger.engine.connect() as conn:
+        [row] = await read(conn, issued, demo.school, issuance_id=event.payload["issuance"])
+        xml = await stored(conn, demo.school, row["xml_sha256"])
+    roots, crls = signers.pki.roots(), [signers.pki.crl()]
+    good = hocba_xml.verify_xml(xml, roots, crls)
+    assert good.ok and good.receipt is not None and good.receipt["checkpoint_tree_size"] >= event.seq
+    start = xml.index(b"<bn:BangChung>") + len(b"<bn:BangChung>")
+    flipped = xml[:start] + (b"0" if xml[start : start + 1] != b"0" else b"1") + xml[start + 1 :]
+    assert [f.code for f in hocba_xml.verify_xml(flipped, roots, crls).findings] == ["receipt.inclusion"]
+    other = xml.replace(b'NoiO="', b'NoiO="X', 1) if b'NoiO="' in xml else xml.replace(b"<NhanXet>", b"<NhanXet>X", 1)
+    codes = {f.code for f in hocba_xml.verify_xml(other, roots, crls).findings}
+    assert "receipt.document" in codes
