@@ -40,6 +40,7 @@ from ledger.assessments import (
     record_summer_conduct,
     subject_comments,
 )
+from ledger.checkpointing import consistency_proof, make_checkpoint
 from ledger.corrections import assessment_target, conduct_target, corrections, decide_request, file_request
 from ledger.db import AUDITOR_ROLE
 from ledger.deadlines import LockScope, calendar_from, calendars, locks, set_calendar, set_lock
@@ -50,6 +51,7 @@ from ledger.identity import personal_id
 from ledger.issuance import issue as issue_hocba
 from ledger.issuance import issued
 from ledger.issuance import revoke as revoke_hocba
+from ledger.issuance import stored as stored_document
 from ledger.policy import AccountKind, Principal
 from ledger.projection import history, read
 from ledger.runtime import Runtime
@@ -61,6 +63,7 @@ from ledger.signatures import submit as submit_signature
 from ledger.transcript import class_summary, load_student_year
 from ledger.verify import verify
 from signing import xml as hocba_xml
+from signing.jws import sign as sign_jws
 
 V1 = "/api/v1"
 SCHOOL = V1 + "/schools/{school:str}"
@@ -1119,6 +1122,114 @@ async def issued_revoke(
     return _appended([event])
 
 
+# --- integration --------------------------------------------------------------------------------
+
+
+@get(
+    f"{SCHOOL}/feed",
+    operation_id="integration_feed",
+    opt={"action": "integration.read"},
+    responses=ERRORS,
+    summary="Events after a seq, with the latest signed checkpoint and a consistency proof from the one you hold",
+)
+async def integration_feed(
+    state: State,
+    school: SchoolId,
+    after: Annotated[int, QueryParameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
+    known: Annotated[int | None, QueryParameter(ge=0, description="the tree size of the checkpoint you hold")] = None,
+) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).begin() as conn:
+        latest = await store.latest_checkpoint(conn, school)
+        size = latest.checkpoint.tree_size if latest else 0
+        events = await store.select_events(conn, school, after=after, upto=size, limit=limit)
+        proof = None
+        if known is not None:
+            if known > size:
+                raise ValidationError(
+                    "feed.known", f"sổ cái mới có {size} sự kiện đã ký", f"the signed ledger holds {size} events",
+                    field="known",
+                )  # fmt: skip
+            proof = [node.hex() for node in await consistency_proof(conn, school, known, size)]
+    return {
+        "events": [
+            {
+                "seq": e.seq,
+                "hash": e.hash.hex(),
+                "prev_hash": e.prev_hash.hex(),
+                "body": base64.b64encode(e.body).decode(),
+            }
+            for e in events
+        ],
+        "next": events[-1].seq if len(events) == limit and events[-1].seq < size else None,
+        "checkpoint": latest.checkpoint.to_json() if latest else None,
+        "consistency": None if proof is None else {"from": known, "to": size, "proof": proof},
+    }
+
+
+@get(
+    f"{SCHOOL}/students/{{student:str}}/issued",
+    operation_id="student_issued",
+    opt={"action": "issued.document"},
+    responses=ERRORS,
+    summary="The học bạ issued for a student (by personal identifier)",
+)
+async def student_issued(state: State, school: SchoolId, student: StudentId) -> dict[str, Any]:
+    personal_id(student)
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, issued, school, student_id=student, order_by=["issuance_id"])
+    keep = ("issuance_id", "hocba_id", "year", "class_id", "status", "issued_on", "xml_sha256", "pdf_sha256",
+            "replaces", "replaced_by")  # fmt: skip
+    return {"items": [{k: r[k] for k in keep} for r in rows]}
+
+
+@get(
+    f"{SCHOOL}/students/{{student:str}}/issued/{{issuance:str}}",
+    operation_id="student_issued_document",
+    opt={"action": "issued.document"},
+    responses=ERRORS,
+    summary="The exact bytes of an issued học bạ: format=xml (with its ledger receipt) or pdf",
+)
+async def student_issued_document(
+    state: State, school: SchoolId, student: StudentId, issuance: IssuanceId,
+    format: FromQuery[Literal["xml", "pdf"]] = "xml",
+) -> Response[Any]:  # fmt: skip
+    personal_id(student)
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, issued, school, issuance_id=issuance, student_id=student)
+        digest = rows[0][f"{format}_sha256"] if rows else None
+        if digest is None:
+            return problem(404, "no such issued học bạ", "Không có học bạ đã ban hành này.")
+        content = await stored_document(conn, school, digest)
+    return Response(content, media_type="application/pdf" if format == "pdf" else "application/xml")
+
+
+@get(
+    f"{SCHOOL}/students/{{student:str}}/record.jws",
+    operation_id="student_record_signed",
+    opt={"action": "record.signed"},
+    responses=ERRORS,
+    summary="A student's year as JSON, signed by the school's ledger service (JWS), naming the checkpoint read",
+)
+async def student_record_signed(state: State, school: SchoolId, student: StudentId, year: Year) -> Response[Any]:
+    personal_id(student)
+    runtime = _runtime(state)
+    signer = runtime.signer(school)
+    checkpoint = await make_checkpoint(runtime.engine(), school, signer, runtime.clock)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        size = checkpoint.tree_size if checkpoint else 0
+        view = await load_student_year(conn, school, year, student, size)
+    payload = {
+        "school": school, "student": student, "year": year, "record": view.to_json(),
+        "checkpoint": None if checkpoint is None else {
+            "log": checkpoint.log, "tree_size": checkpoint.tree_size, "root": checkpoint.root.hex(),
+            "time": checkpoint.signed_at,
+        },
+        "iat": int(runtime.clock.now().timestamp()),
+    }  # fmt: skip
+    return Response(sign_jws(payload, signer), media_type="application/jose")
+
+
 class CertificateIn(msgspec.Struct):
     certificate: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, description="PEM, or base64 DER")]
 
@@ -1363,6 +1474,10 @@ ROUTES = [
     pki_crl,
     certificate_list,
     hocba_issue,
+    integration_feed,
+    student_issued,
+    student_issued_document,
+    student_record_signed,
     issued_list,
     issued_revoke,
     certificate_register,

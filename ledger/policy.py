@@ -144,6 +144,11 @@ POLICY: dict[str, Rule] = {
     "signature.write": _either(_any(*LEADERS, Role.CLERK), _homeroom, _teaches_in_class),
     "certificate.read": _any(*LEADERS, Role.ADMIN, Role.AUDITOR),
     "certificate.manage": _any(Role.PRINCIPAL),
+    # integration clients (Điều 21-24, 30): the Sở and Bộ repositories read the school's feed and
+    # its issued học bạ; auditors and leadership may do the same
+    "integration.read": _any(Role.INTEGRATION, Role.AUDITOR, *LEADERS),
+    "issued.document": _either(_any(Role.INTEGRATION, Role.AUDITOR, Role.CLERK, *LEADERS), _own),
+    "record.signed": _either(_any(Role.INTEGRATION), _READERS, _homeroom, _own),
     # issuance (Điều 24.5, 25.3): the clerk issues; the principal revokes before the close
     "issuance.read": _any(*LEADERS, Role.CLERK, Role.AUDITOR),
     "issuance.write": _any(Role.CLERK),
