@@ -10,6 +10,8 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from api.notify import LoggingNotifier, Notifier
+from api.portal import PORTAL_ROUTES
 from api.routes import ROUTES
 from api.security import Challenges, Tokens, token_secret
 from api.web import EXCEPTION_HANDLERS, PUBLIC, Service, guard
@@ -25,7 +27,7 @@ DESCRIPTION = (
 )
 
 
-def create_app(runtime: Runtime, *, scheduler: bool = True) -> Service:
+def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier | None = None) -> Service:
     secret = token_secret(runtime.settings)
     state = State(
         {
@@ -34,6 +36,7 @@ def create_app(runtime: Runtime, *, scheduler: bool = True) -> Service:
             "trail": AccessTrail(runtime.engine(), clock=runtime.clock),
             "tokens": Tokens(secret, runtime.clock),
             "challenges": Challenges(secret, runtime.clock),
+            "notifier": notifier or LoggingNotifier(),
         }
     )
 
@@ -50,7 +53,7 @@ def create_app(runtime: Runtime, *, scheduler: bool = True) -> Service:
             await runtime.close()
 
     app = Litestar(
-        route_handlers=ROUTES,
+        route_handlers=[*ROUTES, *PORTAL_ROUTES],
         state=state,
         guards=[guard],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -23,6 +23,7 @@ from api.security import (
     create_account,
     login_blocked,
     set_password,
+    token_secret,
 )
 from api.web import ERRORS, PUBLIC, entry_of, principal_of, problem
 from audit.trail import query_access, query_alerts
@@ -49,7 +50,7 @@ from ledger.errors import Forbidden, ValidationError
 from ledger.evaluation import evaluate
 from ledger.identity import personal_id
 from ledger.issuance import issue as issue_hocba
-from ledger.issuance import issued
+from ledger.issuance import issued, lookup_code
 from ledger.issuance import revoke as revoke_hocba
 from ledger.issuance import stored as stored_document
 from ledger.policy import AccountKind, Principal
@@ -1084,7 +1085,8 @@ async def hocba_issue(
         _ledger(state), school, _actor(principal_of(request), "CLERK"), year, student,
         runtime.trusted_roots(), runtime.crls(), runtime.signer(school),
     )  # fmt: skip
-    return {"seq": event.seq, **event.payload}
+    code = lookup_code(token_secret(runtime.settings), school, event.payload["issuance"])
+    return {"seq": event.seq, **event.payload, "lookup_code": code}
 
 
 @get(

@@ -397,6 +397,25 @@ def cmd_issued_list(args: argparse.Namespace, settings: Settings) -> int:
     return _with_runtime(settings, body)
 
 
+def cmd_issued_code(args: argparse.Namespace, settings: Settings) -> int:
+    """The verification code of an issued học bạ, for the clerk to give the family with the files."""
+    from api.security import token_secret
+    from ledger.db import AUDITOR_ROLE
+    from ledger.issuance import issued, lookup_code
+    from ledger.projection import read
+
+    school = _required_school(args, settings)
+
+    async def body(runtime: Any) -> int:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            if not await read(conn, issued, school, issuance_id=args.id):
+                raise CliError(f"no issued học bạ {args.id!r} in school {school}")
+        print(lookup_code(token_secret(settings), school, args.id))
+        return EXIT_OK
+
+    return _with_runtime(settings, body)
+
+
 def cmd_issued_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write the exact stored bytes of an issued học bạ."""
     from ledger.db import AUDITOR_ROLE
@@ -874,6 +893,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, choices=["xml", "pdf"])
     export.add_argument("-o", "--output", required=True)
     export.set_defaults(handler=cmd_issued_export)
+    code = issued_cmd.add_parser("code", help="the verification code to give the family with the files")
+    code.add_argument("--school")
+    code.add_argument("id", metavar="ID")
+    code.set_defaults(handler=cmd_issued_code)
     revoke_issued = issued_cmd.add_parser("revoke", help="revoke an issued học bạ before the close (Điều 25.3)")
     school_option(revoke_issued, "principal")
     revoke_issued.add_argument("id", metavar="ID")

@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -63,6 +65,15 @@ issued = projection_table(
         Column("revocation_reason", Text),
     ],
 )
+
+
+def lookup_code(secret: bytes, school: str, issuance_id: str) -> str:
+    """The verification code of an issued học bạ, given to the family with the files: derived from the
+    service's secret, so that it is kept nowhere and the ledger (which integration clients read) does
+    not reveal it. Ten characters, in two groups of five."""
+    digest = hmac.new(secret, f"hocba-lookup:{school}:{issuance_id}".encode(), hashlib.sha256).digest()
+    code = base64.b32encode(digest).decode()[:10]
+    return f"{code[:5]}-{code[5:]}"
 
 
 async def _store(conn: AsyncConnection, school: str, content: bytes, media_type: str) -> str:

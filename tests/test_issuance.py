@@ -133,6 +133,8 @@ async def test_issued_list_and_export_write_the_exact_stored_bytes(
         if fmt == "xml":  # the ledger receipt, checked offline with only the root
             receipt = json.loads(checked.stdout)["receipt"]
             assert receipt["ok"] and receipt["seq"] == event.seq and receipt["issuance"] == item["id"]
+    code = helpers.hocba("issued", "code", "--school", demo.school, item["id"], env=env)
+    assert code.returncode == 0 and len(code.stdout.strip()) == 11 and code.stdout[5] == "-", code.stderr
     missing = helpers.hocba("issued", "export", "--school", demo.school, "nope", "--format", "xml",
                             "-o", str(tmp_path / "x"), env=env)  # fmt: skip
     assert missing.returncode == 2 and "no issued học bạ" in missing.stderr
@@ -160,6 +162,11 @@ async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime
     assert denied.status_code == 403
     done = await api.post(f"{base}/students/{student}/issue?year={YEAR}", headers=headers[CLERK.user])
     assert done.status_code == 201, done.text
+    from api.security import token_secret
+    from ledger.issuance import lookup_code
+
+    assert done.json()["lookup_code"] == lookup_code(token_secret(runtime.settings), demo.school,
+                                                     done.json()["issuance"])  # fmt: skip
     items = (await api.get(f"{base}/issued", headers=headers[PRINCIPAL.user])).json()["items"]
     assert [(i["id"], i["student_id"], i["status"]) for i in items] == [(done.json()["issuance"], student, "issued")]
     closed = await api.post(f"{base}/issued/{done.json()['issuance']}/revoke", json={"reason": "Sai sót"},
