@@ -4,6 +4,7 @@ per address and recorded in the access trail."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -33,11 +34,16 @@ class Recorder:
         self.sent.append((school, student, phone, [name for name, _ in documents]))
 
 
+ADDRESSES = itertools.count(1)
+
+
 @pytest.fixture
-async def portal(runtime: Runtime, request: pytest.FixtureRequest) -> AsyncIterator[tuple[httpx.AsyncClient, Recorder]]:
+async def portal(runtime: Runtime) -> AsyncIterator[tuple[httpx.AsyncClient, Recorder]]:
+    """The service with a recording notifier, seen from an address of this test's own (the rate
+    limit counts per address)."""
     recorder = Recorder()
     app = create_app(runtime, scheduler=False, notifier=recorder)
-    address = f"10.20.{len(request.node.name) % 250}.{hash(request.node.name) % 250}"
+    address = f"10.20.0.{next(ADDRESSES)}"
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
         yield client, recorder
