@@ -62,9 +62,13 @@ from ledger.signatures import document as signature_document
 from ledger.signatures import prepare as prepare_signature
 from ledger.signatures import submit as submit_signature
 from ledger.transcript import class_summary, load_student_year
+from ledger.transfers import open_paper, open_transfer, receive, sealed_record, transfers
+from ledger.transfers import prepare as prepare_transfer
+from ledger.transfers import submit as submit_transfer
 from ledger.verify import verify
 from signing import xml as hocba_xml
 from signing.jws import sign as sign_jws
+from signing.transfer import Scan
 
 V1 = "/api/v1"
 SCHOOL = V1 + "/schools/{school:str}"
@@ -76,6 +80,7 @@ Term = Annotated[int, PathParameter(ge=1, le=2, description="term 1 or 2")]
 Period = Annotated[Literal["1", "2", "year"], PathParameter(description="term 1, term 2 or the year")]
 ImportKind = Annotated[Literal["staff", "students", "assignments"], PathParameter()]
 IssuanceId = Annotated[str, PathParameter(pattern=r"^[a-z0-9-]{2,120}$", description="an issued học bạ's id")]
+TransferId = Annotated[str, PathParameter(pattern=r"^[a-z0-9-]{2,120}$", description="a transfer record's id")]
 Fingerprint = Annotated[str, PathParameter(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the certificate, hex")]
 YearPath = Annotated[str, PathParameter(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
 Year = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{4}$", description="school year, e.g. 2025-2026")]
@@ -1124,6 +1129,162 @@ async def issued_revoke(
     return _appended([event])
 
 
+# --- transfers (Điều 26) -----------------------------------------------------------------------
+
+
+class TransferIn(msgspec.Struct):
+    student: str
+    departure: str | None = None  # default: today
+    to_school: str | None = None
+    year: str | None = None  # mid-year: the current year, whose results so far move too
+
+
+class ScanIn(msgspec.Struct):
+    year: str
+    media_type: str
+    content: Annotated[str, msgspec.Meta(min_length=1, max_length=40_000_000, description="base64 of the file")]
+
+
+class PaperIn(msgspec.Struct):
+    student: str
+    from_school: str
+    scans: list[ScanIn]
+    arrival: str | None = None  # default: today
+
+
+class TransferSignIn(msgspec.Struct):
+    role: Literal["PRINCIPAL", "ORGANISATION"]
+
+
+class ReceiveIn(msgspec.Struct):
+    document: Annotated[str, msgspec.Meta(min_length=1, max_length=60_000_000, description="base64 of the record")]
+    year: str
+    class_id: str
+    since: str | None = None  # default: the record's date
+
+
+def _today(state: State) -> str:
+    return _runtime(state).clock.now().date().isoformat()
+
+
+@post(
+    f"{SCHOOL}/transfers",
+    operation_id="transfer_open",
+    opt={"action": "transfer.write"},
+    responses=ERRORS,
+    summary="Open the record of a student leaving for another school: the issued học bạ, and mid-year the "
+    "results so far (Điều 26.2)",
+)
+async def transfer_open(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[TransferIn]
+) -> dict[str, Any]:
+    event = await open_transfer(
+        _ledger(state), school, _signer(request), data.student, departure=data.departure or _today(state),
+        to_school=data.to_school, year=data.year,
+    )  # fmt: skip
+    return {"seq": event.seq, **event.payload}
+
+
+@post(
+    f"{SCHOOL}/transfers/paper",
+    operation_id="transfer_paper",
+    opt={"action": "transfer.write"},
+    responses=ERRORS,
+    summary="Open the record of a student arriving from a paper-based school, with the scanned pages (Điều 26.3a)",
+)
+async def transfer_paper(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[PaperIn]
+) -> dict[str, Any]:
+    scans = [Scan(scan.year, scan.media_type, _base64(scan.content)) for scan in data.scans]
+    event = await open_paper(
+        _ledger(state), school, _signer(request), data.student, arrival=data.arrival or _today(state),
+        from_school=data.from_school, scans=scans,
+    )  # fmt: skip
+    return {"seq": event.seq, **event.payload}
+
+
+@get(
+    f"{SCHOOL}/transfers",
+    operation_id="transfer_list",
+    opt={"action": "transfer.read"},
+    responses=ERRORS,
+    summary="The school's transfer records, outgoing, received and from paper, with their status",
+)
+async def transfer_list(state: State, school: SchoolId) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, transfers, school)
+    hidden = ("school_id", "seq_from", "seq_to", "signatures", "transfer_id")
+    return {"items": [{"id": r["transfer_id"], **{k: v for k, v in r.items() if k not in hidden}} for r in rows]}
+
+
+@post(
+    f"{SCHOOL}/transfers/{{transfer:str}}/prepare",
+    operation_id="transfer_prepare",
+    opt={"action": "transfer.sign"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="The transfer record with room for the next signature: the principal's, then the seal",
+)
+async def transfer_prepare(
+    state: State, school: SchoolId, transfer: TransferId, data: JSONBody[TransferSignIn]
+) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        document = await prepare_transfer(conn, school, transfer, data.role)
+    return {"transfer": transfer, "role": data.role, "document": base64.b64encode(document).decode()}
+
+
+@post(
+    f"{SCHOOL}/transfers/{{transfer:str}}/signatures",
+    operation_id="transfer_submit",
+    opt={"action": "transfer.sign"},
+    responses=ERRORS,
+    summary="Submit the transfer record signed on the signer's side; it is checked and the signature recorded",
+)
+async def transfer_submit(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, transfer: TransferId, data: JSONBody[SignedIn]
+) -> dict[str, Any]:
+    runtime = _runtime(state)
+    event = await submit_transfer(
+        _ledger(state), school, _signer(request), transfer, _base64(data.document), runtime.trusted_roots(),
+        runtime.crls(),
+    )  # fmt: skip
+    return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"],
+            "record_sha256": event.payload["record_sha256"]}  # fmt: skip
+
+
+@get(
+    f"{SCHOOL}/transfers/{{transfer:str}}/record.xml",
+    operation_id="transfer_record",
+    opt={"action": "transfer.read"},
+    media_type="application/xml",
+    responses=ERRORS,
+    summary="The sealed transfer record, byte for byte, for the receiving school",
+)
+async def transfer_record(state: State, school: SchoolId, transfer: TransferId) -> Response[bytes]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        data = await sealed_record(conn, school, transfer)
+    return Response(data, media_type="application/xml")
+
+
+@post(
+    f"{SCHOOL}/transfers/received",
+    operation_id="transfer_receive",
+    opt={"action": "transfer.write"},
+    responses=ERRORS,
+    summary="Receive a sealed transfer record: every signature and receipt is verified, then its history "
+    "is inherited, not re-created (Điều 26.1c)",
+)
+async def transfer_receive(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[ReceiveIn]
+) -> dict[str, Any]:
+    runtime = _runtime(state)
+    events = await receive(
+        _ledger(state), school, _signer(request), _base64(data.document), year=data.year, class_id=data.class_id,
+        since=data.since, trusted_roots=runtime.trusted_roots(), crls=runtime.crls(),
+    )  # fmt: skip
+    return _appended(events)
+
+
 # --- integration --------------------------------------------------------------------------------
 
 
@@ -1482,6 +1643,13 @@ ROUTES = [
     student_record_signed,
     issued_list,
     issued_revoke,
+    transfer_open,
+    transfer_paper,
+    transfer_list,
+    transfer_prepare,
+    transfer_submit,
+    transfer_record,
+    transfer_receive,
     certificate_register,
     certificate_revoke,
     get_class_summary,

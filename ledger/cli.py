@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -416,50 +417,163 @@ def cmd_issued_code(args: argparse.Namespace, settings: Settings) -> int:
     return _with_runtime(settings, body)
 
 
-def cmd_issued_export(args: argparse.Namespace, settings: Settings) -> int:
-    """Write the exact stored bytes of an issued học bạ."""
+def _write_output(
+    settings: Settings, args: argparse.Namespace, produce: Callable[[Any, str, Any], Awaitable[bytes]], what: str
+) -> int:
+    """Read with the auditor role, write the bytes `produce(conn, school, runtime)` returns to --output."""
     from ledger.db import AUDITOR_ROLE
-    from ledger.issuance import issued, stored
-    from ledger.projection import read
 
     school = _required_school(args, settings)
     content: list[bytes] = []
 
     async def body(runtime: Any) -> int:
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            rows = await read(conn, issued, school, issuance_id=args.id)
-            if not rows:
-                raise CliError(f"no issued học bạ {args.id!r} in school {school}")
-            content.append(await stored(conn, school, rows[0][f"{args.format}_sha256"]))
+            content.append(await produce(conn, school, runtime))
         return EXIT_OK
 
     status = _with_runtime(settings, body)
     Path(args.output).write_bytes(content[0])
-    print(f"wrote {args.output} ({len(content[0])} bytes, the issued {args.format.upper()})")
+    print(f"wrote {args.output} ({len(content[0])} bytes, {what})")
     return status
+
+
+def cmd_issued_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Write the exact stored bytes of an issued học bạ."""
+    from ledger.issuance import issued, stored
+    from ledger.projection import read
+
+    async def produce(conn: Any, school: str, runtime: Any) -> bytes:
+        rows = await read(conn, issued, school, issuance_id=args.id)
+        if not rows:
+            raise CliError(f"no issued học bạ {args.id!r} in school {school}")
+        return await stored(conn, school, rows[0][f"{args.format}_sha256"])
+
+    return _write_output(settings, args, produce, f"the issued {args.format.upper()}")
 
 
 def cmd_signing_prepare(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.db import AUDITOR_ROLE
     from ledger.signatures import prepare
+
+    async def produce(conn: Any, school: str, runtime: Any) -> bytes:
+        today = runtime.clock.now().date()
+        prepared = await prepare(conn, school, args.year, args.student, args.role, args.subject, today)
+        return bytes(prepared["document"])
+
+    return _write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
+
+
+def cmd_transfer_open(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.transfers import open_transfer
+
+    def work(ledger: Any, school: str, actor: Any) -> Any:
+        departure = args.date or date.today().isoformat()
+        return _one(open_transfer(ledger, school, actor, args.student, departure=departure,
+                                  to_school=args.to_school, year=args.year))  # fmt: skip
+
+    return _ledger_command(settings, args, "transfer open", work, role="CLERK")
+
+
+def cmd_transfer_paper(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.transfers import open_paper
+    from signing.transfer import Scan
+
+    scans = []
+    for item in args.scan:
+        year, _, name = item.partition("=")
+        path = Path(name)
+        if not name or not path.is_file():
+            raise CliError(f"--scan takes YEAR=FILE with an existing file, not {item!r}")
+        kinds = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+        if path.suffix.lower() not in kinds:
+            raise CliError(f"{path}: a scanned page is a .pdf, .png or .jpg file")
+        scans.append(Scan(year, kinds[path.suffix.lower()], path.read_bytes()))
+
+    def work(ledger: Any, school: str, actor: Any) -> Any:
+        arrival = args.date or date.today().isoformat()
+        return _one(open_paper(ledger, school, actor, args.student, arrival=arrival,
+                               from_school=args.from_school, scans=scans))  # fmt: skip
+
+    return _ledger_command(settings, args, "transfer paper", work, role="CLERK")
+
+
+def cmd_transfer_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.transfers import prepare
+
+    async def produce(conn: Any, school: str, runtime: Any) -> bytes:
+        return await prepare(conn, school, args.id, args.role)
+
+    return _write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
+
+
+def cmd_transfer_submit(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.runtime import Runtime
+    from ledger.transfers import submit
+
+    data = _read_file(args.file)
+    keys = Runtime(settings, "")
+
+    def work(ledger: Any, school: str, actor: Any) -> Any:
+        return _one(submit(ledger, school, actor, args.id, data, keys.trusted_roots(), keys.crls()))
+
+    return _ledger_command(settings, args, "transfer submit", work, role=args.role)
+
+
+def cmd_transfer_export(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.transfers import sealed_record
+
+    async def produce(conn: Any, school: str, runtime: Any) -> bytes:
+        return await sealed_record(conn, school, args.id)
+
+    return _write_output(settings, args, produce, "the sealed transfer record")
+
+
+def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.runtime import Runtime
+    from ledger.transfers import receive
+    from signing.certs import load_certificates
+
+    data = _read_file(args.file)
+    keys = Runtime(settings, "")
+    roots = load_certificates(Path(args.trust)) if args.trust else keys.trusted_roots()
+
+    def work(ledger: Any, school: str, actor: Any) -> Any:
+        return receive(ledger, school, actor, data, year=args.year, class_id=args.class_id, since=args.since,
+                       trusted_roots=roots, crls=keys.crls())  # fmt: skip
+
+    return _ledger_command(settings, args, "transfer import", work, role="CLERK")
+
+
+def cmd_transfer_list(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.db import AUDITOR_ROLE
+    from ledger.projection import read
+    from ledger.transfers import transfers
 
     school = _required_school(args, settings)
 
-    prepared: dict[str, Any] = {}
-
     async def body(runtime: Any) -> int:
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            prepared.update(
-                await prepare(
-                    conn, school, args.year, args.student, args.role, args.subject, runtime.clock.now().date()
-                )
-            )
+            rows = await read(conn, transfers, school)
+        items = [
+            {"id": r["transfer_id"], "student": r["student_id"], "direction": r["direction"], "kind": r["kind"],
+             "date": r["departure"], "year": r["year"], "other_school": r["other_school"], "status": r["status"],
+             "record_sha256": r["record_sha256"]}
+            for r in rows
+        ]  # fmt: skip
+        if args.json:
+            _print_json(items)
+        else:
+            for item in items:
+                print(f"{item['id']}  {item['student']}  {item['direction']}  {item['kind']}  {item['status']}")
         return EXIT_OK
 
-    status = _with_runtime(settings, body)
-    Path(args.output).write_bytes(prepared["document"])
-    print(f"wrote {args.output}: sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
-    return status
+    return _with_runtime(settings, body)
+
+
+def _read_file(name: str) -> bytes:
+    path = Path(name)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    return path.read_bytes()
 
 
 def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
@@ -902,6 +1016,54 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_issued.add_argument("id", metavar="ID")
     revoke_issued.add_argument("--reason", required=True)
     revoke_issued.set_defaults(handler=cmd_issued_revoke)
+
+    transfer = commands.add_parser("transfer", help="transfer records between schools (Điều 26)").add_subparsers(
+        dest="transfer", required=True
+    )
+    opening = transfer.add_parser("open", help="open the record of a student leaving for another school")
+    school_option(opening, "clerk or principal")
+    opening.add_argument("--student", required=True, help="personal identifier")
+    opening.add_argument("--year", help="mid-year: the current school year, whose results so far move too")
+    opening.add_argument("--date", help="departure date (default: today)")
+    opening.add_argument("--to-school", help="the receiving school")
+    opening.set_defaults(handler=cmd_transfer_open)
+    paper = transfer.add_parser("paper", help="open the record of a student arriving with a paper học bạ")
+    school_option(paper, "clerk or principal")
+    paper.add_argument("--student", required=True, help="personal identifier (registered here first)")
+    paper.add_argument("--from-school", required=True, help="the school the student comes from")
+    paper.add_argument("--scan", action="append", required=True, metavar="YEAR=FILE",
+                       help="scanned pages of a school year (PDF, PNG or JPEG); repeat for more")  # fmt: skip
+    paper.add_argument("--date", help="arrival date (default: today)")
+    paper.set_defaults(handler=cmd_transfer_paper)
+    prepare_record = transfer.add_parser("prepare", help="write the record with room for the next signature")
+    prepare_record.add_argument("--school")
+    prepare_record.add_argument("id", metavar="ID")
+    prepare_record.add_argument("--role", required=True, choices=["PRINCIPAL", "ORGANISATION"])
+    prepare_record.add_argument("-o", "--output", required=True)
+    prepare_record.set_defaults(handler=cmd_transfer_prepare)
+    submit_record = transfer.add_parser("submit", help="check a signed record and record its new signature")
+    school_option(submit_record, "signer")
+    submit_record.add_argument("id", metavar="ID")
+    submit_record.add_argument("--role", required=True, choices=["PRINCIPAL", "CLERK"])
+    submit_record.add_argument("file", metavar="SIGNED.xml")
+    submit_record.set_defaults(handler=cmd_transfer_submit)
+    export_record = transfer.add_parser("export", help="write the sealed record, byte for byte")
+    export_record.add_argument("--school")
+    export_record.add_argument("id", metavar="ID")
+    export_record.add_argument("-o", "--output", required=True)
+    export_record.set_defaults(handler=cmd_transfer_export)
+    importing = transfer.add_parser("import", help="verify a sealed record and inherit what it carries")
+    school_option(importing, "clerk or principal")
+    importing.add_argument("file", metavar="RECORD.xml")
+    importing.add_argument("--year", required=True, help="the school year the student joins")
+    importing.add_argument("--class", dest="class_id", required=True, help="the class the student joins")
+    importing.add_argument("--since", help="first day in the class (default: the record's date)")
+    importing.add_argument("--trust", help="trusted root certificates, PEM (default: this installation's)")
+    importing.set_defaults(handler=cmd_transfer_import)
+    listing_transfers = transfer.add_parser("list", help="transfer records of the school")
+    listing_transfers.add_argument("--school")
+    listing_transfers.add_argument("--json", action="store_true")
+    listing_transfers.set_defaults(handler=cmd_transfer_list)
 
     signing = commands.add_parser("signing", help="prepare and submit signatures").add_subparsers(
         dest="signing", required=True

@@ -54,6 +54,7 @@ class Change(StrEnum):
     ENTRY = "entry"  # typed or imported entry of a term's data: window, lock, close, final
     SUMMER = "summer"  # summer re-assessment and conduct re-assessment: close (pending students), final
     CORRECTION = "correction"  # filing or applying a correction: close (pending students), final
+    TRANSFER = "transfer"  # results inherited from the sending school (Điều 26): close, final
 
 
 @dataclass(frozen=True)
@@ -325,8 +326,8 @@ async def check_change(
                 rule="Điều 25.1, 25.2",
                 deadline=format_time(calendar.close),
             )
-    if change is Change.CORRECTION:
-        return  # approved by leadership: passes windows and locks
+    if change in (Change.CORRECTION, Change.TRANSFER):
+        return  # approved by leadership, or signed by the sending school: passes windows and locks
     if change is Change.ENTRY:
         window = calendar.entry.get(term or 0)
         if window is None:

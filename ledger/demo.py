@@ -1,12 +1,15 @@
 """A realistic school year for THCS Khánh Phú, generated deterministically through the real commands
 (so every rule applies): classes in grades 6–9, all subjects of the GDPT 2018 catalogue, staff and
-assignments, a full year of assessments, conduct and absences, then the summer re-assessments and
-summer training. Used by the test suite (small) and by `hocba demo` (full size)."""
+assignments, a full year of assessments, conduct and absences, a few correction requests, then the
+summer re-assessments and summer training; and, for the complete demo, demo certificates for every
+signer, every signature in order, made the way a signer makes it (prepare on the service, sign on
+the signer's side, submit), and the issuance of every học bạ. Used by the test suite (small) and by
+`hocba demo`."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,6 +21,7 @@ from ledger import schools
 from ledger.append import Ledger
 from ledger.assessments import (
     SheetEntry,
+    assessments,
     record_absences,
     record_conduct,
     record_homeroom_comments,
@@ -26,8 +30,11 @@ from ledger.assessments import (
     record_summer_conduct,
 )
 from ledger.clock import VN_TZ, ManualClock
+from ledger.corrections import assessment_target, decide_request, file_request
 from ledger.deadlines import default_calendar, set_calendar
-from ledger.envelope import Actor
+from ledger.envelope import Actor, Event
+from ledger.issuance import issue
+from ledger.projection import read
 from ledger.roles import Role
 from ledger.school_year import (
     Assignment,
@@ -40,8 +47,19 @@ from ledger.school_year import (
     register_staff,
     register_students,
 )
+from ledger.signatures import (
+    current_signatures,
+    document,
+    pdf_document,
+    prepare,
+    register_certificate,
+    submit,
+    submit_pdf,
+)
 from ledger.transcript import class_summary
 from ledger.tt22 import Kind, Promotion, required_regular
+from signing import xml as hocba_xml
+from signing.pki import Pki, ServiceSigner
 
 SCHOOL_NAME = "Trường THCS Khánh Phú"
 CALENDAR_ORDER = "Quyết định số 15/QĐ-THCS ngày 25/8/2025 của Hiệu trưởng về kế hoạch năm học 2025-2026"
@@ -176,6 +194,7 @@ async def build_demo_school(
     seed: int = 2025,
     terms: Sequence[int] = (1, 2),
     summer: bool = True,
+    corrections: bool = False,
 ) -> DemoSchool:
     """Generate a school year, from the school's registration to the summer results, on a clock of its
     own that moves through the year (`terms=()`: only the school, its calendar, catalogue, staff,
@@ -301,10 +320,33 @@ async def build_demo_school(
             await record_homeroom_comments(
                 ledger, school, homeroom, year=YEAR, period=str(term), class_id=class_id, entries=comments
             )
+        if corrections and term == 1:
+            await _corrections(demo)
 
     if summer and tuple(terms) == (1, 2):
         await _summer(ledger, demo, rng)
     return demo
+
+
+async def _corrections(demo: DemoSchool) -> None:
+    """Two written requests after term I's entry (Điều 17.3): one approved by the principal, one
+    rejected by the vice-principal."""
+    demo.clock.set(_moment(date(2025, 12, 26)))
+    first, second = sorted(demo.classes)[:2]
+    for class_id, subject, student, approve in ((first, "TOAN", 0, True), (second, "NGU_VAN", 1, False)):
+        pupil = demo.rosters[class_id][student % len(demo.rosters[class_id])]
+        async with demo.ledger.engine.connect() as conn:
+            [row] = await read(conn, assessments, demo.school, student_id=pupil, subject=subject, term=1, kind="final")
+        new_value = "9.0" if row["value"] != "9.0" else "8.5"
+        request = await file_request(
+            demo.ledger, demo.school, demo.teacher(subject),
+            assessment_target(YEAR, 1, class_id, subject, pupil, "final", None),
+            old_value=row["value"], new_value=new_value,
+            reason="Cộng nhầm điểm bài kiểm tra cuối kì; đã đối chiếu với bài làm của học sinh.",
+        )  # fmt: skip
+        leader = PRINCIPAL if approve else VICE_PRINCIPAL
+        why = "Đồng ý, đã kiểm tra bài làm." if approve else "Không đủ căn cứ: điểm trên bài làm khớp với sổ."
+        await decide_request(demo.ledger, demo.school, leader, request.payload["request"], approve=approve, reason=why)
 
 
 async def _summer(ledger: Ledger, demo: DemoSchool, rng: random.Random) -> None:
@@ -338,3 +380,113 @@ async def _summer(ledger: Ledger, demo: DemoSchool, rng: random.Random) -> None:
                     subject=subject,
                     entries=[(student, value)],
                 )
+
+
+# --- signatures and issuance -----------------------------------------------------------------------
+
+SIGNING_DAY = datetime(2026, 8, 12, 9, tzinfo=VN_TZ)  # after the summer results, before the final date
+CERTS_FROM = datetime(2025, 8, 1, tzinfo=VN_TZ)
+
+
+@dataclass
+class Signers:
+    """The demo school with a demo certificate, registered by the principal, for everyone who signs."""
+
+    demo: DemoSchool
+    pki: Pki
+    people: dict[str, ServiceSigner]  # staff id, or "organisation" -> key and certificate
+
+    def holder(self, role: str, subject: str | None, class_id: str) -> tuple[Actor, ServiceSigner]:
+        if role == "SUBJECT_TEACHER":
+            staff = self.demo.subject_teachers[subject or ""]
+            return Actor(staff, Role.SUBJECT_TEACHER), self.people[staff]
+        if role == "HOMEROOM_TEACHER":
+            staff = self.demo.homeroom[class_id]
+            return Actor(staff, Role.HOMEROOM_TEACHER), self.people[staff]
+        if role == "PRINCIPAL":
+            return PRINCIPAL, self.people[PRINCIPAL.user]
+        return CLERK, self.people["organisation"]
+
+
+async def certify(demo: DemoSchool, pki: Pki) -> Signers:
+    """Demo certificates for the principal, every teacher and the school, registered by the principal
+    (Điều 9.4)."""
+    people: dict[str, ServiceSigner] = {}
+    staff = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user}
+    for member in sorted(staff):
+        people[member] = pki.issue_demo_personal(demo.school, member, member, valid_from=CERTS_FROM)
+    people["organisation"] = pki.issue_demo_organisation(demo.school, SCHOOL_NAME, valid_from=CERTS_FROM)
+    for holder in people.values():
+        await register_certificate(demo.ledger, demo.school, PRINCIPAL, holder.certificate, pki.roots())
+    return Signers(demo, pki, people)
+
+
+async def sign_as(
+    s: Signers,
+    student: str,
+    role: str,
+    subject: str | None = None,
+    *,
+    holder: tuple[Actor, ServiceSigner] | None = None,
+    tamper: Any = None,
+    at: datetime | None = None,
+) -> Any:
+    """One XML signature: prepare on the service, sign on the signer's side, submit."""
+    demo = s.demo
+    async with demo.ledger.engine.connect() as conn:
+        class_id = next(c for c, r in demo.rosters.items() if student in r)
+        prepared = await prepare(conn, demo.school, YEAR, student, role, subject, demo.clock.now().date())
+    actor, keys = holder or s.holder(role, subject, class_id)
+    signed = hocba_xml.sign_prepared(
+        prepared["document"], keys.key, keys.certificate, signing_time=at or demo.clock.now()
+    )
+    if tamper is not None:
+        signed = tamper(signed)
+    return await submit(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
+
+
+async def sign_everything(s: Signers, student: str) -> bytes:
+    """Every signature the XML still lacks, in order (Điều 18); returns the signed document."""
+    async with s.demo.ledger.engine.connect() as conn:
+        root, _ = await document(conn, s.demo.school, YEAR, student)
+        done = await current_signatures(conn, s.demo.school, YEAR, student)
+    signed = {(r["role"], r["subject"]) for r in done}
+    for subject in [e.get("Ma") for e in root.iter(hocba_xml.tag("MonHoc"))]:
+        if ("SUBJECT_TEACHER", subject) not in signed:
+            await sign_as(s, student, "SUBJECT_TEACHER", subject)
+    for role in ("HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"):
+        if (role, None) not in signed:
+            await sign_as(s, student, role)
+    async with s.demo.ledger.engine.connect() as conn:
+        root, _ = await document(conn, s.demo.school, YEAR, student)
+    return hocba_xml.to_bytes(root)
+
+
+async def sign_pdf_as(s: Signers, student: str, role: str, holder: ServiceSigner | None = None) -> Any:
+    """The principal's signature or the seal on the PDF học bạ, with a timestamp of the demo TSA."""
+    from signing.pdf import local_time_stamper, sign_pdf
+
+    demo = s.demo
+    async with demo.ledger.engine.connect() as conn:
+        current, _ = await pdf_document(conn, demo.school, YEAR, student)
+    keys = holder or (s.people[PRINCIPAL.user] if role == "PRINCIPAL" else s.people["organisation"])
+    signed = await sign_pdf(
+        current, keys.key, keys.certificate, chain=s.pki.roots(),
+        appearance="principal" if role == "PRINCIPAL" else "seal", role=role, signer_name=role,
+        signing_time=demo.clock.now(), time_stamper=local_time_stamper(s.pki), field_name=f"ky-{role.lower()}",
+    )  # fmt: skip
+    actor = PRINCIPAL if role == "PRINCIPAL" else CLERK
+    return await submit_pdf(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
+
+
+async def sign_all(s: Signers, student: str) -> None:
+    """The XML signatures, then the principal's signature and the seal on the PDF."""
+    await sign_everything(s, student)
+    await sign_pdf_as(s, student, "PRINCIPAL")
+    await sign_pdf_as(s, student, "ORGANISATION")
+
+
+def issuing(s: Signers, student: str, actor: Actor = CLERK) -> Callable[[], Awaitable[Event]]:
+    """The clerk's issuance of the student's signed học bạ, ready to run."""
+    signer = s.pki.service_signer(s.demo.school, allow_demo=True)
+    return lambda: issue(s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], signer)

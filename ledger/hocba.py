@@ -38,15 +38,38 @@ async def _holder(conn: AsyncConnection, school: str, role: str, on: date, **sco
     return None
 
 
+async def school_part(conn: AsyncConnection, school: str) -> dict[str, Any]:
+    """The school as documents name it."""
+    [registered] = await read(conn, schools, school) or [{"name": school, "province": None, "address": None}]
+    return {
+        "id": school,
+        "name": registered["name"],
+        "province": registered.get("province"),
+        "address": registered.get("address"),
+    }
+
+
+def student_part(student: str, profile: Mapping[str, Any]) -> dict[str, Any]:
+    """The student as documents name them, from their registered profile."""
+    guardians = profile.get("guardians") or []
+    return {
+        "student_id": student,
+        "full_name": profile["full_name"],
+        "birth_date": str(profile["date_of_birth"])[:10],
+        "gender": profile["gender"],
+        "ethnicity": profile.get("ethnicity"),
+        "birth_place": profile.get("birthplace"),
+        "address": profile.get("residence"),
+        "guardian": guardians[0]["full_name"] if guardians else None,
+    }
+
+
 async def document_model(
     conn: AsyncConnection, school: str, year: str, student: str, *, as_of: int | None = None
 ) -> dict[str, Any]:
     view = await load_student_year(conn, school, year, student, as_of)
     result = view.to_json()
-    [registered] = await read(conn, schools, school) or [{"name": school, "province": None, "address": None}]
     year_end = date(int(year[-4:]), 5, 31)
-    profile = view.student
-    guardians = profile.get("guardians") or []
     subjects = []
     for line in view.lines:
         outcome = result["subjects"][line.code]
@@ -63,24 +86,11 @@ async def document_model(
             }
         )
     learning, conduct = result["learning"], result["conduct"]
+    registered = await school_part(conn, school)
     return {
         "hocba_id": hocba_id(school, year, student),
-        "school": {
-            "id": school,
-            "name": registered["name"],
-            "province": registered.get("province"),
-            "address": registered.get("address"),
-        },
-        "student": {
-            "student_id": student,
-            "full_name": profile["full_name"],
-            "birth_date": str(profile["date_of_birth"])[:10],
-            "gender": profile["gender"],
-            "ethnicity": profile.get("ethnicity"),
-            "birth_place": profile.get("birthplace"),
-            "address": profile.get("residence"),
-            "guardian": guardians[0]["full_name"] if guardians else None,
-        },
+        "school": registered,
+        "student": student_part(student, view.student),
         "years": [
             {
                 "year": year,

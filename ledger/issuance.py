@@ -9,6 +9,9 @@
 - Before the close (31 May, or the final date of 30 August for a student with summer work), the
   principal may revoke an issued học bạ with a reason, and the school issues its replacement, which
   names the one it replaces (Điều 25.3). After the close an issued học bạ stands.
+- A học bạ issued by another school and received with a transfer (ledger/transfers.py) is kept as
+  that school signed it (`hocba.inherited`, status `inherited`): listed and exported like the
+  school's own, never revoked or replaced here.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from signing import receipt
 HOCBA_ISSUED = "hocba.issued"
 HOCBA_RECEIPT = "hocba.receipt"
 HOCBA_REVOKED = "hocba.revoked"
+HOCBA_INHERITED = "hocba.inherited"
 
 issued = projection_table(
     "issued",
@@ -63,6 +67,7 @@ issued = projection_table(
         Column("replaced_by", Text),
         Column("revoked_by", Text),
         Column("revocation_reason", Text),
+        Column("origin_school", Text),  # for an inherited học bạ: the school that issued it
     ],
 )
 
@@ -76,7 +81,7 @@ def lookup_code(secret: bytes, school: str, issuance_id: str) -> str:
     return f"{code[:5]}-{code[5:]}"
 
 
-async def _store(conn: AsyncConnection, school: str, content: bytes, media_type: str) -> str:
+async def store_document(conn: AsyncConnection, school: str, content: bytes, media_type: str) -> str:
     digest = hashlib.sha256(content).hexdigest()
     statement = insert(documents).values(school_id=school, sha256=digest, media_type=media_type, content=content)
     await conn.execute(statement.on_conflict_do_nothing())
@@ -188,7 +193,7 @@ async def _issue(
             "student": student,
             "class": year_part.get("Lop") if year_part is not None else None,
             "xml_c14n_sha256": receipt.document_digest(root),
-            "pdf_sha256": await _store(session.conn, session.school, pdf_bytes, "application/pdf"),
+            "pdf_sha256": await store_document(session.conn, session.school, pdf_bytes, "application/pdf"),
             "issued_on": today.isoformat(),
             "replaces": previous[-1]["issuance_id"] if previous else None,
         }
@@ -225,7 +230,7 @@ async def attach_receipt(ledger: Ledger, school: str, event: Event, signer: Chec
         proof = await inclusion_proof(session.conn, session.school, event.seq, checkpoint.tree_size)
         receipt.attach(root, seq=event.seq, prev_hash=event.prev_hash, body=event.body, checkpoint=checkpoint,
                        proof=proof)  # fmt: skip
-        digest = await _store(session.conn, session.school, hocba_xml.to_bytes(root), "application/xml")
+        digest = await store_document(session.conn, session.school, hocba_xml.to_bytes(root), "application/xml")
         payload = {"issuance": p["issuance"], "xml_sha256": digest, "checkpoint_tree_size": checkpoint.tree_size}
         return [NewEvent(HOCBA_RECEIPT, payload, event.actor)]
 
@@ -242,6 +247,14 @@ async def revoke(ledger: Ledger, school: str, actor: Actor, issuance_id: str, re
         if not rows:
             raise NotFound("issuance.unknown", "không có học bạ đã ban hành này", "no such issued học bạ")
         row = rows[0]
+        if row["status"] == "inherited":
+            raise Refused(
+                "issuance.inherited",
+                f"Học bạ này do trường {row['origin_school']} ban hành; chỉ trường đó được thu hồi.",
+                f"This học bạ was issued by school {row['origin_school']}; only that school may revoke it.",
+                field="issuance",
+                rule="Điều 25.3, 26",
+            )
         if row["status"] != "issued":
             raise Conflict("issuance.revoked", "Học bạ này đã bị thu hồi.", "This học bạ is already revoked.")
         now = session.now()
@@ -288,7 +301,7 @@ async def _on_issued(w: ProjectionWriter, e: Event) -> None:
             "status": "issued", "xml_sha256": None, "xml_c14n_sha256": p["xml_c14n_sha256"],
             "pdf_sha256": p["pdf_sha256"], "event_id": str(e.event_id),
             "issued_on": p["issued_on"], "issued_by": str(e.actor.user), "replaces": p["replaces"],
-            "replaced_by": None, "revoked_by": None, "revocation_reason": None,
+            "replaced_by": None, "revoked_by": None, "revocation_reason": None, "origin_school": None,
         },
     )  # fmt: skip
     if p["replaces"]:
@@ -313,6 +326,28 @@ async def _on_revoked(w: ProjectionWriter, e: Event) -> None:
         await w.put(issued, {"issuance_id": e.payload["issuance"]}, values)
 
 
+async def _on_inherited(w: ProjectionWriter, e: Event) -> None:
+    p = e.payload
+    await w.put(
+        issued,
+        {"issuance_id": p["issuance"]},
+        {
+            "hocba_id": p["hocba_id"], "year": p["year"], "student_id": p["student"], "class_id": p["class"],
+            "status": "inherited", "xml_sha256": p["xml_sha256"], "xml_c14n_sha256": p["xml_c14n_sha256"],
+            "pdf_sha256": p["pdf_sha256"], "event_id": str(e.event_id), "issued_on": p["issued_on"],
+            "issued_by": None, "replaces": None, "replaced_by": None, "revoked_by": None,
+            "revocation_reason": None, "origin_school": p["origin_school"],
+        },
+    )  # fmt: skip
+
+
 PROJECTION = Projection(
-    "issuance", (issued,), {HOCBA_ISSUED: _on_issued, HOCBA_RECEIPT: _on_receipt, HOCBA_REVOKED: _on_revoked}
+    "issuance",
+    (issued,),
+    {
+        HOCBA_ISSUED: _on_issued,
+        HOCBA_RECEIPT: _on_receipt,
+        HOCBA_REVOKED: _on_revoked,
+        HOCBA_INHERITED: _on_inherited,
+    },
 )

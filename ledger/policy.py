@@ -153,6 +153,11 @@ POLICY: dict[str, Rule] = {
     "issuance.read": _any(*LEADERS, Role.CLERK, Role.AUDITOR),
     "issuance.write": _any(Role.CLERK),
     "issuance.revoke": _any(Role.PRINCIPAL),
+    # transfers (Điều 26): the principal or the clerk opens and receives records; the principal signs
+    # and the clerk seals them
+    "transfer.read": _any(*LEADERS, Role.CLERK, Role.AUDITOR),
+    "transfer.write": _any(Role.PRINCIPAL, Role.CLERK),
+    "transfer.sign": _any(Role.PRINCIPAL, Role.CLERK),
     # oversight (Điều 20.3, 33)
     "audit.read": _any(Role.AUDITOR, Role.PRINCIPAL),
     "ledger.verify": _any(Role.AUDITOR, Role.PRINCIPAL),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger import assessments, corrections, deadlines, issuance, school_year, schools, signatures
+from ledger import assessments, corrections, deadlines, issuance, school_year, schools, signatures, transfers
 from ledger.projection import Projection
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -13,4 +13,5 @@ PROJECTIONS: tuple[Projection, ...] = (
     corrections.PROJECTION,
     signatures.PROJECTION,
     issuance.PROJECTION,
+    transfers.PROJECTION,
 )

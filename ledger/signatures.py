@@ -313,19 +313,8 @@ async def submit(
             raise _refuse(
                 "signature.issuance", "Ngày ban hành phải là ngày ký.", "The issuance date is the signing date."
             )
-        cert = hocba_xml.first_certificate(wrapper.find(f"{{{hocba_xml.DS}}}Signature"))
-        assert cert is not None
-        registered = await read(session.conn, certificates, session.school, fingerprint=fingerprint(cert))
-        if not registered:
-            raise _refuse(
-                "certificate.unregistered",
-                "Chứng thư số chưa được đăng ký với nhà trường.",
-                "The certificate is not registered with the school.",
-                "Điều 9.4",
-            )
-        if registered[0]["revoked_at"] and parse_time(registered[0]["revoked_at"]) <= signed_at:
-            raise _refuse("certificate.revoked", "Chứng thư số đã bị thu hồi.", "The certificate was revoked.")
-        await _check_holder(session, actor, role, registered[0]["holder"], year, student, subject, signed_at)
+        registered = await registered_certificate(session, wrapper, signed_at)
+        await _check_holder(session, actor, role, registered["holder"], year, student, subject, signed_at)
         element = hocba_xml.canonical(wrapper)
         digests = hocba_xml.part_digests(root)
         payload = {
@@ -337,8 +326,8 @@ async def submit(
             "subject": subject,
             "parts": report.parts,
             "digests": {p: digests[p] for p in report.parts if p in digests},
-            "signer": registered[0]["holder"] if role != "ORGANISATION" else str(actor.user),
-            "fingerprint": fingerprint(cert),
+            "signer": registered["holder"] if role != "ORGANISATION" else str(actor.user),
+            "fingerprint": registered["fingerprint"],
             "signing_time": report.signing_time,
             "issued_on": banhanh.get("Ngay") if role == "ORGANISATION" and banhanh is not None else None,
             "element": base64.b64encode(element).decode(),
@@ -347,6 +336,24 @@ async def submit(
 
     [event] = await ledger.decide(school, decide)
     return event
+
+
+async def registered_certificate(session: SchoolSession, wrapper: Any, signed_at: datetime) -> dict[str, Any]:
+    """The school's registration of the certificate that made the signature in `wrapper` (a ChuKy),
+    which must not have been revoked at the signing time (Điều 9.4, 13)."""
+    cert = hocba_xml.first_certificate(wrapper.find(f"{{{hocba_xml.DS}}}Signature"))
+    assert cert is not None
+    registered = await read(session.conn, certificates, session.school, fingerprint=fingerprint(cert))
+    if not registered:
+        raise _refuse(
+            "certificate.unregistered",
+            "Chứng thư số chưa được đăng ký với nhà trường.",
+            "The certificate is not registered with the school.",
+            "Điều 9.4",
+        )
+    if registered[0]["revoked_at"] and parse_time(registered[0]["revoked_at"]) <= signed_at:
+        raise _refuse("certificate.revoked", "Chứng thư số đã bị thu hồi.", "The certificate was revoked.")
+    return registered[0]
 
 
 async def _check_holder(

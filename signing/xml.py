@@ -19,6 +19,7 @@ sign` and, with demo keys only, by the demo); `verify_xml` checks a whole file o
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
@@ -45,6 +46,9 @@ XADES = "http://uri.etsi.org/01903/v1.3.2#"
 SCHEMA_PATH = Path(__file__).with_name("schema") / "hocba-1.xsd"
 ROLES = ("SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION")
 OWN_PARTS = {"HOMEROOM_TEACHER": ["homeroom"], "PRINCIPAL": ["student", "decision"], "ORGANISATION": ["issuance"]}
+# In a transfer record (ChuyenTruong) the principal signs the identity and what moves with the student;
+# the clerk seals that and the principal's signature (Điều 26.2c, 26.3a).
+TRANSFER_PARTS = {"PRINCIPAL": ["student", "transfer"], "ORGANISATION": ["transfer"]}
 PLACEHOLDER = "placeholder"
 
 
@@ -107,23 +111,8 @@ def build(
     root = etree.Element(tag("HocBa"), nsmap={None: NS})
     root.set("MaHocBa", model["hocba_id"])
     root.set("PhienBan", "1")
-    record = _child(root, "HoSo", Id="student")
-    school, student = model["school"], model["student"]
-    _child(
-        record, "Truong", Ma=school["id"], Ten=school["name"], Tinh=school.get("province"), DiaChi=school.get("address")
-    )
-    _child(
-        record,
-        "HocSinh",
-        SoDinhDanh=student["student_id"],
-        HoTen=student["full_name"],
-        NgaySinh=student["birth_date"],
-        GioiTinh=student["gender"],
-        DanToc=student.get("ethnicity"),
-        NoiSinh=student.get("birth_place"),
-        NoiO=student.get("address"),
-        NguoiGiamHo=student.get("guardian"),
-    )
+    identity_part(root, model["school"], model["student"])
+    school = model["school"]
     body = _child(root, "NamHoc", Nam=year["year"], Lop=year["class"], Khoi=year["grade"])
     for subject in year["subjects"]:
         part = _child(
@@ -157,18 +146,47 @@ def build(
     return root
 
 
+def identity_part(root: etree._Element, school: Mapping[str, Any], student: Mapping[str, Any]) -> etree._Element:
+    """The `student` part (HoSo): the school and the student, as `ledger.hocba.document_model` gives them."""
+    record = _child(root, "HoSo", Id="student")
+    _child(
+        record, "Truong", Ma=school["id"], Ten=school["name"], Tinh=school.get("province"), DiaChi=school.get("address")
+    )
+    _child(
+        record,
+        "HocSinh",
+        SoDinhDanh=student["student_id"],
+        HoTen=student["full_name"],
+        NgaySinh=student["birth_date"],
+        GioiTinh=student["gender"],
+        DanToc=student.get("ethnicity"),
+        NoiSinh=student.get("birth_place"),
+        NoiO=student.get("address"),
+        NguoiGiamHo=student.get("guardian"),
+    )
+    return record
+
+
 def wrappers(root: etree._Element) -> list[etree._Element]:
     return list(root.iterfind(f"{tag('ChuKySo')}/{tag('ChuKy')}"))
 
 
+def own_parts(root: etree._Element) -> Mapping[str, list[str]]:
+    """The parts each role signs in this kind of document (a học bạ or a transfer record)."""
+    return TRANSFER_PARTS if root.tag == tag("ChuyenTruong") else OWN_PARTS
+
+
 def references_for(root: etree._Element, role: str, subject: str | None = None) -> list[str]:
     """The URIs a new signature of `role` references: its parts, then every earlier signature."""
+    parts = own_parts(root)
+    if role not in parts and not (role == "SUBJECT_TEACHER" and parts is OWN_PARTS):
+        raise ValueError(f"role {role} does not sign this document")
     if role == "SUBJECT_TEACHER":
         if not subject:
             raise ValueError("a subject teacher signs one subject")
         return [f"#subject-{subject}"]
     earlier = [f"#{w.get('Id')}" for w in wrappers(root) if w.get("Id") != PLACEHOLDER]
-    return [f"#{part}" for part in OWN_PARTS[role]] + earlier
+    return [f"#{part}" for part in parts[role]] + earlier
 
 
 def add_placeholder(root: etree._Element, wrapper_id: str, role: str, references: Sequence[str]) -> None:
@@ -180,7 +198,9 @@ def add_placeholder(root: etree._Element, wrapper_id: str, role: str, references
 
 
 def canonical(element: etree._Element) -> bytes:
-    return bytes(etree.tostring(element, method="c14n"))
+    """Inclusive C14N of one element. It is taken from a copy: libxml2 (2.14) writes a stray xmlns=""
+    on the default-namespace grandchildren of an element canonicalised inside its document."""
+    return bytes(etree.tostring(copy.deepcopy(element), method="c14n"))
 
 
 def part_digests(root: etree._Element) -> dict[str, str]:
@@ -274,12 +294,12 @@ def _staff_id(cert: x509.Certificate, school: str) -> str | None:
     return next((uri[len(prefix) :] for uri in san_uris(cert) if uri.startswith(prefix)), None)
 
 
-def _expected_parts(role: str | None, earlier: list[str], own: list[str]) -> str | None:
+def _expected_parts(role: str | None, earlier: list[str], own: list[str], parts: Mapping[str, list[str]]) -> str | None:
     """Why these references do not fit the role (None when they do)."""
-    if role == "SUBJECT_TEACHER":
+    if role == "SUBJECT_TEACHER" and parts is OWN_PARTS:
         return None if len(own) == 1 and own[0].startswith("subject-") and not earlier else "one subject"
-    if role in OWN_PARTS:
-        return None if own == OWN_PARTS[role] else " ".join(OWN_PARTS[role])
+    if role is not None and role in parts:
+        return None if own == parts[role] else " ".join(parts[role])
     return "a known role"
 
 
@@ -352,7 +372,7 @@ def verify_signature(
         )
     else:
         certificate_checks(report, cert, roots, crls, moment)
-    expectation = _expected_parts(report.role, [p for p in report.parts if p in earlier_ids], parts)
+    expectation = _expected_parts(report.role, [p for p in report.parts if p in earlier_ids], parts, own_parts(root))
     if expectation is not None:
         report.findings.append(
             _finding(
@@ -420,6 +440,7 @@ def _in_place(element: etree._Element, root: etree._Element) -> bool:
         tag("HoSo"): root,
         tag("NamHoc"): root,
         tag("BanHanh"): root,
+        tag("ChuyenDi"): root,
         tag("MonHoc"): root.find(tag("NamHoc")),
         tag("ChuNhiem"): root.find(tag("NamHoc")),
         tag("QuyetDinh"): root.find(tag("NamHoc")),

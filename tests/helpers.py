@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from lxml import etree
 
 from ledger import store
 from ledger.append import Ledger
 from ledger.envelope import NewEvent
 from ledger.errors import DomainError
+from signing import xml as hocba_xml
 from signing.pki import Pki
 from tests.conftest import ADMIN
 
@@ -85,4 +87,20 @@ def pdfsig(path: Path, db: str) -> list[dict[str, str]]:
             results[-1]["signature"] = line.split(":", 1)[1].strip()
         elif "Certificate Validation:" in line:
             results[-1]["certificate"] = line.split(":", 1)[1].strip()
+    return results
+
+
+def xmlsec1_verifies(path: Path, root_pem: Path) -> list[bool]:
+    """Every signature of the file, checked by xmlsec1 against the trusted root."""
+    ns, ds = hocba_xml.NS, hocba_xml.DS
+    ids = [f"{ns}:{name}" for name in ("HoSo", "MonHoc", "ChuNhiem", "QuyetDinh", "BanHanh", "ChuyenDi", "ChuKy")]
+    ids += [f"{hocba_xml.XADES}:SignedProperties", f"{ds}:KeyInfo", f"{ds}:Signature"]
+    root = etree.parse(str(path)).getroot()
+    results = []
+    for signature in root.iter(f"{{{ds}}}Signature"):
+        command = ["xmlsec1", "--verify", "--trusted-pem", str(root_pem)]
+        for ident in ids:
+            command += ["--id-attr:Id", ident]
+        command += ["--node-id", signature.get("Id", ""), str(path)]
+        results.append(subprocess.run(command, capture_output=True, text=True, timeout=60).returncode == 0)
     return results

@@ -54,6 +54,7 @@ async def test_every_route_and_every_role_matches_the_table(
         "request_id": "0b6c8a52-3f1e-4c57-9a43-1d2e5f6a7b8c",
         "fingerprint": "ab" * 32,
         "issuance": "kp-2025-2026-037311000001-1",
+        "transfer": "kp-ct-037311000001-1",
     }
     mismatches = []
     for operation, (method, path) in sorted(routes.items()):

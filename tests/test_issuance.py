@@ -15,22 +15,11 @@ import pytest
 from ledger.assessments import assessments
 from ledger.corrections import assessment_target, decide_request, file_request
 from ledger.demo import CLERK, PRINCIPAL, VICE_PRINCIPAL
-from ledger.issuance import issue, issued, revoke, stored
+from ledger.issuance import issued, revoke, stored
 from ledger.projection import read
 from ledger.transcript import class_summary
 from tests import helpers
-from tests.signers import YEAR, Signers, sign_everything, sign_pdf_as
-
-
-async def sign_all(s: Signers, student: str) -> None:
-    await sign_everything(s, student)
-    await sign_pdf_as(s, student, "PRINCIPAL")
-    await sign_pdf_as(s, student, "ORGANISATION")
-
-
-def issuing(s: Signers, student: str, actor=CLERK):  # type: ignore[no-untyped-def]
-    signer = s.pki.service_signer(s.demo.school, allow_demo=True)
-    return lambda: issue(s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], signer)
+from tests.signers import YEAR, Signers, issuing, sign_all, sign_everything, sign_pdf_as
 
 
 async def test_only_a_fully_signed_hoc_ba_is_issued_and_its_bytes_never_change_dieu_24(

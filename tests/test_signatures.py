@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -38,22 +37,6 @@ from tests import helpers
 from tests.signers import CERTS_FROM, SIGNING_DAY, YEAR, Signers, sign_as, sign_everything, sign_pdf_as
 
 
-def xmlsec1_verifies(path: Path, root_pem: Path) -> list[bool]:
-    """Every signature of the file, checked by xmlsec1 against the trusted root."""
-    ns, ds = hocba_xml.NS, hocba_xml.DS
-    ids = [f"{ns}:{name}" for name in ("HoSo", "MonHoc", "ChuNhiem", "QuyetDinh", "BanHanh", "ChuKy")]
-    ids += [f"{hocba_xml.XADES}:SignedProperties", f"{ds}:KeyInfo", f"{ds}:Signature"]
-    root = etree.parse(str(path)).getroot()
-    results = []
-    for signature in root.iter(f"{{{ds}}}Signature"):
-        command = ["xmlsec1", "--verify", "--trusted-pem", str(root_pem)]
-        for ident in ids:
-            command += ["--id-attr:Id", ident]
-        command += ["--node-id", signature.get("Id", ""), str(path)]
-        results.append(subprocess.run(command, capture_output=True, text=True, timeout=60).returncode == 0)
-    return results
-
-
 async def test_a_fully_signed_hoc_ba_verifies_here_and_with_xmlsec1_dieu_14_15_18(
     signers: Signers, tmp_path: Path
 ) -> None:
@@ -69,10 +52,10 @@ async def test_a_fully_signed_hoc_ba_verifies_here_and_with_xmlsec1_dieu_14_15_1
     assert principal.signing_time == "2026-08-12T09:00:00+07:00" and principal.staff_id == PRINCIPAL.user
     path = tmp_path / "hocba.xml"
     path.write_bytes(data)
-    assert xmlsec1_verifies(path, signers.pki.root_path) == [True] * len(roles)
+    assert helpers.xmlsec1_verifies(path, signers.pki.root_path) == [True] * len(roles)
     tampered = tmp_path / "tampered.xml"
     tampered.write_bytes(data.replace(b'Ten="To\xc3\xa1n"', b'Ten="To\xc3\xa0n"', 1))
-    assert not all(xmlsec1_verifies(tampered, signers.pki.root_path))
+    assert not all(helpers.xmlsec1_verifies(tampered, signers.pki.root_path))
 
 
 async def test_signing_follows_the_order_of_dieu_18(signers: Signers) -> None:
