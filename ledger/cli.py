@@ -576,6 +576,71 @@ def _read_file(name: str) -> bytes:
     return path.read_bytes()
 
 
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """The complete demo year of THCS Khánh Phú, signed and issued, with accounts to try it with."""
+    from ledger.db import AUDITOR_ROLE
+    from ledger.demo import DEMO_SCHOOL, build_complete_demo
+    from ledger.projection import read
+    from ledger.schools import schools
+    from signing.pki import Pki
+
+    if settings.production:
+        raise CliError("the demo school is for development only; HOCBA_ENV is production")
+    if args.classes_per_grade < 1 or args.students_per_class < 1 or args.workers < 1:
+        raise CliError("--classes-per-grade, --students-per-class and --workers are at least 1")
+    school = args.school or DEMO_SCHOOL
+    pki = Pki(settings.pki_dir)
+    if not pki.exists():
+        pki.init_demo()
+
+    async def body(runtime: Any) -> int:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            if await read(conn, schools, school):
+                print(f"the demo school {school!r} is already in this database; nothing to do")
+                return EXIT_OK
+        started = time.monotonic()
+        demo = await build_complete_demo(
+            runtime.url, school, pki, classes_per_grade=args.classes_per_grade,
+            students_per_class=args.students_per_class, workers=args.workers,
+            progress=lambda message: print(f"[demo] {message}", flush=True),
+        )  # fmt: skip
+        accounts = await _demo_accounts(runtime, demo)
+        print(f"[demo] {school}: {sum(len(r) for r in demo.rosters.values())} học bạ ký và ban hành "
+              f"trong {time.monotonic() - started:.0f} s")  # fmt: skip
+        for username, password, what in accounts:
+            print(f"  {username:<24} {password:<24} {what}")
+        print(f"  signing keys of the demo staff (PKCS#12, password hocba-demo): {pki.directory / 'holders' / school}")
+        return EXIT_OK
+
+    return _with_runtime(settings, body)
+
+
+async def _demo_accounts(runtime: Any, demo: Any) -> list[tuple[str, str, str]]:
+    """Accounts on the demo school, to sign in with: (username, password or API key, what they do)."""
+    from api.security import create_account
+    from ledger.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from ledger.policy import AccountKind
+
+    first_class = sorted(demo.rosters)[0]
+    people = {
+        **DEMO_ACCOUNTS,
+        demo.homeroom[first_class]: ("STAFF", f"Giáo viên chủ nhiệm lớp {first_class}"),
+        demo.subject_teachers["TOAN"]: ("STAFF", "Giáo viên bộ môn Toán"),
+        f"phuhuynh.{first_class.lower()}": ("GUARDIAN", f"Cha mẹ học sinh {demo.names[demo.rosters[first_class][0]]}"),
+        "so-gddt-ninhbinh": ("INTEGRATION", "Kho học bạ số của Sở (khóa API)"),
+    }
+    made = []
+    for username, (kind, what) in people.items():
+        integration = kind == "INTEGRATION"
+        account = await create_account(
+            runtime.engine(), demo.school, username, AccountKind(kind),
+            student_id=demo.rosters[first_class][0] if kind == "GUARDIAN" else None,
+            password=None if integration else DEMO_PASSWORD, now=runtime.clock.now(),
+        )  # fmt: skip
+        made.append((username, str(account.api_key) if integration else DEMO_PASSWORD, what))
+    return made
+
+
 def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.signatures import submit
 
@@ -1016,6 +1081,15 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_issued.add_argument("id", metavar="ID")
     revoke_issued.add_argument("--reason", required=True)
     revoke_issued.set_defaults(handler=cmd_issued_revoke)
+
+    demo_cmd = commands.add_parser(
+        "demo", help="load the complete demo school year of THCS Khánh Phú, signed and issued"
+    )
+    demo_cmd.add_argument("--school", help="school id (default: khanh-phu)")
+    demo_cmd.add_argument("--classes-per-grade", type=int, default=1)
+    demo_cmd.add_argument("--students-per-class", type=int, default=8)
+    demo_cmd.add_argument("--workers", type=int, default=2, help="processes that sign (default 2)")
+    demo_cmd.set_defaults(handler=cmd_demo)
 
     transfer = commands.add_parser("transfer", help="transfer records between schools (Điều 26)").add_subparsers(
         dest="transfer", required=True

@@ -490,3 +490,95 @@ def issuing(s: Signers, student: str, actor: Actor = CLERK) -> Callable[[], Awai
     """The clerk's issuance of the student's signed học bạ, ready to run."""
     signer = s.pki.service_signer(s.demo.school, allow_demo=True)
     return lambda: issue(s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], signer)
+
+
+# --- the complete demo: `hocba demo` ---------------------------------------------------------------
+
+DEMO_SCHOOL = "khanh-phu"
+DEMO_PASSWORD = "hocba-demo-2025"  # noqa: S105 - published: every demo account has it, the demo has no real data
+DEMO_ACCOUNTS = {  # username -> (kind, what the person does)
+    PRINCIPAL.user: ("STAFF", "Hiệu trưởng: phê duyệt điều chỉnh, ký học bạ"),
+    VICE_PRINCIPAL.user: ("STAFF", "Phó hiệu trưởng: phê duyệt điều chỉnh"),
+    CLERK.user: ("STAFF", "Văn thư: đóng dấu, ban hành học bạ"),
+    ADMIN.user: ("STAFF", "Quản trị viên: lịch năm học, khóa nhập liệu"),
+    IT_REVIEWER.user: ("STAFF", "Giáo viên CNTT: đối soát dữ liệu"),
+    "thanhtra.so": ("AUDITOR", "Thanh tra Sở: đọc toàn bộ, không ghi"),
+}
+
+
+def _student_ids(demo: DemoSchool) -> list[str]:
+    return [student for class_id in sorted(demo.rosters) for student in demo.rosters[class_id]]
+
+
+async def build_complete_demo(
+    url: str,
+    school: str,
+    pki: Pki,
+    *,
+    classes_per_grade: int = 1,
+    students_per_class: int = 8,
+    workers: int = 2,
+    progress: Callable[[str], None] = print,
+) -> DemoSchool:
+    """The whole demo year, then every student's học bạ signed by every signer in order and issued.
+    Signing is spread over `workers` processes (each signature is checked by the service as it is
+    submitted, which is what takes the time); each student's signatures are made a few minutes
+    after the previous student's, from 12 August 2026 on."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ledger.db import APP_ROLE, create_engine
+
+    engine = create_engine(url, APP_ROLE)
+    try:
+        progress(f"năm học {YEAR}: lớp, học sinh, điểm, hạnh kiểm, điều chỉnh, kiểm tra lại trong hè…")
+        demo = await build_demo_school(engine, school, classes_per_grade=classes_per_grade,
+                                       students_per_class=students_per_class, corrections=True)  # fmt: skip
+        demo.clock.set(SIGNING_DAY)
+        signers = await certify(demo, pki)
+    finally:
+        await engine.dispose()
+    for name, holder in signers.people.items():
+        pki.save_holder(school, name, holder)
+    pki.service_signer(school, allow_demo=True)
+    layout = {"classes": demo.classes, "rosters": demo.rosters, "subject_teachers": demo.subject_teachers,
+              "homeroom": demo.homeroom}  # fmt: skip
+    students = list(enumerate(_student_ids(demo)))
+    progress(f"ký và ban hành {len(students)} học bạ ({workers} tiến trình)…")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        parts = [students[i::workers] for i in range(workers)]
+        futures = [pool.submit(_sign_and_issue, url, school, str(pki.directory), layout, part) for part in parts]
+        done = sum(future.result() for future in futures)
+    progress(f"đã ban hành {done} học bạ")
+    return demo
+
+
+def _sign_and_issue(url: str, school: str, pki_dir: str, layout: dict[str, Any], part: list[tuple[int, str]]) -> int:
+    """A worker process: sign and issue the học bạ of `part` (position, student)."""
+    import asyncio
+    import logging
+    from datetime import timedelta
+    from pathlib import Path
+
+    from ledger.db import APP_ROLE, create_engine
+    from ledger.logs import configure_logging
+
+    configure_logging(level=logging.WARNING)  # the parent reports progress; a checkpoint per issuance is noise
+
+    async def work() -> int:
+        engine = create_engine(url, APP_ROLE)
+        try:
+            clock = ManualClock(SIGNING_DAY)
+            demo = DemoSchool(school, YEAR, Ledger(engine, clock=clock), clock, **layout)
+            pki = Pki(Path(pki_dir))
+            names = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user, "organisation"}
+            signers = Signers(demo, pki, {name: pki.load_holder(school, name) for name in names})
+            for position, student in part:
+                clock.set(SIGNING_DAY + timedelta(minutes=3 * position))
+                await sign_all(signers, student)
+                await issuing(signers, student)()
+            return len(part)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Bootstrap for a fresh machine: only Python >= 3.11 and git are assumed.
 
-    python3 ops/dev.py serve [hocba serve options]   # the service, on an embedded PostgreSQL by default
+    python3 ops/dev.py serve [hocba serve options]   # the demo school, then the service, on an embedded
+                                                     # PostgreSQL by default
     python3 ops/dev.py test  [pytest options]        # the whole test suite
     python3 ops/dev.py lint                          # ruff and mypy
 
@@ -97,7 +98,9 @@ def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "serve":
         ensure_venv("")
-        return _run([str(BIN / "hocba"), "serve", *rest])
+        _say("loading the demo school year of THCS Khánh Phú if this database has none (first run: about 2 minutes)")
+        status = _run([str(BIN / "hocba"), "demo"])
+        return status or _run([str(BIN / "hocba"), "serve", *rest])
     if command == "test":
         ensure_venv("test")
         ensure_system_tools()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -290,6 +290,14 @@ class Pki:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         return path
+
+    def load_holder(self, school: str, name: str) -> ServiceSigner:
+        """A demo holder's key and certificate, from the PKCS#12 file `save_holder` wrote."""
+        path = self.directory / "holders" / school / f"{name}.p12"
+        key, cert, _ = pkcs12.load_key_and_certificates(path.read_bytes(), DEMO_P12_PASSWORD)
+        if key is None or cert is None or not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+            raise PkiError(f"{path} holds no usable key and certificate")
+        return ServiceSigner(key, cert)
 
     def time_stamper_key(self) -> tuple[PrivateKey, x509.Certificate]:
         """The local time-stamping authority's key and certificate (demo only)."""
