@@ -372,30 +372,42 @@ async def _one(event: Awaitable[Any]) -> list[Any]:
     return [await event]
 
 
-def cmd_issued_list(args: argparse.Namespace, settings: Settings) -> int:
+def _listing(
+    settings: Settings,
+    args: argparse.Namespace,
+    table: Any,
+    item: Callable[[dict[str, Any]], dict[str, Any]],
+    columns: Sequence[str],
+) -> int:
+    """Print a projection's rows of the school, read with the auditor role: JSON, or one line each."""
     from ledger.db import AUDITOR_ROLE
-    from ledger.issuance import issued
     from ledger.projection import read
 
     school = _required_school(args, settings)
 
     async def body(runtime: Any) -> int:
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            rows = await read(conn, issued, school, order_by=["issuance_id"])
-        items = [
-            {"id": r["issuance_id"], "student": r["student_id"], "year": r["year"], "class": r["class_id"],
-             "status": r["status"], "issued_on": r["issued_on"], "xml_sha256": r["xml_sha256"],
-             "pdf_sha256": r["pdf_sha256"], "replaces": r["replaces"], "replaced_by": r["replaced_by"]}
-            for r in rows
-        ]  # fmt: skip
+            items = [item(row) for row in await read(conn, table, school)]
         if args.json:
             _print_json(items)
         else:
-            for item in items:
-                print(f"{item['id']}  {item['student']}  {item['year']}  {item['status']}")
+            for entry in items:
+                print("  ".join(str(entry[column]) for column in columns))
         return EXIT_OK
 
     return _with_runtime(settings, body)
+
+
+def cmd_issued_list(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.issuance import issued
+
+    def item(r: dict[str, Any]) -> dict[str, Any]:
+        return {"id": r["issuance_id"], "student": r["student_id"], "year": r["year"], "class": r["class_id"],
+                "status": r["status"], "issued_on": r["issued_on"], "xml_sha256": r["xml_sha256"],
+                "pdf_sha256": r["pdf_sha256"], "replaces": r["replaces"], "replaced_by": r["replaced_by"],
+                "origin_school": r["origin_school"]}  # fmt: skip
+
+    return _listing(settings, args, issued, item, ["id", "student", "year", "status"])
 
 
 def cmd_issued_code(args: argparse.Namespace, settings: Settings) -> int:
@@ -544,29 +556,14 @@ def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_transfer_list(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.db import AUDITOR_ROLE
-    from ledger.projection import read
     from ledger.transfers import transfers
 
-    school = _required_school(args, settings)
+    def item(r: dict[str, Any]) -> dict[str, Any]:
+        return {"id": r["transfer_id"], "student": r["student_id"], "direction": r["direction"], "kind": r["kind"],
+                "date": r["departure"], "year": r["year"], "other_school": r["other_school"], "status": r["status"],
+                "record_sha256": r["record_sha256"]}  # fmt: skip
 
-    async def body(runtime: Any) -> int:
-        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            rows = await read(conn, transfers, school)
-        items = [
-            {"id": r["transfer_id"], "student": r["student_id"], "direction": r["direction"], "kind": r["kind"],
-             "date": r["departure"], "year": r["year"], "other_school": r["other_school"], "status": r["status"],
-             "record_sha256": r["record_sha256"]}
-            for r in rows
-        ]  # fmt: skip
-        if args.json:
-            _print_json(items)
-        else:
-            for item in items:
-                print(f"{item['id']}  {item['student']}  {item['direction']}  {item['kind']}  {item['status']}")
-        return EXIT_OK
-
-    return _with_runtime(settings, body)
+    return _listing(settings, args, transfers, item, ["id", "student", "direction", "kind", "status"])
 
 
 def _read_file(name: str) -> bytes:

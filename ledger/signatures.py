@@ -245,6 +245,16 @@ async def prepare(
     }
 
 
+def parse_submitted(signed: bytes) -> Any:
+    """A document that comes back from a signer, parsed (without DTDs or entities)."""
+    try:
+        return hocba_xml.parse(signed)
+    except Exception:
+        raise ValidationError(
+            "xml.unreadable", "tệp XML không đọc được", "the XML is unreadable", field="document"
+        ) from None
+
+
 def _refuse(code: str, vi: str, en: str, rule: str = "Điều 8, 15") -> Refused:
     return Refused(code, vi, en, field="document", rule=rule)
 
@@ -260,12 +270,7 @@ async def submit(
     crls: Sequence[x509.CertificateRevocationList],
 ) -> Event:
     """Check a signature made on the signer's side and record it."""
-    try:
-        submitted = hocba_xml.parse(signed)
-    except Exception:
-        raise ValidationError(
-            "xml.unreadable", "tệp XML không đọc được", "the XML is unreadable", field="document"
-        ) from None
+    submitted = parse_submitted(signed)
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
         banhanh = submitted.find(hocba_xml.tag("BanHanh"))

@@ -69,7 +69,7 @@ from ledger.school_year import (
     subject_row,
     year_row,
 )
-from ledger.signatures import CLOCK_SKEW, registered_certificate
+from ledger.signatures import CLOCK_SKEW, parse_submitted, registered_certificate
 from ledger.tt22 import Kind, Level
 from signing import receipt
 from signing import transfer as record_xml
@@ -341,12 +341,7 @@ async def submit(
 ) -> Event:
     """Check the next signature, made on the signer's side, in the record rebuilt here, and record it.
     The organisation seal completes the record, which is then stored as it will be sent."""
-    try:
-        submitted = hocba_xml.parse(signed)
-    except Exception:
-        raise ValidationError(
-            "xml.unreadable", "tệp XML không đọc được", "the XML is unreadable", field="document"
-        ) from None
+    submitted = parse_submitted(signed)
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
         root, row = await _current(session.conn, session.school, transfer_id)
