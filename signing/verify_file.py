@@ -1,4 +1,4 @@
-"""One entry point to verify a signed học bạ file offline, XML or PDF (Điều 15)."""
+"""One entry point to verify a signed file offline: an XML or PDF học bạ, or a transfer record (Điều 15, 26)."""
 
 from __future__ import annotations
 
@@ -22,9 +22,13 @@ async def verify_file(
 
         return await verify_pdf(data, roots, crls)
     if head.startswith(b"<"):
-        from signing.xml import verify_xml
+        from signing import transfer
+        from signing import xml as hocba_xml
 
-        return verify_xml(data, roots, crls)
+        if _root_tag(data) == hocba_xml.tag("ChuyenTruong"):  # a transfer record, and all it carries
+            report, _ = await transfer.verify(data, roots, crls)
+            return report
+        return hocba_xml.verify_xml(data, roots, crls)
     report = FileReport("unknown")
     report.findings.append(
         Finding(
@@ -34,3 +38,12 @@ async def verify_file(
         )
     )
     return report
+
+
+def _root_tag(data: bytes) -> str | None:
+    from signing import xml as hocba_xml
+
+    try:
+        return str(hocba_xml.parse(data).tag)
+    except Exception:  # unreadable: verify_xml reports it
+        return None

@@ -42,6 +42,7 @@ from ledger.transfers import open_paper, open_transfer, prepare, receive, sealed
 from signing import transfer as record_xml
 from signing import xml as hocba_xml
 from signing.pki import Pki, ServiceSigner
+from signing.verify_file import verify_file
 from tests import helpers
 from tests.conftest import ADMIN
 from tests.signers import CERTS_FROM, YEAR, Signers, issuing, sign_all
@@ -181,6 +182,8 @@ async def test_a_changed_record_is_refused_and_nothing_is_inherited_dieu_26_1c(
     copy.text = base64.b64encode(changed).decode()
     error = await helpers.refused(b.ledger, b.school, "transfer.invalid",
                                   receiving(b, pki, hocba_xml.to_bytes(root), NEXT, "9A1"))  # fmt: skip
+    assert (await verify_file(record, pki.roots(), [pki.crl()])).ok  # the one verifier, as the portal uses it
+    assert not (await verify_file(hocba_xml.to_bytes(root), pki.roots(), [pki.crl()])).ok
     assert error.vi.startswith("Hồ sơ chuyển trường không hợp lệ")
     # a record signed under a root the school does not trust
     other = Pki(tmp_path / "other-pki")
