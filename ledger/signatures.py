@@ -245,6 +245,12 @@ async def prepare(
     }
 
 
+def signing_actor(actor: Actor, role: str) -> Actor:
+    """The signer as the event records them: in the role they signed in (the seal: as the clerk),
+    whatever other roles they hold."""
+    return Actor(actor.user, Role.CLERK if role == "ORGANISATION" else role, actor.on_behalf_of)
+
+
 def parse_submitted(signed: bytes) -> Any:
     """A document that comes back from a signer, parsed (without DTDs or entities)."""
     try:
@@ -337,7 +343,7 @@ async def submit(
             "issued_on": banhanh.get("Ngay") if role == "ORGANISATION" and banhanh is not None else None,
             "element": base64.b64encode(element).decode(),
         }
-        return [NewEvent(SIGNATURE_ADDED, payload, actor)]
+        return [NewEvent(SIGNATURE_ADDED, payload, signing_actor(actor, role))]
 
     [event] = await ledger.decide(school, decide)
     return event
@@ -477,7 +483,7 @@ async def submit_pdf(
             "signer": str(holder), "fingerprint": registered[0]["fingerprint"], "signing_time": newest.signing_time,
             "issued_on": None, "element": base64.b64encode(signed[len(current):]).decode(),
         }  # fmt: skip
-        return [NewEvent(SIGNATURE_ADDED, payload, actor)]
+        return [NewEvent(SIGNATURE_ADDED, payload, signing_actor(actor, role))]
 
     [event] = await ledger.decide(school, decide)
     return event

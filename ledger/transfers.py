@@ -69,7 +69,7 @@ from ledger.school_year import (
     subject_row,
     year_row,
 )
-from ledger.signatures import CLOCK_SKEW, parse_submitted, registered_certificate
+from ledger.signatures import CLOCK_SKEW, parse_submitted, registered_certificate, signing_actor
 from ledger.tt22 import Kind, Level
 from signing import receipt
 from signing import transfer as record_xml
@@ -398,7 +398,7 @@ async def submit(
         }  # fmt: skip
         if role == ORDER[-1]:
             payload["record_sha256"] = await store_document(session.conn, session.school, data, "application/xml")
-        return [NewEvent(TRANSFER_SIGNED, payload, actor)]
+        return [NewEvent(TRANSFER_SIGNED, payload, signing_actor(actor, role))]
 
     [event] = await ledger.decide(school, decide)
     return event
