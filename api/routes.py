@@ -48,6 +48,7 @@ from ledger.deadlines import LockScope, calendar_from, calendars, locks, set_cal
 from ledger.envelope import Actor, Event
 from ledger.errors import Forbidden, ValidationError
 from ledger.evaluation import evaluate
+from ledger.gradebook import import_sheet, read_gradebook, reconcile
 from ledger.identity import personal_id
 from ledger.issuance import issue as issue_hocba
 from ledger.issuance import issued, lookup_code
@@ -426,6 +427,68 @@ async def sheet_write(
         entries=entries,
     )
     return _appended(events)
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/import",
+    operation_id="sheet_import",
+    opt={"action": "sheet.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Import the sheet exported by the school-management software (XLSX, CSV or XML, the request body, "
+    "at most 5 MB): cell by cell what is new, unchanged or different; unless dry_run, the new values are "
+    "appended and each different one becomes a correction request (Điều 17.2, 17.3)",
+)
+async def sheet_import(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    subject: SubjectCode,
+    term: Term,
+    year: Year,
+    filename: Annotated[
+        str, QueryParameter(min_length=1, max_length=200, description="the file's name, e.g. 6A1.xlsx")
+    ],
+    dry_run: Annotated[bool, QueryParameter(description="only report what would change")] = False,
+    sheet: Annotated[str | None, QueryParameter(max_length=100, description="the workbook's sheet")] = None,
+    preset: Annotated[str | None, QueryParameter(description="smas, vnedu or hocba (default: detected)")] = None,
+) -> dict[str, Any]:
+    book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
+    plan = await import_sheet(
+        _ledger(state), school, _actor(principal_of(request), "SUBJECT_TEACHER"), book, year=year,
+        class_id=class_id, subject=subject, term=term, dry_run=dry_run,
+    )  # fmt: skip
+    entry_of(request).touch(cell["student"] for cell in plan["cells"])
+    return plan
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/reconcile",
+    operation_id="sheet_reconcile",
+    opt={"action": "gradebook.reconcile"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Reconcile the ledger against the source sheet (the request body): counts, missing assessments, "
+    "students only in one of them, mismatches (Điều 18.2; the IT teacher)",
+)
+async def sheet_reconcile(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    subject: SubjectCode,
+    term: Term,
+    year: Year,
+    filename: Annotated[str, QueryParameter(min_length=1, max_length=200, description="the file's name")],
+    sheet: Annotated[str | None, QueryParameter(max_length=100)] = None,
+    preset: Annotated[str | None, QueryParameter()] = None,
+) -> dict[str, Any]:
+    book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        report = await reconcile(conn, school, book, year=year, class_id=class_id, subject=subject, term=term)
+    entry_of(request).touch(item["student"] for item in report["mismatches"] + report["missing"])
+    return report
 
 
 class ConductIn(msgspec.Struct):
@@ -1655,6 +1718,8 @@ ROUTES = [
     get_class_summary,
     sheet_read,
     sheet_write,
+    sheet_import,
+    sheet_reconcile,
     conduct_write,
     absences_write,
     homeroom_comments_write,

@@ -132,6 +132,95 @@ def _slot(entry: SheetEntry, regular_count: int, field: str) -> tuple[Slot | Non
     return kind, entry.slot
 
 
+async def sheet_events(
+    session: SchoolSession,
+    actor: Actor,
+    year: str,
+    term_no: int,
+    class_id: str,
+    code: str,
+    entries: Sequence[SheetEntry],
+) -> list[NewEvent]:
+    """The events of a sheet's entries that change something; an entry that would overwrite a
+    recorded value is refused (Điều 17.3), and so is the whole sheet when the calendar or a lock
+    forbids entry."""
+    await year_row(session, year)
+    grade = await class_grade(session, year, class_id)
+    catalogue = await subject_row(session, year, code, grade)
+    kind, regular_count = Kind(catalogue["kind"]), int(catalogue["regular_count"])
+    enrolled = set(await roster(session, year, class_id))
+
+    # What the class's students already have for this subject and term, whatever class they were
+    # in when it was recorded (the key is the student's, not the class's).
+    def current(table: Table) -> Any:
+        c = table.c
+        return select(table).where(
+            c.school_id == session.school, c.year == year, c.subject == code, c.term == term_no,
+            c.student_id.in_(sorted(enrolled)), c.seq_to.is_(None),
+        )  # fmt: skip
+
+    stored = {
+        (r["student_id"], r["kind"], r["slot"]): r["value"]
+        for r in (await session.conn.execute(current(assessments))).mappings()
+    }
+    comments = {r["student_id"]: r["text"] for r in (await session.conn.execute(current(subject_comments))).mappings()}
+    named = sorted({e.student for e in entries if isinstance(e.student, str)})
+    await check_change(
+        session,
+        Change.ENTRY,
+        year=year,
+        term=term_no,
+        class_id=class_id,
+        subject=code,
+        students=named,
+        field="entries",
+    )
+    events: list[NewEvent] = []
+    seen: set[tuple[str, str, int]] = set()
+    for index, entry in enumerate(entries):
+        field = f"entries[{index}]"
+        student = identity.personal_id(entry.student, f"{field}.student")
+        if student not in enrolled:
+            raise NotFound(
+                "student.not_enrolled",
+                f"học sinh không học lớp {class_id} năm học {year}",
+                f"the student is not enrolled in class {class_id} in {year}",
+                field=f"{field}.student",
+            )
+        slot_kind, slot = _slot(entry, regular_count, field)
+        key = (student, entry.kind, slot)
+        if key in seen:
+            raise ValidationError(
+                "assessment.duplicate", "một ô được nhập hai lần", "the same cell is entered twice", field=field
+            )
+        seen.add(key)
+        base = {"year": year, "term": term_no, "class": class_id, "subject": code, "student": student}
+        if slot_kind is None:
+            text = identity.text(entry.value, f"{field}.value", limit=2000)
+            if comments.get(student) != text:
+                events.append(NewEvent(SUBJECT_COMMENT_RECORDED, {**base, "text": text}, actor))
+            continue
+        value = value_text(kind, entry.value, f"{field}.value")
+        previous = stored.get((student, slot_kind.value, slot))
+        if previous == value:
+            continue
+        if previous is not None:
+            raise Refused(
+                "assessment.already_recorded",
+                f"Điểm này đã được nhập ({previous}); không thể ghi đè bằng {value}. {CORRECTION_HINT_VI}",
+                f"This assessment is already recorded ({previous}); it cannot be overwritten with {value}. "
+                + CORRECTION_HINT_EN,
+                field=f"{field}.value",
+                rule="Điều 17.3",
+                recorded=previous,
+            )
+        payload: dict[str, Any] = {**base, "kind": slot_kind.value, "slot": slot, "value": value}
+        if entry.source is not None:
+            payload["source"] = dict(entry.source)
+        events.append(NewEvent(ASSESSMENT_RECORDED, payload, actor))
+    return events
+
+
 async def record_sheet(
     ledger: Ledger,
     school: str,
@@ -148,83 +237,7 @@ async def record_sheet(
     code = subject.strip().upper()
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
-        await year_row(session, year)
-        grade = await class_grade(session, year, class_id)
-        catalogue = await subject_row(session, year, code, grade)
-        kind, regular_count = Kind(catalogue["kind"]), int(catalogue["regular_count"])
-        enrolled = set(await roster(session, year, class_id))
-
-        # What the class's students already have for this subject and term, whatever class they were
-        # in when it was recorded (the key is the student's, not the class's).
-        def current(table: Table) -> Any:
-            c = table.c
-            return select(table).where(
-                c.school_id == session.school, c.year == year, c.subject == code, c.term == term_no,
-                c.student_id.in_(sorted(enrolled)), c.seq_to.is_(None),
-            )  # fmt: skip
-
-        stored = {
-            (r["student_id"], r["kind"], r["slot"]): r["value"]
-            for r in (await session.conn.execute(current(assessments))).mappings()
-        }
-        comments = {
-            r["student_id"]: r["text"] for r in (await session.conn.execute(current(subject_comments))).mappings()
-        }
-        named = sorted({e.student for e in entries if isinstance(e.student, str)})
-        await check_change(
-            session,
-            Change.ENTRY,
-            year=year,
-            term=term_no,
-            class_id=class_id,
-            subject=code,
-            students=named,
-            field="entries",
-        )
-        events: list[NewEvent] = []
-        seen: set[tuple[str, str, int]] = set()
-        for index, entry in enumerate(entries):
-            field = f"entries[{index}]"
-            student = identity.personal_id(entry.student, f"{field}.student")
-            if student not in enrolled:
-                raise NotFound(
-                    "student.not_enrolled",
-                    f"học sinh không học lớp {class_id} năm học {year}",
-                    f"the student is not enrolled in class {class_id} in {year}",
-                    field=f"{field}.student",
-                )
-            slot_kind, slot = _slot(entry, regular_count, field)
-            key = (student, entry.kind, slot)
-            if key in seen:
-                raise ValidationError(
-                    "assessment.duplicate", "một ô được nhập hai lần", "the same cell is entered twice", field=field
-                )
-            seen.add(key)
-            base = {"year": year, "term": term_no, "class": class_id, "subject": code, "student": student}
-            if slot_kind is None:
-                text = identity.text(entry.value, f"{field}.value", limit=2000)
-                if comments.get(student) != text:
-                    events.append(NewEvent(SUBJECT_COMMENT_RECORDED, {**base, "text": text}, actor))
-                continue
-            value = value_text(kind, entry.value, f"{field}.value")
-            previous = stored.get((student, slot_kind.value, slot))
-            if previous == value:
-                continue
-            if previous is not None:
-                raise Refused(
-                    "assessment.already_recorded",
-                    f"Điểm này đã được nhập ({previous}); không thể ghi đè bằng {value}. {CORRECTION_HINT_VI}",
-                    f"This assessment is already recorded ({previous}); it cannot be overwritten with {value}. "
-                    + CORRECTION_HINT_EN,
-                    field=f"{field}.value",
-                    rule="Điều 17.3",
-                    recorded=previous,
-                )
-            payload: dict[str, Any] = {**base, "kind": slot_kind.value, "slot": slot, "value": value}
-            if entry.source is not None:
-                payload["source"] = dict(entry.source)
-            events.append(NewEvent(ASSESSMENT_RECORDED, payload, actor))
-        return events
+        return await sheet_events(session, actor, year, term_no, class_id, code, entries)
 
     return await ledger.decide(school, decide)
 

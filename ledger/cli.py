@@ -760,6 +760,74 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     return _ledger_command(settings, args, f"import {args.kind}", work)
 
 
+def _gradebook(args: argparse.Namespace) -> Any:
+    from ledger.gradebook import read_gradebook
+
+    path = Path(args.file)
+    return read_gradebook(_read_file(args.file), path.name, sheet=args.sheet, preset=args.preset)
+
+
+class _Plan:
+    """An import's plan: in full with --json, else its counts (the cells that change are listed first)."""
+
+    def __init__(self, plan: dict[str, Any], full: bool) -> None:
+        self.plan, self.full = plan, full
+
+    def to_json(self) -> dict[str, Any]:
+        if self.full:
+            return self.plan
+        p = self.plan
+        return {**p["counts"], "proposals": len(p["proposals"]), "appended": p["appended"], "dry_run": p["dry_run"]}
+
+
+def cmd_import_sheet(args: argparse.Namespace, settings: Settings) -> int:
+    """One class × subject × term sheet from the school-management software: dry run, or commit."""
+    from ledger.gradebook import import_sheet
+
+    book = _gradebook(args)
+
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        plan = await import_sheet(ledger, school, actor, book, year=args.year, class_id=args.class_id,
+                                  subject=args.subject, term=args.term, dry_run=args.dry_run)  # fmt: skip
+        if not args.json:
+            for cell in plan["cells"]:
+                if cell["status"] != "unchanged":
+                    slot = f" {cell['slot']}" if cell["slot"] else ""
+                    print(f"dòng {cell['row']} cột {cell['column']}  {cell['student']}  {cell['kind']}{slot}: "
+                          f"{cell['status']} {cell['ledger'] or '-'} → {cell['file']}")  # fmt: skip
+            if plan["deadline"]:
+                print(f"{plan['deadline']['vi']} / {plan['deadline']['en']}")
+        return _Plan(plan, args.json)
+
+    return _ledger_command(settings, args, "import sheet", work, role="SUBJECT_TEACHER")
+
+
+def cmd_import_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    """The IT teacher's reconciliation of the ledger against the source file (Điều 18.2)."""
+    from ledger.db import AUDITOR_ROLE
+    from ledger.gradebook import reconcile
+
+    book = _gradebook(args)
+    school = _required_school(args, settings)
+
+    async def body(runtime: Any) -> int:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            report = await reconcile(conn, school, book, year=args.year, class_id=args.class_id,
+                                     subject=args.subject, term=args.term)  # fmt: skip
+        if args.json:
+            _print_json(report)
+        else:
+            print(f"{report['file']} ({report['class']} {report['subject']} HK{report['term']}): "
+                  f"{'khớp / matches' if report['ok'] else 'có sai lệch / differences'}")  # fmt: skip
+            print("  " + "  ".join(f"{k}={v}" for k, v in report["counts"].items()))
+            for key in ("missing", "in_file_not_enrolled", "enrolled_not_in_file", "mismatches"):
+                for item in report[key]:
+                    print(f"  {key}: " + " ".join(f"{k}={v}" for k, v in item.items() if v is not None))
+        return EXIT_OK if report["ok"] else EXIT_NOT_INTACT
+
+    return _with_runtime(settings, body)
+
+
 def cmd_calendar_set(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.deadlines import calendar_from, set_calendar
 
@@ -950,7 +1018,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--file", help="a JSON catalogue (docs/IMPORT.md)")
     load.set_defaults(handler=cmd_catalogue_load)
 
-    imports = commands.add_parser("import", help="bulk import from the sector database").add_subparsers(
+    imports = commands.add_parser("import", help="bulk import: the sector database, gradebook sheets").add_subparsers(
         dest="imp", required=True
     )
     for kind, text in (
@@ -965,6 +1033,23 @@ def build_parser() -> argparse.ArgumentParser:
             "--year", help="school year of the class column" if kind == "students" else argparse.SUPPRESS
         )
         command.set_defaults(handler=cmd_import, kind=kind)
+    for name, text, handler in (
+        ("sheet", "import one class × subject × term sheet (XLSX, CSV, XML) from the school-management software",
+         cmd_import_sheet),
+        ("reconcile", "reconcile the ledger against a source sheet (Điều 18.2)", cmd_import_reconcile),
+    ):  # fmt: skip
+        command = imports.add_parser(name, help=text)
+        school_option(command, "subject teacher" if name == "sheet" else None)
+        command.add_argument("file", metavar="FILE")
+        command.add_argument("--year", required=True)
+        command.add_argument("--class", dest="class_id", required=True)
+        command.add_argument("--subject", required=True, help="catalogue code, e.g. TOAN")
+        command.add_argument("--term", required=True, type=int, choices=[1, 2])
+        command.add_argument("--sheet", help="the workbook's sheet (default: the first)")
+        command.add_argument("--preset", choices=["smas", "vnedu", "hocba"], help="column layout (default: detected)")
+        if name == "sheet":
+            command.add_argument("--dry-run", action="store_true", help="show what would change; append nothing")
+        command.set_defaults(handler=handler)
 
     calendar = commands.add_parser("calendar", help="the school calendar").add_subparsers(dest="cal", required=True)
     set_cal = calendar.add_parser(

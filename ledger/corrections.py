@@ -173,68 +173,82 @@ async def file_request(
         )
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
-        await check_change(
-            session, Change.CORRECTION, year=target.year, term=target.term, students=[target.student], field="new_value"
-        )
-        role, scope = (
-            (Role.HOMEROOM_TEACHER, {"year": target.year, "class_id": target.class_id})
-            if target.what == "conduct"
-            else (
-                Role.SUBJECT_TEACHER,
-                {"year": target.year, "class_id": target.class_id, "subject": target.subject, "term": target.term},
-            )
-        )
-        if not await holds(session, str(actor.user), role, session.now().date(), **scope):
-            raise Refused(
-                "correction.not_assigned",
-                "Chỉ giáo viên được phân công nhập dữ liệu này mới gửi đề nghị điều chỉnh nó.",
-                "Only the teacher assigned to this data may request its correction.",
-                field="actor",
-                rule=RULE,
-            )
-        current, parse = await _current(session, target)
-        old = None if old_value in (None, "") else parse(old_value, "old_value")
-        if old != current:
-            raise Conflict(
-                "correction.stale",
-                f"Giá trị đang ghi là {current or '(trống)'}, không phải {old or '(trống)'}.",
-                f"The recorded value is {current or '(none)'}, not {old or '(none)'}.",
-                field="old_value",
-                recorded=current,
-            )
-        new = parse(new_value, "new_value")
-        if new == current:
-            raise ValidationError(
-                "correction.same",
-                "giá trị mới trùng giá trị đang ghi",
-                "the new value equals the recorded one",
-                field="new_value",
-            )
-        pending = [
-            r
-            for r in await read(session.conn, corrections, session.school, status="pending")
-            if r["target"] == target.payload()
-        ]
-        if pending:
-            raise Conflict(
-                "correction.pending",
-                "Đã có một đề nghị điều chỉnh đang chờ duyệt cho giá trị này.",
-                "A correction request for this value is already waiting for a decision.",
-                field="target",
-                request=str(pending[0]["request_id"]),
-            )
-        payload = {
-            "request": str(uuid4()),
-            "target": target.payload(),
-            "old": old,
-            "new": new,
-            "reason": why,
-            "attachment_sha256": attachment_sha256,
-        }
-        return [NewEvent(CORRECTION_REQUESTED, payload, actor)]
+        return await request_events(session, actor, target, old_value, new_value, why, attachment_sha256)
 
     [event] = await ledger.decide(school, decide)
     return event
+
+
+async def request_events(
+    session: SchoolSession,
+    actor: Actor,
+    target: CorrectionTarget,
+    old_value: Any,
+    new_value: Any,
+    why: str | None,
+    attachment_sha256: str | None,
+) -> list[NewEvent]:
+    """The `correction.requested` event of a teacher's request, checked against the deadlines, the
+    teacher's assignment, the recorded value and the requests already waiting."""
+    await check_change(
+        session, Change.CORRECTION, year=target.year, term=target.term, students=[target.student], field="new_value"
+    )
+    role, scope = (
+        (Role.HOMEROOM_TEACHER, {"year": target.year, "class_id": target.class_id})
+        if target.what == "conduct"
+        else (
+            Role.SUBJECT_TEACHER,
+            {"year": target.year, "class_id": target.class_id, "subject": target.subject, "term": target.term},
+        )
+    )
+    if not await holds(session, str(actor.user), role, session.now().date(), **scope):
+        raise Refused(
+            "correction.not_assigned",
+            "Chỉ giáo viên được phân công nhập dữ liệu này mới gửi đề nghị điều chỉnh nó.",
+            "Only the teacher assigned to this data may request its correction.",
+            field="actor",
+            rule=RULE,
+        )
+    current, parse = await _current(session, target)
+    old = None if old_value in (None, "") else parse(old_value, "old_value")
+    if old != current:
+        raise Conflict(
+            "correction.stale",
+            f"Giá trị đang ghi là {current or '(trống)'}, không phải {old or '(trống)'}.",
+            f"The recorded value is {current or '(none)'}, not {old or '(none)'}.",
+            field="old_value",
+            recorded=current,
+        )
+    new = parse(new_value, "new_value")
+    if new == current:
+        raise ValidationError(
+            "correction.same",
+            "giá trị mới trùng giá trị đang ghi",
+            "the new value equals the recorded one",
+            field="new_value",
+        )
+    pending = [
+        r
+        for r in await read(session.conn, corrections, session.school, status="pending")
+        if r["target"] == target.payload()
+    ]
+    if pending:
+        raise Conflict(
+            "correction.pending",
+            "Đã có một đề nghị điều chỉnh đang chờ duyệt cho giá trị này.",
+            "A correction request for this value is already waiting for a decision.",
+            field="target",
+            request=str(pending[0]["request_id"]),
+        )
+    payload = {
+        "request": str(uuid4()),
+        "target": target.payload(),
+        "old": old,
+        "new": new,
+        "reason": why,
+        "attachment_sha256": attachment_sha256,
+    }
+    return [NewEvent(CORRECTION_REQUESTED, payload, actor)]
 
 
 async def request_row(session: SchoolSession, request_id: UUID) -> dict[str, Any]:

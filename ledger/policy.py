@@ -125,6 +125,8 @@ POLICY: dict[str, Rule] = {
     "sheet.read": _either(_any(*LEADERS, Role.IT_REVIEWER, Role.AUDITOR), _homeroom, _teaches(any_term=False)),
     # writing assessment data: only the assignment in force (Điều 35; Điều 34 for the homeroom)
     "sheet.write": _teaches(any_term=False),
+    # the IT teacher reconciles imported data against its source (Điều 18.2); leadership and auditors may look
+    "gradebook.reconcile": _any(Role.IT_REVIEWER, *LEADERS, Role.AUDITOR),
     "homeroom.write": _homeroom,
     "reassessment.write": _teaches(any_term=True),
     "summer_conduct.write": _any(Role.PRINCIPAL),
