@@ -42,6 +42,9 @@ from ledger.assessments import (
     subject_comments,
 )
 from ledger.checkpointing import consistency_proof, make_checkpoint
+from ledger.class_sheets import prepare as prepare_sheet
+from ledger.class_sheets import status as sheet_status
+from ledger.class_sheets import submit as submit_sheet
 from ledger.corrections import assessment_target, conduct_target, corrections, decide_request, file_request
 from ledger.db import AUDITOR_ROLE
 from ledger.deadlines import LockScope, calendar_from, calendars, locks, set_calendar, set_lock
@@ -489,6 +492,56 @@ async def sheet_reconcile(
         report = await reconcile(conn, school, book, year=year, class_id=class_id, subject=subject, term=term)
     entry_of(request).touch(item["student"] for item in report["mismatches"] + report["missing"])
     return report
+
+
+@get(
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/signature",
+    operation_id="sheet_signature_status",
+    opt={"action": "sheet.read"},
+    responses=ERRORS,
+    summary="Whether the class sheet is signed by its subject teacher, and whether it changed since (Điều 18.3)",
+)
+async def sheet_signature_status(
+    state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term, year: Year
+) -> dict[str, Any]:
+    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+        return await sheet_status(conn, school, year, class_id, subject, term)
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/signature/prepare",
+    operation_id="sheet_signature_prepare",
+    opt={"action": "sheet.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="The class sheet for its subject teacher to sign on their side (Điều 18.3)",
+)
+async def sheet_signature_prepare(
+    state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term, year: Year
+) -> dict[str, Any]:
+    runtime = _runtime(state)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        document = await prepare_sheet(conn, school, year, class_id, subject, term, runtime.clock.now().date())
+    return {"document": base64.b64encode(document).decode()}
+
+
+@post(
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/signature",
+    operation_id="sheet_signature_submit",
+    opt={"action": "sheet.write"},
+    responses=ERRORS,
+    summary="Submit the class sheet signed by the subject teacher; it is checked and the signature recorded",
+)
+async def sheet_signature_submit(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode,
+    term: Term, year: Year, data: JSONBody[SignedIn],
+) -> dict[str, Any]:  # fmt: skip
+    runtime = _runtime(state)
+    event = await submit_sheet(
+        _ledger(state), school, _actor(principal_of(request), "SUBJECT_TEACHER"), year, class_id, subject, term,
+        _base64(data.document), runtime.trusted_roots(), runtime.crls(),
+    )  # fmt: skip
+    return {"seq": event.seq, "signing_time": event.payload["signing_time"], "digest": event.payload["digest"]}
 
 
 class ConductIn(msgspec.Struct):
@@ -1720,6 +1773,9 @@ ROUTES = [
     sheet_write,
     sheet_import,
     sheet_reconcile,
+    sheet_signature_status,
+    sheet_signature_prepare,
+    sheet_signature_submit,
     conduct_write,
     absences_write,
     homeroom_comments_write,

@@ -638,6 +638,30 @@ async def _demo_accounts(runtime: Any, demo: Any) -> list[tuple[str, str, str]]:
     return made
 
 
+def cmd_signing_prepare_sheet(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.class_sheets import prepare
+
+    async def produce(conn: Any, school: str, runtime: Any) -> bytes:
+        today = runtime.clock.now().date()
+        return await prepare(conn, school, args.year, args.class_id, args.subject, args.term, today)
+
+    return _write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
+
+
+def cmd_signing_submit_sheet(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.class_sheets import submit
+    from ledger.runtime import Runtime
+
+    data = _read_file(args.file)
+    keys = Runtime(settings, "")
+
+    def work(ledger: Any, school: str, actor: Any) -> Any:
+        return _one(submit(ledger, school, actor, args.year, args.class_id, args.subject, args.term, data,
+                           keys.trusted_roots(), keys.crls()))  # fmt: skip
+
+    return _ledger_command(settings, args, "signing submit-sheet", work, role="SUBJECT_TEACHER")
+
+
 def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.signatures import submit
 
@@ -1241,6 +1265,21 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "CLERK"])  # fmt: skip
     submit.add_argument("file", metavar="SIGNED.xml")
     submit.set_defaults(handler=cmd_signing_submit)
+    for name, text, handler in (
+        ("prepare-sheet", "write a class sheet for its subject teacher to sign (Điều 18.3)", cmd_signing_prepare_sheet),
+        ("submit-sheet", "check a signed class sheet and record the signature", cmd_signing_submit_sheet),
+    ):
+        command = signing.add_parser(name, help=text)
+        school_option(command, "subject teacher" if name == "submit-sheet" else None)
+        command.add_argument("--year", required=True)
+        command.add_argument("--class", dest="class_id", required=True)
+        command.add_argument("--subject", required=True)
+        command.add_argument("--term", required=True, type=int, choices=[1, 2])
+        if name == "prepare-sheet":
+            command.add_argument("-o", "--output", required=True)
+        else:
+            command.add_argument("file", metavar="SIGNED.xml")
+        command.set_defaults(handler=handler)
 
     pki = commands.add_parser("pki", help="certificates").add_subparsers(dest="pki", required=True)
     init_demo = pki.add_parser("init-demo", help="create the development PKI (offline)")

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from ledger import assessments, corrections, deadlines, issuance, school_year, schools, signatures, transfers
+from ledger import (
+    assessments,
+    class_sheets,
+    corrections,
+    deadlines,
+    issuance,
+    school_year,
+    schools,
+    signatures,
+    transfers,
+)
 from ledger.projection import Projection
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -14,4 +24,5 @@ PROJECTIONS: tuple[Projection, ...] = (
     signatures.PROJECTION,
     issuance.PROJECTION,
     transfers.PROJECTION,
+    class_sheets.PROJECTION,
 )

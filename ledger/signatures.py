@@ -245,6 +245,23 @@ async def prepare(
     }
 
 
+def checked_signing_time(session: SchoolSession, report: Any, rule: str = "Điều 8, 15") -> datetime:
+    """The signing time of a signature the verifier found valid, and not in the future; otherwise the
+    refusal names the first finding."""
+    if not report.ok or report.signing_time is None:
+        first = report.findings[0] if report.findings else None
+        raise _refuse(
+            first.code if first else "signature.invalid",
+            f"Chữ ký không hợp lệ: {first.vi if first else 'không rõ lý do'}",
+            f"The signature is not valid: {first.en if first else 'unknown reason'}",
+            rule,
+        )
+    signed_at = parse_time(report.signing_time)
+    if signed_at > session.now() + CLOCK_SKEW:
+        raise _refuse("signature.time", "Thời điểm ký ở tương lai.", "The signing time is in the future.", rule)
+    return signed_at
+
+
 def signing_actor(actor: Actor, role: str) -> Actor:
     """The signer as the event records them: in the role they signed in (the seal: as the clerk),
     whatever other roles they hold."""
@@ -307,17 +324,7 @@ async def submit(
                           f"The document does not match the học bạ schema: {error}")  # fmt: skip
         data = hocba_xml.to_bytes(root)
         report = hocba_xml.verify_signature(data, len(rows), trusted_roots, crls)
-        if not report.ok:
-            first = report.findings[0] if report.findings else None
-            raise _refuse(
-                first.code if first else "signature.invalid",
-                f"Chữ ký không hợp lệ: {first.vi if first else 'không rõ lý do'}",
-                f"The signature is not valid: {first.en if first else 'unknown reason'}",
-            )
-        assert report.signing_time is not None
-        signed_at = parse_time(report.signing_time)
-        if signed_at > session.now() + CLOCK_SKEW:
-            raise _refuse("signature.time", "Thời điểm ký ở tương lai.", "The signing time is in the future.")
+        signed_at = checked_signing_time(session, report)
         if role == "ORGANISATION" and (
             banhanh is None or banhanh.get("Ngay") != signed_at.astimezone(VN_TZ).date().isoformat()
         ):

@@ -47,7 +47,7 @@ from ledger.assessments import (
     subject_comments,
     value_text,
 )
-from ledger.clock import VN_TZ, parse_time
+from ledger.clock import VN_TZ
 from ledger.deadlines import Change, check_change
 from ledger.envelope import Actor, Event, NewEvent
 from ledger.errors import Conflict, NotFound, Refused, ValidationError
@@ -69,7 +69,7 @@ from ledger.school_year import (
     subject_row,
     year_row,
 )
-from ledger.signatures import CLOCK_SKEW, parse_submitted, registered_certificate, signing_actor
+from ledger.signatures import checked_signing_time, parse_submitted, registered_certificate, signing_actor
 from ledger.tt22 import Kind, Level
 from signing import receipt
 from signing import transfer as record_xml
@@ -364,17 +364,7 @@ async def submit(
         container.append(wrapper)
         data = hocba_xml.to_bytes(root)
         report = hocba_xml.verify_signature(data, len(row["signatures"]), trusted_roots, crls)
-        if not report.ok or report.signing_time is None:
-            first = report.findings[0] if report.findings else None
-            raise _refused(
-                first.code if first else "signature.invalid",
-                f"Chữ ký không hợp lệ: {first.vi if first else 'không rõ lý do'}",
-                f"The signature is not valid: {first.en if first else 'unknown reason'}",
-                field="document",
-            )
-        signed_at = parse_time(report.signing_time)
-        if signed_at > session.now() + CLOCK_SKEW:
-            raise _refused("signature.time", "Thời điểm ký ở tương lai.", "The signing time is in the future.")
+        signed_at = checked_signing_time(session, report, RULE)
         certificate = await registered_certificate(session, wrapper, signed_at)
         day = signed_at.astimezone(VN_TZ).date()
         user = str(actor.user)

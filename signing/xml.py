@@ -11,6 +11,10 @@ of its role plus every earlier `ChuKy`, so a later signature covers the earlier 
     ORGANISATION      #issuance + earlier signatures (the clerk, with the school's organisation
                       certificate)
 
+The same schema holds two more documents signed the same way: the transfer record (`ChuyenTruong`,
+signing/transfer.py: the principal signs #student #transfer, the clerk seals #transfer) and the
+class sheet (`BangDiemLop`, ledger/class_sheets.py: the subject teacher signs #sheet).
+
 The signed properties carry SigningTime (ISO 8601, +07:00) and the role (ClaimedRole); KeyInfo
 carries the certificate. Signing happens on the signer's side (`sign_prepared`, used by `hocba
 sign` and, with demo keys only, by the demo); `verify_xml` checks a whole file offline.
@@ -49,6 +53,8 @@ OWN_PARTS = {"HOMEROOM_TEACHER": ["homeroom"], "PRINCIPAL": ["student", "decisio
 # In a transfer record (ChuyenTruong) the principal signs the identity and what moves with the student;
 # the clerk seals that and the principal's signature (Điều 26.2c, 26.3a).
 TRANSFER_PARTS = {"PRINCIPAL": ["student", "transfer"], "ORGANISATION": ["transfer"]}
+# In a class sheet (BangDiemLop) the subject teacher signs the class's results of a term (Điều 18.3).
+SHEET_PARTS = {"SUBJECT_TEACHER": ["sheet"]}
 PLACEHOLDER = "placeholder"
 
 
@@ -172,8 +178,8 @@ def wrappers(root: etree._Element) -> list[etree._Element]:
 
 
 def own_parts(root: etree._Element) -> Mapping[str, list[str]]:
-    """The parts each role signs in this kind of document (a học bạ or a transfer record)."""
-    return TRANSFER_PARTS if root.tag == tag("ChuyenTruong") else OWN_PARTS
+    """The parts each role signs in this kind of document (a học bạ, a transfer record, a class sheet)."""
+    return {tag("ChuyenTruong"): TRANSFER_PARTS, tag("BangDiemLop"): SHEET_PARTS}.get(root.tag, OWN_PARTS)
 
 
 def references_for(root: etree._Element, role: str, subject: str | None = None) -> list[str]:
@@ -181,7 +187,7 @@ def references_for(root: etree._Element, role: str, subject: str | None = None) 
     parts = own_parts(root)
     if role not in parts and not (role == "SUBJECT_TEACHER" and parts is OWN_PARTS):
         raise ValueError(f"role {role} does not sign this document")
-    if role == "SUBJECT_TEACHER":
+    if role == "SUBJECT_TEACHER" and parts is OWN_PARTS:
         if not subject:
             raise ValueError("a subject teacher signs one subject")
         return [f"#subject-{subject}"]
@@ -315,6 +321,8 @@ def verify_signature(
     wrapper_id = wrapper.get("Id") or ""
     signature = wrapper.find(f"{{{DS}}}Signature")
     truong = root.find(f"{tag('HoSo')}/{tag('Truong')}")
+    if truong is None:
+        truong = root.find(f"{tag('Lop')}/{tag('Truong')}")
     school = truong.get("Ma", "") if truong is not None else ""
     cert = first_certificate(signature) if signature is not None else None
     report = SignatureReport(signer=_common_name(cert) if cert else "?")
@@ -441,6 +449,7 @@ def _in_place(element: etree._Element, root: etree._Element) -> bool:
         tag("NamHoc"): root,
         tag("BanHanh"): root,
         tag("ChuyenDi"): root,
+        tag("Lop"): root,
         tag("MonHoc"): root.find(tag("NamHoc")),
         tag("ChuNhiem"): root.find(tag("NamHoc")),
         tag("QuyetDinh"): root.find(tag("NamHoc")),

@@ -93,7 +93,9 @@ def pdfsig(path: Path, db: str) -> list[dict[str, str]]:
 def xmlsec1_verifies(path: Path, root_pem: Path) -> list[bool]:
     """Every signature of the file, checked by xmlsec1 against the trusted root."""
     ns, ds = hocba_xml.NS, hocba_xml.DS
-    ids = [f"{ns}:{name}" for name in ("HoSo", "MonHoc", "ChuNhiem", "QuyetDinh", "BanHanh", "ChuyenDi", "ChuKy")]
+    ids = [
+        f"{ns}:{name}" for name in ("HoSo", "MonHoc", "ChuNhiem", "QuyetDinh", "BanHanh", "ChuyenDi", "Lop", "ChuKy")
+    ]
     ids += [f"{hocba_xml.XADES}:SignedProperties", f"{ds}:KeyInfo", f"{ds}:Signature"]
     root = etree.parse(str(path)).getroot()
     results = []

@@ -18,13 +18,21 @@ from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.assessments import assessments
+from ledger.class_sheets import document as sheet_document
+from ledger.class_sheets import prepare as prepare_sheet
+from ledger.class_sheets import status as sheet_status
+from ledger.class_sheets import submit as submit_sheet
 from ledger.clock import VN_TZ
-from ledger.corrections import corrections
-from ledger.demo import DemoSchool, build_demo_school
+from ledger.corrections import assessment_target, corrections, decide_request, file_request
+from ledger.demo import PRINCIPAL, DemoSchool, build_demo_school, certify
+from ledger.envelope import Actor
 from ledger.errors import DomainError
 from ledger.gradebook import MAX_BYTES, import_sheet, read_gradebook, reconcile
 from ledger.projection import read
+from ledger.roles import Role
 from ledger.school_year import students, subjects
+from signing import xml as hocba_xml
+from signing.pki import Pki
 from tests import helpers
 
 YEAR = "2025-2026"
@@ -360,3 +368,55 @@ async def test_over_http_the_teacher_dry_runs_and_the_it_teacher_reconciles(
                            headers=tokens["SUBJECT_TEACHER"])  # fmt: skip
     assert wrong.status_code == 422 and wrong.json()["code"] == "gradebook.file_type"
     assert wrong.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_after_the_import_the_subject_teacher_signs_the_class_sheet_dieu_18_3(
+    school_at_term_one: DemoSchool, pki: Pki, tmp_path: Path
+) -> None:
+    demo = school_at_term_one
+    await importing(demo, vnedu_csv(demo, await regular_count(demo)), "toan.csv")()
+    signers = await certify(demo, pki)
+    teacher, other = demo.subject_teachers["TOAN"], demo.subject_teachers["NGU_VAN"]
+    async with demo.ledger.engine.connect() as conn:
+        prepared = await prepare_sheet(conn, demo.school, YEAR, CLASS, "TOAN", 1, demo.clock.now().date())
+    part = hocba_xml.parse(prepared)[0]
+    assert (part.get("Lop"), part.get("Mon"), part.get("HocKy")) == (CLASS, "TOAN", "1")
+    assert [p.get("SoDinhDanh") for p in part.iter(hocba_xml.tag("HocSinh"))] == sorted(demo.rosters[CLASS])
+
+    def signed_by(staff: str) -> bytes:
+        keys = signers.people[staff]
+        return hocba_xml.sign_prepared(prepared, keys.key, keys.certificate, signing_time=demo.clock.now())
+
+    def submitting(staff: str, data: bytes) -> Any:
+        actor = Actor(staff, Role.SUBJECT_TEACHER)
+        return lambda: submit_sheet(demo.ledger, demo.school, actor, YEAR, CLASS, "TOAN", 1, data, pki.roots(),
+                                    [pki.crl()])  # fmt: skip
+
+    await helpers.refused(demo.ledger, demo.school, "signature.not_assigned", submitting(other, signed_by(other)))
+    event = await submitting(teacher, signed_by(teacher))()
+    assert event.type == "sheet.signed" and event.actor.role == "SUBJECT_TEACHER"
+    async with demo.ledger.engine.connect() as conn:
+        state = await sheet_status(conn, demo.school, YEAR, CLASS, "TOAN", 1)
+        root, _ = await sheet_document(conn, demo.school, YEAR, CLASS, "TOAN", 1)
+    assert (state["signed"], state["stale"], state["signer"]) == (True, False, teacher)
+    data = hocba_xml.to_bytes(root)
+    report = hocba_xml.verify_xml(data, pki.roots(), [pki.crl()])
+    assert report.ok and [s.role for s in report.signatures] == ["SUBJECT_TEACHER"]
+    path = tmp_path / "bang-diem.xml"
+    path.write_bytes(data)
+    assert helpers.xmlsec1_verifies(path, pki.root_path) == [True]
+
+    # an approved correction changes the sheet: the signature is stale and the teacher signs again
+    student = demo.rosters[CLASS][0]
+    old = (await recorded(demo))[(student, "final", 0)]["value"]
+    request = await file_request(
+        demo.ledger, demo.school, demo.teacher("TOAN"),
+        assessment_target(YEAR, 1, CLASS, "TOAN", student, "final", None),
+        old_value=old, new_value="10" if old != "10.0" else "9", reason="Cộng nhầm điểm",
+    )  # fmt: skip
+    await decide_request(demo.ledger, demo.school, PRINCIPAL, request.payload["request"], approve=True, reason="Đúng")
+    async with demo.ledger.engine.connect() as conn:
+        state = await sheet_status(conn, demo.school, YEAR, CLASS, "TOAN", 1)
+        again = await prepare_sheet(conn, demo.school, YEAR, CLASS, "TOAN", 1, demo.clock.now().date())
+    assert (state["signed"], state["stale"]) == (False, True)
+    assert hocba_xml.wrappers(hocba_xml.parse(again))[0].get("VaiTro") == "SUBJECT_TEACHER"
