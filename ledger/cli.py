@@ -807,11 +807,14 @@ class _Plan:
 def cmd_import_sheet(args: argparse.Namespace, settings: Settings) -> int:
     """One class × subject × term sheet from the school-management software: dry run, or commit."""
     from ledger.gradebook import import_sheet
+    from ledger.school_year import current_year
 
     book = _gradebook(args)
 
     async def work(ledger: Any, school: str, actor: Any) -> Any:
-        plan = await import_sheet(ledger, school, actor, book, year=args.year, class_id=args.class_id,
+        async with ledger.engine.connect() as conn:
+            year = args.year or await current_year(conn, school, ledger.clock.now().date())
+        plan = await import_sheet(ledger, school, actor, book, year=year, class_id=args.class_id,
                                   subject=args.subject, term=args.term, dry_run=args.dry_run)  # fmt: skip
         if not args.json:
             for cell in plan["cells"]:
@@ -830,13 +833,15 @@ def cmd_import_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     """The IT teacher's reconciliation of the ledger against the source file (Điều 18.2)."""
     from ledger.db import AUDITOR_ROLE
     from ledger.gradebook import reconcile
+    from ledger.school_year import current_year
 
     book = _gradebook(args)
     school = _required_school(args, settings)
 
     async def body(runtime: Any) -> int:
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            report = await reconcile(conn, school, book, year=args.year, class_id=args.class_id,
+            year = args.year or await current_year(conn, school, runtime.clock.now().date())
+            report = await reconcile(conn, school, book, year=year, class_id=args.class_id,
                                      subject=args.subject, term=args.term)  # fmt: skip
         if args.json:
             _print_json(report)
@@ -1065,7 +1070,7 @@ def build_parser() -> argparse.ArgumentParser:
         command = imports.add_parser(name, help=text)
         school_option(command, "subject teacher" if name == "sheet" else None)
         command.add_argument("file", metavar="FILE")
-        command.add_argument("--year", required=True)
+        command.add_argument("--year", help="school year (default: the current one)")
         command.add_argument("--class", dest="class_id", required=True)
         command.add_argument("--subject", required=True, help="catalogue code, e.g. TOAN")
         command.add_argument("--term", required=True, type=int, choices=[1, 2])

@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import Column, Date, Index, SmallInteger, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger import identity
 from ledger.append import Ledger, SchoolSession
@@ -114,6 +115,18 @@ async def year_row(session: SchoolSession, year: str) -> dict[str, Any]:
     if not rows:
         raise NotFound("year.unknown", f"năm học {year} chưa được mở", f"school year {year} is not open", field="year")
     return rows[0]
+
+
+async def current_year(conn: AsyncConnection, school: str, today: date) -> str:
+    """The school year a command means when it names none: the latest opened year that has started by
+    `today` (the summer after it included), else the first one opened."""
+    years = sorted(await read(conn, school_years, school), key=lambda r: r["starts"])
+    if not years:
+        raise NotFound(
+            "year.unknown", "trường chưa mở năm học nào", "the school has opened no school year", field="year"
+        )
+    started = [r for r in years if r["starts"] <= today]
+    return str((started or years)[-1 if started else 0]["year"])
 
 
 async def class_grade(session: SchoolSession, year: str, class_id: str) -> int:
