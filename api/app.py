@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from api.metrics import METRICS_ROUTES
 from api.notify import LoggingNotifier, Notifier
 from api.portal import PORTAL_ROUTES
 from api.routes import ROUTES
@@ -53,7 +54,7 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
             await runtime.close()
 
     app = Litestar(
-        route_handlers=[*ROUTES, *PORTAL_ROUTES],
+        route_handlers=[*ROUTES, *PORTAL_ROUTES, *METRICS_ROUTES],
         state=state,
         guards=[guard],
         exception_handlers=EXCEPTION_HANDLERS,

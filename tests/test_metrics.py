@@ -1,0 +1,62 @@
+"""`/metrics` in the Prometheus text format: the ledger, checkpoints, verification, alerts and the
+refused-access rate per school; served to this machine or with the metrics token, never to others."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from ledger.demo import DemoSchool
+from ledger.jobs import nightly_verification
+from ledger.runtime import Runtime
+from tests import helpers
+
+
+@pytest.fixture
+async def local(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A scraper on the service's own machine."""
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 9100))
+    async with httpx.AsyncClient(transport=transport, base_url="http://hocba.test") as client:
+        yield client
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    found = re.search(rf"^{name}\{{{re.escape(inner)}\}} (\S+)$", text, re.MULTILINE)
+    assert found, f"{name}{{{inner}}} is missing"
+    return float(found.group(1))
+
+
+async def test_metrics_describe_each_school_and_count_refused_access(
+    local: httpx.AsyncClient, api: httpx.AsyncClient, demo: DemoSchool, runtime: Runtime,
+    tokens: dict[str, dict[str, str]],
+) -> None:  # fmt: skip
+    await nightly_verification(runtime, [demo.school])
+    before = sample((await local.get("/metrics")).text, "hocba_access_requests_last_hour", outcome="denied",
+                    school=demo.school)  # fmt: skip
+    denied = await api.get(f"/api/v1/schools/{demo.school}/issued", headers=tokens["SUBJECT_TEACHER"])
+    assert denied.status_code == 403
+    answer = await local.get("/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain; version=0.0.4")
+    text = answer.text
+    assert "# TYPE hocba_events gauge" in text
+    assert sample(text, "hocba_events", school=demo.school) == await helpers.head(demo.ledger, demo.school)
+    assert sample(text, "hocba_verification_ok", school=demo.school, log="events") == 1
+    assert sample(text, "hocba_verification_timestamp_seconds", school=demo.school, log="events") > 1.7e9
+    assert sample(text, "hocba_access_requests_last_hour", outcome="denied", school=demo.school) == before + 1
+    assert demo.names[demo.rosters["6A1"][0]] not in text and demo.rosters["6A1"][0] not in text
+
+
+async def test_metrics_are_refused_to_other_machines_without_the_token(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = await api.get("/metrics")
+    assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
+    monkeypatch.setenv("HOCBA_METRICS_TOKEN", "mat-ma-giam-sat-0123456789")
+    assert (await api.get("/metrics", headers={"Authorization": "Bearer sai"})).status_code == 403
+    allowed = await api.get("/metrics", headers={"Authorization": "Bearer mat-ma-giam-sat-0123456789"})
+    assert allowed.status_code == 200 and "hocba_events" in allowed.text
