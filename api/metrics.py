@@ -89,6 +89,13 @@ async def exposition(runtime: Runtime) -> str:
     lines += _family("hocba_access_requests_last_hour", "gauge", "Requests in the access trail over the last hour, "
                      "by outcome: allowed, denied (401, 403), refused (404, 409, 422, 429), failed (5xx); "
                      "denied over all is the refused-access rate.", requests)  # fmt: skip
+    from ledger.backup import backup_age, configured_destinations
+
+    destinations = configured_destinations()
+    if destinations:
+        age = backup_age(destinations, now)
+        lines += _family("hocba_backup_age_seconds", "gauge", "Seconds since the newest backup in the destinations "
+                         "(-1: none yet).", [({}, -1.0 if age is None else age)])  # fmt: skip
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@ sure that, with several processes, each run of a job happens in one of them only
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -143,9 +144,19 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     async def verification() -> None:
         await run_exclusive(engine, "verification", lambda: nightly_verification(runtime))
 
+    async def backup() -> None:
+        from ledger.backup import configured_destinations, configured_key, create_backup
+
+        key, destinations = configured_key(), configured_destinations()
+        if key is not None and destinations:
+            keep = int(os.environ.get("HOCBA_BACKUP_KEEP", "14"))
+            await run_exclusive(engine, "backup", lambda: create_backup(runtime, destinations, key, keep=keep))
+
     every = {"max_instances": 1, "coalesce": True}
     scheduler.add_job(checkpoints, "interval", seconds=runtime.settings.checkpoint_interval, id="checkpoint", **every)
     scheduler.add_job(unusual_access, "interval", seconds=60, id="unusual-access", **every)
     scheduler.add_job(deadlines, "interval", seconds=300, id="deadlines", **every)
     scheduler.add_job(verification, "cron", hour=2, minute=15, id="verification", **every)
+    if os.environ.get("HOCBA_BACKUP_DIRS"):  # daily, with retention (Điều 20.4)
+        scheduler.add_job(backup, "cron", hour=1, minute=30, id="backup", **every)
     return scheduler

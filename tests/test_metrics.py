@@ -3,8 +3,10 @@ refused-access rate per school; served to this machine or with the metrics token
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -26,7 +28,8 @@ async def local(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 def sample(text: str, name: str, **labels: str) -> float:
     inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    found = re.search(rf"^{name}\{{{re.escape(inner)}\}} (\S+)$", text, re.MULTILINE)
+    selector = rf"\{{{re.escape(inner)}\}}" if inner else ""
+    found = re.search(rf"^{name}{selector} (\S+)$", text, re.MULTILINE)
     assert found, f"{name}{{{inner}}} is missing"
     return float(found.group(1))
 
@@ -60,3 +63,19 @@ async def test_metrics_are_refused_to_other_machines_without_the_token(
     assert (await api.get("/metrics", headers={"Authorization": "Bearer sai"})).status_code == 403
     allowed = await api.get("/metrics", headers={"Authorization": "Bearer mat-ma-giam-sat-0123456789"})
     assert allowed.status_code == 200 and "hocba_events" in allowed.text
+
+
+async def test_backup_age_and_the_daily_backup_job_follow_the_configuration_dieu_20_4(
+    local: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from ledger.jobs import build_scheduler
+
+    assert "hocba_backup_age_seconds" not in (await local.get("/metrics")).text  # not configured
+    assert "backup" not in {job.id for job in build_scheduler(runtime).get_jobs()}
+    monkeypatch.setenv("HOCBA_BACKUP_DIRS", str(tmp_path))
+    assert sample((await local.get("/metrics")).text, "hocba_backup_age_seconds") == -1  # none yet
+    made = runtime.clock.now().timestamp() - 3600
+    manifest = {"created_at": datetime.fromtimestamp(made, UTC).isoformat(), "checkpoints": []}
+    (tmp_path / "hocba-20260820T020000000000Z.json").write_text(json.dumps(manifest))
+    assert abs(sample((await local.get("/metrics")).text, "hocba_backup_age_seconds") - 3600) < 5
+    assert "backup" in {job.id for job in build_scheduler(runtime).get_jobs()}
