@@ -19,7 +19,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.datastructures import State
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from api.web import PUBLIC, problem
 from audit.trail import access_index, alerts, verifications
@@ -89,6 +89,13 @@ async def exposition(runtime: Runtime) -> str:
     lines += _family("hocba_access_requests_last_hour", "gauge", "Requests in the access trail over the last hour, "
                      "by outcome: allowed, denied (401, 403), refused (404, 409, 422, 429), failed (5xx); "
                      "denied over all is the refused-access rate.", requests)  # fmt: skip
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        # On the primary, each streaming replica's replay lag; visible with pg_monitor (ops/DEPLOYMENT.md).
+        lag = await conn.execute(
+            text("SELECT application_name, EXTRACT(EPOCH FROM replay_lag) FROM pg_stat_replication ORDER BY 1")
+        )
+        replicas = [({"replica": str(name)}, float(seconds)) for name, seconds in lag.all() if seconds is not None]
+    lines += _family("hocba_replica_lag_seconds", "gauge", "Replay lag of each streaming replica.", replicas)
     from ledger.backup import backup_age, configured_destinations
 
     destinations = configured_destinations()
