@@ -192,7 +192,8 @@ async def create_account(
                 raise NotFound(
                     "student.unknown", "học sinh chưa có hồ sơ", "the student has no record", field="student_id"
                 )
-    key = f"hbk_{secrets.token_urlsafe(32)}" if kind is AccountKind.INTEGRATION else None
+    # The key names its school, so that finding its account reads one school's partition.
+    key = f"hbk_{school}.{secrets.token_urlsafe(32)}" if kind is AccountKind.INTEGRATION else None
     secret = None if key else (password or secrets.token_urlsafe(12))
     hashed = await asyncio.to_thread(_hasher.hash, secret) if secret else None
     row = {
@@ -263,12 +264,12 @@ def _burn_time() -> None:
 
 
 async def account_by_api_key(engine: AsyncEngine, key: str) -> tuple[str, str, AccountKind]:
+    school = key.removeprefix("hbk_").partition(".")[0] if key.startswith("hbk_") and "." in key else ""
+    if not school:
+        raise AuthenticationFailed("api_key.unknown")
     async with engine.connect() as conn:
-        row = (
-            (await conn.execute(select(accounts).where(accounts.c.api_key_hash == api_key_hash(key))))
-            .mappings()
-            .first()
-        )
+        query = select(accounts).where(accounts.c.school_id == school, accounts.c.api_key_hash == api_key_hash(key))
+        row = (await conn.execute(query)).mappings().first()
     if row is None or row["disabled"]:
         raise AuthenticationFailed("api_key.unknown")
     return row["school_id"], row["username"], AccountKind(row["kind"])

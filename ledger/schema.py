@@ -97,10 +97,11 @@ accounts = Table(
     Column("staff_id", Text),
     Column("student_id", Text),
     Column("password_hash", Text),
-    Column("api_key_hash", Text, unique=True),
+    Column("api_key_hash", Text),  # unique per school (an API key names its school)
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("accounts_api_key", "school_id", "api_key_hash", unique=True),
     schema=LEDGER_SCHEMA,
 )
 

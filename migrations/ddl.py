@@ -37,8 +37,9 @@ def append_only(table: str, partitions: int = PARTITIONS) -> list[str]:
 
 
 def projection_table(name: str, keys: list[tuple[str, str]], values: list[tuple[str, str]]) -> list[str]:
-    """A versioned read-model table in hocba_read: each row version is valid for seq in
-    [seq_from, seq_to), the current one has seq_to NULL (see ledger.schema.projection_table)."""
+    """A versioned read-model table in hocba_read, partitioned by school like every table: each row
+    version is valid for seq in [seq_from, seq_to), the current one has seq_to NULL (see
+    ledger.schema.projection_table)."""
     columns = ["school_id text NOT NULL"]
     columns += [f"{column} {kind} NOT NULL" for column, kind in keys]
     columns += [f"{column} {kind}" for column, kind in values]
@@ -46,8 +47,23 @@ def projection_table(name: str, keys: list[tuple[str, str]], values: list[tuple[
     key_names = ", ".join(["school_id", *(column for column, _ in keys)])
     return [
         f"CREATE TABLE hocba_read.{name} ({', '.join(columns)}, "
-        f"CONSTRAINT {name}_pkey PRIMARY KEY ({key_names}, seq_from))",
+        f"CONSTRAINT {name}_pkey PRIMARY KEY ({key_names}, seq_from)) PARTITION BY HASH (school_id)",
+        *hash_partitions(f"hocba_read.{name}"),
         f"CREATE UNIQUE INDEX {name}_current ON hocba_read.{name} ({key_names}) WHERE seq_to IS NULL",
+    ]
+
+
+def partition_by_school(table: str) -> list[str]:
+    """Turn a plain table with a school_id column into one partitioned by hash of school_id, keeping its
+    rows, columns, defaults, constraints and indexes (the caller restores grants and triggers)."""
+    schema, name = table.split(".")
+    return [
+        f"ALTER TABLE {table} RENAME TO {name}_plain",
+        f"CREATE TABLE {table} (LIKE {schema}.{name}_plain INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
+        "INCLUDING INDEXES INCLUDING STORAGE) PARTITION BY HASH (school_id)",
+        *hash_partitions(table),
+        f"INSERT INTO {table} SELECT * FROM {schema}.{name}_plain",
+        f"DROP TABLE {schema}.{name}_plain",
     ]
 
 

@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS public.plain_events (
 def payload(i: int) -> dict[str, Any]:
     """A realistic assessment-sized payload."""
     return {
+        "year": "2025-2026",
         "student": f"0792010{i % 100000:05d}",
         "class": f"{6 + i % 4}A{1 + i % 5}",
         "subject": ["TOAN", "NGU_VAN", "TIENG_ANH", "KHTN"][i % 4],
