@@ -222,7 +222,7 @@ def _server_major(url: str) -> int:
         return int(conn.info.server_version) // 10000
 
 
-def _tool(name: str, url: str) -> str:
+def pg_tool(name: str, url: str) -> str:
     """pg_dump or pg_restore of the server's major version (the embedded one's, PATH, Debian's)."""
     major = _server_major(url)
     candidates = []
@@ -254,7 +254,7 @@ async def _run(tool: str, url: str, *args: str) -> None:
     env = {**os.environ, **({"PGPASSWORD": str(password)} if password else {})}
     dbname = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
     process = await asyncio.create_subprocess_exec(
-        _tool(tool, url), *args, "--dbname", dbname, env=env,
+        pg_tool(tool, url), *args, "--dbname", dbname, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, stderr = await process.communicate()
