@@ -4,8 +4,9 @@
 
 Uses DATABASE_URL's server (or the embedded PostgreSQL) and a scratch database it drops afterwards.
 
-Append: the same rows (same school, payloads and batch sizes) go (a) through the ledger (per-school
-lock, canonical encoding, hash chain) and (b) as plain INSERTs into an unchained table with the same
+Append: the same rows (same school, payloads and batch sizes) go (a) through the ledger core alone
+(per-school lock, canonical encoding, hash chain; no read models: ops/bench_province.py measures
+appends with them) and (b) as plain INSERTs into an unchained table with the same
 columns and keys, its payload serialised with json.dumps and seq drawn from an identity column. Both
 go through the same engine and driver. Measured for one writer with batches, and for 16 concurrent
 writers on one school.
@@ -103,7 +104,7 @@ async def bench_append(url: str, total: int, batch: int, writers: int) -> dict[s
         conn.execute("GRANT SELECT, INSERT ON public.plain_events TO hocba_app")
     engine = create_engine(url, APP_ROLE, pool_size=writers + 2)
     plain = create_engine(url, APP_ROLE, pool_size=writers + 2)
-    ledger = Ledger(engine)
+    ledger = Ledger(engine, projections=())
     work = events(total)
     chunks = [work[i : i + batch] for i in range(0, total, batch)]
     results: dict[str, float] = {}
@@ -129,7 +130,7 @@ async def bench_append(url: str, total: int, batch: int, writers: int) -> dict[s
 
     # The same, but each writer with a Ledger of its own, as separate service processes would be:
     # no combining in the process, so the writers queue on the school's lock in PostgreSQL.
-    ledgers = [Ledger(engine) for _ in range(writers)]
+    ledgers = [Ledger(engine, projections=()) for _ in range(writers)]
     work = events(total, start=2 * total)
     chunks = [work[i : i + small] for i in range(0, total, small)]
     turn = iter(range(10**9))
@@ -163,7 +164,7 @@ async def bench_verify(url: str, total: int, pki: Pki) -> dict[str, float]:
     school = "bench-verify"
     engine = create_engine(url, APP_ROLE)
     auditor = create_engine(url, AUDITOR_ROLE)
-    ledger = Ledger(engine)
+    ledger = Ledger(engine, projections=())
     signer = pki.service_signer(school, allow_demo=True)
     print(f"verify, {total} events (loading through the ledger in batches of 1000, a checkpoint every 100000)")
     started = time.perf_counter()
