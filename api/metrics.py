@@ -4,8 +4,8 @@ Per school: the events in its ledger, the age of its latest signed checkpoint, t
 of each of its logs (events and access trail) with its time, the alerts raised, and the requests in
 its access trail over the last hour by outcome (denied over all is the refused-access rate).
 
-Deny by default: the page answers a scraper on the same machine (loopback), or one that presents
-`Authorization: Bearer <HOCBA_METRICS_TOKEN>` when that variable is set. It shows counts and times,
+Deny by default: the page answers a scraper on the same machine (loopback, not relayed by a proxy),
+or one that presents `Authorization: Bearer <HOCBA_METRICS_TOKEN>` when that variable is set. It shows counts and times,
 never a personal identifier.
 """
 
@@ -40,8 +40,10 @@ def _allowed(request: Request[Any, Any, Any]) -> bool:
     given = request.headers.get("authorization", "")
     if token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
         return True
+    # A request relayed by a reverse proxy on this machine comes from loopback too: it is not local.
+    relayed = any(name in request.headers for name in ("forwarded", "x-forwarded-for", "x-real-ip"))
     client = request.client.host if request.client else ""
-    return client in LOOPBACK
+    return client in LOOPBACK and not relayed
 
 
 def _family(name: str, kind: str, text: str, samples: Iterable[tuple[dict[str, str], float]]) -> list[str]:

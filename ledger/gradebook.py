@@ -302,7 +302,10 @@ def read_gradebook(data: bytes, file: str, *, sheet: str | None = None, preset: 
         )
     kind = _kind_of(data)
     extension = file.rsplit(".", 1)[-1].lower() if "." in file else ""
-    if extension in ("xlsx", "csv", "xml") and extension != kind:
+    if extension not in ("xlsx", "csv", "xml"):
+        raise _bad("gradebook.file_type", "chỉ nhận tệp .xlsx, .csv hoặc .xml (hãy lưu tệp .xls thành .xlsx)",
+                   "only .xlsx, .csv or .xml files are accepted (save an .xls file as .xlsx)", file, "")  # fmt: skip
+    if extension != kind:
         raise _bad(
             "gradebook.file_type",
             f"nội dung tệp không phải {extension.upper()} như phần mở rộng của nó",

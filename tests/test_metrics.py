@@ -55,10 +55,12 @@ async def test_metrics_describe_each_school_and_count_refused_access(
 
 
 async def test_metrics_are_refused_to_other_machines_without_the_token(
-    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    api: httpx.AsyncClient, local: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     refused = await api.get("/metrics")
     assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
+    relayed = await local.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert relayed.status_code == 403  # a proxy on this machine relays the world, not this machine
     monkeypatch.setenv("HOCBA_METRICS_TOKEN", "mat-ma-giam-sat-0123456789")
     assert (await api.get("/metrics", headers={"Authorization": "Bearer sai"})).status_code == 403
     allowed = await api.get("/metrics", headers={"Authorization": "Bearer mat-ma-giam-sat-0123456789"})
