@@ -9,9 +9,12 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
 from api.metrics import METRICS_ROUTES
 from api.notify import LoggingNotifier, Notifier
+from api.pages import PAGE_ROUTES, TEMPLATES
 from api.portal import PORTAL_ROUTES
 from api.routes import ROUTES
 from api.security import Challenges, Tokens, token_secret
@@ -54,7 +57,8 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
             await runtime.close()
 
     app = Litestar(
-        route_handlers=[*ROUTES, *PORTAL_ROUTES, *METRICS_ROUTES],
+        route_handlers=[*ROUTES, *PORTAL_ROUTES, *METRICS_ROUTES, *PAGE_ROUTES],
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         state=state,
         guards=[guard],
         exception_handlers=EXCEPTION_HANDLERS,

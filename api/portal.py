@@ -39,7 +39,7 @@ V1 = "/api/v1"
 PORTAL_REQUESTS = 30
 PORTAL_WINDOW = timedelta(minutes=10)
 MAX_UPLOAD = 10 * 1024 * 1024  # bytes
-_PORTAL_ACTIONS = ("portal_verify", "portal_lookup", "portal_resend")
+_PORTAL_ACTIONS = ("portal_verify", "portal_lookup", "portal_resend", "page_portal_verify", "page_portal_lookup")
 
 
 def _runtime(state: State) -> Runtime:
@@ -94,31 +94,29 @@ async def portal_verify(request: Request[Any, Any, Any], state: State) -> Respon
     if not body or len(body) > MAX_UPLOAD:
         return problem(422, "send the XML or PDF file as the request body, at most 10 MB",
                        "Hãy gửi tệp XML hoặc PDF trong thân yêu cầu, tối đa 10 MB.", field="body")  # fmt: skip
-    runtime = _runtime(state)
+    outcome = await verification(_runtime(state), body)
+    if outcome["issued"] is not None:
+        entry_of(request).touch([outcome.pop("student")])
+    outcome.pop("student", None)
+    return Response(outcome)
+
+
+async def verification(runtime: Runtime, body: bytes) -> dict[str, Any]:
+    """The report of an uploaded file, and the issuance whose XML or PDF is exactly this file."""
     report = await verify_file(body, runtime.trusted_roots(), runtime.crls())
     digest = hashlib.sha256(body).hexdigest()
     t = issued
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        row = (
-            (
-                await conn.execute(
-                    select(t).where(or_(t.c.xml_sha256 == digest, t.c.pdf_sha256 == digest), t.c.seq_to.is_(None))
-                )
-            )
-            .mappings()
-            .first()
-        )
+        query = select(t).where(or_(t.c.xml_sha256 == digest, t.c.pdf_sha256 == digest), t.c.seq_to.is_(None))
+        row = (await conn.execute(query)).mappings().first()
     found = _issued_out(dict(row), row["school_id"]) if row is not None else None
-    if found is not None:
-        entry_of(request).touch([row["student_id"]])  # type: ignore[index]
-    return Response(
-        {
-            "report": report.to_json(),
-            "issued": found,
-            "revoked": found is not None and found["status"] == "revoked",
-            "sha256": digest,
-        }
-    )
+    return {
+        "report": report.to_json(),
+        "issued": found,
+        "revoked": found is not None and found["status"] == "revoked",
+        "sha256": digest,
+        "student": row["student_id"] if row is not None else None,
+    }
 
 
 class LookupIn(msgspec.Struct):
@@ -146,7 +144,16 @@ async def portal_lookup(request: Request[Any, Any, Any], state: State, data: JSO
     blocked = await _throttled(request, state)
     if blocked is not None:
         return blocked
-    runtime = _runtime(state)
+    found = await lookup(_runtime(state), data)
+    if found is None:
+        entry_of(request).reason = "portal.no_match"
+        return problem(404, "no issued học bạ matches all five details", "Không có học bạ nào khớp cả năm thông tin.")
+    entry_of(request).touch([data.student_id])
+    return Response({"issued": found})
+
+
+async def lookup(runtime: Runtime, data: LookupIn) -> dict[str, Any] | None:
+    """The issued học bạ that matches all five details of Điều 2.14, or None."""
     secret = token_secret(runtime.settings)
     code = data.code.strip().upper().replace(" ", "")
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
@@ -160,11 +167,7 @@ async def portal_lookup(request: Request[Any, Any, Any], state: State, data: JSO
         and person["date_of_birth"].isoformat() == data.birth_date
         and lookup_code(secret, data.school, r["issuance_id"]) == code
     ]  # fmt: skip
-    if not matches:
-        entry_of(request).reason = "portal.no_match"
-        return problem(404, "no issued học bạ matches all five details", "Không có học bạ nào khớp cả năm thông tin.")
-    entry_of(request).touch([data.student_id])
-    return Response({"issued": _issued_out(matches[-1], data.school)})
+    return _issued_out(matches[-1], data.school) if matches else None
 
 
 class ResendIn(msgspec.Struct):
