@@ -27,7 +27,6 @@ from ledger import store
 from ledger.db import AUDITOR_ROLE
 from ledger.projection import read
 from ledger.runtime import Runtime
-from ledger.schools import schools
 
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -59,7 +58,7 @@ async def exposition(runtime: Runtime) -> str:
     now = runtime.clock.now()
     events, checkpoint_age, ok, ran, raised, requests = [], [], [], [], [], []
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        for school in await _schools(conn):
+        for school in await store.school_ids(conn):
             label = {"school": school}
             events.append((label, float((await store.read_head(conn, school)).seq)))
             latest = await store.latest_checkpoint(conn, school)
@@ -106,12 +105,6 @@ async def exposition(runtime: Runtime) -> str:
         lines += _family("hocba_backup_age_seconds", "gauge", "Seconds since the newest backup in the destinations "
                          "(-1: none yet).", [({}, -1.0 if age is None else age)])  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-async def _schools(conn: Any) -> list[str]:
-    t = schools
-    rows = await conn.execute(select(t.c.school_id).where(t.c.seq_to.is_(None)).order_by(t.c.school_id))
-    return [row[0] for row in rows]
 
 
 @get("/metrics", operation_id="metrics", opt={"action": PUBLIC}, include_in_schema=False)

@@ -270,11 +270,8 @@ def cmd_sign(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.clock import VN_TZ
     from signing import xml as hocba_xml
 
-    source = Path(args.file)
-    if not source.is_file():
-        raise CliError(f"no such file: {source}")
+    source, data = Path(args.file), _read_file(args.file)
     key, cert, chain = _load_p12(args.p12, args.password_stdin)
-    data = source.read_bytes()
     now = datetime.now(VN_TZ)
     if data.lstrip().startswith(b"%PDF"):
         signed_pdf = asyncio.run(_sign_pdf(args, settings, data, key, cert, chain, now))
@@ -322,15 +319,13 @@ def cmd_verify_file(args: argparse.Namespace, settings: Settings) -> int:
     from signing.certs import load_certificates
     from signing.verify_file import verify_file
 
-    source = Path(args.file)
-    if not source.is_file():
-        raise CliError(f"no such file: {source}")
+    source, data = Path(args.file), _read_file(args.file)
     roots = load_certificates(Path(args.trust))
     crls = []
     if args.crl:
         raw = Path(args.crl).read_bytes()
         crls = [x509.load_pem_x509_crl(raw) if b"-----BEGIN" in raw else x509.load_der_x509_crl(raw)]
-    report = asyncio.run(verify_file(source.read_bytes(), roots, crls))
+    report = asyncio.run(verify_file(data, roots, crls))
     if args.json:
         _print_json(report.to_json())
     else:
@@ -740,7 +735,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.signatures import submit
 
-    data = Path(args.file).read_bytes()
+    data = _read_file(args.file)
 
     async def work(ledger: Any, school: str, actor: Any) -> Any:
         from ledger.runtime import Runtime

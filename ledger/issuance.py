@@ -291,19 +291,22 @@ def _values(row: dict[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in issued.info["values"]}
 
 
+def _new_row(e: Event, **fields: Any) -> dict[str, Any]:
+    """A học bạ's row as its issuance (or its inheritance) makes it; `fields` are what differ."""
+    p = e.payload
+    row: dict[str, Any] = dict.fromkeys(issued.info["values"])
+    row.update(
+        hocba_id=p["hocba_id"], year=p["year"], student_id=p["student"], class_id=p["class"],
+        xml_c14n_sha256=p["xml_c14n_sha256"], pdf_sha256=p["pdf_sha256"], event_id=str(e.event_id),
+        issued_on=p["issued_on"],
+    )  # fmt: skip
+    return {**row, **fields}
+
+
 async def _on_issued(w: ProjectionWriter, e: Event) -> None:
     p = e.payload
-    await w.put(
-        issued,
-        {"issuance_id": p["issuance"]},
-        {
-            "hocba_id": p["hocba_id"], "year": p["year"], "student_id": p["student"], "class_id": p["class"],
-            "status": "issued", "xml_sha256": None, "xml_c14n_sha256": p["xml_c14n_sha256"],
-            "pdf_sha256": p["pdf_sha256"], "event_id": str(e.event_id),
-            "issued_on": p["issued_on"], "issued_by": str(e.actor.user), "replaces": p["replaces"],
-            "replaced_by": None, "revoked_by": None, "revocation_reason": None, "origin_school": None,
-        },
-    )  # fmt: skip
+    row = _new_row(e, status="issued", issued_by=str(e.actor.user), replaces=p["replaces"])
+    await w.put(issued, {"issuance_id": p["issuance"]}, row)
     if p["replaces"]:
         old = await w.get(issued, issuance_id=p["replaces"])
         if old is not None:
@@ -328,17 +331,8 @@ async def _on_revoked(w: ProjectionWriter, e: Event) -> None:
 
 async def _on_inherited(w: ProjectionWriter, e: Event) -> None:
     p = e.payload
-    await w.put(
-        issued,
-        {"issuance_id": p["issuance"]},
-        {
-            "hocba_id": p["hocba_id"], "year": p["year"], "student_id": p["student"], "class_id": p["class"],
-            "status": "inherited", "xml_sha256": p["xml_sha256"], "xml_c14n_sha256": p["xml_c14n_sha256"],
-            "pdf_sha256": p["pdf_sha256"], "event_id": str(e.event_id), "issued_on": p["issued_on"],
-            "issued_by": None, "replaces": None, "replaced_by": None, "revoked_by": None,
-            "revocation_reason": None, "origin_school": p["origin_school"],
-        },
-    )  # fmt: skip
+    row = _new_row(e, status="inherited", xml_sha256=p["xml_sha256"], origin_school=p["origin_school"])
+    await w.put(issued, {"issuance_id": p["issuance"]}, row)
 
 
 PROJECTION = Projection(

@@ -339,43 +339,30 @@ def _role_from_reason(reason: str | None) -> str | None:
     return code if re.fullmatch(r"[A-Z_]+", code) else None
 
 
+def _rule(x: layout.AxisAlignment, y: layout.AxisAlignment, margins: layout.Margins) -> layout.SimpleBoxLayoutRule:
+    return layout.SimpleBoxLayoutRule(
+        x_align=x, y_align=y, margins=margins, inner_content_scaling=layout.InnerScaling.NO_SCALING
+    )
+
+
 def _stamp_style(appearance: Literal["principal", "seal"], signed_at: str) -> TextStampStyle:
     text_style = TextBoxStyle(
         font=GlyphAccumulatorFactory(str(STAMP_FONT)),
         font_size=STAMP_TEXT_SIZE,
         border_width=0,
     )
+    align, none = layout.AxisAlignment, layout.Margins(0, 0, 0, 0)
     if appearance == "principal":
         _, width, height = _principal_layout()
         background = images.PdfImage(str(SIGNATURE_IMAGE), box=layout.BoxConstraints(width, height))
-        background_layout = layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MID,
-            y_align=layout.AxisAlignment.ALIGN_MAX,
-            margins=layout.Margins(0, 0, 0, 0),
-            inner_content_scaling=layout.InnerScaling.NO_SCALING,
-        )
+        background_layout = _rule(align.ALIGN_MID, align.ALIGN_MAX, none)
         # the time goes under the right part of the image, clear of the seal over its left third
-        text_layout = layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MAX,
-            y_align=layout.AxisAlignment.ALIGN_MIN,
-            margins=layout.Margins(0, 2, 0, 2),
-            inner_content_scaling=layout.InnerScaling.NO_SCALING,
-        )
+        text_layout = _rule(align.ALIGN_MAX, align.ALIGN_MIN, layout.Margins(0, 2, 0, 2))
     else:
         diameter = LAYOUT.seal_diameter * MM
         background = images.PdfImage(str(SEAL_IMAGE), box=layout.BoxConstraints(diameter, diameter))
-        background_layout = layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MAX,
-            y_align=layout.AxisAlignment.ALIGN_MID,
-            margins=layout.Margins(0, 0, 0, 0),
-            inner_content_scaling=layout.InnerScaling.NO_SCALING,
-        )
-        text_layout = layout.SimpleBoxLayoutRule(
-            x_align=layout.AxisAlignment.ALIGN_MIN,
-            y_align=layout.AxisAlignment.ALIGN_MIN,
-            margins=layout.Margins(0, 0, 0, 4),
-            inner_content_scaling=layout.InnerScaling.NO_SCALING,
-        )
+        background_layout = _rule(align.ALIGN_MAX, align.ALIGN_MID, none)
+        text_layout = _rule(align.ALIGN_MIN, align.ALIGN_MIN, layout.Margins(0, 0, 0, 4))
     return TextStampStyle(
         stamp_text=signed_at.replace("%", "%%"),
         text_box_style=text_style,

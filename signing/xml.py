@@ -320,9 +320,7 @@ def verify_signature(
     wrapper = wrappers(root)[index]
     wrapper_id = wrapper.get("Id") or ""
     signature = wrapper.find(f"{{{DS}}}Signature")
-    truong = root.find(f"{tag('HoSo')}/{tag('Truong')}")
-    if truong is None:
-        truong = root.find(f"{tag('Lop')}/{tag('Truong')}")
+    truong = root.find(f"./*/{tag('Truong')}")  # the school: in HoSo (học bạ, transfer record) or Lop (sheet)
     school = truong.get("Ma", "") if truong is not None else ""
     cert = first_certificate(signature) if signature is not None else None
     report = SignatureReport(signer=_common_name(cert) if cert else "?")
