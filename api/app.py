@@ -14,7 +14,7 @@ from litestar.template.config import TemplateConfig
 
 from api.metrics import METRICS_ROUTES
 from api.notify import LoggingNotifier, Notifier
-from api.pages import PAGE_ROUTES, TEMPLATES
+from api.pages import TEMPLATES, page_router, template_filters
 from api.portal import PORTAL_ROUTES
 from api.routes import ROUTES
 from api.security import Challenges, Tokens, token_secret
@@ -57,8 +57,10 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
             await runtime.close()
 
     app = Litestar(
-        route_handlers=[*ROUTES, *PORTAL_ROUTES, *METRICS_ROUTES, *PAGE_ROUTES],
-        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
+        route_handlers=[*ROUTES, *PORTAL_ROUTES, *METRICS_ROUTES, page_router()],
+        template_config=TemplateConfig(
+            directory=TEMPLATES, engine=JinjaTemplateEngine, engine_callback=template_filters
+        ),
         state=state,
         guards=[guard],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -32,7 +32,6 @@ from ledger.append import Ledger
 from ledger.assessments import (
     SheetEntry,
     assessments,
-    conduct,
     record_absences,
     record_conduct,
     record_homeroom_comments,
@@ -45,7 +44,14 @@ from ledger.checkpointing import consistency_proof, make_checkpoint
 from ledger.class_sheets import prepare as prepare_sheet
 from ledger.class_sheets import status as sheet_status
 from ledger.class_sheets import submit as submit_sheet
-from ledger.corrections import assessment_target, conduct_target, corrections, decide_request, file_request
+from ledger.corrections import (
+    assessment_target,
+    conduct_target,
+    corrections,
+    decide_request,
+    file_request,
+    value_history,
+)
 from ledger.db import AUDITOR_ROLE
 from ledger.deadlines import LockScope, calendar_from, calendars, locks, set_calendar, set_lock
 from ledger.envelope import Actor, Event
@@ -58,7 +64,7 @@ from ledger.issuance import issued, lookup_code
 from ledger.issuance import revoke as revoke_hocba
 from ledger.issuance import stored as stored_document
 from ledger.policy import AccountKind, Principal
-from ledger.projection import history, read
+from ledger.projection import read
 from ledger.runtime import Runtime
 from ledger.schools import schools
 from ledger.signatures import certificates, pdf_document, register_certificate, revoke_certificate, submit_pdf
@@ -161,9 +167,9 @@ class CertificateLogin(msgspec.Struct):
     signature: str  # base64, over the challenge's UTF-8 bytes
 
 
-async def _guard_login(
-    request: Request[Any, Any, Any], state: State, school: str, username: str
-) -> Response[Any] | None:
+async def refused_logins(request: Request[Any, Any, Any], state: State, school: str, username: str) -> int:
+    """How many recent refused logins block this attempt (0: none); the attempt's access entry names
+    the account, and goes to the school's chain when the school exists."""
     entry = entry_of(request)
     entry.username = username
     runtime = _runtime(state)
@@ -174,11 +180,19 @@ async def _guard_login(
         failures = await login_blocked(conn, school, username, entry.client, since)
     if failures:
         entry.reason = "login.rate_limited"
+    return failures
+
+
+async def _guard_login(
+    request: Request[Any, Any, Any], state: State, school: str, username: str
+) -> Response[Any] | None:
+    failures = await refused_logins(request, state, school, username)
+    if failures:
         return problem(
             429,
             f"{failures} refused logins in {LOGIN_WINDOW.seconds // 60} minutes; retry later",
             retry_after=LOGIN_WINDOW.seconds,
-            request_id=entry.request_id,
+            request_id=entry_of(request).request_id,
         )
     return None
 
@@ -827,7 +841,7 @@ class CorrectionIn(msgspec.Struct):
     attachment_sha256: str | None = None
 
 
-async def _file_correction(
+async def file_correction(
     request: Request[Any, Any, Any], state: State, school: str, role: str, target: Any, data: CorrectionIn
 ) -> dict[str, Any]:
     event = await file_request(
@@ -866,7 +880,7 @@ async def correction_file_sheet(
 ) -> dict[str, Any]:
     entry_of(request).touch([data.student])
     target = assessment_target(year, term, class_id, subject, data.student, data.kind, data.slot)
-    return await _file_correction(request, state, school, "SUBJECT_TEACHER", target, data)
+    return await file_correction(request, state, school, "SUBJECT_TEACHER", target, data)
 
 
 @post(
@@ -887,7 +901,7 @@ async def correction_file_conduct(
 ) -> dict[str, Any]:
     entry_of(request).touch([data.student])
     target = conduct_target(year, term, class_id, data.student)
-    return await _file_correction(request, state, school, "HOMEROOM_TEACHER", target, data)
+    return await file_correction(request, state, school, "HOMEROOM_TEACHER", target, data)
 
 
 @get(
@@ -924,31 +938,15 @@ async def correction_read(
             return problem(404, "no such correction request", "Không có đề nghị điều chỉnh này.")
         target = rows[0]["target"]
         entry_of(request).touch([target["student"]])
-        if target["what"] == "conduct":
-            versions = await history(
-                conn, conduct, school, year=target["year"], student_id=target["student"], term=target["term"]
-            )
-        else:
-            versions = await history(
-                conn,
-                assessments,
-                school,
-                year=target["year"],
-                student_id=target["student"],
-                subject=target["subject"],
-                term=target["term"],
-                kind=target["kind"],
-                slot=target["slot"],
-            )
-    keep = ("value", "level", "recorded_by", "seq_from", "seq_to")
-    return Response({**_correction_out(rows[0]), "history": [{k: v.get(k) for k in keep if k in v} for v in versions]})
+        versions = await value_history(conn, school, target)
+    return Response({**_correction_out(rows[0]), "history": versions})
 
 
 class DecisionIn(msgspec.Struct):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
-async def _decide(
+async def decide_correction(
     request: Request[Any, Any, Any], state: State, school: str, request_id: uuid.UUID, approve: bool, reason: str
 ) -> dict[str, Any]:
     principal = principal_of(request)
@@ -976,7 +974,7 @@ async def correction_approve(
     request_id: FromPath[uuid.UUID],
     data: JSONBody[DecisionIn],
 ) -> dict[str, Any]:
-    return await _decide(request, state, school, request_id, True, data.reason)
+    return await decide_correction(request, state, school, request_id, True, data.reason)
 
 
 @post(
@@ -994,7 +992,7 @@ async def correction_reject(
     request_id: FromPath[uuid.UUID],
     data: JSONBody[DecisionIn],
 ) -> dict[str, Any]:
-    return await _decide(request, state, school, request_id, False, data.reason)
+    return await decide_correction(request, state, school, request_id, False, data.reason)
 
 
 # --- signatures ----------------------------------------------------------------------------------
@@ -1012,7 +1010,7 @@ class SignedIn(msgspec.Struct):
     document: Annotated[str, msgspec.Meta(min_length=1, max_length=4_000_000, description="base64 of the signed XML")]
 
 
-def _signer(request: Request[Any, Any, Any]) -> Actor:
+def signer_of(request: Request[Any, Any, Any]) -> Actor:
     """The signed-in signer; the ledger checks which role they signed in."""
     principal = principal_of(request)
     return _actor(principal, principal.grants[0].role.value if principal.grants else "STAFF")
@@ -1032,6 +1030,26 @@ def _may_sign_as(principal: Principal, role: str, year: str, class_id: str, subj
         if role == "ORGANISATION" and grant.role.value == "CLERK":
             return True
     return False
+
+
+async def prepare_for(
+    request: Request[Any, Any, Any], state: State, school: str, year: str, student: str, role: str,
+    subject: str | None,
+) -> dict[str, Any]:  # fmt: skip
+    """What the signed-in signer signs next for this student in `role`: refused unless they hold the
+    role for the student (the service checks it again, with the certificate, when it comes back)."""
+    personal_id(student)
+    runtime = _runtime(state)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        class_id = (await load_student_year(conn, school, year, student)).class_id
+        if not _may_sign_as(principal_of(request), role, year, class_id, subject):
+            raise Forbidden(
+                "signature.role",
+                f"Bạn không giữ vai trò {role} cho học sinh này.",
+                f"You do not hold {role} for this student.",
+                field="role",
+            )
+        return await prepare_signature(conn, school, year, student, role, subject, runtime.clock.now().date())
 
 
 @get(
@@ -1061,20 +1079,7 @@ async def signature_prepare(
     request: Request[Any, Any, Any], state: State, school: SchoolId, student: StudentId, year: Year,
     data: JSONBody[PrepareIn],
 ) -> dict[str, Any]:  # fmt: skip
-    personal_id(student)
-    runtime = _runtime(state)
-    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        class_id = (await load_student_year(conn, school, year, student)).class_id
-        if not _may_sign_as(principal_of(request), data.role, year, class_id, data.subject):
-            raise Forbidden(
-                "signature.role",
-                f"Bạn không giữ vai trò {data.role} cho học sinh này.",
-                f"You do not hold {data.role} for this student.",
-                field="role",
-            )
-        prepared = await prepare_signature(
-            conn, school, year, student, data.role, data.subject, runtime.clock.now().date()
-        )
+    prepared = await prepare_for(request, state, school, year, student, data.role, data.subject)
     return {**prepared, "document": base64.b64encode(prepared["document"]).decode()}
 
 
@@ -1093,7 +1098,7 @@ async def signature_submit(
     signed = _base64(data.document)
     runtime = _runtime(state)
     event = await submit_signature(
-        _ledger(state), school, _signer(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+        _ledger(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
     )
     return {"seq": event.seq, "wrapper_id": event.payload["wrapper_id"], "role": event.payload["role"],
             "parts": event.payload["parts"], "signing_time": event.payload["signing_time"]}  # fmt: skip
@@ -1129,7 +1134,7 @@ async def signature_submit_pdf(
     signed = _base64(data.document)
     runtime = _runtime(state)
     event = await submit_pdf(
-        _ledger(state), school, _signer(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+        _ledger(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
     )
     return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"]}
 
@@ -1295,7 +1300,7 @@ async def transfer_open(
     request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[TransferIn]
 ) -> dict[str, Any]:
     event = await open_transfer(
-        _ledger(state), school, _signer(request), data.student, departure=data.departure or _today(state),
+        _ledger(state), school, signer_of(request), data.student, departure=data.departure or _today(state),
         to_school=data.to_school, year=data.year,
     )  # fmt: skip
     return {"seq": event.seq, **event.payload}
@@ -1313,7 +1318,7 @@ async def transfer_paper(
 ) -> dict[str, Any]:
     scans = [Scan(scan.year, scan.media_type, _base64(scan.content)) for scan in data.scans]
     event = await open_paper(
-        _ledger(state), school, _signer(request), data.student, arrival=data.arrival or _today(state),
+        _ledger(state), school, signer_of(request), data.student, arrival=data.arrival or _today(state),
         from_school=data.from_school, scans=scans,
     )  # fmt: skip
     return {"seq": event.seq, **event.payload}
@@ -1361,7 +1366,7 @@ async def transfer_submit(
 ) -> dict[str, Any]:
     runtime = _runtime(state)
     event = await submit_transfer(
-        _ledger(state), school, _signer(request), transfer, _base64(data.document), runtime.trusted_roots(),
+        _ledger(state), school, signer_of(request), transfer, _base64(data.document), runtime.trusted_roots(),
         runtime.crls(),
     )  # fmt: skip
     return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"],
@@ -1395,7 +1400,7 @@ async def transfer_receive(
 ) -> dict[str, Any]:
     runtime = _runtime(state)
     events = await receive(
-        _ledger(state), school, _signer(request), _base64(data.document), year=data.year, class_id=data.class_id,
+        _ledger(state), school, signer_of(request), _base64(data.document), year=data.year, class_id=data.class_id,
         since=data.since, trusted_roots=runtime.trusted_roots(), crls=runtime.crls(),
     )  # fmt: skip
     return _appended(events)

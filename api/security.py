@@ -39,6 +39,9 @@ TOKEN_TTL = timedelta(minutes=15)
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_ATTEMPTS = 5
 ADDRESS_ATTEMPTS = 20
+# Every way to sign in counts towards the same limit: the API's password and certificate logins and
+# the sign-in page.
+LOGIN_ACTIONS = ("auth_token", "auth_certificate", "page_login_submit")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 # OWASP's minimum for argon2id: 19 MiB, two passes.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -305,7 +308,7 @@ async def login_blocked(conn: AsyncConnection, school: str, username: str, clien
 
     def count(who: Any) -> Any:
         return select(func.count()).where(
-            t.c.school_id == school, t.c.action == "auth_token", t.c.outcome == "denied", t.c.at >= since, who
+            t.c.school_id == school, t.c.action.in_(LOGIN_ACTIONS), t.c.outcome == "denied", t.c.at >= since, who
         )
 
     by_user = int(await conn.scalar(count(t.c.username == username)) or 0)

@@ -31,6 +31,7 @@ from ledger.school_year import enrolments
 log = get_logger(__name__)
 ACCESS = "hocba.access"  # scope key of the request's AccessEntry
 PUBLIC = "public"
+SESSION_COOKIE = "hocba_session"  # a page's sign-in: the same short-lived token as the API's bearer
 PROBLEM = "application/problem+json"
 
 
@@ -122,20 +123,33 @@ def on_http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[P
 def on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
     """Data the database cannot hold is the caller's to fix (422); a database that cannot be reached is
     a moment to wait (503, retryable: appends are idempotent by event id)."""
-    cause = getattr(exc, "orig", exc)
-    if isinstance(cause, psycopg.DataError):
+    status = database_status(exc)
+    if status == 422:
         return problem(
             422,
-            f"a value cannot be stored: {cause}",
+            f"a value cannot be stored: {getattr(exc, 'orig', exc)}",
             "Có giá trị không lưu được; hãy kiểm tra dữ liệu gửi lên.",
             request_id=_request_id(request),
         )
+    if status == 503:
+        return problem(503, "the database is not reachable; retry", retry_after=5, request_id=_request_id(request))
+    return on_unexpected(request, exc)
+
+
+def database_status(exc: Exception) -> int | None:
+    """422 for data the database cannot hold, 503 for a database that cannot be reached, None for
+    anything else."""
+    if not isinstance(exc, DBAPIError | psycopg.Error):
+        return None
+    cause = getattr(exc, "orig", exc)
+    if isinstance(cause, psycopg.DataError):
+        return 422
     if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError) or getattr(
         exc, "connection_invalidated", False
     ):
-        log.warning("database unavailable", path=request.url.path)
-        return problem(503, "the database is not reachable; retry", retry_after=5, request_id=_request_id(request))
-    return on_unexpected(request, exc)
+        log.warning("database unavailable")
+        return 503
+    return None
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
@@ -157,7 +171,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Callable[..., Response[Any]]] = 
 
 async def _target(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, school: str) -> Target:
     params = connection.path_params
-    year = connection.query_params.get("year")
+    year = year_of(connection)
     student = params.get("student")
     class_id = params.get("class_id")
     term = params.get("term")
@@ -190,7 +204,7 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     if action == PUBLIC:
         return
     runtime: Runtime = connection.app.state.runtime
-    principal = await authenticate(connection, runtime)
+    principal = await authenticate(connection, runtime, page=bool(handler.opt.get("page")))
     # The entry goes to the chain of the account's school, which is where its auditors look; an
     # unauthenticated request goes to the service chain.
     entry.username, entry.roles, entry.school = (
@@ -204,6 +218,8 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     if school is not None and school != principal.school:
         entry.reason = "school.other"
         raise PermissionDeniedException("the account belongs to another school")
+    if handler.opt.get("page") and "year" not in connection.query_params:
+        await _default_year(connection, runtime, principal.school)
     target = await _target(connection, runtime, principal.school)
     if target.student:
         entry.touch([target.student])
@@ -213,7 +229,30 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     connection.scope["hocba.principal"] = principal  # type: ignore[typeddict-unknown-key]
 
 
-async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime) -> Principal:
+async def _default_year(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, school: str) -> None:
+    from ledger.school_year import current_year
+
+    try:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            year = await current_year(conn, school, runtime.clock.now().date())
+    except DomainError:
+        return  # no year opened yet: pages that need one say so
+    connection.scope["hocba.year"] = year  # type: ignore[typeddict-unknown-key]
+    entry_of(connection).resource["year"] = year
+
+
+def year_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The school year a request names (`?year=`); a page that names none means the year it was
+    opened in (set by the page layer before the guard runs)."""
+    year = connection.query_params.get("year") or connection.scope.get("hocba.year")
+    return str(year) if year else None
+
+
+async def authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, *, page: bool = False
+) -> Principal:
+    """The principal of a bearer token or API key; for a page, of the session cookie (the same token,
+    set by the sign-in page; never accepted by the API, so a cookie cannot drive it)."""
     from litestar.exceptions import NotAuthorizedException
 
     from api.security import account_by_api_key
@@ -221,6 +260,8 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any], runtime: 
     entry = entry_of(connection)
     header = connection.headers.get("authorization", "")
     scheme, _, credential = header.partition(" ")
+    if page:
+        scheme, credential = "bearer", connection.cookies.get(SESSION_COOKIE, "")
     try:
         if scheme.lower() == "bearer" and credential:
             claims = connection.app.state.tokens.read(credential.strip())

@@ -10,12 +10,14 @@ Requests still pending when their deadline passes expire, and the expiry is an e
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import Column, Index, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger import identity
 from ledger.append import Ledger, SchoolSession
@@ -24,7 +26,7 @@ from ledger.clock import format_time
 from ledger.deadlines import Change, calendar_of, check_change, summer_pending
 from ledger.envelope import SYSTEM, Actor, Event, NewEvent
 from ledger.errors import Conflict, NotFound, Refused, ValidationError
-from ledger.projection import Projection, ProjectionWriter, copy_payload, read
+from ledger.projection import Projection, ProjectionWriter, copy_payload, history, read
 from ledger.roles import Role
 from ledger.schema import projection_table
 from ledger.school_year import class_grade, holds, roster, subject_row, year_row
@@ -421,3 +423,19 @@ PROJECTION = Projection(
         CONDUCT_CORRECTED: copy_payload(conduct, {**_STUDENT_YEAR, "level": "value", "recorded_by": "requested_by"}),
     },
 )
+
+
+async def value_history(conn: AsyncConnection, school: str, target: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every version of the value a correction request concerns, oldest first: the value (or conduct
+    level), who recorded it, and the seqs between which it stood."""
+    if target["what"] == "conduct":
+        versions = await history(
+            conn, conduct, school, year=target["year"], student_id=target["student"], term=target["term"]
+        )
+    else:
+        versions = await history(
+            conn, assessments, school, year=target["year"], student_id=target["student"],
+            subject=target["subject"], term=target["term"], kind=target["kind"], slot=target["slot"],
+        )  # fmt: skip
+    keep = ("value", "level", "recorded_by", "seq_from", "seq_to")
+    return [{k: v.get(k) for k in keep if k in v} for v in versions]

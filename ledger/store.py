@@ -129,6 +129,32 @@ async def find_events(
     return {e.event_id: e for e in _decode_rows(rows)}
 
 
+async def events_mentioning(
+    conn: AsyncConnection,
+    school: str,
+    needle: str,
+    *,
+    before: int | None = None,
+    after: int = 0,
+    limit: int = 200,
+    chain: Chain = EVENTS,
+) -> list[Event]:
+    """Events of a school whose stored body contains `needle` (a personal identifier, or a payload
+    field as canonical JSON writes it, e.g. '"class":"6A1"'), newest first: an auditor's timeline.
+    Reads the school's partition; `before` is the cursor of the previous page."""
+    t = chain.events
+    query = (
+        select(t.c.body, t.c.prev_hash, t.c.hash)
+        .where(t.c.school_id == school, t.c.seq > after, text("position(:needle in body) > 0"))
+        .order_by(t.c.seq.desc())
+        .limit(limit)
+        .params(needle=needle.encode())
+    )
+    if before is not None:
+        query = query.where(t.c.seq < before)
+    return _decode_rows(await conn.execute(query))
+
+
 async def school_ids(conn: AsyncConnection, chain: Chain = EVENTS) -> list[str]:
     """Every school with at least one entry in `chain` (a skip scan over the primary key)."""
     table = chain.events_sql

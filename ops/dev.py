@@ -71,12 +71,13 @@ def ensure_venv(extras: str) -> None:
 
 # The independent verifiers the interoperability tests run: command -> Debian package.
 SYSTEM_TOOLS = {"xmlsec1": "xmlsec1", "pdfsig": "poppler-utils", "pdftotext": "poppler-utils",
-                "certutil": "libnss3-tools", "crlutil": "libnss3-tools"}  # fmt: skip
+                "certutil": "libnss3-tools", "crlutil": "libnss3-tools", "chromium": "chromium"}  # fmt: skip
 
 
 def ensure_system_tools() -> None:
-    """Install xmlsec1, poppler's pdfsig and NSS's certutil when missing, where apt-get can (as root);
-    elsewhere say what to install. The tests that need them fail, never skip, without them."""
+    """Install xmlsec1, poppler's pdfsig, NSS's certutil and Chromium (for the browser tests) when
+    missing, where apt-get can (as root); elsewhere say what to install. The tests that need them
+    fail, never skip, without them."""
     missing = sorted({package for tool, package in SYSTEM_TOOLS.items() if shutil.which(tool) is None})
     if not missing:
         return
@@ -87,7 +88,7 @@ def ensure_system_tools() -> None:
         if subprocess.call(["apt-get", "install", "-y", "-qq", *missing], env=env) == 0:
             return
     _say(f"missing {' '.join(missing)}: install them (Debian/Ubuntu: apt-get install {' '.join(missing)}); "
-         "the signature interoperability tests need them")  # fmt: skip
+         "the signature interoperability and browser tests need them")  # fmt: skip
 
 
 def _run(argv: list[str]) -> int:

@@ -3,6 +3,9 @@ for everyone who signs, and the steps of the signing flow as a signer takes them
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,10 +22,23 @@ from ledger.demo import (
     sign_everything,
     sign_pdf_as,
 )
+from ledger.envelope import Event
+from ledger.issuance import issued, stored
+from ledger.projection import read
 from signing.pki import Pki
 
 __all__ = [
-    "CERTS_FROM", "SIGNING_DAY", "YEAR", "Signers", "issuing", "sign_all", "sign_as", "sign_everything", "sign_pdf_as",
+    "CERTS_FROM",
+    "SIGNING_DAY",
+    "YEAR",
+    "Issued",
+    "Signers",
+    "issuing",
+    "sign_all",
+    "sign_as",
+    "sign_everything",
+    "sign_pdf_as",
+    "signed_and_issued",
 ]  # fmt: skip
 
 
@@ -31,3 +47,22 @@ async def signers(app_engine: AsyncEngine, school: str, pki: Pki) -> Signers:
     demo = await build_demo_school(app_engine, school, students_per_class=4, summer=False)
     demo.clock.set(SIGNING_DAY)
     return await certify(demo, pki)
+
+
+@dataclass(frozen=True)
+class Issued:
+    event: Event  # the clerk's issuance
+    row: dict[str, Any]  # its row in the issued read model
+    xml: bytes  # the files exactly as stored and handed out
+    pdf: bytes
+
+
+async def signed_and_issued(s: Signers, student: str) -> Issued:
+    """Every signature of the student's học bạ in order, then the clerk's issuance."""
+    await sign_all(s, student)
+    event = await issuing(s, student)()
+    async with s.demo.ledger.engine.connect() as conn:
+        [row] = await read(conn, issued, s.demo.school, issuance_id=event.payload["issuance"])
+        xml = await stored(conn, s.demo.school, row["xml_sha256"])
+        pdf = await stored(conn, s.demo.school, row["pdf_sha256"])
+    return Issued(event, row, xml, pdf)

@@ -19,7 +19,7 @@ from ledger.issuance import issued, revoke, stored
 from ledger.projection import read
 from ledger.transcript import class_summary
 from tests import helpers
-from tests.signers import YEAR, Signers, issuing, sign_all, sign_everything, sign_pdf_as
+from tests.signers import YEAR, Signers, issuing, sign_all, sign_everything, sign_pdf_as, signed_and_issued
 
 
 async def test_only_a_fully_signed_hoc_ba_is_issued_and_its_bytes_never_change_dieu_24(
@@ -169,11 +169,8 @@ async def test_the_receipt_proves_this_document_is_the_one_issued(signers: Signe
 
     demo = signers.demo
     student = demo.rosters["6A1"][1]
-    await sign_all(signers, student)
-    event = await issuing(signers, student)()
-    async with demo.ledger.engine.connect() as conn:
-        [row] = await read(conn, issued, demo.school, issuance_id=event.payload["issuance"])
-        xml = await stored(conn, demo.school, row["xml_sha256"])
+    done = await signed_and_issued(signers, student)
+    event, xml = done.event, done.xml
     roots, crls = signers.pki.roots(), [signers.pki.crl()]
     good = hocba_xml.verify_xml(xml, roots, crls)
     assert good.ok and good.receipt is not None and good.receipt["checkpoint_tree_size"] >= event.seq

@@ -5,7 +5,6 @@ request, is recorded in the access trail."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -15,12 +14,12 @@ from sqlalchemy import func, select
 from api.app import create_app
 from api.security import token_secret
 from audit.trail import SERVICE_CHAIN, access_index
-from ledger.demo import issuing, sign_all
-from ledger.issuance import issued, lookup_code, stored
+from ledger.issuance import lookup_code
 from ledger.projection import read
 from ledger.runtime import Runtime
 from ledger.school_year import students
-from tests.signers import Signers
+from tests.signers import Signers, signed_and_issued
+from tests.web import labelled
 
 
 @pytest.fixture
@@ -29,12 +28,6 @@ async def browser(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(runtime, scheduler=False), client=("10.30.0.1", 41000))
     async with httpx.AsyncClient(transport=transport, base_url="http://hocba.test") as client:
         yield client
-
-
-def labelled(html: str) -> bool:
-    """Every input has a label naming it."""
-    inputs = re.findall(r'<input id="([^"]+)"', html)
-    return bool(inputs) and all(f'<label for="{name}">' in html for name in inputs)
 
 
 async def views(runtime: Runtime, action: str) -> int:
@@ -61,11 +54,8 @@ async def test_uploading_an_issued_hoc_ba_shows_each_check_and_a_changed_one_is_
 ) -> None:
     demo = signers.demo
     student = demo.rosters["9A1"][1]
-    await sign_all(signers, student)
-    event = await issuing(signers, student)()
-    async with demo.ledger.engine.connect() as conn:
-        [row] = await read(conn, issued, demo.school, issuance_id=event.payload["issuance"])
-        xml = await stored(conn, demo.school, row["xml_sha256"])
+    done = await signed_and_issued(signers, student)
+    event, row, xml = done.event, done.row, done.xml
     before = await views(runtime, "page_portal_verify")
 
     good = await browser.post("/cong-xac-minh", files={"file": ("hocba.xml", xml, "application/xml")})
