@@ -66,7 +66,7 @@ async def audit_verify(request: Request[Any, Any, Any], state: State, school: Sc
             await trail.record_verification(school, chain.name, result.to_json())
             outcomes.append((chain.name, result.ok))
     text = text_of(request)
-    summary = ", ".join(f"{name}: {text['intact'] if ok else text['broken']}" for name, ok in outcomes)
+    summary = ", ".join(f"{text['log_' + name]}: {text['intact'] if ok else text['broken']}" for name, ok in outcomes)
     return await _status(request, state, school, notice=text["verified"] % summary)
 
 
@@ -219,7 +219,7 @@ async def charts(request: Request[Any, Any, Any], state: State, school: SchoolId
     scored = [(s["code"], s["name"]) for s in subject_rows if s["kind"] == "score"]
     grades = score_rows(views, scored)
     levels = level_rows(views, (text["learning"], text["conduct"]))
-    level_names = [*LEVELS, text["no_data"]]
+    level_names = [*LEVELS, text["unknown"]]
     band_names = [band[0] for band in SCORE_BANDS]
     return render(
         request, "charts.html", "charts", heading=f"{text['charts']} — {class_id}", school=school, class_id=class_id,

@@ -73,7 +73,9 @@ TEXT: dict[str, dict[str, str]] = {
         "board": "Tình trạng ký học bạ", "board_help": "✓ đã ký (người ký, thời điểm); ⟳ đã ký nhưng nội dung đổi "
         "sau đó, cần ký lại; — chưa ký. Thứ tự ký: giáo viên bộ môn, giáo viên chủ nhiệm, hiệu trưởng, đóng dấu "
         "(Điều 18, 24.5).", "signed": "đã ký", "stale": "cần ký lại", "unsigned": "chưa ký",
-        "homeroom": "GVCN", "principal": "Hiệu trưởng", "seal": "Dấu", "pdf": "PDF", "sheets": "Bảng điểm lớp",
+        "homeroom": "GVCN", "principal": "Hiệu trưởng", "seal": "Dấu", "pdf_principal": "PDF: Hiệu trưởng",
+        "pdf_seal": "PDF: Dấu", "sheets": "Bảng điểm lớp", "log_events": "Sổ cái sự kiện",
+        "log_access": "Nhật ký truy cập", "log": "Sổ",
         "sign": "Ký", "sign_as": "Ký với vai trò %s",
         # auditors
         "audit": "Kiểm tra sổ cái", "ledger_status": "Tình trạng sổ cái", "events": "Số sự kiện",
@@ -94,6 +96,7 @@ TEXT: dict[str, dict[str, str]] = {
         # charts
         "charts": "Biểu đồ", "grade_distribution": "Phân bố điểm trung bình môn cả năm",
         "levels": "Kết quả học tập và rèn luyện cả năm", "count": "Số học sinh", "no_data": "Chưa đủ dữ liệu.",
+        "unknown": "Chưa có",
         # the portal
         "portal": "Cổng xác minh học bạ số", "verify_heading": "Kiểm tra một tệp học bạ",
         "verify_help": "Tải lên tệp học bạ XML hoặc PDF (tối đa 10 MB) để kiểm tra chữ ký số, biên nhận sổ cái "
@@ -182,7 +185,9 @@ TEXT: dict[str, dict[str, str]] = {
         "board": "Signing status of the học bạ", "board_help": "✓ signed (by, when); ⟳ signed but changed since, "
         "sign again; — not signed. Order: subject teachers, homeroom teacher, principal, seal (Điều 18, 24.5).",
         "signed": "signed", "stale": "sign again", "unsigned": "not signed",
-        "homeroom": "Homeroom", "principal": "Principal", "seal": "Seal", "pdf": "PDF", "sheets": "Class sheets",
+        "homeroom": "Homeroom", "principal": "Principal", "seal": "Seal", "pdf_principal": "PDF: principal",
+        "pdf_seal": "PDF: seal", "sheets": "Class sheets", "log_events": "Event ledger",
+        "log_access": "Access trail", "log": "Log",
         "sign": "Sign", "sign_as": "Sign as %s",
         "audit": "Ledger audit", "ledger_status": "Ledger status", "events": "Events",
         "last_verification": "Last verification", "intact": "intact", "broken": "NOT intact",
@@ -201,6 +206,7 @@ TEXT: dict[str, dict[str, str]] = {
         "pick_target": "Enter a student's personal identifier or pick a class.",
         "charts": "Charts", "grade_distribution": "Distribution of year averages by subject",
         "levels": "Learning and conduct levels for the year", "count": "Students", "no_data": "Not enough data yet.",
+        "unknown": "Not yet",
         "portal": "Học bạ verification portal",
         "verify_heading": "Check a học bạ file",
         "verify_help": "Upload an XML or PDF học bạ (at most 10 MB) to check its digital signatures, its ledger "

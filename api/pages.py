@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,6 +50,7 @@ log = get_logger(__name__)
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
 LANG_COOKIE = "hocba_lang"
+SCORE_TEXT = re.compile(r"^\d{1,2}\.\d$")
 CHECKS = ("intact", "chain_trusted", "valid_at_signing", "revoked", "timestamp_valid")
 SCHOOL_PAGE = "/truong/{school:str}"
 
@@ -182,8 +184,14 @@ def day(value: Any) -> str:
     return value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value)
 
 
+def score(value: Any, lang: str) -> str:
+    """A stored score ("8.5") as a Vietnamese reader writes it ("8,5"); Đ, CĐ and levels unchanged."""
+    text = "" if value is None else str(value)
+    return text.replace(".", ",") if lang == "vi" and SCORE_TEXT.match(text) else text
+
+
 def template_filters(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters.update(when=when, day=day)
+    engine.engine.filters.update(when=when, day=day, score=score)
 
 
 # --- errors, as pages ------------------------------------------------------------------------------

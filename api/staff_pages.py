@@ -534,10 +534,12 @@ async def _board(
                     r for r in mine if r["format"] == "xml" and r["role"] == role and (r["subject"] or "") == subject
                 ]
             grid[student][key] = _board_cell(found)
+    own_roles = _own_roles(principal_or_none(request), year, class_id)
+    pending = {role: any(grid[s][f"{role}:"]["state"] != "signed" for s in names) for role in own_roles}
     return render(
         request, "board.html", "board", status, heading=f"{text_of(request)['board']} — {class_id}",
         school=school, class_id=class_id, names=names, columns=columns, grid=grid, sheets=sheets,
-        subjects=subject_rows, own_roles=_own_roles(principal_or_none(request), year, class_id),
+        subjects=subject_rows, own_roles=own_roles, pending=pending,
         staff=await staff_names(runtime, school), **extra,
     )  # fmt: skip
 

@@ -214,8 +214,8 @@ async def test_a_correction_filed_by_the_teacher_is_approved_by_the_principal(
     request = principal.page.locator("section.request")
     text = await request.inner_text()
     assert term.demo.names[student] in text and "Chấm thiếu câu 4" in text
-    assert "7.0" in await request.locator("dd.old").inner_text()
-    assert "8.5" in await request.locator("dd.new").inner_text()
+    assert await request.locator("dd.old").inner_text() == "7,0"
+    assert await request.locator("dd.new").inner_text() == "8,5"
     await request.locator("textarea").fill("Đã kiểm tra bài làm, đồng ý")
     await request.locator("button[value=approve]").click()
     assert "Đã phê duyệt đề nghị" in await principal.page.inner_text("main")
@@ -224,7 +224,7 @@ async def test_a_correction_filed_by_the_teacher_is_approved_by_the_principal(
     assert "Đã kiểm tra bài làm, đồng ý" in await principal.page.inner_text("main")
 
     await teacher.go(sheet_path(term.school), "so-diem-sau-dieu-chinh")
-    assert await page.input_value(f"#{cell(student, 'final')}") == "8.5"
+    assert await page.input_value(f"#{cell(student, 'final')}") == "8,5"
 
 
 async def test_the_portal_verifies_an_issued_hoc_ba_and_rejects_a_changed_one(

@@ -193,13 +193,14 @@ async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with
     assert saved.status_code == 303 and "luu=1" in saved.headers["location"]
     shown = await teacher.get(saved.headers["location"])
     assert (
-        "Đã lưu 1 ô điểm vào sổ cái." in shown.text and f'name="{cell(student)}" type="text" value="8.5"' in shown.text
+        "Đã lưu 1 ô điểm vào sổ cái." in shown.text and f'name="{cell(student)}" type="text" value="8,5"' in shown.text
     )
 
     again = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "9"})
     assert again.status_code == 409
     assert "Điểm này đã được nhập (8.5); không thể ghi đè bằng 9." in again.text and "Điều 17.3" in again.text
     assert 'name="old_value" value="8.5"' in again.text and 'name="new_value" value="9"' in again.text
+    assert '<span class="old">8,5</span> → <span class="new">9</span>' in again.text
     filed = await teacher.post(
         sheet_path(school).replace("?", "/dieu-chinh?"),
         data={"csrf": token, "student": student, "kind": "regular", "slot": "1", "old_value": "8.5",
@@ -229,7 +230,7 @@ async def test_leadership_approves_in_the_inbox_and_the_value_changes(
     inbox = await principal.get(f"/truong/{school}/dieu-chinh")
     assert inbox.status_code == 200 and labelled(inbox.text)
     assert "Chấm sót câu 3" in inbox.text and term.demo.names[student] in inbox.text
-    assert '<dd class="old">6.0</dd>' in inbox.text and '<dd class="new">7.5</dd>' in inbox.text
+    assert '<dd class="old">6,0</dd>' in inbox.text and '<dd class="new">7,5</dd>' in inbox.text
     request_id = re.search(r'action="/truong/[^/]+/dieu-chinh/([0-9a-f-]{36})"', inbox.text)
     assert request_id
     url = f"/truong/{school}/dieu-chinh/{request_id.group(1)}"
@@ -306,7 +307,10 @@ async def test_auditor_pages_status_verification_timeline_as_of_and_access_log(
         status = await auditor.get(f"/truong/{school}/kiem-toan")
         assert status.status_code == 200 and "Chưa kiểm tra lần nào." in status.text
         verified = await auditor.post(f"/truong/{school}/kiem-toan/kiem-tra", data={"csrf": csrf(status.text)})
-        assert verified.status_code == 200 and "Vừa kiểm tra: events: nguyên vẹn, access: nguyên vẹn." in verified.text
+        assert (
+            verified.status_code == 200
+            and "Vừa kiểm tra: Sổ cái sự kiện: nguyên vẹn, Nhật ký truy cập: nguyên vẹn." in verified.text
+        )
         timeline = await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh={student}")
         assert timeline.status_code == 200 and labelled(timeline.text)
         assert "Xếp lớp" in timeline.text and "Ghi điểm" in timeline.text and "value: 9.5" in timeline.text
