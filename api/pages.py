@@ -50,6 +50,7 @@ log = get_logger(__name__)
 PACKAGE = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE / "templates"
 LANG_COOKIE = "hocba_lang"
+SAFE_PATH = re.compile(r"/[A-Za-z0-9/._~%?&=+-]*")
 SCORE_TEXT = re.compile(r"^\d{1,2}\.\d$")
 CHECKS = ("intact", "chain_trusted", "valid_at_signing", "revoked", "timestamp_valid")
 SCHOOL_PAGE = "/truong/{school:str}"
@@ -236,8 +237,8 @@ PAGE_ERRORS: dict[type[Exception] | int, Any] = {
 
 
 def _safe_next(value: str | None) -> str | None:
-    """Only a path of this site: never another host (//host, scheme:)."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    """Only a path of this site: never another host (//host, scheme:, or tricks browsers undo)."""
+    if value and SAFE_PATH.fullmatch(value) and not value.startswith("//"):
         return value
     return None
 

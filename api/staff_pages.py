@@ -48,7 +48,7 @@ from ledger.class_sheets import status as sheet_status
 from ledger.class_sheets import submit as submit_sheet
 from ledger.corrections import assessment_target, corrections, value_history
 from ledger.db import AUDITOR_ROLE
-from ledger.deadlines import Calendar, Change, LockScope, calendars, check_change, locks, set_lock
+from ledger.deadlines import Calendar, Change, LockScope, calendars, locks, refusal_now, set_lock
 from ledger.envelope import Event
 from ledger.errors import Conflict, DomainError, NotFound, Refused, ValidationError
 from ledger.policy import Principal
@@ -313,15 +313,10 @@ async def _sheet_facts(
     entry_of(request).touch(names)
     window = Calendar.from_payload(calendar_rows[0]["calendar"]).entry.get(term) if calendar_rows else None
 
-    async def would_refuse(session: Any) -> None:
-        await check_change(session, Change.ENTRY, year=year, term=term, class_id=class_id, subject=subject,
-                           students=list(names))  # fmt: skip
-
-    try:
-        await _ledger(state).execute(school, would_refuse)
-        refusal = None
-    except DomainError as error:
-        refusal = _message(request, error)["error"]
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        refused = await refusal_now(conn, school, runtime.clock, Change.ENTRY, year=year, term=term,
+                                    class_id=class_id, subject=subject, students=list(names))  # fmt: skip
+    refusal = _message(request, refused)["error"] if refused is not None else None
     principal = principal_or_none(request)
     target = {"year": year, "class_id": class_id, "subject": subject, "term": term}
     return {

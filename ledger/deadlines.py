@@ -21,12 +21,13 @@ from typing import Any
 
 from sqlalchemy import Column, SmallInteger, Text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger import identity
+from ledger import identity, store
 from ledger.append import Ledger, SchoolSession
-from ledger.clock import VN_TZ, format_time, parse_time
+from ledger.clock import VN_TZ, Clock, format_time, parse_time
 from ledger.envelope import Actor, Event, NewEvent
-from ledger.errors import Refused, ValidationError
+from ledger.errors import DomainError, Refused, ValidationError
 from ledger.projection import Projection, ProjectionWriter, read
 from ledger.roles import Role
 from ledger.schema import projection_table
@@ -286,6 +287,19 @@ async def closed_lock(
 
 def _when(moment: datetime) -> str:
     return moment.astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y")
+
+
+async def refusal_now(
+    conn: AsyncConnection, school: str, clock: Clock, change: Change, **scope: Any
+) -> DomainError | None:
+    """The refusal `check_change` would give a change now, read without the school's append lock: what
+    a page shows before anyone types. The append path checks again under the lock."""
+    session = SchoolSession(conn, school, await store.read_head(conn, school), clock, ())
+    try:
+        await check_change(session, change, **scope)
+    except DomainError as refused:
+        return refused
+    return None
 
 
 async def check_change(

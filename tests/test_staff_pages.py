@@ -101,6 +101,9 @@ async def test_sign_in_opens_only_what_the_policy_allows_and_every_view_is_recor
         elsewhere = await visitor.post("/dang-nhap", data={"school": school, "username": PRINCIPAL.user,
                                                            "password": "mat-khau-trang-web", "next": "//evil.example"})  # fmt: skip
         assert elsewhere.status_code == 303 and elsewhere.headers["location"] == f"/truong/{school}"
+        tricked = await visitor.post("/dang-nhap", data={"school": school, "username": PRINCIPAL.user,
+                                                         "password": "mat-khau-trang-web", "next": "/\t/evil.example"})  # fmt: skip
+        assert tricked.headers["location"] == f"/truong/{school}"  # browsers drop the tab: //evil.example
         cookie = elsewhere.headers["set-cookie"]
         assert "hocba_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
         home = await visitor.get(f"/truong/{school}")
