@@ -14,10 +14,10 @@ from litestar.response import Template
 
 from api.charts import BAND_COLOURS, LEVEL_COLOURS, LEVELS, SCORE_BANDS, level_rows, score_rows, stacked_bars
 from api.page_text import EVENTS
-from api.pages import SCHOOL_PAGE, form_of, lang_of, page, render, runtime_of, text_of
+from api.pages import SCHOOL_PAGE, form_of, lang_of, page, render, text_of
 from api.routes import ClassId, SchoolId
 from api.staff_pages import CLASS_PAGE, class_subjects
-from api.web import entry_of, year_of
+from api.web import entry_of, runtime_of, year_of
 from audit.trail import AccessTrail, query_access, query_alerts, verifications
 from ledger import identity, store
 from ledger.assessments import assessments

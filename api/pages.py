@@ -32,10 +32,10 @@ from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 
 from api.page_text import ROLES, TEXT
-from api.portal import MAX_UPLOAD, LookupIn, _throttled, lookup, verification
+from api.portal import MAX_UPLOAD, LookupIn, lookup, throttled, verification
 from api.routes import SchoolId
 from api.security import LOGIN_WINDOW, AuthenticationFailed, check_password
-from api.web import PUBLIC, SESSION_COOKIE, database_status, entry_of, year_of
+from api.web import PUBLIC, SESSION_COOKIE, database_status, entry_of, runtime_of, year_of
 from ledger import store
 from ledger.clock import VN_TZ, parse_time
 from ledger.db import AUDITOR_ROLE
@@ -160,11 +160,6 @@ def _renewed_session(request: Request[Any, Any, Any]) -> str | None:
         return None
     token: str = tokens.issue(claims.username, claims.school, claims.kind)[0]
     return token
-
-
-def runtime_of(state: State) -> Runtime:
-    runtime: Runtime = state.runtime
-    return runtime
 
 
 def when(value: Any) -> str:
@@ -345,7 +340,7 @@ async def portal_verify_page(
     state: State,
     data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
 ) -> Template | Response[Any]:
-    blocked = await _throttled(request, state)
+    blocked = await throttled(request, state)
     if blocked is not None:
         return _portal(request, "portal_result.html", "report", 429, error=text_of(request)["too_many"])
     upload = data.get("file")
@@ -367,7 +362,7 @@ async def portal_lookup_page(
     state: State,
     data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template:
-    blocked = await _throttled(request, state)
+    blocked = await throttled(request, state)
     if blocked is not None:
         return _portal(request, "portal_result.html", "lookup_result", 429, error=text_of(request)["too_many"])
     try:

@@ -26,7 +26,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy import func, or_, select
 
 from api.security import token_secret
-from api.web import ERRORS, PUBLIC, entry_of, problem
+from api.web import ERRORS, PUBLIC, entry_of, problem, runtime_of
 from audit.trail import SERVICE_CHAIN, access_index
 from ledger.db import AUDITOR_ROLE
 from ledger.issuance import issued, lookup_code, stored
@@ -42,15 +42,10 @@ MAX_UPLOAD = 10 * 1024 * 1024  # bytes
 _PORTAL_ACTIONS = ("portal_verify", "portal_lookup", "portal_resend", "page_portal_verify", "page_portal_lookup")
 
 
-def _runtime(state: State) -> Runtime:
-    runtime: Runtime = state.runtime
-    return runtime
-
-
-async def _throttled(request: Request[Any, Any, Any], state: State) -> Response[Any] | None:
+async def throttled(request: Request[Any, Any, Any], state: State) -> Response[Any] | None:
     """A 429 once this address has made PORTAL_REQUESTS portal requests within PORTAL_WINDOW (the
     count is read from the access trail itself)."""
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     client = request.client.host if request.client else None
     t = access_index
     since = runtime.clock.now() - PORTAL_WINDOW
@@ -87,14 +82,14 @@ def _issued_out(row: dict[str, Any], school: str) -> dict[str, Any]:
     summary="Upload an XML or PDF học bạ (the request body, at most 10 MB): its verification report",
 )
 async def portal_verify(request: Request[Any, Any, Any], state: State) -> Response[Any]:
-    blocked = await _throttled(request, state)
+    blocked = await throttled(request, state)
     if blocked is not None:
         return blocked
     body = await request.body()
     if not body or len(body) > MAX_UPLOAD:
         return problem(422, "send the XML or PDF file as the request body, at most 10 MB",
                        "Hãy gửi tệp XML hoặc PDF trong thân yêu cầu, tối đa 10 MB.", field="body")  # fmt: skip
-    outcome = await verification(_runtime(state), body)
+    outcome = await verification(runtime_of(state), body)
     if outcome["issued"] is not None:
         entry_of(request).touch([outcome.pop("student")])
     outcome.pop("student", None)
@@ -141,10 +136,10 @@ def _name(text: str) -> str:
     summary="Look up an issued học bạ: id, name, date of birth, personal identifier and verification code",
 )
 async def portal_lookup(request: Request[Any, Any, Any], state: State, data: JSONBody[LookupIn]) -> Response[Any]:
-    blocked = await _throttled(request, state)
+    blocked = await throttled(request, state)
     if blocked is not None:
         return blocked
-    found = await lookup(_runtime(state), data)
+    found = await lookup(runtime_of(state), data)
     if found is None:
         entry_of(request).reason = "portal.no_match"
         return problem(404, "no issued học bạ matches all five details", "Không có học bạ nào khớp cả năm thông tin.")
@@ -190,10 +185,10 @@ def _digits(phone: str) -> str:
     summary="A guardian asks for lost files: sent to the registered phone if the details match",
 )
 async def portal_resend(request: Request[Any, Any, Any], state: State, data: JSONBody[ResendIn]) -> Response[Any]:
-    blocked = await _throttled(request, state)
+    blocked = await throttled(request, state)
     if blocked is not None:
         return blocked
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         people = await read(conn, students, data.school, student_id=data.student_id)
         guardians = (people[0]["guardians"] or []) if people else []

@@ -25,10 +25,9 @@ from api.security import (
     set_password,
     token_secret,
 )
-from api.web import ERRORS, PUBLIC, entry_of, principal_of, problem
+from api.web import ERRORS, PUBLIC, actor_for, entry_of, ledger_of, principal_of, problem, runtime_of
 from audit.trail import query_access, query_alerts
 from ledger import importer, store
-from ledger.append import Ledger
 from ledger.assessments import (
     SheetEntry,
     assessments,
@@ -65,7 +64,6 @@ from ledger.issuance import revoke as revoke_hocba
 from ledger.issuance import stored as stored_document
 from ledger.policy import AccountKind, Principal
 from ledger.projection import read
-from ledger.runtime import Runtime
 from ledger.schools import schools
 from ledger.signatures import certificates, pdf_document, register_certificate, revoke_certificate, submit_pdf
 from ledger.signatures import document as signature_document
@@ -97,20 +95,6 @@ Year = Annotated[str, QueryParameter(pattern=r"^\d{4}-\d{4}$", description="scho
 AsOf = Annotated[int | None, QueryParameter(ge=1, description="read as of this seq")]
 
 
-def _runtime(state: State) -> Runtime:
-    runtime: Runtime = state.runtime
-    return runtime
-
-
-def _ledger(state: State) -> Ledger:
-    ledger: Ledger = state.ledger
-    return ledger
-
-
-def _actor(principal: Principal, role: str) -> Actor:
-    return Actor(principal.staff_id or principal.username, role)
-
-
 def _appended(events: list[Event]) -> dict[str, Any]:
     return {"appended": len(events), "seqs": [e.seq for e in events], "event_ids": [str(e.event_id) for e in events]}
 
@@ -126,7 +110,7 @@ async def health() -> dict[str, str]:
 @get(f"{V1}/ready", operation_id="ready", opt={"action": PUBLIC}, summary="Readiness: the database answers")
 async def ready(state: State) -> Response[dict[str, str]]:
     try:
-        async with _runtime(state).engine().connect() as conn:
+        async with runtime_of(state).engine().connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception:
         return Response({"status": "unavailable"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
@@ -172,7 +156,7 @@ async def refused_logins(request: Request[Any, Any, Any], state: State, school: 
     the account, and goes to the school's chain when the school exists."""
     entry = entry_of(request)
     entry.username = username
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     since = runtime.clock.now() - LOGIN_WINDOW
     async with runtime.engine().connect() as conn:
         if await read(conn, schools, school):
@@ -215,7 +199,7 @@ async def auth_token(request: Request[Any, Any, Any], state: State, data: JSONBo
     if refused is not None:
         return refused
     try:
-        kind = await check_password(_runtime(state).engine(), data.school, data.username, data.password)
+        kind = await check_password(runtime_of(state).engine(), data.school, data.username, data.password)
     except AuthenticationFailed as failure:
         entry_of(request).reason = failure.reason
         return problem(401, "the username or password is not right", "Tên đăng nhập hoặc mật khẩu không đúng.")
@@ -249,7 +233,7 @@ async def auth_certificate(
     refused = await _guard_login(request, state, data.school, data.username)
     if refused is not None:
         return refused
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     try:
         state.challenges.check(data.challenge, data.school, data.username)
         async with runtime.engine().connect() as conn:
@@ -313,7 +297,7 @@ class GrantOut(msgspec.Struct):
 )
 async def me_password(request: Request[Any, Any, Any], state: State, data: JSONBody[PasswordChange]) -> Response[Any]:
     principal = principal_of(request)
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     try:
         await check_password(runtime.engine(), principal.school, principal.username, data.current)
     except AuthenticationFailed:
@@ -348,7 +332,7 @@ async def student_transcript(
     state: State, school: SchoolId, student: StudentId, year: Year, as_of: AsOf = None
 ) -> dict[str, Any]:
     personal_id(student)
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         view = await load_student_year(conn, school, year, student, as_of)
     return view.to_json()
 
@@ -368,7 +352,7 @@ async def get_class_summary(
     year: Year,
     as_of: AsOf = None,
 ) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         summary = await class_summary(conn, school, year, class_id, as_of)
     entry_of(request).touch(v.student["student_id"] for v in summary.views)
     return summary.to_json()
@@ -390,7 +374,7 @@ async def sheet_read(
     term: Term,
     year: Year,
 ) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, assessments, school, year=year, subject=subject, term=term, class_id=class_id)
         comments = await read(conn, subject_comments, school, year=year, subject=subject, term=term, class_id=class_id)
     entry_of(request).touch(r["student_id"] for r in rows)
@@ -434,9 +418,9 @@ async def sheet_write(
     entries = [SheetEntry(e.student, e.kind, e.value, e.slot) for e in data.entries]
     entry_of(request).touch(e.student for e in data.entries)
     events = await record_sheet(
-        _ledger(state),
+        ledger_of(state),
         school,
-        _actor(principal, "SUBJECT_TEACHER"),
+        actor_for(principal, "SUBJECT_TEACHER"),
         year=year,
         term=term,
         class_id=class_id,
@@ -473,7 +457,7 @@ async def sheet_import(
 ) -> dict[str, Any]:
     book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
     plan = await import_sheet(
-        _ledger(state), school, _actor(principal_of(request), "SUBJECT_TEACHER"), book, year=year,
+        ledger_of(state), school, actor_for(principal_of(request), "SUBJECT_TEACHER"), book, year=year,
         class_id=class_id, subject=subject, term=term, dry_run=dry_run,
     )  # fmt: skip
     entry_of(request).touch(cell["student"] for cell in plan["cells"])
@@ -502,7 +486,7 @@ async def sheet_reconcile(
     preset: Annotated[str | None, QueryParameter()] = None,
 ) -> dict[str, Any]:
     book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         report = await reconcile(conn, school, book, year=year, class_id=class_id, subject=subject, term=term)
     entry_of(request).touch(item["student"] for item in report["mismatches"] + report["missing"])
     return report
@@ -518,7 +502,7 @@ async def sheet_reconcile(
 async def sheet_signature_status(
     state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term, year: Year
 ) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         return await sheet_status(conn, school, year, class_id, subject, term)
 
 
@@ -533,7 +517,7 @@ async def sheet_signature_status(
 async def sheet_signature_prepare(
     state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term, year: Year
 ) -> dict[str, Any]:
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         document = await prepare_sheet(conn, school, year, class_id, subject, term, runtime.clock.now().date())
     return {"document": base64.b64encode(document).decode()}
@@ -550,9 +534,9 @@ async def sheet_signature_submit(
     request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode,
     term: Term, year: Year, data: JSONBody[SignedIn],
 ) -> dict[str, Any]:  # fmt: skip
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     event = await submit_sheet(
-        _ledger(state), school, _actor(principal_of(request), "SUBJECT_TEACHER"), year, class_id, subject, term,
+        ledger_of(state), school, actor_for(principal_of(request), "SUBJECT_TEACHER"), year, class_id, subject, term,
         _base64(data.document), runtime.trusted_roots(), runtime.crls(),
     )  # fmt: skip
     return {"seq": event.seq, "signing_time": event.payload["signing_time"], "digest": event.payload["digest"]}
@@ -614,9 +598,9 @@ async def conduct_write(
 ) -> dict[str, Any]:
     entry_of(request).touch(e.student for e in data.entries)
     events = await record_conduct(
-        _ledger(state),
+        ledger_of(state),
         school,
-        _actor(principal_of(request), "HOMEROOM_TEACHER"),
+        actor_for(principal_of(request), "HOMEROOM_TEACHER"),
         year=year,
         term=term,
         class_id=class_id,
@@ -644,9 +628,9 @@ async def absences_write(
 ) -> dict[str, Any]:
     entry_of(request).touch(e.student for e in data.entries)
     events = await record_absences(
-        _ledger(state),
+        ledger_of(state),
         school,
-        _actor(principal_of(request), "HOMEROOM_TEACHER"),
+        actor_for(principal_of(request), "HOMEROOM_TEACHER"),
         year=year,
         term=term,
         class_id=class_id,
@@ -674,9 +658,9 @@ async def homeroom_comments_write(
 ) -> dict[str, Any]:
     entry_of(request).touch(e.student for e in data.entries)
     events = await record_homeroom_comments(
-        _ledger(state),
+        ledger_of(state),
         school,
-        _actor(principal_of(request), "HOMEROOM_TEACHER"),
+        actor_for(principal_of(request), "HOMEROOM_TEACHER"),
         year=year,
         period=period,
         class_id=class_id,
@@ -704,9 +688,9 @@ async def reassessments_write(
 ) -> dict[str, Any]:
     entry_of(request).touch(e.student for e in data.entries)
     events = await record_reassessments(
-        _ledger(state),
+        ledger_of(state),
         school,
-        _actor(principal_of(request), "SUBJECT_TEACHER"),
+        actor_for(principal_of(request), "SUBJECT_TEACHER"),
         year=year,
         class_id=class_id,
         subject=subject,
@@ -733,9 +717,9 @@ async def summer_conduct_write(
 ) -> dict[str, Any]:
     entry_of(request).touch(e.student for e in data.entries)
     events = await record_summer_conduct(
-        _ledger(state),
+        ledger_of(state),
         school,
-        _actor(principal_of(request), "PRINCIPAL"),
+        actor_for(principal_of(request), "PRINCIPAL"),
         year=year,
         class_id=class_id,
         entries=[(e.student, e.level) for e in data.entries],
@@ -777,7 +761,7 @@ async def calendar_set(
 ) -> dict[str, Any]:
     supplied = {k: v for k, v in msgspec.to_builtins(data).items() if v is not None and k != "order"}
     calendar = calendar_from(year, data.order, supplied)
-    events = await set_calendar(_ledger(state), school, _actor(principal_of(request), "PRINCIPAL"), calendar)
+    events = await set_calendar(ledger_of(state), school, actor_for(principal_of(request), "PRINCIPAL"), calendar)
     return {**_appended(events), "calendar": calendar.payload()}
 
 
@@ -789,7 +773,7 @@ async def calendar_set(
     summary="The year's calendar and its locks",
 )
 async def calendar_read(state: State, school: SchoolId, year: YearPath) -> Response[Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, calendars, school, year=year)
         lock_rows = await read(conn, locks, school, year=year)
     if not rows:
@@ -820,9 +804,9 @@ async def lock_set(
 ) -> dict[str, Any]:
     scope = LockScope(data.year, data.class_id, data.subject, data.term)
     events = await set_lock(
-        _ledger(state),
+        ledger_of(state),
         school,
-        _actor(principal_of(request), "ADMIN"),
+        actor_for(principal_of(request), "ADMIN"),
         scope,
         closed=data.state == "closed",
         order=data.order,
@@ -845,9 +829,9 @@ async def file_correction(
     request: Request[Any, Any, Any], state: State, school: str, role: str, target: Any, data: CorrectionIn
 ) -> dict[str, Any]:
     event = await file_request(
-        _ledger(state),
+        ledger_of(state),
         school,
-        _actor(principal_of(request), role),
+        actor_for(principal_of(request), role),
         target,
         old_value=data.old_value,
         new_value=data.new_value,
@@ -917,7 +901,7 @@ async def correction_list(
     status: FromQuery[Literal["pending", "approved", "rejected", "expired"] | None] = None,
 ) -> dict[str, Any]:
     filters: dict[str, Any] = {"status": status} if status else {}
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, corrections, school, order_by=["requested_at"], **filters)
     return {"items": [_correction_out(r) for r in reversed(rows)]}
 
@@ -932,7 +916,7 @@ async def correction_list(
 async def correction_read(
     request: Request[Any, Any, Any], state: State, school: SchoolId, request_id: FromPath[uuid.UUID]
 ) -> Response[Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, corrections, school, request_id=request_id)
         if not rows:
             return problem(404, "no such correction request", "Không có đề nghị điều chỉnh này.")
@@ -952,7 +936,7 @@ async def decide_correction(
     principal = principal_of(request)
     role = "PRINCIPAL" if any(g.role.value == "PRINCIPAL" for g in principal.grants) else "LEADERSHIP"
     events = await decide_request(
-        _ledger(state), school, _actor(principal, role), request_id, approve=approve, reason=reason
+        ledger_of(state), school, actor_for(principal, role), request_id, approve=approve, reason=reason
     )
     touched = [e.payload.get("student") for e in events]
     entry_of(request).touch(t for t in touched if t)
@@ -1013,7 +997,7 @@ class SignedIn(msgspec.Struct):
 def signer_of(request: Request[Any, Any, Any]) -> Actor:
     """The signed-in signer; the ledger checks which role they signed in."""
     principal = principal_of(request)
-    return _actor(principal, principal.grants[0].role.value if principal.grants else "STAFF")
+    return actor_for(principal, principal.grants[0].role.value if principal.grants else "STAFF")
 
 
 def _may_sign_as(principal: Principal, role: str, year: str, class_id: str, subject: str | None) -> bool:
@@ -1039,7 +1023,7 @@ async def prepare_for(
     """What the signed-in signer signs next for this student in `role`: refused unless they hold the
     role for the student (the service checks it again, with the certificate, when it comes back)."""
     personal_id(student)
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         class_id = (await load_student_year(conn, school, year, student)).class_id
         if not _may_sign_as(principal_of(request), role, year, class_id, subject):
@@ -1062,7 +1046,7 @@ async def prepare_for(
 )
 async def hocba_xml_read(state: State, school: SchoolId, student: StudentId, year: Year) -> Response[bytes]:
     personal_id(student)
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         root, _ = await signature_document(conn, school, year, student)
     return Response(hocba_xml.to_bytes(root), media_type="application/xml")
 
@@ -1096,9 +1080,9 @@ async def signature_submit(
 ) -> dict[str, Any]:  # fmt: skip
     personal_id(student)
     signed = _base64(data.document)
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     event = await submit_signature(
-        _ledger(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+        ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
     )
     return {"seq": event.seq, "wrapper_id": event.payload["wrapper_id"], "role": event.payload["role"],
             "parts": event.payload["parts"], "signing_time": event.payload["signing_time"]}  # fmt: skip
@@ -1114,7 +1098,7 @@ async def signature_submit(
 )
 async def hocba_pdf_read(state: State, school: SchoolId, student: StudentId, year: Year) -> Response[bytes]:
     personal_id(student)
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         data, _ = await pdf_document(conn, school, year, student)
     return Response(data, media_type="application/pdf")
 
@@ -1132,9 +1116,9 @@ async def signature_submit_pdf(
 ) -> dict[str, Any]:  # fmt: skip
     personal_id(student)
     signed = _base64(data.document)
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     event = await submit_pdf(
-        _ledger(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+        ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
     )
     return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"]}
 
@@ -1161,7 +1145,7 @@ async def time_stamp(request: Request[Any, Any, Any], state: State) -> Response[
 
     from signing.pdf import local_time_stamper
 
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     if runtime.settings.production:
         return problem(404, "no time-stamping authority here", "Máy chủ này không cấp dấu thời gian.")
     body = await request.body()
@@ -1185,7 +1169,7 @@ async def time_stamp(request: Request[Any, Any, Any], state: State) -> Response[
 async def pki_crl(state: State) -> Response[Any]:
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    crls = _runtime(state).crls()
+    crls = runtime_of(state).crls()
     if not crls:
         return problem(404, "no revocation list is kept here", "Máy chủ không lưu danh sách thu hồi.")
     return Response(crls[0].public_bytes(Encoding.DER), media_type="application/pkix-crl")
@@ -1206,9 +1190,9 @@ async def hocba_issue(
     request: Request[Any, Any, Any], state: State, school: SchoolId, student: StudentId, year: Year
 ) -> dict[str, Any]:
     personal_id(student)
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     event = await issue_hocba(
-        _ledger(state), school, _actor(principal_of(request), "CLERK"), year, student,
+        ledger_of(state), school, actor_for(principal_of(request), "CLERK"), year, student,
         runtime.trusted_roots(), runtime.crls(), runtime.signer(school),
     )  # fmt: skip
     code = lookup_code(token_secret(runtime.settings), school, event.payload["issuance"])
@@ -1223,7 +1207,7 @@ async def hocba_issue(
     summary="The học bạ issued by the school, with their status",
 )
 async def issued_list(state: State, school: SchoolId) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, issued, school, order_by=["issuance_id"])
     return {
         "items": [
@@ -1245,7 +1229,7 @@ async def issued_revoke(
     request: Request[Any, Any, Any], state: State, school: SchoolId, issuance: IssuanceId, data: JSONBody[RevocationIn]
 ) -> dict[str, Any]:
     event = await revoke_hocba(
-        _ledger(state), school, _actor(principal_of(request), "PRINCIPAL"), issuance, data.reason
+        ledger_of(state), school, actor_for(principal_of(request), "PRINCIPAL"), issuance, data.reason
     )
     return _appended([event])
 
@@ -1285,7 +1269,7 @@ class ReceiveIn(msgspec.Struct):
 
 
 def _today(state: State) -> str:
-    return _runtime(state).clock.now().date().isoformat()
+    return runtime_of(state).clock.now().date().isoformat()
 
 
 @post(
@@ -1300,7 +1284,7 @@ async def transfer_open(
     request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[TransferIn]
 ) -> dict[str, Any]:
     event = await open_transfer(
-        _ledger(state), school, signer_of(request), data.student, departure=data.departure or _today(state),
+        ledger_of(state), school, signer_of(request), data.student, departure=data.departure or _today(state),
         to_school=data.to_school, year=data.year,
     )  # fmt: skip
     return {"seq": event.seq, **event.payload}
@@ -1318,7 +1302,7 @@ async def transfer_paper(
 ) -> dict[str, Any]:
     scans = [Scan(scan.year, scan.media_type, _base64(scan.content)) for scan in data.scans]
     event = await open_paper(
-        _ledger(state), school, signer_of(request), data.student, arrival=data.arrival or _today(state),
+        ledger_of(state), school, signer_of(request), data.student, arrival=data.arrival or _today(state),
         from_school=data.from_school, scans=scans,
     )  # fmt: skip
     return {"seq": event.seq, **event.payload}
@@ -1332,7 +1316,7 @@ async def transfer_paper(
     summary="The school's transfer records, outgoing, received and from paper, with their status",
 )
 async def transfer_list(state: State, school: SchoolId) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, transfers, school)
     hidden = ("school_id", "seq_from", "seq_to", "signatures", "transfer_id")
     return {"items": [{"id": r["transfer_id"], **{k: v for k, v in r.items() if k not in hidden}} for r in rows]}
@@ -1349,7 +1333,7 @@ async def transfer_list(state: State, school: SchoolId) -> dict[str, Any]:
 async def transfer_prepare(
     state: State, school: SchoolId, transfer: TransferId, data: JSONBody[TransferSignIn]
 ) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         document = await prepare_transfer(conn, school, transfer, data.role)
     return {"transfer": transfer, "role": data.role, "document": base64.b64encode(document).decode()}
 
@@ -1364,9 +1348,9 @@ async def transfer_prepare(
 async def transfer_submit(
     request: Request[Any, Any, Any], state: State, school: SchoolId, transfer: TransferId, data: JSONBody[SignedIn]
 ) -> dict[str, Any]:
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     event = await submit_transfer(
-        _ledger(state), school, signer_of(request), transfer, _base64(data.document), runtime.trusted_roots(),
+        ledger_of(state), school, signer_of(request), transfer, _base64(data.document), runtime.trusted_roots(),
         runtime.crls(),
     )  # fmt: skip
     return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"],
@@ -1382,7 +1366,7 @@ async def transfer_submit(
     summary="The sealed transfer record, byte for byte, for the receiving school",
 )
 async def transfer_record(state: State, school: SchoolId, transfer: TransferId) -> Response[bytes]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         data = await sealed_record(conn, school, transfer)
     return Response(data, media_type="application/xml")
 
@@ -1398,9 +1382,9 @@ async def transfer_record(state: State, school: SchoolId, transfer: TransferId) 
 async def transfer_receive(
     request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[ReceiveIn]
 ) -> dict[str, Any]:
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     events = await receive(
-        _ledger(state), school, signer_of(request), _base64(data.document), year=data.year, class_id=data.class_id,
+        ledger_of(state), school, signer_of(request), _base64(data.document), year=data.year, class_id=data.class_id,
         since=data.since, trusted_roots=runtime.trusted_roots(), crls=runtime.crls(),
     )  # fmt: skip
     return _appended(events)
@@ -1423,7 +1407,7 @@ async def integration_feed(
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
     known: Annotated[int | None, QueryParameter(ge=0, description="the tree size of the checkpoint you hold")] = None,
 ) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).begin() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).begin() as conn:
         latest = await store.latest_checkpoint(conn, school)
         size = latest.checkpoint.tree_size if latest else 0
         events = await store.select_events(conn, school, after=after, upto=size, limit=limit)
@@ -1460,7 +1444,7 @@ async def integration_feed(
 )
 async def student_issued(state: State, school: SchoolId, student: StudentId) -> dict[str, Any]:
     personal_id(student)
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, issued, school, student_id=student, order_by=["issuance_id"])
     keep = ("issuance_id", "hocba_id", "year", "class_id", "status", "issued_on", "xml_sha256", "pdf_sha256",
             "replaces", "replaced_by")  # fmt: skip
@@ -1479,7 +1463,7 @@ async def student_issued_document(
     format: FromQuery[Literal["xml", "pdf"]] = "xml",
 ) -> Response[Any]:  # fmt: skip
     personal_id(student)
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, issued, school, issuance_id=issuance, student_id=student)
         digest = rows[0][f"{format}_sha256"] if rows else None
         if digest is None:
@@ -1497,7 +1481,7 @@ async def student_issued_document(
 )
 async def student_record_signed(state: State, school: SchoolId, student: StudentId, year: Year) -> Response[Any]:
     personal_id(student)
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     signer = runtime.signer(school)
     checkpoint = await make_checkpoint(runtime.engine(), school, signer, runtime.clock)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
@@ -1526,7 +1510,7 @@ class CertificateIn(msgspec.Struct):
     summary="The certificates registered with the school, and their revocations",
 )
 async def certificate_list(state: State, school: SchoolId) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, certificates, school, order_by=["fingerprint"])
     keep = ("fingerprint", "holder", "serial", "subject", "not_before", "not_after", "approved_by", "revoked_at",
             "revocation_reason")  # fmt: skip
@@ -1555,9 +1539,9 @@ async def certificate_register(
     except ValueError:
         raise ValidationError("certificate.invalid", "chứng thư số không đọc được", "the certificate is unreadable",
                               field="certificate") from None  # fmt: skip
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     events = await register_certificate(
-        _ledger(state), school, _actor(principal_of(request), "PRINCIPAL"), cert, runtime.trusted_roots()
+        ledger_of(state), school, actor_for(principal_of(request), "PRINCIPAL"), cert, runtime.trusted_roots()
     )
     return _appended(events)
 
@@ -1575,7 +1559,7 @@ async def certificate_revoke(
     data: JSONBody[RevocationIn],
 ) -> dict[str, Any]:  # fmt: skip
     events = await revoke_certificate(
-        _ledger(state), school, _actor(principal_of(request), "PRINCIPAL"), fingerprint, data.reason
+        ledger_of(state), school, actor_for(principal_of(request), "PRINCIPAL"), fingerprint, data.reason
     )
     return _appended(events)
 
@@ -1599,8 +1583,8 @@ class ImportIn(msgspec.Struct):
 async def import_rows(
     request: Request[Any, Any, Any], state: State, school: SchoolId, kind: ImportKind, data: JSONBody[ImportIn]
 ) -> dict[str, Any]:
-    actor = _actor(principal_of(request), "ADMIN")
-    ledger = _ledger(state)
+    actor = actor_for(principal_of(request), "ADMIN")
+    ledger = ledger_of(state)
     if kind == "students":
         report = await importer.import_students(ledger, school, actor, data.rows, data.year)
     elif kind == "staff":
@@ -1626,7 +1610,7 @@ class AccountIn(msgspec.Struct):
     summary="Create an account; a generated password or API key is shown once",
 )
 async def account_create(state: State, school: SchoolId, data: JSONBody[AccountIn]) -> dict[str, Any]:
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     made = await create_account(
         runtime.engine(),
         school,
@@ -1651,7 +1635,7 @@ async def account_create(state: State, school: SchoolId, data: JSONBody[AccountI
     summary="The school's latest signed checkpoint (docs/LEDGER-FORMAT.md §6)",
 )
 async def ledger_checkpoint(state: State, school: SchoolId) -> Response[Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         latest = await store.latest_checkpoint(conn, school)
     if latest is None:
         return problem(404, "no checkpoint has been signed yet", "Chưa có điểm kiểm (checkpoint) nào được ký.")
@@ -1666,7 +1650,7 @@ async def ledger_checkpoint(state: State, school: SchoolId) -> Response[Any]:
     summary="Verify the school's chain and checkpoints now",
 )
 async def ledger_verify(state: State, school: SchoolId) -> dict[str, Any]:
-    runtime = _runtime(state)
+    runtime = runtime_of(state)
     report = await verify(runtime.engine(AUDITOR_ROLE), runtime.trusted_roots(), [school])
     return report.to_json()
 
@@ -1693,7 +1677,7 @@ async def audit_access(
     cursor: Annotated[int | None, QueryParameter(ge=1)] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await query_access(
             conn, school, student=student, username=user, outcome=outcome, before_entry=cursor, limit=limit
         )
@@ -1708,7 +1692,7 @@ async def audit_access(
     summary="Alerts raised by the unusual-access rules (Điều 20.3)",
 )
 async def audit_alerts(state: State, school: SchoolId) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await query_alerts(conn, school)
     return {
         "items": [
@@ -1730,7 +1714,7 @@ async def student_viewers(
     student: StudentId,
     cursor: Annotated[int | None, QueryParameter(ge=1)] = None,
 ) -> dict[str, Any]:
-    async with _runtime(state).engine(AUDITOR_ROLE).connect() as conn:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await query_access(conn, school, student=student, outcome="allowed", before_entry=cursor, limit=100)
     viewers = [
         {"entry": r["entry"], "at": r["at"], "username": r["username"], "roles": r["roles"], "action": r["action"]}

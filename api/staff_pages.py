@@ -24,7 +24,6 @@ from api.pages import (
     page,
     principal_or_none,
     render,
-    runtime_of,
     staff_names,
     text_of,
 )
@@ -34,14 +33,12 @@ from api.routes import (
     SchoolId,
     SubjectCode,
     Term,
-    _actor,
-    _ledger,
     decide_correction,
     file_correction,
     prepare_for,
     signer_of,
 )
-from api.web import entry_of, principal_of, year_of
+from api.web import actor_for, entry_of, ledger_of, principal_of, runtime_of, year_of
 from ledger.assessments import SheetEntry, assessments, record_sheet, subject_comments, value_text
 from ledger.class_sheets import prepare as prepare_sheet
 from ledger.class_sheets import status as sheet_status
@@ -141,7 +138,7 @@ async def sign_hocba(
     holder = "organisation" if role == "ORGANISATION" else principal.staff_id
     signed = _sign(runtime, school, holder, prepared["document"])
     return await submit_signature(
-        _ledger(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+        ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
     )
 
 
@@ -275,7 +272,7 @@ async def lock_page(request: Request[Any, Any, Any], state: State, school: Schoo
             raise ValidationError("lock.term", "học kì là 1 hoặc 2", "the term is 1 or 2", field="term")
         scope = LockScope(year, form.get("class_id") or "*", (form.get("subject") or "*").upper(), int(term))
         await set_lock(
-            _ledger(state), school, _actor(principal_of(request), "ADMIN"), scope,
+            ledger_of(state), school, actor_for(principal_of(request), "ADMIN"), scope,
             closed=form.get("state") != "open", order=form.get("order", ""), ordered_by=form.get("ordered_by", ""),
         )  # fmt: skip
     except DomainError as error:
@@ -392,7 +389,7 @@ async def sheet_save(
         return await _sheet(request, state, school, class_id, subject, term, notice=text_of(request)["nothing_changed"])
     try:
         events = await record_sheet(
-            _ledger(state), school, _actor(principal_of(request), "SUBJECT_TEACHER"), year=_need_year(request),
+            ledger_of(state), school, actor_for(principal_of(request), "SUBJECT_TEACHER"), year=_need_year(request),
             term=term, class_id=class_id, subject=subject, entries=entries,
         )  # fmt: skip
     except DomainError as error:
@@ -439,7 +436,7 @@ async def sheet_sign(
             prepared = await prepare_sheet(conn, school, year, class_id, subject, term, runtime.clock.now().date())
         signed = _sign(runtime, school, principal.staff_id, prepared)
         await submit_sheet(
-            _ledger(state), school, _actor(principal, "SUBJECT_TEACHER"), year, class_id, subject, term, signed,
+            ledger_of(state), school, actor_for(principal, "SUBJECT_TEACHER"), year, class_id, subject, term, signed,
             runtime.trusted_roots(), runtime.crls(),
         )  # fmt: skip
     except DomainError as error:

@@ -20,7 +20,9 @@ from sqlalchemy.exc import DBAPIError
 
 from api.security import AuthenticationFailed, load_principal
 from audit.trail import AccessEntry
+from ledger.append import Ledger
 from ledger.db import AUDITOR_ROLE
+from ledger.envelope import Actor
 from ledger.errors import DomainError
 from ledger.logs import get_logger
 from ledger.policy import Principal, Target, allowed
@@ -276,6 +278,22 @@ async def authenticate(
     except AuthenticationFailed as failure:
         entry.reason = failure.reason
         raise NotAuthorizedException("sign in with a valid token or API key") from None
+
+
+def runtime_of(state: Any) -> Runtime:
+    """The process's Runtime, from the application state."""
+    runtime: Runtime = state.runtime
+    return runtime
+
+
+def ledger_of(state: Any) -> Ledger:
+    ledger: Ledger = state.ledger
+    return ledger
+
+
+def actor_for(principal: Principal, role: str) -> Actor:
+    """The actor an event records for a signed-in person acting in `role`."""
+    return Actor(principal.staff_id or principal.username, role)
 
 
 def principal_of(request: Request[Any, Any, Any]) -> Principal:
