@@ -111,10 +111,11 @@ async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
 
 
 def _session_cookie(request: Request[Any, Any, Any], token: str, max_age: int) -> Cookie:
+    """Secure over HTTPS, and always in production (where TLS ends at the proxy in front)."""
+    secure = request.url.scheme == "https" or runtime_of(request.app.state).settings.production
     return Cookie(
-        key=SESSION_COOKIE, value=token, path="/", httponly=True, samesite="lax", max_age=max_age,
-        secure=request.url.scheme == "https",
-    )  # fmt: skip
+        key=SESSION_COOKIE, value=token, path="/", httponly=True, samesite="lax", max_age=max_age, secure=secure
+    )
 
 
 def render(

@@ -70,17 +70,21 @@ def _need_year(request: Request[Any, Any, Any]) -> str:
     return year
 
 
+async def student_names(conn: Any, school: str, ids: list[str]) -> dict[str, str]:
+    rows = await conn.execute(
+        select(students.c.student_id, students.c.full_name).where(
+            students.c.school_id == school, students.c.student_id.in_(ids), students.c.seq_to.is_(None)
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
 async def roster_names(runtime: Runtime, school: str, year: str, class_id: str) -> dict[str, str]:
     """The students enrolled in the class now, by personal identifier, with their names, in order."""
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         enrolled = [r["student_id"] for r in await read(conn, enrolments, school, year=year, class_id=class_id)
                     if r["until"] is None]  # fmt: skip
-        rows = await conn.execute(
-            select(students.c.student_id, students.c.full_name).where(
-                students.c.school_id == school, students.c.student_id.in_(enrolled), students.c.seq_to.is_(None)
-            )
-        )
-    names: dict[str, str] = {row[0]: row[1] for row in rows}
+        names = await student_names(conn, school, enrolled)
     return {sid: names.get(sid, sid) for sid in sorted(enrolled, key=lambda s: (_given_name(names.get(s) or s), s))}
 
 
@@ -167,17 +171,12 @@ async def _inbox(
         rows = list(reversed(rows))[:100]
         subject_names = {r["code"]: r["name"] for r in await read(conn, subjects, school)}
         student_ids = sorted({r["target"]["student"] for r in rows})
-        people = await conn.execute(
-            select(students.c.student_id, students.c.full_name).where(
-                students.c.school_id == school, students.c.student_id.in_(student_ids), students.c.seq_to.is_(None)
-            )
-        )
-        student_names = {row[0]: row[1] for row in people}
+        names_of = await student_names(conn, school, student_ids)
         for row in rows:
             target = row["target"]
             items.append({
                 **row, "id": str(row["request_id"]), "what": _describe(target, subject_names, text),
-                "student_name": student_names.get(target["student"], target["student"]),
+                "student_name": names_of.get(target["student"], target["student"]),
                 "requester": names.get(row["requested_by"], row["requested_by"]),
                 "decider": names.get(row["decided_by"] or "", row["decided_by"]),
                 "history": await value_history(conn, school, target),
