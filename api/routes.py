@@ -1022,18 +1022,25 @@ async def prepare_for(
 ) -> dict[str, Any]:  # fmt: skip
     """What the signed-in signer signs next for this student in `role`: refused unless they hold the
     role for the student (the service checks it again, with the certificate, when it comes back)."""
-    personal_id(student)
     runtime = runtime_of(state)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        class_id = (await load_student_year(conn, school, year, student)).class_id
-        if not _may_sign_as(principal_of(request), role, year, class_id, subject):
-            raise Forbidden(
-                "signature.role",
-                f"Bạn không giữ vai trò {role} cho học sinh này.",
-                f"You do not hold {role} for this student.",
-                field="role",
-            )
+        await check_signer(conn, principal_of(request), school, year, student, role, subject)
         return await prepare_signature(conn, school, year, student, role, subject, runtime.clock.now().date())
+
+
+async def check_signer(
+    conn: Any, principal: Principal, school: str, year: str, student: str, role: str, subject: str | None
+) -> None:
+    """Refuse a signer who does not hold `role` for this student's class (and subject) this year."""
+    personal_id(student)
+    class_id = (await load_student_year(conn, school, year, student)).class_id
+    if not _may_sign_as(principal, role, year, class_id, subject):
+        raise Forbidden(
+            "signature.role",
+            f"Bạn không giữ vai trò {role} cho học sinh này.",
+            f"You do not hold {role} for this student.",
+            field="role",
+        )
 
 
 @get(

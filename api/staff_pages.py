@@ -33,6 +33,7 @@ from api.routes import (
     SchoolId,
     SubjectCode,
     Term,
+    check_signer,
     decide_correction,
     file_correction,
     prepare_for,
@@ -52,7 +53,7 @@ from ledger.policy import Principal
 from ledger.projection import read
 from ledger.runtime import Runtime
 from ledger.school_year import classes, enrolments, students, subjects
-from ledger.signatures import signatures
+from ledger.signatures import pdf_document, signatures, submit_pdf
 from ledger.signatures import submit as submit_signature
 from ledger.tt22 import Kind
 from signing import xml as hocba_xml
@@ -142,6 +143,37 @@ async def sign_hocba(
     holder = "organisation" if role == "ORGANISATION" else principal.staff_id
     signed = _sign(runtime, school, holder, prepared["document"])
     return await submit_signature(
+        ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+    )
+
+
+async def sign_pdf_hocba(request: Request[Any, Any, Any], state: State, school: str, year: str, student: str,
+                         role: str) -> Event:  # fmt: skip
+    """The principal's signature or the school's seal on the PDF học bạ (Điều 13), with a timestamp of
+    the demo time-stamping authority; checked by the service like any other signed PDF."""
+    from signing.pdf import local_time_stamper, sign_pdf
+
+    runtime = runtime_of(state)
+    principal = principal_of(request)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        await check_signer(conn, principal, school, year, student, role, None)
+        current, done = await pdf_document(conn, school, year, student)
+    if role in {r["role"] for r in done}:
+        raise Conflict("signature.done", "Phần này đã được ký và chưa thay đổi.",
+                       "This part is already signed and has not changed since.")  # fmt: skip
+    keys = demo_keys(runtime, school, "organisation" if role == "ORGANISATION" else principal.staff_id)
+    try:
+        stamper = local_time_stamper(runtime.pki)
+    except (OSError, PkiError):
+        raise NotFound("signing.no_tsa", "Không có đơn vị cấp dấu thời gian thử nghiệm.",
+                       "There is no demo time-stamping authority.") from None  # fmt: skip
+    signed = await sign_pdf(
+        current, keys.key, keys.certificate, chain=runtime.trusted_roots(),
+        appearance="principal" if role == "PRINCIPAL" else "seal", role=role,
+        signer_name=keys.certificate.subject.rfc4514_string(), signing_time=runtime.clock.now(),
+        time_stamper=stamper, field_name=f"ky-{role.lower()}",
+    )  # fmt: skip
+    return await submit_pdf(
         ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
     )
 
@@ -469,7 +501,14 @@ async def sheet_sign_hocba(
 
 # --- the signing board of a class ----------------------------------------------------------------
 
-BOARD_ROLES = ("HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION")
+# What the board signs: role value sent by the form -> (document, signing role, the grid column).
+BOARD_ROLES = {
+    "HOMEROOM_TEACHER": ("xml", "HOMEROOM_TEACHER", "HOMEROOM_TEACHER:"),
+    "PRINCIPAL": ("xml", "PRINCIPAL", "PRINCIPAL:"),
+    "ORGANISATION": ("xml", "ORGANISATION", "ORGANISATION:"),
+    "PDF_PRINCIPAL": ("pdf", "PRINCIPAL", "pdf:PRINCIPAL"),
+    "PDF_ORGANISATION": ("pdf", "ORGANISATION", "pdf:ORGANISATION"),
+}
 
 
 def _board_cell(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -487,8 +526,9 @@ def _own_roles(principal: Principal | None, year: str, class_id: str) -> list[st
         return []
     held = {g.role.value for g in principal.grants if g.role.value != "HOMEROOM_TEACHER" or
             (g.year, g.class_id) == (year, class_id)}  # fmt: skip
-    wanted = {"HOMEROOM_TEACHER": "HOMEROOM_TEACHER", "PRINCIPAL": "PRINCIPAL", "CLERK": "ORGANISATION"}
-    return [role for held_role, role in wanted.items() if held_role in held]
+    wanted = {"HOMEROOM_TEACHER": ["HOMEROOM_TEACHER"], "PRINCIPAL": ["PRINCIPAL", "PDF_PRINCIPAL"],
+              "CLERK": ["ORGANISATION", "PDF_ORGANISATION"]}  # fmt: skip
+    return [role for held_role, roles in wanted.items() if held_role in held for role in roles]
 
 
 async def _board(
@@ -526,11 +566,11 @@ async def _board(
                 ]
             grid[student][key] = _board_cell(found)
     own_roles = _own_roles(principal_or_none(request), year, class_id)
-    pending = {role: any(grid[s][f"{role}:"]["state"] != "signed" for s in names) for role in own_roles}
+    pending = {role: any(grid[s][BOARD_ROLES[role][2]]["state"] != "signed" for s in names) for role in own_roles}
     return render(
         request, "board.html", "board", status, heading=f"{text_of(request)['board']} — {class_id}",
         school=school, class_id=class_id, names=names, columns=columns, grid=grid, sheets=sheets,
-        subjects=subject_rows, own_roles=own_roles, pending=pending,
+        subjects=subject_rows, own_roles=own_roles, pending=pending, board_roles=BOARD_ROLES,
         staff=await staff_names(runtime, school), **extra,
     )  # fmt: skip
 
@@ -560,8 +600,12 @@ async def board_sign(
             if student not in names:
                 raise NotFound("student.not_enrolled", f"học sinh không học lớp {class_id}",
                                f"the student is not in {class_id}")  # fmt: skip
+            document, signing_role, _ = BOARD_ROLES[role]
             try:
-                await sign_hocba(request, state, school, year, student, role, None)
+                if document == "pdf":
+                    await sign_pdf_hocba(request, state, school, year, student, signing_role)
+                else:
+                    await sign_hocba(request, state, school, year, student, signing_role, None)
                 count += 1
             except Conflict:
                 continue

@@ -24,14 +24,26 @@ from audit.trail import query_access
 from ledger.assessments import assessments
 from ledger.config import Settings
 from ledger.corrections import corrections
-from ledger.demo import ADMIN, PRINCIPAL, DemoSchool
+from ledger.demo import ADMIN, CLERK, PRINCIPAL, DemoSchool, issuing, sign_as
 from ledger.policy import POLICY
 from ledger.projection import read
 from ledger.runtime import Runtime
 from signing.pki import Pki
 from tests.conftest import PASSWORD as FIXTURE_PASSWORD
 from tests.helpers import head
-from tests.web import AUDITOR, TermSchool, cell, csrf, labelled, school_in_term, sheet_path, sign_in
+from tests.signers import Signers
+from tests.web import (
+    AUDITOR,
+    TermSchool,
+    accounts,
+    cell,
+    csrf,
+    labelled,
+    school_in_term,
+    service_for,
+    sheet_path,
+    sign_in,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -295,6 +307,36 @@ async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, t
         early = await homeroom.post(f"/truong/{school}/lop/6A1/ky-so?year=2025-2026",
                                     data={"csrf": csrf(board.text), "student": student, "role": "HOMEROOM_TEACHER"})  # fmt: skip
         assert early.status_code == 409 and "Chưa đến lượt ký" in early.text and "Điều 18, 24.5" in early.text
+
+
+async def test_the_principal_and_the_clerk_sign_from_the_board_the_xml_then_the_pdf(
+    signers: Signers, settings: Settings
+) -> None:
+    """Điều 18, 24.5 and Điều 13: after the subject teachers, the homeroom teacher, the principal (XML,
+    then PDF) and the clerk's seal (XML, then PDF) sign from the board; the học bạ can then be issued,
+    which checks every signature again."""
+    demo = signers.demo
+    student = demo.rosters["6A1"][0]
+    for subject in demo.subject_teachers:
+        await sign_as(signers, student, "SUBJECT_TEACHER", subject)
+    runtime = await service_for(demo, settings, signers.people)
+    await accounts(runtime, demo, [PRINCIPAL.user, CLERK.user, demo.homeroom["6A1"]])
+    board = f"/truong/{demo.school}/lop/6A1/ky-so?year=2025-2026"
+    steps = [(demo.homeroom["6A1"], "HOMEROOM_TEACHER"), (PRINCIPAL.user, "PRINCIPAL"),
+             (PRINCIPAL.user, "PDF_PRINCIPAL"), (CLERK.user, "ORGANISATION"), (CLERK.user, "PDF_ORGANISATION")]  # fmt: skip
+    for number, (username, role) in enumerate(steps):
+        async with client_of(runtime, f"10.40.1.{number}") as person:
+            await sign_in(person, demo.school, username)
+            page = await person.get(board)
+            assert f'name="role" value="{role}"' in page.text, role
+            signed = await person.post(board, data={"csrf": csrf(page.text), "student": student, "role": role})
+            assert signed.status_code == 303 and signed.headers["location"].endswith("ky=1"), signed.text
+    async with client_of(runtime, "10.40.1.9") as principal:
+        await sign_in(principal, demo.school, PRINCIPAL.user)
+        row = (await principal.get(board)).text.split(student)[1].split("</tr>")[0]
+    assert row.count('class="sig signed"') == len(demo.subject_teachers) + 5 and "sig unsigned" not in row
+    event = await issuing(signers, student)()
+    assert event.payload["student"] == student
 
 
 async def test_auditor_pages_status_verification_timeline_as_of_and_access_log(

@@ -16,7 +16,7 @@ from ledger.config import Settings
 from ledger.demo import ADMIN, PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school, certify
 from ledger.policy import AccountKind
 from ledger.runtime import Runtime
-from signing.pki import Pki
+from signing.pki import Pki, ServiceSigner
 from tests.conftest import database_url_of
 
 PASSWORD = "mat-khau-trang-web"
@@ -40,16 +40,27 @@ async def school_in_term(engine: AsyncEngine, settings: Settings, pki: Pki, *, s
     grades yet; demo certificates registered and their keys saved where the demo signer finds them."""
     demo = await build_demo_school(engine, f"w-{uuid.uuid4().hex[:10]}", terms=(), students_per_class=students)
     signers = await certify(demo, pki)
-    for name, holder in signers.people.items():
-        pki.save_holder(demo.school, name, holder)
-    runtime = Runtime(settings, database_url_of(settings), demo.clock)
-    people = [PRINCIPAL.user, VICE_PRINCIPAL.user, ADMIN.user, demo.subject_teachers["TOAN"], demo.homeroom["6A1"]]
-    for username in dict.fromkeys(people):
-        await create_account(runtime.engine(), demo.school, username, AccountKind.STAFF, password=PASSWORD,
-                             now=demo.clock.now())  # fmt: skip
+    runtime = await service_for(demo, settings, signers.people)
+    await accounts(runtime, demo, [PRINCIPAL.user, VICE_PRINCIPAL.user, ADMIN.user, demo.subject_teachers["TOAN"],
+                                   demo.homeroom["6A1"]])  # fmt: skip
     await create_account(runtime.engine(), demo.school, AUDITOR, AccountKind.AUDITOR, password=PASSWORD,
                          now=demo.clock.now())  # fmt: skip
     return TermSchool(demo, runtime, demo.subject_teachers["TOAN"], demo.homeroom["6A1"])
+
+
+async def service_for(demo: DemoSchool, settings: Settings, people: dict[str, ServiceSigner]) -> Runtime:
+    """The service's runtime on the school's clock, with every signer's demo key saved where the
+    pages' demo signer finds it."""
+    pki = Pki(settings.pki_dir)
+    for name, holder in people.items():
+        pki.save_holder(demo.school, name, holder)
+    return Runtime(settings, database_url_of(settings), demo.clock)
+
+
+async def accounts(runtime: Runtime, demo: DemoSchool, staff: list[str]) -> None:
+    for username in dict.fromkeys(staff):
+        await create_account(runtime.engine(), demo.school, username, AccountKind.STAFF, password=PASSWORD,
+                             now=demo.clock.now())  # fmt: skip
 
 
 async def sign_in(client: httpx.AsyncClient, school: str, username: str, password: str = PASSWORD) -> httpx.Response:
