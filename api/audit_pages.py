@@ -18,18 +18,18 @@ from api.pages import SCHOOL_PAGE, form_of, lang_of, page, render, text_of
 from api.routes import ClassId, SchoolId
 from api.staff_pages import CLASS_PAGE, class_subjects
 from api.web import entry_of, runtime_of, year_of
-from audit.trail import AccessTrail, query_access, query_alerts, verifications
+from audit.trail import query_access, query_alerts, verifications
 from ledger import identity, store
 from ledger.assessments import assessments
 from ledger.clock import VN_TZ
 from ledger.db import AUDITOR_ROLE
 from ledger.envelope import Event
 from ledger.errors import DomainError, ValidationError
+from ledger.jobs import nightly_verification
 from ledger.projection import read
 from ledger.schema import ACCESS
 from ledger.schema import EVENTS as EVENT_CHAIN
 from ledger.transcript import class_summary, load_student_year
-from ledger.verify import verify
 
 AUDIT_PAGE = SCHOOL_PAGE + "/kiem-toan"
 OUTCOMES = ("allowed", "denied", "refused", "failed")
@@ -55,18 +55,12 @@ async def audit_page(request: Request[Any, Any, Any], state: State, school: Scho
 @post(AUDIT_PAGE + "/kiem-tra", operation_id="page_audit_verify", opt=page("ledger.verify"), status_code=200,
       include_in_schema=False)  # fmt: skip
 async def audit_verify(request: Request[Any, Any, Any], state: State, school: SchoolId) -> Template:
-    """Verify the school's ledger and access trail now; the outcome is kept like the nightly job's."""
+    """Verify the school's ledger and access trail now, as the nightly job does: the outcome is kept in
+    the trail, and a failure raises an alert."""
     await form_of(request)
-    runtime = runtime_of(state)
-    trail = AccessTrail(runtime.engine(), clock=runtime.clock)
-    outcomes = []
-    for chain in (EVENT_CHAIN, ACCESS):
-        report = await verify(runtime.engine(AUDITOR_ROLE), runtime.trusted_roots(), [school], chain=chain)
-        for result in report.schools:
-            await trail.record_verification(school, chain.name, result.to_json())
-            outcomes.append((chain.name, result.ok))
+    results = await nightly_verification(runtime_of(state), [school])
     text = text_of(request)
-    summary = ", ".join(f"{text['log_' + name]}: {text['intact'] if ok else text['broken']}" for name, ok in outcomes)
+    summary = ", ".join(f"{text['log_' + r['log']]}: {text['intact'] if r['ok'] else text['broken']}" for r in results)
     return await _status(request, state, school, notice=text["verified"] % summary)
 
 
