@@ -100,10 +100,15 @@ class StaleForm(PermissionDeniedException):
     """A form without the token of the session that shows it: another site, or an old page."""
 
 
+async def fields_of(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """A form's text fields, trimmed."""
+    form = await request.form()
+    return {key: value.strip() for key, value in form.items() if isinstance(value, str)}
+
+
 async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
     """A signed-in page's form fields, after checking its CSRF token."""
-    form = await request.form()
-    fields = {key: value.strip() for key, value in form.items() if isinstance(value, str)}
+    fields = await fields_of(request)
     if not request.cookies.get(SESSION_COOKIE) or not hmac.compare_digest(fields.get("csrf", ""), csrf_of(request)):
         entry_of(request).reason = "page.csrf"
         raise StaleForm("the form's token does not match the session")
@@ -253,9 +258,9 @@ async def login_page(request: Request[Any, Any, Any], state: State) -> Template:
 async def login_submit(request: Request[Any, Any, Any], state: State) -> Response[Any]:
     from api.routes import refused_logins
 
-    form = await request.form()
-    fields = {key: value.strip() for key, value in form.items() if isinstance(value, str)}
-    school, username, password = fields.get("school", ""), fields.get("username", ""), form.get("password", "")
+    fields = await fields_of(request)
+    password = (await request.form()).get("password", "")  # as typed: a password is not trimmed
+    school, username = fields.get("school", ""), fields.get("username", "")
     again = {"school": school, "username": username, "next": _safe_next(fields.get("next"))}
     text = text_of(request)
     if not (school and username and isinstance(password, str) and password):

@@ -363,9 +363,10 @@ def _title(facts: dict[str, Any], text: dict[str, str]) -> str:
 
 async def _sheet(
     request: Request[Any, Any, Any], state: State, school: str, class_id: str, subject: str, term: int,
-    status: int = 200, **extra: Any,
+    status: int = 200, *, facts: dict[str, Any] | None = None, **extra: Any,
 ) -> Template:  # fmt: skip
-    facts = await _sheet_facts(request, state, school, class_id, subject, term)
+    """The sheet page; `facts` when the caller has just read them and nothing was appended since."""
+    facts = facts or await _sheet_facts(request, state, school, class_id, subject, term)
     return render(request, "sheet.html", "sheet", status, heading=_title(facts, text_of(request)),
                   **{**facts, "typed": {}, "invalid": {}, "proposals": [], **extra})  # fmt: skip
 
@@ -414,17 +415,18 @@ async def sheet_save(
                               "slot": slot, "old": before or "", "new": value})  # fmt: skip
     entry_of(request).touch(e.student for e in entries)
     if invalid:
-        return await _sheet(request, state, school, class_id, subject, term, 422, typed=typed, invalid=invalid,
-                            error=text_of(request)["invalid_value"])  # fmt: skip
+        return await _sheet(request, state, school, class_id, subject, term, 422, facts=facts, typed=typed,
+                            invalid=invalid, error=text_of(request)["invalid_value"])  # fmt: skip
     if not entries:
-        return await _sheet(request, state, school, class_id, subject, term, notice=text_of(request)["nothing_changed"])
+        return await _sheet(request, state, school, class_id, subject, term, facts=facts,
+                            notice=text_of(request)["nothing_changed"])  # fmt: skip
     try:
         events = await record_sheet(
             ledger_of(state), school, actor_for(principal_of(request), "SUBJECT_TEACHER"), year=_need_year(request),
             term=term, class_id=class_id, subject=subject, entries=entries,
         )  # fmt: skip
     except DomainError as error:
-        return await _sheet(request, state, school, class_id, subject, term, error.status, typed=typed,
+        return await _sheet(request, state, school, class_id, subject, term, error.status, facts=facts, typed=typed,
                             proposals=proposals, **_message(request, error))  # fmt: skip
     return Redirect(here(request, luu=str(len(events))), status_code=303)
 

@@ -428,24 +428,27 @@ async def withdraw(
     why = identity.text(reason, "reason")
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
-        rows = await read(session.conn, enrolments, session.school, year=year, student_id=student)
-        if not rows or rows[0]["until"] is not None:
-            raise NotFound(
-                "enrolment.unknown",
-                "học sinh không đang học ở trường năm học này",
-                "the student is not enrolled this year",
-                field="student",
-            )
-        payload = {
-            "year": year,
-            "class": rows[0]["class_id"],
-            "student": student,
-            "until": last_day.isoformat(),
-            "reason": why,
-        }
-        return [NewEvent(STUDENT_WITHDRAWN, payload, actor)]
+        return [await withdrawal(session, actor, year, student, last_day, why)]
 
     return await ledger.decide(school, decide)
+
+
+async def withdrawal(
+    session: SchoolSession, actor: Actor, year: str, student: str, until: date, reason: str | None
+) -> NewEvent:
+    """The event that ends the student's enrolment of `year` on `until`; refused when the student is
+    not enrolled at the school that year."""
+    rows = await read(session.conn, enrolments, session.school, year=year, student_id=student)
+    if not rows or rows[0]["until"] is not None:
+        raise NotFound(
+            "enrolment.unknown",
+            f"học sinh không đang học ở trường trong năm học {year}",
+            f"the student is not enrolled here in {year}",
+            field="student",
+        )
+    payload = {"year": year, "class": rows[0]["class_id"], "student": student, "until": until.isoformat(),
+               "reason": reason}  # fmt: skip
+    return NewEvent(STUDENT_WITHDRAWN, payload, actor)
 
 
 async def register_staff(ledger: Ledger, school: str, actor: Actor, people: Sequence[Mapping[str, Any]]) -> list[Event]:

@@ -59,7 +59,6 @@ from ledger.schema import projection_table
 from ledger.school_year import (
     STUDENT_ENROLLED,
     STUDENT_REGISTERED,
-    STUDENT_WITHDRAWN,
     class_grade,
     classes,
     enrolments,
@@ -67,6 +66,7 @@ from ledger.school_year import (
     student_profile,
     students,
     subject_row,
+    withdrawal,
     year_row,
 )
 from ledger.signatures import checked_signing_time, parse_submitted, registered_certificate, signing_actor
@@ -190,21 +190,9 @@ async def _open(
         if kind == "mid_year":
             assert year is not None
             await year_row(session, year)
-            rows = [r for r in await read(conn, enrolments, session.school, year=year, student_id=student)]
-            if not rows or rows[0]["until"] is not None:
-                raise NotFound(
-                    "enrolment.unknown",
-                    f"học sinh không đang học ở trường trong năm học {year}",
-                    f"the student is not enrolled here in {year}",
-                    field="student",
-                )
-            class_id = rows[0]["class_id"]
-            results = await _results_so_far(conn, session.school, year, student, class_id)
-            withdrawal = {
-                "year": year, "class": class_id, "student": student, "until": departure.isoformat(),
-                "reason": WITHDRAWAL_REASON,
-            }  # fmt: skip
-            events.append(NewEvent(STUDENT_WITHDRAWN, withdrawal, actor))
+            leaving = await withdrawal(session, actor, year, student, departure, WITHDRAWAL_REASON)
+            results = await _results_so_far(conn, session.school, year, student, leaving.payload["class"])
+            events.append(leaving)
         transfer_id = f"{session.school}-ct-{student}-{len(earlier) + 1}"
         root = record_xml.build(
             transfer_id,

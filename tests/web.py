@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -89,8 +88,3 @@ def sheet_path(school: str, class_id: str = "6A1", subject: str = "TOAN", term: 
 
 def cell(student: str, kind: str = "regular", slot: int = 1) -> str:
     return f"c-{student}-{kind}-{slot if kind == 'regular' else 0}"
-
-
-def form_fields(html: str) -> dict[str, Any]:
-    """The named text inputs of a page and their values, as a browser would send them."""
-    return dict(re.findall(r'<input id="[^"]*" name="([^"]+)" type="text" value="([^"]*)"', html))
