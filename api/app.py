@@ -13,16 +13,16 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from api.metrics import METRICS_ROUTES
-from api.notify import LoggingNotifier, Notifier
 from api.pages import TEMPLATES, page_router, template_filters
 from api.portal import PORTAL_ROUTES
 from api.routes import ROUTES
 from api.security import Challenges, Tokens, token_secret
 from api.web import EXCEPTION_HANDLERS, PUBLIC, Service, guard
 from audit.trail import AccessTrail
-from ledger.append import Ledger
-from ledger.jobs import build_scheduler
-from ledger.runtime import Runtime
+from ledger.app.jobs import build_scheduler
+from ledger.app.notify import LoggingNotifier, Notifier
+from ledger.app.runtime import Runtime
+from ledger.log.append import Ledger
 
 DESCRIPTION = (
     "hocba-ledger: the append-only ledger of a school's assessment records and digital transcripts "
@@ -80,9 +80,9 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
 
 def from_environment() -> Service:
     """The application of one service worker process (`hocba serve --workers N`), from the environment."""
-    from ledger.config import load_settings
-    from ledger.logs import configure_logging
-    from ledger.runtime import open_runtime
+    from ledger.app.runtime import open_runtime
+    from ledger.base.logs import configure_logging
+    from ledger.base.settings import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_format or ("json" if settings.production else None))

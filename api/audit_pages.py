@@ -19,17 +19,18 @@ from api.routes import ClassId, SchoolId
 from api.staff_pages import CLASS_PAGE, class_subjects
 from api.web import entry_of, runtime_of, year_of
 from audit.trail import query_access, query_alerts, verifications
-from ledger import identity, store
-from ledger.assessments import assessments
-from ledger.clock import VN_TZ
-from ledger.db import AUDITOR_ROLE
-from ledger.envelope import Event
-from ledger.errors import DomainError, ValidationError
-from ledger.jobs import nightly_verification
-from ledger.projection import read
-from ledger.schema import ACCESS
-from ledger.schema import EVENTS as EVENT_CHAIN
-from ledger.transcript import class_summary, load_student_year
+from ledger.app.db import AUDITOR_ROLE
+from ledger.app.jobs import nightly_verification
+from ledger.base.clock import VN_TZ
+from ledger.base.errors import DomainError, ValidationError
+from ledger.format.envelope import Event
+from ledger.log import store
+from ledger.log.projection import read
+from ledger.log.schema import ACCESS
+from ledger.log.schema import EVENTS as EVENT_CHAIN
+from ledger.school.assessments import assessments
+from ledger.school.rules import identity
+from ledger.school.transcripts import class_summary, load_student_year
 
 AUDIT_PAGE = SCHOOL_PAGE + "/kiem-toan"
 OUTCOMES = ("allowed", "denied", "refused", "failed")

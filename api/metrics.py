@@ -23,10 +23,10 @@ from sqlalchemy import func, select, text
 
 from api.web import PUBLIC, problem
 from audit.trail import access_index, alerts, verifications
-from ledger import store
-from ledger.db import AUDITOR_ROLE
-from ledger.projection import read
-from ledger.runtime import Runtime
+from ledger.app.db import AUDITOR_ROLE
+from ledger.app.runtime import Runtime
+from ledger.log import store
+from ledger.log.projection import read
 
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -97,7 +97,7 @@ async def exposition(runtime: Runtime) -> str:
         )
         replicas = [({"replica": str(name)}, float(seconds)) for name, seconds in lag.all() if seconds is not None]
     lines += _family("hocba_replica_lag_seconds", "gauge", "Replay lag of each streaming replica.", replicas)
-    from ledger.backup import backup_age, configured_destinations
+    from ledger.app.backup import backup_age, configured_destinations
 
     destinations = configured_destinations()
     if destinations:

@@ -36,15 +36,15 @@ from api.portal import MAX_UPLOAD, LookupIn, lookup, throttled, verification
 from api.routes import SchoolId
 from api.security import LOGIN_WINDOW, AuthenticationFailed, check_password
 from api.web import PUBLIC, SESSION_COOKIE, database_status, entry_of, runtime_of, year_of
-from ledger import store
-from ledger.clock import VN_TZ, parse_time
-from ledger.db import AUDITOR_ROLE
-from ledger.errors import DomainError
-from ledger.logs import get_logger
-from ledger.policy import Principal, Target, allowed
-from ledger.projection import read
-from ledger.runtime import Runtime
-from ledger.school_year import classes, staff
+from ledger.app.db import AUDITOR_ROLE
+from ledger.app.runtime import Runtime
+from ledger.base.clock import VN_TZ, parse_time
+from ledger.base.errors import DomainError
+from ledger.base.logs import get_logger
+from ledger.log import store
+from ledger.log.projection import read
+from ledger.school.rules.policy import Principal, Target, allowed
+from ledger.school.years import classes, staff
 
 log = get_logger(__name__)
 PACKAGE = Path(__file__).resolve().parent

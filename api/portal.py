@@ -28,11 +28,11 @@ from sqlalchemy import func, or_, select
 from api.security import token_secret
 from api.web import ERRORS, PUBLIC, entry_of, problem, runtime_of
 from audit.trail import SERVICE_CHAIN, access_index
-from ledger.db import AUDITOR_ROLE
-from ledger.issuance import issued, lookup_code, stored
-from ledger.projection import read
-from ledger.runtime import Runtime
-from ledger.school_year import students
+from ledger.app.db import AUDITOR_ROLE
+from ledger.app.runtime import Runtime
+from ledger.log.projection import read
+from ledger.school.issuance import issued, lookup_code, stored
+from ledger.school.years import students
 from signing.verify_file import verify_file
 
 V1 = "/api/v1"

@@ -27,8 +27,14 @@ from api.security import (
 )
 from api.web import ERRORS, PUBLIC, actor_for, entry_of, ledger_of, principal_of, problem, runtime_of
 from audit.trail import query_access, query_alerts
-from ledger import importer, store
-from ledger.assessments import (
+from ledger.app.db import AUDITOR_ROLE
+from ledger.base.errors import Forbidden, ValidationError
+from ledger.format.envelope import Actor, Event
+from ledger.log import store
+from ledger.log.checkpointing import consistency_proof, make_checkpoint
+from ledger.log.projection import read
+from ledger.log.verify import verify
+from ledger.school.assessments import (
     SheetEntry,
     assessments,
     record_absences,
@@ -39,11 +45,11 @@ from ledger.assessments import (
     record_summer_conduct,
     subject_comments,
 )
-from ledger.checkpointing import consistency_proof, make_checkpoint
-from ledger.class_sheets import prepare as prepare_sheet
-from ledger.class_sheets import status as sheet_status
-from ledger.class_sheets import submit as submit_sheet
-from ledger.corrections import (
+from ledger.school.calendar import LockScope, calendar_from, calendars, locks, set_calendar, set_lock
+from ledger.school.class_sheets import prepare as prepare_sheet
+from ledger.school.class_sheets import status as sheet_status
+from ledger.school.class_sheets import submit as submit_sheet
+from ledger.school.corrections import (
     assessment_target,
     conduct_target,
     corrections,
@@ -51,32 +57,27 @@ from ledger.corrections import (
     file_request,
     value_history,
 )
-from ledger.db import AUDITOR_ROLE
-from ledger.deadlines import LockScope, calendar_from, calendars, locks, set_calendar, set_lock
-from ledger.envelope import Actor, Event
-from ledger.errors import Forbidden, ValidationError
-from ledger.evaluation import evaluate
-from ledger.gradebook import import_sheet, read_gradebook, reconcile
-from ledger.identity import personal_id
-from ledger.issuance import issue as issue_hocba
-from ledger.issuance import issued, lookup_code
-from ledger.issuance import revoke as revoke_hocba
-from ledger.issuance import stored as stored_document
-from ledger.policy import AccountKind, Principal
-from ledger.projection import read
-from ledger.schools import schools
-from ledger.signatures import certificates, pdf_document, register_certificate, revoke_certificate, submit_pdf
-from ledger.signatures import document as signature_document
-from ledger.signatures import prepare as prepare_signature
-from ledger.signatures import submit as submit_signature
-from ledger.transcript import class_summary, load_student_year
-from ledger.transfers import open_paper, open_transfer, receive, sealed_record, transfers
-from ledger.transfers import prepare as prepare_transfer
-from ledger.transfers import submit as submit_transfer
-from ledger.verify import verify
-from signing import xml as hocba_xml
+from ledger.school.imports import sector as importer
+from ledger.school.imports.gradebook import import_sheet, read_gradebook, reconcile
+from ledger.school.issuance import issue as issue_hocba
+from ledger.school.issuance import issued, lookup_code
+from ledger.school.issuance import revoke as revoke_hocba
+from ledger.school.issuance import stored as stored_document
+from ledger.school.rules.evaluation import evaluate
+from ledger.school.rules.identity import personal_id
+from ledger.school.rules.policy import AccountKind, Principal
+from ledger.school.schools import schools
+from ledger.school.signatures import certificates, pdf_document, register_certificate, revoke_certificate, submit_pdf
+from ledger.school.signatures import document as signature_document
+from ledger.school.signatures import prepare as prepare_signature
+from ledger.school.signatures import submit as submit_signature
+from ledger.school.transcripts import class_summary, load_student_year
+from ledger.school.transfers import open_paper, open_transfer, receive, sealed_record, transfers
+from ledger.school.transfers import prepare as prepare_transfer
+from ledger.school.transfers import submit as submit_transfer
 from signing.jws import sign as sign_jws
 from signing.transfer import Scan
+from signing.xml import document as hocba_xml
 
 V1 = "/api/v1"
 SCHOOL = V1 + "/schools/{school:str}"
@@ -1150,7 +1151,7 @@ def _base64(text: str) -> bytes:
 async def time_stamp(request: Request[Any, Any, Any], state: State) -> Response[Any]:
     from asn1crypto import tsp
 
-    from signing.pdf import local_time_stamper
+    from signing.pdf.document import local_time_stamper
 
     runtime = runtime_of(state)
     if runtime.settings.production:

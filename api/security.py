@@ -23,17 +23,17 @@ from cryptography import x509
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ledger import identity
-from ledger.clock import VN_TZ, Clock
-from ledger.config import Settings
-from ledger.errors import Conflict, NotFound, ValidationError
-from ledger.policy import FIXED_ROLES, AccountKind, Grant, Principal
-from ledger.projection import read
-from ledger.roles import Role
-from ledger.schema import accounts
-from ledger.school_year import assignments, staff, students
-from signing.certs import certificate_problems, san_uris, signature_valid
-from signing.pki import staff_uri
+from ledger.base.clock import VN_TZ, Clock
+from ledger.base.errors import Conflict, NotFound, ValidationError
+from ledger.base.settings import Settings
+from ledger.log.projection import read
+from ledger.log.schema import accounts
+from ledger.school.rules import identity
+from ledger.school.rules.policy import FIXED_ROLES, AccountKind, Grant, Principal
+from ledger.school.rules.roles import Role
+from ledger.school.years import assignments, staff, students
+from signing.x509.certs import certificate_problems, san_uris, signature_valid
+from signing.x509.pki import staff_uri
 
 TOKEN_TTL = timedelta(minutes=15)
 LOGIN_WINDOW = timedelta(minutes=15)

@@ -40,24 +40,24 @@ from api.routes import (
     signer_of,
 )
 from api.web import actor_for, entry_of, ledger_of, principal_of, runtime_of, year_of
-from ledger.assessments import SheetEntry, assessments, record_sheet, subject_comments, value_text
-from ledger.class_sheets import prepare as prepare_sheet
-from ledger.class_sheets import status as sheet_status
-from ledger.class_sheets import submit as submit_sheet
-from ledger.corrections import assessment_target, corrections, value_history
-from ledger.db import AUDITOR_ROLE
-from ledger.deadlines import Calendar, Change, LockScope, calendars, locks, refusal_now, set_lock
-from ledger.envelope import Event
-from ledger.errors import Conflict, DomainError, NotFound, Refused, ValidationError
-from ledger.policy import Principal
-from ledger.projection import read
-from ledger.runtime import Runtime
-from ledger.school_year import classes, enrolments, students, subjects
-from ledger.signatures import pdf_document, signatures, submit_pdf
-from ledger.signatures import submit as submit_signature
-from ledger.tt22 import Kind
-from signing import xml as hocba_xml
-from signing.pki import PkiError, ServiceSigner
+from ledger.app.db import AUDITOR_ROLE
+from ledger.app.runtime import Runtime
+from ledger.base.errors import Conflict, DomainError, NotFound, Refused, ValidationError
+from ledger.format.envelope import Event
+from ledger.log.projection import read
+from ledger.school.assessments import SheetEntry, assessments, record_sheet, subject_comments, value_text
+from ledger.school.calendar import Calendar, Change, LockScope, calendars, locks, refusal_now, set_lock
+from ledger.school.class_sheets import prepare as prepare_sheet
+from ledger.school.class_sheets import status as sheet_status
+from ledger.school.class_sheets import submit as submit_sheet
+from ledger.school.corrections import assessment_target, corrections, value_history
+from ledger.school.rules.policy import Principal
+from ledger.school.rules.tt22 import Kind
+from ledger.school.signatures import pdf_document, signatures, submit_pdf
+from ledger.school.signatures import submit as submit_signature
+from ledger.school.years import classes, enrolments, students, subjects
+from signing.x509.pki import PkiError, ServiceSigner
+from signing.xml import document as hocba_xml
 
 CLASS_PAGE = SCHOOL_PAGE + "/lop/{class_id:str}"
 SHEET_PAGE = CLASS_PAGE + "/mon/{subject:str}/hoc-ky/{term:int}"
@@ -151,7 +151,7 @@ async def sign_pdf_hocba(request: Request[Any, Any, Any], state: State, school: 
                          role: str) -> Event:  # fmt: skip
     """The principal's signature or the school's seal on the PDF học bạ (Điều 13), with a timestamp of
     the demo time-stamping authority; checked by the service like any other signed PDF."""
-    from signing.pdf import local_time_stamper, sign_pdf
+    from signing.pdf.document import local_time_stamper, sign_pdf
 
     runtime = runtime_of(state)
     principal = principal_of(request)

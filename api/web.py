@@ -20,15 +20,15 @@ from sqlalchemy.exc import DBAPIError
 
 from api.security import AuthenticationFailed, load_principal
 from audit.trail import AccessEntry
-from ledger.append import Ledger
-from ledger.db import AUDITOR_ROLE
-from ledger.envelope import Actor
-from ledger.errors import DomainError
-from ledger.logs import get_logger
-from ledger.policy import Principal, Target, allowed
-from ledger.projection import read
-from ledger.runtime import Runtime
-from ledger.school_year import enrolments
+from ledger.app.db import AUDITOR_ROLE
+from ledger.app.runtime import Runtime
+from ledger.base.errors import DomainError
+from ledger.base.logs import get_logger
+from ledger.format.envelope import Actor
+from ledger.log.append import Ledger
+from ledger.log.projection import read
+from ledger.school.rules.policy import Principal, Target, allowed
+from ledger.school.years import enrolments
 
 log = get_logger(__name__)
 ACCESS = "hocba.access"  # scope key of the request's AccessEntry
@@ -232,7 +232,7 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
 
 
 async def _default_year(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, school: str) -> None:
-    from ledger.school_year import current_year
+    from ledger.school.years import current_year
 
     try:
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.trail import SERVICE_CHAIN, AccessTrail, access_index
-from ledger import store
-from ledger.clock import VN_TZ, format_time
-from ledger.logs import get_logger
-from ledger.schema import ACCESS
+from ledger.base.clock import VN_TZ, format_time
+from ledger.base.logs import get_logger
+from ledger.log import store
+from ledger.log.schema import ACCESS
 
 log = get_logger(__name__)
 

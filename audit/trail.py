@@ -19,11 +19,11 @@ from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, Te
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ledger.append import Ledger, SchoolSession
-from ledger.clock import Clock, parse_time
-from ledger.envelope import SYSTEM, Actor, Event, NewEvent
-from ledger.projection import Projection, copy_payload
-from ledger.schema import ACCESS, projection_table
+from ledger.base.clock import Clock, parse_time
+from ledger.format.envelope import SYSTEM, Actor, Event, NewEvent
+from ledger.log.append import Ledger, SchoolSession
+from ledger.log.projection import Projection, copy_payload
+from ledger.log.schema import ACCESS, projection_table
 
 _PERSONAL_ID = re.compile(r"^\d{12}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -39,19 +39,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.app import create_app
 from api.security import create_account
 from audit.trail import AccessTrail
-from ledger import migrate
-from ledger.checkpointing import make_checkpoint
-from ledger.clock import VN_TZ, ManualClock
-from ledger.config import Settings
-from ledger.db import AUDITOR_ROLE, ensure_database, start_embedded
-from ledger.demo import PRINCIPAL, DemoSchool, build_demo_school
-from ledger.policy import AccountKind
-from ledger.runtime import Runtime
-from ledger.schema import ACCESS
-from ledger.school_year import default_catalogue
-from ledger.tt22 import required_regular
-from ledger.verify import verify
-from signing.pki import Pki
+from ledger.app import migrate
+from ledger.app.db import AUDITOR_ROLE, ensure_database, start_embedded
+from ledger.app.demo import PRINCIPAL, DemoSchool, build_demo_school
+from ledger.app.runtime import Runtime
+from ledger.base.clock import VN_TZ, ManualClock
+from ledger.base.settings import Settings
+from ledger.log.checkpointing import make_checkpoint
+from ledger.log.schema import ACCESS
+from ledger.log.verify import verify
+from ledger.school.rules.policy import AccountKind
+from ledger.school.rules.tt22 import required_regular
+from ledger.school.years import default_catalogue
+from signing.x509.pki import Pki
 
 PASSWORD = "mat-khau-do-tai"
 

@@ -30,14 +30,14 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import migrate
-from ledger.backup import BackupKey, LocalDirectory, create_backup, pg_tool, restore_backup, write_new_key
-from ledger.clock import SystemClock
-from ledger.config import load_settings
-from ledger.db import APP_ROLE, create_engine, ensure_database, start_embedded
-from ledger.demo import build_demo_school
-from ledger.runtime import Runtime
-from signing.pki import Pki
+from ledger.app import migrate
+from ledger.app.backup import BackupKey, LocalDirectory, create_backup, pg_tool, restore_backup, write_new_key
+from ledger.app.db import APP_ROLE, create_engine, ensure_database, start_embedded
+from ledger.app.demo import build_demo_school
+from ledger.app.runtime import Runtime
+from ledger.base.clock import SystemClock
+from ledger.base.settings import load_settings
+from signing.x509.pki import Pki
 
 
 def timed(label: str, started: float) -> float:

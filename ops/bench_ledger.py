@@ -35,13 +35,13 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ledger import migrate
-from ledger.append import Ledger
-from ledger.checkpointing import make_checkpoint
-from ledger.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded
-from ledger.envelope import Actor, NewEvent
-from ledger.verify import stream_rows, verify
-from signing.pki import Pki
+from ledger.app import migrate
+from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded
+from ledger.format.envelope import Actor, NewEvent
+from ledger.log.append import Ledger
+from ledger.log.checkpointing import make_checkpoint
+from ledger.log.verify import stream_rows, verify
+from signing.x509.pki import Pki
 
 TEACHER = Actor("gv.nguyenthilan", "SUBJECT_TEACHER")
 PLAIN_DDL = """

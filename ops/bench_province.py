@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_ledger import PLAIN_DDL, events, plain_insert
 
-from ledger import migrate
-from ledger.append import Ledger
-from ledger.checkpointing import make_checkpoint
-from ledger.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded
-from ledger.verify import verify
-from signing.pki import Pki
+from ledger.app import migrate
+from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded
+from ledger.log.append import Ledger
+from ledger.log.checkpointing import make_checkpoint
+from ledger.log.verify import verify
+from signing.x509.pki import Pki
 
 BATCH = 500
 PROVINCE_EVENTS = 500 * 1000 * 150  # 500 schools × 1,000 students × ~150 events a student a year

@@ -32,10 +32,10 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from ledger.clock import VN_TZ
-from signing import xml as hocba_xml
-from signing.pdf import local_time_stamper, render_hocba, sign_pdf
-from signing.pki import Pki, ServiceSigner
+from ledger.base.clock import VN_TZ
+from signing.pdf.document import local_time_stamper, render_hocba, sign_pdf
+from signing.x509.pki import Pki, ServiceSigner
+from signing.xml import document as hocba_xml
 
 WHEN = datetime(2026, 5, 31, 10, tzinfo=VN_TZ)
 SUBJECTS = [
@@ -196,7 +196,7 @@ def _issue(serial: int) -> None:
 def _people(pki: Pki, *, create: bool) -> dict[str, ServiceSigner]:
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    from signing.pki import DEMO_P12_PASSWORD
+    from signing.x509.pki import DEMO_P12_PASSWORD
 
     holders = {}
     for name in ("teacher", "principal", "seal"):

@@ -1,2 +1,10 @@
-"""Certificates, keys and signatures: the development PKI, certificate checks, and (later) the học bạ
-XML and PDF signatures. No web imports."""
+"""Certificates, documents and signatures, with no database and no web:
+
+    signing.report       the shape of a verification report
+    signing.x509         certificates, revocation, checkpoint trust, the development PKI
+    signing.xml          the học bạ XML, XAdES signatures, the ledger receipt
+    signing.pdf          the học bạ PDF, PAdES signatures and timestamps
+    signing.transfer     the transfer record between schools
+    signing.verify_file  the one file verifier
+
+Imports ledger.base and ledger.format only."""

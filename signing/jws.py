@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from signing.certs import certificate_problems, signature_valid
-from signing.pki import ServiceSigner, service_uri
+from signing.x509.certs import certificate_problems, signature_valid
+from signing.x509.pki import ServiceSigner, service_uri
 
 
 class JwsError(ValueError):

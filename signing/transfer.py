@@ -25,8 +25,8 @@ from typing import Any
 from cryptography import x509
 from lxml import etree
 
-from signing import xml as hocba_xml
 from signing.report import FileReport, Finding
+from signing.xml import document as hocba_xml
 
 KINDS = ("before_year", "mid_year", "paper")
 
@@ -241,7 +241,7 @@ async def verify(
     organisation seal of the school named in it), then every issued học bạ inside: each XML with its
     signatures and ledger receipt, each PDF with the principal's signature and the seal, each for this
     student, each file matching the digest the signed record names."""
-    from signing.pdf import verify_pdf
+    from signing.pdf.document import verify_pdf
 
     report = hocba_xml.verify_xml(data, roots, crls)
     if report.signatures == [] and report.findings:

@@ -18,15 +18,15 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import migrate
-from ledger.append import Ledger
-from ledger.clock import VN_TZ, ManualClock
-from ledger.config import Settings
-from ledger.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded, stop_embedded
-from ledger.demo import DemoSchool, build_demo_school
-from ledger.envelope import Actor
-from ledger.runtime import Runtime
-from signing.pki import Pki
+from ledger.app import migrate
+from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded, stop_embedded
+from ledger.app.demo import DemoSchool, build_demo_school
+from ledger.app.runtime import Runtime
+from ledger.base.clock import VN_TZ, ManualClock
+from ledger.base.settings import Settings
+from ledger.format.envelope import Actor
+from ledger.log.append import Ledger
+from signing.x509.pki import Pki
 
 ADMIN = Actor("admin.test", "ADMIN")
 
@@ -185,7 +185,7 @@ PASSWORD = "mat-khau-thu-nghiem"
 async def credentials(demo: DemoSchool, runtime: Runtime) -> dict[str, dict[str, str]]:
     """Authorization headers per role on the fixture school."""
     from api.security import create_account
-    from ledger.policy import AccountKind
+    from ledger.school.rules.policy import AccountKind
 
     headers: dict[str, dict[str, str]] = {}
     for role, (username, kind, extra) in ROLE_ACCOUNTS.items():

@@ -13,12 +13,12 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from ledger import store
-from ledger.append import Ledger
-from ledger.envelope import NewEvent
-from ledger.errors import DomainError
-from signing import xml as hocba_xml
-from signing.pki import Pki
+from ledger.base.errors import DomainError
+from ledger.format.envelope import NewEvent
+from ledger.log import store
+from ledger.log.append import Ledger
+from signing.x509.pki import Pki
+from signing.xml import document as hocba_xml
 from tests.conftest import ADMIN
 
 

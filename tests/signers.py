@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.demo import (
+from ledger.app.demo import (
     CERTS_FROM,
     SIGNING_DAY,
     YEAR,
@@ -22,10 +22,10 @@ from ledger.demo import (
     sign_everything,
     sign_pdf_as,
 )
-from ledger.envelope import Event
-from ledger.issuance import issued, stored
-from ledger.projection import read
-from signing.pki import Pki
+from ledger.format.envelope import Event
+from ledger.log.projection import read
+from ledger.school.issuance import issued, stored
+from signing.x509.pki import Pki
 
 __all__ = [
     "CERTS_FROM",

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.trail import SERVICE_CHAIN, access_index
-from ledger import store
-from ledger.demo import DemoSchool
-from ledger.runtime import Runtime
-from ledger.schema import ACCESS, access_log
-from ledger.verify import verify
+from ledger.app.demo import DemoSchool
+from ledger.app.runtime import Runtime
+from ledger.log import store
+from ledger.log.schema import ACCESS, access_log
+from ledger.log.verify import verify
 from tests.conftest import PASSWORD
 
 V1 = "/api/v1"
@@ -112,7 +112,7 @@ async def test_failed_logins_are_recorded_and_rate_limited(
 ) -> None:
     wrong = {"school": demo.school, "username": "gv.gdcd04", "password": "not-the-password"}
     from api.security import create_account
-    from ledger.policy import AccountKind
+    from ledger.school.rules.policy import AccountKind
 
     await create_account(
         app_engine,
@@ -242,7 +242,7 @@ async def test_a_correction_filed_approved_and_read_over_http_dieu_17_3(
 async def test_the_calendar_and_locks_over_http_dieu_33_3c_36_2(
     api: httpx.AsyncClient, demo: DemoSchool, tokens: Any
 ) -> None:
-    from ledger.demo import CALENDAR_ORDER
+    from ledger.app.demo import CALENDAR_ORDER
 
     calendar = f"{V1}/schools/{demo.school}/calendar/{demo.year}"
     shown = (await api.get(calendar, headers=tokens["SUBJECT_TEACHER"])).json()
@@ -324,7 +324,7 @@ async def test_auditors_see_who_accessed_a_student_and_guardians_who_viewed_thei
 async def test_the_access_trail_is_a_verifiable_chain(
     api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, runtime: Runtime, auditor_engine: AsyncEngine
 ) -> None:
-    from ledger.checkpointing import make_checkpoint
+    from ledger.log.checkpointing import make_checkpoint
 
     await api.get(f"{V1}/me", headers=tokens["CLERK"])
     checkpoint = await make_checkpoint(runtime.engine(), demo.school, runtime.signer(demo.school), chain=ACCESS)
@@ -416,7 +416,7 @@ async def test_signing_over_http_prepare_sign_on_the_signer_side_submit_dieu_8_1
 ) -> None:
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    from signing import xml as hocba_xml
+    from signing.xml import document as hocba_xml
 
     student = demo.rosters["6A1"][0]
     base = f"{V1}/schools/{demo.school}"

@@ -10,11 +10,11 @@ from itertools import pairwise
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import store
-from ledger.append import IdempotencyConflict, Ledger, SchoolSession
-from ledger.canonical import CanonicalError
-from ledger.clock import VN_TZ, ManualClock
-from ledger.envelope import GENESIS_HASH, EnvelopeError, Event, NewEvent, event_hash
+from ledger.base.clock import VN_TZ, ManualClock
+from ledger.format.canonical import CanonicalError
+from ledger.format.envelope import GENESIS_HASH, EnvelopeError, Event, NewEvent, event_hash
+from ledger.log import store
+from ledger.log.append import IdempotencyConflict, Ledger, SchoolSession
 from tests.conftest import ADMIN
 from tests.helpers import noted
 

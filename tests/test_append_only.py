@@ -7,10 +7,10 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from ledger.append import Ledger
-from ledger.checkpointing import make_checkpoint
-from ledger.envelope import NewEvent
-from ledger.runtime import Runtime
+from ledger.app.runtime import Runtime
+from ledger.format.envelope import NewEvent
+from ledger.log.append import Ledger
+from ledger.log.checkpointing import make_checkpoint
 from tests.conftest import ADMIN
 
 STATEMENTS = {

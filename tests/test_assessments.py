@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.append import Ledger
-from ledger.assessments import (
+from ledger.app.demo import PRINCIPAL, DemoSchool, build_demo_school
+from ledger.base.errors import DomainError, NotFound, Refused, ValidationError
+from ledger.log.append import Ledger
+from ledger.log.projection import history, read
+from ledger.school.assessments import (
     SheetEntry,
     assessments,
     record_absences,
@@ -18,9 +21,6 @@ from ledger.assessments import (
     record_sheet,
     record_summer_conduct,
 )
-from ledger.demo import PRINCIPAL, DemoSchool, build_demo_school
-from ledger.errors import DomainError, NotFound, Refused, ValidationError
-from ledger.projection import history, read
 from tests.helpers import head
 
 YEAR = "2025-2026"

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.demo import DemoSchool
-from ledger.policy import AccountKind, Grant, Principal, Target, allowed
-from ledger.roles import Role
+from ledger.app.demo import DemoSchool
+from ledger.school.rules.policy import AccountKind, Grant, Principal, Target, allowed
+from ledger.school.rules.roles import Role
 
 MATRIX = Path(__file__).with_name("access_matrix.csv")
 
@@ -97,10 +97,10 @@ async def test_an_assignment_that_ended_no_longer_grants(
 ) -> None:
     """Role × assignment × time: the same account loses the right when its assignment ends."""
     from api.security import create_account
-    from ledger.append import Ledger
-    from ledger.demo import PRINCIPAL
-    from ledger.projection import read
-    from ledger.school_year import Assignment, assignments, end_assignment, make_assignments
+    from ledger.app.demo import PRINCIPAL
+    from ledger.log.append import Ledger
+    from ledger.log.projection import read
+    from ledger.school.years import Assignment, assignments, end_assignment, make_assignments
 
     ledger = Ledger(runtime.engine(), clock=runtime.clock)
     staff = "gv.tinhoc08"

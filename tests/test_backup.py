@@ -14,11 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger import migrate
-from ledger.append import Ledger
-from ledger.db import APP_ROLE, create_engine, ensure_database
-from ledger.demo import ADMIN, build_demo_school
-from ledger.school_year import open_classes
+from ledger.app import migrate
+from ledger.app.db import APP_ROLE, create_engine, ensure_database
+from ledger.app.demo import ADMIN, build_demo_school
+from ledger.log.append import Ledger
+from ledger.school.years import open_classes
 from tests import helpers
 
 

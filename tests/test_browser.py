@@ -22,10 +22,10 @@ from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from ledger.config import Settings
-from ledger.demo import ADMIN, PRINCIPAL
-from ledger.runtime import Runtime
-from signing.pki import Pki
+from ledger.app.demo import ADMIN, PRINCIPAL
+from ledger.app.runtime import Runtime
+from ledger.base.settings import Settings
+from signing.x509.pki import Pki
 from tests.signers import Signers, signed_and_issued
 from tests.web import PASSWORD, TermSchool, cell, school_in_term, sheet_path
 

@@ -9,7 +9,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, CanonicalError, canonical_bytes
+from ledger.format.canonical import MAX_SAFE_INTEGER, CanonicalError, canonical_bytes
 
 json_values = st.recursive(
     st.none()

@@ -7,12 +7,12 @@ from dataclasses import replace
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import merkle
-from ledger.append import Ledger
-from ledger.checkpoint import Checkpoint, checkpoint_problems
-from ledger.checkpointing import consistency_proof, inclusion_proof, make_checkpoint
-from ledger.runtime import Runtime
-from signing.pki import Pki
+from ledger.app.runtime import Runtime
+from ledger.format import merkle
+from ledger.format.checkpoint import Checkpoint, checkpoint_problems
+from ledger.log.append import Ledger
+from ledger.log.checkpointing import consistency_proof, inclusion_proof, make_checkpoint
+from signing.x509.pki import Pki
 from tests.helpers import noted
 
 

@@ -10,10 +10,10 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.append import Ledger, SchoolSession
-from ledger.checkpointing import make_checkpoint
-from ledger.runtime import Runtime
-from ledger.verify import verify
+from ledger.app.runtime import Runtime
+from ledger.log.append import Ledger, SchoolSession
+from ledger.log.checkpointing import make_checkpoint
+from ledger.log.verify import verify
 from tests.helpers import noted
 
 WRITERS, EVENTS_EACH = 32, 200

@@ -13,22 +13,16 @@ from uuid import UUID
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.assessments import assessments, conduct
-from ledger.clock import VN_TZ
-from ledger.corrections import (
-    assessment_target,
-    conduct_target,
-    corrections,
-    decide_request,
-    file_request,
-)
-from ledger.demo import PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school
-from ledger.envelope import Actor
-from ledger.errors import DomainError
-from ledger.projection import history, read
-from ledger.roles import Role
-from ledger.school_year import Assignment, assignments, end_assignment, make_assignments
-from ledger.transcript import load_student_year
+from ledger.app.demo import PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school
+from ledger.base.clock import VN_TZ
+from ledger.base.errors import DomainError
+from ledger.format.envelope import Actor
+from ledger.log.projection import history, read
+from ledger.school.assessments import assessments, conduct
+from ledger.school.corrections import assessment_target, conduct_target, corrections, decide_request, file_request
+from ledger.school.rules.roles import Role
+from ledger.school.transcripts import load_student_year
+from ledger.school.years import Assignment, assignments, end_assignment, make_assignments
 from tests import helpers
 
 YEAR = "2025-2026"

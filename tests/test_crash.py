@@ -25,17 +25,18 @@ import psycopg
 import pytest
 
 from api.security import create_account
-from ledger import migrate
-from ledger.append import Ledger
-from ledger.clock import VN_TZ, ManualClock
-from ledger.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database
-from ledger.deadlines import calendar_from, set_calendar
-from ledger.demo import ADMIN, PRINCIPAL
-from ledger.policy import AccountKind
-from ledger.projection import read
-from ledger.roles import Role
-from ledger.schema import EVENTS
-from ledger.school_year import (
+from ledger.app import migrate
+from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database
+from ledger.app.demo import ADMIN, PRINCIPAL
+from ledger.base.clock import VN_TZ, ManualClock
+from ledger.log.append import Ledger
+from ledger.log.projection import read
+from ledger.log.schema import EVENTS
+from ledger.log.verify import verify
+from ledger.school.calendar import calendar_from, set_calendar
+from ledger.school.rules.policy import AccountKind
+from ledger.school.rules.roles import Role
+from ledger.school.years import (
     Assignment,
     default_catalogue,
     define_subjects,
@@ -47,8 +48,7 @@ from ledger.school_year import (
     register_students,
     subjects,
 )
-from ledger.verify import verify
-from signing.pki import Pki
+from signing.x509.pki import Pki
 from tests.test_serve import free_port
 
 TEACHER = "gv.toan01"
@@ -74,7 +74,7 @@ async def school_open_today(url: str, school: str) -> tuple[str, int]:
     engine = create_engine(url, APP_ROLE)
     ledger = Ledger(engine, clock=clock)
     try:
-        from ledger import schools
+        from ledger.school import schools
 
         await ledger.append(school, [schools.registration("Trường THCS Khánh Phú", ADMIN)])
         await open_year(ledger, school, PRINCIPAL, year, today - timedelta(days=35), today + timedelta(days=150))

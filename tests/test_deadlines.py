@@ -14,15 +14,15 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.trail import access_index
-from ledger.assessments import SheetEntry, assessments, record_sheet, record_summer_conduct
-from ledger.clock import VN_TZ
-from ledger.corrections import assessment_target, decide_request, expire_pending, file_request
-from ledger.deadlines import Calendar, LockScope, default_calendar, parse_calendar, set_calendar, set_lock
-from ledger.demo import ADMIN, CALENDAR_ORDER, PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school
-from ledger.errors import DomainError, ValidationError
-from ledger.projection import read
-from ledger.school_year import default_catalogue, define_subjects, open_classes, open_year
-from ledger.transcript import class_summary
+from ledger.app.demo import ADMIN, CALENDAR_ORDER, PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school
+from ledger.base.clock import VN_TZ
+from ledger.base.errors import DomainError, ValidationError
+from ledger.log.projection import read
+from ledger.school.assessments import SheetEntry, assessments, record_sheet, record_summer_conduct
+from ledger.school.calendar import Calendar, LockScope, default_calendar, parse_calendar, set_calendar, set_lock
+from ledger.school.corrections import assessment_target, decide_request, expire_pending, file_request
+from ledger.school.transcripts import class_summary
+from ledger.school.years import default_catalogue, define_subjects, open_classes, open_year
 from tests import helpers
 from tests.helpers import hocba
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.append import Ledger
-from ledger.assessments import summer_conduct
-from ledger.corrections import corrections
-from ledger.issuance import issued, stored
-from ledger.projection import read
-from signing import xml as hocba_xml
-from signing.pki import Pki
+from ledger.log.append import Ledger
+from ledger.log.projection import read
+from ledger.school.assessments import summer_conduct
+from ledger.school.corrections import corrections
+from ledger.school.issuance import issued, stored
 from signing.verify_file import verify_file
+from signing.x509.pki import Pki
+from signing.xml import document as hocba_xml
 from tests import helpers
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.migrate import head_revision
+from ledger.app.migrate import head_revision
 from tests.helpers import hocba
 
 

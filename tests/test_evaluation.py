@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import ValidationError
-from ledger.evaluation import evaluate
+from ledger.base.errors import ValidationError
+from ledger.school.rules.evaluation import evaluate
 from tests.helpers import hocba
 
 SCORED = ["NGU_VAN", "TOAN", "NGOAI_NGU_1", "GDCD", "LICH_SU_DIA_LI", "KHTN", "CONG_NGHE", "TIN_HOC"]

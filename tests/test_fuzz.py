@@ -54,8 +54,8 @@ def live_server(database_url: str, home: Path) -> Iterator[str]:
 async def fuzz_school(app_engine: Any, runtime: Any) -> str:
     """A school of its own, so that what the fuzzer writes touches nothing else."""
     from api.security import create_account
-    from ledger.demo import build_demo_school
-    from ledger.policy import AccountKind
+    from ledger.app.demo import build_demo_school
+    from ledger.school.rules.policy import AccountKind
 
     school = f"fz-{uuid.uuid4().hex[:8]}"
     await build_demo_school(app_engine, school, students_per_class=2, terms=(1,))

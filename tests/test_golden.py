@@ -50,7 +50,7 @@ def _parsers(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParse
 
 
 def test_help_of_every_command_is_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ledger.cli import build_parser
+    from ledger.cli.main import build_parser
 
     monkeypatch.setenv("COLUMNS", "100")  # argparse wraps to the terminal's width
     pages = [f"$ {p.prog} --help\n{p.format_help()}" for p in _parsers(build_parser())]
@@ -62,7 +62,7 @@ async def test_replay_digests_of_a_small_demo_are_unchanged(env: dict[str, str],
     """A demo school built with every source of randomness seeded (the generator's own seed, and the
     bytes behind uuid4), so that the rows of every read model, and so their digests, are the same on
     every run."""
-    from ledger.demo import build_demo_school
+    from ledger.app.demo import build_demo_school
 
     school = "golden"  # every row carries it; the session's database is new, so the id is free
     rng = random.Random(15)

@@ -17,22 +17,22 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.assessments import assessments
-from ledger.class_sheets import document as sheet_document
-from ledger.class_sheets import prepare as prepare_sheet
-from ledger.class_sheets import status as sheet_status
-from ledger.class_sheets import submit as submit_sheet
-from ledger.clock import VN_TZ
-from ledger.corrections import assessment_target, corrections, decide_request, file_request
-from ledger.demo import PRINCIPAL, DemoSchool, build_demo_school, certify
-from ledger.envelope import Actor
-from ledger.errors import DomainError
-from ledger.gradebook import MAX_BYTES, import_sheet, read_gradebook, reconcile
-from ledger.projection import read
-from ledger.roles import Role
-from ledger.school_year import students, subjects
-from signing import xml as hocba_xml
-from signing.pki import Pki
+from ledger.app.demo import PRINCIPAL, DemoSchool, build_demo_school, certify
+from ledger.base.clock import VN_TZ
+from ledger.base.errors import DomainError
+from ledger.format.envelope import Actor
+from ledger.log.projection import read
+from ledger.school.assessments import assessments
+from ledger.school.class_sheets import document as sheet_document
+from ledger.school.class_sheets import prepare as prepare_sheet
+from ledger.school.class_sheets import status as sheet_status
+from ledger.school.class_sheets import submit as submit_sheet
+from ledger.school.corrections import assessment_target, corrections, decide_request, file_request
+from ledger.school.imports.gradebook import MAX_BYTES, import_sheet, read_gradebook, reconcile
+from ledger.school.rules.roles import Role
+from ledger.school.years import students, subjects
+from signing.x509.pki import Pki
+from signing.xml import document as hocba_xml
 from tests import helpers
 
 YEAR = "2025-2026"

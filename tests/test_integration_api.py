@@ -11,15 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger import merkle
-from ledger.append import Ledger
-from ledger.checkpoint import Checkpoint, checkpoint_problems
-from ledger.checkpointing import make_checkpoint
-from ledger.demo import PRINCIPAL, DemoSchool
-from ledger.envelope import event_hash
-from ledger.roles import Role
-from ledger.runtime import Runtime
-from ledger.school_year import Assignment, make_assignments
+from ledger.app.demo import PRINCIPAL, DemoSchool
+from ledger.app.runtime import Runtime
+from ledger.format import merkle
+from ledger.format.checkpoint import Checkpoint, checkpoint_problems
+from ledger.format.envelope import event_hash
+from ledger.log.append import Ledger
+from ledger.log.checkpointing import make_checkpoint
+from ledger.school.rules.roles import Role
+from ledger.school.years import Assignment, make_assignments
 from signing import jws
 from tests.signers import YEAR, Signers, sign_everything, sign_pdf_as
 
@@ -96,10 +96,10 @@ async def test_issued_hoc_ba_by_personal_identifier_for_an_integration_client(
     signers: Signers, api: httpx.AsyncClient, runtime: Runtime
 ) -> None:
     from api.security import create_account
-    from ledger.demo import CLERK
-    from ledger.issuance import issue
-    from ledger.policy import AccountKind
-    from signing import xml as hocba_xml
+    from ledger.app.demo import CLERK
+    from ledger.school.issuance import issue
+    from ledger.school.rules.policy import AccountKind
+    from signing.xml import document as hocba_xml
 
     demo = signers.demo
     student = demo.rosters["6A1"][2]

@@ -12,12 +12,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from ledger.assessments import assessments
-from ledger.corrections import assessment_target, decide_request, file_request
-from ledger.demo import CLERK, PRINCIPAL, VICE_PRINCIPAL
-from ledger.issuance import issued, revoke, stored
-from ledger.projection import read
-from ledger.transcript import class_summary
+from ledger.app.demo import CLERK, PRINCIPAL, VICE_PRINCIPAL
+from ledger.log.projection import read
+from ledger.school.assessments import assessments
+from ledger.school.corrections import assessment_target, decide_request, file_request
+from ledger.school.issuance import issued, revoke, stored
+from ledger.school.transcripts import class_summary
 from tests import helpers
 from tests.signers import YEAR, Signers, issuing, sign_all, sign_everything, sign_pdf_as, signed_and_issued
 
@@ -131,7 +131,7 @@ async def test_issued_list_and_export_write_the_exact_stored_bytes(
 
 async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime: Any) -> None:
     from api.security import create_account
-    from ledger.policy import AccountKind
+    from ledger.school.rules.policy import AccountKind
     from tests.conftest import PASSWORD
 
     demo = signers.demo
@@ -152,7 +152,7 @@ async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime
     done = await api.post(f"{base}/students/{student}/issue?year={YEAR}", headers=headers[CLERK.user])
     assert done.status_code == 201, done.text
     from api.security import token_secret
-    from ledger.issuance import lookup_code
+    from ledger.school.issuance import lookup_code
 
     assert done.json()["lookup_code"] == lookup_code(token_secret(runtime.settings), demo.school,
                                                      done.json()["issuance"])  # fmt: skip
@@ -165,7 +165,7 @@ async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime
 
 async def test_the_receipt_proves_this_document_is_the_one_issued(signers: Signers) -> None:
     """A receipt moved to another document, or a proof altered, no longer checks out."""
-    from signing import xml as hocba_xml
+    from signing.xml import document as hocba_xml
 
     demo = signers.demo
     student = demo.rosters["6A1"][1]

@@ -12,17 +12,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.trail import alerts, verifications
-from ledger import store
-from ledger.append import Ledger
-from ledger.assessments import assessments
-from ledger.checkpointing import make_checkpoint
-from ledger.clock import VN_TZ
-from ledger.corrections import assessment_target, corrections, file_request
-from ledger.deadlines import deadlines
-from ledger.demo import build_demo_school
-from ledger.jobs import build_scheduler, deadline_transitions, nightly_verification, run_exclusive
-from ledger.projection import read
-from ledger.runtime import Runtime
+from ledger.app.demo import build_demo_school
+from ledger.app.jobs import build_scheduler, deadline_transitions, nightly_verification, run_exclusive
+from ledger.app.runtime import Runtime
+from ledger.base.clock import VN_TZ
+from ledger.log import store
+from ledger.log.append import Ledger
+from ledger.log.checkpointing import make_checkpoint
+from ledger.log.projection import read
+from ledger.school.assessments import assessments
+from ledger.school.calendar import deadlines
+from ledger.school.corrections import assessment_target, corrections, file_request
 from tests.helpers import noted
 
 

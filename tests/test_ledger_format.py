@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle
-from ledger.checkpoint import sign_checkpoint
-from ledger.clock import parse_time
-from ledger.envelope import GENESIS_HASH
-from signing.pki import Pki
+from ledger.base.clock import parse_time
+from ledger.format import merkle
+from ledger.format.checkpoint import sign_checkpoint
+from ledger.format.envelope import GENESIS_HASH
+from signing.x509.pki import Pki
 from tests.vector import CHECKPOINT_TIME, example_checkpoint_message, example_events, example_root
 
 DOC = (Path(__file__).resolve().parent.parent / "docs" / "LEDGER-FORMAT.md").read_text(encoding="utf-8")

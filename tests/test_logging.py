@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from ledger.logs import configure_logging, get_logger
+from ledger.base.logs import configure_logging, get_logger
 
 
 def test_json_logs_redact_secrets_and_mask_identifiers(capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import merkle
+from ledger.format import merkle
 
 LEAF_INPUTS = [
     bytes.fromhex(h)

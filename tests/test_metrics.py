@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from ledger.demo import DemoSchool
-from ledger.jobs import nightly_verification
-from ledger.runtime import Runtime
+from ledger.app.demo import DemoSchool
+from ledger.app.jobs import nightly_verification
+from ledger.app.runtime import Runtime
 from tests import helpers
 
 
@@ -70,7 +70,7 @@ async def test_metrics_are_refused_to_other_machines_without_the_token(
 async def test_backup_age_and_the_daily_backup_job_follow_the_configuration_dieu_20_4(
     local: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from ledger.jobs import build_scheduler
+    from ledger.app.jobs import build_scheduler
 
     assert "hocba_backup_age_seconds" not in (await local.get("/metrics")).text  # not configured
     assert "backup" not in {job.id for job in build_scheduler(runtime).get_jobs()}

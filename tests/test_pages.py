@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from api.app import create_app
 from api.security import token_secret
 from audit.trail import SERVICE_CHAIN, access_index
-from ledger.issuance import lookup_code
-from ledger.projection import read
-from ledger.runtime import Runtime
-from ledger.school_year import students
+from ledger.app.runtime import Runtime
+from ledger.log.projection import read
+from ledger.school.issuance import lookup_code
+from ledger.school.years import students
 from tests.signers import Signers, signed_and_issued
 from tests.web import labelled
 

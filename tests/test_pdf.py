@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ledger.clock import VN_TZ
-from signing.pdf import (
+from ledger.base.clock import VN_TZ
+from signing.pdf.document import (
     PdfError,
     local_time_stamper,
     render_hocba,
@@ -22,7 +22,7 @@ from signing.pdf import (
     signature_box,
     verify_pdf,
 )
-from signing.pki import Pki, ServiceSigner
+from signing.x509.pki import Pki, ServiceSigner
 from tests.helpers import nss_database, pdfsig, run, tool
 
 SCHOOL = "kp-1234abcd"

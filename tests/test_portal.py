@@ -15,12 +15,12 @@ from sqlalchemy import select
 from api.app import create_app
 from api.security import token_secret
 from audit.trail import SERVICE_CHAIN, access_index
-from ledger.demo import CLERK, PRINCIPAL
-from ledger.issuance import issue, issued, lookup_code, revoke, stored
-from ledger.projection import read
-from ledger.runtime import Runtime
-from ledger.school_year import students
-from ledger.transcript import class_summary
+from ledger.app.demo import CLERK, PRINCIPAL
+from ledger.app.runtime import Runtime
+from ledger.log.projection import read
+from ledger.school.issuance import issue, issued, lookup_code, revoke, stored
+from ledger.school.transcripts import class_summary
+from ledger.school.years import students
 from tests.signers import YEAR, Signers, sign_everything, sign_pdf_as
 
 PORTAL = "/api/v1/portal"

@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import Column, Integer, Text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import schools, store
-from ledger.append import Ledger
-from ledger.clock import VN_TZ, ManualClock
-from ledger.envelope import Event, NewEvent
-from ledger.projection import Projection, ProjectionWriter, history, read
-from ledger.readmodels import PROJECTIONS
-from ledger.replay import replay
-from ledger.schema import projection_table
+from ledger.base.clock import VN_TZ, ManualClock
+from ledger.format.envelope import Event, NewEvent
+from ledger.log import store
+from ledger.log.append import Ledger
+from ledger.log.projection import Projection, ProjectionWriter, history, read
+from ledger.log.replay import replay
+from ledger.log.schema import projection_table
+from ledger.school import schools
+from ledger.school.readmodels import PROJECTIONS
 from tests.conftest import ADMIN
 from tests.helpers import hocba
 

@@ -10,9 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, pool
 
 from audit.trail import ACCESS_PROJECTIONS
-from ledger.db import sqlalchemy_url
-from ledger.readmodels import PROJECTIONS
-from ledger.schema import LEDGER_SCHEMA, READ_SCHEMA, metadata
+from ledger.app.db import sqlalchemy_url
+from ledger.log.schema import LEDGER_SCHEMA, READ_SCHEMA, metadata
+from ledger.school.readmodels import PROJECTIONS
 
 PARTITION = re.compile(r"_p\d\d$")
 DECLARED = {t.name for p in (*PROJECTIONS, *ACCESS_PROJECTIONS) for t in p.tables} | {

@@ -8,22 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import store
-from ledger.append import Ledger
-from ledger.demo import ADMIN, PRINCIPAL, DemoSchool, build_demo_school
-from ledger.errors import DomainError, NotFound, ValidationError
-from ledger.identity import personal_id
-from ledger.importer import column_key, import_assignments, import_staff, import_students
-from ledger.projection import read
-from ledger.roles import Role
-from ledger.school_year import (
-    Assignment,
-    assignments,
-    enrolments,
-    holds,
-    register_students,
-    students,
-)
+from ledger.app.demo import ADMIN, PRINCIPAL, DemoSchool, build_demo_school
+from ledger.base.errors import DomainError, NotFound, ValidationError
+from ledger.log import store
+from ledger.log.append import Ledger
+from ledger.log.projection import read
+from ledger.school.imports.sector import column_key, import_assignments, import_staff, import_students
+from ledger.school.rules.identity import personal_id
+from ledger.school.rules.roles import Role
+from ledger.school.years import Assignment, assignments, enrolments, holds, register_students, students
 from tests.helpers import hocba
 
 STUDENT = {
@@ -95,7 +88,7 @@ async def test_the_demo_school_holds_its_model(app_engine: AsyncEngine, demo: De
 async def test_role_assignment_time_is_checked(app_engine: AsyncEngine, school: str) -> None:
     from datetime import date
 
-    from ledger.school_year import end_assignment, make_assignments
+    from ledger.school.years import end_assignment, make_assignments
 
     demo = await build_demo_school(app_engine, school, students_per_class=1, terms=())
     ledger = demo.ledger
@@ -207,7 +200,7 @@ async def test_bad_import_files_are_refused_with_row_and_column(
 
 
 async def test_unknown_class_or_unknown_student_on_enrolment(app_engine: AsyncEngine, school: str) -> None:
-    from ledger.school_year import enrol
+    from ledger.school.years import enrol
 
     demo = await build_demo_school(app_engine, school, students_per_class=1, terms=())
     ledger = demo.ledger

@@ -15,8 +15,8 @@ import httpx
 import psycopg
 import pytest
 
-from ledger.db import ensure_database
-from ledger.migrate import current_revision, head_revision
+from ledger.app.db import ensure_database
+from ledger.app.migrate import current_revision, head_revision
 
 
 def free_port() -> int:

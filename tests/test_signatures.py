@@ -16,13 +16,13 @@ from cryptography import x509
 from lxml import etree
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.clock import VN_TZ
-from ledger.corrections import assessment_target, decide_request, file_request
-from ledger.demo import PRINCIPAL, VICE_PRINCIPAL, build_demo_school
-from ledger.envelope import Actor
-from ledger.errors import DomainError
-from ledger.roles import Role
-from ledger.signatures import (
+from ledger.app.demo import PRINCIPAL, VICE_PRINCIPAL, build_demo_school
+from ledger.base.clock import VN_TZ
+from ledger.base.errors import DomainError
+from ledger.format.envelope import Actor
+from ledger.school.corrections import assessment_target, decide_request, file_request
+from ledger.school.rules.roles import Role
+from ledger.school.signatures import (
     current_signatures,
     document,
     pdf_document,
@@ -30,9 +30,9 @@ from ledger.signatures import (
     register_certificate,
     revoke_certificate,
 )
-from ledger.signatures import fingerprint as cert_fingerprint
-from signing import xml as hocba_xml
-from signing.pki import Pki, ServiceSigner
+from ledger.school.signatures import fingerprint as cert_fingerprint
+from signing.x509.pki import Pki, ServiceSigner
+from signing.xml import document as hocba_xml
 from tests import helpers
 from tests.signers import CERTS_FROM, SIGNING_DAY, YEAR, Signers, sign_as, sign_everything, sign_pdf_as
 
@@ -144,7 +144,7 @@ async def test_a_revoked_certificate_in_the_ledger_refuses_later_signatures_dieu
 async def test_a_correction_makes_the_signatures_over_it_stale_dieu_17_3(signers: Signers) -> None:
     demo = signers.demo
     async with demo.ledger.engine.connect() as conn:
-        from ledger.transcript import class_summary
+        from ledger.school.transcripts import class_summary
 
         lists = (await class_summary(conn, demo.school, YEAR, "7A1")).to_json()["lists"]
     [student] = [s["student"] for s in lists["summer_training"]]  # still open until 30 August
@@ -155,8 +155,8 @@ async def test_a_correction_makes_the_signatures_over_it_stale_dieu_17_3(signers
         root, before = await document(conn, demo.school, YEAR, student)
     old = root.find(f".//{hocba_xml.tag('MonHoc')}[@Ma='TOAN']")
     assert old is not None
-    from ledger.assessments import assessments
-    from ledger.projection import read
+    from ledger.log.projection import read
+    from ledger.school.assessments import assessments
 
     async with demo.ledger.engine.connect() as conn:
         [row] = await read(conn, assessments, demo.school, student_id=student, subject="TOAN", term=2, kind="midterm")
@@ -353,7 +353,7 @@ async def test_the_reference_signer_and_the_command_line(
 
 
 async def test_the_pdf_is_signed_by_the_principal_then_sealed_dieu_13(signers: Signers, tmp_path: Path) -> None:
-    from signing.pdf import verify_pdf
+    from signing.pdf.document import verify_pdf
 
     demo = signers.demo
     student = demo.rosters["8A1"][2]

@@ -21,14 +21,14 @@ from api.charts import SCORE_BANDS, band_of
 from api.page_text import EVENTS, TEXT
 from api.web import PUBLIC
 from audit.trail import query_access
-from ledger.assessments import assessments
-from ledger.config import Settings
-from ledger.corrections import corrections
-from ledger.demo import ADMIN, CLERK, PRINCIPAL, DemoSchool, issuing, sign_as
-from ledger.policy import POLICY
-from ledger.projection import read
-from ledger.runtime import Runtime
-from signing.pki import Pki
+from ledger.app.demo import ADMIN, CLERK, PRINCIPAL, DemoSchool, issuing, sign_as
+from ledger.app.runtime import Runtime
+from ledger.base.settings import Settings
+from ledger.log.projection import read
+from ledger.school.assessments import assessments
+from ledger.school.corrections import corrections
+from ledger.school.rules.policy import POLICY
+from signing.x509.pki import Pki
 from tests.conftest import PASSWORD as FIXTURE_PASSWORD
 from tests.helpers import head
 from tests.signers import Signers

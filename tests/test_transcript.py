@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.assessments import assessments, summer_conduct
-from ledger.demo import DemoSchool
-from ledger.evaluation import evaluate
-from ledger.replay import replay
-from ledger.school_year import subjects
-from ledger.transcript import class_summary, load_student_year
+from ledger.app.demo import DemoSchool
+from ledger.log.replay import replay
+from ledger.school.assessments import assessments, summer_conduct
+from ledger.school.rules.evaluation import evaluate
+from ledger.school.transcripts import class_summary, load_student_year
+from ledger.school.years import subjects
 from tests.helpers import hocba
 
 

@@ -19,15 +19,18 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger import migrate
-from ledger.assessments import SheetEntry, assessments, conduct, record_sheet
-from ledger.clock import VN_TZ
-from ledger.db import APP_ROLE, create_engine, ensure_database
-from ledger.demo import CLERK, PRINCIPAL, DemoSchool, build_demo_school
-from ledger.errors import DomainError
-from ledger.issuance import issued, revoke, stored
-from ledger.projection import read
-from ledger.school_year import (
+from ledger.app import migrate
+from ledger.app.db import APP_ROLE, create_engine, ensure_database
+from ledger.app.demo import CLERK, PRINCIPAL, DemoSchool, build_demo_school
+from ledger.base.clock import VN_TZ
+from ledger.base.errors import DomainError
+from ledger.log.projection import read
+from ledger.school.assessments import SheetEntry, assessments, conduct, record_sheet
+from ledger.school.issuance import issued, revoke, stored
+from ledger.school.signatures import register_certificate
+from ledger.school.transcripts import load_student_year
+from ledger.school.transfers import open_paper, open_transfer, prepare, receive, sealed_record, submit, transfers
+from ledger.school.years import (
     classes,
     default_catalogue,
     define_subjects,
@@ -36,13 +39,10 @@ from ledger.school_year import (
     open_year,
     register_students,
 )
-from ledger.signatures import register_certificate
-from ledger.transcript import load_student_year
-from ledger.transfers import open_paper, open_transfer, prepare, receive, sealed_record, submit, transfers
 from signing import transfer as record_xml
-from signing import xml as hocba_xml
-from signing.pki import Pki, ServiceSigner
 from signing.verify_file import verify_file
+from signing.x509.pki import Pki, ServiceSigner
+from signing.xml import document as hocba_xml
 from tests import helpers
 from tests.conftest import ADMIN
 from tests.signers import CERTS_FROM, YEAR, Signers, issuing, sign_all

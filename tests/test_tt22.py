@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import ValidationError
-from ledger.tt22 import (
+from ledger.base.errors import ValidationError
+from ledger.school.rules.tt22 import (
     Award,
     Kind,
     Level,

@@ -10,9 +10,9 @@ import httpx
 
 from audit.rules import Thresholds, find_unusual, scan
 from audit.trail import AccessTrail
-from ledger.clock import VN_TZ
-from ledger.demo import DemoSchool
-from ledger.runtime import Runtime
+from ledger.app.demo import DemoSchool
+from ledger.app.runtime import Runtime
+from ledger.base.clock import VN_TZ
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=VN_TZ)
 

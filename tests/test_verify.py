@@ -13,12 +13,12 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
-from ledger.append import Ledger
-from ledger.canonical import canonical_bytes
-from ledger.checkpointing import LedgerCorrupted, make_checkpoint
-from ledger.envelope import event_hash
-from ledger.runtime import Runtime
-from ledger.verify import verify
+from ledger.app.runtime import Runtime
+from ledger.format.canonical import canonical_bytes
+from ledger.format.envelope import event_hash
+from ledger.log.append import Ledger
+from ledger.log.checkpointing import LedgerCorrupted, make_checkpoint
+from ledger.log.verify import verify
 from tests.helpers import hocba, noted
 
 
@@ -126,7 +126,7 @@ async def test_rewritten_tail_with_recomputed_hashes_is_caught_by_the_signed_che
 async def test_checkpoint_from_an_untrusted_key_is_reported(
     ledger: Ledger, runtime: Runtime, school: str, tmp_path: object
 ) -> None:
-    from signing.pki import Pki
+    from signing.x509.pki import Pki
 
     await chain(ledger, runtime, school, [3])
     other = Pki(tmp_path / "other")  # type: ignore[operator]

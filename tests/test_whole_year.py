@@ -37,20 +37,22 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from api.app import create_app
 from api.security import create_account
-from ledger import importer, merkle, schools
-from ledger.append import Ledger
-from ledger.checkpoint import Checkpoint, checkpoint_problems
-from ledger.clock import VN_TZ, ManualClock
-from ledger.config import Settings
-from ledger.envelope import Actor, event_hash
-from ledger.policy import AccountKind
-from ledger.roles import Role
-from ledger.runtime import Runtime
-from ledger.school_year import default_catalogue, define_subjects, open_year
-from signing import xml as hocba_xml
-from signing.pdf import local_time_stamper, sign_pdf
-from signing.pki import Pki, ServiceSigner
+from ledger.app.runtime import Runtime
+from ledger.base.clock import VN_TZ, ManualClock
+from ledger.base.settings import Settings
+from ledger.format import merkle
+from ledger.format.checkpoint import Checkpoint, checkpoint_problems
+from ledger.format.envelope import Actor, event_hash
+from ledger.log.append import Ledger
+from ledger.school import schools
+from ledger.school.imports import sector as importer
+from ledger.school.rules.policy import AccountKind
+from ledger.school.rules.roles import Role
+from ledger.school.years import default_catalogue, define_subjects, open_year
+from signing.pdf.document import local_time_stamper, sign_pdf
 from signing.verify_file import verify_file
+from signing.x509.pki import Pki, ServiceSigner
+from signing.xml import document as hocba_xml
 from tests.conftest import database_url_of
 from tests.helpers import head, nss_database, pdfsig, xmlsec1_verifies
 from tests.test_pdf import poppler_major

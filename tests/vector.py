@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from ledger import merkle
-from ledger.checkpoint import checkpoint_message
-from ledger.clock import VN_TZ
-from ledger.envelope import GENESIS_HASH, Actor, Event, NewEvent, seal
+from ledger.base.clock import VN_TZ
+from ledger.format import merkle
+from ledger.format.checkpoint import checkpoint_message
+from ledger.format.envelope import GENESIS_HASH, Actor, Event, NewEvent, seal
 
 CHECKPOINT_TIME = "2025-09-05T07:35:00.000000+07:00"
 

@@ -11,11 +11,11 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.security import create_account
-from ledger.config import Settings
-from ledger.demo import ADMIN, PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school, certify
-from ledger.policy import AccountKind
-from ledger.runtime import Runtime
-from signing.pki import Pki, ServiceSigner
+from ledger.app.demo import ADMIN, PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school, certify
+from ledger.app.runtime import Runtime
+from ledger.base.settings import Settings
+from ledger.school.rules.policy import AccountKind
+from signing.x509.pki import Pki, ServiceSigner
 from tests.conftest import database_url_of
 
 PASSWORD = "mat-khau-trang-web"

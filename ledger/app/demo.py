@@ -1,0 +1,584 @@
+"""A realistic school year for THCS Khánh Phú, generated deterministically through the real commands
+(so every rule applies): classes in grades 6–9, all subjects of the GDPT 2018 catalogue, staff and
+assignments, a full year of assessments, conduct and absences, a few correction requests, then the
+summer re-assessments and summer training; and, for the complete demo, demo certificates for every
+signer, every signature in order, made the way a signer makes it (prepare on the service, sign on
+the signer's side, submit), and the issuance of every học bạ. Used by the test suite (small) and by
+`hocba demo`."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ledger.base.clock import VN_TZ, ManualClock
+from ledger.format.envelope import Actor, Event
+from ledger.log.append import Ledger
+from ledger.log.projection import read
+from ledger.school import schools
+from ledger.school.assessments import (
+    SheetEntry,
+    assessments,
+    record_absences,
+    record_conduct,
+    record_homeroom_comments,
+    record_reassessments,
+    record_sheet,
+    record_summer_conduct,
+)
+from ledger.school.calendar import default_calendar, set_calendar
+from ledger.school.corrections import assessment_target, decide_request, file_request
+from ledger.school.issuance import issue
+from ledger.school.rules.roles import Role
+from ledger.school.rules.tt22 import Kind, Promotion, required_regular
+from ledger.school.signatures import (
+    current_signatures,
+    document,
+    pdf_document,
+    prepare,
+    register_certificate,
+    submit,
+    submit_pdf,
+)
+from ledger.school.transcripts import class_summary
+from ledger.school.years import (
+    Assignment,
+    default_catalogue,
+    define_subjects,
+    enrol,
+    make_assignments,
+    open_classes,
+    open_year,
+    register_staff,
+    register_students,
+)
+from signing.x509.pki import Pki, ServiceSigner
+from signing.xml import document as hocba_xml
+
+SCHOOL_NAME = "Trường THCS Khánh Phú"
+CALENDAR_ORDER = "Quyết định số 15/QĐ-THCS ngày 25/8/2025 của Hiệu trưởng về kế hoạch năm học 2025-2026"
+YEAR = "2025-2026"
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
+MIDDLE_M = ["Văn", "Đức", "Minh", "Quang", "Hữu", "Gia", "Thành", "Công"]
+MIDDLE_F = ["Thị", "Ngọc", "Thu", "Thanh", "Minh", "Phương", "Bảo", "Khánh"]
+GIVEN_M = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Hải",
+    "Hiếu",
+    "Hùng",
+    "Khang",
+    "Khôi",
+    "Long",
+    "Nam",
+    "Phúc",
+    "Quân",
+    "Sơn",
+    "Tuấn",
+    "Việt",
+]
+GIVEN_F = [
+    "Anh",
+    "Chi",
+    "Diệp",
+    "Giang",
+    "Hà",
+    "Hân",
+    "Hoa",
+    "Hương",
+    "Lan",
+    "Linh",
+    "Mai",
+    "My",
+    "Ngân",
+    "Nhi",
+    "Thảo",
+    "Trang",
+]
+ETHNICITY = ["Kinh"] * 9 + ["Mường"]
+COMMUNES = ["xã Khánh Phú", "xã Khánh An", "xã Khánh Cư", "thị trấn Yên Ninh"]
+
+PRINCIPAL = Actor("ht.doanthuy", Role.PRINCIPAL)
+VICE_PRINCIPAL = Actor("pht.nguyenvanhung", Role.LEADERSHIP)
+CLERK = Actor("vt.nguyenthilan", Role.CLERK)
+ADMIN = Actor("qt.tranvanminh", Role.ADMIN)
+IT_REVIEWER = Actor("gv.phamducanh", Role.IT_REVIEWER)
+STAFF_NAMES = {
+    PRINCIPAL.user: "Đoàn Thị Thủy",
+    VICE_PRINCIPAL.user: "Nguyễn Văn Hùng",
+    CLERK.user: "Nguyễn Thị Lan",
+    ADMIN.user: "Trần Văn Minh",
+    IT_REVIEWER.user: "Phạm Đức Anh",
+}
+
+
+@dataclass
+class DemoSchool:
+    school: str
+    year: str
+    ledger: Ledger  # appends with the demo's clock
+    clock: ManualClock
+    classes: dict[str, int] = field(default_factory=dict)  # class -> grade
+    rosters: dict[str, list[str]] = field(default_factory=dict)  # class -> students
+    subject_teachers: dict[str, str] = field(default_factory=dict)  # subject -> staff id
+    homeroom: dict[str, str] = field(default_factory=dict)  # class -> staff id
+    names: dict[str, str] = field(default_factory=dict)  # student -> full name
+
+    def teacher(self, subject: str) -> Actor:
+        return Actor(self.subject_teachers[subject], Role.SUBJECT_TEACHER)
+
+    def homeroom_teacher(self, class_id: str) -> Actor:
+        return Actor(self.homeroom[class_id], Role.HOMEROOM_TEACHER)
+
+
+def _moment(day: date, hour: int = 9) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=VN_TZ)
+
+
+def _student(rng: random.Random, grade: int, serial: int) -> dict[str, Any]:
+    female = rng.random() < 0.5
+    born = date(2025 - grade - 5, rng.randint(1, 12), rng.randint(1, 28))
+    century_sex = (2 if born.year >= 2000 else 0) + (1 if female else 0)
+    family = rng.choice(FAMILY)
+    name = " ".join([family, rng.choice(MIDDLE_F if female else MIDDLE_M), rng.choice(GIVEN_F if female else GIVEN_M)])
+    father = f"{family} {rng.choice(MIDDLE_M)} {rng.choice(GIVEN_M)}"
+    return {
+        "student": f"037{century_sex}{born.year % 100:02d}{serial:06d}",
+        "ministry_code": f"37{serial:08d}",
+        "full_name": name,
+        "gender": "Nữ" if female else "Nam",
+        "date_of_birth": born.isoformat(),
+        "birthplace": "Ninh Bình",
+        "ethnicity": rng.choice(ETHNICITY),
+        "residence": f"{rng.choice(COMMUNES)}, tỉnh Ninh Bình",
+        "guardians": [{"full_name": father, "relation": "Cha", "phone": f"09{rng.randint(10_000_000, 99_999_999)}"}],
+    }
+
+
+def _score(rng: random.Random, ability: float) -> str:
+    value = min(10.0, max(0.0, rng.gauss(ability, 0.9)))
+    return str(Decimal(round(value * 2) / 2).quantize(Decimal("0.1")))
+
+
+async def build_demo_school(
+    engine: AsyncEngine,
+    school: str,
+    *,
+    classes_per_grade: int = 1,
+    students_per_class: int = 10,
+    seed: int = 2025,
+    terms: Sequence[int] = (1, 2),
+    summer: bool = True,
+    corrections: bool = False,
+) -> DemoSchool:
+    """Generate a school year, from the school's registration to the summer results, on a clock of its
+    own that moves through the year (`terms=()`: only the school, its calendar, catalogue, staff,
+    classes, students and assignments, with the clock left inside term I's entry window)."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not a secret
+    clock = ManualClock(_moment(date(2025, 8, 15)))
+    ledger = Ledger(engine, clock=clock)
+    demo = DemoSchool(school, YEAR, ledger, clock)
+    await ledger.append(
+        school,
+        [
+            schools.registration(
+                SCHOOL_NAME, ADMIN, ministry_code="27001", province="Ninh Bình", address="Xã Khánh Phú, huyện Yên Khánh"
+            )
+        ],
+    )
+    await open_year(ledger, school, PRINCIPAL, YEAR, "2025-09-05", "2026-05-31")
+    catalogue = default_catalogue()
+    await define_subjects(ledger, school, ADMIN, YEAR, catalogue)
+
+    teachers = []
+    for index, subject in enumerate(catalogue):
+        staff_id = f"gv.{subject.code.lower().replace('_', '')}{index + 1:02d}"
+        family, given = FAMILY[index % len(FAMILY)], GIVEN_F[index % len(GIVEN_F)]
+        teachers.append({"staff": staff_id, "full_name": f"{family} Thị {given}", "phone": f"0912{index + 1:06d}"})
+        demo.subject_teachers[subject.code] = staff_id
+    people = [{"staff": sid, "full_name": name} for sid, name in STAFF_NAMES.items()] + teachers
+    await register_staff(ledger, school, ADMIN, people)
+
+    for grade in (6, 7, 8, 9):
+        for number in range(1, classes_per_grade + 1):
+            demo.classes[f"{grade}A{number}"] = grade
+    await open_classes(ledger, school, ADMIN, YEAR, sorted(demo.classes.items()))
+
+    serial = 1
+    profiles, enrolment = [], []
+    abilities: dict[str, float] = {}
+    for class_id, grade in sorted(demo.classes.items()):
+        demo.rosters[class_id] = []
+        for _ in range(students_per_class):
+            profile = _student(rng, grade, serial)
+            serial += 1
+            profiles.append(profile)
+            enrolment.append((profile["student"], class_id, "2025-09-05"))
+            demo.rosters[class_id].append(profile["student"])
+            demo.names[profile["student"]] = profile["full_name"]
+            abilities[profile["student"]] = rng.choice([9.2, 8.6, 8.0, 7.2, 6.5, 5.6, 4.6])
+    await register_students(ledger, school, ADMIN, profiles)
+    await enrol(ledger, school, ADMIN, YEAR, enrolment)
+
+    start = date(2025, 8, 20)
+    roles = [Assignment(a.user, Role(a.role), start) for a in (PRINCIPAL, VICE_PRINCIPAL, CLERK, ADMIN, IT_REVIEWER)]
+    homerooms = [t["staff"] for t in teachers]
+    subject_work = []
+    for index, class_id in enumerate(sorted(demo.classes)):
+        demo.homeroom[class_id] = homerooms[index % len(homerooms)]
+        roles.append(Assignment(demo.homeroom[class_id], Role.HOMEROOM_TEACHER, start, None, YEAR, class_id))
+        for subject in catalogue:
+            for term in (1, 2):
+                subject_work.append(
+                    Assignment(
+                        demo.subject_teachers[subject.code],
+                        Role.SUBJECT_TEACHER,
+                        start,
+                        None,
+                        YEAR,
+                        class_id,
+                        subject.code,
+                        term,
+                    )
+                )
+    await make_assignments(ledger, school, PRINCIPAL, roles + subject_work)
+    clock.set(_moment(date(2025, 8, 25)))
+    await set_calendar(ledger, school, PRINCIPAL, default_calendar(YEAR, CALENDAR_ORDER))
+
+    entry_days = {1: date(2025, 12, 20), 2: date(2026, 5, 10)}
+    if not terms:
+        clock.set(_moment(date(2025, 10, 1)))
+    for term in terms:
+        clock.set(_moment(entry_days[term]))
+        for class_id, grade in sorted(demo.classes.items()):
+            for subject in catalogue:
+                required = required_regular(subject.kind, subject.periods[grade])
+                entries = []
+                for student in demo.rosters[class_id]:
+                    ability = abilities[student]
+                    if subject.kind is Kind.SCORE:
+                        values: Sequence[str] = [_score(rng, ability) for _ in range(required + 2)]
+                    else:
+                        weak = ability < 5 and rng.random() < 0.3
+                        values = ["CĐ" if weak and k == required + 1 else "Đ" for k in range(required + 2)]
+                    entries += [SheetEntry(student, "regular", values[k], k + 1) for k in range(required)]
+                    entries += [SheetEntry(student, "midterm", values[-2]), SheetEntry(student, "final", values[-1])]
+                    if rng.random() < 0.2:
+                        entries.append(SheetEntry(student, "comment", "Có tiến bộ, cần phát huy."))
+                await record_sheet(
+                    ledger,
+                    school,
+                    demo.teacher(subject.code),
+                    year=YEAR,
+                    term=term,
+                    class_id=class_id,
+                    subject=subject.code,
+                    entries=entries,
+                )
+            homeroom = demo.homeroom_teacher(class_id)
+            conduct_entries = []
+            absence_entries = []
+            for position, student in enumerate(demo.rosters[class_id]):
+                level = "Tốt" if abilities[student] >= 8 else "Khá" if abilities[student] >= 6 else "Đạt"
+                if position == 3 and term == 2:
+                    level = "Chưa đạt"  # one student per class needs summer training
+                conduct_entries.append((student, level))
+                absent = 24 if position == 5 else rng.randint(0, 4)  # 48 sessions in the year: not promoted
+                absence_entries.append((student, absent // 2, absent - absent // 2))
+            await record_conduct(
+                ledger, school, homeroom, year=YEAR, term=term, class_id=class_id, entries=conduct_entries
+            )
+            await record_absences(
+                ledger, school, homeroom, year=YEAR, term=term, class_id=class_id, entries=absence_entries
+            )
+            comments = [(s, "Ngoan, chăm học, tích cực tham gia hoạt động tập thể.") for s in demo.rosters[class_id]]
+            await record_homeroom_comments(
+                ledger, school, homeroom, year=YEAR, period=str(term), class_id=class_id, entries=comments
+            )
+        if corrections and term == 1:
+            await _corrections(demo)
+
+    if summer and tuple(terms) == (1, 2):
+        await _summer(ledger, demo, rng)
+    return demo
+
+
+async def _corrections(demo: DemoSchool) -> None:
+    """Two written requests after term I's entry (Điều 17.3): one approved by the principal, one
+    rejected by the vice-principal."""
+    demo.clock.set(_moment(date(2025, 12, 26)))
+    first, second = sorted(demo.classes)[:2]
+    for class_id, subject, student, approve in ((first, "TOAN", 0, True), (second, "NGU_VAN", 1, False)):
+        pupil = demo.rosters[class_id][student % len(demo.rosters[class_id])]
+        async with demo.ledger.engine.connect() as conn:
+            [row] = await read(conn, assessments, demo.school, student_id=pupil, subject=subject, term=1, kind="final")
+        new_value = "9.0" if row["value"] != "9.0" else "8.5"
+        request = await file_request(
+            demo.ledger, demo.school, demo.teacher(subject),
+            assessment_target(YEAR, 1, class_id, subject, pupil, "final", None),
+            old_value=row["value"], new_value=new_value,
+            reason="Cộng nhầm điểm bài kiểm tra cuối kì; đã đối chiếu với bài làm của học sinh.",
+        )  # fmt: skip
+        leader = PRINCIPAL if approve else VICE_PRINCIPAL
+        why = "Đồng ý, đã kiểm tra bài làm." if approve else "Không đủ căn cứ: điểm trên bài làm khớp với sổ."
+        await decide_request(demo.ledger, demo.school, leader, request.payload["request"], approve=approve, reason=why)
+
+
+async def _summer(ledger: Ledger, demo: DemoSchool, rng: random.Random) -> None:
+    """Summer training and re-assessment for the students whose year calls for them (TT22 Đ.12–14),
+    between the close (31 May) and the final date (30 August)."""
+    demo.clock.set(_moment(date(2026, 8, 10)))
+    for class_id in sorted(demo.classes):
+        async with ledger.engine.connect() as conn:
+            summary = await class_summary(conn, demo.school, demo.year, class_id)
+        for view in summary.views:
+            student = view.student["student_id"]
+            if view.outcome.promotion is Promotion.SUMMER_TRAINING:
+                await record_summer_conduct(
+                    ledger, demo.school, PRINCIPAL, year=demo.year, class_id=class_id, entries=[(student, "Đạt")]
+                )
+        async with ledger.engine.connect() as conn:
+            summary = await class_summary(conn, demo.school, demo.year, class_id)
+        for view in summary.views:
+            student = view.student["student_id"]
+            if view.outcome.promotion is not Promotion.RE_ASSESSMENT:
+                continue
+            for subject in sorted(view.reassessable):
+                kind = next(line.kind for line in view.lines if line.code == subject)
+                value = ("6.0" if rng.random() < 0.7 else "4.0") if kind is Kind.SCORE else "Đ"
+                await record_reassessments(
+                    ledger,
+                    demo.school,
+                    demo.teacher(subject),
+                    year=demo.year,
+                    class_id=class_id,
+                    subject=subject,
+                    entries=[(student, value)],
+                )
+
+
+# --- signatures and issuance -----------------------------------------------------------------------
+
+SIGNING_DAY = datetime(2026, 8, 12, 9, tzinfo=VN_TZ)  # after the summer results, before the final date
+CERTS_FROM = datetime(2025, 8, 1, tzinfo=VN_TZ)
+
+
+@dataclass
+class Signers:
+    """The demo school with a demo certificate, registered by the principal, for everyone who signs."""
+
+    demo: DemoSchool
+    pki: Pki
+    people: dict[str, ServiceSigner]  # staff id, or "organisation" -> key and certificate
+
+    def holder(self, role: str, subject: str | None, class_id: str) -> tuple[Actor, ServiceSigner]:
+        if role == "SUBJECT_TEACHER":
+            staff = self.demo.subject_teachers[subject or ""]
+            return Actor(staff, Role.SUBJECT_TEACHER), self.people[staff]
+        if role == "HOMEROOM_TEACHER":
+            staff = self.demo.homeroom[class_id]
+            return Actor(staff, Role.HOMEROOM_TEACHER), self.people[staff]
+        if role == "PRINCIPAL":
+            return PRINCIPAL, self.people[PRINCIPAL.user]
+        return CLERK, self.people["organisation"]
+
+
+async def certify(demo: DemoSchool, pki: Pki) -> Signers:
+    """Demo certificates for the principal, every teacher and the school, registered by the principal
+    (Điều 9.4)."""
+    people: dict[str, ServiceSigner] = {}
+    staff = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user}
+    for member in sorted(staff):
+        people[member] = pki.issue_demo_personal(demo.school, member, member, valid_from=CERTS_FROM)
+    people["organisation"] = pki.issue_demo_organisation(demo.school, SCHOOL_NAME, valid_from=CERTS_FROM)
+    for holder in people.values():
+        await register_certificate(demo.ledger, demo.school, PRINCIPAL, holder.certificate, pki.roots())
+    return Signers(demo, pki, people)
+
+
+async def sign_as(
+    s: Signers,
+    student: str,
+    role: str,
+    subject: str | None = None,
+    *,
+    holder: tuple[Actor, ServiceSigner] | None = None,
+    tamper: Any = None,
+    at: datetime | None = None,
+) -> Any:
+    """One XML signature: prepare on the service, sign on the signer's side, submit."""
+    demo = s.demo
+    async with demo.ledger.engine.connect() as conn:
+        class_id = next(c for c, r in demo.rosters.items() if student in r)
+        prepared = await prepare(conn, demo.school, YEAR, student, role, subject, demo.clock.now().date())
+    actor, keys = holder or s.holder(role, subject, class_id)
+    signed = hocba_xml.sign_prepared(
+        prepared["document"], keys.key, keys.certificate, signing_time=at or demo.clock.now()
+    )
+    if tamper is not None:
+        signed = tamper(signed)
+    return await submit(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
+
+
+async def sign_everything(s: Signers, student: str) -> bytes:
+    """Every signature the XML still lacks, in order (Điều 18); returns the signed document."""
+    async with s.demo.ledger.engine.connect() as conn:
+        root, _ = await document(conn, s.demo.school, YEAR, student)
+        done = await current_signatures(conn, s.demo.school, YEAR, student)
+    signed = {(r["role"], r["subject"]) for r in done}
+    for subject in [e.get("Ma") for e in root.iter(hocba_xml.tag("MonHoc"))]:
+        if ("SUBJECT_TEACHER", subject) not in signed:
+            await sign_as(s, student, "SUBJECT_TEACHER", subject)
+    for role in ("HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"):
+        if (role, None) not in signed:
+            await sign_as(s, student, role)
+    async with s.demo.ledger.engine.connect() as conn:
+        root, _ = await document(conn, s.demo.school, YEAR, student)
+    return hocba_xml.to_bytes(root)
+
+
+async def sign_pdf_as(s: Signers, student: str, role: str, holder: ServiceSigner | None = None) -> Any:
+    """The principal's signature or the seal on the PDF học bạ, with a timestamp of the demo TSA."""
+    from signing.pdf.document import local_time_stamper, sign_pdf
+
+    demo = s.demo
+    async with demo.ledger.engine.connect() as conn:
+        current, _ = await pdf_document(conn, demo.school, YEAR, student)
+    keys = holder or (s.people[PRINCIPAL.user] if role == "PRINCIPAL" else s.people["organisation"])
+    signed = await sign_pdf(
+        current, keys.key, keys.certificate, chain=s.pki.roots(),
+        appearance="principal" if role == "PRINCIPAL" else "seal", role=role, signer_name=role,
+        signing_time=demo.clock.now(), time_stamper=local_time_stamper(s.pki), field_name=f"ky-{role.lower()}",
+    )  # fmt: skip
+    actor = PRINCIPAL if role == "PRINCIPAL" else CLERK
+    return await submit_pdf(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
+
+
+async def sign_all(s: Signers, student: str) -> None:
+    """The XML signatures, then the principal's signature and the seal on the PDF."""
+    await sign_everything(s, student)
+    await sign_pdf_as(s, student, "PRINCIPAL")
+    await sign_pdf_as(s, student, "ORGANISATION")
+
+
+def issuing(s: Signers, student: str, actor: Actor = CLERK) -> Callable[[], Awaitable[Event]]:
+    """The clerk's issuance of the student's signed học bạ, ready to run."""
+    signer = s.pki.service_signer(s.demo.school, allow_demo=True)
+    return lambda: issue(s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], signer)
+
+
+# --- the complete demo: `hocba demo` ---------------------------------------------------------------
+
+DEMO_SCHOOL = "khanh-phu"
+DEMO_PASSWORD = "hocba-demo-2025"  # noqa: S105 - published: every demo account has it, the demo has no real data
+DEMO_ACCOUNTS = {  # username -> (kind, what the person does)
+    PRINCIPAL.user: ("STAFF", "Hiệu trưởng: phê duyệt điều chỉnh, ký học bạ"),
+    VICE_PRINCIPAL.user: ("STAFF", "Phó hiệu trưởng: phê duyệt điều chỉnh"),
+    CLERK.user: ("STAFF", "Văn thư: đóng dấu, ban hành học bạ"),
+    ADMIN.user: ("STAFF", "Quản trị viên: lịch năm học, khóa nhập liệu"),
+    IT_REVIEWER.user: ("STAFF", "Giáo viên CNTT: đối soát dữ liệu"),
+    "thanhtra.so": ("AUDITOR", "Thanh tra Sở: đọc toàn bộ, không ghi"),
+}
+
+
+def _student_ids(demo: DemoSchool) -> list[str]:
+    return [student for class_id in sorted(demo.rosters) for student in demo.rosters[class_id]]
+
+
+async def build_complete_demo(
+    url: str,
+    school: str,
+    pki: Pki,
+    *,
+    classes_per_grade: int = 1,
+    students_per_class: int = 8,
+    workers: int = 2,
+    progress: Callable[[str], None] = print,
+) -> DemoSchool:
+    """The whole demo year, then every student's học bạ signed by every signer in order and issued.
+    Signing is spread over `workers` processes (each signature is checked by the service as it is
+    submitted, which is what takes the time); each student's signatures are made a few minutes
+    after the previous student's, from 12 August 2026 on."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from ledger.app.db import APP_ROLE, create_engine
+
+    engine = create_engine(url, APP_ROLE)
+    try:
+        progress(f"năm học {YEAR}: lớp, học sinh, điểm, hạnh kiểm, điều chỉnh, kiểm tra lại trong hè…")
+        demo = await build_demo_school(engine, school, classes_per_grade=classes_per_grade,
+                                       students_per_class=students_per_class, corrections=True)  # fmt: skip
+        demo.clock.set(SIGNING_DAY)
+        signers = await certify(demo, pki)
+    finally:
+        await engine.dispose()
+    for name, holder in signers.people.items():
+        pki.save_holder(school, name, holder)
+    pki.service_signer(school, allow_demo=True)
+    layout = {"classes": demo.classes, "rosters": demo.rosters, "subject_teachers": demo.subject_teachers,
+              "homeroom": demo.homeroom}  # fmt: skip
+    students = list(enumerate(_student_ids(demo)))
+    progress(f"ký và ban hành {len(students)} học bạ ({workers} tiến trình)…")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        parts = [students[i::workers] for i in range(workers)]
+        futures = [pool.submit(_sign_and_issue, url, school, str(pki.directory), layout, part) for part in parts]
+        done = sum(future.result() for future in futures)
+    progress(f"đã ban hành {done} học bạ")
+    return demo
+
+
+def _sign_and_issue(url: str, school: str, pki_dir: str, layout: dict[str, Any], part: list[tuple[int, str]]) -> int:
+    """A worker process: sign and issue the học bạ of `part` (position, student)."""
+    import asyncio
+    import logging
+    from datetime import timedelta
+    from pathlib import Path
+
+    from ledger.app.db import APP_ROLE, create_engine
+    from ledger.base.logs import configure_logging
+
+    configure_logging(level=logging.WARNING)  # the parent reports progress; a checkpoint per issuance is noise
+
+    async def work() -> int:
+        engine = create_engine(url, APP_ROLE)
+        try:
+            clock = ManualClock(SIGNING_DAY)
+            demo = DemoSchool(school, YEAR, Ledger(engine, clock=clock), clock, **layout)
+            pki = Pki(Path(pki_dir))
+            names = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user, "organisation"}
+            signers = Signers(demo, pki, {name: pki.load_holder(school, name) for name in names})
+            for position, student in part:
+                clock.set(SIGNING_DAY + timedelta(minutes=3 * position))
+                await sign_all(signers, student)
+                await issuing(signers, student)()
+            return len(part)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())

@@ -1,0 +1,162 @@
+"""Scheduled jobs. APScheduler runs inside every service process; a PostgreSQL advisory lock makes
+sure that, with several processes, each run of a job happens in one of them only."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ledger.app.runtime import Runtime
+from ledger.base.clock import VN_TZ, format_time
+from ledger.base.logs import get_logger
+from ledger.format.envelope import SYSTEM, Event, NewEvent
+from ledger.log import store
+from ledger.log.append import SchoolSession
+from ledger.log.checkpointing import checkpoint_all
+from ledger.log.schema import ACCESS, EVENTS
+
+log = get_logger(__name__)
+
+
+async def run_exclusive(engine: AsyncEngine, name: str, job: Callable[[], Awaitable[object]]) -> bool:
+    """Run `job` unless another process holds the job's lock; True when it ran here."""
+    key = {"key": f"job:{name}"}
+    async with engine.connect() as conn:
+        if not await conn.scalar(text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))"), key):
+            return False
+        try:
+            await job()
+        except Exception:
+            log.exception("scheduled job failed", job=name)
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))"), key)
+    return True
+
+
+async def deadline_transitions(runtime: Runtime, schools: Sequence[str] | None = None) -> list[Event]:
+    """Mark each year's close and final date in the ledger once they pass, and expire the correction
+    requests still pending at their deadline (Điều 25). Every school, or the ones named."""
+    from ledger.log.append import Ledger
+    from ledger.log.projection import read
+    from ledger.school.calendar import DEADLINE_REACHED, Calendar, calendars
+    from ledger.school.corrections import expire_pending
+
+    engine = runtime.engine()
+    ledger = Ledger(engine, clock=runtime.clock)
+    appended: list[Event] = []
+    if schools is None:
+        async with engine.connect() as conn:
+            schools = await store.school_ids(conn)
+    for school in schools:
+        async with engine.connect() as conn:
+            years = [Calendar.from_payload(row["calendar"]) for row in await read(conn, calendars, school)]
+        now = runtime.clock.now()
+        reached = [
+            NewEvent(
+                DEADLINE_REACHED,
+                {"year": c.year, "deadline": name, "at": format_time(moment)},
+                SYSTEM,
+                event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"hocba:{school}:{c.year}:{name}"),
+            )
+            for c in years
+            for name, moment in (("close", c.close), ("final", c.final))
+            if now > moment
+        ]
+
+        async def new_only(session: SchoolSession, wanted: list[NewEvent] = reached) -> list[NewEvent]:
+            known = await session.recorded([e.event_id for e in wanted])
+            return [e for e in wanted if e.event_id not in known]
+
+        if reached:
+            appended += await ledger.decide(school, new_only)
+        if years:
+            appended += await expire_pending(ledger, school)
+    return appended
+
+
+async def nightly_verification(runtime: Runtime, schools: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Verify the ledger and the access trail of every school (or the ones named); keep each result,
+    and raise an alert, logged and stored, when one fails."""
+    from audit.trail import AccessTrail
+    from ledger.app.db import AUDITOR_ROLE
+    from ledger.log.verify import verify
+
+    trail = AccessTrail(runtime.engine(), clock=runtime.clock)
+    results = []
+    for chain in (EVENTS, ACCESS):
+        report = await verify(runtime.engine(AUDITOR_ROLE), runtime.trusted_roots(), schools, chain=chain)
+        for school in report.schools:
+            result = school.to_json()
+            results.append({**result, "log": chain.name})
+            await trail.record_verification(school.school, chain.name, result)
+            if not school.ok:
+                log.error(
+                    "verification failed", school=school.school, log=chain.name, first_bad_seq=school.first_bad_seq
+                )
+                moment = format_time(runtime.clock.now())
+                await trail.raise_alerts(
+                    school.school,
+                    [
+                        {
+                            "key": f"verification_failed:{chain.name}:{moment}",
+                            "rule": "verification_failed",
+                            "username": None,
+                            "window_from": moment,
+                            "window_to": moment,
+                            "detail": {
+                                "log": chain.name,
+                                "first_bad_seq": school.first_bad_seq,
+                                "findings": len(school.findings),
+                            },
+                        }
+                    ],
+                )
+    return results
+
+
+def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+    from audit import rules
+    from audit.trail import AccessTrail
+
+    scheduler = AsyncIOScheduler(timezone=VN_TZ)
+    engine = runtime.engine()
+    trail = AccessTrail(engine, clock=runtime.clock)
+
+    async def checkpoints() -> None:
+        async def both() -> None:
+            for chain in (EVENTS, ACCESS):
+                await checkpoint_all(engine, runtime.signer, runtime.clock, chain)
+
+        await run_exclusive(engine, "checkpoint", both)
+
+    async def unusual_access() -> None:
+        await run_exclusive(engine, "unusual-access", lambda: rules.scan(engine, trail, runtime.clock.now()))
+
+    async def deadlines() -> None:
+        await run_exclusive(engine, "deadlines", lambda: deadline_transitions(runtime))
+
+    async def verification() -> None:
+        await run_exclusive(engine, "verification", lambda: nightly_verification(runtime))
+
+    async def backup() -> None:
+        from ledger.app.backup import configured_destinations, configured_key, create_backup
+
+        key, destinations = configured_key(), configured_destinations()
+        if key is not None and destinations:
+            keep = int(os.environ.get("HOCBA_BACKUP_KEEP", "14"))
+            await run_exclusive(engine, "backup", lambda: create_backup(runtime, destinations, key, keep=keep))
+
+    every = {"max_instances": 1, "coalesce": True}
+    scheduler.add_job(checkpoints, "interval", seconds=runtime.settings.checkpoint_interval, id="checkpoint", **every)
+    scheduler.add_job(unusual_access, "interval", seconds=60, id="unusual-access", **every)
+    scheduler.add_job(deadlines, "interval", seconds=300, id="deadlines", **every)
+    scheduler.add_job(verification, "cron", hour=2, minute=15, id="verification", **every)
+    if os.environ.get("HOCBA_BACKUP_DIRS"):  # daily, with retention (Điều 20.4)
+        scheduler.add_job(backup, "cron", hour=1, minute=30, id="backup", **every)
+    return scheduler

@@ -1,0 +1,318 @@
+"""Appending to a school's chain.
+
+    ledger = Ledger(engine)
+    await ledger.append("khanh-phu", [NewEvent(...), ...])        # one or many events, atomically
+
+    async def command(s: SchoolSession) -> Result:                # read state, decide, append,
+        state = await read(s.conn, some_table, s.school)          # all under the school's lock
+        return await s.append([...])
+    result = await ledger.execute("khanh-phu", command)
+
+Every command runs in a transaction that holds the school's append lock (ledger.store.lock_school)
+from before it reads the head until commit, so the state a command reads is still the state when
+its events land, and commit order is seq order.
+
+Commands for one school that arrive while a transaction is running are combined into the next
+transaction (group commit): one lock acquisition and one WAL flush for all of them. Each runs under
+its own savepoint, so a refused command rolls back alone and the others still commit; no command's
+caller hears of success before the commit that made it durable. Appends are idempotent by event id:
+a retried request with the same ids returns the events already recorded and appends nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ledger.base.clock import Clock, SystemClock, format_time
+from ledger.format.envelope import Event, NewEvent, seal, validate_school
+from ledger.log import store
+from ledger.log.projection import Projection, apply
+from ledger.log.schema import EVENTS, Chain
+
+T = TypeVar("T")
+Command = Callable[["SchoolSession"], Awaitable[T]]
+MAX_COMBINED = 64
+
+
+class IdempotencyConflict(ValueError):
+    """An event id was reused for different content, or a retried batch only partly matches."""
+
+
+@dataclass
+class SchoolSession:
+    """One command's view of one school's chain, inside a transaction holding its append lock."""
+
+    conn: AsyncConnection
+    school: str
+    head: store.Head
+    clock: Clock
+    projections: Sequence[Projection]
+    chain: Chain = EVENTS
+
+    async def recorded(self, event_ids: Sequence[UUID]) -> dict[UUID, Event]:
+        """Events of this school already recorded under these ids."""
+        return await store.find_events(self.conn, self.school, event_ids, self.chain) if event_ids else {}
+
+    async def append(self, new_events: Sequence[NewEvent]) -> list[Event]:
+        """Append `new_events` after the head, or return them if this exact batch is already recorded."""
+        _distinct_ids(new_events)
+        existing = await self.recorded([e.event_id for e in new_events])
+        if existing:
+            return _replayed(new_events, existing)
+        sealed = self.seal(new_events)
+        await self.write(sealed)
+        return sealed
+
+    def now(self) -> datetime:
+        """The moment events appended now will carry: the clock, but never before the head, so that
+        recorded_at is non-decreasing along the chain. Rules that depend on time decide on it."""
+        now = self.clock.now()
+        if self.head.recorded_at is not None and now < self.head.recorded_at:
+            return self.head.recorded_at
+        return now
+
+    def seal(self, new_events: Sequence[NewEvent]) -> list[Event]:
+        """Give events their places after the head (nothing is written yet)."""
+        now = self.now()
+        sealed: list[Event] = []
+        prev, seq, stamp = self.head.hash, self.head.seq, format_time(now)
+        for new in new_events:
+            seq += 1
+            event = seal(self.school, seq, new, now, prev, stamp=stamp)
+            sealed.append(event)
+            prev = event.hash
+        if sealed:
+            self.head = store.Head(seq, prev, now)
+        return sealed
+
+    async def write(self, sealed: Sequence[Event]) -> None:
+        """Insert sealed events and fold them into the projections."""
+        if sealed:
+            await store.insert_events(self.conn, sealed, self.chain)
+            await apply(self.conn, self.projections, sealed)
+
+
+def _distinct_ids(new_events: Sequence[NewEvent]) -> None:
+    if len({e.event_id for e in new_events}) != len(new_events):
+        raise IdempotencyConflict("the batch uses the same event id twice")
+
+
+def _replayed(new_events: Sequence[NewEvent], existing: Mapping[UUID, Event]) -> list[Event]:
+    """The recorded events of a retried batch, which must match it exactly."""
+    found = [existing[e.event_id] for e in new_events if e.event_id in existing]
+    if len(found) != len(new_events):
+        raise IdempotencyConflict(
+            f"{len(found)} of {len(new_events)} event ids are already recorded; "
+            "a retry must resend the whole batch unchanged"
+        )
+    for new, old in zip(new_events, found, strict=True):
+        if not new.same_content(old):
+            raise IdempotencyConflict(f"event id {new.event_id} is already recorded with other content")
+    return sorted(found, key=lambda e: e.seq)
+
+
+class _Append:
+    """The command behind Ledger.append; the runner writes many of these with one COPY."""
+
+    def __init__(self, new_events: Sequence[NewEvent]) -> None:
+        self.new_events = list(new_events)
+
+    async def __call__(self, session: SchoolSession) -> list[Event]:
+        return await session.append(self.new_events)
+
+
+@dataclass
+class _Pending:
+    command: Command[Any]
+    future: asyncio.Future[Any]
+
+    def settle(self, result: Any = None, error: BaseException | None = None) -> None:
+        if self.future.done():
+            return
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(result)
+
+
+@dataclass
+class _Queue:
+    waiting: list[_Pending] = field(default_factory=list)
+    drainer: asyncio.Task[None] | None = None
+
+
+class Ledger:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock | None = None,
+        projections: Sequence[Projection] | None = None,
+        chain: Chain = EVENTS,
+        linger: float = 0.0,
+    ) -> None:
+        if projections is None:
+            from ledger.school.readmodels import PROJECTIONS  # the domain modules themselves import this one
+
+            projections = PROJECTIONS
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.projections = projections
+        self.chain = chain
+        self.linger = linger  # seconds to wait for more commands before a transaction (short batches)
+        self._queues: dict[str, _Queue] = {}
+
+    async def execute(self, school: str, command: Command[T]) -> T:
+        """Run `command` under the school's lock and return its result once it is committed."""
+        validate_school(school)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        queue = self._queues.setdefault(school, _Queue())
+        queue.waiting.append(_Pending(command, future))
+        if queue.drainer is None:
+            # A task of its own: a caller that gives up (client disconnect) does not cut a running
+            # transaction short, and the outcome is still decided by commit alone.
+            queue.drainer = asyncio.create_task(self._drain(school, queue))
+        return await asyncio.shield(future)
+
+    async def append(self, school: str, new_events: Sequence[NewEvent]) -> list[Event]:
+        """Append events atomically; idempotent by event id."""
+        return await self.execute(school, _Append(new_events))
+
+    async def decide(
+        self, school: str, decision: Callable[[SchoolSession], Awaitable[Sequence[NewEvent]]]
+    ) -> list[Event]:
+        """Run `decision` under the school's lock (it reads state and returns the events to
+        append, or raises DomainError to refuse) and append what it returns."""
+
+        async def command(session: SchoolSession) -> list[Event]:
+            return await session.append(await decision(session))
+
+        return await self.execute(school, command)
+
+    async def _drain(self, school: str, queue: _Queue) -> None:
+        try:
+            while queue.waiting:
+                if self.linger:
+                    await asyncio.sleep(self.linger)
+                batch = queue.waiting[:MAX_COMBINED]
+                del queue.waiting[:MAX_COMBINED]
+                if all(isinstance(p.command, _Append) for p in batch):
+                    await self._run_appends(school, batch)
+                else:
+                    await self._run_commands(school, batch)
+        finally:
+            queue.drainer = None
+            if not queue.waiting:
+                self._queues.pop(school, None)
+
+    async def _transaction(
+        self, school: str, work: Callable[[SchoolSession], Awaitable[list[_Outcome]]]
+    ) -> list[_Outcome]:
+        async with self.engine.begin() as conn:
+            head = await store.lock_school(conn, school, self.chain)
+            return await work(SchoolSession(conn, school, head, self.clock, self.projections, self.chain))
+
+    async def _run_appends(self, school: str, batch: list[_Pending], *, lookup: bool = False) -> None:
+        """Many appends in one transaction and one COPY.
+
+        Optimistic first: event ids are not looked up, and the unique index refuses a reused one.
+        Then the whole batch is run again with a lookup, which sorts retries from conflicts. If the
+        transaction fails for any other reason, each append is run alone so one cannot sink another.
+        """
+        try:
+            outcomes = await self._transaction(school, lambda session: _appends(session, batch, lookup))
+        except store.DuplicateEventId:
+            if lookup:
+                self._fail(batch, IdempotencyConflict("an event id is already recorded"))
+            else:
+                await self._run_appends(school, batch, lookup=True)
+            return
+        except Exception as exc:
+            if len(batch) == 1:
+                self._fail(batch, exc)
+            else:
+                for pending in batch:
+                    await self._run_appends(school, [pending], lookup=lookup)
+            return
+        except BaseException as exc:
+            self._fail(batch, exc)
+            raise
+        _settle(outcomes)
+
+    async def _run_commands(self, school: str, batch: list[_Pending]) -> None:
+        """General commands in one transaction, each under its own savepoint."""
+        try:
+            outcomes = await self._transaction(school, lambda session: _commands(session, batch))
+        except BaseException as exc:
+            self._fail(batch, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        _settle(outcomes)
+
+    @staticmethod
+    def _fail(batch: list[_Pending], error: BaseException) -> None:
+        for pending in batch:
+            if isinstance(error, asyncio.CancelledError):
+                pending.future.cancel()
+            else:
+                pending.settle(error=error)
+
+
+_Outcome = tuple[_Pending, Any, BaseException | None]
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    for pending, result, error in outcomes:
+        pending.settle(result, error)
+
+
+async def _appends(session: SchoolSession, batch: list[_Pending], lookup: bool) -> list[_Outcome]:
+    """Seal every append of the batch after the head and write them all at once."""
+    commands = [pending.command for pending in batch if isinstance(pending.command, _Append)]
+    if len(commands) != len(batch):
+        raise TypeError("only appends can share one COPY")
+    recorded = await session.recorded([e.event_id for c in commands for e in c.new_events]) if lookup else {}
+    outcomes: list[_Outcome] = []
+    sealed: list[Event] = []
+    for pending, command in zip(batch, commands, strict=True):
+        try:
+            _distinct_ids(command.new_events)
+            if any(e.event_id in recorded for e in command.new_events):
+                result = _replayed(command.new_events, recorded)
+            else:
+                result = session.seal(command.new_events)
+                sealed += result
+                recorded.update((e.event_id, e) for e in result)
+        except Exception as exc:
+            outcomes.append((pending, None, exc))
+        else:
+            outcomes.append((pending, result, None))
+    await session.write(sealed)
+    return outcomes
+
+
+async def _commands(session: SchoolSession, batch: list[_Pending]) -> list[_Outcome]:
+    if len(batch) == 1:
+        return [(batch[0], await batch[0].command(session), None)]
+    outcomes: list[_Outcome] = []
+    for pending in batch:
+        before = session.head
+        savepoint = await session.conn.begin_nested()
+        try:
+            result = await pending.command(session)
+        except Exception as exc:
+            await savepoint.rollback()
+            session.head = before
+            outcomes.append((pending, None, exc))
+        else:
+            await savepoint.commit()
+            outcomes.append((pending, result, None))
+    return outcomes

@@ -1,0 +1,351 @@
+"""The development PKI and the ledger service's signing keys.
+
+Layout of a PKI directory (HOCBA_HOME/pki by default):
+
+    root.pem, root.key.pem            the root that stands in for the national root (demo only)
+    crl.pem                           the root's certificate revocation list
+    tsa.pem, tsa.key.pem              the local RFC 3161 time-stamping authority (demo only)
+    services/<school>.pem, .key.pem   the school's software-service certificate (Điều 9.5), which
+                                      signs ledger checkpoints
+    holders/<school>/<name>.p12       demo personal and organisation certificates with their keys
+                                      (PKCS#12, password DEMO_P12_PASSWORD), as a token would hold them
+
+In production the operator installs services/<school>.pem and its key as issued under the Sở's
+approval, root.pem as the trusted root and the CA's CRL; no root key is present and nothing is
+generated, and personal keys stay on their holders' tokens. In development, missing service
+certificates are issued from the demo root on first use.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ledger.base.logs import get_logger
+from signing.x509.certs import PrivateKey, load_certificates, sign_bytes
+
+log = get_logger(__name__)
+DEMO_NOTICE = "DEMO - not for production use"
+
+
+def service_uri(school: str) -> str:
+    """The subjectAltName URI that binds a service certificate to one school's ledger."""
+    return f"urn:hocba:ledger-service:{school}"
+
+
+def staff_uri(school: str, staff_id: str) -> str:
+    """The subjectAltName URI that binds a personal certificate to a staff member of one school."""
+    return f"urn:hocba:staff:{school}:{staff_id}"
+
+
+def organisation_uri(school: str) -> str:
+    """The subjectAltName URI of a school's organisation certificate (the seal, Điều 9.3)."""
+    return f"urn:hocba:organisation:{school}"
+
+
+DEMO_P12_PASSWORD = b"hocba-demo"
+DEMO_CRL_URI = "http://crl.hocba-demo.invalid/root.crl"
+# The demo root, TSA and service certificates are valid from this day, so that a demo or a test can
+# play a school year that lies in the past (personal certificates take their own start).
+DEMO_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+class PkiError(RuntimeError):
+    """A certificate or key is missing or unusable."""
+
+
+@dataclass(frozen=True)
+class ServiceSigner:
+    """Signs with a school's service certificate."""
+
+    key: PrivateKey
+    certificate: x509.Certificate
+
+    def sign(self, message: bytes) -> bytes:
+        return sign_bytes(self.key, message)
+
+    @property
+    def certificate_der(self) -> bytes:
+        return self.certificate.public_bytes(serialization.Encoding.DER)
+
+
+def _write_key(path: Path, key: PrivateKey) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+
+
+def _write_cert(path: Path, cert: x509.Certificate) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _load_key(path: Path) -> PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, PrivateKey):
+        raise PkiError(f"{path}: only EC and RSA keys are supported")
+    return key
+
+
+def _name(common_name: str, organization: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _key_usage(*, ca: bool) -> x509.KeyUsage:
+    """CA certificates sign certificates and CRLs; the others sign documents (digitalSignature and
+    contentCommitment, which PAdES validators require by default)."""
+    return x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _certificate(
+    subject: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    issuer: x509.Name,
+    issuer_key: PrivateKey,
+    *,
+    days: int,
+    ca: bool,
+    uris: tuple[str, ...] = (),
+    valid_from: datetime | None = None,
+    time_stamping: bool = False,
+) -> x509.Certificate:
+    now = valid_from + timedelta(days=1) if valid_from else datetime.now(UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=1 if ca else None), critical=True)
+        .add_extension(_key_usage(ca=ca), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+    if uris:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris]), critical=False
+        )
+    if not ca:
+        # Where relying parties find the issuer's CRL (a demo address: nothing is fetched; NSS-based
+        # validators such as poppler's pdfsig expect the extension on end-entity certificates).
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(DEMO_CRL_URI)], None, None, None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    if time_stamping:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+class Pki:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    @property
+    def root_path(self) -> Path:
+        return self.directory / "root.pem"
+
+    @property
+    def root_key_path(self) -> Path:
+        return self.directory / "root.key.pem"
+
+    def exists(self) -> bool:
+        return self.root_path.exists()
+
+    def roots(self) -> list[x509.Certificate]:
+        if not self.root_path.exists():
+            raise PkiError(f"no trusted root at {self.root_path}; run 'hocba pki init-demo' or install one")
+        return load_certificates(self.root_path)
+
+    def init_demo(self, *, force: bool = False) -> x509.Certificate:
+        """Create the demo root (offline). Refuses to overwrite an existing PKI unless forced."""
+        if self.exists() and not force:
+            raise PkiError(f"a PKI already exists in {self.directory}; pass --force to replace it")
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = _name(f"Hocba Demo Root CA ({DEMO_NOTICE})", "hocba-ledger demo")
+        cert = _certificate(name, key.public_key(), name, key, days=365 * 25, ca=True, valid_from=DEMO_EPOCH)
+        if force:
+            for stale in (self.directory / "services").glob("*"):
+                stale.unlink()
+        _write_key(self.root_key_path, key)
+        _write_cert(self.root_path, cert)
+        tsa_key = ec.generate_private_key(ec.SECP256R1())
+        tsa_name = _name("Hocba Demo Time-Stamping Authority", f"hocba-ledger ({DEMO_NOTICE})")
+        tsa = _certificate(
+            tsa_name,
+            tsa_key.public_key(),
+            name,
+            key,
+            days=365 * 15,
+            ca=False,
+            time_stamping=True,
+            valid_from=DEMO_EPOCH,
+        )
+        _write_key(self.directory / "tsa.key.pem", tsa_key)
+        _write_cert(self.directory / "tsa.pem", tsa)
+        self._write_crl([])
+        log.warning("created a demo PKI; its certificates have no legal value", directory=str(self.directory))
+        return cert
+
+    def _service_paths(self, school: str) -> tuple[Path, Path]:
+        base = self.directory / "services"
+        return base / f"{school}.pem", base / f"{school}.key.pem"
+
+    def issue_demo_service(self, school: str) -> ServiceSigner:
+        if not self.root_key_path.exists():
+            raise PkiError(f"no demo root key in {self.directory}; cannot issue a service certificate")
+        root_key = _load_key(self.root_key_path)
+        root = self.roots()[0]
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = _name(f"Dịch vụ sổ cái học bạ - {school}", f"{school} ({DEMO_NOTICE})")
+        cert = _certificate(
+            subject, key.public_key(), root.subject, root_key, days=365 * 12, ca=False, uris=(service_uri(school),),
+            valid_from=DEMO_EPOCH,
+        )  # fmt: skip
+        cert_path, key_path = self._service_paths(school)
+        _write_key(key_path, key)
+        _write_cert(cert_path, cert)
+        log.info("issued a demo service certificate", school=school)
+        return ServiceSigner(key, cert)
+
+    def issue_demo_personal(
+        self, school: str, staff_id: str, full_name: str, *, days: int = 365 * 3, valid_from: datetime | None = None
+    ) -> ServiceSigner:
+        """A staff member's personal certificate (digitalSignature and contentCommitment), for the demo
+        and tests: in a school, personal keys live on the holder's token, never on the server."""
+        root_key = _load_key(self.root_key_path)
+        root = self.roots()[0]
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = _name(full_name, f"{school} ({DEMO_NOTICE})")
+        cert = _certificate(
+            subject,
+            key.public_key(),
+            root.subject,
+            root_key,
+            days=days,
+            ca=False,
+            uris=(staff_uri(school, staff_id),),
+            valid_from=valid_from,
+        )
+        return ServiceSigner(key, cert)
+
+    def issue_demo_organisation(
+        self, school: str, school_name: str, *, days: int = 365 * 3, valid_from: datetime | None = None
+    ) -> ServiceSigner:
+        """The school's organisation certificate, held by the clerk, for sealing issued học bạ (Điều 9.3)."""
+        root_key = _load_key(self.root_key_path)
+        root = self.roots()[0]
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = _certificate(
+            _name(school_name, f"{school_name} ({DEMO_NOTICE})"),
+            key.public_key(),
+            root.subject,
+            root_key,
+            days=days,
+            ca=False,
+            uris=(organisation_uri(school),),
+            valid_from=valid_from,
+        )
+        return ServiceSigner(key, cert)
+
+    def save_holder(self, school: str, name: str, holder: ServiceSigner) -> Path:
+        """Write a demo holder's certificate and key as a PKCS#12 file, as a token would hold them."""
+        path = self.directory / "holders" / school / f"{name}.p12"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = pkcs12.serialize_key_and_certificates(
+            name.encode(),
+            holder.key,
+            holder.certificate,
+            self.roots(),
+            serialization.BestAvailableEncryption(DEMO_P12_PASSWORD),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        return path
+
+    def load_holder(self, school: str, name: str) -> ServiceSigner:
+        """A demo holder's key and certificate, from the PKCS#12 file `save_holder` wrote."""
+        path = self.directory / "holders" / school / f"{name}.p12"
+        key, cert, _ = pkcs12.load_key_and_certificates(path.read_bytes(), DEMO_P12_PASSWORD)
+        if key is None or cert is None or not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+            raise PkiError(f"{path} holds no usable key and certificate")
+        return ServiceSigner(key, cert)
+
+    def time_stamper_key(self) -> tuple[PrivateKey, x509.Certificate]:
+        """The local time-stamping authority's key and certificate (demo only)."""
+        path = self.directory / "tsa.pem"
+        if not path.exists():
+            raise PkiError(f"no time-stamping authority in {self.directory}; run 'hocba pki init-demo --force'")
+        return _load_key(self.directory / "tsa.key.pem"), load_certificates(path)[0]
+
+    @property
+    def crl_path(self) -> Path:
+        return self.directory / "crl.pem"
+
+    def crl(self) -> x509.CertificateRevocationList:
+        if not self.crl_path.exists():
+            raise PkiError(f"no CRL at {self.crl_path}")
+        return x509.load_pem_x509_crl(self.crl_path.read_bytes())
+
+    def revoke(self, certificate: x509.Certificate, at: datetime | None = None) -> x509.CertificateRevocationList:
+        """Add a certificate to the demo root's CRL (revoked from `at`, default now) and re-issue it."""
+        entries = [(r.serial_number, r.revocation_date_utc) for r in self.crl()]
+        if certificate.serial_number not in {serial for serial, _ in entries}:
+            entries.append((certificate.serial_number, at or datetime.now(UTC)))
+        return self._write_crl(entries)
+
+    def _write_crl(self, entries: list[tuple[int, datetime]]) -> x509.CertificateRevocationList:
+        root_key = _load_key(self.root_key_path)
+        root = self.roots()[0]
+        now = datetime.now(UTC)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(root.subject)
+            .last_update(now - timedelta(minutes=5))
+            .next_update(now + timedelta(days=30))
+        )
+        for serial, when in entries:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
+            )
+        crl = builder.sign(root_key, hashes.SHA256())
+        self.crl_path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        return crl
+
+    def service_signer(self, school: str, *, allow_demo: bool) -> ServiceSigner:
+        cert_path, key_path = self._service_paths(school)
+        if cert_path.exists() and key_path.exists():
+            return ServiceSigner(_load_key(key_path), load_certificates(cert_path)[0])
+        if not allow_demo:
+            raise PkiError(f"no service certificate for school {school!r} in {cert_path.parent}")
+        if not self.exists():
+            self.init_demo()
+        return self.issue_demo_service(school)
