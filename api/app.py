@@ -12,17 +12,21 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from api.metrics import METRICS_ROUTES
-from api.pages import TEMPLATES, page_router, template_filters
-from api.portal import PORTAL_ROUTES
-from api.routes import ROUTES
-from api.security import Challenges, Tokens, token_secret
-from api.web import EXCEPTION_HANDLERS, PUBLIC, Service, guard
+from api.http.access import Service
+from api.http.guard import guard
+from api.http.metrics import METRICS_ROUTES
+from api.http.problems import EXCEPTION_HANDLERS
+from api.http.scope import PUBLIC
+from api.pages.router import page_router
+from api.pages.toolkit import TEMPLATES, template_filters
+from api.v1.portal import PORTAL_ROUTES
+from api.v1.routes import ROUTES
 from audit.trail import AccessTrail
 from ledger.app.jobs import build_scheduler
 from ledger.app.notify import LoggingNotifier, Notifier
 from ledger.app.runtime import Runtime
-from ledger.log.append import Ledger
+from ledger.app.tokens import Challenges, Tokens, token_secret
+from ledger.school.readmodels import school_ledger
 
 DESCRIPTION = (
     "hocba-ledger: the append-only ledger of a school's assessment records and digital transcripts "
@@ -36,7 +40,7 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
     state = State(
         {
             "runtime": runtime,
-            "ledger": Ledger(runtime.engine(), clock=runtime.clock),
+            "ledger": school_ledger(runtime.engine(), clock=runtime.clock),
             "trail": AccessTrail(runtime.engine(), clock=runtime.clock),
             "tokens": Tokens(secret, runtime.clock),
             "challenges": Challenges(secret, runtime.clock),
@@ -73,7 +77,7 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
             openapi_router=Router("/schema", route_handlers=[], opt={"action": PUBLIC}, include_in_schema=False),
         ),
         lifespan=[lifespan],
-        logging_config=None,  # logging is configured once, in ledger.logs
+        logging_config=None,  # logging is configured once, in ledger.base.logs
     )
     return Service(app)
 

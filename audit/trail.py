@@ -137,7 +137,7 @@ class AccessTrail:
     """Appends access entries; concurrent requests share transactions (group commit)."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None, linger: float = 0.0) -> None:
-        self.ledger = Ledger(engine, clock=clock, projections=ACCESS_PROJECTIONS, chain=ACCESS, linger=linger)
+        self.ledger = Ledger(engine, ACCESS_PROJECTIONS, clock=clock, chain=ACCESS, linger=linger)
 
     async def record(self, entry: AccessEntry, status: int) -> Event:
         actor = Actor(entry.username or "anonymous", ",".join(sorted(entry.roles)) or "NONE")

@@ -1,2 +1,2 @@
 """Alembic migrations: tables, database roles and grants, append-only triggers. Apply with
-`hocba db upgrade` (or ledger.migrate.upgrade)."""
+`hocba db upgrade` (or ledger.app.migrate.upgrade)."""

@@ -39,7 +39,7 @@ def append_only(table: str, partitions: int = PARTITIONS) -> list[str]:
 def projection_table(name: str, keys: list[tuple[str, str]], values: list[tuple[str, str]]) -> list[str]:
     """A versioned read-model table in hocba_read, partitioned by school like every table: each row
     version is valid for seq in [seq_from, seq_to), the current one has seq_to NULL (see
-    ledger.schema.projection_table)."""
+    ledger.log.schema.projection_table)."""
     columns = ["school_id text NOT NULL"]
     columns += [f"{column} {kind} NOT NULL" for column, kind in keys]
     columns += [f"{column} {kind}" for column, kind in values]

@@ -37,7 +37,6 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.app import create_app
-from api.security import create_account
 from audit.trail import AccessTrail
 from ledger.app import migrate
 from ledger.app.db import AUDITOR_ROLE, ensure_database, start_embedded
@@ -48,9 +47,10 @@ from ledger.base.settings import Settings
 from ledger.log.checkpointing import make_checkpoint
 from ledger.log.schema import ACCESS
 from ledger.log.verify import verify
+from ledger.school.accounts.commands import create_account
 from ledger.school.rules.policy import AccountKind
 from ledger.school.rules.tt22 import required_regular
-from ledger.school.years import default_catalogue
+from ledger.school.years.model import default_catalogue
 from signing.x509.pki import Pki
 
 PASSWORD = "mat-khau-do-tai"

@@ -66,8 +66,13 @@ async def main() -> None:
         print(f"a school of {students} students, its whole year")
         engine = create_engine(source, APP_ROLE)
         started = time.perf_counter()
-        await build_demo_school(engine, "bench-kp", classes_per_grade=args.classes_per_grade,
-                                students_per_class=args.students_per_class, corrections=True)  # fmt: skip
+        await build_demo_school(
+            engine,
+            "bench-kp",
+            classes_per_grade=args.classes_per_grade,
+            students_per_class=args.students_per_class,
+            corrections=True,
+        )
         await engine.dispose()
         figures["build_s"] = timed("built through the ledger", started)
         with psycopg.connect(source) as conn:
@@ -75,8 +80,9 @@ async def main() -> None:
 
         dump = work / "plain.dump"
         started = time.perf_counter()
-        await asyncio.to_thread(subprocess.run, [pg_tool("pg_dump", source), "-Fc", "-f", str(dump), "--dbname", source],
-                                check=True)  # fmt: skip
+        await asyncio.to_thread(
+            subprocess.run, [pg_tool("pg_dump", source), "-Fc", "-f", str(dump), "--dbname", source], check=True
+        )
         figures["pg_dump_s"] = timed("baseline: pg_dump -Fc", started)
 
         runtime = Runtime(replace(load_settings(), home=work), source, SystemClock())

@@ -104,7 +104,7 @@ async def bench_append(url: str, total: int, batch: int, writers: int) -> dict[s
         conn.execute("GRANT SELECT, INSERT ON public.plain_events TO hocba_app")
     engine = create_engine(url, APP_ROLE, pool_size=writers + 2)
     plain = create_engine(url, APP_ROLE, pool_size=writers + 2)
-    ledger = Ledger(engine, projections=())
+    ledger = Ledger(engine, ())
     work = events(total)
     chunks = [work[i : i + batch] for i in range(0, total, batch)]
     results: dict[str, float] = {}
@@ -130,7 +130,7 @@ async def bench_append(url: str, total: int, batch: int, writers: int) -> dict[s
 
     # The same, but each writer with a Ledger of its own, as separate service processes would be:
     # no combining in the process, so the writers queue on the school's lock in PostgreSQL.
-    ledgers = [Ledger(engine, projections=()) for _ in range(writers)]
+    ledgers = [Ledger(engine, ()) for _ in range(writers)]
     work = events(total, start=2 * total)
     chunks = [work[i : i + small] for i in range(0, total, small)]
     turn = iter(range(10**9))
@@ -164,7 +164,7 @@ async def bench_verify(url: str, total: int, pki: Pki) -> dict[str, float]:
     school = "bench-verify"
     engine = create_engine(url, APP_ROLE)
     auditor = create_engine(url, AUDITOR_ROLE)
-    ledger = Ledger(engine, projections=())
+    ledger = Ledger(engine, ())
     signer = pki.service_signer(school, allow_demo=True)
     print(f"verify, {total} events (loading through the ledger in batches of 1000, a checkpoint every 100000)")
     started = time.perf_counter()

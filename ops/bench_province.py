@@ -35,9 +35,9 @@ from bench_ledger import PLAIN_DDL, events, plain_insert
 
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded
-from ledger.log.append import Ledger
 from ledger.log.checkpointing import make_checkpoint
 from ledger.log.verify import verify
+from ledger.school.readmodels import school_ledger
 from signing.x509.pki import Pki
 
 BATCH = 500
@@ -63,7 +63,7 @@ async def run(url: str, pki: Pki, tag: str, schools: int, total: int, writers: i
     per_school = total // schools
     engine = create_engine(url, APP_ROLE, pool_size=writers + 2)
     auditor = create_engine(url, AUDITOR_ROLE)
-    ledgers = [Ledger(engine) for _ in range(writers)]
+    ledgers = [school_ledger(engine) for _ in range(writers)]
     by_school = {school: ledgers[n % writers] for n, school in enumerate(names)}
     try:
         ledger_s = await _writers(names, per_school, writers, lambda s, batch: by_school[s].append(s, batch))
@@ -81,14 +81,21 @@ async def run(url: str, pki: Pki, tag: str, schools: int, total: int, writers: i
         await auditor.dispose()
     appended = per_school * schools
     figures = {
-        "schools": schools, "events": appended,
-        "ingest_events_per_s": appended / ledger_s, "plain_events_per_s": appended / plain_s,
-        "ingest_ratio_to_plain": plain_s / ledger_s, "checkpoint_s": checkpoint_s,
-        "verify_events_per_s": appended / verify_s, "verify_s": verify_s,
-    }  # fmt: skip
-    print(f"  {schools:>4} schools × {per_school:>7} events: ingest {figures['ingest_events_per_s']:>9,.0f} ev/s "
-          f"(plain {figures['plain_events_per_s']:>9,.0f}, ratio {figures['ingest_ratio_to_plain']:.2f}); "
-          f"checkpoints {checkpoint_s:5.1f} s; verify {figures['verify_events_per_s']:>9,.0f} ev/s", flush=True)  # fmt: skip
+        "schools": schools,
+        "events": appended,
+        "ingest_events_per_s": appended / ledger_s,
+        "plain_events_per_s": appended / plain_s,
+        "ingest_ratio_to_plain": plain_s / ledger_s,
+        "checkpoint_s": checkpoint_s,
+        "verify_events_per_s": appended / verify_s,
+        "verify_s": verify_s,
+    }
+    print(
+        f"  {schools:>4} schools × {per_school:>7} events: ingest {figures['ingest_events_per_s']:>9,.0f} ev/s "
+        f"(plain {figures['plain_events_per_s']:>9,.0f}, ratio {figures['ingest_ratio_to_plain']:.2f}); "
+        f"checkpoints {checkpoint_s:5.1f} s; verify {figures['verify_events_per_s']:>9,.0f} ev/s",
+        flush=True,
+    )
     return figures
 
 
@@ -165,8 +172,10 @@ async def main() -> None:
     print(
         f"500 schools × 1,000 students × one year ≈ {PROVINCE_EVENTS / 1e6:.0f}M events, at the slowest rates measured:"
     )
-    print(f"  ingest {figures['province_ingest_hours']:.1f} h, full verification {figures['province_verify_hours']:.1f} h, "
-          f"{figures['province_events_gb']:.0f} GB of events")  # fmt: skip
+    print(
+        f"  ingest {figures['province_ingest_hours']:.1f} h, full verification {figures['province_verify_hours']:.1f} h, "
+        f"{figures['province_events_gb']:.0f} GB of events"
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

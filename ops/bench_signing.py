@@ -4,7 +4,7 @@
 
 1. XML: one signature over a whole học bạ (the clerk's seal: every part and 15 earlier signatures)
    signed and verified by hocba-ledger (signxml, XAdES-B, with the wrapping, role and certificate
-   checks of signing.xml.verify_signature), as a ratio to the same references signed and verified
+   checks of signing.xml.verify.verify_signature), as a ratio to the same references signed and verified
    with the xmlsec bindings (libxmlsec1, plain XMLDSig: no XAdES properties, no checks of ours).
 2. PDF: render one học bạ, the principal's signature and the seal, both timestamped: ms each.
 3. Issuance throughput: `--students` học bạ (XML seal + PDF render + two timestamped signatures)
@@ -32,18 +32,31 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
+from ledger.app.runtime import demo_time_stamper
 from ledger.base.clock import VN_TZ
-from signing.pdf.document import local_time_stamper, render_hocba, sign_pdf
-from signing.x509.pki import Pki, ServiceSigner
+from signing.pdf.render import render_hocba
+from signing.pdf.sign import sign_pdf
+from signing.x509.keys import KeySigner
+from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
+from signing.xml import verify as xml_verify
+from signing.xml import xades
 
 WHEN = datetime(2026, 5, 31, 10, tzinfo=VN_TZ)
 SUBJECTS = [
-    ("NGU_VAN", "Ngữ văn"), ("TOAN", "Toán"), ("NGOAI_NGU", "Ngoại ngữ 1"), ("GDCD", "Giáo dục công dân"),
-    ("LSDL", "Lịch sử và Địa lí"), ("KHTN", "Khoa học tự nhiên"), ("CONG_NGHE", "Công nghệ"),
-    ("TIN_HOC", "Tin học"), ("GDTC", "Giáo dục thể chất"), ("NGHE_THUAT", "Nghệ thuật"),
-    ("HDTN", "Hoạt động trải nghiệm, hướng nghiệp"), ("GDDP", "Nội dung giáo dục của địa phương"),
-]  # fmt: skip
+    ("NGU_VAN", "Ngữ văn"),
+    ("TOAN", "Toán"),
+    ("NGOAI_NGU", "Ngoại ngữ 1"),
+    ("GDCD", "Giáo dục công dân"),
+    ("LSDL", "Lịch sử và Địa lí"),
+    ("KHTN", "Khoa học tự nhiên"),
+    ("CONG_NGHE", "Công nghệ"),
+    ("TIN_HOC", "Tin học"),
+    ("GDTC", "Giáo dục thể chất"),
+    ("NGHE_THUAT", "Nghệ thuật"),
+    ("HDTN", "Hoạt động trải nghiệm, hướng nghiệp"),
+    ("GDDP", "Nội dung giáo dục của địa phương"),
+]
 
 
 def model(serial: int) -> dict[str, Any]:
@@ -94,7 +107,7 @@ def model(serial: int) -> dict[str, Any]:
     }
 
 
-def signed_before_seal(pki: Pki, people: dict[str, ServiceSigner]) -> bytes:
+def signed_before_seal(pki: Pki, people: dict[str, KeySigner]) -> bytes:
     """A học bạ signed by every subject teacher, the homeroom teacher and the principal, prepared
     for the clerk's seal."""
     doc, signatures = model(1), []
@@ -103,16 +116,16 @@ def signed_before_seal(pki: Pki, people: dict[str, ServiceSigner]) -> bytes:
         root = hocba_xml.build(doc, signatures=signatures)
         hocba_xml.add_placeholder(root, f"ck-{number}", role, hocba_xml.references_for(root, role, subject))
         holder = people["principal"] if role == "PRINCIPAL" else people["teacher"]
-        data = hocba_xml.sign_prepared(hocba_xml.to_bytes(root), holder.key, holder.certificate, signing_time=WHEN)
+        data = xades.sign_prepared(hocba_xml.to_bytes(root), holder.key, holder.certificate, signing_time=WHEN)
         signatures = [element for _, element in hocba_xml.iter_wrapper_bytes(data)]
     root = hocba_xml.build(doc, issuance={"date": "2026-05-31"}, signatures=signatures)
     hocba_xml.add_placeholder(root, "ck-seal", "ORGANISATION", hocba_xml.references_for(root, "ORGANISATION"))
     return hocba_xml.to_bytes(root)
 
 
-def ours(prepared: bytes, seal: ServiceSigner, roots: list[Any], crls: list[Any]) -> None:
-    signed = hocba_xml.sign_prepared(prepared, seal.key, seal.certificate, signing_time=WHEN)
-    report = hocba_xml.verify_signature(signed, len(hocba_xml.wrappers(hocba_xml.parse(signed))) - 1, roots, crls)
+def ours(prepared: bytes, seal: KeySigner, roots: list[Any], crls: list[Any]) -> None:
+    signed = xades.sign_prepared(prepared, seal.key, seal.certificate, signing_time=WHEN)
+    report = xml_verify.verify_signature(signed, len(hocba_xml.wrappers(hocba_xml.parse(signed))) - 1, roots, crls)
     assert report.ok, report.to_json()
 
 
@@ -156,18 +169,36 @@ def timed(rounds: int, work: Any) -> float:
     return statistics.median(samples)
 
 
-async def pdf_for(doc: dict[str, Any], pki: Pki, principal: ServiceSigner, seal: ServiceSigner) -> tuple[float, ...]:
-    stamper = local_time_stamper(pki)
+async def pdf_for(doc: dict[str, Any], pki: Pki, principal: KeySigner, seal: KeySigner) -> tuple[float, ...]:
+    stamper = demo_time_stamper(pki)
     t0 = time.perf_counter()
     pdf = render_hocba(doc)
     t1 = time.perf_counter()
-    pdf = await sign_pdf(pdf, principal.key, principal.certificate, chain=pki.roots(), appearance="principal",
-                         role="PRINCIPAL", signer_name="Đoàn Thị Thủy", signing_time=WHEN, time_stamper=stamper,
-                         field_name="HieuTruong")  # fmt: skip
+    pdf = await sign_pdf(
+        pdf,
+        principal.key,
+        principal.certificate,
+        chain=pki.roots(),
+        appearance="principal",
+        role="PRINCIPAL",
+        signer_name="Đoàn Thị Thủy",
+        signing_time=WHEN,
+        time_stamper=stamper,
+        field_name="HieuTruong",
+    )
     t2 = time.perf_counter()
-    await sign_pdf(pdf, seal.key, seal.certificate, chain=pki.roots(), appearance="seal", role="ORGANISATION",
-                   signer_name="Trường THCS Khánh Phú", signing_time=WHEN, time_stamper=stamper,
-                   field_name="DongDau")  # fmt: skip
+    await sign_pdf(
+        pdf,
+        seal.key,
+        seal.certificate,
+        chain=pki.roots(),
+        appearance="seal",
+        role="ORGANISATION",
+        signer_name="Trường THCS Khánh Phú",
+        signing_time=WHEN,
+        time_stamper=stamper,
+        field_name="DongDau",
+    )
     t3 = time.perf_counter()
     return t1 - t0, t2 - t1, t3 - t2
 
@@ -193,7 +224,7 @@ def _issue(serial: int) -> None:
     asyncio.run(pdf_for(model(serial), pki, people["principal"], people["seal"]))
 
 
-def _people(pki: Pki, *, create: bool) -> dict[str, ServiceSigner]:
+def _people(pki: Pki, *, create: bool) -> dict[str, KeySigner]:
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     from signing.x509.pki import DEMO_P12_PASSWORD
@@ -210,7 +241,7 @@ def _people(pki: Pki, *, create: bool) -> dict[str, ServiceSigner]:
             )
             pki.save_holder("kp", name, made)
         key, cert, _ = pkcs12.load_key_and_certificates(path.read_bytes(), DEMO_P12_PASSWORD)
-        holders[name] = ServiceSigner(key, cert)  # type: ignore[arg-type]
+        holders[name] = KeySigner(key, cert)  # type: ignore[arg-type]
     return holders
 
 
@@ -242,8 +273,10 @@ def main() -> None:
 
     samples = [asyncio.run(pdf_for(model(n), pki, people["principal"], seal)) for n in range(args.pdf_rounds + 1)][1:]
     render, principal, sealing = (statistics.median(s[i] for s in samples) * 1000 for i in range(3))
-    print(f"PDF, median of {args.pdf_rounds}: render {render:.1f} ms, principal signature + timestamp "
-          f"{principal:.1f} ms, seal + timestamp {sealing:.1f} ms, total {render + principal + sealing:.1f} ms")  # fmt: skip
+    print(
+        f"PDF, median of {args.pdf_rounds}: render {render:.1f} ms, principal signature + timestamp "
+        f"{principal:.1f} ms, seal + timestamp {sealing:.1f} ms, total {render + principal + sealing:.1f} ms"
+    )
 
     workers = 2
     spawn = multiprocessing.get_context("spawn")  # not fork: the parent already runs threads
@@ -252,9 +285,11 @@ def main() -> None:
         started = time.perf_counter()
         list(pool.map(_issue, range(args.students), chunksize=16))
     elapsed = time.perf_counter() - started
-    print(f"Issuance: {args.students} học bạ (XML sealed and checked, PDF rendered, signed and sealed with "
-          f"timestamps) on {workers} processes ({os.cpu_count()} cores): {elapsed:.1f} s, "
-          f"{elapsed / args.students * 1000:.1f} ms each; target 1,000 in 120 s")  # fmt: skip
+    print(
+        f"Issuance: {args.students} học bạ (XML sealed and checked, PDF rendered, signed and sealed with "
+        f"timestamps) on {workers} processes ({os.cpu_count()} cores): {elapsed:.1f} s, "
+        f"{elapsed / args.students * 1000:.1f} ms each; target 1,000 in 120 s"
+    )
 
 
 if __name__ == "__main__":

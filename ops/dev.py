@@ -4,7 +4,7 @@
     python3 ops/dev.py serve [hocba serve options]   # the demo school, then the service, on an embedded
                                                      # PostgreSQL by default
     python3 ops/dev.py test  [pytest options]        # the whole test suite
-    python3 ops/dev.py lint                          # ruff and mypy
+    python3 ops/dev.py lint                          # ruff, mypy, the import contracts and the tree's shape
 
 Each command creates `.venv/` on first use and installs the project into it (again only when
 pyproject.toml changes). Uses the standard library only.
@@ -13,13 +13,10 @@ pyproject.toml changes). Uses the standard library only.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import urllib.request
 import venv
 from pathlib import Path
 
@@ -33,20 +30,6 @@ def _say(message: str) -> None:
     print(f"[hocba] {message}", file=sys.stderr, flush=True)
 
 
-def _bootstrap_pip_without_ensurepip() -> None:
-    """Some distributions ship Python without ensurepip; fetch pip's wheel from PyPI and run it."""
-    with urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=60) as response:
-        release = json.load(response)
-    wheel = next(u for u in release["urls"] if u["packagetype"] == "bdist_wheel")
-    with tempfile.TemporaryDirectory() as tmp:
-        target = Path(tmp) / wheel["filename"]
-        urllib.request.urlretrieve(wheel["url"], target)
-        digest = hashlib.sha256(target.read_bytes()).hexdigest()
-        if digest != wheel["digests"]["sha256"]:
-            raise SystemExit("pip wheel download does not match PyPI's published sha256")
-        subprocess.check_call([str(PYTHON), str(target / "pip"), "install", "--no-index", str(target)])
-
-
 def ensure_venv(extras: str) -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script must also run on an old Python
         raise SystemExit("hocba-ledger needs Python 3.11 or newer")
@@ -55,8 +38,11 @@ def ensure_venv(extras: str) -> None:
         try:
             venv.create(VENV, with_pip=True)
         except subprocess.CalledProcessError:
-            venv.create(VENV, with_pip=False, clear=True)
-            _bootstrap_pip_without_ensurepip()
+            shutil.rmtree(VENV, ignore_errors=True)
+            raise SystemExit(
+                "this Python cannot create a virtual environment with pip (ensurepip is missing): install "
+                "your system's venv package (Debian/Ubuntu: apt-get install python3-venv) and run again"
+            ) from None
     spec = f".[{extras}]" if extras else "."
     stamp = VENV / ".hocba-installed"
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + spec.encode()).hexdigest()
@@ -70,8 +56,14 @@ def ensure_venv(extras: str) -> None:
 
 
 # The independent verifiers the interoperability tests run: command -> Debian package.
-SYSTEM_TOOLS = {"xmlsec1": "xmlsec1", "pdfsig": "poppler-utils", "pdftotext": "poppler-utils",
-                "certutil": "libnss3-tools", "crlutil": "libnss3-tools", "chromium": "chromium"}  # fmt: skip
+SYSTEM_TOOLS = {
+    "xmlsec1": "xmlsec1",
+    "pdfsig": "poppler-utils",
+    "pdftotext": "poppler-utils",
+    "certutil": "libnss3-tools",
+    "crlutil": "libnss3-tools",
+    "chromium": "chromium",
+}
 
 
 def ensure_system_tools() -> None:
@@ -87,8 +79,10 @@ def ensure_system_tools() -> None:
         subprocess.call(["apt-get", "update", "-qq"], env=env)
         if subprocess.call(["apt-get", "install", "-y", "-qq", *missing], env=env) == 0:
             return
-    _say(f"missing {' '.join(missing)}: install them (Debian/Ubuntu: apt-get install {' '.join(missing)}); "
-         "the signature interoperability and browser tests need them")  # fmt: skip
+    _say(
+        f"missing {' '.join(missing)}: install them (Debian/Ubuntu: apt-get install {' '.join(missing)}); "
+        "the signature interoperability and browser tests need them"
+    )
 
 
 def _run(argv: list[str]) -> int:
@@ -111,6 +105,8 @@ def main(argv: list[str]) -> int:
         status = _run([str(PYTHON), "-m", "ruff", "check", "."])
         status |= _run([str(PYTHON), "-m", "ruff", "format", "--check", "."])
         status |= _run([str(PYTHON), "-m", "mypy"])
+        status |= _run([str(BIN / "lint-imports")])
+        status |= _run([str(PYTHON), str(ROOT / "ops" / "check_tree.py")])
         return status
     print(__doc__)
     return 0 if command in {"help", "-h", "--help"} else 2

@@ -16,11 +16,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ledger.base.errors import HocbaError
 from signing.x509.certs import certificate_problems, signature_valid
-from signing.x509.pki import ServiceSigner, service_uri
+from signing.x509.keys import KeySigner
+from signing.x509.names import service_uri
 
 
-class JwsError(ValueError):
+class JwsError(HocbaError, ValueError):
     """A signed projection that does not verify."""
 
 
@@ -32,7 +34,7 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(payload: Mapping[str, Any], signer: ServiceSigner) -> str:
+def sign(payload: Mapping[str, Any], signer: KeySigner) -> str:
     ecdsa = isinstance(signer.key, ec.EllipticCurvePrivateKey)
     header = {
         "alg": "ES256" if ecdsa else "RS256",

@@ -1,6 +1,6 @@
 """The transfer record (ChuyenTruong) that moves a student's học bạ between schools (Điều 26).
 
-One XML document in the học bạ namespace (signing/schema/hocba-1.xsd), with two signed parts:
+One XML document in the học bạ namespace (signing/xml/schema/hocba-1.xsd), with two signed parts:
 
 - `student` (HoSo): the school that signs and the student, keyed by the personal identifier;
 - `transfer` (ChuyenDi): the case (`before_year`, `mid_year`, `paper`), the date, and what moves:
@@ -27,6 +27,7 @@ from lxml import etree
 
 from signing.report import FileReport, Finding
 from signing.xml import document as hocba_xml
+from signing.xml import verify as xml_verify
 
 KINDS = ("before_year", "mid_year", "paper")
 
@@ -106,7 +107,8 @@ def build(
     scans: Sequence[Scan] = (),
     signatures: Sequence[bytes] = (),
 ) -> etree._Element:
-    """The transfer record. `school` and `student` have the shape of ledger.hocba.document_model's."""
+    """The transfer record. `school` and `student` have the shape of the document model's
+    (ledger.school.transcripts.hocba.document_model)."""
     if kind not in KINDS:
         raise ValueError(f"unknown transfer case {kind!r}")
     root = etree.Element(hocba_xml.tag("ChuyenTruong"), nsmap={None: hocba_xml.NS})
@@ -145,7 +147,7 @@ def build(
         element.text = _b64(scan.content)
     container = etree.SubElement(root, hocba_xml.tag("ChuKySo"))
     for signature in signatures:
-        container.append(etree.fromstring(signature, hocba_xml._parser()))
+        container.append(etree.fromstring(signature, hocba_xml.safe_parser()))
     return root
 
 
@@ -155,9 +157,14 @@ def _results(parent: etree._Element, results: Results) -> None:
     )
     for a in sorted(results.assessments, key=lambda a: (a["subject"], a["term"], a["kind"], a["slot"])):
         etree.SubElement(
-            element, hocba_xml.tag("Diem"), Mon=a["subject"], HocKy=str(a["term"]), Loai=a["kind"],
-            Lan=str(a["slot"]), GiaTri=a["value"],
-        )  # fmt: skip
+            element,
+            hocba_xml.tag("Diem"),
+            Mon=a["subject"],
+            HocKy=str(a["term"]),
+            Loai=a["kind"],
+            Lan=str(a["slot"]),
+            GiaTri=a["value"],
+        )
     for c in sorted(results.comments, key=lambda c: (c["subject"], c["term"])):
         comment = etree.SubElement(element, hocba_xml.tag("NhanXetMon"), Mon=c["subject"], HocKy=str(c["term"]))
         comment.text = c["text"]
@@ -200,9 +207,14 @@ def read(root: etree._Element) -> Record:
         results = Results(found.get("Nam", ""), found.get("Lop", ""), int(found.get("Khoi", "0")))
         for e in found.iterfind(t("Diem")):
             results.assessments.append(
-                {"subject": e.get("Mon"), "term": int(e.get("HocKy", "0")), "kind": e.get("Loai"),
-                 "slot": int(e.get("Lan", "0")), "value": e.get("GiaTri")}
-            )  # fmt: skip
+                {
+                    "subject": e.get("Mon"),
+                    "term": int(e.get("HocKy", "0")),
+                    "kind": e.get("Loai"),
+                    "slot": int(e.get("Lan", "0")),
+                    "value": e.get("GiaTri"),
+                }
+            )
         for e in found.iterfind(t("NhanXetMon")):
             results.comments.append({"subject": e.get("Mon"), "term": int(e.get("HocKy", "0")), "text": e.text or ""})
         for e in found.iterfind(t("RenLuyen")):
@@ -241,9 +253,9 @@ async def verify(
     organisation seal of the school named in it), then every issued học bạ inside: each XML with its
     signatures and ledger receipt, each PDF with the principal's signature and the seal, each for this
     student, each file matching the digest the signed record names."""
-    from signing.pdf.document import verify_pdf
+    from signing.pdf.verify import verify_pdf
 
-    report = hocba_xml.verify_xml(data, roots, crls)
+    report = xml_verify.verify_xml(data, roots, crls)
     if report.signatures == [] and report.findings:
         return report, None
     root = hocba_xml.parse(data)
@@ -280,7 +292,7 @@ async def verify(
     ident = record.student.get("SoDinhDanh")
     for copy in record.issued:
         where = f"{copy.year} ({copy.issuance})"
-        xml_report = hocba_xml.verify_xml(copy.xml, roots, crls)
+        xml_report = xml_verify.verify_xml(copy.xml, roots, crls)
         pdf_report = await verify_pdf(copy.pdf, roots, crls, expected=("PRINCIPAL", "ORGANISATION"))
         problems = [f for r in (xml_report, pdf_report) for s in r.signatures for f in s.findings]
         problems += xml_report.findings + pdf_report.findings

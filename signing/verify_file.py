@@ -18,17 +18,18 @@ async def verify_file(
     issuers' revocation lists; nothing is fetched from the network."""
     head = data[:1024].lstrip()
     if head.startswith(b"%PDF"):
-        from signing.pdf.document import verify_pdf
+        from signing.pdf.verify import verify_pdf
 
         return await verify_pdf(data, roots, crls)
     if head.startswith(b"<"):
         from signing import transfer
         from signing.xml import document as hocba_xml
+        from signing.xml import verify as xml_verify
 
         if _root_tag(data) == hocba_xml.tag("ChuyenTruong"):  # a transfer record, and all it carries
             report, _ = await transfer.verify(data, roots, crls)
             return report
-        return hocba_xml.verify_xml(data, roots, crls)
+        return xml_verify.verify_xml(data, roots, crls)
     report = FileReport("unknown")
     report.findings.append(
         Finding(

@@ -1,5 +1,7 @@
-"""Shared fixtures. Every test that touches a database talks to a real PostgreSQL: the server named by
-DATABASE_URL (CI: 127.0.0.1:5432, trust auth), or else an embedded one started for the session.
+"""Shared fixtures. The tests mirror the tree (tests/unit, log, school, api, pages, interop, scenario),
+and each carries its folder's marker. Every test that touches a database talks to a real PostgreSQL:
+the server named by DATABASE_URL (CI: 127.0.0.1:5432, trust auth), or else an embedded one started for
+the session.
 Each test session works in a database of its own, created and migrated here and dropped at the end;
 each test writes to schools of its own."""
 
@@ -24,14 +26,23 @@ from ledger.app.demo import DemoSchool, build_demo_school
 from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ, ManualClock
 from ledger.base.settings import Settings
-from ledger.format.envelope import Actor
 from ledger.log.append import Ledger
+from ledger.school.readmodels import school_ledger
 from signing.x509.pki import Pki
+from tests.support.helpers import PASSWORD, database_url_of
 
-ADMIN = Actor("admin.test", "ADMIN")
+pytest_plugins = ["tests.support.signers"]  # the signing fixture school
 
 
-pytest_plugins = ["tests.signers"]  # the signing fixture school
+LAYERS = ("unit", "log", "school", "api", "pages", "interop", "scenario")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test carries the marker of its folder, so that one layer runs alone: `-m unit`, `-m log`…"""
+    for item in items:
+        layer = item.path.parent.name
+        if layer in LAYERS:
+            item.add_marker(getattr(pytest.mark, layer))
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +129,7 @@ def superuser(database_url: str) -> Iterator[psycopg.Connection]:
 
 @pytest.fixture
 def ledger(app_engine: AsyncEngine) -> Ledger:
-    return Ledger(app_engine)
+    return school_ledger(app_engine)
 
 
 @pytest.fixture
@@ -128,11 +139,6 @@ def school() -> str:
 
 def database_name(url: str) -> str:
     return str(make_url(url).database)
-
-
-def database_url_of(settings: Settings) -> str:
-    assert settings.database_url is not None
-    return settings.database_url
 
 
 @pytest.fixture(scope="session")
@@ -178,13 +184,12 @@ ROLE_ACCOUNTS = {
     "GUARDIAN": ("phuhuynh.6a1", "GUARDIAN", {"student": ("6A1", 0)}),
     "STUDENT": ("hocsinh.6a1", "STUDENT", {"student": ("6A1", 0)}),
 }
-PASSWORD = "mat-khau-thu-nghiem"
 
 
 @pytest.fixture(scope="session")
 async def credentials(demo: DemoSchool, runtime: Runtime) -> dict[str, dict[str, str]]:
     """Authorization headers per role on the fixture school."""
-    from api.security import create_account
+    from ledger.school.accounts.commands import create_account
     from ledger.school.rules.policy import AccountKind
 
     headers: dict[str, dict[str, str]] = {}
@@ -194,9 +199,14 @@ async def credentials(demo: DemoSchool, runtime: Runtime) -> dict[str, dict[str,
             class_id, index = extra["student"]
             student = demo.rosters[class_id][index]
         made = await create_account(
-            runtime.engine(), demo.school, username, AccountKind(kind),
-            student_id=student, password=None if kind == "INTEGRATION" else PASSWORD, now=runtime.clock.now(),
-        )  # fmt: skip
+            runtime.engine(),
+            demo.school,
+            username,
+            AccountKind(kind),
+            student_id=student,
+            password=None if kind == "INTEGRATION" else PASSWORD,
+            now=runtime.clock.now(),
+        )
         if made.api_key:
             headers[role] = {"Authorization": f"ApiKey {made.api_key}"}
     return headers

@@ -44,11 +44,14 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine
 from ledger.app.runtime import Runtime
+from ledger.base.errors import HocbaError
+from ledger.base.settings import Settings
 from ledger.format import merkle
-from ledger.format.checkpoint import Checkpoint, checkpoint_problems
+from ledger.format.checkpoint import Checkpoint
 from ledger.log import store
 from ledger.log.checkpointing import consistency_proof, make_checkpoint
 from ledger.log.schema import ACCESS, EVENTS
+from signing.x509.checkpoints import checkpoint_problems
 
 FORMAT = "hocba-backup-1"
 MAGIC = b"HOCBA-BACKUP-1\n"
@@ -56,7 +59,7 @@ CHUNK = 1 << 20
 ROLES = ("hocba_owner", "hocba_app", "hocba_auditor")
 
 
-class BackupError(RuntimeError):
+class BackupError(HocbaError, RuntimeError):
     """A backup cannot be made or restored; the message says why and what to do."""
 
 
@@ -197,14 +200,14 @@ class LocalDirectory:
         (self.path / name).unlink(missing_ok=True)
 
 
-def configured_destinations() -> list[Destination]:
-    """The destinations named by HOCBA_BACKUP_DIRS (directories separated by the path separator)."""
-    return [LocalDirectory(Path(d)) for d in os.environ.get("HOCBA_BACKUP_DIRS", "").split(os.pathsep) if d]
+def configured_destinations(settings: Settings) -> list[Destination]:
+    """The destinations named by HOCBA_BACKUP_DIRS."""
+    return [LocalDirectory(d) for d in settings.backup_dirs]
 
 
-def configured_key() -> BackupKey | None:
-    key_file = os.environ.get("HOCBA_BACKUP_KEY_FILE")
-    return BackupKey.from_file(Path(key_file)) if key_file else None
+def configured_key(settings: Settings) -> BackupKey | None:
+    """The key in HOCBA_BACKUP_KEY_FILE, when it is set."""
+    return BackupKey.from_file(settings.backup_key_file) if settings.backup_key_file else None
 
 
 def backup_age(destinations: Iterable[Destination], now: Any) -> float | None:
@@ -255,9 +258,14 @@ async def _run(tool: str, url: str, *args: str) -> None:
     env = {**os.environ, **({"PGPASSWORD": str(password)} if password else {})}
     dbname = psycopg.conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
     process = await asyncio.create_subprocess_exec(
-        pg_tool(tool, url), *args, "--dbname", dbname, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        pg_tool(tool, url),
+        *args,
+        "--dbname",
+        dbname,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     _, stderr = await process.communicate()
     if process.returncode != 0:
         raise BackupError(f"{tool} failed: {stderr.decode(errors='replace').strip()}")

@@ -21,10 +21,10 @@ import psycopg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from ledger.base.errors import HocbaError
 from ledger.base.logs import get_logger
 from ledger.base.settings import Settings
 
-OWNER_ROLE = "hocba_owner"
 APP_ROLE = "hocba_app"
 AUDITOR_ROLE = "hocba_auditor"
 EMBEDDED_DATABASE = "hocba"
@@ -34,7 +34,7 @@ _embedded_lock = threading.Lock()
 _embedded: dict[Path, Any] = {}
 
 
-class DatabaseUnavailable(RuntimeError):
+class DatabaseUnavailable(HocbaError, RuntimeError):
     """PostgreSQL cannot be reached or started."""
 
 

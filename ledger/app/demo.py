@@ -21,10 +21,8 @@ from ledger.base.clock import VN_TZ, ManualClock
 from ledger.format.envelope import Actor, Event
 from ledger.log.append import Ledger
 from ledger.log.projection import read
-from ledger.school import schools
-from ledger.school.assessments import (
+from ledger.school.assessments.commands import (
     SheetEntry,
-    assessments,
     record_absences,
     record_conduct,
     record_homeroom_comments,
@@ -32,24 +30,21 @@ from ledger.school.assessments import (
     record_sheet,
     record_summer_conduct,
 )
-from ledger.school.calendar import default_calendar, set_calendar
-from ledger.school.corrections import assessment_target, decide_request, file_request
-from ledger.school.issuance import issue
+from ledger.school.assessments.tables import assessments
+from ledger.school.calendar.commands import set_calendar
+from ledger.school.calendar.model import default_calendar
+from ledger.school.corrections.commands import decide_request, file_request
+from ledger.school.corrections.model import assessment_target
+from ledger.school.issuance.commands import issue_hocba
+from ledger.school.readmodels import school_ledger
 from ledger.school.rules.roles import Role
 from ledger.school.rules.tt22 import Kind, Promotion, required_regular
-from ledger.school.signatures import (
-    current_signatures,
-    document,
-    pdf_document,
-    prepare,
-    register_certificate,
-    submit,
-    submit_pdf,
-)
-from ledger.school.transcripts import class_summary
-from ledger.school.years import (
-    Assignment,
-    default_catalogue,
+from ledger.school.schools.commands import registration
+from ledger.school.signatures.certificates import register_certificate
+from ledger.school.signatures.commands import prepare_signature, submit_pdf, submit_signature
+from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
+from ledger.school.transcripts.views import class_summary
+from ledger.school.years.commands import (
     define_subjects,
     enrol,
     make_assignments,
@@ -58,8 +53,11 @@ from ledger.school.years import (
     register_staff,
     register_students,
 )
-from signing.x509.pki import Pki, ServiceSigner
+from ledger.school.years.model import Assignment, SubjectDefinition, default_catalogue
+from signing.x509.keys import KeySigner
+from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
+from signing.xml import xades
 
 SCHOOL_NAME = "Trường THCS Khánh Phú"
 CALENDAR_ORDER = "Quyết định số 15/QĐ-THCS ngày 25/8/2025 của Hiệu trưởng về kế hoạch năm học 2025-2026"
@@ -201,12 +199,12 @@ async def build_demo_school(
     classes, students and assignments, with the clock left inside term I's entry window)."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not a secret
     clock = ManualClock(_moment(date(2025, 8, 15)))
-    ledger = Ledger(engine, clock=clock)
+    ledger = school_ledger(engine, clock=clock)
     demo = DemoSchool(school, YEAR, ledger, clock)
     await ledger.append(
         school,
         [
-            schools.registration(
+            registration(
                 SCHOOL_NAME, ADMIN, ministry_code="27001", province="Ninh Bình", address="Xã Khánh Phú, huyện Yên Khánh"
             )
         ],
@@ -277,19 +275,7 @@ async def build_demo_school(
         clock.set(_moment(entry_days[term]))
         for class_id, grade in sorted(demo.classes.items()):
             for subject in catalogue:
-                required = required_regular(subject.kind, subject.periods[grade])
-                entries = []
-                for student in demo.rosters[class_id]:
-                    ability = abilities[student]
-                    if subject.kind is Kind.SCORE:
-                        values: Sequence[str] = [_score(rng, ability) for _ in range(required + 2)]
-                    else:
-                        weak = ability < 5 and rng.random() < 0.3
-                        values = ["CĐ" if weak and k == required + 1 else "Đ" for k in range(required + 2)]
-                    entries += [SheetEntry(student, "regular", values[k], k + 1) for k in range(required)]
-                    entries += [SheetEntry(student, "midterm", values[-2]), SheetEntry(student, "final", values[-1])]
-                    if rng.random() < 0.2:
-                        entries.append(SheetEntry(student, "comment", "Có tiến bộ, cần phát huy."))
+                entries = _sheet_entries(rng, subject, grade, demo.rosters[class_id], abilities)
                 await record_sheet(
                     ledger,
                     school,
@@ -300,32 +286,58 @@ async def build_demo_school(
                     subject=subject.code,
                     entries=entries,
                 )
-            homeroom = demo.homeroom_teacher(class_id)
-            conduct_entries = []
-            absence_entries = []
-            for position, student in enumerate(demo.rosters[class_id]):
-                level = "Tốt" if abilities[student] >= 8 else "Khá" if abilities[student] >= 6 else "Đạt"
-                if position == 3 and term == 2:
-                    level = "Chưa đạt"  # one student per class needs summer training
-                conduct_entries.append((student, level))
-                absent = 24 if position == 5 else rng.randint(0, 4)  # 48 sessions in the year: not promoted
-                absence_entries.append((student, absent // 2, absent - absent // 2))
-            await record_conduct(
-                ledger, school, homeroom, year=YEAR, term=term, class_id=class_id, entries=conduct_entries
-            )
-            await record_absences(
-                ledger, school, homeroom, year=YEAR, term=term, class_id=class_id, entries=absence_entries
-            )
-            comments = [(s, "Ngoan, chăm học, tích cực tham gia hoạt động tập thể.") for s in demo.rosters[class_id]]
-            await record_homeroom_comments(
-                ledger, school, homeroom, year=YEAR, period=str(term), class_id=class_id, entries=comments
-            )
+            await _homeroom_term(demo, rng, abilities, class_id, term)
         if corrections and term == 1:
             await _corrections(demo)
 
     if summer and tuple(terms) == (1, 2):
         await _summer(ledger, demo, rng)
     return demo
+
+
+def _sheet_entries(
+    rng: random.Random, subject: SubjectDefinition, grade: int, students: Sequence[str], abilities: dict[str, float]
+) -> list[SheetEntry]:
+    """A class's sheet of one subject for a term: every regular assessment, mid-term and end-of-term,
+    drawn around each student's ability, and a comment for some."""
+    required = required_regular(subject.kind, subject.periods[grade])
+    entries = []
+    for student in students:
+        ability = abilities[student]
+        if subject.kind is Kind.SCORE:
+            values: Sequence[str] = [_score(rng, ability) for _ in range(required + 2)]
+        else:
+            weak = ability < 5 and rng.random() < 0.3
+            values = ["CĐ" if weak and k == required + 1 else "Đ" for k in range(required + 2)]
+        entries += [SheetEntry(student, "regular", values[k], k + 1) for k in range(required)]
+        entries += [SheetEntry(student, "midterm", values[-2]), SheetEntry(student, "final", values[-1])]
+        if rng.random() < 0.2:
+            entries.append(SheetEntry(student, "comment", "Có tiến bộ, cần phát huy."))
+    return entries
+
+
+async def _homeroom_term(
+    demo: DemoSchool, rng: random.Random, abilities: dict[str, float], class_id: str, term: int
+) -> None:
+    """The homeroom teacher's term: conduct, absences and a comment for every student of the class; one
+    student per class needs summer training, another misses 48 sessions in the year (not promoted)."""
+    homeroom = demo.homeroom_teacher(class_id)
+    conduct_entries = []
+    absence_entries = []
+    for position, student in enumerate(demo.rosters[class_id]):
+        level = "Tốt" if abilities[student] >= 8 else "Khá" if abilities[student] >= 6 else "Đạt"
+        if position == 3 and term == 2:
+            level = "Chưa đạt"
+        conduct_entries.append((student, level))
+        absent = 24 if position == 5 else rng.randint(0, 4)
+        absence_entries.append((student, absent // 2, absent - absent // 2))
+    ledger, school = demo.ledger, demo.school
+    await record_conduct(ledger, school, homeroom, year=YEAR, term=term, class_id=class_id, entries=conduct_entries)
+    await record_absences(ledger, school, homeroom, year=YEAR, term=term, class_id=class_id, entries=absence_entries)
+    comments = [(s, "Ngoan, chăm học, tích cực tham gia hoạt động tập thể.") for s in demo.rosters[class_id]]
+    await record_homeroom_comments(
+        ledger, school, homeroom, year=YEAR, period=str(term), class_id=class_id, entries=comments
+    )
 
 
 async def _corrections(demo: DemoSchool) -> None:
@@ -339,11 +351,14 @@ async def _corrections(demo: DemoSchool) -> None:
             [row] = await read(conn, assessments, demo.school, student_id=pupil, subject=subject, term=1, kind="final")
         new_value = "9.0" if row["value"] != "9.0" else "8.5"
         request = await file_request(
-            demo.ledger, demo.school, demo.teacher(subject),
+            demo.ledger,
+            demo.school,
+            demo.teacher(subject),
             assessment_target(YEAR, 1, class_id, subject, pupil, "final", None),
-            old_value=row["value"], new_value=new_value,
+            old_value=row["value"],
+            new_value=new_value,
             reason="Cộng nhầm điểm bài kiểm tra cuối kì; đã đối chiếu với bài làm của học sinh.",
-        )  # fmt: skip
+        )
         leader = PRINCIPAL if approve else VICE_PRINCIPAL
         why = "Đồng ý, đã kiểm tra bài làm." if approve else "Không đủ căn cứ: điểm trên bài làm khớp với sổ."
         await decide_request(demo.ledger, demo.school, leader, request.payload["request"], approve=approve, reason=why)
@@ -394,9 +409,9 @@ class Signers:
 
     demo: DemoSchool
     pki: Pki
-    people: dict[str, ServiceSigner]  # staff id, or "organisation" -> key and certificate
+    people: dict[str, KeySigner]  # staff id, or "organisation" -> key and certificate
 
-    def holder(self, role: str, subject: str | None, class_id: str) -> tuple[Actor, ServiceSigner]:
+    def holder(self, role: str, subject: str | None, class_id: str) -> tuple[Actor, KeySigner]:
         if role == "SUBJECT_TEACHER":
             staff = self.demo.subject_teachers[subject or ""]
             return Actor(staff, Role.SUBJECT_TEACHER), self.people[staff]
@@ -411,7 +426,7 @@ class Signers:
 async def certify(demo: DemoSchool, pki: Pki) -> Signers:
     """Demo certificates for the principal, every teacher and the school, registered by the principal
     (Điều 9.4)."""
-    people: dict[str, ServiceSigner] = {}
+    people: dict[str, KeySigner] = {}
     staff = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user}
     for member in sorted(staff):
         people[member] = pki.issue_demo_personal(demo.school, member, member, valid_from=CERTS_FROM)
@@ -427,7 +442,7 @@ async def sign_as(
     role: str,
     subject: str | None = None,
     *,
-    holder: tuple[Actor, ServiceSigner] | None = None,
+    holder: tuple[Actor, KeySigner] | None = None,
     tamper: Any = None,
     at: datetime | None = None,
 ) -> Any:
@@ -435,20 +450,18 @@ async def sign_as(
     demo = s.demo
     async with demo.ledger.engine.connect() as conn:
         class_id = next(c for c, r in demo.rosters.items() if student in r)
-        prepared = await prepare(conn, demo.school, YEAR, student, role, subject, demo.clock.now().date())
+        prepared = await prepare_signature(conn, demo.school, YEAR, student, role, subject, demo.clock.now().date())
     actor, keys = holder or s.holder(role, subject, class_id)
-    signed = hocba_xml.sign_prepared(
-        prepared["document"], keys.key, keys.certificate, signing_time=at or demo.clock.now()
-    )
+    signed = xades.sign_prepared(prepared["document"], keys.key, keys.certificate, signing_time=at or demo.clock.now())
     if tamper is not None:
         signed = tamper(signed)
-    return await submit(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
+    return await submit_signature(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
 
 
 async def sign_everything(s: Signers, student: str) -> bytes:
     """Every signature the XML still lacks, in order (Điều 18); returns the signed document."""
     async with s.demo.ledger.engine.connect() as conn:
-        root, _ = await document(conn, s.demo.school, YEAR, student)
+        root, _ = await xml_document(conn, s.demo.school, YEAR, student)
         done = await current_signatures(conn, s.demo.school, YEAR, student)
     signed = {(r["role"], r["subject"]) for r in done}
     for subject in [e.get("Ma") for e in root.iter(hocba_xml.tag("MonHoc"))]:
@@ -458,23 +471,31 @@ async def sign_everything(s: Signers, student: str) -> bytes:
         if (role, None) not in signed:
             await sign_as(s, student, role)
     async with s.demo.ledger.engine.connect() as conn:
-        root, _ = await document(conn, s.demo.school, YEAR, student)
+        root, _ = await xml_document(conn, s.demo.school, YEAR, student)
     return hocba_xml.to_bytes(root)
 
 
-async def sign_pdf_as(s: Signers, student: str, role: str, holder: ServiceSigner | None = None) -> Any:
+async def sign_pdf_as(s: Signers, student: str, role: str, holder: KeySigner | None = None) -> Any:
     """The principal's signature or the seal on the PDF học bạ, with a timestamp of the demo TSA."""
-    from signing.pdf.document import local_time_stamper, sign_pdf
+    from ledger.app.runtime import demo_time_stamper
+    from signing.pdf.sign import sign_pdf
 
     demo = s.demo
     async with demo.ledger.engine.connect() as conn:
         current, _ = await pdf_document(conn, demo.school, YEAR, student)
     keys = holder or (s.people[PRINCIPAL.user] if role == "PRINCIPAL" else s.people["organisation"])
     signed = await sign_pdf(
-        current, keys.key, keys.certificate, chain=s.pki.roots(),
-        appearance="principal" if role == "PRINCIPAL" else "seal", role=role, signer_name=role,
-        signing_time=demo.clock.now(), time_stamper=local_time_stamper(s.pki), field_name=f"ky-{role.lower()}",
-    )  # fmt: skip
+        current,
+        keys.key,
+        keys.certificate,
+        chain=s.pki.roots(),
+        appearance="principal" if role == "PRINCIPAL" else "seal",
+        role=role,
+        signer_name=role,
+        signing_time=demo.clock.now(),
+        time_stamper=demo_time_stamper(s.pki),
+        field_name=f"ky-{role.lower()}",
+    )
     actor = PRINCIPAL if role == "PRINCIPAL" else CLERK
     return await submit_pdf(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
 
@@ -489,7 +510,7 @@ async def sign_all(s: Signers, student: str) -> None:
 def issuing(s: Signers, student: str, actor: Actor = CLERK) -> Callable[[], Awaitable[Event]]:
     """The clerk's issuance of the student's signed học bạ, ready to run."""
     signer = s.pki.service_signer(s.demo.school, allow_demo=True)
-    return lambda: issue(s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], signer)
+    return lambda: issue_hocba(s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], signer)
 
 
 # --- the complete demo: `hocba demo` ---------------------------------------------------------------
@@ -532,8 +553,9 @@ async def build_complete_demo(
     engine = create_engine(url, APP_ROLE)
     try:
         progress(f"năm học {YEAR}: lớp, học sinh, điểm, hạnh kiểm, điều chỉnh, kiểm tra lại trong hè…")
-        demo = await build_demo_school(engine, school, classes_per_grade=classes_per_grade,
-                                       students_per_class=students_per_class, corrections=True)  # fmt: skip
+        demo = await build_demo_school(
+            engine, school, classes_per_grade=classes_per_grade, students_per_class=students_per_class, corrections=True
+        )
         demo.clock.set(SIGNING_DAY)
         signers = await certify(demo, pki)
     finally:
@@ -541,8 +563,12 @@ async def build_complete_demo(
     for name, holder in signers.people.items():
         pki.save_holder(school, name, holder)
     pki.service_signer(school, allow_demo=True)
-    layout = {"classes": demo.classes, "rosters": demo.rosters, "subject_teachers": demo.subject_teachers,
-              "homeroom": demo.homeroom}  # fmt: skip
+    layout = {
+        "classes": demo.classes,
+        "rosters": demo.rosters,
+        "subject_teachers": demo.subject_teachers,
+        "homeroom": demo.homeroom,
+    }
     students = list(enumerate(_student_ids(demo)))
     progress(f"ký và ban hành {len(students)} học bạ ({workers} tiến trình)…")
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
@@ -569,7 +595,7 @@ def _sign_and_issue(url: str, school: str, pki_dir: str, layout: dict[str, Any],
         engine = create_engine(url, APP_ROLE)
         try:
             clock = ManualClock(SIGNING_DAY)
-            demo = DemoSchool(school, YEAR, Ledger(engine, clock=clock), clock, **layout)
+            demo = DemoSchool(school, YEAR, school_ledger(engine, clock=clock), clock, **layout)
             pki = Pki(Path(pki_dir))
             names = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user, "organisation"}
             signers = Signers(demo, pki, {name: pki.load_holder(school, name) for name in names})

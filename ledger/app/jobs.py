@@ -3,7 +3,6 @@ sure that, with several processes, each run of a job happens in one of them only
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -20,6 +19,7 @@ from ledger.log import store
 from ledger.log.append import SchoolSession
 from ledger.log.checkpointing import checkpoint_all
 from ledger.log.schema import ACCESS, EVENTS
+from ledger.school.readmodels import school_ledger
 
 log = get_logger(__name__)
 
@@ -42,13 +42,13 @@ async def run_exclusive(engine: AsyncEngine, name: str, job: Callable[[], Awaita
 async def deadline_transitions(runtime: Runtime, schools: Sequence[str] | None = None) -> list[Event]:
     """Mark each year's close and final date in the ledger once they pass, and expire the correction
     requests still pending at their deadline (Điều 25). Every school, or the ones named."""
-    from ledger.log.append import Ledger
     from ledger.log.projection import read
-    from ledger.school.calendar import DEADLINE_REACHED, Calendar, calendars
-    from ledger.school.corrections import expire_pending
+    from ledger.school.calendar.model import Calendar
+    from ledger.school.calendar.tables import DEADLINE_REACHED, calendars
+    from ledger.school.corrections.commands import expire_pending
 
     engine = runtime.engine()
-    ledger = Ledger(engine, clock=runtime.clock)
+    ledger = school_ledger(engine, clock=runtime.clock)
     appended: list[Event] = []
     if schools is None:
         async with engine.connect() as conn:
@@ -147,9 +147,9 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     async def backup() -> None:
         from ledger.app.backup import configured_destinations, configured_key, create_backup
 
-        key, destinations = configured_key(), configured_destinations()
+        key, destinations = configured_key(runtime.settings), configured_destinations(runtime.settings)
         if key is not None and destinations:
-            keep = int(os.environ.get("HOCBA_BACKUP_KEEP", "14"))
+            keep = runtime.settings.backup_keep
             await run_exclusive(engine, "backup", lambda: create_backup(runtime, destinations, key, keep=keep))
 
     every = {"max_instances": 1, "coalesce": True}
@@ -157,6 +157,6 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     scheduler.add_job(unusual_access, "interval", seconds=60, id="unusual-access", **every)
     scheduler.add_job(deadlines, "interval", seconds=300, id="deadlines", **every)
     scheduler.add_job(verification, "cron", hour=2, minute=15, id="verification", **every)
-    if os.environ.get("HOCBA_BACKUP_DIRS"):  # daily, with retention (Điều 20.4)
+    if runtime.settings.backup_dirs:  # daily, with retention (Điều 20.4)
         scheduler.add_job(backup, "cron", hour=1, minute=30, id="backup", **every)
     return scheduler

@@ -11,8 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, create_engine, resolve_database_url
 from ledger.base.clock import Clock, SystemClock
+from ledger.base.errors import NotFound, Refused
 from ledger.base.settings import Settings
-from signing.x509.pki import Pki, ServiceSigner
+from signing.pdf.timestamp import LocalTimeStamper
+from signing.x509.keys import KeySigner
+from signing.x509.pki import Pki, PkiError
+
+
+def demo_time_stamper(pki: Pki) -> LocalTimeStamper:
+    """The development PKI's time-stamping authority, in process."""
+    key, cert = pki.time_stamper_key()
+    return LocalTimeStamper(key, cert)
 
 
 @dataclass
@@ -31,7 +40,7 @@ class Runtime:
             self._engines[role] = create_engine(self.url, role)
         return self._engines[role]
 
-    def signer(self, school: str) -> ServiceSigner:
+    def signer(self, school: str) -> KeySigner:
         return self.pki.service_signer(school, allow_demo=not self.settings.production)
 
     def trusted_roots(self) -> list[x509.Certificate]:
@@ -40,6 +49,37 @@ class Runtime:
     def crls(self) -> list[x509.CertificateRevocationList]:
         """The revocation lists of the trusted issuers that this installation keeps (HOCBA_HOME/pki)."""
         return [self.pki.crl()] if self.pki.crl_path.exists() else []
+
+    def time_stamper(self) -> LocalTimeStamper:
+        """The school's time-stamping authority: in development, the demo one, in process."""
+        try:
+            return demo_time_stamper(self.pki)
+        except (OSError, PkiError):
+            raise NotFound(
+                "signing.no_tsa",
+                "Không có đơn vị cấp dấu thời gian thử nghiệm.",
+                "There is no demo time-stamping authority.",
+            ) from None
+
+    def demo_signer(self, school: str, holder: str | None) -> KeySigner:
+        """A signer's demo key and certificate (`hocba demo` writes one for every signer). A school in
+        production signs on the signer's own token (`hocba signing prepare/submit`), never on the
+        server."""
+        if self.settings.production:
+            raise Refused(
+                "signing.demo_only",
+                "Ký trên trang chỉ dùng trong bản thử nghiệm; hãy ký bằng thiết bị ký số của bạn (hocba signing).",
+                "Signing on the page is for the demo only; sign with your own token (hocba signing).",
+                rule="Điều 8",
+            )
+        try:
+            return self.pki.load_holder(school, holder or "")
+        except (OSError, ValueError, PkiError):
+            raise NotFound(
+                "signing.no_demo_key",
+                f"Không có khóa ký thử nghiệm của {holder}.",
+                f"There is no demo signing key for {holder}.",
+            ) from None
 
     async def close(self) -> None:
         for engine in self._engines.values():

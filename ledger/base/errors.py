@@ -1,13 +1,30 @@
-"""The one public error type of the domain: a refusal that names the field, the rule and the way
-forward, in Vietnamese (for school staff) and English. The API turns it into problem+json, the CLI
-into one readable line. Raising it before or during a command means nothing is appended."""
+"""The errors of hocba-ledger, under one root, `HocbaError`: the CLI prints any of them as one readable
+line, and anything else with its type.
+
+`DomainError` is the domain's refusal: it names the field, the rule and the way forward, in
+Vietnamese (for school staff) and English. The API turns it into problem+json. Raising it before or
+during a command means nothing is appended. The other subclasses are the infrastructure's: a
+credential that is not valid, too many attempts, a database that does not answer, and those of the
+layers above (a malformed envelope, a backup that cannot be read, …)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 
-class DomainError(Exception):
+class HocbaError(Exception):
+    """Every error this project raises on purpose."""
+
+
+class AuthenticationFailed(HocbaError):
+    """No valid credential: the response is 401 and says no more than that."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DomainError(HocbaError):
     """A refused request. `status` is the HTTP status it maps to."""
 
     status = 422

@@ -8,6 +8,16 @@ HOCBA_ENV           "development" (default) or "production". Production never is
 HOCBA_LOG_FORMAT    "json" or "console"; default: console on a terminal, JSON otherwise.
 HOCBA_SCHOOL        Default school id for commands that take --school.
 HOCBA_CHECKPOINT_INTERVAL  Seconds between scheduled checkpoints (default 300).
+HOCBA_TOKEN_SECRET  The key (hex) access tokens are signed with. Unset: a random key kept in
+                    HOCBA_HOME/token.key, made on first use.
+HOCBA_METRICS_TOKEN A bearer token that opens /metrics to other machines.
+HOCBA_BACKUP_DIRS   Backup destinations (directories, separated by the path separator); set, the
+                    service makes a backup every night.
+HOCBA_BACKUP_KEY_FILE  The backup key file.
+HOCBA_BACKUP_KEEP   Backups kept per destination (default 14).
+
+This is the only module that reads the environment: `variable` reads one a user names on the command
+line (a passphrase kept in a variable of their choice).
 """
 
 from __future__ import annotations
@@ -17,6 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+
+from ledger.base.errors import HocbaError
+
+
+class SettingsError(HocbaError, ValueError):
+    """An environment variable holds a value the service cannot use."""
 
 
 def _default_home() -> Path:
@@ -35,6 +51,11 @@ class Settings:
     log_format: str | None
     school: str | None
     checkpoint_interval: int
+    token_secret: str | None = None
+    metrics_token: str | None = None
+    backup_dirs: tuple[Path, ...] = ()
+    backup_key_file: Path | None = None
+    backup_keep: int = 14
 
     @property
     def production(self) -> bool:
@@ -48,13 +69,17 @@ class Settings:
 def load_settings() -> Settings:
     environment = os.environ.get("HOCBA_ENV", "development").strip().lower()
     if environment not in {"development", "production"}:
-        raise ValueError(f"HOCBA_ENV must be 'development' or 'production', not {environment!r}")
+        raise SettingsError(f"HOCBA_ENV must be 'development' or 'production', not {environment!r}")
     log_format = os.environ.get("HOCBA_LOG_FORMAT") or None
     if log_format not in {None, "json", "console"}:
-        raise ValueError(f"HOCBA_LOG_FORMAT must be 'json' or 'console', not {log_format!r}")
+        raise SettingsError(f"HOCBA_LOG_FORMAT must be 'json' or 'console', not {log_format!r}")
     interval = os.environ.get("HOCBA_CHECKPOINT_INTERVAL", "300")
     if not interval.isdigit() or int(interval) < 1:
-        raise ValueError("HOCBA_CHECKPOINT_INTERVAL must be a positive number of seconds")
+        raise SettingsError("HOCBA_CHECKPOINT_INTERVAL must be a positive number of seconds")
+    keep = os.environ.get("HOCBA_BACKUP_KEEP", "14")
+    if not keep.isdigit() or int(keep) < 1:
+        raise SettingsError("HOCBA_BACKUP_KEEP must be a positive number of backups")
+    key_file = os.environ.get("HOCBA_BACKUP_KEY_FILE")
     home = os.environ.get("HOCBA_HOME")
     return Settings(
         database_url=os.environ.get("DATABASE_URL") or None,
@@ -63,4 +88,14 @@ def load_settings() -> Settings:
         log_format=log_format,
         school=os.environ.get("HOCBA_SCHOOL") or None,
         checkpoint_interval=int(interval),
+        token_secret=os.environ.get("HOCBA_TOKEN_SECRET") or None,
+        metrics_token=os.environ.get("HOCBA_METRICS_TOKEN") or None,
+        backup_dirs=tuple(Path(d) for d in os.environ.get("HOCBA_BACKUP_DIRS", "").split(os.pathsep) if d),
+        backup_key_file=Path(key_file) if key_file else None,
+        backup_keep=int(keep),
     )
+
+
+def variable(name: str) -> str | None:
+    """An environment variable the user named (for example with --passphrase-env)."""
+    return os.environ.get(name)

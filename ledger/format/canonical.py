@@ -16,10 +16,12 @@ from typing import Any
 
 import orjson
 
+from ledger.base.errors import HocbaError
+
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-class CanonicalError(ValueError):
+class CanonicalError(HocbaError, ValueError):
     """The value cannot be represented in the ledger's canonical JSON."""
 
     def __init__(self, reason: str, path: str = "") -> None:

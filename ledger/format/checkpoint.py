@@ -6,24 +6,21 @@ The signature input is the RFC 8785 encoding of
      "tree_size": N, "root": "<64 lowercase hex>", "time": "YYYY-MM-DDTHH:MM:SS.ffffff+07:00"}
 
 signed with the school's service certificate (ECDSA P-256/SHA-256, DER signature; or RSA PKCS#1 v1.5
-SHA-256). Checking a checkpoint needs only this module and the trusted root certificate.
+SHA-256). Whether a checkpoint can be trusted (its signature, and its certificate's chain to the
+trusted root at the checkpoint's time) is decided in signing.x509.checkpoints.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from ledger.base.clock import format_time, parse_time
 from ledger.format.canonical import canonical_bytes
-from signing.x509.certs import certificate_problems, signature_valid
-from signing.x509.pki import service_uri
 
 CHECKPOINT_KIND = "hocba-ledger/checkpoint"
 
@@ -100,21 +97,3 @@ def sign_checkpoint(
     signed_at = format_time(when)
     signature = signer.sign(checkpoint_message(school, tree_size, root, signed_at, log))
     return Checkpoint(school, tree_size, root, signed_at, signature, signer.certificate_der, log)
-
-
-def checkpoint_problems(checkpoint: Checkpoint, trusted_roots: Sequence[x509.Certificate]) -> list[str]:
-    """Why a checkpoint cannot be trusted (empty when it can): signature, certificate chain,
-    validity at the checkpoint's time, and that the certificate serves this school."""
-    try:
-        cert = checkpoint.x509()
-    except ValueError:
-        return ["embedded certificate is not valid DER"]
-    problems = []
-    if not signature_valid(cert, checkpoint.message, checkpoint.signature):
-        problems.append("signature does not verify with the embedded certificate")
-    problems += certificate_problems(cert, trusted_roots, checkpoint.time, required_uri=service_uri(checkpoint.school))
-    return problems
-
-
-def certificate_pem(checkpoint: Checkpoint) -> bytes:
-    return checkpoint.x509().public_bytes(serialization.Encoding.PEM)

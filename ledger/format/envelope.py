@@ -23,6 +23,7 @@ from uuid import UUID, uuid4
 import orjson
 
 from ledger.base.clock import format_time, parse_time
+from ledger.base.errors import HocbaError
 from ledger.format.canonical import canonical_bytes
 
 ENVELOPE_VERSION = 1
@@ -33,7 +34,7 @@ EVENT_TYPE = re.compile(r"^(?=.{3,64}$)[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _valid_types: set[str] = set()
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(HocbaError, ValueError):
     """An event cannot be recorded as given (bad school id, type, payload or actor)."""
 
 

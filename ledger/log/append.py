@@ -1,6 +1,6 @@
 """Appending to a school's chain.
 
-    ledger = Ledger(engine)
+    ledger = Ledger(engine, projections)                          # the read models it keeps
     await ledger.append("khanh-phu", [NewEvent(...), ...])        # one or many events, atomically
 
     async def command(s: SchoolSession) -> Result:                # read state, decide, append,
@@ -8,7 +8,7 @@
         return await s.append([...])
     result = await ledger.execute("khanh-phu", command)
 
-Every command runs in a transaction that holds the school's append lock (ledger.store.lock_school)
+Every command runs in a transaction that holds the school's append lock (ledger.log.store.lock_school)
 from before it reads the head until commit, so the state a command reads is still the state when
 its events land, and commit order is seq order.
 
@@ -31,6 +31,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.clock import Clock, SystemClock, format_time
+from ledger.base.errors import HocbaError
 from ledger.format.envelope import Event, NewEvent, seal, validate_school
 from ledger.log import store
 from ledger.log.projection import Projection, apply
@@ -41,7 +42,7 @@ Command = Callable[["SchoolSession"], Awaitable[T]]
 MAX_COMBINED = 64
 
 
-class IdempotencyConflict(ValueError):
+class IdempotencyConflict(HocbaError, ValueError):
     """An event id was reused for different content, or a retried batch only partly matches."""
 
 
@@ -152,16 +153,14 @@ class Ledger:
     def __init__(
         self,
         engine: AsyncEngine,
+        projections: Sequence[Projection],
         *,
         clock: Clock | None = None,
-        projections: Sequence[Projection] | None = None,
         chain: Chain = EVENTS,
         linger: float = 0.0,
     ) -> None:
-        if projections is None:
-            from ledger.school.readmodels import PROJECTIONS  # the domain modules themselves import this one
-
-            projections = PROJECTIONS
+        """`projections`: the read models folded in the same transaction as every append (the log
+        knows none of its own; the school's are `ledger.school.readmodels.PROJECTIONS`)."""
         self.engine = engine
         self.clock = clock or SystemClock()
         self.projections = projections

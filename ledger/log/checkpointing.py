@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.clock import Clock, SystemClock
+from ledger.base.errors import HocbaError
 from ledger.base.logs import get_logger
 from ledger.format import merkle
 from ledger.format.checkpoint import Checkpoint, CheckpointSigner, sign_checkpoint
@@ -20,7 +21,7 @@ from ledger.log.verify import ChainWalker, Finding, stream_rows
 log = get_logger(__name__)
 
 
-class LedgerCorrupted(RuntimeError):
+class LedgerCorrupted(HocbaError, RuntimeError):
     """The stored chain does not verify; no checkpoint is signed over it."""
 
     def __init__(self, school: str, findings: list[Finding]) -> None:

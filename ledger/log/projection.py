@@ -1,7 +1,7 @@
 """Projections: read models folded from events, in the same transaction as the append.
 
 A projection names the event types it handles and writes only through a ProjectionWriter, which keeps
-every version of every row (see ledger.schema.projection_table). That gives two things for free:
+every version of every row (see ledger.log.schema.projection_table). That gives two things for free:
 reading any projection as of a seq (or a time), and an exact comparison between the live tables and
 a replay from seq 1 (ledger.replay), history included.
 """

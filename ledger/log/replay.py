@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ledger.log import store
 from ledger.log.projection import Projection, apply
 from ledger.log.schema import EVENTS, READ_SCHEMA, Chain
-from ledger.school.readmodels import PROJECTIONS
 
 SCRATCH = "pg_temp"
 BATCH = 5_000
@@ -74,8 +73,8 @@ class ReplayReport:
 
 async def replay(
     engine: AsyncEngine,
+    projections: Sequence[Projection],
     school: str | None = None,
-    projections: Sequence[Projection] = PROJECTIONS,
     chain: Chain = EVENTS,
 ) -> ReplayReport:
     started = time.perf_counter()

@@ -1,5 +1,5 @@
 """Table definitions used by queries. The DDL itself (partitions, triggers, roles, grants) lives in the
-Alembic migrations; tests/test_schema.py checks that the two agree.
+Alembic migrations; tests/log/test_schema.py checks that the two agree.
 
 Every table is keyed by school first, so one school's chain never needs another school's rows.
 """
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     DateTime,
     Index,
@@ -21,8 +20,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
-    func,
-    text,
 )
 
 LEDGER_SCHEMA = "hocba"
@@ -85,37 +82,6 @@ events, checkpoints = _chain_tables("events", "checkpoints")
 access_log, access_checkpoints = _chain_tables("access_log", "access_checkpoints")
 EVENTS = Chain("events", events, checkpoints)
 ACCESS = Chain("access", access_log, access_checkpoints)
-
-
-# Credentials (api.security). Not a log: passwords change. Auditors may read every column but the hashes.
-accounts = Table(
-    "accounts",
-    metadata,
-    Column("school_id", Text, primary_key=True),
-    Column("username", Text, primary_key=True),
-    Column("kind", Text, nullable=False),
-    Column("staff_id", Text),
-    Column("student_id", Text),
-    Column("password_hash", Text),
-    Column("api_key_hash", Text),  # unique per school (an API key names its school)
-    Column("disabled", Boolean, nullable=False, server_default=text("false")),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("accounts_api_key", "school_id", "api_key_hash", unique=True),
-    schema=LEDGER_SCHEMA,
-)
-
-
-# Issued documents (ledger.issuance): the exact bytes, addressed by their SHA-256; append-only.
-documents = Table(
-    "documents",
-    metadata,
-    Column("school_id", Text, primary_key=True),
-    Column("sha256", Text, primary_key=True),
-    Column("media_type", Text, nullable=False),
-    Column("content", LargeBinary, nullable=False),
-    schema=LEDGER_SCHEMA,
-)
 
 
 def projection_table(name: str, keys: list[Column[object]], values: list[Column[object]]) -> Table:

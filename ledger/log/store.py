@@ -13,6 +13,7 @@ import psycopg
 from sqlalchemy import ARRAY, Uuid, any_, cast, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ledger.base.errors import HocbaError
 from ledger.format.checkpoint import Checkpoint
 from ledger.format.envelope import GENESIS_HASH, Event, decode
 from ledger.format.merkle import Frontier
@@ -31,7 +32,7 @@ class Head:
 EMPTY_HEAD = Head(0, GENESIS_HASH, None)
 
 
-class DuplicateEventId(Exception):
+class DuplicateEventId(HocbaError):
     """An inserted event id is already recorded for the school (a retried request)."""
 
 

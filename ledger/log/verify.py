@@ -28,11 +28,11 @@ from typing import Any
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ledger.format.checkpoint import checkpoint_problems
 from ledger.format.envelope import GENESIS_HASH
 from ledger.format.merkle import Frontier
 from ledger.log import store
 from ledger.log.schema import EVENTS, Chain
+from signing.x509.checkpoints import checkpoint_problems
 
 Progress = Callable[[str, int, int], None]  # school, events done, events total
 BATCH = 20_000

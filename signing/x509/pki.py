@@ -19,7 +19,6 @@ certificates are issued from the demo root on first use.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,26 +28,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ledger.base.errors import HocbaError
 from ledger.base.logs import get_logger
-from signing.x509.certs import PrivateKey, load_certificates, sign_bytes
+from signing.x509.certs import PrivateKey, load_certificates
+from signing.x509.keys import KeySigner
+from signing.x509.names import organisation_uri, service_uri, staff_uri
 
 log = get_logger(__name__)
 DEMO_NOTICE = "DEMO - not for production use"
-
-
-def service_uri(school: str) -> str:
-    """The subjectAltName URI that binds a service certificate to one school's ledger."""
-    return f"urn:hocba:ledger-service:{school}"
-
-
-def staff_uri(school: str, staff_id: str) -> str:
-    """The subjectAltName URI that binds a personal certificate to a staff member of one school."""
-    return f"urn:hocba:staff:{school}:{staff_id}"
-
-
-def organisation_uri(school: str) -> str:
-    """The subjectAltName URI of a school's organisation certificate (the seal, Điều 9.3)."""
-    return f"urn:hocba:organisation:{school}"
 
 
 DEMO_P12_PASSWORD = b"hocba-demo"
@@ -58,23 +45,8 @@ DEMO_CRL_URI = "http://crl.hocba-demo.invalid/root.crl"
 DEMO_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 
 
-class PkiError(RuntimeError):
+class PkiError(HocbaError, RuntimeError):
     """A certificate or key is missing or unusable."""
-
-
-@dataclass(frozen=True)
-class ServiceSigner:
-    """Signs with a school's service certificate."""
-
-    key: PrivateKey
-    certificate: x509.Certificate
-
-    def sign(self, message: bytes) -> bytes:
-        return sign_bytes(self.key, message)
-
-    @property
-    def certificate_der(self) -> bytes:
-        return self.certificate.public_bytes(serialization.Encoding.DER)
 
 
 def _write_key(path: Path, key: PrivateKey) -> None:
@@ -218,7 +190,7 @@ class Pki:
         base = self.directory / "services"
         return base / f"{school}.pem", base / f"{school}.key.pem"
 
-    def issue_demo_service(self, school: str) -> ServiceSigner:
+    def issue_demo_service(self, school: str) -> KeySigner:
         if not self.root_key_path.exists():
             raise PkiError(f"no demo root key in {self.directory}; cannot issue a service certificate")
         root_key = _load_key(self.root_key_path)
@@ -226,18 +198,24 @@ class Pki:
         key = ec.generate_private_key(ec.SECP256R1())
         subject = _name(f"Dịch vụ sổ cái học bạ - {school}", f"{school} ({DEMO_NOTICE})")
         cert = _certificate(
-            subject, key.public_key(), root.subject, root_key, days=365 * 12, ca=False, uris=(service_uri(school),),
+            subject,
+            key.public_key(),
+            root.subject,
+            root_key,
+            days=365 * 12,
+            ca=False,
+            uris=(service_uri(school),),
             valid_from=DEMO_EPOCH,
-        )  # fmt: skip
+        )
         cert_path, key_path = self._service_paths(school)
         _write_key(key_path, key)
         _write_cert(cert_path, cert)
         log.info("issued a demo service certificate", school=school)
-        return ServiceSigner(key, cert)
+        return KeySigner(key, cert)
 
     def issue_demo_personal(
         self, school: str, staff_id: str, full_name: str, *, days: int = 365 * 3, valid_from: datetime | None = None
-    ) -> ServiceSigner:
+    ) -> KeySigner:
         """A staff member's personal certificate (digitalSignature and contentCommitment), for the demo
         and tests: in a school, personal keys live on the holder's token, never on the server."""
         root_key = _load_key(self.root_key_path)
@@ -254,11 +232,11 @@ class Pki:
             uris=(staff_uri(school, staff_id),),
             valid_from=valid_from,
         )
-        return ServiceSigner(key, cert)
+        return KeySigner(key, cert)
 
     def issue_demo_organisation(
         self, school: str, school_name: str, *, days: int = 365 * 3, valid_from: datetime | None = None
-    ) -> ServiceSigner:
+    ) -> KeySigner:
         """The school's organisation certificate, held by the clerk, for sealing issued học bạ (Điều 9.3)."""
         root_key = _load_key(self.root_key_path)
         root = self.roots()[0]
@@ -273,9 +251,9 @@ class Pki:
             uris=(organisation_uri(school),),
             valid_from=valid_from,
         )
-        return ServiceSigner(key, cert)
+        return KeySigner(key, cert)
 
-    def save_holder(self, school: str, name: str, holder: ServiceSigner) -> Path:
+    def save_holder(self, school: str, name: str, holder: KeySigner) -> Path:
         """Write a demo holder's certificate and key as a PKCS#12 file, as a token would hold them."""
         path = self.directory / "holders" / school / f"{name}.p12"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -291,13 +269,13 @@ class Pki:
             handle.write(data)
         return path
 
-    def load_holder(self, school: str, name: str) -> ServiceSigner:
+    def load_holder(self, school: str, name: str) -> KeySigner:
         """A demo holder's key and certificate, from the PKCS#12 file `save_holder` wrote."""
         path = self.directory / "holders" / school / f"{name}.p12"
         key, cert, _ = pkcs12.load_key_and_certificates(path.read_bytes(), DEMO_P12_PASSWORD)
         if key is None or cert is None or not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
             raise PkiError(f"{path} holds no usable key and certificate")
-        return ServiceSigner(key, cert)
+        return KeySigner(key, cert)
 
     def time_stamper_key(self) -> tuple[PrivateKey, x509.Certificate]:
         """The local time-stamping authority's key and certificate (demo only)."""
@@ -340,10 +318,10 @@ class Pki:
         self.crl_path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
         return crl
 
-    def service_signer(self, school: str, *, allow_demo: bool) -> ServiceSigner:
+    def service_signer(self, school: str, *, allow_demo: bool) -> KeySigner:
         cert_path, key_path = self._service_paths(school)
         if cert_path.exists() and key_path.exists():
-            return ServiceSigner(_load_key(key_path), load_certificates(cert_path)[0])
+            return KeySigner(_load_key(key_path), load_certificates(cert_path)[0])
         if not allow_demo:
             raise PkiError(f"no service certificate for school {school!r} in {cert_path.parent}")
         if not self.exists():

@@ -1,1 +1,21 @@
-"""The học bạ as XML: the document, its XAdES signatures and the ledger receipt an issued one carries."""
+"""The XML học bạ (schema: signing/xml/schema/hocba-1.xsd) and its XAdES-B signatures.
+
+The document has one part with an `Id` per responsibility: `student` (HoSo), `subject-<CODE>` (one
+MonHoc per subject), `homeroom` (ChuNhiem), `decision` (QuyetDinh) and `issuance` (BanHanh). Each
+signature sits in its own `ChuKy` element, in signing order, and references by URI exactly the parts
+of its role plus every earlier `ChuKy`, so a later signature covers the earlier ones:
+
+    SUBJECT_TEACHER   #subject-<CODE>
+    HOMEROOM_TEACHER  #homeroom + earlier signatures
+    PRINCIPAL         #student #decision + earlier signatures
+    ORGANISATION      #issuance + earlier signatures (the clerk, with the school's organisation
+                      certificate)
+
+The same schema holds two more documents signed the same way: the transfer record (`ChuyenTruong`,
+signing/transfer.py: the principal signs #student #transfer, the clerk seals #transfer) and the
+class sheet (`BangDiemLop`, ledger/school/class_sheets: the subject teacher signs #sheet).
+
+The signed properties carry SigningTime (ISO 8601, +07:00) and the role (ClaimedRole); KeyInfo
+carries the certificate. Signing happens on the signer's side (`xades.sign_prepared`, used by `hocba
+sign` and, with demo keys only, by the demo); `verify.verify_xml` checks a whole file offline.
+"""

@@ -24,8 +24,9 @@ from cryptography import x509
 from lxml import etree
 
 from ledger.format import merkle
-from ledger.format.checkpoint import Checkpoint, checkpoint_problems
+from ledger.format.checkpoint import Checkpoint
 from signing.report import Finding
+from signing.x509.checkpoints import checkpoint_problems
 
 NS = "urn:hocba:receipt:1"
 
@@ -78,24 +79,39 @@ def verify(root: etree._Element, roots: Sequence[x509.Certificate]) -> tuple[dic
         return bad("receipt.malformed", "Biên nhận sổ cái không đọc được.", "The ledger receipt is unreadable.")
     school = root.find("{urn:hocba:hoc-ba:1}HoSo/{urn:hocba:hoc-ba:1}Truong")
     if checkpoint.log != "events" or school is None or checkpoint.school != school.get("Ma"):
-        return bad("receipt.school", "Biên nhận không phải của sổ cái trường này.",
-                   "The receipt is not from this school's ledger.")  # fmt: skip
+        return bad(
+            "receipt.school",
+            "Biên nhận không phải của sổ cái trường này.",
+            "The receipt is not from this school's ledger.",
+        )
     problems = checkpoint_problems(checkpoint, roots)
     if problems:
-        return bad("receipt.checkpoint", f"Điểm kiểm tra của sổ cái không tin cậy được: {problems[0]}",
-                   f"The ledger checkpoint cannot be trusted: {problems[0]}")  # fmt: skip
+        return bad(
+            "receipt.checkpoint",
+            f"Điểm kiểm tra của sổ cái không tin cậy được: {problems[0]}",
+            f"The ledger checkpoint cannot be trusted: {problems[0]}",
+        )
     leaf = merkle.leaf_hash(prev + body)
     if not merkle.verify_inclusion(leaf, seq - 1, checkpoint.tree_size, proof, checkpoint.root):
-        return bad("receipt.inclusion", "Sự kiện ban hành không nằm trong sổ cái đã ký.",
-                   "The issuance event is not in the signed ledger.")  # fmt: skip
+        return bad(
+            "receipt.inclusion",
+            "Sự kiện ban hành không nằm trong sổ cái đã ký.",
+            "The issuance event is not in the signed ledger.",
+        )
     issued = payload.get("payload", {})
     named = (payload.get("type"), payload.get("school"), payload.get("seq"), issued.get("hocba_id"))
     if named != ("hocba.issued", checkpoint.school, seq, root.get("MaHocBa")):
-        return bad("receipt.event", "Biên nhận không phải của việc ban hành học bạ này.",
-                   "The receipt is not for the issuance of this học bạ.")  # fmt: skip
+        return bad(
+            "receipt.event",
+            "Biên nhận không phải của việc ban hành học bạ này.",
+            "The receipt is not for the issuance of this học bạ.",
+        )
     if issued.get("xml_c14n_sha256") != document_digest(root):
-        return bad("receipt.document", "Văn bản khác với văn bản sổ cái ghi nhận đã ban hành.",
-                   "The document differs from the one the ledger recorded as issued.")  # fmt: skip
+        return bad(
+            "receipt.document",
+            "Văn bản khác với văn bản sổ cái ghi nhận đã ban hành.",
+            "The document differs from the one the ledger recorded as issued.",
+        )
     return {
         "ok": True,
         "school": checkpoint.school,

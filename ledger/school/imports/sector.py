@@ -24,17 +24,9 @@ from ledger.log.append import Ledger
 from ledger.log.projection import read
 from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
-from ledger.school.years import (
-    Assignment,
-    enrol,
-    make_assignments,
-    open_classes,
-    parse_assignment,
-    register_staff,
-    register_students,
-    school_years,
-    subjects,
-)
+from ledger.school.years.commands import enrol, make_assignments, open_classes, register_staff, register_students
+from ledger.school.years.model import Assignment, parse_assignment
+from ledger.school.years.tables import school_years, subjects
 
 MAX_BYTES = 20 * 1024 * 1024
 

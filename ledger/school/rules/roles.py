@@ -19,20 +19,6 @@ class Role(StrEnum):
     GUARDIAN = "GUARDIAN"
 
 
-ROLE_VI = {
-    Role.PRINCIPAL: "Hiệu trưởng",
-    Role.LEADERSHIP: "Phó hiệu trưởng / cán bộ quản lý",
-    Role.SUBJECT_TEACHER: "Giáo viên bộ môn",
-    Role.HOMEROOM_TEACHER: "Giáo viên chủ nhiệm",
-    Role.CLERK: "Văn thư",
-    Role.ADMIN: "Quản trị viên",
-    Role.IT_REVIEWER: "Giáo viên CNTT",
-    Role.AUDITOR: "Thanh tra, kiểm tra",
-    Role.INTEGRATION: "Hệ thống liên thông",
-    Role.STUDENT: "Học sinh",
-    Role.GUARDIAN: "Cha mẹ học sinh",
-}
-
 # Roles held by staff through assignments with validity periods (imported from the sector database).
 STAFF_ROLES = frozenset(
     {

@@ -163,6 +163,11 @@ def score_text(value: Decimal) -> str:
 # --- counts and averages ------------------------------------------------------------------------
 
 
+def value_text(kind: Kind, raw: Any, field: str) -> str:
+    """The stored text of an assessment value: "8.5" for scores, "Đ"/"CĐ" for comment-only."""
+    return score_text(parse_score(raw, field)) if kind is Kind.SCORE else Mark.parse(raw, field).value
+
+
 def required_regular(kind: Kind, periods_per_year: int | None) -> int:
     """Regular assessments (ĐĐGtx) per term, TT22 Đ.6.2: comment-only subjects 2; scored subjects
     2 for at most 35 periods a year, 3 for more than 35 up to 70, 4 above 70."""

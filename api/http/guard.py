@@ -1,0 +1,118 @@
+"""Authorization: one guard for every route and page, deny by default (role × assignment × time, decided
+by ledger.school.rules.policy)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from api.http.scope import PUBLIC, SESSION_COOKIE, entry_of, year_of
+from ledger.app.db import AUDITOR_ROLE
+from ledger.app.runtime import Runtime
+from ledger.base.errors import AuthenticationFailed, DomainError
+from ledger.log.projection import read
+from ledger.school.accounts.queries import account_by_api_key, load_principal
+from ledger.school.rules.policy import Principal, Target, allowed
+from ledger.school.years.queries import current_year
+from ledger.school.years.tables import enrolments
+
+
+async def _target(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, school: str) -> Target:
+    params = connection.path_params
+    year = year_of(connection)
+    student = params.get("student")
+    class_id = params.get("class_id")
+    term = params.get("term")
+    if student is not None and year is not None and class_id is None:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            rows = await read(conn, enrolments, school, year=year, student_id=student)
+        class_id = rows[0]["class_id"] if rows else None
+    return Target(
+        year=year,
+        class_id=class_id,
+        subject=params.get("subject"),
+        term=int(term) if isinstance(term, int | str) and str(term).isdigit() else None,
+        student=student,
+    )
+
+
+async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Deny by default: a route without an action, or a principal without a rule that allows the
+    action on this target at this moment, is refused."""
+    from litestar.exceptions import PermissionDeniedException
+
+    entry = entry_of(connection)
+    action = handler.opt.get("action")
+    operation = getattr(handler, "operation_id", None)
+    entry.action = operation if isinstance(operation, str) else handler.handler_name
+    school = connection.path_params.get("school")
+    entry.resource = dict(connection.path_params)
+    if "year" in connection.query_params:
+        entry.resource["year"] = connection.query_params["year"]
+    if action == PUBLIC:
+        return
+    runtime: Runtime = connection.app.state.runtime
+    principal = await authenticate(connection, runtime, page=bool(handler.opt.get("page")))
+    # The entry goes to the chain of the account's school, which is where its auditors look; an
+    # unauthenticated request goes to the service chain.
+    entry.username, entry.roles, entry.school = (
+        principal.username,
+        sorted(r.value for r in principal.roles),
+        principal.school,
+    )
+    if not isinstance(action, str):
+        entry.reason = "route.no_action"
+        raise PermissionDeniedException("this route grants no access")
+    if school is not None and school != principal.school:
+        entry.reason = "school.other"
+        raise PermissionDeniedException("the account belongs to another school")
+    if handler.opt.get("page") and "year" not in connection.query_params:
+        await _default_year(connection, runtime, principal.school)
+    target = await _target(connection, runtime, principal.school)
+    if target.student:
+        entry.touch([target.student])
+    if not allowed(action, principal, target):
+        entry.reason = f"policy.{action}"
+        raise PermissionDeniedException(f"{action} is not allowed for this account, assignment and time")
+    connection.scope["hocba.principal"] = principal  # type: ignore[typeddict-unknown-key]
+
+
+async def _default_year(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, school: str) -> None:
+
+    try:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            year = await current_year(conn, school, runtime.clock.now().date())
+    except DomainError:
+        return  # no year opened yet: pages that need one say so
+    connection.scope["hocba.year"] = year  # type: ignore[typeddict-unknown-key]
+    entry_of(connection).resource["year"] = year
+
+
+async def authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, *, page: bool = False
+) -> Principal:
+    """The principal of a bearer token or API key; for a page, of the session cookie (the same token,
+    set by the sign-in page; never accepted by the API, so a cookie cannot drive it)."""
+    from litestar.exceptions import NotAuthorizedException
+
+    entry = entry_of(connection)
+    header = connection.headers.get("authorization", "")
+    scheme, _, credential = header.partition(" ")
+    if page:
+        scheme, credential = "bearer", connection.cookies.get(SESSION_COOKIE, "")
+    try:
+        if scheme.lower() == "bearer" and credential:
+            claims = connection.app.state.tokens.read(credential.strip())
+            school, username, kind = claims.school, claims.username, claims.kind
+        elif scheme.lower() == "apikey" and credential:
+            school, username, kind = await account_by_api_key(runtime.engine(), credential.strip())
+        else:
+            raise AuthenticationFailed("credential.missing")
+        today = runtime.clock.now().date()
+        async with runtime.engine().connect() as conn:
+            return await load_principal(conn, school, username, kind, today)
+    except AuthenticationFailed as failure:
+        entry.reason = failure.reason
+        raise NotAuthorizedException("sign in with a valid token or API key") from None

@@ -1,0 +1,162 @@
+"""Errors as RFC 9457 problem+json, in Vietnamese beside English, and the handlers that make them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import psycopg
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from sqlalchemy.exc import DBAPIError
+
+from api.http.scope import ACCESS
+from audit.trail import AccessEntry
+from ledger.base.errors import DomainError
+from ledger.base.logs import get_logger
+
+log = get_logger(__name__)
+PROBLEM = "application/problem+json"
+
+
+class Problem(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem, with the message in Vietnamese beside the English one."""
+
+    title: str
+    status: int
+    detail: str
+    detail_vi: str
+    type: str = "about:blank"
+    code: str | None = None
+    field: str | None = None
+    rule: str | None = None
+    request_id: str | None = None
+
+
+ERRORS = {
+    status: ResponseSpec(data_container=Problem, description=text, media_type=PROBLEM)
+    for status, text in {
+        401: "Not signed in, or the credential is not valid",
+        403: "The role, assignment or time does not allow it",
+        404: "Not found",
+        409: "Refused by a rule of the regulation, or in conflict with the current state",
+        422: "Invalid input: the field and the rule are named",
+        429: "Too many refused logins: retry later",
+        503: "The database or the access trail is not available: retry",
+    }.items()
+}
+
+_VI = {
+    400: "Yêu cầu không hợp lệ.",
+    401: "Chưa đăng nhập hoặc thông tin đăng nhập không hợp lệ.",
+    403: "Vai trò, phân công hoặc thời điểm hiện tại không cho phép thao tác này.",
+    404: "Không tìm thấy.",
+    405: "Phương thức không được hỗ trợ.",
+    429: "Đăng nhập sai quá nhiều lần; vui lòng thử lại sau.",
+    500: "Lỗi hệ thống; yêu cầu chưa được thực hiện.",
+    503: "Dịch vụ tạm thời không sẵn sàng; vui lòng thử lại.",
+}
+
+
+def vietnamese(status: int) -> str:
+    """The Vietnamese sentence for an HTTP status without a message of its own."""
+    return _VI[status]
+
+
+def problem(status: int, en: str, vi: str | None = None, *, retry_after: int = 60, **fields: Any) -> Response[Problem]:
+    doc = Problem(title=_title(status), status=status, detail=en, detail_vi=vi or _VI.get(status, en), **fields)
+    headers = {"Retry-After": str(retry_after)} if status in (429, 503) else None
+    return Response(doc, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _title(status: int) -> str:
+    return {
+        400: "Bad request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        422: "Invalid input",
+        429: "Too many requests",
+        500: "Internal error",
+        503: "Service unavailable",
+    }.get(status, "Error")
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    entry = request.scope.get(ACCESS)
+    return entry.request_id if isinstance(entry, AccessEntry) else None
+
+
+def on_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    assert isinstance(exc, DomainError)
+    entry = request.scope.get(ACCESS)
+    if isinstance(entry, AccessEntry):
+        entry.reason = exc.code
+    return problem(
+        exc.status, exc.en, exc.vi, code=exc.code, field=exc.field, rule=exc.rule, request_id=_request_id(request)
+    )
+
+
+def on_http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    assert isinstance(exc, HTTPException)
+    status = 422 if isinstance(exc, ValidationException) else exc.status_code
+    detail = str(exc.detail)
+    if isinstance(exc, ValidationException) and exc.extra:
+        detail = f"{detail}: {json.dumps(exc.extra, ensure_ascii=False, default=str)}"
+    return problem(
+        status,
+        detail,
+        _VI.get(status) if status != 422 else f"Dữ liệu không hợp lệ: {detail}",
+        request_id=_request_id(request),
+    )
+
+
+def on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    """Data the database cannot hold is the caller's to fix (422); a database that cannot be reached is
+    a moment to wait (503, retryable: appends are idempotent by event id)."""
+    status = database_status(exc)
+    if status == 422:
+        return problem(
+            422,
+            f"a value cannot be stored: {getattr(exc, 'orig', exc)}",
+            "Có giá trị không lưu được; hãy kiểm tra dữ liệu gửi lên.",
+            request_id=_request_id(request),
+        )
+    if status == 503:
+        return problem(503, "the database is not reachable; retry", retry_after=5, request_id=_request_id(request))
+    return on_unexpected(request, exc)
+
+
+def database_status(exc: Exception) -> int | None:
+    """422 for data the database cannot hold, 503 for a database that cannot be reached, None for
+    anything else."""
+    if not isinstance(exc, DBAPIError | psycopg.Error):
+        return None
+    cause = getattr(exc, "orig", exc)
+    if isinstance(cause, psycopg.DataError):
+        return 422
+    if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError) or getattr(
+        exc, "connection_invalidated", False
+    ):
+        log.warning("database unavailable")
+        return 503
+    return None
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+    log.exception("request failed", path=request.url.path)
+    return problem(500, "internal error; nothing was done", request_id=_request_id(request))
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Callable[..., Response[Any]]] = {
+    DomainError: on_domain_error,
+    HTTPException: on_http_error,
+    DBAPIError: on_database_error,
+    psycopg.Error: on_database_error,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,175 @@
+"""The signing board of a class: every signature of every học bạ, and the class sheets, with sign
+buttons for the viewer's own role (Điều 18, 24.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+
+from api.http.scope import entry_of, runtime_of
+from api.pages.staff import CLASS_PAGE, class_subjects, need_year, roster_names, sign_hocba, sign_pdf_hocba
+from api.pages.toolkit import (
+    form_of,
+    page,
+    principal_or_none,
+    refusal_message,
+    render,
+    staff_names,
+    text_of,
+)
+from api.v1.params import ClassId, SchoolId
+from ledger.app.db import AUDITOR_ROLE
+from ledger.base.errors import Conflict, DomainError, NotFound, ValidationError
+from ledger.school.class_sheets.queries import sheet_status
+from ledger.school.rules.policy import Principal
+from ledger.school.signatures.tables import signatures
+
+# What the board signs: role value sent by the form -> (document, signing role, the grid column).
+BOARD_ROLES = {
+    "HOMEROOM_TEACHER": ("xml", "HOMEROOM_TEACHER", "HOMEROOM_TEACHER:"),
+    "PRINCIPAL": ("xml", "PRINCIPAL", "PRINCIPAL:"),
+    "ORGANISATION": ("xml", "ORGANISATION", "ORGANISATION:"),
+    "PDF_PRINCIPAL": ("pdf", "PRINCIPAL", "pdf:PRINCIPAL"),
+    "PDF_ORGANISATION": ("pdf", "ORGANISATION", "pdf:ORGANISATION"),
+}
+
+
+def _board_cell(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The state of one signature: the newest one made, and whether a change came after it."""
+    if not rows:
+        return {"state": "unsigned"}
+    newest = max(rows, key=lambda r: r["position"])
+    return {"state": "stale" if newest["stale"] else "signed", "signer": newest["signer"], "at": newest["signing_time"]}
+
+
+def _own_roles(principal: Principal | None, year: str, class_id: str) -> list[str]:
+    """The board roles the signed-in person signs in for this class."""
+    if principal is None:
+        return []
+    held = {
+        g.role.value
+        for g in principal.grants
+        if g.role.value != "HOMEROOM_TEACHER" or (g.year, g.class_id) == (year, class_id)
+    }
+    wanted = {
+        "HOMEROOM_TEACHER": ["HOMEROOM_TEACHER"],
+        "PRINCIPAL": ["PRINCIPAL", "PDF_PRINCIPAL"],
+        "CLERK": ["ORGANISATION", "PDF_ORGANISATION"],
+    }
+    return [role for held_role, roles in wanted.items() if held_role in held for role in roles]
+
+
+async def _board(
+    request: Request[Any, Any, Any], state: State, school: str, class_id: str, status: int = 200, **extra: Any
+) -> Template:
+    runtime = runtime_of(state)
+    year = need_year(request)
+    subject_rows = await class_subjects(runtime, school, year, class_id)
+    names = await roster_names(runtime, school, year, class_id)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        rows = await conn.execute(
+            select(signatures).where(
+                signatures.c.school_id == school,
+                signatures.c.year == year,
+                signatures.c.student_id.in_(list(names)),
+                signatures.c.seq_to.is_(None),
+            )
+        )
+        made = [dict(r) for r in rows.mappings()]
+        sheets = {
+            (s["code"], term): await sheet_status(conn, school, year, class_id, s["code"], term)
+            for s in subject_rows
+            for term in (1, 2)
+        }
+    entry_of(request).touch(names)
+    grid: dict[str, dict[str, Any]] = {}
+    columns = [(f"SUBJECT_TEACHER:{s['code']}", s["name"]) for s in subject_rows]
+    columns += [
+        ("HOMEROOM_TEACHER:", "homeroom"),
+        ("PRINCIPAL:", "principal"),
+        ("ORGANISATION:", "seal"),
+        ("pdf:PRINCIPAL", "pdf_principal"),
+        ("pdf:ORGANISATION", "pdf_seal"),
+    ]
+    for student in names:
+        mine = [r for r in made if r["student_id"] == student]
+        grid[student] = {}
+        for key, _ in columns:
+            role, _, subject = key.partition(":")
+            if role == "pdf":
+                found = [r for r in mine if r["format"] == "pdf" and r["role"] == subject]
+            else:
+                found = [
+                    r for r in mine if r["format"] == "xml" and r["role"] == role and (r["subject"] or "") == subject
+                ]
+            grid[student][key] = _board_cell(found)
+    own_roles = _own_roles(principal_or_none(request), year, class_id)
+    pending = {role: any(grid[s][BOARD_ROLES[role][2]]["state"] != "signed" for s in names) for role in own_roles}
+    return render(
+        request,
+        "board.html",
+        "board",
+        status,
+        heading=f"{text_of(request)['board']} — {class_id}",
+        school=school,
+        class_id=class_id,
+        names=names,
+        columns=columns,
+        grid=grid,
+        sheets=sheets,
+        subjects=subject_rows,
+        own_roles=own_roles,
+        pending=pending,
+        board_roles=BOARD_ROLES,
+        staff=await staff_names(runtime, school),
+        **extra,
+    )
+
+
+@get(CLASS_PAGE + "/ky-so", operation_id="page_board", opt=page("class.read"), include_in_schema=False)
+async def board(request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId) -> Template:
+    signed = request.query_params.get("ky")
+    notice = text_of(request)["signed_count"] % signed if signed else None
+    return await _board(request, state, school, class_id, notice=notice)
+
+
+@post(
+    CLASS_PAGE + "/ky-so",
+    operation_id="page_board_sign",
+    opt=page("signature.write"),
+    status_code=303,
+    include_in_schema=False,
+)
+async def board_sign(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId
+) -> Response[Any]:
+    form = await form_of(request)
+    year = need_year(request)
+    role = form.get("role", "")
+    names = await roster_names(runtime_of(state), school, year, class_id)
+    chosen = [form["student"]] if form.get("student") else list(names)
+    count = 0
+    try:
+        if role not in BOARD_ROLES:
+            raise ValidationError("signature.role", "vai trò ký không hợp lệ", "unknown signing role", field="role")
+        for student in chosen:
+            if student not in names:
+                raise NotFound(
+                    "student.not_enrolled", f"học sinh không học lớp {class_id}", f"the student is not in {class_id}"
+                )
+            document, signing_role, _ = BOARD_ROLES[role]
+            try:
+                if document == "pdf":
+                    await sign_pdf_hocba(request, state, school, year, student, signing_role)
+                else:
+                    await sign_hocba(request, state, school, year, student, signing_role, None)
+                count += 1
+            except Conflict:
+                continue
+    except DomainError as error:
+        return await _board(request, state, school, class_id, error.status, **refusal_message(request, error))
+    return Redirect(f"/truong/{school}/lop/{class_id}/ky-so?year={year}&ky={count}", status_code=303)

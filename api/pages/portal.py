@@ -1,0 +1,91 @@
+"""The public verification portal as pages (the regulation's Điều 2.14, 31): upload a học bạ and read
+the report, or look one up by its five details."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Template
+
+from api.http.scope import PUBLIC, entry_of
+from api.pages.toolkit import CHECKS, render, text_of
+from api.v1.portal import MAX_UPLOAD, LookupIn, lookup, throttled, verification
+
+
+def _portal(request: Request[Any, Any, Any], template: str, title: str, status: int = 200, **context: Any) -> Template:
+    text = text_of(request)
+    labels = {**text, "intact": text["intact_check"], "revoked": text["revoked_check"]}
+    return render(request, template, title, status, labels=labels, **context)
+
+
+@get("/cong-xac-minh", operation_id="page_portal", opt={"action": PUBLIC}, include_in_schema=False)
+async def portal_page(request: Request[Any, Any, Any]) -> Template:
+    return _portal(request, "portal.html", "portal")
+
+
+@post(
+    "/cong-xac-minh",
+    operation_id="page_portal_verify",
+    opt={"action": PUBLIC},
+    status_code=200,
+    include_in_schema=False,
+    request_max_body_size=MAX_UPLOAD + 64 * 1024,
+)
+async def portal_verify_page(
+    request: Request[Any, Any, Any],
+    state: State,
+    data: Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)],
+) -> Template | Response[Any]:
+    blocked = await throttled(request, state)
+    if blocked is not None:
+        return _portal(request, "portal_result.html", "report", 429, error=text_of(request)["too_many"])
+    upload = data.get("file")
+    body = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not body or len(body) > MAX_UPLOAD:
+        entry_of(request).reason = "portal.no_file"
+        return _portal(request, "portal_result.html", "report", 422, error=text_of(request)["bad_file"])
+    outcome = await verification(state.runtime, body)
+    if outcome["student"] is not None:
+        entry_of(request).touch([outcome["student"]])
+    return _portal(
+        request,
+        "portal_result.html",
+        "report",
+        checks=CHECKS,
+        report=outcome["report"],
+        issued=outcome["issued"],
+        revoked=outcome["revoked"],
+    )
+
+
+@post(
+    "/cong-xac-minh/tra-cuu",
+    operation_id="page_portal_lookup",
+    opt={"action": PUBLIC},
+    status_code=200,
+    include_in_schema=False,
+)
+async def portal_lookup_page(
+    request: Request[Any, Any, Any],
+    state: State,
+    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template:
+    blocked = await throttled(request, state)
+    if blocked is not None:
+        return _portal(request, "portal_result.html", "lookup_result", 429, error=text_of(request)["too_many"])
+    try:
+        details = msgspec.convert({k: (v or "").strip() for k, v in data.items()}, LookupIn)
+    except msgspec.ValidationError:
+        entry_of(request).reason = "portal.bad_lookup"
+        return _portal(request, "portal_result.html", "lookup_result", 422, error=text_of(request)["bad_lookup"])
+    found = await lookup(state.runtime, details)
+    if found is None:
+        entry_of(request).reason = "portal.no_match"
+        return _portal(request, "portal_result.html", "lookup_result", 404, error=text_of(request)["no_match"])
+    entry_of(request).touch([details.student_id])
+    return _portal(request, "portal_result.html", "lookup_result", found=found)

@@ -1,0 +1,334 @@
+"""The teacher's grade sheet of a class × subject × term: entry checked as it is typed and again by the
+ledger, refusals explained with a correction request offered, and the teacher's signatures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+
+from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
+from api.pages.staff import SHEET_PAGE, class_subjects, demo_sign, need_year, roster_names, sign_hocba
+from api.pages.toolkit import (
+    form_of,
+    here,
+    may,
+    page,
+    principal_or_none,
+    refusal_message,
+    render,
+    text_of,
+)
+from api.v1.corrections import CorrectionIn, file_correction
+from api.v1.params import ClassId, SchoolId, SubjectCode, Term
+from ledger.app.db import AUDITOR_ROLE
+from ledger.base.errors import Conflict, DomainError, NotFound
+from ledger.log.projection import read
+from ledger.school.assessments.commands import SheetEntry, record_sheet
+from ledger.school.assessments.tables import assessments, subject_comments
+from ledger.school.calendar.checks import refusal_now
+from ledger.school.calendar.model import Calendar, Change
+from ledger.school.calendar.tables import calendars
+from ledger.school.class_sheets.commands import prepare_sheet, submit_sheet
+from ledger.school.class_sheets.queries import sheet_status
+from ledger.school.corrections.model import assessment_target
+from ledger.school.rules.tt22 import Kind, value_text
+
+
+def _cells(subject: dict[str, Any]) -> list[tuple[str, int]]:
+    """The columns of a sheet: each regular assessment, the midterm and the final (TT22 Đ.6, Đ.7)."""
+    return [("regular", n) for n in range(1, int(subject["regular_count"]) + 1)] + [("midterm", 0), ("final", 0)]
+
+
+def _field(student: str, kind: str, slot: int) -> str:
+    return f"c-{student}-{kind}-{slot}"
+
+
+async def _sheet_facts(
+    request: Request[Any, Any, Any], state: State, school: str, class_id: str, subject: str, term: int
+) -> dict[str, Any]:
+    runtime = runtime_of(state)
+    year = need_year(request)
+    catalogue = {s["code"]: s for s in await class_subjects(runtime, school, year, class_id)}
+    if subject not in catalogue:
+        raise NotFound("subject.unknown", f"lớp {class_id} không học môn {subject}", f"{class_id} has no {subject}")
+    names = await roster_names(runtime, school, year, class_id)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, assessments, school, year=year, subject=subject, term=term, class_id=class_id)
+        comments = await read(conn, subject_comments, school, year=year, subject=subject, term=term, class_id=class_id)
+        calendar_rows = await read(conn, calendars, school, year=year)
+        signed = await sheet_status(conn, school, year, class_id, subject, term)
+    recorded = {_field(r["student_id"], r["kind"], r["slot"] or 0): r["value"] for r in rows}
+    entry_of(request).touch(names)
+    window = Calendar.from_payload(calendar_rows[0]["calendar"]).entry.get(term) if calendar_rows else None
+
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        refused = await refusal_now(
+            conn,
+            school,
+            runtime.clock,
+            Change.ENTRY,
+            year=year,
+            term=term,
+            class_id=class_id,
+            subject=subject,
+            students=list(names),
+        )
+    refusal = refusal_message(request, refused)["error"] if refused is not None else None
+    principal = principal_or_none(request)
+    target = {"year": year, "class_id": class_id, "subject": subject, "term": term}
+    return {
+        "school": school,
+        "class_id": class_id,
+        "subject": catalogue[subject],
+        "term": term,
+        "names": names,
+        "cells": _cells(catalogue[subject]),
+        "recorded": recorded,
+        "comments": {r["student_id"]: r["text"] for r in comments},
+        "window": window,
+        "refusal": refusal,
+        "signed": signed,
+        "now": runtime.clock.now(),
+        "can_write": may(principal, "sheet.write", **target),
+        "can_sign": may(principal, "signature.write", **target),
+        "scored": catalogue[subject]["kind"] == Kind.SCORE.value,
+        "field": _field,
+    }
+
+
+def _title(facts: dict[str, Any], text: dict[str, str]) -> str:
+    subject = facts["subject"]["name"]
+    return f"{text['sheet']} — {text['class']} {facts['class_id']}, {subject}, {text['term']} {facts['term']}"
+
+
+async def _sheet(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: str,
+    class_id: str,
+    subject: str,
+    term: int,
+    status: int = 200,
+    *,
+    facts: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Template:
+    """The sheet page; `facts` when the caller has just read them and nothing was appended since."""
+    facts = facts or await _sheet_facts(request, state, school, class_id, subject, term)
+    return render(
+        request,
+        "sheet.html",
+        "sheet",
+        status,
+        heading=_title(facts, text_of(request)),
+        **{**facts, "typed": {}, "invalid": {}, "proposals": [], **extra},
+    )
+
+
+@get(SHEET_PAGE, operation_id="page_sheet", opt=page("sheet.read"), include_in_schema=False)
+async def sheet_page(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term
+) -> Template:
+    text = text_of(request)
+    query = request.query_params
+    notice = (
+        text["saved"] % query["luu"]
+        if "luu" in query
+        else text["filed"]
+        if "dieu-chinh" in query
+        else text["signed_count"] % query["ky"]
+        if "ky" in query
+        else None
+    )
+    return await _sheet(request, state, school, class_id, subject, term, notice=notice)
+
+
+@post(SHEET_PAGE, operation_id="page_sheet_save", opt=page("sheet.write"), status_code=303, include_in_schema=False)
+async def sheet_save(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term
+) -> Response[Any]:
+    """Record the cells that changed, all or nothing, as the API's sheet write does. Values are
+    checked first, cell by cell; a refusal (a lock, the deadline, a recorded value) is shown with
+    its reason and a correction request for each changed cell."""
+    form = await form_of(request)
+    facts = await _sheet_facts(request, state, school, class_id, subject, term)
+    kind = Kind(facts["subject"]["kind"])
+    typed: dict[str, str] = {}
+    invalid: dict[str, str] = {}
+    entries: list[SheetEntry] = []
+    proposals: list[dict[str, Any]] = []
+    for student in facts["names"]:
+        for cell_kind, slot in facts["cells"]:
+            name = _field(student, cell_kind, slot)
+            value, before = form.get(name, ""), facts["recorded"].get(name)
+            typed[name] = value
+            if not value or value == before:
+                continue
+            try:
+                stored = value_text(kind, value, name)
+            except DomainError as error:
+                invalid[name] = refusal_message(request, error)["error"]
+                continue
+            if stored == before:
+                continue
+            entries.append(SheetEntry(student, cell_kind, value, slot or None))
+            proposals.append(
+                {
+                    "student": student,
+                    "name": facts["names"][student],
+                    "kind": cell_kind,
+                    "slot": slot,
+                    "old": before or "",
+                    "new": value,
+                }
+            )
+    entry_of(request).touch(e.student for e in entries)
+    if invalid:
+        return await _sheet(
+            request,
+            state,
+            school,
+            class_id,
+            subject,
+            term,
+            422,
+            facts=facts,
+            typed=typed,
+            invalid=invalid,
+            error=text_of(request)["invalid_value"],
+        )
+    if not entries:
+        return await _sheet(
+            request, state, school, class_id, subject, term, facts=facts, notice=text_of(request)["nothing_changed"]
+        )
+    try:
+        events = await record_sheet(
+            ledger_of(state),
+            school,
+            actor_for(principal_of(request), "SUBJECT_TEACHER"),
+            year=need_year(request),
+            term=term,
+            class_id=class_id,
+            subject=subject,
+            entries=entries,
+        )
+    except DomainError as error:
+        return await _sheet(
+            request,
+            state,
+            school,
+            class_id,
+            subject,
+            term,
+            error.status,
+            facts=facts,
+            typed=typed,
+            proposals=proposals,
+            **refusal_message(request, error),
+        )
+    return Redirect(here(request, luu=str(len(events))), status_code=303)
+
+
+@post(
+    SHEET_PAGE + "/dieu-chinh",
+    operation_id="page_sheet_correction",
+    opt=page("correction.file.sheet"),
+    status_code=303,
+    include_in_schema=False,
+)
+async def sheet_correction(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term
+) -> Response[Any]:
+    form = await form_of(request)
+    year = need_year(request)
+    slot = form.get("slot", "0")
+    try:
+        data = CorrectionIn(
+            student=form.get("student", ""),
+            new_value=form.get("new_value", ""),
+            reason=form.get("reason", ""),
+            old_value=form.get("old_value") or None,
+            kind=form.get("kind"),  # type: ignore[arg-type]
+            slot=int(slot) if slot.isdigit() and slot != "0" else None,
+        )
+        entry_of(request).touch([data.student])
+        target = assessment_target(year, term, class_id, subject, data.student, data.kind, data.slot)
+        await file_correction(request, state, school, "SUBJECT_TEACHER", target, data)
+    except DomainError as error:
+        return await _sheet(
+            request, state, school, class_id, subject, term, error.status, **refusal_message(request, error)
+        )
+    return Redirect(
+        f"/truong/{school}/lop/{class_id}/mon/{subject}/hoc-ky/{term}?year={year}&dieu-chinh=1", status_code=303
+    )
+
+
+@post(
+    SHEET_PAGE + "/ky-bang-diem",
+    operation_id="page_sheet_sign",
+    opt=page("sheet.write"),
+    status_code=303,
+    include_in_schema=False,
+)
+async def sheet_sign(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term
+) -> Response[Any]:
+    """The subject teacher signs the class sheet (Điều 18.3): prepare → demo signer → submit."""
+    await form_of(request)
+    runtime = runtime_of(state)
+    year = need_year(request)
+    principal = principal_of(request)
+    try:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            prepared = await prepare_sheet(conn, school, year, class_id, subject, term, runtime.clock.now().date())
+        signed = demo_sign(runtime, school, principal.staff_id, prepared)
+        await submit_sheet(
+            ledger_of(state),
+            school,
+            actor_for(principal, "SUBJECT_TEACHER"),
+            year,
+            class_id,
+            subject,
+            term,
+            signed,
+            runtime.trusted_roots(),
+            runtime.crls(),
+        )
+    except DomainError as error:
+        return await _sheet(
+            request, state, school, class_id, subject, term, error.status, **refusal_message(request, error)
+        )
+    return Redirect(f"/truong/{school}/lop/{class_id}/mon/{subject}/hoc-ky/{term}?year={year}&ky=1", status_code=303)
+
+
+@post(
+    SHEET_PAGE + "/ky-hoc-ba",
+    operation_id="page_sheet_sign_hocba",
+    opt=page("signature.write"),
+    status_code=303,
+    include_in_schema=False,
+)
+async def sheet_sign_hocba(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term
+) -> Response[Any]:
+    """The subject teacher signs their subject in every học bạ of the class that still lacks it."""
+    await form_of(request)
+    year = need_year(request)
+    names = await roster_names(runtime_of(state), school, year, class_id)
+    count = 0
+    for student in names:
+        try:
+            await sign_hocba(request, state, school, year, student, "SUBJECT_TEACHER", subject)
+            count += 1
+        except Conflict:
+            continue  # already signed and unchanged
+        except DomainError as error:
+            return await _sheet(
+                request, state, school, class_id, subject, term, error.status, **refusal_message(request, error)
+            )
+    return Redirect(
+        f"/truong/{school}/lop/{class_id}/mon/{subject}/hoc-ky/{term}?year={year}&ky={count}", status_code=303
+    )

@@ -1,0 +1,111 @@
+"""Signing in and out, and the home page of a signed-in person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+
+from api.http.logins import LOGIN_WINDOW
+from api.http.scope import PUBLIC, entry_of, runtime_of, year_of
+from api.pages.toolkit import (
+    SAFE_PATH,
+    SCHOOL_PAGE,
+    class_list,
+    fields_of,
+    form_of,
+    may,
+    page,
+    principal_or_none,
+    render,
+    session_cookie,
+    staff_names,
+    text_of,
+)
+from api.v1.auth import refused_logins
+from api.v1.params import SchoolId
+from ledger.app.db import AUDITOR_ROLE
+from ledger.base.errors import AuthenticationFailed
+from ledger.log import store
+from ledger.school.accounts.queries import check_password
+
+
+def _safe_next(value: str | None) -> str | None:
+    """Only a path of this site: never another host (//host, scheme:, or tricks browsers undo)."""
+    if value and SAFE_PATH.fullmatch(value) and not value.startswith("//"):
+        return value
+    return None
+
+
+@get("/dang-nhap", operation_id="page_login", opt={"action": PUBLIC}, include_in_schema=False)
+async def login_page(request: Request[Any, Any, Any], state: State) -> Template:
+    school = runtime_of(state).settings.school
+    if school is None:
+        async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
+            known = await store.school_ids(conn)
+        school = known[0] if len(known) == 1 else ""
+    return render(request, "login.html", "login", school=school, next=_safe_next(request.query_params.get("next")))
+
+
+@post("/dang-nhap", operation_id="page_login_submit", opt={"action": PUBLIC}, status_code=303, include_in_schema=False)
+async def login_submit(request: Request[Any, Any, Any], state: State) -> Response[Any]:
+
+    fields = await fields_of(request)
+    password = (await request.form()).get("password", "")  # as typed: a password is not trimmed
+    school, username = fields.get("school", ""), fields.get("username", "")
+    again = {"school": school, "username": username, "next": _safe_next(fields.get("next"))}
+    text = text_of(request)
+    if not (school and username and isinstance(password, str) and password):
+        entry_of(request).reason = "login.incomplete"
+        return render(request, "login.html", "login", 400, error=text["login_failed"], **again)
+    if await refused_logins(request, state, school, username):
+        minutes = str(LOGIN_WINDOW.seconds // 60)
+        return render(request, "login.html", "login", 429, error=text["login_blocked"] % minutes, **again)
+    try:
+        kind = await check_password(runtime_of(state).engine(), school, username, password)
+    except AuthenticationFailed as failure:
+        entry_of(request).reason = failure.reason
+        return render(request, "login.html", "login", 401, error=text["login_failed"], **again)
+    token, _ = state.tokens.issue(username, school, kind)
+    done = Redirect(again["next"] or f"/truong/{school}", status_code=303)
+    done.cookies.append(session_cookie(request, token, int(state.tokens.ttl.total_seconds())))
+    return done
+
+
+@post("/dang-xuat", operation_id="page_logout", opt=page("account.me"), status_code=303, include_in_schema=False)
+async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    await form_of(request)
+    done = Redirect("/dang-nhap", status_code=303)
+    done.cookies.append(session_cookie(request, "", 0))
+    return done
+
+
+@get(SCHOOL_PAGE, operation_id="page_home", opt=page("account.me"), include_in_schema=False)
+async def home(request: Request[Any, Any, Any], state: State, school: SchoolId) -> Template:
+    """What the signed-in person may do now, each link offered only when the policy allows it."""
+    principal = principal_or_none(request)
+    assert principal is not None
+    runtime = runtime_of(state)
+    year = year_of(request)
+    names = await staff_names(runtime, school)
+    class_ids = await class_list(runtime, school, year)
+    sheets = sorted(
+        {(g.class_id, g.subject, g.term) for g in principal.grants if g.subject and g.year == year},
+        key=lambda s: (str(s[0]), str(s[1]), s[2] or 0),
+    )
+    board = [c for c in class_ids if may(principal, "class.read", year=year, class_id=c)]
+    return render(
+        request,
+        "home.html",
+        "home",
+        name=names.get(principal.staff_id or "", principal.username),
+        school=school,
+        sheets=sheets,
+        board_classes=board,
+        inbox=may(principal, "correction.read"),
+        calendar=may(principal, "calendar.read"),
+        audit=may(principal, "audit.read"),
+        role_names=sorted({g.role.value for g in principal.grants}),
+    )

@@ -1,0 +1,75 @@
+"""Administration: imports from the sector database, and accounts."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+from litestar import Request, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK
+
+from api.http.problems import ERRORS
+from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
+from api.v1.params import SCHOOL, ImportKind, SchoolId, UsernameField
+from ledger.school.accounts.commands import create_account
+from ledger.school.imports import sector as importer
+from ledger.school.rules.policy import AccountKind
+
+
+class ImportIn(msgspec.Struct):
+    rows: list[dict[str, Any]]
+    year: str | None = None
+
+
+@post(
+    f"{SCHOOL}/imports/{{kind:str}}",
+    operation_id="import_rows",
+    opt={"action": "school.admin"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Import staff, students or assignments as the sector database exports them (docs/IMPORT.md)",
+)
+async def import_rows(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, kind: ImportKind, data: JSONBody[ImportIn]
+) -> dict[str, Any]:
+    actor = actor_for(principal_of(request), "ADMIN")
+    ledger = ledger_of(state)
+    if kind == "students":
+        report = await importer.import_students(ledger, school, actor, data.rows, data.year)
+    elif kind == "staff":
+        report = await importer.import_staff(ledger, school, actor, data.rows)
+    else:
+        report = await importer.import_assignments(ledger, school, actor, data.rows)
+    return report.to_json()
+
+
+class AccountIn(msgspec.Struct):
+    username: UsernameField
+    kind: Literal["STAFF", "AUDITOR", "INTEGRATION", "GUARDIAN", "STUDENT"]
+    staff_id: str | None = None
+    student_id: str | None = None
+    password: str | None = None
+
+
+@post(
+    f"{SCHOOL}/accounts",
+    operation_id="account_create",
+    opt={"action": "school.admin"},
+    responses=ERRORS,
+    summary="Create an account; a generated password or API key is shown once",
+)
+async def account_create(state: State, school: SchoolId, data: JSONBody[AccountIn]) -> dict[str, Any]:
+    runtime = runtime_of(state)
+    made = await create_account(
+        runtime.engine(),
+        school,
+        data.username,
+        AccountKind(data.kind),
+        staff_id=data.staff_id,
+        student_id=data.student_id,
+        password=data.password,
+        now=runtime.clock.now(),
+    )
+    return {"username": made.username, "kind": made.kind.value, "password": made.password, "api_key": made.api_key}

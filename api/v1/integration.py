@@ -1,0 +1,99 @@
+"""What integration clients read: the feed of events with checkpoints and consistency proofs, and a
+student's year signed by the ledger service."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.params import QueryParameter
+
+from api.http.problems import ERRORS
+from api.http.scope import runtime_of
+from api.v1.params import SCHOOL, SchoolId, StudentId, Year
+from ledger.app.db import AUDITOR_ROLE
+from ledger.base.errors import ValidationError
+from ledger.log import store
+from ledger.log.checkpointing import consistency_proof, make_checkpoint
+from ledger.school.rules.identity import personal_id
+from ledger.school.transcripts.views import load_student_year
+from signing.jws import sign as sign_jws
+
+
+@get(
+    f"{SCHOOL}/feed",
+    operation_id="integration_feed",
+    opt={"action": "integration.read"},
+    responses=ERRORS,
+    summary="Events after a seq, with the latest signed checkpoint and a consistency proof from the one you hold",
+)
+async def integration_feed(
+    state: State,
+    school: SchoolId,
+    after: Annotated[int, QueryParameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 500,
+    known: Annotated[int | None, QueryParameter(ge=0, description="the tree size of the checkpoint you hold")] = None,
+) -> dict[str, Any]:
+    async with runtime_of(state).engine(AUDITOR_ROLE).begin() as conn:
+        latest = await store.latest_checkpoint(conn, school)
+        size = latest.checkpoint.tree_size if latest else 0
+        events = await store.select_events(conn, school, after=after, upto=size, limit=limit)
+        proof = None
+        if known is not None:
+            if known > size:
+                raise ValidationError(
+                    "feed.known",
+                    f"sổ cái mới có {size} sự kiện đã ký",
+                    f"the signed ledger holds {size} events",
+                    field="known",
+                )
+            proof = [node.hex() for node in await consistency_proof(conn, school, known, size)]
+    return {
+        "events": [
+            {
+                "seq": e.seq,
+                "hash": e.hash.hex(),
+                "prev_hash": e.prev_hash.hex(),
+                "body": base64.b64encode(e.body).decode(),
+            }
+            for e in events
+        ],
+        "next": events[-1].seq if len(events) == limit and events[-1].seq < size else None,
+        "checkpoint": latest.checkpoint.to_json() if latest else None,
+        "consistency": None if proof is None else {"from": known, "to": size, "proof": proof},
+    }
+
+
+@get(
+    f"{SCHOOL}/students/{{student:str}}/record.jws",
+    operation_id="student_record_signed",
+    opt={"action": "record.signed"},
+    responses=ERRORS,
+    summary="A student's year as JSON, signed by the school's ledger service (JWS), naming the checkpoint read",
+)
+async def student_record_signed(state: State, school: SchoolId, student: StudentId, year: Year) -> Response[Any]:
+    personal_id(student)
+    runtime = runtime_of(state)
+    signer = runtime.signer(school)
+    checkpoint = await make_checkpoint(runtime.engine(), school, signer, runtime.clock)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        size = checkpoint.tree_size if checkpoint else 0
+        view = await load_student_year(conn, school, year, student, size)
+    payload = {
+        "school": school,
+        "student": student,
+        "year": year,
+        "record": view.to_json(),
+        "checkpoint": None
+        if checkpoint is None
+        else {
+            "log": checkpoint.log,
+            "tree_size": checkpoint.tree_size,
+            "root": checkpoint.root.hex(),
+            "time": checkpoint.signed_at,
+        },
+        "iat": int(runtime.clock.now().timestamp()),
+    }
+    return Response(sign_jws(payload, signer), media_type="application/jose")

@@ -1,0 +1,235 @@
+"""The public verification portal (the regulation's Điều 2.14, 31; DOMAIN §8). No account is needed;
+every request is recorded in the access trail like any other, and each address is limited to
+PORTAL_REQUESTS requests per PORTAL_WINDOW.
+
+- Verify: upload an XML or PDF học bạ and get the verification report (signatures, the ledger
+  receipt) and whether the school issued this very file, and later revoked or replaced it.
+- Look up: a record by học bạ id, the student's name, date of birth, personal identifier and the
+  verification code given with the files; all five must match.
+- Send again: a guardian asks for lost files by personal identifier and registered phone number;
+  the files go to that phone through the notifier (api.notify), and the answer never says whether
+  the details matched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from datetime import timedelta
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.datastructures import State
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
+from sqlalchemy import func, or_, select
+
+from api.http.problems import ERRORS, problem
+from api.http.scope import PUBLIC, entry_of, runtime_of
+from audit.trail import SERVICE_CHAIN, access_index
+from ledger.app.db import AUDITOR_ROLE
+from ledger.app.runtime import Runtime
+from ledger.app.tokens import token_secret
+from ledger.log.projection import read
+from ledger.school.issuance.queries import lookup_code, stored_document
+from ledger.school.issuance.tables import issued
+from ledger.school.years.tables import students
+from signing.verify_file import verify_file
+
+V1 = "/api/v1"
+PORTAL_REQUESTS = 30
+PORTAL_WINDOW = timedelta(minutes=10)
+MAX_UPLOAD = 10 * 1024 * 1024  # bytes
+_PORTAL_ACTIONS = ("portal_verify", "portal_lookup", "portal_resend", "page_portal_verify", "page_portal_lookup")
+
+
+async def throttled(request: Request[Any, Any, Any], state: State) -> Response[Any] | None:
+    """A 429 once this address has made PORTAL_REQUESTS portal requests within PORTAL_WINDOW (the
+    count is read from the access trail itself)."""
+    runtime = runtime_of(state)
+    client = request.client.host if request.client else None
+    t = access_index
+    since = runtime.clock.now() - PORTAL_WINDOW
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        count = await conn.scalar(
+            select(func.count()).where(
+                t.c.school_id == SERVICE_CHAIN, t.c.action.in_(_PORTAL_ACTIONS), t.c.client == client, t.c.at >= since
+            )
+        )
+    if int(count or 0) >= PORTAL_REQUESTS:
+        entry_of(request).reason = "portal.rate_limited"
+        minutes = PORTAL_WINDOW.seconds // 60
+        return problem(
+            429,
+            f"too many requests from this address: at most {PORTAL_REQUESTS} every {minutes} minutes",
+            f"Quá nhiều yêu cầu từ địa chỉ này: tối đa {PORTAL_REQUESTS} lần mỗi {minutes} phút.",
+            retry_after=PORTAL_WINDOW.seconds,
+        )
+    return None
+
+
+def _issued_out(row: dict[str, Any], school: str) -> dict[str, Any]:
+    keep = (
+        "issuance_id",
+        "hocba_id",
+        "year",
+        "class_id",
+        "status",
+        "issued_on",
+        "replaced_by",
+        "replaces",
+        "xml_sha256",
+        "pdf_sha256",
+    )
+    return {"school": school, **{k: row[k] for k in keep}}
+
+
+@post(
+    f"{V1}/portal/verify",
+    operation_id="portal_verify",
+    opt={"action": PUBLIC},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Upload an XML or PDF học bạ (the request body, at most 10 MB): its verification report",
+)
+async def portal_verify(request: Request[Any, Any, Any], state: State) -> Response[Any]:
+    blocked = await throttled(request, state)
+    if blocked is not None:
+        return blocked
+    body = await request.body()
+    if not body or len(body) > MAX_UPLOAD:
+        return problem(
+            422,
+            "send the XML or PDF file as the request body, at most 10 MB",
+            "Hãy gửi tệp XML hoặc PDF trong thân yêu cầu, tối đa 10 MB.",
+            field="body",
+        )
+    outcome = await verification(runtime_of(state), body)
+    if outcome["issued"] is not None:
+        entry_of(request).touch([outcome.pop("student")])
+    outcome.pop("student", None)
+    return Response(outcome)
+
+
+async def verification(runtime: Runtime, body: bytes) -> dict[str, Any]:
+    """The report of an uploaded file, and the issuance whose XML or PDF is exactly this file."""
+    report = await verify_file(body, runtime.trusted_roots(), runtime.crls())
+    digest = hashlib.sha256(body).hexdigest()
+    t = issued
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        query = select(t).where(or_(t.c.xml_sha256 == digest, t.c.pdf_sha256 == digest), t.c.seq_to.is_(None))
+        row = (await conn.execute(query)).mappings().first()
+    found = _issued_out(dict(row), row["school_id"]) if row is not None else None
+    return {
+        "report": report.to_json(),
+        "issued": found,
+        "revoked": found is not None and found["status"] == "revoked",
+        "sha256": digest,
+        "student": row["student_id"] if row is not None else None,
+    }
+
+
+class LookupIn(msgspec.Struct):
+    school: Annotated[str, msgspec.Meta(min_length=2, max_length=63)]
+    hocba_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    full_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    birth_date: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    student_id: Annotated[str, msgspec.Meta(pattern=r"^\d{12}$")]
+    code: Annotated[str, msgspec.Meta(min_length=1, max_length=20)]
+
+
+def _name(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+@post(
+    f"{V1}/portal/lookup",
+    operation_id="portal_lookup",
+    opt={"action": PUBLIC},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Look up an issued học bạ: id, name, date of birth, personal identifier and verification code",
+)
+async def portal_lookup(request: Request[Any, Any, Any], state: State, data: JSONBody[LookupIn]) -> Response[Any]:
+    blocked = await throttled(request, state)
+    if blocked is not None:
+        return blocked
+    found = await lookup(runtime_of(state), data)
+    if found is None:
+        entry_of(request).reason = "portal.no_match"
+        return problem(404, "no issued học bạ matches all five details", "Không có học bạ nào khớp cả năm thông tin.")
+    entry_of(request).touch([data.student_id])
+    return Response({"issued": found})
+
+
+async def lookup(runtime: Runtime, data: LookupIn) -> dict[str, Any] | None:
+    """The issued học bạ that matches all five details of Điều 2.14, or None."""
+    secret = token_secret(runtime.settings)
+    code = data.code.strip().upper().replace(" ", "")
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, issued, data.school, hocba_id=data.hocba_id, student_id=data.student_id)
+        people = await read(conn, students, data.school, student_id=data.student_id)
+    person = people[0] if people else None
+    matches = [
+        r
+        for r in rows
+        if person is not None
+        and _name(person["full_name"]) == _name(data.full_name)
+        and person["date_of_birth"].isoformat() == data.birth_date
+        and lookup_code(secret, data.school, r["issuance_id"]) == code
+    ]
+    return _issued_out(matches[-1], data.school) if matches else None
+
+
+class ResendIn(msgspec.Struct):
+    school: Annotated[str, msgspec.Meta(min_length=2, max_length=63)]
+    student_id: Annotated[str, msgspec.Meta(pattern=r"^\d{12}$")]
+    phone: Annotated[str, msgspec.Meta(min_length=9, max_length=15)]
+
+
+def _digits(phone: str) -> str:
+    digits = "".join(c for c in phone if c.isdigit())
+    return "0" + digits[2:] if digits.startswith("84") else digits
+
+
+@post(
+    f"{V1}/portal/resend",
+    operation_id="portal_resend",
+    opt={"action": PUBLIC},
+    status_code=HTTP_202_ACCEPTED,
+    responses=ERRORS,
+    summary="A guardian asks for lost files: sent to the registered phone if the details match",
+)
+async def portal_resend(request: Request[Any, Any, Any], state: State, data: JSONBody[ResendIn]) -> Response[Any]:
+    blocked = await throttled(request, state)
+    if blocked is not None:
+        return blocked
+    runtime = runtime_of(state)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        people = await read(conn, students, data.school, student_id=data.student_id)
+        guardians = (people[0]["guardians"] or []) if people else []
+        registered = {_digits(g.get("phone") or "") for g in guardians} - {""}
+        documents = []
+        if _digits(data.phone) in registered:
+            for row in await read(conn, issued, data.school, student_id=data.student_id, status="issued"):
+                for fmt in ("xml", "pdf"):
+                    if row[f"{fmt}_sha256"]:
+                        name = f"{row['hocba_id']}.{fmt}"
+                        documents.append((name, await stored_document(conn, data.school, row[f"{fmt}_sha256"])))
+    if documents:
+        entry_of(request).touch([data.student_id])
+        await state.notifier.send(data.school, data.student_id, _digits(data.phone), documents)
+    else:
+        entry_of(request).reason = "portal.resend_no_match"
+    return Response(
+        {
+            "accepted": True,
+            "message": "If the details match a registered guardian, the files are sent to that phone.",
+            "message_vi": "Nếu thông tin khớp với người giám hộ đã đăng ký, tệp sẽ được gửi tới số điện thoại đó.",
+        },
+        status_code=HTTP_202_ACCEPTED,
+    )
+
+
+PORTAL_ROUTES = [portal_verify, portal_lookup, portal_resend]

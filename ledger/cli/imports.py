@@ -1,0 +1,161 @@
+"""Imports: the sector database's staff, students and assignments; gradebook sheets, and their reconciliation."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ledger.base.settings import Settings
+from ledger.cli.common import (
+    EXIT_NOT_INTACT,
+    EXIT_OK,
+    CliError,
+    ledger_command,
+    print_json,
+    read_file,
+    required_school,
+    school_option,
+    with_runtime,
+)
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.school.imports import sector as importer
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        if args.kind == "students":
+            return await importer.import_students(ledger, school, actor, path, args.year)
+        run = importer.import_staff if args.kind == "staff" else importer.import_assignments
+        return await run(ledger, school, actor, path)
+
+    return ledger_command(settings, args, f"import {args.kind}", work)
+
+
+def _gradebook(args: argparse.Namespace) -> Any:
+    from ledger.school.imports.sheets import read_gradebook
+
+    path = Path(args.file)
+    return read_gradebook(read_file(args.file), path.name, sheet=args.sheet, preset=args.preset)
+
+
+class _Plan:
+    """An import's plan: in full with --json, else its counts (the cells that change are listed first)."""
+
+    def __init__(self, plan: dict[str, Any], full: bool) -> None:
+        self.plan, self.full = plan, full
+
+    def to_json(self) -> dict[str, Any]:
+        if self.full:
+            return self.plan
+        p = self.plan
+        return {**p["counts"], "proposals": len(p["proposals"]), "appended": p["appended"], "dry_run": p["dry_run"]}
+
+
+def cmd_import_sheet(args: argparse.Namespace, settings: Settings) -> int:
+    """One class × subject × term sheet from the school-management software: dry run, or commit."""
+    from ledger.school.imports.gradebook import import_sheet
+    from ledger.school.years.queries import current_year
+
+    book = _gradebook(args)
+
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        async with ledger.engine.connect() as conn:
+            year = args.year or await current_year(conn, school, ledger.clock.now().date())
+        plan = await import_sheet(
+            ledger,
+            school,
+            actor,
+            book,
+            year=year,
+            class_id=args.class_id,
+            subject=args.subject,
+            term=args.term,
+            dry_run=args.dry_run,
+        )
+        if not args.json:
+            for cell in plan["cells"]:
+                if cell["status"] != "unchanged":
+                    slot = f" {cell['slot']}" if cell["slot"] else ""
+                    print(
+                        f"dòng {cell['row']} cột {cell['column']}  {cell['student']}  {cell['kind']}{slot}: "
+                        f"{cell['status']} {cell['ledger'] or '-'} → {cell['file']}"
+                    )
+            if plan["deadline"]:
+                print(f"{plan['deadline']['vi']} / {plan['deadline']['en']}")
+        return _Plan(plan, args.json)
+
+    return ledger_command(settings, args, "import sheet", work, role="SUBJECT_TEACHER")
+
+
+def cmd_import_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    """The IT teacher's reconciliation of the ledger against the source file (Điều 18.2)."""
+    from ledger.app.db import AUDITOR_ROLE
+    from ledger.school.imports.gradebook import reconcile
+    from ledger.school.years.queries import current_year
+
+    book = _gradebook(args)
+    school = required_school(args, settings)
+
+    async def body(runtime: Any) -> int:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            year = args.year or await current_year(conn, school, runtime.clock.now().date())
+            report = await reconcile(
+                conn, school, book, year=year, class_id=args.class_id, subject=args.subject, term=args.term
+            )
+        if args.json:
+            print_json(report)
+        else:
+            print(
+                f"{report['file']} ({report['class']} {report['subject']} HK{report['term']}): "
+                f"{'khớp / matches' if report['ok'] else 'có sai lệch / differences'}"
+            )
+            print("  " + "  ".join(f"{k}={v}" for k, v in report["counts"].items()))
+            for key in ("missing", "in_file_not_enrolled", "enrolled_not_in_file", "mismatches"):
+                for item in report[key]:
+                    print(f"  {key}: " + " ".join(f"{k}={v}" for k, v in item.items() if v is not None))
+        return EXIT_OK if report["ok"] else EXIT_NOT_INTACT
+
+    return with_runtime(settings, body)
+
+
+def add_import(commands: Any) -> None:
+    imports = commands.add_parser("import", help="bulk import: the sector database, gradebook sheets").add_subparsers(
+        dest="imp", required=True
+    )
+    for kind, text in (
+        ("staff", "staff"),
+        ("students", "students (and enrolments with --year)"),
+        ("assignments", "assignments"),
+    ):
+        command = imports.add_parser(kind, help=f"import {text} from CSV or JSON")
+        school_option(command)
+        command.add_argument("file", metavar="FILE")
+        command.add_argument(
+            "--year", help="school year of the class column" if kind == "students" else argparse.SUPPRESS
+        )
+        command.set_defaults(handler=cmd_import, kind=kind)
+    for name, text, handler in (
+        (
+            "sheet",
+            "import one class × subject × term sheet (XLSX, CSV, XML) from the school-management software",
+            cmd_import_sheet,
+        ),
+        ("reconcile", "reconcile the ledger against a source sheet (Điều 18.2)", cmd_import_reconcile),
+    ):
+        command = imports.add_parser(name, help=text)
+        school_option(command, "subject teacher" if name == "sheet" else None)
+        command.add_argument("file", metavar="FILE")
+        command.add_argument("--year", help="school year (default: the current one)")
+        command.add_argument("--class", dest="class_id", required=True)
+        command.add_argument("--subject", required=True, help="catalogue code, e.g. TOAN")
+        command.add_argument("--term", required=True, type=int, choices=[1, 2])
+        command.add_argument("--sheet", help="the workbook's sheet (default: the first)")
+        command.add_argument("--preset", choices=["smas", "vnedu", "hocba"], help="column layout (default: detected)")
+        if name == "sheet":
+            command.add_argument("--dry-run", action="store_true", help="show what would change; append nothing")
+        command.set_defaults(handler=handler)

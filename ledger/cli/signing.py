@@ -1,0 +1,120 @@
+"""Preparing what a signer signs, and submitting what comes back."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ledger.base.settings import Settings
+from ledger.cli.common import (
+    ledger_command,
+    one,
+    read_file,
+    school_option,
+    write_output,
+)
+
+
+def cmd_signing_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.school.signatures.commands import prepare_signature
+
+    async def produce(conn: Any, school: str, runtime: Any) -> bytes:
+        today = runtime.clock.now().date()
+        prepared = await prepare_signature(conn, school, args.year, args.student, args.role, args.subject, today)
+        return bytes(prepared["document"])
+
+    return write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
+
+
+def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.school.signatures.commands import submit_signature
+
+    data = read_file(args.file)
+
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        from ledger.app.runtime import Runtime
+
+        keys = Runtime(settings, "")
+        return [
+            await submit_signature(
+                ledger, school, actor, args.year, args.student, data, keys.trusted_roots(), keys.crls()
+            )
+        ]
+
+    return ledger_command(settings, args, "signing submit", work, role=args.role)
+
+
+def cmd_signing_prepare_sheet(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.school.class_sheets.commands import prepare_sheet
+
+    async def produce(conn: Any, school: str, runtime: Any) -> bytes:
+        today = runtime.clock.now().date()
+        return await prepare_sheet(conn, school, args.year, args.class_id, args.subject, args.term, today)
+
+    return write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
+
+
+def cmd_signing_submit_sheet(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.app.runtime import Runtime
+    from ledger.school.class_sheets.commands import submit_sheet
+
+    data = read_file(args.file)
+    keys = Runtime(settings, "")
+
+    def work(ledger: Any, school: str, actor: Any) -> Any:
+        return one(
+            submit_sheet(
+                ledger,
+                school,
+                actor,
+                args.year,
+                args.class_id,
+                args.subject,
+                args.term,
+                data,
+                keys.trusted_roots(),
+                keys.crls(),
+            )
+        )
+
+    return ledger_command(settings, args, "signing submit-sheet", work, role="SUBJECT_TEACHER")
+
+
+def add_signing(commands: Any) -> None:
+    signing = commands.add_parser("signing", help="prepare and submit signatures").add_subparsers(
+        dest="signing", required=True
+    )
+    prepare_signature = signing.add_parser("prepare", help="write what a role signs next for one student's year")
+    prepare_signature.add_argument("--school")
+    prepare_signature.add_argument("--year", required=True)
+    prepare_signature.add_argument("--student", required=True)
+    prepare_signature.add_argument(
+        "--role", required=True, choices=["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
+    )
+    prepare_signature.add_argument("--subject", help="for a subject teacher: the subject code")
+    prepare_signature.add_argument("-o", "--output", required=True)
+    prepare_signature.set_defaults(handler=cmd_signing_prepare)
+    submit_signature = signing.add_parser("submit", help="check a signed document and record its new signature")
+    school_option(submit_signature, "signer")
+    submit_signature.add_argument("--year", required=True)
+    submit_signature.add_argument("--student", required=True)
+    submit_signature.add_argument(
+        "--role", required=True, choices=["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "CLERK"]
+    )
+    submit_signature.add_argument("file", metavar="SIGNED.xml")
+    submit_signature.set_defaults(handler=cmd_signing_submit)
+    for name, text, handler in (
+        ("prepare-sheet", "write a class sheet for its subject teacher to sign (Điều 18.3)", cmd_signing_prepare_sheet),
+        ("submit-sheet", "check a signed class sheet and record the signature", cmd_signing_submit_sheet),
+    ):
+        command = signing.add_parser(name, help=text)
+        school_option(command, "subject teacher" if name == "submit-sheet" else None)
+        command.add_argument("--year", required=True)
+        command.add_argument("--class", dest="class_id", required=True)
+        command.add_argument("--subject", required=True)
+        command.add_argument("--term", required=True, type=int, choices=[1, 2])
+        if name == "prepare-sheet":
+            command.add_argument("-o", "--output", required=True)
+        else:
+            command.add_argument("file", metavar="SIGNED.xml")
+        command.set_defaults(handler=handler)

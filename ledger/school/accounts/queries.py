@@ -1,0 +1,71 @@
+"""Finding an account and the roles it holds today (role × assignment × time)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ledger.base.errors import AuthenticationFailed
+from ledger.school.accounts.passwords import api_key_hash, password_matches
+from ledger.school.accounts.tables import accounts
+from ledger.school.rules.policy import FIXED_ROLES, AccountKind, Grant, Principal
+from ledger.school.rules.roles import Role
+from ledger.school.years.tables import assignments
+
+
+async def account_row(conn: AsyncConnection, school: str, username: str) -> Any:
+    """The account's row, or None."""
+    return (
+        (await conn.execute(select(accounts).where(accounts.c.school_id == school, accounts.c.username == username)))
+        .mappings()
+        .first()
+    )
+
+
+async def check_password(engine: AsyncEngine, school: str, username: str, password: str) -> AccountKind:
+    """The kind of the account whose password this is; AuthenticationFailed otherwise."""
+    async with engine.connect() as conn:
+        account = await account_row(conn, school, username)
+    usable = account is not None and not account["disabled"] and account["password_hash"]
+    if not await password_matches(account["password_hash"] if usable else None, password):
+        raise AuthenticationFailed("login.password" if usable else "login.unknown")
+    return AccountKind(account["kind"])
+
+
+async def account_by_api_key(engine: AsyncEngine, key: str) -> tuple[str, str, AccountKind]:
+    """The school, username and kind of the active account this API key belongs to."""
+    school = key.removeprefix("hbk_").partition(".")[0] if key.startswith("hbk_") and "." in key else ""
+    if not school:
+        raise AuthenticationFailed("api_key.unknown")
+    async with engine.connect() as conn:
+        query = select(accounts).where(accounts.c.school_id == school, accounts.c.api_key_hash == api_key_hash(key))
+        row = (await conn.execute(query)).mappings().first()
+    if row is None or row["disabled"]:
+        raise AuthenticationFailed("api_key.unknown")
+    return row["school_id"], row["username"], AccountKind(row["kind"])
+
+
+async def load_principal(
+    conn: AsyncConnection, school: str, username: str, kind: AccountKind, today: date
+) -> Principal:
+    """The principal with the roles it holds today: role × assignment × time."""
+    account = await account_row(conn, school, username)
+    if account is None or account["disabled"] or AccountKind(account["kind"]) is not kind:
+        raise AuthenticationFailed("account.unavailable")
+    if kind is not AccountKind.STAFF:
+        return Principal(username, school, kind, (Grant(FIXED_ROLES[kind]),), student_id=account["student_id"])
+    t = assignments
+    rows = await conn.execute(
+        select(t).where(
+            t.c.school_id == school,
+            t.c.staff_id == account["staff_id"],
+            t.c.seq_to.is_(None),
+            t.c.valid_from <= today,
+            or_(t.c.valid_to.is_(None), t.c.valid_to >= today),
+        )
+    )
+    grants = tuple(Grant(Role(r["role"]), r["year"], r["class_id"], r["subject"], r["term"]) for r in rows.mappings())
+    return Principal(username, school, kind, grants, staff_id=account["staff_id"])

@@ -1,0 +1,24 @@
+"""The accounts table. Not a log: passwords change. Auditors may read every column but the hashes."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, DateTime, Index, Table, Text, func, text
+
+from ledger.log.schema import LEDGER_SCHEMA, metadata
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("school_id", Text, primary_key=True),
+    Column("username", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("staff_id", Text),
+    Column("student_id", Text),
+    Column("password_hash", Text),
+    Column("api_key_hash", Text),  # unique per school (an API key names its school)
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("accounts_api_key", "school_id", "api_key_hash", unique=True),
+    schema=LEDGER_SCHEMA,
+)

@@ -1,0 +1,121 @@
+"""The subject teacher signs the class sheet of a term (Điều 18.3): prepared by the service, signed on
+the teacher's side, checked here."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.base.clock import VN_TZ
+from ledger.base.errors import Conflict, Refused
+from ledger.format.envelope import Actor, Event, NewEvent
+from ledger.log.append import Ledger, SchoolSession
+from ledger.school.class_sheets.queries import sheet_digest, sheet_document
+from ledger.school.class_sheets.tables import RULE, SHEET_SIGNED
+from ledger.school.rules import identity
+from ledger.school.rules.roles import Role
+from ledger.school.signatures.certificates import registered_certificate
+from ledger.school.signatures.commands import checked_signing_time, parse_submitted, signing_actor
+from ledger.school.years.queries import holds
+from signing.xml import document as hocba_xml
+from signing.xml import verify as xml_verify
+
+
+def _refuse(code: str, vi: str, en: str, field: str = "document") -> Refused:
+    return Refused(code, vi, en, field=field, rule=RULE)
+
+
+async def prepare_sheet(
+    conn: AsyncConnection, school: str, year: str, class_id: str, subject: str, term: Any, today: date
+) -> bytes:
+    """The class sheet with room for the subject teacher's signature."""
+    root, _ = await sheet_document(conn, school, year, class_id, subject, term)
+    if hocba_xml.wrappers(root):
+        raise Conflict(
+            "signature.done",
+            "Bảng điểm này đã được ký và chưa thay đổi.",
+            "This class sheet is already signed and has not changed since.",
+            field="sheet",
+        )
+    part = root[0]
+    wrapper = f"ck-{part.get('Lop', '').lower()}-{part.get('Mon', '').lower()}-{part.get('HocKy')}-{today.isoformat()}"
+    hocba_xml.add_placeholder(root, wrapper, "SUBJECT_TEACHER", hocba_xml.references_for(root, "SUBJECT_TEACHER"))
+    return hocba_xml.to_bytes(root)
+
+
+async def submit_sheet(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    year: str,
+    class_id: str,
+    subject: str,
+    term: Any,
+    signed: bytes,
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+) -> Event:
+    """Check the subject teacher's signature over the class sheet and record it."""
+    submitted = parse_submitted(signed)
+    year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
+    code = subject.strip().upper()
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        root, _ = await sheet_document(session.conn, session.school, year, class_id, code, term_no)
+        if hocba_xml.wrappers(root):
+            raise Conflict("signature.done", "Bảng điểm này đã được ký.", "This class sheet is already signed.")
+        new = hocba_xml.wrappers(submitted)
+        expected = hocba_xml.references_for(root, "SUBJECT_TEACHER")
+        if len(new) != 1 or new[0].get("VaiTro") != "SUBJECT_TEACHER":
+            raise _refuse(
+                "signature.count",
+                "Cần đúng một chữ ký của giáo viên bộ môn.",
+                "Exactly one signature, by the subject teacher, is expected.",
+            )
+        if (new[0].get("ThamChieu") or "").split() != expected:
+            raise _refuse(
+                "signature.references",
+                "Chữ ký phải tham chiếu đúng bảng điểm (#sheet).",
+                "The signature must reference exactly the sheet (#sheet).",
+            )
+        wrapper = new[0]
+        container = root.find(hocba_xml.tag("ChuKySo"))
+        assert container is not None
+        container.append(wrapper)
+        report = xml_verify.verify_signature(hocba_xml.to_bytes(root), 0, trusted_roots, crls)
+        signed_at = checked_signing_time(session, report, RULE)
+        certificate = await registered_certificate(session, wrapper, signed_at)
+        day, user = signed_at.astimezone(VN_TZ).date(), str(actor.user)
+        assigned = await holds(
+            session, user, Role.SUBJECT_TEACHER, day, year=year, class_id=class_id, subject=code, term=term_no
+        )
+        if certificate["holder"] != user or not assigned:
+            raise _refuse(
+                "signature.not_assigned",
+                f"{user} không dạy môn {code} lớp {class_id} học kì {term_no} vào ngày {day.isoformat()}, "
+                "hoặc chứng thư số không phải của người này.",
+                f"{user} did not teach {code} in {class_id}, term {term_no}, on {day.isoformat()}, "
+                "or the certificate is not theirs.",
+                field="actor",
+            )
+        payload = {
+            "year": year,
+            "class": class_id,
+            "subject": code,
+            "term": term_no,
+            "signer": user,
+            "fingerprint": certificate["fingerprint"],
+            "signing_time": report.signing_time,
+            "digest": sheet_digest(root[0]),
+            "wrapper_id": wrapper.get("Id"),
+            "element": base64.b64encode(hocba_xml.canonical(wrapper)).decode(),
+        }
+        return [NewEvent(SHEET_SIGNED, payload, signing_actor(actor, "SUBJECT_TEACHER"))]
+
+    [event] = await ledger.decide(school, decide)
+    return event

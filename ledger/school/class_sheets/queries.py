@@ -1,0 +1,97 @@
+"""The class sheet as the ledger holds it, and the state of its signature."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+from lxml import etree
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.base.errors import NotFound
+from ledger.log.projection import read
+from ledger.school.assessments.tables import assessments, subject_comments
+from ledger.school.class_sheets.tables import sheet_signatures
+from ledger.school.rules import identity
+from ledger.school.schools.tables import schools
+from ledger.school.years.tables import classes, enrolments, students, subjects
+from signing.xml import document as hocba_xml
+
+
+async def _sheet(
+    conn: AsyncConnection, school: str, year: str, class_id: str, subject: str, term: int
+) -> etree._Element:
+    """The `sheet` part as the ledger holds it now."""
+    found = await read(conn, classes, school, year=year, class_id=class_id)
+    if not found:
+        raise NotFound(
+            "class.unknown", f"lớp {class_id} không có trong năm học {year}", f"no class {class_id} in {year}"
+        )
+    listed = await read(conn, subjects, school, year=year, code=subject, grade=found[0]["grade"])
+    if not listed:
+        raise NotFound(
+            "subject.unknown", f"lớp {class_id} không học môn {subject}", f"{class_id} has no subject {subject}"
+        )
+    [registered] = await read(conn, schools, school) or [{"name": school}]
+    keys: dict[str, Any] = {"year": year, "subject": subject, "term": term}
+    values: dict[str, list[tuple[str, int, str]]] = {}
+    for r in await read(conn, assessments, school, **keys):
+        values.setdefault(r["student_id"], []).append((r["kind"], r["slot"], r["value"]))
+    comments = {r["student_id"]: r["text"] for r in await read(conn, subject_comments, school, **keys)}
+    names = {r["student_id"]: r["full_name"] for r in await read(conn, students, school)}
+    enrolled = sorted(
+        r["student_id"]
+        for r in await read(conn, enrolments, school, year=year, class_id=class_id)
+        if r["until"] is None
+    )
+    order = {"regular": 0, "midterm": 1, "final": 2}
+    part = etree.Element(
+        hocba_xml.tag("Lop"), Id="sheet", Nam=year, Lop=class_id, Mon=subject, TenMon=listed[0]["name"], HocKy=str(term)
+    )
+    etree.SubElement(part, hocba_xml.tag("Truong"), Ma=school, Ten=registered["name"])
+    for student in enrolled:
+        pupil = etree.SubElement(part, hocba_xml.tag("HocSinh"), SoDinhDanh=student, HoTen=names.get(student, ""))
+        for kind, slot, value in sorted(values.get(student, []), key=lambda v: (order[v[0]], v[1])):
+            etree.SubElement(pupil, hocba_xml.tag("Diem"), Loai=kind, Lan=str(slot), GiaTri=value)
+        if comments.get(student):
+            etree.SubElement(pupil, hocba_xml.tag("NhanXet")).text = comments[student]
+    return part
+
+
+async def sheet_document(
+    conn: AsyncConnection, school: str, year: str, class_id: str, subject: str, term: Any
+) -> tuple[etree._Element, dict[str, Any] | None]:
+    """The class sheet as it stands, with its signature unless the data changed since (stale); and the
+    recorded signature, if any."""
+    year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
+    code = subject.strip().upper()
+    part = await _sheet(conn, school, year, class_id, code, term_no)
+    root = etree.Element(hocba_xml.tag("BangDiemLop"), nsmap={None: hocba_xml.NS})
+    root.set("PhienBan", "1")
+    root.append(part)
+    container = etree.SubElement(root, hocba_xml.tag("ChuKySo"))
+    rows = await read(conn, sheet_signatures, school, year=year, class_id=class_id, subject=code, term=term_no)
+    signed = rows[0] if rows else None
+    if signed is not None and signed["digest"] == sheet_digest(part):
+        container.append(hocba_xml.parse(base64.b64decode(signed["element"])))
+    return root, signed
+
+
+def sheet_digest(part: etree._Element) -> str:
+    return hashlib.sha256(hocba_xml.canonical(part)).hexdigest()
+
+
+async def sheet_status(
+    conn: AsyncConnection, school: str, year: str, class_id: str, subject: str, term: Any
+) -> dict[str, Any]:
+    """Whether the class sheet is signed, by whom and when, and whether it changed since (stale)."""
+    root, signed = await sheet_document(conn, school, year, class_id, subject, term)
+    current = len(hocba_xml.wrappers(root)) == 1
+    return {
+        "signed": current,
+        "stale": signed is not None and not current,
+        "signer": signed["signer"] if signed else None,
+        "signing_time": signed["signing_time"] if signed else None,
+        "digest": sheet_digest(root[0]),
+    }

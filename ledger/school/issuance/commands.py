@@ -1,0 +1,220 @@
+"""Issuing a fully signed học bạ (Điều 24), keeping its exact bytes, and revoking it before the close
+(Điều 25.3)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from cryptography import x509
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.base.clock import VN_TZ, format_time
+from ledger.base.errors import Conflict, NotFound, Refused
+from ledger.format.checkpoint import CheckpointSigner
+from ledger.format.envelope import Actor, Event, NewEvent
+from ledger.log import store
+from ledger.log.append import Ledger, SchoolSession
+from ledger.log.checkpointing import inclusion_proof, make_checkpoint
+from ledger.log.projection import read
+from ledger.school.calendar.checks import calendar_of, summer_pending
+from ledger.school.issuance.tables import HOCBA_ISSUED, HOCBA_RECEIPT, HOCBA_REVOKED, documents, issued
+from ledger.school.rules import identity
+from ledger.school.rules.roles import Role
+from ledger.school.signatures.queries import pdf_document, xml_document
+from ledger.school.transcripts.hocba import hocba_id
+from ledger.school.years.queries import holds
+from signing.pdf.verify import verify_pdf
+from signing.xml import document as hocba_xml
+from signing.xml import receipt
+from signing.xml import verify as xml_verify
+
+
+async def store_document(conn: AsyncConnection, school: str, content: bytes, media_type: str) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    statement = insert(documents).values(school_id=school, sha256=digest, media_type=media_type, content=content)
+    await conn.execute(statement.on_conflict_do_nothing())
+    return digest
+
+
+async def issue_hocba(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    year: str,
+    student: str,
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    signer: CheckpointSigner,
+) -> Event:
+    """The clerk issues one student's học bạ for a year: `hocba.issued` names the signed document's
+    digest and the PDF; then the school's ledger signs a checkpoint over it, and the XML with its
+    ledger receipt is stored and named by `hocba.receipt`. Returns the issuance event."""
+    async with ledger.engine.connect() as conn:
+        pending = [
+            r
+            for r in await read(conn, issued, school, hocba_id=hocba_id(school, year, student), status="issued")
+            if r["xml_sha256"] is None
+        ]
+        recorded = await store.find_events(conn, school, [UUID(r["event_id"]) for r in pending]) if pending else {}
+    # An issuance whose receipt was not stored (the process stopped in between) is completed, not repeated.
+    event = next(iter(recorded.values()), None) or await _issue(
+        ledger, school, actor, year, student, trusted_roots, crls
+    )
+    await attach_receipt(ledger, school, event, signer)
+    return event
+
+
+async def _issue(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    year: str,
+    student: str,
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+) -> Event:
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        today = session.now().astimezone(VN_TZ).date()
+        if not await holds(session, str(actor.user), Role.CLERK, today):
+            raise Refused(
+                "issuance.role",
+                "Chỉ văn thư (người giữ chứng thư số của nhà trường) ban hành học bạ.",
+                "Only the clerk, who holds the school's organisation certificate, issues the học bạ.",
+                field="actor",
+                rule="Điều 24.5",
+            )
+        ident = hocba_id(session.school, year, student)
+        previous = await read(session.conn, issued, session.school, hocba_id=ident)
+        standing = [r for r in previous if r["status"] == "issued"]
+        if standing:
+            raise Conflict(
+                "issuance.exists",
+                "Học bạ này đã được ban hành; muốn thay thế, hãy thu hồi bản đã ban hành trước (Điều 25.3).",
+                "This học bạ is already issued; to replace it, revoke the issued one first (Điều 25.3).",
+                field="student",
+                issuance=standing[0]["issuance_id"],
+            )
+        root, rows = await xml_document(session.conn, session.school, year, student)
+        if "ORGANISATION" not in {r["role"] for r in rows}:
+            raise Refused(
+                "issuance.unsigned",
+                "Học bạ chưa đủ chữ ký: giáo viên bộ môn, giáo viên chủ nhiệm, hiệu trưởng và dấu của nhà trường.",
+                "The học bạ lacks signatures: subject teachers, homeroom teacher, principal and the school seal.",
+                field="student",
+                rule="Điều 18, 24.5",
+            )
+        xml_report = xml_verify.verify_xml(hocba_xml.to_bytes(root), trusted_roots, crls)
+        pdf_bytes, pdf_rows = await pdf_document(session.conn, session.school, year, student)
+        pdf_report = await verify_pdf(pdf_bytes, trusted_roots, crls)
+        problems = [f for report in (xml_report, pdf_report) for s in report.signatures for f in s.findings]
+        problems += [f for report in (xml_report, pdf_report) for f in report.findings]
+        if not xml_report.ok or not pdf_report.ok or [r["role"] for r in pdf_rows] != ["PRINCIPAL", "ORGANISATION"]:
+            detail = problems[0] if problems else None
+            raise Refused(
+                "issuance.invalid",
+                f"Học bạ chưa thể ban hành: {detail.vi if detail else 'bản PDF chưa được ký và đóng dấu'}",
+                f"The học bạ cannot be issued: {detail.en if detail else 'the PDF is not signed and sealed'}",
+                field="student",
+                rule="Điều 15, 24",
+            )
+        version = len(previous) + 1
+        year_part = root.find(hocba_xml.tag("NamHoc"))
+        payload = {
+            "issuance": f"{ident}-{version}",
+            "hocba_id": ident,
+            "year": year,
+            "student": student,
+            "class": year_part.get("Lop") if year_part is not None else None,
+            "xml_c14n_sha256": receipt.document_digest(root),
+            "pdf_sha256": await store_document(session.conn, session.school, pdf_bytes, "application/pdf"),
+            "issued_on": today.isoformat(),
+            "replaces": previous[-1]["issuance_id"] if previous else None,
+        }
+        return [NewEvent(HOCBA_ISSUED, payload, actor)]
+
+    [event] = await ledger.decide(school, decide)
+    return event
+
+
+async def attach_receipt(ledger: Ledger, school: str, event: Event, signer: CheckpointSigner) -> Event:
+    """Sign a checkpoint over the issuance event, put the receipt into the issued XML, store it, and
+    record its hash (`hocba.receipt`)."""
+
+    checkpoint = await make_checkpoint(ledger.engine, school, signer, ledger.clock)
+    assert checkpoint is not None
+    assert checkpoint.tree_size >= event.seq
+    p = event.payload
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        rows = await read(session.conn, issued, session.school, issuance_id=p["issuance"])
+        if rows and rows[0]["xml_sha256"] is not None:
+            return []
+        root, _ = await xml_document(session.conn, session.school, p["year"], p["student"])
+        if receipt.document_digest(root) != p["xml_c14n_sha256"]:
+            raise Conflict(
+                "issuance.changed",
+                "Học bạ đã thay đổi từ khi ban hành; hãy thu hồi và ban hành lại.",
+                "The học bạ changed since it was issued; revoke it and issue it again.",
+                field="issuance",
+            )
+        proof = await inclusion_proof(session.conn, session.school, event.seq, checkpoint.tree_size)
+        receipt.attach(
+            root, seq=event.seq, prev_hash=event.prev_hash, body=event.body, checkpoint=checkpoint, proof=proof
+        )
+        digest = await store_document(session.conn, session.school, hocba_xml.to_bytes(root), "application/xml")
+        payload = {"issuance": p["issuance"], "xml_sha256": digest, "checkpoint_tree_size": checkpoint.tree_size}
+        return [NewEvent(HOCBA_RECEIPT, payload, event.actor)]
+
+    [recorded] = await ledger.decide(school, decide) or [event]
+    return recorded
+
+
+async def revoke_hocba(ledger: Ledger, school: str, actor: Actor, issuance_id: str, reason: str) -> Event:
+    """The principal revokes an issued học bạ before the close, to replace it (Điều 25.3)."""
+    why = identity.text(reason, "reason", limit=2000)
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        rows = await read(session.conn, issued, session.school, issuance_id=issuance_id)
+        if not rows:
+            raise NotFound("issuance.unknown", "không có học bạ đã ban hành này", "no such issued học bạ")
+        row = rows[0]
+        if row["status"] == "inherited":
+            raise Refused(
+                "issuance.inherited",
+                f"Học bạ này do trường {row['origin_school']} ban hành; chỉ trường đó được thu hồi.",
+                f"This học bạ was issued by school {row['origin_school']}; only that school may revoke it.",
+                field="issuance",
+                rule="Điều 25.3, 26",
+            )
+        if row["status"] != "issued":
+            raise Conflict("issuance.revoked", "Học bạ này đã bị thu hồi.", "This học bạ is already revoked.")
+        now = session.now()
+        if not await holds(session, str(actor.user), Role.PRINCIPAL, now.astimezone(VN_TZ).date()):
+            raise Refused(
+                "issuance.revoke_role",
+                "Chỉ hiệu trưởng quyết định thu hồi học bạ đã ban hành.",
+                "Only the principal decides to revoke an issued học bạ.",
+                field="actor",
+                rule="Điều 25.3",
+            )
+        calendar = await calendar_of(session, row["year"])
+        summer = await summer_pending(session, row["year"], row["student_id"])
+        deadline: datetime = calendar.final if summer else calendar.close
+        if now > deadline:
+            raise Refused(
+                "issuance.closed",
+                f"Đã qua thời hạn {format_time(deadline)}: học bạ đã ban hành không còn được thu hồi hay thay thế.",
+                f"After {format_time(deadline)} an issued học bạ can no longer be revoked or replaced.",
+                field="issuance",
+                rule="Điều 25.3, 25.4",
+                deadline=format_time(deadline),
+            )
+        return [NewEvent(HOCBA_REVOKED, {"issuance": issuance_id, "reason": why}, actor)]
+
+    [event] = await ledger.decide(school, decide)
+    return event

@@ -1,0 +1,33 @@
+"""Reading issued documents: the exact stored bytes, and the verification code a family uses."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.base.errors import NotFound
+from ledger.school.issuance.tables import documents
+
+
+def lookup_code(secret: bytes, school: str, issuance_id: str) -> str:
+    """The verification code of an issued học bạ, given to the family with the files: derived from the
+    service's secret, so that it is kept nowhere and the ledger (which integration clients read) does
+    not reveal it. Ten characters, in two groups of five."""
+    digest = hmac.new(secret, f"hocba-lookup:{school}:{issuance_id}".encode(), hashlib.sha256).digest()
+    code = base64.b32encode(digest).decode()[:10]
+    return f"{code[:5]}-{code[5:]}"
+
+
+async def stored_document(conn: AsyncConnection, school: str, digest: str) -> bytes:
+    row = (
+        await conn.execute(
+            select(documents.c.content).where(documents.c.school_id == school, documents.c.sha256 == digest)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("document.unknown", "không có tệp này", "no such document", field="sha256")
+    return bytes(row[0])

@@ -1,0 +1,1 @@
+"""The school registry: the first events of every chain."""

@@ -1,0 +1,287 @@
+"""Preparing what a role signs next and checking what comes back (Điều 8, 15, 18, 24.5)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.base.clock import VN_TZ, parse_time
+from ledger.base.errors import Conflict, NotFound, Refused, ValidationError
+from ledger.format.envelope import Actor, Event, NewEvent
+from ledger.log.append import Ledger, SchoolSession
+from ledger.log.projection import read
+from ledger.school.rules.roles import Role
+from ledger.school.signatures.certificates import check_holder, registered_certificate, signature_refusal
+from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
+from ledger.school.signatures.tables import SIGNATURE_ADDED, certificates
+from signing.pdf.verify import verify_pdf
+from signing.xml import document as hocba_xml
+from signing.xml import verify as xml_verify
+
+CLOCK_SKEW = timedelta(minutes=5)  # how far a signer's clock may run ahead of the service's
+
+
+def _missing_before(role: str, rows: list[dict[str, Any]], subjects: list[str]) -> list[str]:
+    """What must be signed before `role` may sign (Điều 18): the roles still missing."""
+    signed_subjects = {r["subject"] for r in rows if r["role"] == "SUBJECT_TEACHER"}
+    roles = {r["role"] for r in rows}
+    missing = [f"SUBJECT_TEACHER:{s}" for s in subjects if s not in signed_subjects]
+    order = ["HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
+    if role == "SUBJECT_TEACHER":
+        return []
+    needed = order[: order.index(role)]
+    return missing + [r for r in needed if r not in roles]
+
+
+async def prepare_signature(
+    conn: AsyncConnection, school: str, year: str, student: str, role: str, subject: str | None, today: date
+) -> dict[str, Any]:
+    """What a signer of `role` signs now for one student's year."""
+    if role not in hocba_xml.ROLES:
+        raise ValidationError("signature.role", "vai trò ký không hợp lệ", "unknown signing role", field="role")
+    sealing = today.isoformat() if role == "ORGANISATION" else None
+    root, rows = await xml_document(conn, school, year, student, issued_on=sealing)
+    subjects = [e.get("Ma", "") for e in root.iter(hocba_xml.tag("MonHoc"))]
+    if role == "SUBJECT_TEACHER" and subject not in subjects:
+        raise NotFound("subject.unknown", "môn học không có trong học bạ này", "no such subject here", field="subject")
+    missing = _missing_before(role, rows, subjects)
+    if missing:
+        raise Refused(
+            "signature.order",
+            f"Chưa đến lượt ký: còn thiếu chữ ký của {', '.join(missing)}.",
+            f"Not yet: these must sign first: {', '.join(missing)}.",
+            field="role",
+            rule="Điều 18, 24.5",
+        )
+    done = [r for r in rows if r["role"] == role and (role != "SUBJECT_TEACHER" or r["subject"] == subject)]
+    if done:
+        raise Conflict(
+            "signature.done",
+            "Phần này đã được ký và chưa thay đổi.",
+            "This part is already signed and has not changed since.",
+            field="role",
+        )
+    wrapper_id = f"ck-{secrets.token_hex(6)}"
+    references = hocba_xml.references_for(root, role, subject)
+    hocba_xml.add_placeholder(root, wrapper_id, role, references)
+    return {
+        "student": student,
+        "wrapper_id": wrapper_id,
+        "role": role,
+        "references": references,
+        "document": hocba_xml.to_bytes(root),
+    }
+
+
+def checked_signing_time(session: SchoolSession, report: Any, rule: str = "Điều 8, 15") -> datetime:
+    """The signing time of a signature the verifier found valid, and not in the future; otherwise the
+    refusal names the first finding."""
+    if not report.ok or report.signing_time is None:
+        first = report.findings[0] if report.findings else None
+        raise signature_refusal(
+            first.code if first else "signature.invalid",
+            f"Chữ ký không hợp lệ: {first.vi if first else 'không rõ lý do'}",
+            f"The signature is not valid: {first.en if first else 'unknown reason'}",
+            rule,
+        )
+    signed_at = parse_time(report.signing_time)
+    if signed_at > session.now() + CLOCK_SKEW:
+        raise signature_refusal(
+            "signature.time", "Thời điểm ký ở tương lai.", "The signing time is in the future.", rule
+        )
+    return signed_at
+
+
+def signing_actor(actor: Actor, role: str) -> Actor:
+    """The signer as the event records them: in the role they signed in (the seal: as the clerk),
+    whatever other roles they hold."""
+    return Actor(actor.user, Role.CLERK if role == "ORGANISATION" else role, actor.on_behalf_of)
+
+
+def parse_submitted(signed: bytes) -> Any:
+    """A document that comes back from a signer, parsed (without DTDs or entities)."""
+    try:
+        return hocba_xml.parse(signed)
+    except Exception:
+        raise ValidationError(
+            "xml.unreadable", "tệp XML không đọc được", "the XML is unreadable", field="document"
+        ) from None
+
+
+async def submit_signature(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    year: str,
+    student: str,
+    signed: bytes,
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+) -> Event:
+    """Check a signature made on the signer's side and record it."""
+    submitted = parse_submitted(signed)
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        banhanh = submitted.find(hocba_xml.tag("BanHanh"))
+        sealing = banhanh.get("Ngay") if banhanh is not None else None
+        root, rows = await xml_document(session.conn, session.school, year, student, issued_on=sealing)
+        known = {r["wrapper_id"] for r in rows}
+        new = [w for w in hocba_xml.wrappers(submitted) if w.get("Id") not in known]
+        if len(new) != 1:
+            raise signature_refusal(
+                "signature.count", "Cần đúng một chữ ký mới.", "Exactly one new signature is expected."
+            )
+        wrapper = new[0]
+        role = wrapper.get("VaiTro", "")
+        references = (wrapper.get("ThamChieu") or "").split()
+        subject = references[0][len("#subject-") :] if role == "SUBJECT_TEACHER" and references else None
+        prepared = await prepare_signature(
+            session.conn, session.school, year, student, role, subject, session.now().date()
+        )
+        if references != prepared["references"]:
+            raise signature_refusal(
+                "signature.references",
+                "Chữ ký không tham chiếu đúng các phần thuộc trách nhiệm của vai trò này.",
+                "The signature does not reference exactly the parts this role is responsible for.",
+            )
+        # The signature is checked in the document rebuilt here, never in the one submitted.
+        container = root.find(hocba_xml.tag("ChuKySo"))
+        assert container is not None
+        container.append(wrapper)
+        if not hocba_xml.schema().validate(root):
+            error = hocba_xml.schema().error_log.last_error
+            raise signature_refusal(
+                "xml.schema",
+                f"Văn bản không đúng lược đồ học bạ: {error}",
+                f"The document does not match the học bạ schema: {error}",
+            )
+        data = hocba_xml.to_bytes(root)
+        report = xml_verify.verify_signature(data, len(rows), trusted_roots, crls)
+        signed_at = checked_signing_time(session, report)
+        if role == "ORGANISATION" and (
+            banhanh is None or banhanh.get("Ngay") != signed_at.astimezone(VN_TZ).date().isoformat()
+        ):
+            raise signature_refusal(
+                "signature.issuance", "Ngày ban hành phải là ngày ký.", "The issuance date is the signing date."
+            )
+        registered = await registered_certificate(session, wrapper, signed_at)
+        await check_holder(session, actor, role, registered["holder"], year, student, subject, signed_at)
+        element = hocba_xml.canonical(wrapper)
+        digests = hocba_xml.part_digests(root)
+        payload = {
+            "format": "xml",
+            "year": year,
+            "student": student,
+            "wrapper_id": wrapper.get("Id"),
+            "role": role,
+            "subject": subject,
+            "parts": report.parts,
+            "digests": {p: digests[p] for p in report.parts if p in digests},
+            "signer": registered["holder"] if role != "ORGANISATION" else str(actor.user),
+            "fingerprint": registered["fingerprint"],
+            "signing_time": report.signing_time,
+            "issued_on": banhanh.get("Ngay") if role == "ORGANISATION" and banhanh is not None else None,
+            "element": base64.b64encode(element).decode(),
+        }
+        return [NewEvent(SIGNATURE_ADDED, payload, signing_actor(actor, role))]
+
+    [event] = await ledger.decide(school, decide)
+    return event
+
+
+PDF_ORDER = ("PRINCIPAL", "ORGANISATION")
+
+
+async def submit_pdf(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    year: str,
+    student: str,
+    signed: bytes,
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+) -> Event:
+    """Check a PDF signed on the signer's side (the principal's signature, then the clerk's seal) and
+    record the revision it added."""
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        current, rows = await pdf_document(session.conn, session.school, year, student)
+        if len(rows) >= len(PDF_ORDER):
+            raise Conflict(
+                "signature.done", "Học bạ PDF đã được ký và đóng dấu.", "The PDF is already signed and sealed."
+            )
+        role = PDF_ORDER[len(rows)]
+        if role == "PRINCIPAL":
+            xml_rows = await current_signatures(session.conn, session.school, year, student)
+            if "PRINCIPAL" not in {r["role"] for r in xml_rows}:
+                raise signature_refusal(
+                    "signature.order",
+                    "Hiệu trưởng ký học bạ XML trước khi ký bản PDF.",
+                    "The principal signs the XML học bạ before the PDF.",
+                    "Điều 18",
+                )
+        if not signed.startswith(current) or len(signed) == len(current):
+            raise signature_refusal(
+                "signature.base",
+                "Tệp PDF không phải bản học bạ hiện hành với một chữ ký mới.",
+                "The PDF is not the current học bạ with one new signature.",
+            )
+        report = await verify_pdf(signed, trusted_roots, crls)
+        if len(report.signatures) != len(rows) + 1:
+            raise signature_refusal(
+                "signature.count", "Cần đúng một chữ ký mới.", "Exactly one new signature is expected."
+            )
+        newest = report.signatures[-1]
+        if not newest.ok or newest.role != role or report.findings:
+            found = newest.findings or report.findings
+            first = found[0] if found else None
+            reason_vi = first.vi if first else f"cần chữ ký của {role}"
+            reason_en = first.en if first else f"a {role} signature is expected"
+            raise signature_refusal(
+                first.code if first else "signature.role",
+                f"Chữ ký không hợp lệ: {reason_vi}",
+                f"The signature is not valid: {reason_en}",
+            )
+        assert newest.signing_time is not None
+        signed_at = parse_time(newest.signing_time)
+        if signed_at > session.now() + CLOCK_SKEW:
+            raise signature_refusal("signature.time", "Thời điểm ký ở tương lai.", "The signing time is in the future.")
+        holder = "organisation" if role == "ORGANISATION" else newest.staff_id
+        registered = [
+            r for r in await read(session.conn, certificates, session.school, holder=holder) if not r["revoked_at"]
+        ]
+        if not registered:
+            raise signature_refusal(
+                "certificate.unregistered",
+                "Chứng thư số chưa được đăng ký với nhà trường.",
+                "The certificate is not registered with the school.",
+                "Điều 9.4",
+            )
+        await check_holder(session, actor, role, str(holder), year, student, None, signed_at)
+        payload = {
+            "format": "pdf",
+            "year": year,
+            "student": student,
+            "wrapper_id": f"pdf-{role.lower()}",
+            "role": role,
+            "subject": None,
+            "parts": ["pdf"],
+            "digests": {"pdf": hashlib.sha256(current).hexdigest()},
+            "signer": str(holder),
+            "fingerprint": registered[0]["fingerprint"],
+            "signing_time": newest.signing_time,
+            "issued_on": None,
+            "element": base64.b64encode(signed[len(current) :]).decode(),
+        }
+        return [NewEvent(SIGNATURE_ADDED, payload, signing_actor(actor, role))]
+
+    [event] = await ledger.decide(school, decide)
+    return event

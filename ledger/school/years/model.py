@@ -1,0 +1,202 @@
+"""The values the school-year commands take, validated without a database: a subject of the catalogue,
+a student's profile, an assignment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from typing import Any
+from uuid import UUID
+
+from ledger.base.errors import ValidationError
+from ledger.school.rules import identity
+from ledger.school.rules.evaluation import SUBJECT_CODE
+from ledger.school.rules.roles import STAFF_ROLES, Role
+from ledger.school.rules.tt22 import Kind
+
+
+@dataclass(frozen=True)
+class SubjectDefinition:
+    code: str
+    name: str
+    kind: Kind
+    periods: Mapping[int, int]  # grade -> periods per year
+
+    def payload(self, year: str) -> dict[str, Any]:
+        return {
+            "year": year,
+            "code": self.code,
+            "name": self.name,
+            "kind": self.kind.value,
+            "periods": {str(g): p for g, p in sorted(self.periods.items())},
+        }
+
+
+def parse_subject(raw: Mapping[str, Any], field: str) -> SubjectDefinition:
+
+    code = raw.get("code")
+    if not isinstance(code, str) or not SUBJECT_CODE.match(code):
+        raise ValidationError(
+            "subject.code", "mã môn gồm chữ in hoa, số và _", "a subject code is A-Z, 0-9 and _", field=f"{field}.code"
+        )
+    name = identity.text(raw.get("name"), f"{field}.name")
+    try:
+        kind = Kind(str(raw.get("kind")))
+    except ValueError:
+        raise ValidationError(
+            "subject.kind",
+            "loại môn là 'score' hoặc 'comment'",
+            "the kind is 'score' or 'comment'",
+            field=f"{field}.kind",
+            rule="TT22 Đ.5",
+        ) from None
+    periods_raw = raw.get("periods")
+    if not isinstance(periods_raw, Mapping) or not periods_raw:
+        raise ValidationError(
+            "subject.periods",
+            "cần số tiết/năm cho từng khối",
+            "needs periods per year for each grade",
+            field=f"{field}.periods",
+        )
+    periods: dict[int, int] = {}
+    for grade, count in periods_raw.items():
+        if str(grade) not in {"6", "7", "8", "9"} or isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValidationError(
+                "subject.periods",
+                "khối 6–9 với số tiết nguyên dương",
+                "grades 6–9 with a positive number of periods",
+                field=f"{field}.periods.{grade}",
+            )
+        periods[int(grade)] = count
+    return SubjectDefinition(code, name or code, kind, periods)
+
+
+def default_catalogue() -> list[SubjectDefinition]:
+    """The GDPT 2018 lower-secondary subjects, with periods per year by grade (ledger/data)."""
+    doc = json.loads(resources.files("ledger.school").joinpath("data/catalogue-gdpt2018-thcs.json").read_text("utf-8"))
+    return [parse_subject(item, f"catalogue[{i}]") for i, item in enumerate(doc)]
+
+
+def student_profile(raw: Mapping[str, Any], field: str = "student") -> dict[str, Any]:
+    """Validate and normalise one student's identity as the sector database exports it."""
+    gender = identity.gender(raw.get("gender"), f"{field}.gender")
+    birth = identity.parse_date(raw.get("date_of_birth"), f"{field}.date_of_birth")
+    guardians = []
+    for index, guardian in enumerate(raw.get("guardians") or []):
+        where = f"{field}.guardians[{index}]"
+        if not isinstance(guardian, Mapping):
+            raise ValidationError("guardian.invalid", "phải là một đối tượng", "must be an object", field=where)
+        guardians.append(
+            {
+                "full_name": identity.text(guardian.get("full_name"), f"{where}.full_name"),
+                "relation": identity.text(guardian.get("relation"), f"{where}.relation", required=False),
+                "phone": identity.phone(guardian.get("phone"), f"{where}.phone") if guardian.get("phone") else None,
+            }
+        )
+    return {
+        "student": identity.personal_id(raw.get("student"), f"{field}.student", birth=birth, gender=gender),
+        "ministry_code": identity.ministry_code(raw.get("ministry_code"), f"{field}.ministry_code"),
+        "full_name": identity.text(raw.get("full_name"), f"{field}.full_name"),
+        "gender": gender,
+        "date_of_birth": birth.isoformat(),
+        "birthplace": identity.text(raw.get("birthplace"), f"{field}.birthplace", required=False),
+        "ethnicity": identity.text(raw.get("ethnicity"), f"{field}.ethnicity", required=False),
+        "residence": identity.text(raw.get("residence"), f"{field}.residence", required=False),
+        "guardians": guardians,
+    }
+
+
+def profile_of(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "student": row["student_id"],
+        "ministry_code": row["ministry_code"],
+        "full_name": row["full_name"],
+        "gender": row["gender"],
+        "date_of_birth": row["date_of_birth"].isoformat(),
+        "birthplace": row["birthplace"],
+        "ethnicity": row["ethnicity"],
+        "residence": row["residence"],
+        "guardians": row["guardians"],
+    }
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Who holds which role, for which class, subject and term, from when until when."""
+
+    staff: str
+    role: Role
+    valid_from: date
+    valid_to: date | None = None
+    year: str | None = None
+    class_id: str | None = None
+    subject: str | None = None
+    term: int | None = None
+
+    def natural_key(self) -> tuple[Any, ...]:
+        return (self.staff, self.role.value, self.year, self.class_id, self.subject, self.term, self.valid_from)
+
+    def payload(self, assignment_id: UUID) -> dict[str, Any]:
+        return {
+            "assignment": str(assignment_id),
+            "staff": self.staff,
+            "role": self.role.value,
+            "year": self.year,
+            "class": self.class_id,
+            "subject": self.subject,
+            "term": self.term,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_to": self.valid_to.isoformat() if self.valid_to else None,
+        }
+
+
+def parse_assignment(raw: Mapping[str, Any], field: str) -> Assignment:
+    try:
+        role = Role(str(raw.get("role", "")).strip().upper())
+    except ValueError:
+        role = None
+    if role not in STAFF_ROLES or role is None:
+        raise ValidationError(
+            "assignment.role",
+            "vai trò phải là một trong: " + ", ".join(sorted(STAFF_ROLES)),
+            "the role must be one of " + ", ".join(sorted(STAFF_ROLES)),
+            field=f"{field}.role",
+        )
+    valid_from = identity.parse_date(raw.get("valid_from"), f"{field}.valid_from")
+    valid_to = identity.parse_date(raw["valid_to"], f"{field}.valid_to") if raw.get("valid_to") else None
+    if valid_to is not None and valid_to < valid_from:
+        raise ValidationError(
+            "assignment.dates",
+            "ngày kết thúc trước ngày bắt đầu",
+            "the end comes before the start",
+            field=f"{field}.valid_to",
+        )
+    year = class_id = subject = None
+    term = None
+    if role in (Role.SUBJECT_TEACHER, Role.HOMEROOM_TEACHER):
+        year = identity.school_year(raw.get("year"), f"{field}.year")
+        class_id = identity.class_id(raw.get("class"), f"{field}.class")
+    if role is Role.SUBJECT_TEACHER:
+        subject = str(raw.get("subject") or "").strip().upper()
+        if not subject:
+            raise ValidationError("assignment.subject", "cần môn học", "needs a subject", field=f"{field}.subject")
+        term = identity.term(raw.get("term"), f"{field}.term")
+    return Assignment(
+        identity.staff_id(raw.get("staff"), f"{field}.staff"), role, valid_from, valid_to, year, class_id, subject, term
+    )
+
+
+def assignment_of(row: Mapping[str, Any]) -> Assignment:
+    return Assignment(
+        row["staff_id"],
+        Role(row["role"]),
+        row["valid_from"],
+        row["valid_to"],
+        row["year"],
+        row["class_id"],
+        row["subject"],
+        row["term"],
+    )

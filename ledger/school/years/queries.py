@@ -1,0 +1,86 @@
+"""Reading the school-year model: the year, a class's grade, a subject of the catalogue, a class's
+roster, and whether someone holds a role (role × assignment × time)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.base.errors import NotFound
+from ledger.log.append import SchoolSession
+from ledger.log.projection import read
+from ledger.school.rules.roles import Role
+from ledger.school.years.tables import assignments, classes, enrolments, school_years, subjects
+
+
+async def year_row(session: SchoolSession, year: str) -> dict[str, Any]:
+    rows = await read(session.conn, school_years, session.school, year=year)
+    if not rows:
+        raise NotFound("year.unknown", f"năm học {year} chưa được mở", f"school year {year} is not open", field="year")
+    return rows[0]
+
+
+async def current_year(conn: AsyncConnection, school: str, today: date) -> str:
+    """The school year a command means when it names none: the latest opened year that has started by
+    `today` (the summer after it included), else the first one opened."""
+    years = sorted(await read(conn, school_years, school), key=lambda r: r["starts"])
+    if not years:
+        raise NotFound(
+            "year.unknown", "trường chưa mở năm học nào", "the school has opened no school year", field="year"
+        )
+    started = [r for r in years if r["starts"] <= today]
+    return str((started or years)[-1 if started else 0]["year"])
+
+
+async def class_grade(session: SchoolSession, year: str, class_id: str) -> int:
+    rows = await read(session.conn, classes, session.school, year=year, class_id=class_id)
+    if not rows:
+        raise NotFound(
+            "class.unknown",
+            f"lớp {class_id} không có trong năm học {year}",
+            f"class {class_id} does not exist in {year}",
+            field="class",
+        )
+    return int(rows[0]["grade"])
+
+
+async def subject_row(session: SchoolSession, year: str, code: str, grade: int) -> dict[str, Any]:
+    rows = await read(session.conn, subjects, session.school, year=year, code=code, grade=grade)
+    if not rows:
+        raise NotFound(
+            "subject.unknown",
+            f"môn {code} không có trong danh mục khối {grade} năm học {year}",
+            f"subject {code} is not in the grade {grade} catalogue of {year}",
+            field="subject",
+        )
+    return rows[0]
+
+
+async def roster(session: SchoolSession, year: str, class_id: str) -> list[str]:
+    """Students currently enrolled in a class."""
+    rows = await read(session.conn, enrolments, session.school, year=year, class_id=class_id)
+    return [row["student_id"] for row in rows if row["until"] is None]
+
+
+async def holds(
+    session: SchoolSession,
+    staff_id: str,
+    role: Role,
+    on: date,
+    *,
+    year: str | None = None,
+    class_id: str | None = None,
+    subject: str | None = None,
+    term: int | None = None,
+) -> bool:
+    """Does `staff_id` hold `role` (for that class, subject and term) on day `on`?"""
+    filters: dict[str, Any] = {"staff_id": staff_id, "role": role.value}
+    for name, value in (("year", year), ("class_id", class_id), ("subject", subject), ("term", term)):
+        if value is not None:
+            filters[name] = value
+    for row in await read(session.conn, assignments, session.school, **filters):
+        if row["valid_from"] <= on and (row["valid_to"] is None or on <= row["valid_to"]):
+            return True
+    return False

@@ -1,0 +1,188 @@
+"""PAdES signatures on the học bạ: each an incremental revision (the signed bytes stay a prefix of the
+file), with its visible stamp: the principal's signature image, or the school's seal over a third of
+it, and the signing time in +07:00 (Điều 13)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils import images, layout
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.sign import fields, signers
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from ledger.base.clock import VN_TZ
+from signing.pdf.layout import (
+    LAYOUT,
+    MM,
+    SEAL_IMAGE,
+    SIGNATURE_IMAGE,
+    STAMP_FONT,
+    STAMP_TEXT_SIZE,
+    PdfError,
+    principal_layout,
+    seal_box,
+    signature_box,
+)
+from signing.x509.certs import PrivateKey
+
+# Signing
+
+
+def _signer(key: PrivateKey, certificate: x509.Certificate, chain: Sequence[x509.Certificate]) -> signers.Signer:
+    key_der = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return signers.SimpleSigner(
+        signing_cert=asn1_certificate(certificate),
+        signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
+        cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
+            [asn1_certificate(c) for c in chain]
+        ),
+    )
+
+
+def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
+class _TimedPdfSigner(signers.PdfSigner):
+    """Signs with a given signing time (the signingTime attribute, /M and the appearance) instead of
+    the host clock."""
+
+    def __init__(self, *args: Any, signing_time: datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._signing_time = signing_time
+
+    def init_signing_session(self, *args: Any, **kwargs: Any) -> Any:
+        session = super().init_signing_session(*args, **kwargs)
+        session.system_time = self._signing_time
+        return session
+
+
+def iso_time(moment: datetime) -> str:
+    """ISO 8601 in Vietnam time, to the second: 2026-05-31T10:15:00+07:00."""
+    return moment.astimezone(VN_TZ).isoformat(timespec="seconds")
+
+
+ROLE_REASONS = {
+    "PRINCIPAL": "Hiệu trưởng phê duyệt học bạ",
+    "ORGANISATION": "Nhà trường đóng dấu học bạ",
+}
+
+
+def _reason(role: str) -> str:
+    """The signature's /Reason: the role code, then its description for people reading the PDF."""
+    description = ROLE_REASONS.get(role)
+    return f"{role}: {description}" if description else role
+
+
+def role_from_reason(reason: str | None) -> str | None:
+    if not reason:
+        return None
+    code = reason.split(":", 1)[0].strip()
+    return code if re.fullmatch(r"[A-Z_]+", code) else None
+
+
+def _rule(x: layout.AxisAlignment, y: layout.AxisAlignment, margins: layout.Margins) -> layout.SimpleBoxLayoutRule:
+    return layout.SimpleBoxLayoutRule(
+        x_align=x, y_align=y, margins=margins, inner_content_scaling=layout.InnerScaling.NO_SCALING
+    )
+
+
+def _stamp_style(appearance: Literal["principal", "seal"], signed_at: str) -> TextStampStyle:
+    text_style = TextBoxStyle(
+        font=GlyphAccumulatorFactory(str(STAMP_FONT)),
+        font_size=STAMP_TEXT_SIZE,
+        border_width=0,
+    )
+    align, none = layout.AxisAlignment, layout.Margins(0, 0, 0, 0)
+    if appearance == "principal":
+        _, width, height = principal_layout()
+        background = images.PdfImage(str(SIGNATURE_IMAGE), box=layout.BoxConstraints(width, height))
+        background_layout = _rule(align.ALIGN_MID, align.ALIGN_MAX, none)
+        # the time goes under the right part of the image, clear of the seal over its left third
+        text_layout = _rule(align.ALIGN_MAX, align.ALIGN_MIN, layout.Margins(0, 2, 0, 2))
+    else:
+        diameter = LAYOUT.seal_diameter * MM
+        background = images.PdfImage(str(SEAL_IMAGE), box=layout.BoxConstraints(diameter, diameter))
+        background_layout = _rule(align.ALIGN_MAX, align.ALIGN_MID, none)
+        text_layout = _rule(align.ALIGN_MIN, align.ALIGN_MIN, layout.Margins(0, 0, 0, 4))
+    return TextStampStyle(
+        stamp_text=signed_at.replace("%", "%%"),
+        text_box_style=text_style,
+        inner_content_layout=text_layout,
+        background=background,
+        background_layout=background_layout,
+        background_opacity=1.0,
+        border_width=0,
+    )
+
+
+async def sign_pdf(
+    pdf: bytes,
+    key: PrivateKey,
+    certificate: x509.Certificate,
+    *,
+    chain: Sequence[x509.Certificate],
+    appearance: Literal["principal", "seal"],
+    role: str,
+    signer_name: str,
+    signing_time: datetime,
+    time_stamper: Any | None,
+    field_name: str,
+    year_index: int | None = None,
+    doc: Mapping[str, Any] | None = None,
+) -> bytes:
+    """Add one PAdES signature as a new revision of `pdf` (the input stays a prefix of the result).
+
+    `appearance` "principal" shows the signature image in the principal's signature space of the year
+    page; "seal" shows the school's seal at actual size over the left third of it. Both show the
+    signing time. Without `year_index` the last school year's page is used (`doc` gives the number of
+    years; without it, the last page of the PDF). `role` is recorded in the signature's /Reason.
+    """
+    if signing_time.tzinfo is None:
+        raise PdfError("the signing time needs a timezone")
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    pages = int(reader.root["/Pages"]["/Count"])
+    if year_index is None:
+        year_index = len(doc.get("years") or []) - 1 if doc is not None else pages - 2
+    placement = seal_box if appearance == "seal" else signature_box
+    page, box = placement({"years": [{}] * (year_index + 1)}, year_index)
+    if not 0 <= page < pages:
+        raise PdfError(f"the PDF has no page {page + 1} for school year {year_index}")
+    signed_at = iso_time(signing_time)
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name,
+        reason=_reason(role),
+        name=signer_name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+    )
+    pdf_signer = _TimedPdfSigner(
+        meta,
+        _signer(key, certificate, chain),
+        timestamper=time_stamper,
+        stamp_style=_stamp_style(appearance, signed_at),
+        new_field_spec=fields.SigFieldSpec(
+            sig_field_name=field_name,
+            on_page=page,
+            box=(round(box[0]), round(box[1]), round(box[2]), round(box[3])),
+        ),
+        signing_time=signing_time,
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    out = await pdf_signer.async_sign_pdf(writer, output=io.BytesIO())
+    return bytes(out.getvalue())

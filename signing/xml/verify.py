@@ -1,0 +1,295 @@
+"""Verifying XAdES signatures offline (Điều 15): each signature over exactly the parts of its role and
+every earlier signature, the certificate chained and not revoked at signing time, and the signed
+content read only from what the signature covers."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from lxml import etree
+from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.verifier import SignatureConfiguration, XMLVerifier
+from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
+
+from ledger.base.clock import VN_TZ
+from signing.report import FileReport, Finding, SignatureReport
+from signing.x509.certs import san_uris
+from signing.x509.revocation import certificate_checks
+from signing.xml.document import (
+    DS,
+    NS,
+    OWN_PARTS,
+    XADES,
+    canonical,
+    own_parts,
+    parse,
+    safe_parser,
+    schema,
+    tag,
+    wrappers,
+)
+
+
+def _finding(code: str, vi: str, en: str) -> Finding:
+    return Finding(code, vi, en)
+
+
+def _signing_time(signature: etree._Element, referenced: set[str]) -> datetime | None:
+    """SigningTime from the XAdES signed properties, or from a referenced
+    Object/SignatureProperties/SignatureProperty (the form used in Vietnamese practice)."""
+    found = signature.find(f".//{{{XADES}}}SignedSignatureProperties/{{{XADES}}}SigningTime")
+    if found is None:
+        for props in signature.iterfind(f"{{{DS}}}Object/{{{DS}}}SignatureProperties"):
+            for prop in props.iterfind(f"{{{DS}}}SignatureProperty"):
+                if not ({props.get("Id"), prop.get("Id")} & referenced):
+                    continue
+                for element in prop.iter():
+                    if isinstance(element.tag, str) and etree.QName(element).localname == "SigningTime":
+                        found = element
+    if found is None or not found.text:
+        return None
+    try:
+        moment = datetime.fromisoformat(found.text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def first_certificate(signature: etree._Element) -> x509.Certificate | None:
+    element = signature.find(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate")
+    if element is None or not element.text:
+        return None
+    try:
+        return x509.load_der_x509_certificate(base64.b64decode("".join(element.text.split())))
+    except ValueError:
+        return None
+
+
+def _claimed_role(signature: etree._Element) -> str | None:
+    role = signature.find(f".//{{{XADES}}}SignerRole/{{{XADES}}}ClaimedRoles/{{{XADES}}}ClaimedRole")
+    return role.text.strip() if role is not None and role.text else None
+
+
+def _staff_id(cert: x509.Certificate, school: str) -> str | None:
+    prefix = f"urn:hocba:staff:{school}:"
+    return next((uri[len(prefix) :] for uri in san_uris(cert) if uri.startswith(prefix)), None)
+
+
+def _expected_parts(role: str | None, earlier: list[str], own: list[str], parts: Mapping[str, list[str]]) -> str | None:
+    """Why these references do not fit the role (None when they do)."""
+    if role == "SUBJECT_TEACHER" and parts is OWN_PARTS:
+        return None if len(own) == 1 and own[0].startswith("subject-") and not earlier else "one subject"
+    if role is not None and role in parts:
+        return None if own == parts[role] else " ".join(parts[role])
+    return "a known role"
+
+
+def verify_signature(
+    data: bytes,
+    index: int,
+    roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+) -> SignatureReport:
+    """Check the `index`-th signature of a document (parsed afresh: verification edits its tree)."""
+    root = parse(data)
+    wrapper = wrappers(root)[index]
+    wrapper_id = wrapper.get("Id") or ""
+    signature = wrapper.find(f"{{{DS}}}Signature")
+    truong = root.find(f"./*/{tag('Truong')}")  # the school: in HoSo (học bạ, transfer record) or Lop (sheet)
+    school = truong.get("Ma", "") if truong is not None else ""
+    cert = first_certificate(signature) if signature is not None else None
+    report = SignatureReport(signer=_common_name(cert) if cert else "?")
+    if signature is None or cert is None:
+        report.findings.append(
+            _finding(
+                "signature.malformed",
+                f"Chữ ký {wrapper_id} không đọc được hoặc thiếu chứng thư số.",
+                f"Signature {wrapper_id} is unreadable or carries no certificate.",
+            )
+        )
+        return report
+    report.role = _claimed_role(signature) or wrapper.get("VaiTro")
+    report.staff_id = _staff_id(cert, school)
+    uris = [r.get("URI", "") for r in signature.iterfind(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")]
+    signed_ids = {u[1:] for u in uris if u.startswith("#")}
+    earlier_ids = [w.get("Id", "") for w in wrappers(root)[:index]]
+    parts = [u[1:] for u in uris if u.startswith("#") and u[1:] in _data_ids(root)]
+    report.parts = parts + [u[1:] for u in uris if u[1:] in earlier_ids]
+    moment = _signing_time(signature, signed_ids)
+    if moment is not None:
+        report.signing_time = moment.astimezone(VN_TZ).isoformat(timespec="seconds")
+    location = f"./{tag('ChuKySo')}/{tag('ChuKy')}[@Id='{wrapper_id}']/"
+    # Integrity is a matter of bytes: check it as of a moment the certificate was valid, and judge
+    # the signing time against the validity period separately (certificate_checks).
+    inside = moment if moment and cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc else None
+    checked_at = inside or cert.not_valid_before_utc
+    try:
+        if signature.find(f".//{{{XADES}}}SignedProperties") is not None:
+            config = XAdESSignatureConfiguration(
+                location=location, expect_references=True, verification_time=checked_at
+            )
+            results: Any = XAdESVerifier().verify(data, x509_cert=cert, expect_config=config, parser=safe_parser())
+        else:  # plain XMLDSig with the signing time in SignatureProperties
+            plain = SignatureConfiguration(location=location, expect_references=True, verification_time=checked_at)
+            results = XMLVerifier().verify(data, x509_cert=cert, expect_config=plain, parser=safe_parser())
+    except (InvalidSignature, InvalidInput, ValueError) as exc:
+        report.findings.append(
+            _finding(
+                "signature.integrity",
+                f"Nội dung đã bị thay đổi hoặc chữ ký hỏng: {exc}",
+                f"The content was changed or the signature is broken: {exc}",
+            )
+        )
+    else:
+        listed = results if isinstance(results, list) else [results]
+        report.intact = _signed_matches_document(listed, root, report)
+    if moment is None:
+        report.findings.append(
+            _finding(
+                "signature.time",
+                "Chữ ký không có thời điểm ký được ký kèm.",
+                "The signature has no signed signing time.",
+            )
+        )
+    else:
+        certificate_checks(report, cert, roots, crls, moment)
+    expectation = _expected_parts(report.role, [p for p in report.parts if p in earlier_ids], parts, own_parts(root))
+    if expectation is not None:
+        report.findings.append(
+            _finding(
+                "signature.role",
+                f"Vai trò {report.role} không ký phần này (cần: {expectation}).",
+                f"Role {report.role} does not sign these parts (expected: {expectation}).",
+            )
+        )
+    if report.role != "SUBJECT_TEACHER" and [p for p in report.parts if p in earlier_ids] != earlier_ids:
+        report.findings.append(
+            _finding(
+                "signature.order",
+                "Chữ ký không bao trùm các chữ ký trước nó.",
+                "The signature does not cover the signatures made before it.",
+            )
+        )
+    uri_kind = f"urn:hocba:organisation:{school}" if report.role == "ORGANISATION" else None
+    if (uri_kind and uri_kind not in san_uris(cert)) or (not uri_kind and report.staff_id is None):
+        report.findings.append(
+            _finding(
+                "signature.holder",
+                "Chứng thư số không cấp cho người/tổ chức có vai trò này của trường.",
+                "The certificate is not issued to a holder of this role in this school.",
+            )
+        )
+    return report
+
+
+def _common_name(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else cert.subject.rfc4514_string()
+
+
+def _data_ids(root: etree._Element) -> set[str]:
+    return {
+        e.get("Id", "")
+        for e in root.iter()
+        if isinstance(e.tag, str) and e.tag != tag("ChuKy") and e.tag.startswith(f"{{{NS}}}") and e.get("Id")
+    }
+
+
+def _signed_matches_document(results: Any, root: etree._Element, report: SignatureReport) -> bool:
+    """Signature wrapping: what was verified must be the very element that stands at its place in
+    the document, not an element moved aside."""
+    by_id = {e.get("Id"): e for e in root.iter() if isinstance(e.tag, str) and e.get("Id")}
+    for result in results:
+        signed = result.signed_xml
+        if signed is None or not isinstance(signed.tag, str) or not signed.tag.startswith(f"{{{NS}}}"):
+            continue
+        placed = by_id.get(signed.get("Id"))
+        if placed is None or canonical(placed) != canonical(signed) or not _in_place(placed, root):
+            report.findings.append(
+                _finding(
+                    "signature.wrapping",
+                    "Phần được ký không nằm đúng vị trí trong văn bản.",
+                    "The signed part is not the one in its place in the document.",
+                )
+            )
+            return False
+    return True
+
+
+def _in_place(element: etree._Element, root: etree._Element) -> bool:
+    expected = {
+        tag("HoSo"): root,
+        tag("NamHoc"): root,
+        tag("BanHanh"): root,
+        tag("ChuyenDi"): root,
+        tag("Lop"): root,
+        tag("MonHoc"): root.find(tag("NamHoc")),
+        tag("ChuNhiem"): root.find(tag("NamHoc")),
+        tag("QuyetDinh"): root.find(tag("NamHoc")),
+        tag("ChuKy"): root.find(tag("ChuKySo")),
+    }
+    return element.getparent() is expected.get(element.tag)
+
+
+def _duplicate_ids(root: etree._Element) -> list[str]:
+    seen: dict[str, int] = {}
+    for element in root.iter():
+        if isinstance(element.tag, str) and element.get("Id"):
+            seen[element.get("Id", "")] = seen.get(element.get("Id", ""), 0) + 1
+    return sorted(ident for ident, count in seen.items() if count > 1)
+
+
+def verify_xml(
+    data: bytes,
+    roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList] = (),
+) -> FileReport:
+    """Every signature of an XML học bạ, the schema, and that every part is signed by its role."""
+    report = FileReport("xml")
+    try:
+        root = parse(data)
+    except etree.XMLSyntaxError as exc:
+        report.findings.append(
+            _finding("xml.unreadable", f"Tệp XML không đọc được: {exc}", f"The XML file is unreadable: {exc}")
+        )
+        return report
+    if not schema().validate(root):
+        error = schema().error_log.last_error
+        report.findings.append(
+            _finding(
+                "xml.schema",
+                f"Văn bản không đúng lược đồ học bạ: {error}",
+                f"The document does not match the học bạ schema: {error}",
+            )
+        )
+        return report
+    duplicates = _duplicate_ids(root)
+    if duplicates:
+        report.findings.append(
+            _finding(
+                "xml.duplicate_id",
+                f"Trùng định danh phần: {', '.join(duplicates)}",
+                f"Duplicate part identifiers: {', '.join(duplicates)}",
+            )
+        )
+        return report
+    for index in range(len(wrappers(root))):
+        report.signatures.append(verify_signature(data, index, roots, crls))
+    from signing.xml import receipt
+
+    report.receipt, receipt_findings = receipt.verify(root, roots)
+    report.findings += receipt_findings
+    covered = {part for s in report.signatures if s.ok for part in s.parts}
+    for part in sorted(_data_ids(root) - covered):
+        report.findings.append(
+            _finding(
+                "part.unsigned",
+                f"Phần {part} chưa có chữ ký hợp lệ của người có trách nhiệm.",
+                f"Part {part} has no valid signature of the person responsible.",
+            )
+        )
+    return report

@@ -1,0 +1,1 @@
+"""Tests of the HTTP API: routes, authorization, the integration feed, metrics, the portal, fuzzing."""

@@ -1,0 +1,1 @@
+"""Interoperability: independent verifiers (pdfsig, sha256sum, openssl) agree with ours."""

@@ -1,0 +1,174 @@
+"""`hocba verify` recomputes every hash, link, gap and checkpoint, and names the first bad seq.
+
+Each tampering below is done as a superuser with triggers disabled for the session
+(session_replication_role = replica), which is what an attacker with full database access can do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+
+from ledger.app.runtime import Runtime
+from ledger.format.canonical import canonical_bytes
+from ledger.format.envelope import event_hash
+from ledger.log.append import Ledger
+from ledger.log.checkpointing import LedgerCorrupted, make_checkpoint
+from ledger.log.verify import verify
+from tests.support.helpers import hocba, noted
+
+
+@contextmanager
+def triggers_off(superuser: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    with superuser.transaction():
+        superuser.execute("SET LOCAL session_replication_role = replica")
+        yield superuser
+
+
+async def chain(ledger: Ledger, runtime: Runtime, school: str, sizes: list[int]) -> None:
+    """Append events in runs, signing a checkpoint after each run."""
+    for size in sizes:
+        await ledger.append(school, noted(size))
+        await make_checkpoint(ledger.engine, school, runtime.signer(school))
+
+
+async def check(runtime: Runtime, school: str) -> tuple[bool, int | None, list[str]]:
+    report = await verify(runtime.engine("hocba_auditor"), runtime.trusted_roots(), [school])
+    result = report.schools[0]
+    return result.ok, result.first_bad_seq, sorted({f.problem for f in result.findings})
+
+
+def rewrite_body(conn: psycopg.Connection, school: str, seq: int, payload: dict[str, object]) -> bytes:
+    row = conn.execute("SELECT body FROM hocba.events WHERE school_id = %s AND seq = %s", (school, seq)).fetchone()
+    assert row is not None
+    doc = json.loads(row[0])
+    doc["payload"] = payload
+    body = canonical_bytes(doc)
+    conn.execute("UPDATE hocba.events SET body = %s WHERE school_id = %s AND seq = %s", (body, school, seq))
+    return body
+
+
+async def test_intact_ledger_verifies(ledger: Ledger, runtime: Runtime, school: str) -> None:
+    await chain(ledger, runtime, school, [5, 7])
+    assert await check(runtime, school) == (True, None, [])
+
+
+def change_payload(conn: psycopg.Connection, school: str) -> None:
+    rewrite_body(conn, school, 5, {"n": 999})
+
+
+def delete_row(conn: psycopg.Connection, school: str) -> None:
+    conn.execute("DELETE FROM hocba.events WHERE school_id = %s AND seq = 7", (school,))
+
+
+def delete_last_row(conn: psycopg.Connection, school: str) -> None:
+    conn.execute("DELETE FROM hocba.events WHERE school_id = %s AND seq = 12", (school,))
+
+
+def swap_rows(conn: psycopg.Connection, school: str) -> None:
+    for old, new in [(4, 1_000_004), (9, 4), (1_000_004, 9)]:
+        conn.execute("UPDATE hocba.events SET seq = %s WHERE school_id = %s AND seq = %s", (new, school, old))
+
+
+@pytest.mark.parametrize(
+    ("tamper", "first_bad", "problem"),
+    [
+        (change_payload, 5, "hash"),
+        (delete_row, 7, "missing"),
+        (delete_last_row, 12, "truncated"),  # the chain alone cannot see it; the checkpoint does
+        (swap_rows, 4, "reordered"),
+    ],
+    ids=["changed payload", "deleted row", "deleted last row", "swapped rows"],
+)
+async def test_tampering_is_named_at_its_first_seq(
+    ledger: Ledger,
+    runtime: Runtime,
+    school: str,
+    superuser: psycopg.Connection,
+    tamper: Callable[[psycopg.Connection, str], None],
+    first_bad: int,
+    problem: str,
+) -> None:
+    await chain(ledger, runtime, school, [12])
+    with triggers_off(superuser) as conn:
+        tamper(conn, school)
+    ok, first, problems = await check(runtime, school)
+    assert (ok, first) == (False, first_bad)
+    assert problem in problems
+
+
+async def test_rewritten_tail_with_recomputed_hashes_is_caught_by_the_signed_checkpoint(
+    ledger: Ledger, runtime: Runtime, school: str, superuser: psycopg.Connection
+) -> None:
+    await chain(ledger, runtime, school, [10, 10])
+    with triggers_off(superuser) as conn:
+        prev = conn.execute("SELECT hash FROM hocba.events WHERE school_id = %s AND seq = 13", (school,)).fetchone()[0]  # type: ignore[index]
+        for seq in range(14, 21):
+            body = rewrite_body(conn, school, seq, {"n": -seq})
+            digest = event_hash(prev, body)
+            conn.execute(
+                "UPDATE hocba.events SET prev_hash = %s, hash = %s WHERE school_id = %s AND seq = %s",
+                (prev, digest, school, seq),
+            )
+            prev = digest
+    ok, first, problems = await check(runtime, school)
+    # The chain itself is consistent again; only the checkpoint signed over the original shows it.
+    assert (ok, first, problems) == (False, 14, ["checkpoint"])
+    await ledger.append(school, noted(1))
+    with pytest.raises(LedgerCorrupted, match="not the one the last checkpoint signed"):
+        await make_checkpoint(ledger.engine, school, runtime.signer(school))
+
+
+async def test_checkpoint_from_an_untrusted_key_is_reported(
+    ledger: Ledger, runtime: Runtime, school: str, tmp_path: object
+) -> None:
+    from signing.x509.pki import Pki
+
+    await chain(ledger, runtime, school, [3])
+    other = Pki(tmp_path / "other")  # type: ignore[operator]
+    other.init_demo()
+    await ledger.append(school, noted(2))
+    await make_checkpoint(ledger.engine, school, other.service_signer(school, allow_demo=True))
+    ok, first, problems = await check(runtime, school)
+    assert (ok, first, problems) == (False, 5, ["checkpoint-signature"])
+
+
+async def test_cli_exit_codes_and_json(
+    env: dict[str, str], superuser: psycopg.Connection, school: str, ledger: Ledger, runtime: Runtime
+) -> None:
+    await chain(ledger, runtime, school, [4])
+    ok = hocba("verify", "--school", school, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "intact" in ok.stdout
+    with triggers_off(superuser) as conn:
+        conn.execute(
+            "UPDATE hocba.events SET body = body || '\\x20'::bytea WHERE school_id = %s AND seq = 2",
+            (school,),
+        )
+    bad = hocba("verify", "--school", school, "--json", env=env)
+    assert bad.returncode == 1, bad.stderr
+    report = json.loads(bad.stdout)
+    assert report["ok"] is False
+    assert report["schools"][0]["first_bad_seq"] == 2
+    assert "seq 2" not in bad.stderr  # the report goes to stdout; stderr has no progress bar off a terminal
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("type", "'test.forged'"),
+        ("event_id", "gen_random_uuid()"),
+        ("recorded_at", "recorded_at + interval '1 second'"),
+    ],
+)
+async def test_indexed_columns_that_disagree_with_the_body_are_named(
+    ledger: Ledger, runtime: Runtime, school: str, superuser: psycopg.Connection, column: str, value: str
+) -> None:
+    await chain(ledger, runtime, school, [6])
+    with triggers_off(superuser) as conn:
+        conn.execute(f"UPDATE hocba.events SET {column} = {value} WHERE school_id = %s AND seq = 3", (school,))
+    assert await check(runtime, school) == (False, 3, ["column"])

@@ -1,0 +1,1 @@
+"""Tests of the pages, over HTTP and in a real browser (Debian's Chromium)."""

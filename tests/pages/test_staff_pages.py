@@ -1,0 +1,451 @@
+"""The pages of the school's daily work, over HTTP as a browser sends it (forms, a session cookie):
+sign-in and deny by default (DOMAIN §2), CSRF, the grade sheet's checks and refusals (TT22 Đ.6;
+Điều 17.3, 36.2), the leadership inbox (Điều 4.4, 17.3), the signing buttons (Điều 18), the auditors'
+pages (Điều 20.3) and the charts. Every page view is in the access trail. The same flows run in a
+real browser in tests/pages/test_browser.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from api.app import create_app
+from api.http.scope import PUBLIC
+from api.pages.charts import SCORE_BANDS, band_of
+from api.pages.text import EVENTS, TEXT
+from audit.trail import query_access
+from ledger.app.demo import ADMIN, CLERK, PRINCIPAL, DemoSchool, issuing, sign_as
+from ledger.app.runtime import Runtime
+from ledger.base.settings import Settings
+from ledger.log.projection import read
+from ledger.school.assessments.tables import assessments
+from ledger.school.corrections.tables import corrections
+from ledger.school.rules.policy import POLICY
+from signing.x509.pki import Pki
+from tests.support.helpers import PASSWORD as FIXTURE_PASSWORD
+from tests.support.helpers import head
+from tests.support.signers import Signers
+from tests.support.web import (
+    AUDITOR,
+    TermSchool,
+    accounts,
+    cell,
+    csrf,
+    labelled,
+    school_in_term,
+    service_for,
+    sheet_path,
+    sign_in,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def term(app_engine: AsyncEngine, settings: Settings, pki: Pki) -> TermSchool:
+    return await school_in_term(app_engine, settings, pki)
+
+
+def client_of(runtime: Runtime, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=create_app(runtime, scheduler=False), client=(address, 42000))
+    return httpx.AsyncClient(transport=transport, base_url="http://hocba.test")
+
+
+@pytest.fixture
+async def teacher(term: TermSchool) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(term.runtime, "10.40.0.1") as client:
+        await sign_in(client, term.school, term.teacher)
+        yield client
+
+
+@pytest.fixture
+async def principal(term: TermSchool) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_of(term.runtime, "10.40.0.2") as client:
+        await sign_in(client, term.school, PRINCIPAL.user)
+        yield client
+
+
+def test_both_languages_have_every_word() -> None:
+    assert set(TEXT["vi"]) == set(TEXT["en"])
+    assert set(EVENTS["vi"]) == set(EVENTS["en"])
+
+
+def test_every_page_names_an_action_of_the_policy(app: Any) -> None:
+    """Deny by default (DOMAIN §2): each page for signed-in people names a policy action and reads the
+    session cookie; only the sign-in page, the portal and the assets are public."""
+    public, private = set(), set()
+    for route in app.app.routes:
+        for handler in getattr(route, "route_handlers", []):
+            path = route.path
+            if path.startswith(("/api/", "/schema", "/metrics")):
+                continue
+            if set(getattr(handler, "http_methods", ())) <= {"OPTIONS", "HEAD"}:
+                continue  # answered by the framework
+            action = handler.opt.get("action")
+            if action == PUBLIC:
+                public.add(path)
+            else:
+                assert action in POLICY and handler.opt.get("page") is True, (path, action)
+                private.add(path)
+    assert public == {"/dang-nhap", "/cong-xac-minh", "/cong-xac-minh/tra-cuu", "/static/{file_path:path}"}
+    assert len(private) >= 15
+
+
+async def test_sign_in_opens_only_what_the_policy_allows_and_every_view_is_recorded(term: TermSchool) -> None:
+    """Deny by default (DOMAIN §2): no session, no page; a teacher is refused the leadership inbox
+    (Điều 17.3); the cookie opens pages only and a bearer token opens no page."""
+    school = term.school
+    async with client_of(term.runtime, "10.40.0.9") as visitor:
+        anonymous = await visitor.get(f"/truong/{school}/dieu-chinh")
+        assert anonymous.status_code == 303
+        assert unquote(anonymous.headers["location"]) == f"/dang-nhap?next=/truong/{school}/dieu-chinh"
+        form = await visitor.get("/dang-nhap")
+        assert form.status_code == 200 and "Tên đăng nhập" in form.text and labelled(form.text)
+        wrong = await visitor.post("/dang-nhap", data={"school": school, "username": PRINCIPAL.user, "password": "x"})
+        assert wrong.status_code == 401 and "Tên đăng nhập hoặc mật khẩu không đúng." in wrong.text
+        elsewhere = await visitor.post(
+            "/dang-nhap",
+            data={
+                "school": school,
+                "username": PRINCIPAL.user,
+                "password": "mat-khau-trang-web",
+                "next": "//evil.example",
+            },
+        )
+        assert elsewhere.status_code == 303 and elsewhere.headers["location"] == f"/truong/{school}"
+        tricked = await visitor.post(
+            "/dang-nhap",
+            data={
+                "school": school,
+                "username": PRINCIPAL.user,
+                "password": "mat-khau-trang-web",
+                "next": "/\t/evil.example",
+            },
+        )
+        assert tricked.headers["location"] == f"/truong/{school}"  # browsers drop the tab: //evil.example
+        cookie = elsewhere.headers["set-cookie"]
+        assert "hocba_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        home = await visitor.get(f"/truong/{school}")
+        assert home.status_code == 200 and "Xin chào, Đoàn Thị Thủy" in home.text
+        assert f"/truong/{school}/dieu-chinh" in home.text and f"/truong/{school}/lich?year=2025-2026" in home.text
+        # the cookie is not a credential of the API
+        api = await visitor.get(f"/api/v1/schools/{school}/corrections")
+        assert api.status_code == 401
+        # signing out needs the form's token; then the session is gone
+        refused = await visitor.post("/dang-xuat", data={"csrf": "0" * 40})
+        assert refused.status_code == 403 and TEXT["vi"]["stale_form"] in refused.text
+        out = await visitor.post("/dang-xuat", data={"csrf": csrf(home.text)})
+        assert out.status_code == 303 and 'hocba_session=""' in out.headers["set-cookie"]
+        visitor.cookies.clear()
+        assert (await visitor.get(f"/truong/{school}")).status_code == 303
+
+    async with client_of(term.runtime, "10.40.0.10") as api_user:
+        token = await api_user.post(
+            "/api/v1/auth/token", json={"school": school, "username": PRINCIPAL.user, "password": "mat-khau-trang-web"}
+        )
+        bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        assert (await api_user.get(f"/truong/{school}", headers=bearer)).status_code == 303
+
+    async with client_of(term.runtime, "10.40.0.11") as teacher:
+        await sign_in(teacher, school, term.teacher)
+        denied = await teacher.get(f"/truong/{school}/dieu-chinh")
+        assert denied.status_code == 403 and TEXT["vi"]["forbidden"] in denied.text
+        assert (await teacher.get(f"/truong/{school}/kiem-toan")).status_code == 403
+        other = await teacher.get("/truong/kp-khac/dieu-chinh")
+        assert other.status_code == 403  # another school's pages
+    async with term.runtime.engine().connect() as conn:
+        seen = await query_access(conn, school, username=term.teacher, limit=20)
+    actions = {(r["action"], r["outcome"]) for r in seen}
+    assert ("page_inbox", "denied") in actions and ("page_audit", "denied") in actions
+    assert ("page_login_submit", "allowed") in actions
+
+
+async def test_refused_sign_ins_on_the_page_and_the_api_share_one_limit(term: TermSchool) -> None:
+    """Five refused sign-ins of an account, by page or by API, block the sixth (DOMAIN §2)."""
+    school = term.school
+    async with client_of(term.runtime, "10.40.0.12") as visitor:
+        for _ in range(5):
+            wrong = await visitor.post("/dang-nhap", data={"school": school, "username": ADMIN.user, "password": "x"})
+            assert wrong.status_code == 401
+        blocked = await visitor.post(
+            "/dang-nhap", data={"school": school, "username": ADMIN.user, "password": "mat-khau-trang-web"}
+        )
+        assert blocked.status_code == 429 and "Đăng nhập sai quá nhiều lần" in blocked.text
+        api = await visitor.post(
+            "/api/v1/auth/token", json={"school": school, "username": ADMIN.user, "password": "mat-khau-trang-web"}
+        )
+        assert api.status_code == 429
+
+
+async def test_a_session_is_renewed_while_pages_are_used_and_ends_when_they_are_not(
+    term: TermSchool, principal: httpx.AsyncClient
+) -> None:
+    """Tokens live 15 minutes; a page viewed past half of that renews the session, and its forms
+    carry the token of the renewed session. A session left alone ends."""
+    school = term.school
+    first = await principal.get(f"/truong/{school}")
+    assert "set-cookie" not in first.headers
+    term.demo.clock.set(term.demo.clock.now() + timedelta(minutes=10))
+    renewed = await principal.get(f"/truong/{school}/lich")
+    assert renewed.status_code == 200 and "hocba_session=" in renewed.headers["set-cookie"]
+    assert csrf(renewed.text) != csrf(first.text)
+    term.demo.clock.set(term.demo.clock.now() + timedelta(minutes=14))
+    assert (await principal.get(f"/truong/{school}")).status_code == 200  # alive: the renewed token
+    term.demo.clock.set(term.demo.clock.now() + timedelta(minutes=16))
+    ended = await principal.get(f"/truong/{school}")
+    assert ended.status_code == 303 and ended.headers["location"].startswith("/dang-nhap?next=")
+
+
+async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with_a_correction_offer(
+    term: TermSchool, teacher: httpx.AsyncClient
+) -> None:
+    """TT22 Đ.6: "8,5" is a score, "11" is not; Điều 17.3: a recorded value is never overwritten, the
+    page offers the written correction request instead."""
+    school, student = term.school, term.demo.rosters["6A1"][0]
+    page = await teacher.get(sheet_path(school))
+    assert page.status_code == 200, page.text
+    assert "Đang trong thời hạn nhập điểm, đến 22/01/2026 23:59." in page.text and labelled(page.text)
+    assert 'data-kind="score"' in page.text and 'src="/static/hocba.js"' in page.text
+    token = csrf(page.text)
+    before = await head(term.demo.ledger, school)
+
+    bad = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "11"})
+    assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
+    assert "Điểm phải là số từ 0 đến 10" in bad.text
+    assert await head(term.demo.ledger, school) == before
+
+    saved = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "8,5"})
+    assert saved.status_code == 303 and "luu=1" in saved.headers["location"]
+    shown = await teacher.get(saved.headers["location"])
+    assert (
+        "Đã lưu 1 ô điểm vào sổ cái." in shown.text and f'name="{cell(student)}" type="text" value="8,5"' in shown.text
+    )
+
+    again = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "9"})
+    assert again.status_code == 409
+    assert "Điểm này đã được nhập (8.5); không thể ghi đè bằng 9." in again.text and "Điều 17.3" in again.text
+    assert 'name="old_value" value="8.5"' in again.text and 'name="new_value" value="9"' in again.text
+    assert '<span class="old">8,5</span> → <span class="new">9</span>' in again.text
+    filed = await teacher.post(
+        sheet_path(school).replace("?", "/dieu-chinh?"),
+        data={
+            "csrf": token,
+            "student": student,
+            "kind": "regular",
+            "slot": "1",
+            "old_value": "8.5",
+            "new_value": "9",
+            "reason": "Cộng nhầm điểm bài kiểm tra",
+        },
+    )
+    assert filed.status_code == 303 and "dieu-chinh=1" in filed.headers["location"]
+    async with term.runtime.engine().connect() as conn:
+        [request] = await read(conn, corrections, school, status="pending")
+    assert (request["old_value"], request["new_value"], request["requested_by"]) == ("8.5", "9.0", term.teacher)
+    assert (
+        await teacher.post(
+            f"/truong/{school}/dieu-chinh/{request['request_id']}",
+            data={"csrf": token, "decision": "approve", "reason": "x"},
+        )
+    ).status_code == 403
+
+
+async def test_leadership_approves_in_the_inbox_and_the_value_changes(
+    term: TermSchool, teacher: httpx.AsyncClient, principal: httpx.AsyncClient
+) -> None:
+    """Điều 17.3: the inbox shows old and new value, the history, who asked and why; approval with a
+    reason appends the change; a decision without a reason is refused and changes nothing."""
+    school, student = term.school, term.demo.rosters["6A1"][1]
+    token = csrf((await teacher.get(sheet_path(school))).text)
+    await teacher.post(sheet_path(school), data={"csrf": token, cell(student, "midterm"): "6"})
+    await teacher.post(
+        sheet_path(school).replace("?", "/dieu-chinh?"),
+        data={
+            "csrf": token,
+            "student": student,
+            "kind": "midterm",
+            "slot": "0",
+            "old_value": "6",
+            "new_value": "7,5",
+            "reason": "Chấm sót câu 3",
+        },
+    )
+    inbox = await principal.get(f"/truong/{school}/dieu-chinh")
+    assert inbox.status_code == 200 and labelled(inbox.text)
+    assert "Chấm sót câu 3" in inbox.text and term.demo.names[student] in inbox.text
+    assert '<dd class="old">6,0</dd>' in inbox.text and '<dd class="new">7,5</dd>' in inbox.text
+    request_id = re.search(r'action="/truong/[^/]+/dieu-chinh/([0-9a-f-]{36})"', inbox.text)
+    assert request_id
+    url = f"/truong/{school}/dieu-chinh/{request_id.group(1)}"
+    before = await head(term.demo.ledger, school)
+    empty = await principal.post(url, data={"csrf": csrf(inbox.text), "decision": "approve", "reason": ""})
+    assert empty.status_code == 422 and await head(term.demo.ledger, school) == before
+    done = await principal.post(url, data={"csrf": csrf(inbox.text), "decision": "approve", "reason": "Đúng bài"})
+    assert done.status_code == 303 and done.headers["location"].endswith("xong=approved")
+    async with term.runtime.engine().connect() as conn:
+        [value] = await read(
+            conn,
+            assessments,
+            school,
+            year="2025-2026",
+            student_id=student,
+            subject="TOAN",
+            term=1,
+            kind="midterm",
+            slot=0,
+        )
+    assert value["value"] == "7.5"
+    approved = await principal.get(f"/truong/{school}/dieu-chinh?trang-thai=approved")
+    assert "Đã phê duyệt" in approved.text and "Đúng bài" in approved.text
+
+
+async def test_a_lock_on_the_calendar_page_refuses_entry_and_says_why(
+    term: TermSchool, teacher: httpx.AsyncClient, principal: httpx.AsyncClient
+) -> None:
+    """Điều 36.2: the admin locks entry on the principal's order; the sheet then shows the lock and
+    refuses a new value with the order it rests on, offering a correction request (Điều 17.3)."""
+    school, student = term.school, term.demo.rosters["6A1"][2]
+    calendar = await principal.get(f"/truong/{school}/lich?year=2025-2026")
+    assert calendar.status_code == 200 and "đang mở" in calendar.text and "Khóa sổ cuối năm" in calendar.text
+    assert "Khóa hoặc mở nhập liệu" not in calendar.text  # the principal orders, the admin locks
+    async with client_of(term.runtime, "10.40.0.3") as admin:
+        await sign_in(admin, school, ADMIN.user)
+        page = await admin.get(f"/truong/{school}/lich?year=2025-2026")
+        assert labelled(page.text)
+        locked = await admin.post(
+            f"/truong/{school}/lich/khoa?year=2025-2026",
+            data={
+                "csrf": csrf(page.text),
+                "state": "closed",
+                "class_id": "6A1",
+                "subject": "toan",
+                "term": "1",
+                "order": "Lệnh số 3/LĐ ngày 01/10/2025",
+                "ordered_by": PRINCIPAL.user,
+            },
+        )
+        assert locked.status_code == 303
+        assert "Lệnh số 3/LĐ ngày 01/10/2025" in (await admin.get(locked.headers["location"])).text
+    sheet = await teacher.get(sheet_path(school))
+    assert "đang bị khóa theo Lệnh số 3/LĐ" in sheet.text
+    refused = await teacher.post(sheet_path(school), data={"csrf": csrf(sheet.text), cell(student, "final"): "7"})
+    assert refused.status_code == 409 and "đang bị khóa" in refused.text
+    assert 'name="new_value" value="7"' in refused.text  # the correction request is offered
+
+
+async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, teacher: httpx.AsyncClient) -> None:
+    """Điều 18.3: the subject teacher signs the class sheet; Điều 18, 24.5: the homeroom teacher signs
+    only after every subject teacher, and the board says who signed what."""
+    school = term.school
+    token = csrf((await teacher.get(sheet_path(school))).text)
+    signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
+    assert signed.status_code == 303, signed.text
+    assert "Bảng điểm đã được ký bởi" in (await teacher.get(signed.headers["location"])).text
+    hocba = await teacher.post(sheet_path(school).replace("?", "/ky-hoc-ba?"), data={"csrf": token})
+    assert hocba.status_code == 303 and hocba.headers["location"].endswith("ky=3")
+    async with client_of(term.runtime, "10.40.0.4") as homeroom:
+        await sign_in(homeroom, school, term.homeroom)
+        board = await homeroom.get(f"/truong/{school}/lop/6A1/ky-so?year=2025-2026")
+        assert board.status_code == 200 and board.text.count('class="sig signed"') == 3  # Toán, three students
+        student = term.demo.rosters["6A1"][0]
+        early = await homeroom.post(
+            f"/truong/{school}/lop/6A1/ky-so?year=2025-2026",
+            data={"csrf": csrf(board.text), "student": student, "role": "HOMEROOM_TEACHER"},
+        )
+        assert early.status_code == 409 and "Chưa đến lượt ký" in early.text and "Điều 18, 24.5" in early.text
+
+
+async def test_the_principal_and_the_clerk_sign_from_the_board_the_xml_then_the_pdf(
+    signers: Signers, settings: Settings
+) -> None:
+    """Điều 18, 24.5 and Điều 13: after the subject teachers, the homeroom teacher, the principal (XML,
+    then PDF) and the clerk's seal (XML, then PDF) sign from the board; the học bạ can then be issued,
+    which checks every signature again."""
+    demo = signers.demo
+    student = demo.rosters["6A1"][0]
+    for subject in demo.subject_teachers:
+        await sign_as(signers, student, "SUBJECT_TEACHER", subject)
+    runtime = await service_for(demo, settings, signers.people)
+    await accounts(runtime, demo, [PRINCIPAL.user, CLERK.user, demo.homeroom["6A1"]])
+    board = f"/truong/{demo.school}/lop/6A1/ky-so?year=2025-2026"
+    steps = [
+        (demo.homeroom["6A1"], "HOMEROOM_TEACHER"),
+        (PRINCIPAL.user, "PRINCIPAL"),
+        (PRINCIPAL.user, "PDF_PRINCIPAL"),
+        (CLERK.user, "ORGANISATION"),
+        (CLERK.user, "PDF_ORGANISATION"),
+    ]
+    for number, (username, role) in enumerate(steps):
+        async with client_of(runtime, f"10.40.1.{number}") as person:
+            await sign_in(person, demo.school, username)
+            page = await person.get(board)
+            assert f'name="role" value="{role}"' in page.text, role
+            signed = await person.post(board, data={"csrf": csrf(page.text), "student": student, "role": role})
+            assert signed.status_code == 303 and signed.headers["location"].endswith("ky=1"), signed.text
+    async with client_of(runtime, "10.40.1.9") as principal:
+        await sign_in(principal, demo.school, PRINCIPAL.user)
+        row = (await principal.get(board)).text.split(student)[1].split("</tr>")[0]
+    assert row.count('class="sig signed"') == len(demo.subject_teachers) + 5 and "sig unsigned" not in row
+    event = await issuing(signers, student)()
+    assert event.payload["student"] == student
+
+
+async def test_auditor_pages_status_verification_timeline_as_of_and_access_log(
+    term: TermSchool, teacher: httpx.AsyncClient
+) -> None:
+    """Điều 20.3: the auditor sees the ledger's state, verifies it, reads a student's history as it
+    stood on a date and what changed since, and filters the access log."""
+    school, student = term.school, term.demo.rosters["6A1"][0]
+    token = csrf((await teacher.get(sheet_path(school))).text)
+    await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "9,5"})
+    async with client_of(term.runtime, "10.40.0.5") as auditor:
+        await sign_in(auditor, school, AUDITOR)
+        status = await auditor.get(f"/truong/{school}/kiem-toan")
+        assert status.status_code == 200 and "Chưa kiểm tra lần nào." in status.text
+        verified = await auditor.post(f"/truong/{school}/kiem-toan/kiem-tra", data={"csrf": csrf(status.text)})
+        assert (
+            verified.status_code == 200
+            and "Vừa kiểm tra: Sổ cái sự kiện: nguyên vẹn, Nhật ký truy cập: nguyên vẹn." in verified.text
+        )
+        timeline = await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh={student}")
+        assert timeline.status_code == 200 and labelled(timeline.text)
+        assert "Xếp lớp" in timeline.text and "Ghi điểm" in timeline.text and "value: 9.5" in timeline.text
+        as_of = await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh={student}&ngay=2025-09-30")
+        assert "Dữ liệu tại cuối ngày 2025-09-30" in as_of.text and "Thay đổi từ sau ngày 2025-09-30" in as_of.text
+        assert "Ghi điểm" in as_of.text and "Xếp lớp" not in as_of.text  # only what came after
+        assert 'class="changed"' in as_of.text
+        log = await auditor.get(f"/truong/{school}/kiem-toan/truy-cap?tai-khoan={term.teacher}")
+        assert log.status_code == 200 and "page_sheet_save" in log.text and labelled(log.text)
+        assert AUDITOR not in log.text.split("<tbody>")[1]  # the filter shows only the teacher's entries
+        assert (await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh=123")).status_code == 422
+        english = await auditor.get(f"/truong/{school}/kiem-toan?lang=en")
+        assert '<html lang="en">' in english.text and "Ledger status" in english.text
+
+
+async def test_class_charts_are_svg_with_the_numbers_beside_them(
+    demo: DemoSchool, runtime: Runtime, credentials: dict[str, dict[str, str]]
+) -> None:
+    """TT22 Đ.9: the year averages of each scored subject fall in the bands of its levels; the
+    learning and conduct levels of the class add up to its students."""
+    async with client_of(runtime, "10.40.0.6") as principal:
+        await sign_in(principal, demo.school, PRINCIPAL.user, FIXTURE_PASSWORD)
+        page = await principal.get(f"/truong/{demo.school}/lop/6A1/bieu-do?year=2025-2026")
+    assert page.status_code == 200, page.text
+    assert page.text.count('role="img"') == 2 and '<title id="diem-title">' in page.text
+    assert "http://" not in page.text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    tables = re.findall(r"<tbody>(.*?)</tbody>", page.text, re.S)
+    grade_rows = re.findall(r"<tr><th scope=\"row\">([^<]+)</th>((?:<td>\d+</td>)+)</tr>", tables[0])
+    level_rows = re.findall(r"<tr><th scope=\"row\">([^<]+)</th>((?:<td>\d+</td>)+)</tr>", tables[1])
+    students = len(demo.rosters["6A1"])
+    assert grade_rows and all(sum(map(int, re.findall(r"\d+", counts))) == students for _, counts in grade_rows)
+    assert [name for name, _ in level_rows] == ["Học tập", "Rèn luyện"]
+    assert all(sum(map(int, re.findall(r"\d+", counts))) == students for _, counts in level_rows)
+    assert [band_of(x) for x in (0, 3.4, 3.5, 4.9, 5, 6.4, 6.5, 7.9, 8, 10)] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert len(SCORE_BANDS) == 5

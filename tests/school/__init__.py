@@ -1,0 +1,1 @@
+"""Tests of the school domain on a real PostgreSQL, each rule citing its article."""

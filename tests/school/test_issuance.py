@@ -1,0 +1,211 @@
+"""Issuing the học bạ (the regulation's Điều 21–25): only when every signature is present and valid,
+the exact bytes kept immutable, and the Điều 25.3 path (revoke, then replace) open only before the
+close."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from ledger.app.demo import CLERK, PRINCIPAL, VICE_PRINCIPAL
+from ledger.log.projection import read
+from ledger.school.assessments.tables import assessments
+from ledger.school.corrections.commands import decide_request, file_request
+from ledger.school.corrections.model import assessment_target
+from ledger.school.issuance.commands import revoke_hocba
+from ledger.school.issuance.queries import stored_document
+from ledger.school.issuance.tables import issued
+from ledger.school.transcripts.views import class_summary
+from tests.support import helpers
+from tests.support.signers import YEAR, Signers, issuing, sign_all, sign_everything, sign_pdf_as, signed_and_issued
+
+
+async def test_only_a_fully_signed_hoc_ba_is_issued_and_its_bytes_never_change_dieu_24(
+    signers: Signers, superuser: psycopg.Connection
+) -> None:
+    demo = signers.demo
+    student = demo.rosters["6A1"][0]
+    await helpers.refused(demo.ledger, demo.school, "issuance.unsigned", issuing(signers, student))
+    await sign_everything(signers, student)
+    await sign_pdf_as(signers, student, "PRINCIPAL")
+    await helpers.refused(demo.ledger, demo.school, "issuance.invalid", issuing(signers, student))  # no seal yet
+    await sign_pdf_as(signers, student, "ORGANISATION")
+    await helpers.refused(demo.ledger, demo.school, "issuance.role", issuing(signers, student, PRINCIPAL))
+    event = await issuing(signers, student)()
+    assert event.type == "hocba.issued" and event.payload["replaces"] is None
+    async with demo.ledger.engine.connect() as conn:
+        [row] = await read(conn, issued, demo.school, issuance_id=event.payload["issuance"])
+        xml = await stored_document(conn, demo.school, row["xml_sha256"])
+        pdf = await stored_document(conn, demo.school, row["pdf_sha256"])
+    assert (row["status"], row["student_id"], row["class_id"]) == ("issued", student, "6A1")
+    assert hashlib.sha256(xml).hexdigest() == row["xml_sha256"] and pdf.startswith(b"%PDF")
+    await helpers.refused(demo.ledger, demo.school, "issuance.exists", issuing(signers, student))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        superuser.execute("UPDATE hocba.documents SET content = 'x' WHERE sha256 = %s", (row["xml_sha256"],))
+    superuser.rollback()
+
+
+async def test_before_the_close_an_issued_hoc_ba_is_revoked_and_replaced_dieu_25_3(signers: Signers) -> None:
+    """A student with summer work is open until 30 August: a correction found after issuance is made,
+    the issued học bạ revoked and a new one issued in its place."""
+    demo = signers.demo
+    async with demo.ledger.engine.connect() as conn:
+        lists = (await class_summary(conn, demo.school, YEAR, "7A1")).to_json()["lists"]
+    [student] = [s["student"] for s in lists["summer_training"]]
+    await sign_all(signers, student)
+    first = await issuing(signers, student)()
+    target = assessment_target(YEAR, 2, "7A1", "TOAN", student, "final", None)
+    async with demo.ledger.engine.connect() as conn:
+        [first_row] = await read(conn, issued, demo.school, issuance_id=first.payload["issuance"])
+        xml = await stored_document(conn, demo.school, first_row["xml_sha256"])
+        [row] = await read(conn, assessments, demo.school, student_id=student, subject="TOAN", term=2, kind="final")
+    request = await file_request(
+        demo.ledger,
+        demo.school,
+        demo.teacher("TOAN"),
+        target,
+        old_value=row["value"],
+        new_value="10" if row["value"] != "10.0" else "9",
+        reason="Phát hiện sai sót sau khi ban hành",
+    )
+    await decide_request(demo.ledger, demo.school, PRINCIPAL, request.payload["request"], approve=True, reason="Đúng")
+    issuance_id = first.payload["issuance"]
+    await helpers.refused(
+        demo.ledger,
+        demo.school,
+        "issuance.revoke_role",
+        lambda: revoke_hocba(demo.ledger, demo.school, VICE_PRINCIPAL, issuance_id, "Sai điểm môn Toán"),
+    )
+    revoked = await revoke_hocba(demo.ledger, demo.school, PRINCIPAL, issuance_id, "Sai điểm môn Toán")
+    assert revoked.payload == {"issuance": issuance_id, "reason": "Sai điểm môn Toán"}
+    await sign_all(signers, student)  # the signatures over the corrected data, again, in order
+    second = await issuing(signers, student)()
+    assert second.payload["replaces"] == issuance_id
+    assert second.payload["xml_c14n_sha256"] != first.payload["xml_c14n_sha256"]
+    async with demo.ledger.engine.connect() as conn:
+        rows = {r["issuance_id"]: r for r in await read(conn, issued, demo.school, student_id=student)}
+        assert await stored_document(conn, demo.school, first_row["xml_sha256"]) == xml
+    assert (rows[issuance_id]["status"], rows[issuance_id]["replaced_by"]) == ("revoked", second.payload["issuance"])
+    assert rows[second.payload["issuance"]]["status"] == "issued"
+
+
+async def test_after_the_close_an_issued_hoc_ba_stands_dieu_25_3(signers: Signers) -> None:
+    """On 12 August the year of a student without summer work closed on 31 May."""
+    demo = signers.demo
+    student = demo.rosters["9A1"][0]
+    await sign_all(signers, student)
+    event = await issuing(signers, student)()
+    error = await helpers.refused(
+        demo.ledger,
+        demo.school,
+        "issuance.closed",
+        lambda: revoke_hocba(demo.ledger, demo.school, PRINCIPAL, event.payload["issuance"], "Sai sót"),
+    )
+    assert error.rule == "Điều 25.3, 25.4" and "2026-05-31T23:59:59" in error.en
+
+
+async def test_issued_list_and_export_write_the_exact_stored_bytes(
+    signers: Signers, env: dict[str, str], tmp_path: Path
+) -> None:
+    demo = signers.demo
+    student = demo.rosters["8A1"][1]
+    await sign_all(signers, student)
+    event = await issuing(signers, student)()
+    listed = helpers.hocba("issued", "list", "--school", demo.school, "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    [item] = json.loads(listed.stdout)
+    assert (item["id"], item["student"], item["year"], item["status"]) == (
+        event.payload["issuance"],
+        student,
+        YEAR,
+        "issued",
+    )
+    for fmt in ("xml", "pdf"):
+        out = tmp_path / f"hocba.{fmt}"
+        done = helpers.hocba(
+            "issued", "export", "--school", demo.school, item["id"], "--format", fmt, "-o", str(out), env=env
+        )
+        assert done.returncode == 0, done.stderr
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == item[f"{fmt}_sha256"]
+        checked = helpers.hocba(
+            "verify-file",
+            str(out),
+            "--trust",
+            str(signers.pki.root_path),
+            "--crl",
+            str(signers.pki.crl_path),
+            "--json",
+            env=env,
+        )
+        assert checked.returncode == 0, checked.stdout
+        if fmt == "xml":  # the ledger receipt, checked offline with only the root
+            receipt = json.loads(checked.stdout)["receipt"]
+            assert receipt["ok"] and receipt["seq"] == event.seq and receipt["issuance"] == item["id"]
+    code = helpers.hocba("issued", "code", "--school", demo.school, item["id"], env=env)
+    assert code.returncode == 0 and len(code.stdout.strip()) == 11 and code.stdout[5] == "-", code.stderr
+    missing = helpers.hocba(
+        "issued", "export", "--school", demo.school, "nope", "--format", "xml", "-o", str(tmp_path / "x"), env=env
+    )
+    assert missing.returncode == 2 and "no issued học bạ" in missing.stderr
+
+
+async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime: Any) -> None:
+    from ledger.school.accounts.commands import create_account
+    from ledger.school.rules.policy import AccountKind
+    from tests.support.helpers import PASSWORD
+
+    demo = signers.demo
+    headers = {}
+    for username in (CLERK.user, PRINCIPAL.user):
+        await create_account(
+            runtime.engine(), demo.school, username, AccountKind.STAFF, password=PASSWORD, now=runtime.clock.now()
+        )
+        login = await api.post(
+            "/api/v1/auth/token", json={"school": demo.school, "username": username, "password": PASSWORD}
+        )
+        headers[username] = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    student = demo.rosters["9A1"][2]
+    base = f"/api/v1/schools/{demo.school}"
+    unsigned = await api.post(f"{base}/students/{student}/issue?year={YEAR}", headers=headers[CLERK.user])
+    assert unsigned.status_code == 409 and unsigned.json()["code"] == "issuance.unsigned"
+    await sign_all(signers, student)
+    denied = await api.post(f"{base}/students/{student}/issue?year={YEAR}", headers=headers[PRINCIPAL.user])
+    assert denied.status_code == 403
+    done = await api.post(f"{base}/students/{student}/issue?year={YEAR}", headers=headers[CLERK.user])
+    assert done.status_code == 201, done.text
+    from ledger.app.tokens import token_secret
+    from ledger.school.issuance.queries import lookup_code
+
+    assert done.json()["lookup_code"] == lookup_code(
+        token_secret(runtime.settings), demo.school, done.json()["issuance"]
+    )
+    items = (await api.get(f"{base}/issued", headers=headers[PRINCIPAL.user])).json()["items"]
+    assert [(i["id"], i["student_id"], i["status"]) for i in items] == [(done.json()["issuance"], student, "issued")]
+    closed = await api.post(
+        f"{base}/issued/{done.json()['issuance']}/revoke", json={"reason": "Sai sót"}, headers=headers[PRINCIPAL.user]
+    )
+    assert closed.status_code == 409 and closed.json()["rule"] == "Điều 25.3, 25.4"
+
+
+async def test_the_receipt_proves_this_document_is_the_one_issued(signers: Signers) -> None:
+    """A receipt moved to another document, or a proof altered, no longer checks out."""
+    from signing.xml import verify as xml_verify
+
+    demo = signers.demo
+    student = demo.rosters["6A1"][1]
+    done = await signed_and_issued(signers, student)
+    event, xml = done.event, done.xml
+    roots, crls = signers.pki.roots(), [signers.pki.crl()]
+    good = xml_verify.verify_xml(xml, roots, crls)
+    assert good.ok and good.receipt is not None and good.receipt["checkpoint_tree_size"] >= event.seq
+    start = xml.index(b"<bn:BangChung>") + len(b"<bn:BangChung>")
+    flipped = xml[:start] + (b"0" if xml[start : start + 1] != b"0" else b"1") + xml[start + 1 :]
+    assert [f.code for f in xml_verify.verify_xml(flipped, roots, crls).findings] == ["receipt.inclusion"]
+    other = xml.replace(b'NoiO="', b'NoiO="X', 1) if b'NoiO="' in xml else xml.replace(b"<NhanXet>", b"<NhanXet>X", 1)
+    codes = {f.code for f in xml_verify.verify_xml(other, roots, crls).findings}
+    assert "receipt.document" in codes

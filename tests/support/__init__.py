@@ -1,0 +1,1 @@
+"""What the tests share: builders, the signing fixture school, the page-test school, test vectors."""

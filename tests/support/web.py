@@ -1,0 +1,96 @@
+"""What the page tests share: a school in the middle of term I, with its own clock, accounts for the
+people who use the pages, and the demo signing keys of everyone who signs."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ledger.app.demo import ADMIN, PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school, certify
+from ledger.app.runtime import Runtime
+from ledger.base.settings import Settings
+from ledger.school.accounts.commands import create_account
+from ledger.school.rules.policy import AccountKind
+from signing.x509.keys import KeySigner
+from signing.x509.pki import Pki
+from tests.support.helpers import database_url_of
+
+PASSWORD = "mat-khau-trang-web"
+AUDITOR = "thanhtra.phong"
+
+
+@dataclass
+class TermSchool:
+    demo: DemoSchool
+    runtime: Runtime  # the service's runtime, on the school's clock
+    teacher: str  # teaches TOAN in every class
+    homeroom: str  # homeroom teacher of 6A1
+
+    @property
+    def school(self) -> str:
+        return self.demo.school
+
+
+async def school_in_term(engine: AsyncEngine, settings: Settings, pki: Pki, *, students: int = 3) -> TermSchool:
+    """A school on 1 October 2025: calendar set, staff assigned, term I's entry window open, no
+    grades yet; demo certificates registered and their keys saved where the demo signer finds them."""
+    demo = await build_demo_school(engine, f"w-{uuid.uuid4().hex[:10]}", terms=(), students_per_class=students)
+    signers = await certify(demo, pki)
+    runtime = await service_for(demo, settings, signers.people)
+    await accounts(
+        runtime,
+        demo,
+        [PRINCIPAL.user, VICE_PRINCIPAL.user, ADMIN.user, demo.subject_teachers["TOAN"], demo.homeroom["6A1"]],
+    )
+    await create_account(
+        runtime.engine(), demo.school, AUDITOR, AccountKind.AUDITOR, password=PASSWORD, now=demo.clock.now()
+    )
+    return TermSchool(demo, runtime, demo.subject_teachers["TOAN"], demo.homeroom["6A1"])
+
+
+async def service_for(demo: DemoSchool, settings: Settings, people: dict[str, KeySigner]) -> Runtime:
+    """The service's runtime on the school's clock, with every signer's demo key saved where the
+    pages' demo signer finds it."""
+    pki = Pki(settings.pki_dir)
+    for name, holder in people.items():
+        pki.save_holder(demo.school, name, holder)
+    return Runtime(settings, database_url_of(settings), demo.clock)
+
+
+async def accounts(runtime: Runtime, demo: DemoSchool, staff: list[str]) -> None:
+    for username in dict.fromkeys(staff):
+        await create_account(
+            runtime.engine(), demo.school, username, AccountKind.STAFF, password=PASSWORD, now=demo.clock.now()
+        )
+
+
+async def sign_in(client: httpx.AsyncClient, school: str, username: str, password: str = PASSWORD) -> httpx.Response:
+    answer = await client.post("/dang-nhap", data={"school": school, "username": username, "password": password})
+    assert answer.status_code == 303, answer.text
+    return answer
+
+
+def csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found, "the page has a form with a CSRF token"
+    return found.group(1)
+
+
+def labelled(html: str) -> bool:
+    """Every visible input, select and textarea has a label naming it (by id)."""
+    fields = re.findall(r'<(?:input|select|textarea)\s[^>]*?id="([^"]+)"', html)
+    hidden = set(re.findall(r'<input\s[^>]*?type="hidden"[^>]*?id="([^"]+)"', html))
+    wanted = [f for f in fields if f not in hidden]
+    return all(re.search(rf'<label for="{re.escape(f)}"', html) for f in wanted)
+
+
+def sheet_path(school: str, class_id: str = "6A1", subject: str = "TOAN", term: int = 1) -> str:
+    return f"/truong/{school}/lop/{class_id}/mon/{subject}/hoc-ky/{term}?year=2025-2026"
+
+
+def cell(student: str, kind: str = "regular", slot: int = 1) -> str:
+    return f"c-{student}-{kind}-{slot if kind == 'regular' else 0}"
