@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,22 +67,24 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.log.checkpointing import checkpoint_all, make_checkpoint
+    from ledger.log.checkpointing import CheckpointRun, checkpoint_all, make_checkpoint
 
     async def body(runtime: Any) -> int:
         school = school_of(args, settings)
         engine = runtime.engine()
         if school:
             made = await make_checkpoint(engine, school, runtime.signer(school), runtime.clock)
-            checkpoints = [made] if made else []
+            run = CheckpointRun([made] if made else [])
         else:
-            checkpoints = await checkpoint_all(engine, runtime.signer, runtime.clock)
+            run = await checkpoint_all(engine, runtime.signer, runtime.clock)
         if args.json:
-            print_json([c.to_json() for c in checkpoints])
+            print_json([c.to_json() for c in run.made])
         else:
-            for c in checkpoints:
+            for c in run.made:
                 print(f"{c.school}: tree size {c.tree_size}, root {c.root.hex()}, signed {c.signed_at}")
-        return EXIT_OK
+        for refused in run.refused:
+            print(f"hocba: NOT INTACT, no checkpoint signed: {refused}", file=sys.stderr)
+        return EXIT_NOT_INTACT if run.refused else EXIT_OK
 
     return with_runtime(settings, body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -89,21 +90,39 @@ async def make_checkpoint(
     return checkpoint
 
 
+@dataclass
+class CheckpointRun:
+    """What a run over every school did: the checkpoints signed, and the schools whose chain does not
+    verify (no checkpoint is signed over them; the others are not held back)."""
+
+    made: list[Checkpoint] = field(default_factory=list)
+    refused: list[LedgerCorrupted] = field(default_factory=list)
+
+
 async def checkpoint_all(
     engine: AsyncEngine,
     signer_for: Callable[[str], CheckpointSigner],
     clock: Clock | None = None,
     chain: Chain = EVENTS,
-) -> list[Checkpoint]:
-    """A checkpoint for every school with new entries in `chain` (the scheduled job)."""
+) -> CheckpointRun:
+    """A checkpoint for every school with new entries in `chain` (the scheduled job). A school whose
+    chain does not verify is logged and passed over, so that one corrupted chain cannot stop the
+    checkpoints of every other school."""
     async with engine.connect() as conn:
         schools = await store.school_ids(conn, chain)
-    made = []
+    run = CheckpointRun()
     for school in schools:
-        checkpoint = await make_checkpoint(engine, school, signer_for(school), clock, chain)
+        try:
+            checkpoint = await make_checkpoint(engine, school, signer_for(school), clock, chain)
+        except LedgerCorrupted as corrupted:
+            log.error(
+                "no checkpoint over a chain that does not verify", school=school, log=chain.name, problem=str(corrupted)
+            )
+            run.refused.append(corrupted)
+            continue
         if checkpoint is not None:
-            made.append(checkpoint)
-    return made
+            run.made.append(checkpoint)
+    return run
 
 
 async def _leaves(conn: AsyncConnection, school: str, tree_size: int, chain: Chain) -> list[bytes]:

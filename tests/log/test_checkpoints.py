@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 
+import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.app.runtime import Runtime
 from ledger.format import merkle
 from ledger.format.checkpoint import Checkpoint
+from ledger.log import store
 from ledger.log.append import Ledger
-from ledger.log.checkpointing import consistency_proof, inclusion_proof, make_checkpoint
+from ledger.log.checkpointing import checkpoint_all, consistency_proof, inclusion_proof, make_checkpoint
 from signing.x509.checkpoints import checkpoint_problems
 from signing.x509.pki import Pki
 from tests.support.helpers import noted
@@ -83,3 +86,23 @@ async def test_proof_requests_outside_the_tree_are_refused(
             await inclusion_proof(conn, school, 4, 3)
         with pytest.raises(ValueError, match="holds 3 events, not 5"):
             await consistency_proof(conn, school, 2, 5)
+
+
+async def test_a_school_whose_chain_does_not_verify_does_not_hold_back_the_others(
+    ledger: Ledger, runtime: Runtime, superuser: psycopg.Connection
+) -> None:
+    """An attacker edits one school's history after its last checkpoint: that school gets no
+    checkpoint over it and is named; every other school still gets its own."""
+    tampered, other = (f"t-{uuid.uuid4().hex[:12]}" for _ in range(2))
+    for school in (tampered, other):
+        await ledger.append(school, noted(4))
+        await make_checkpoint(ledger.engine, school, runtime.signer(school))
+        await ledger.append(school, noted(2, start=4))
+    with superuser.transaction():
+        superuser.execute("SET LOCAL session_replication_role = replica")
+        superuser.execute("UPDATE hocba.events SET hash = %s WHERE school_id = %s AND seq = 5", (b"\0" * 32, tampered))
+    run = await checkpoint_all(ledger.engine, runtime.signer, runtime.clock)
+    assert [c.tree_size for c in run.made if c.school == other] == [6]
+    assert [r.school for r in run.refused] == [tampered]
+    async with ledger.engine.connect() as conn:
+        assert (await store.latest_checkpoint(conn, tampered)).checkpoint.tree_size == 4  # type: ignore[union-attr]
