@@ -43,7 +43,14 @@ class LocalTimeStamper(TimeStamper):
         self._cert_der = [c.dump() for c in (self.certificate, *self.chain)]
         self._subject_der = self.certificate.subject.dump()
         self._issuer_der = self.certificate.issuer.dump()
-        self._signing_certificate_der = as_signing_certificate_v2(self.certificate).dump()
+        # The TSA certificate is named by its SHA-512 hash, not SHA-256: SHA-256 is ESSCertIDv2's
+        # default, which DER leaves out, and asn1crypto (1.5.1) rebuilds an absent default as a value
+        # that counts as changed for ever. When pyHanko dumps a signature one of whose lengths ends in
+        # byte 0x80, asn1crypto takes it for an indefinite length and re-encodes everything under it
+        # (https://github.com/wbond/asn1crypto/issues/249); the ~16 levels above that default are then
+        # re-encoded twice each per dump (https://github.com/wbond/asn1crypto/issues/256): 20-45 s of
+        # CPU for one signature in four of some signers. Fixed upstream after 1.5.1, not yet released.
+        self._signing_certificate_der = as_signing_certificate_v2(self.certificate, "sha512").dump()
         self.policy = policy
 
     def token(self, req: tsp.TimeStampReq, at: datetime) -> cms.ContentInfo:

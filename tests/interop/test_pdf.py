@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import copy
+import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from asn1crypto import cms, core
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from ledger.app.runtime import demo_time_stamper
 from ledger.base.clock import VN_TZ
@@ -302,6 +305,32 @@ async def test_principal_and_seal_verify(signed: Signed, tmp_path: Path) -> None
     assert signed.signing_time.isoformat() in text  # the stamps show the signing time, +07:00
     png = render_page_png(path, 2, tmp_path)
     assert png.stat().st_size > 0
+
+
+def test_reencoding_a_signature_does_not_explode(signed: Signed) -> None:
+    """asn1crypto re-encodes a signature from scratch when one of its lengths ends in byte 0x80
+    (https://github.com/wbond/asn1crypto/issues/249); a timestamp whose ESSCertIDv2 left out the
+    default hash made every level above it re-encode twice per dump
+    (https://github.com/wbond/asn1crypto/issues/256), 2^16 times over: 20-45 s of CPU for one
+    signature. Counted, not timed: a forced re-encode of each signature stays tens of thousands of
+    steps and gives back the same bytes."""
+    signatures = PdfFileReader(io.BytesIO(signed.final), strict=False).embedded_signatures
+    assert len(signatures) == 2
+    for embedded in signatures:
+        signature = cms.ContentInfo.load(bytes(embedded.sig_object["/Contents"]))  # the zero padding is ignored
+        der = signature.dump()
+        calls = 0
+
+        def counted(self: core.Sequence, force: bool = False, original: Any = core.Sequence._set_contents) -> None:
+            nonlocal calls
+            calls += 1
+            original(self, force)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(core.Sequence, "_set_contents", counted)
+            assert signature.dump(force=True) == der
+            assert signature.dump() == der
+        assert calls < 100_000, calls  # about 23,000 here; millions with the trap
 
 
 async def seal_signature(pdf: bytes, pki: Pki, signer: KeySigner, when: datetime) -> bytes:
