@@ -36,7 +36,7 @@ from ledger.app.runtime import demo_time_stamper
 from ledger.base.clock import VN_TZ
 from signing.pdf.render import render_hocba
 from signing.pdf.sign import sign_pdf
-from signing.x509.keys import KeySigner
+from signing.x509.keys import DocumentSigner, KeySigner
 from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
@@ -107,7 +107,7 @@ def model(serial: int) -> dict[str, Any]:
     }
 
 
-def signed_before_seal(pki: Pki, people: dict[str, KeySigner]) -> bytes:
+def signed_before_seal(pki: Pki, people: dict[str, DocumentSigner]) -> bytes:
     """A học bạ signed by every subject teacher, the homeroom teacher and the principal, prepared
     for the clerk's seal."""
     doc, signatures = model(1), []
@@ -123,7 +123,7 @@ def signed_before_seal(pki: Pki, people: dict[str, KeySigner]) -> bytes:
     return hocba_xml.to_bytes(root)
 
 
-def ours(prepared: bytes, seal: KeySigner, roots: list[Any], crls: list[Any]) -> None:
+def ours(prepared: bytes, seal: DocumentSigner, roots: list[Any], crls: list[Any]) -> None:
     signed = xades.sign_prepared(prepared, seal.key, seal.certificate, signing_time=WHEN)
     report = xml_verify.verify_signature(signed, len(hocba_xml.wrappers(hocba_xml.parse(signed))) - 1, roots, crls)
     assert report.ok, report.to_json()
@@ -169,7 +169,7 @@ def timed(rounds: int, work: Any) -> float:
     return statistics.median(samples)
 
 
-async def pdf_for(doc: dict[str, Any], pki: Pki, principal: KeySigner, seal: KeySigner) -> tuple[float, ...]:
+async def pdf_for(doc: dict[str, Any], pki: Pki, principal: DocumentSigner, seal: DocumentSigner) -> tuple[float, ...]:
     stamper = demo_time_stamper(pki)
     t0 = time.perf_counter()
     pdf = render_hocba(doc)
@@ -224,7 +224,7 @@ def _issue(serial: int) -> None:
     asyncio.run(pdf_for(model(serial), pki, people["principal"], people["seal"]))
 
 
-def _people(pki: Pki, *, create: bool) -> dict[str, KeySigner]:
+def _people(pki: Pki, *, create: bool) -> dict[str, DocumentSigner]:
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     from signing.x509.pki import DEMO_P12_PASSWORD

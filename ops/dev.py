@@ -57,6 +57,7 @@ def ensure_venv(extras: str) -> None:
 
 # The independent verifiers the interoperability tests run: command -> Debian package.
 SYSTEM_TOOLS = {
+    "softhsm2-util": "softhsm2",
     "xmlsec1": "xmlsec1",
     "pdfsig": "poppler-utils",
     "pdftotext": "poppler-utils",
@@ -66,11 +67,11 @@ SYSTEM_TOOLS = {
 }
 
 
-def ensure_system_tools() -> None:
-    """Install xmlsec1, poppler's pdfsig, NSS's certutil and Chromium (for the browser tests) when
-    missing, where apt-get can (as root); elsewhere say what to install. The tests that need them
-    fail, never skip, without them."""
-    missing = sorted({package for tool, package in SYSTEM_TOOLS.items() if shutil.which(tool) is None})
+def ensure_system_tools(tools: tuple[str, ...] = tuple(SYSTEM_TOOLS)) -> None:
+    """Install SoftHSM2 (the token that holds the ledger service's keys), xmlsec1, poppler's pdfsig,
+    NSS's certutil and Chromium (for the browser tests) when missing, where apt-get can (as root);
+    elsewhere say what to install. The tests that need them fail, never skip, without them."""
+    missing = sorted({SYSTEM_TOOLS[tool] for tool in tools if shutil.which(tool) is None})
     if not missing:
         return
     if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
@@ -81,7 +82,7 @@ def ensure_system_tools() -> None:
             return
     _say(
         f"missing {' '.join(missing)}: install them (Debian/Ubuntu: apt-get install {' '.join(missing)}); "
-        "the signature interoperability and browser tests need them"
+        "the tests need them; without SoftHSM2 the demo keeps the service keys in files"
     )
 
 
@@ -93,6 +94,7 @@ def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command == "serve":
         ensure_venv("")
+        ensure_system_tools(("softhsm2-util",))
         _say("loading the demo school year of THCS Khánh Phú if this database has none (first run: about 2 minutes)")
         status = _run([str(BIN / "hocba"), "demo"])
         return status or _run([str(BIN / "hocba"), "serve", *rest])

@@ -1,7 +1,7 @@
 """Signed JSON projections for integration clients: a JWS in compact serialisation (RFC 7515),
-ES256 (or RS256 for an RSA key), signed with the school's ledger-service key, with the certificate in
-the `x5c` header so that a client checks it with only the trusted root. The payload names the ledger
-checkpoint the projection was read at."""
+EdDSA with Ed25519 (RFC 8037; ES256 or RS256 for an older ECDSA or RSA service key), signed with the
+school's ledger-service key, with the certificate in the `x5c` header so that a client checks it with
+only the trusted root. The payload names the ledger checkpoint the projection was read at."""
 
 from __future__ import annotations
 
@@ -12,13 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ledger.base.errors import HocbaError
 from signing.x509.certs import certificate_problems, signature_valid
-from signing.x509.keys import KeySigner
+from signing.x509.keys import Signer, algorithm_of
 from signing.x509.names import service_uri
 
 
@@ -34,10 +33,11 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(payload: Mapping[str, Any], signer: KeySigner) -> str:
-    ecdsa = isinstance(signer.key, ec.EllipticCurvePrivateKey)
+def sign(payload: Mapping[str, Any], signer: Signer) -> str:
+    algorithm = algorithm_of(signer.certificate)
+    ecdsa = algorithm == "ES256"
     header = {
-        "alg": "ES256" if ecdsa else "RS256",
+        "alg": "EdDSA" if algorithm == "Ed25519" else algorithm,
         "typ": "JWT",
         "x5c": [base64.b64encode(signer.certificate.public_bytes(Encoding.DER)).decode()],
     }
@@ -63,7 +63,7 @@ def verify(token: str, roots: Sequence[x509.Certificate], school: str, at: datet
         if len(raw) != 64:
             raise JwsError("an ES256 signature is 64 bytes")
         raw = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    elif header.get("alg") != "RS256":
+    elif header.get("alg") not in ("RS256", "EdDSA"):
         raise JwsError(f"unsupported algorithm {header.get('alg')!r}")
     if not signature_valid(cert, f"{head}.{body}".encode(), raw):
         raise JwsError("the signature does not verify")

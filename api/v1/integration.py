@@ -77,7 +77,9 @@ async def student_record_signed(state: State, school: SchoolId, student: Student
     personal_id(student)
     runtime = runtime_of(state)
     signer = runtime.signer(school)
-    checkpoint = await make_checkpoint(runtime.engine(), school, signer, runtime.clock)
+    checkpoint = await make_checkpoint(
+        runtime.engine(), school, signer, runtime.clock, policy=runtime.checkpoint_policy()
+    )
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         size = checkpoint.tree_size if checkpoint else 0
         view = await load_student_year(conn, school, year, student, size)

@@ -43,6 +43,7 @@ async def hocba_issue(
         runtime.trusted_roots(),
         runtime.crls(),
         runtime.signer(school),
+        runtime.checkpoint_policy(),
     )
     code = lookup_code(token_secret(runtime.settings), school, event.payload["issuance"])
     return {"seq": event.seq, **event.payload, "lookup_code": code}

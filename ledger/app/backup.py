@@ -277,11 +277,12 @@ async def _run(tool: str, url: str, *args: str) -> None:
 async def _checkpoints(runtime: Runtime) -> list[dict[str, Any]]:
     signed = []
     engine = runtime.engine(APP_ROLE)
-    for chain in (EVENTS, ACCESS):
+    policy = runtime.checkpoint_policy()
+    for chain in (ACCESS, EVENTS):
         async with engine.connect() as conn:
             schools = await store.school_ids(conn, chain)
         for school in schools:
-            checkpoint = await make_checkpoint(engine, school, runtime.signer(school), runtime.clock, chain)
+            checkpoint = await make_checkpoint(engine, school, runtime.signer(school), runtime.clock, chain, policy)
             if checkpoint is not None:
                 signed.append({"school": school, "log": chain.name, "checkpoint": checkpoint.to_json()})
     return signed

@@ -17,9 +17,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ledger.app.runtime import checkpoint_policy_for
+from ledger.app.service_keys import ServiceKeys
 from ledger.base.clock import VN_TZ, ManualClock
+from ledger.base.settings import Settings
 from ledger.format.envelope import Actor, Event
 from ledger.log.append import Ledger
+from ledger.log.checkpointing import CheckpointPolicy
 from ledger.log.projection import read
 from ledger.school.assessments.commands import (
     SheetEntry,
@@ -54,7 +58,7 @@ from ledger.school.years.commands import (
     register_students,
 )
 from ledger.school.years.model import Assignment, SubjectDefinition, default_catalogue
-from signing.x509.keys import KeySigner
+from signing.x509.keys import DocumentSigner, Signer
 from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
 from signing.xml import xades
@@ -409,9 +413,11 @@ class Signers:
 
     demo: DemoSchool
     pki: Pki
-    people: dict[str, KeySigner]  # staff id, or "organisation" -> key and certificate
+    people: dict[str, DocumentSigner]  # staff id, or "organisation" -> key and certificate
+    service: Signer  # the school's ledger service key, which signs the checkpoints of issuance
+    policy: CheckpointPolicy | None = None  # how those checkpoints are made (timestamped, named)
 
-    def holder(self, role: str, subject: str | None, class_id: str) -> tuple[Actor, KeySigner]:
+    def holder(self, role: str, subject: str | None, class_id: str) -> tuple[Actor, DocumentSigner]:
         if role == "SUBJECT_TEACHER":
             staff = self.demo.subject_teachers[subject or ""]
             return Actor(staff, Role.SUBJECT_TEACHER), self.people[staff]
@@ -423,17 +429,17 @@ class Signers:
         return CLERK, self.people["organisation"]
 
 
-async def certify(demo: DemoSchool, pki: Pki) -> Signers:
+async def certify(demo: DemoSchool, pki: Pki, service: Signer) -> Signers:
     """Demo certificates for the principal, every teacher and the school, registered by the principal
     (Điều 9.4)."""
-    people: dict[str, KeySigner] = {}
+    people: dict[str, DocumentSigner] = {}
     staff = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user}
     for member in sorted(staff):
         people[member] = pki.issue_demo_personal(demo.school, member, member, valid_from=CERTS_FROM)
     people["organisation"] = pki.issue_demo_organisation(demo.school, SCHOOL_NAME, valid_from=CERTS_FROM)
     for holder in people.values():
         await register_certificate(demo.ledger, demo.school, PRINCIPAL, holder.certificate, pki.roots())
-    return Signers(demo, pki, people)
+    return Signers(demo, pki, people, service)
 
 
 async def sign_as(
@@ -442,7 +448,7 @@ async def sign_as(
     role: str,
     subject: str | None = None,
     *,
-    holder: tuple[Actor, KeySigner] | None = None,
+    holder: tuple[Actor, DocumentSigner] | None = None,
     tamper: Any = None,
     at: datetime | None = None,
 ) -> Any:
@@ -475,7 +481,7 @@ async def sign_everything(s: Signers, student: str) -> bytes:
     return hocba_xml.to_bytes(root)
 
 
-async def sign_pdf_as(s: Signers, student: str, role: str, holder: KeySigner | None = None) -> Any:
+async def sign_pdf_as(s: Signers, student: str, role: str, holder: DocumentSigner | None = None) -> Any:
     """The principal's signature or the seal on the PDF học bạ, with a timestamp of the demo TSA."""
     from ledger.app.runtime import demo_time_stamper
     from signing.pdf.sign import sign_pdf
@@ -509,8 +515,9 @@ async def sign_all(s: Signers, student: str) -> None:
 
 def issuing(s: Signers, student: str, actor: Actor = CLERK) -> Callable[[], Awaitable[Event]]:
     """The clerk's issuance of the student's signed học bạ, ready to run."""
-    signer = s.pki.service_signer(s.demo.school, allow_demo=True)
-    return lambda: issue_hocba(s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], signer)
+    return lambda: issue_hocba(
+        s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], s.service, s.policy
+    )
 
 
 # --- the complete demo: `hocba demo` ---------------------------------------------------------------
@@ -534,7 +541,7 @@ def _student_ids(demo: DemoSchool) -> list[str]:
 async def build_complete_demo(
     url: str,
     school: str,
-    pki: Pki,
+    settings: Settings,
     *,
     classes_per_grade: int = 1,
     students_per_class: int = 8,
@@ -550,6 +557,8 @@ async def build_complete_demo(
 
     from ledger.app.db import APP_ROLE, create_engine
 
+    pki = Pki(settings.pki_dir)
+    service = ServiceKeys(settings, pki).signer(school)
     engine = create_engine(url, APP_ROLE)
     try:
         progress(f"năm học {YEAR}: lớp, học sinh, điểm, hạnh kiểm, điều chỉnh, kiểm tra lại trong hè…")
@@ -557,12 +566,12 @@ async def build_complete_demo(
             engine, school, classes_per_grade=classes_per_grade, students_per_class=students_per_class, corrections=True
         )
         demo.clock.set(SIGNING_DAY)
-        signers = await certify(demo, pki)
+        signers = await certify(demo, pki, service)
+        signers.policy = checkpoint_policy_for(settings, pki)
     finally:
         await engine.dispose()
     for name, holder in signers.people.items():
         pki.save_holder(school, name, holder)
-    pki.service_signer(school, allow_demo=True)
     layout = {
         "classes": demo.classes,
         "rosters": demo.rosters,
@@ -573,18 +582,19 @@ async def build_complete_demo(
     progress(f"ký và ban hành {len(students)} học bạ ({workers} tiến trình)…")
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         parts = [students[i::workers] for i in range(workers)]
-        futures = [pool.submit(_sign_and_issue, url, school, str(pki.directory), layout, part) for part in parts]
+        futures = [pool.submit(_sign_and_issue, url, school, settings, layout, part) for part in parts]
         done = sum(future.result() for future in futures)
     progress(f"đã ban hành {done} học bạ")
     return demo
 
 
-def _sign_and_issue(url: str, school: str, pki_dir: str, layout: dict[str, Any], part: list[tuple[int, str]]) -> int:
+def _sign_and_issue(
+    url: str, school: str, settings: Settings, layout: dict[str, Any], part: list[tuple[int, str]]
+) -> int:
     """A worker process: sign and issue the học bạ of `part` (position, student)."""
     import asyncio
     import logging
     from datetime import timedelta
-    from pathlib import Path
 
     from ledger.app.db import APP_ROLE, create_engine
     from ledger.base.logs import configure_logging
@@ -596,9 +606,11 @@ def _sign_and_issue(url: str, school: str, pki_dir: str, layout: dict[str, Any],
         try:
             clock = ManualClock(SIGNING_DAY)
             demo = DemoSchool(school, YEAR, school_ledger(engine, clock=clock), clock, **layout)
-            pki = Pki(Path(pki_dir))
+            pki = Pki(settings.pki_dir)
             names = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user, "organisation"}
-            signers = Signers(demo, pki, {name: pki.load_holder(school, name) for name in names})
+            people = {name: pki.load_holder(school, name) for name in names}
+            service = ServiceKeys(settings, pki).signer(school)
+            signers = Signers(demo, pki, people, service, checkpoint_policy_for(settings, pki))
             for position, student in part:
                 clock.set(SIGNING_DAY + timedelta(minutes=3 * position))
                 await sign_all(signers, student)

@@ -130,8 +130,9 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
 
     async def checkpoints() -> None:
         async def both() -> None:
-            for chain in (EVENTS, ACCESS):
-                await checkpoint_all(engine, runtime.signer, runtime.clock, chain)
+            policy = runtime.checkpoint_policy()
+            for chain in (ACCESS, EVENTS):  # the events' checkpoint then names the access trail's latest
+                await checkpoint_all(engine, runtime.signer, runtime.clock, chain, policy)
 
         await run_exclusive(engine, "checkpoint", both)
 

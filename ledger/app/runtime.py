@@ -3,18 +3,23 @@ engines per database role, the PKI and the clock."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps.api import TimeStamper
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, create_engine, resolve_database_url
+from ledger.app.service_keys import ServiceKeys
 from ledger.base.clock import Clock, SystemClock
 from ledger.base.errors import NotFound, Refused
 from ledger.base.settings import Settings
+from ledger.log.checkpointing import CheckpointPolicy
 from signing.pdf.timestamp import LocalTimeStamper
-from signing.x509.keys import KeySigner
+from signing.x509.keys import DocumentSigner, Signer
 from signing.x509.pki import Pki, PkiError
 
 
@@ -24,24 +29,64 @@ def demo_time_stamper(pki: Pki) -> LocalTimeStamper:
     return LocalTimeStamper(key, cert)
 
 
+def time_stamper_for(settings: Settings, pki: Pki) -> TimeStamper:
+    """The school's time-stamping authority (HOCBA_TSA_URL); in development without one, the demo
+    authority, in process."""
+    if settings.tsa_url:
+        return HTTPTimeStamper(settings.tsa_url)
+    if settings.production:
+        raise NotFound(
+            "signing.no_tsa",
+            "Chưa cấu hình đơn vị cấp dấu thời gian (HOCBA_TSA_URL).",
+            "No time-stamping authority is configured (HOCBA_TSA_URL).",
+        )
+    try:
+        return demo_time_stamper(pki)
+    except (OSError, PkiError):
+        raise NotFound(
+            "signing.no_tsa",
+            "Không có đơn vị cấp dấu thời gian thử nghiệm.",
+            "There is no demo time-stamping authority.",
+        ) from None
+
+
+def checkpoint_policy_for(settings: Settings, pki: Pki) -> CheckpointPolicy:
+    """Checkpoints name the configured origin, and the school's authority timestamps each one."""
+    stamper = time_stamper_for(settings, pki)
+
+    async def stamp(signature: bytes) -> bytes:
+        token = await stamper.async_timestamp(hashlib.sha256(signature).digest(), "sha256")
+        return bytes(token.dump())
+
+    return CheckpointPolicy(settings.origin_prefix, stamp)
+
+
 @dataclass
 class Runtime:
     settings: Settings
     url: str
     clock: Clock = field(default_factory=SystemClock)
     _engines: dict[str, AsyncEngine] = field(default_factory=dict)
+    _service_keys: ServiceKeys | None = field(default=None, repr=False)
 
     @property
     def pki(self) -> Pki:
         return Pki(self.settings.pki_dir)
+
+    @property
+    def service_keys(self) -> ServiceKeys:
+        if self._service_keys is None:
+            self._service_keys = ServiceKeys(self.settings, self.pki)
+        return self._service_keys
 
     def engine(self, role: str = APP_ROLE) -> AsyncEngine:
         if role not in self._engines:
             self._engines[role] = create_engine(self.url, role)
         return self._engines[role]
 
-    def signer(self, school: str) -> KeySigner:
-        return self.pki.service_signer(school, allow_demo=not self.settings.production)
+    def signer(self, school: str) -> Signer:
+        """The school's ledger service signer (checkpoints, signed projections): its key on a token."""
+        return self.service_keys.signer(school)
 
     def trusted_roots(self) -> list[x509.Certificate]:
         return self.pki.roots()
@@ -50,18 +95,14 @@ class Runtime:
         """The revocation lists of the trusted issuers that this installation keeps (HOCBA_HOME/pki)."""
         return [self.pki.crl()] if self.pki.crl_path.exists() else []
 
-    def time_stamper(self) -> LocalTimeStamper:
-        """The school's time-stamping authority: in development, the demo one, in process."""
-        try:
-            return demo_time_stamper(self.pki)
-        except (OSError, PkiError):
-            raise NotFound(
-                "signing.no_tsa",
-                "Không có đơn vị cấp dấu thời gian thử nghiệm.",
-                "There is no demo time-stamping authority.",
-            ) from None
+    def time_stamper(self) -> TimeStamper:
+        """The school's time-stamping authority (see `time_stamper_for`)."""
+        return time_stamper_for(self.settings, self.pki)
 
-    def demo_signer(self, school: str, holder: str | None) -> KeySigner:
+    def checkpoint_policy(self) -> CheckpointPolicy:
+        return checkpoint_policy_for(self.settings, self.pki)
+
+    def demo_signer(self, school: str, holder: str | None) -> DocumentSigner:
         """A signer's demo key and certificate (`hocba demo` writes one for every signer). A school in
         production signs on the signer's own token (`hocba signing prepare/submit`), never on the
         server."""

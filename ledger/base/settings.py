@@ -15,6 +15,16 @@ HOCBA_BACKUP_DIRS   Backup destinations (directories, separated by the path sepa
                     service makes a backup every night.
 HOCBA_BACKUP_KEY_FILE  The backup key file.
 HOCBA_BACKUP_KEEP   Backups kept per destination (default 14).
+HOCBA_PKCS11_MODULE The PKCS#11 library of the token that holds the ledger service's keys (an HSM's,
+                    or SoftHSM2's). Development: SoftHSM2 when installed, its token in
+                    HOCBA_HOME/softhsm; production: required.
+HOCBA_PKCS11_TOKEN  The token's label (default "hocba").
+HOCBA_PKCS11_PIN_FILE  A file holding the token's user PIN (development: a fixed demo PIN).
+HOCBA_TSA_URL       The RFC 3161 time-stamping authority that timestamps checkpoints and signatures.
+                    Development: the demo authority, in process; production: required.
+HOCBA_ORIGIN        The prefix of the logs' names in signed notes and to witnesses,
+                    `<prefix>/<school>/<log>` (default "hocba-ledger"); a scheme-less URL of the
+                    school's, such as "hocba.thcs-khanhphu.edu.vn", is best.
 
 This is the only module that reads the environment: `variable` reads one a user names on the command
 line (a passphrase kept in a variable of their choice).
@@ -56,6 +66,11 @@ class Settings:
     backup_dirs: tuple[Path, ...] = ()
     backup_key_file: Path | None = None
     backup_keep: int = 14
+    pkcs11_module: str | None = None
+    pkcs11_label: str = "hocba"
+    pkcs11_pin_file: Path | None = None
+    tsa_url: str | None = None
+    origin_prefix: str = "hocba-ledger"
 
     @property
     def production(self) -> bool:
@@ -80,6 +95,7 @@ def load_settings() -> Settings:
     if not keep.isdigit() or int(keep) < 1:
         raise SettingsError("HOCBA_BACKUP_KEEP must be a positive number of backups")
     key_file = os.environ.get("HOCBA_BACKUP_KEY_FILE")
+    pin_file = os.environ.get("HOCBA_PKCS11_PIN_FILE")
     home = os.environ.get("HOCBA_HOME")
     return Settings(
         database_url=os.environ.get("DATABASE_URL") or None,
@@ -93,7 +109,28 @@ def load_settings() -> Settings:
         backup_dirs=tuple(Path(d) for d in os.environ.get("HOCBA_BACKUP_DIRS", "").split(os.pathsep) if d),
         backup_key_file=Path(key_file) if key_file else None,
         backup_keep=int(keep),
+        pkcs11_module=os.environ.get("HOCBA_PKCS11_MODULE") or None,
+        pkcs11_label=os.environ.get("HOCBA_PKCS11_TOKEN") or "hocba",
+        pkcs11_pin_file=Path(pin_file) if pin_file else None,
+        tsa_url=os.environ.get("HOCBA_TSA_URL") or None,
+        origin_prefix=_origin_prefix(os.environ.get("HOCBA_ORIGIN") or "hocba-ledger"),
     )
+
+
+def _origin_prefix(value: str) -> str:
+    if "+" in value or any(ch.isspace() for ch in value) or value.endswith("/"):
+        raise SettingsError(f"HOCBA_ORIGIN is a name without spaces, '+' or a trailing '/', not {value!r}")
+    return value
+
+
+def softhsm_configuration() -> str | None:
+    """Where SoftHSM2 reads its configuration (SOFTHSM2_CONF), when set."""
+    return os.environ.get("SOFTHSM2_CONF")
+
+
+def use_softhsm_configuration(path: Path) -> None:
+    """Point SoftHSM2, loaded later in this process, at a configuration file."""
+    os.environ["SOFTHSM2_CONF"] = str(path)
 
 
 def variable(name: str) -> str | None:

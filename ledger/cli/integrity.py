@@ -68,20 +68,25 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.log.checkpointing import CheckpointRun, checkpoint_all, make_checkpoint
+    from ledger.log.schema import ACCESS, EVENTS
 
     async def body(runtime: Any) -> int:
         school = school_of(args, settings)
-        engine = runtime.engine()
-        if school:
-            made = await make_checkpoint(engine, school, runtime.signer(school), runtime.clock)
-            run = CheckpointRun([made] if made else [])
-        else:
-            run = await checkpoint_all(engine, runtime.signer, runtime.clock)
+        engine, policy = runtime.engine(), runtime.checkpoint_policy()
+        run = CheckpointRun()
+        for chain in (ACCESS, EVENTS):  # the events' checkpoint then names the access trail's latest
+            if school:
+                made = await make_checkpoint(engine, school, runtime.signer(school), runtime.clock, chain, policy)
+                run.made += [made] if made else []
+            else:
+                each = await checkpoint_all(engine, runtime.signer, runtime.clock, chain, policy)
+                run.made += each.made
+                run.refused += each.refused
         if args.json:
             print_json([c.to_json() for c in run.made])
         else:
             for c in run.made:
-                print(f"{c.school}: tree size {c.tree_size}, root {c.root.hex()}, signed {c.signed_at}")
+                print(f"{c.school} ({c.log}): tree size {c.tree_size}, root {c.root.hex()}, signed {c.signed_at}")
         for refused in run.refused:
             print(f"hocba: NOT INTACT, no checkpoint signed: {refused}", file=sys.stderr)
         return EXIT_NOT_INTACT if run.refused else EXIT_OK

@@ -27,7 +27,8 @@ def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(ledger: Any, school: str, actor: Any) -> Any:
         roots, crls, signer = keys.trusted_roots(), keys.crls(), keys.signer(school)
-        return [await issue_hocba(ledger, school, actor, args.year, args.student, roots, crls, signer)]
+        policy = keys.checkpoint_policy()
+        return [await issue_hocba(ledger, school, actor, args.year, args.student, roots, crls, signer, policy)]
 
     return ledger_command(settings, args, "issue", work, role="CLERK")
 

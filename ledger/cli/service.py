@@ -79,7 +79,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         demo = await build_complete_demo(
             runtime.url,
             school,
-            pki,
+            settings,
             classes_per_grade=args.classes_per_grade,
             students_per_class=args.students_per_class,
             workers=args.workers,

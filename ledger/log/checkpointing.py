@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 
+from cryptography import x509
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -12,14 +13,17 @@ from ledger.base.clock import Clock, SystemClock
 from ledger.base.errors import HocbaError
 from ledger.base.logs import get_logger
 from ledger.format import merkle
-from ledger.format.checkpoint import Checkpoint, CheckpointSigner, sign_checkpoint
+from ledger.format.checkpoint import Checkpoint, CheckpointSigner, origin, sign_checkpoint
 from ledger.format.envelope import GENESIS_HASH
 from ledger.format.merkle import Frontier
+from ledger.format.note import ED25519, CheckpointText, VerifierKey, sign_checkpoint_note
 from ledger.log import store
-from ledger.log.schema import EVENTS, Chain
+from ledger.log.schema import ACCESS, EVENTS, Chain
 from ledger.log.verify import ChainWalker, Finding, stream_rows
+from signing.x509.keys import raw_public_key
 
 log = get_logger(__name__)
+DEFAULT_ORIGIN_PREFIX = "hocba-ledger"
 
 
 class LedgerCorrupted(HocbaError, RuntimeError):
@@ -40,15 +44,45 @@ async def _hash_at(conn: AsyncConnection, school: str, seq: int, chain: Chain) -
     return value if value is not None else GENESIS_HASH
 
 
+Stamp = Callable[[bytes], Awaitable[bytes]]  # bytes -> an RFC 3161 token over their SHA-256
+
+
+@dataclass(frozen=True)
+class CheckpointPolicy:
+    """How checkpoints are made: the origin prefix their notes name (`<prefix>/<school>/<log>`), and
+    the time-stamping authority that timestamps each signature (none only in tests of the core)."""
+
+    origin_prefix: str = DEFAULT_ORIGIN_PREFIX
+    stamp: Stamp | None = None
+
+
+def _note(checkpoint: Checkpoint, signer: CheckpointSigner, prefix: str) -> bytes | None:
+    """The checkpoint as a C2SP signed note, when the service key is an Ed25519 key."""
+    public = raw_public_key(x509.load_der_x509_certificate(signer.certificate_der))
+    if public is None:
+        return None
+    name = origin(prefix, checkpoint.school, checkpoint.log)
+    text = CheckpointText(name, checkpoint.tree_size, checkpoint.root)
+    return sign_checkpoint_note(text, VerifierKey(name, ED25519, public), signer.sign).encode()
+
+
 async def make_checkpoint(
-    engine: AsyncEngine, school: str, signer: CheckpointSigner, clock: Clock | None = None, chain: Chain = EVENTS
+    engine: AsyncEngine,
+    school: str,
+    signer: CheckpointSigner,
+    clock: Clock | None = None,
+    chain: Chain = EVENTS,
+    policy: CheckpointPolicy | None = None,
 ) -> Checkpoint | None:
     """Sign a checkpoint over the school's current chain; None when the chain is empty.
 
     Returns the latest checkpoint unchanged when nothing was appended since. Only the events after
     the latest checkpoint are re-hashed: its stored frontier is used when it folds to the signed root.
+    The checkpoint names the previous one of this chain and the latest of the other chain, is
+    published as a signed note too, and is timestamped by the policy's authority.
     """
     clock = clock or SystemClock()
+    policy = policy or CheckpointPolicy()
     async with engine.begin() as conn:
         await conn.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
@@ -84,7 +118,20 @@ async def make_checkpoint(
         now = clock.now()
         if head.recorded_at is not None and now < head.recorded_at:
             now = head.recorded_at
-        checkpoint = sign_checkpoint(school, head.seq, walker.frontier.root(), now, signer, chain.name)
+        peer = await store.latest_checkpoint(conn, school, ACCESS if chain == EVENTS else EVENTS)
+        checkpoint = sign_checkpoint(
+            school,
+            head.seq,
+            walker.frontier.root(),
+            now,
+            signer,
+            chain.name,
+            head=head.hash,
+            prev=latest.checkpoint.tree if latest else None,
+            peer=peer.checkpoint.tree if peer else None,
+        )
+        token = await policy.stamp(checkpoint.signature) if policy.stamp else None
+        checkpoint = replace(checkpoint, note=_note(checkpoint, signer, policy.origin_prefix), time_stamp_token=token)
         await store.insert_checkpoint(conn, checkpoint, walker.frontier, after, leaves, chain)
     log.info("checkpoint signed", school=school, log=chain.name, tree_size=checkpoint.tree_size)
     return checkpoint
@@ -104,6 +151,7 @@ async def checkpoint_all(
     signer_for: Callable[[str], CheckpointSigner],
     clock: Clock | None = None,
     chain: Chain = EVENTS,
+    policy: CheckpointPolicy | None = None,
 ) -> CheckpointRun:
     """A checkpoint for every school with new entries in `chain` (the scheduled job). A school whose
     chain does not verify is logged and passed over, so that one corrupted chain cannot stop the
@@ -113,7 +161,7 @@ async def checkpoint_all(
     run = CheckpointRun()
     for school in schools:
         try:
-            checkpoint = await make_checkpoint(engine, school, signer_for(school), clock, chain)
+            checkpoint = await make_checkpoint(engine, school, signer_for(school), clock, chain, policy)
         except LedgerCorrupted as corrupted:
             log.error(
                 "no checkpoint over a chain that does not verify", school=school, log=chain.name, problem=str(corrupted)

@@ -16,10 +16,13 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     Table,
     Text,
     UniqueConstraint,
     Uuid,
+    func,
+    text,
 )
 
 LEDGER_SCHEMA = "hocba"
@@ -58,6 +61,14 @@ def _chain_tables(events_name: str, checkpoints_name: str) -> tuple[Table, Table
         Column("frontier", LargeBinary, nullable=False),
         Column("leaves_from", BigInteger, nullable=False),
         Column("leaves", LargeBinary, nullable=False),
+        Column("version", SmallInteger, nullable=False, server_default=text("1")),
+        Column("head", LargeBinary),
+        Column("prev_size", BigInteger),
+        Column("prev_root", LargeBinary),
+        Column("peer_size", BigInteger),
+        Column("peer_root", LargeBinary),
+        Column("note", LargeBinary),
+        Column("time_stamp_token", LargeBinary),
         PrimaryKeyConstraint("school_id", "tree_size", name=f"{checkpoints_name}_pkey"),
         schema=LEDGER_SCHEMA,
     )
@@ -82,6 +93,22 @@ events, checkpoints = _chain_tables("events", "checkpoints")
 access_log, access_checkpoints = _chain_tables("access_log", "access_checkpoints")
 EVENTS = Chain("events", events, checkpoints)
 ACCESS = Chain("access", access_log, access_checkpoints)
+
+
+# Witnesses' cosignatures of the checkpoints of both logs (docs/LEDGER-FORMAT.md §9); append-only.
+cosignatures = Table(
+    "cosignatures",
+    metadata,
+    Column("school_id", Text, nullable=False),
+    Column("log", Text, nullable=False),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("witness", Text, nullable=False),
+    Column("line", LargeBinary, nullable=False),
+    Column("cosigned_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("school_id", "log", "tree_size", "witness", name="cosignatures_pkey"),
+    schema=LEDGER_SCHEMA,
+)
 
 
 def projection_table(name: str, keys: list[Column[object]], values: list[Column[object]]) -> Table:

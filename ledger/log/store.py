@@ -14,7 +14,7 @@ from sqlalchemy import ARRAY, Uuid, any_, cast, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.base.errors import HocbaError
-from ledger.format.checkpoint import Checkpoint
+from ledger.format.checkpoint import Checkpoint, TreeRef
 from ledger.format.envelope import GENESIS_HASH, Event, decode
 from ledger.format.merkle import Frontier
 from ledger.log.schema import EVENTS, Chain
@@ -224,15 +224,43 @@ async def insert_checkpoint(
             frontier=b"".join(frontier.nodes),
             leaves_from=leaves_from,
             leaves=b"".join(leaves),
+            version=checkpoint.version,
+            head=checkpoint.head,
+            prev_size=checkpoint.prev.tree_size if checkpoint.prev else None,
+            prev_root=checkpoint.prev.root if checkpoint.prev else None,
+            peer_size=checkpoint.peer.tree_size if checkpoint.peer else None,
+            peer_root=checkpoint.peer.root if checkpoint.peer else None,
+            note=checkpoint.note,
+            time_stamp_token=checkpoint.time_stamp_token,
         )
     )
 
 
+def _tree(size: int | None, root: bytes | None) -> TreeRef | None:
+    return TreeRef(size, root) if size is not None and root is not None else None
+
+
 def _stored(row: Any, chain: Chain) -> StoredCheckpoint:
-    school, size, root, signed_at, signature, certificate, frontier, leaves_from, leaves = row
+    school, size, root, signed_at, signature, certificate, frontier, leaves_from, leaves, *more = row
+    version, head, prev_size, prev_root, peer_size, peer_root, note, token = more
     nodes = _split_hashes(frontier)
+    checkpoint = Checkpoint(
+        school,
+        size,
+        root,
+        signed_at,
+        signature,
+        certificate,
+        chain.name,
+        version,
+        head,
+        _tree(prev_size, prev_root),
+        _tree(peer_size, peer_root),
+        note,
+        token,
+    )
     return StoredCheckpoint(
-        Checkpoint(school, size, root, signed_at, signature, certificate, chain.name),
+        checkpoint,
         Frontier(size, nodes) if len(nodes) == size.bit_count() else Frontier(),
         leaves_from,
         tuple(_split_hashes(leaves)),
@@ -251,6 +279,14 @@ def _checkpoint_columns(chain: Chain) -> tuple[Any, ...]:
         c.frontier,
         c.leaves_from,
         c.leaves,
+        c.version,
+        c.head,
+        c.prev_size,
+        c.prev_root,
+        c.peer_size,
+        c.peer_root,
+        c.note,
+        c.time_stamp_token,
     )
 
 

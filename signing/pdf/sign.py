@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils import images, layout
@@ -36,12 +35,12 @@ from signing.pdf.layout import (
     seal_box,
     signature_box,
 )
-from signing.x509.certs import PrivateKey
+from signing.x509.certs import DocumentKey, asn1_certificate
 
 # Signing
 
 
-def _signer(key: PrivateKey, certificate: x509.Certificate, chain: Sequence[x509.Certificate]) -> signers.Signer:
+def _signer(key: DocumentKey, certificate: x509.Certificate, chain: Sequence[x509.Certificate]) -> signers.Signer:
     key_der = key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -52,10 +51,6 @@ def _signer(key: PrivateKey, certificate: x509.Certificate, chain: Sequence[x509
             [asn1_certificate(c) for c in chain]
         ),
     )
-
-
-def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
-    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
 class _TimedPdfSigner(signers.PdfSigner):
@@ -133,7 +128,7 @@ def _stamp_style(appearance: Literal["principal", "seal"], signed_at: str) -> Te
 
 async def sign_pdf(
     pdf: bytes,
-    key: PrivateKey,
+    key: DocumentKey,
     certificate: x509.Certificate,
     *,
     chain: Sequence[x509.Certificate],

@@ -15,8 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign.general import as_signing_certificate_v2, simple_cms_attribute
 from pyhanko.sign.timestamps.api import TimeStamper
 
-from signing.pdf.sign import asn1_certificate
-from signing.x509.certs import PrivateKey, sign_bytes
+from signing.x509.certs import PrivateKey, asn1_certificate, sign_bytes
 
 # the demo TSA's policy (an arbitrary private OID: demo tokens promise nothing)
 DEMO_TSA_POLICY = "1.3.6.1.4.1.55555.1.1"

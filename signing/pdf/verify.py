@@ -17,9 +17,9 @@ from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from signing.pdf.sign import asn1_certificate, iso_time, role_from_reason
+from signing.pdf.sign import iso_time, role_from_reason
 from signing.report import FileReport, Finding, SignatureReport
-from signing.x509.certs import issued_by, san_uris
+from signing.x509.certs import asn1_certificate, issued_by, san_uris
 
 # Verification
 

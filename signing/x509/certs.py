@@ -1,7 +1,7 @@
 """Certificate checks and raw signatures shared by every signed artefact (checkpoints, receipts).
 
-Signature algorithm follows the certificate's key: ECDSA with SHA-256 (DER-encoded signature value)
-or RSA PKCS#1 v1.5 with SHA-256.
+Signature algorithm follows the certificate's key: Ed25519 (RFC 8032, the ledger service's key), ECDSA
+with SHA-256 (DER-encoded signature value) or RSA PKCS#1 v1.5 with SHA-256.
 """
 
 from __future__ import annotations
@@ -10,12 +10,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+DocumentKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey  # signs học bạ: XAdES and PAdES
+PrivateKey = DocumentKey | ed25519.Ed25519PrivateKey
+
+
+def asn1_certificate(cert: x509.Certificate) -> asn1_x509.Certificate:
+    """The certificate as asn1crypto (pyHanko's) reads it, from its DER bytes."""
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
 def load_certificates(path: Path) -> list[x509.Certificate]:
@@ -26,6 +33,8 @@ def load_certificates(path: Path) -> list[x509.Certificate]:
 
 
 def sign_bytes(key: PrivateKey, message: bytes) -> bytes:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return key.sign(message)
     if isinstance(key, ec.EllipticCurvePrivateKey):
         return key.sign(message, ec.ECDSA(hashes.SHA256()))
     return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
@@ -34,7 +43,9 @@ def sign_bytes(key: PrivateKey, message: bytes) -> bytes:
 def signature_valid(cert: x509.Certificate, message: bytes, signature: bytes) -> bool:
     public = cert.public_key()
     try:
-        if isinstance(public, ec.EllipticCurvePublicKey):
+        if isinstance(public, ed25519.Ed25519PublicKey):
+            public.verify(signature, message)
+        elif isinstance(public, ec.EllipticCurvePublicKey):
             public.verify(signature, message, ec.ECDSA(hashes.SHA256()))
         elif isinstance(public, rsa.RSAPublicKey):
             public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())

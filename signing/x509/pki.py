@@ -24,14 +24,14 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ledger.base.errors import HocbaError
 from ledger.base.logs import get_logger
 from signing.x509.certs import PrivateKey, load_certificates
-from signing.x509.keys import KeySigner
+from signing.x509.keys import DocumentSigner, KeySigner
 from signing.x509.names import organisation_uri, service_uri, staff_uri
 
 log = get_logger(__name__)
@@ -99,7 +99,7 @@ def _key_usage(*, ca: bool) -> x509.KeyUsage:
 
 def _certificate(
     subject: x509.Name,
-    public_key: ec.EllipticCurvePublicKey,
+    public_key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey,
     issuer: x509.Name,
     issuer_key: PrivateKey,
     *,
@@ -190,16 +190,21 @@ class Pki:
         base = self.directory / "services"
         return base / f"{school}.pem", base / f"{school}.key.pem"
 
-    def issue_demo_service(self, school: str) -> KeySigner:
+    def service_certificate(self, school: str) -> x509.Certificate | None:
+        """The school's service certificate installed in this PKI directory, if any."""
+        cert_path, _ = self._service_paths(school)
+        return load_certificates(cert_path)[0] if cert_path.exists() else None
+
+    def issue_demo_service_certificate(self, school: str, public_key: ed25519.Ed25519PublicKey) -> x509.Certificate:
+        """A demo service certificate (Điều 9.5) for a key the school holds elsewhere (its token)."""
         if not self.root_key_path.exists():
             raise PkiError(f"no demo root key in {self.directory}; cannot issue a service certificate")
         root_key = _load_key(self.root_key_path)
         root = self.roots()[0]
-        key = ec.generate_private_key(ec.SECP256R1())
         subject = _name(f"Dịch vụ sổ cái học bạ - {school}", f"{school} ({DEMO_NOTICE})")
         cert = _certificate(
             subject,
-            key.public_key(),
+            public_key,
             root.subject,
             root_key,
             days=365 * 12,
@@ -207,15 +212,28 @@ class Pki:
             uris=(service_uri(school),),
             valid_from=DEMO_EPOCH,
         )
-        cert_path, key_path = self._service_paths(school)
-        _write_key(key_path, key)
+        cert_path, _ = self._service_paths(school)
         _write_cert(cert_path, cert)
         log.info("issued a demo service certificate", school=school)
-        return KeySigner(key, cert)
+        return cert
+
+    def demo_service_key(self, school: str) -> KeySigner[ed25519.Ed25519PrivateKey]:
+        """In development without a PKCS#11 token: the service key in a file beside its certificate
+        (made on first use). Production refuses this; its key stays on a token."""
+        cert_path, key_path = self._service_paths(school)
+        if key_path.exists() and cert_path.exists():
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+            if isinstance(key, ed25519.Ed25519PrivateKey):
+                return KeySigner(key, load_certificates(cert_path)[0])
+        if not self.exists():
+            self.init_demo()
+        key = ed25519.Ed25519PrivateKey.generate()
+        _write_key(key_path, key)
+        return KeySigner(key, self.issue_demo_service_certificate(school, key.public_key()))
 
     def issue_demo_personal(
         self, school: str, staff_id: str, full_name: str, *, days: int = 365 * 3, valid_from: datetime | None = None
-    ) -> KeySigner:
+    ) -> DocumentSigner:
         """A staff member's personal certificate (digitalSignature and contentCommitment), for the demo
         and tests: in a school, personal keys live on the holder's token, never on the server."""
         root_key = _load_key(self.root_key_path)
@@ -236,7 +254,7 @@ class Pki:
 
     def issue_demo_organisation(
         self, school: str, school_name: str, *, days: int = 365 * 3, valid_from: datetime | None = None
-    ) -> KeySigner:
+    ) -> DocumentSigner:
         """The school's organisation certificate, held by the clerk, for sealing issued học bạ (Điều 9.3)."""
         root_key = _load_key(self.root_key_path)
         root = self.roots()[0]
@@ -253,7 +271,7 @@ class Pki:
         )
         return KeySigner(key, cert)
 
-    def save_holder(self, school: str, name: str, holder: KeySigner) -> Path:
+    def save_holder(self, school: str, name: str, holder: DocumentSigner) -> Path:
         """Write a demo holder's certificate and key as a PKCS#12 file, as a token would hold them."""
         path = self.directory / "holders" / school / f"{name}.p12"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,7 +287,7 @@ class Pki:
             handle.write(data)
         return path
 
-    def load_holder(self, school: str, name: str) -> KeySigner:
+    def load_holder(self, school: str, name: str) -> DocumentSigner:
         """A demo holder's key and certificate, from the PKCS#12 file `save_holder` wrote."""
         path = self.directory / "holders" / school / f"{name}.p12"
         key, cert, _ = pkcs12.load_key_and_certificates(path.read_bytes(), DEMO_P12_PASSWORD)
@@ -317,13 +335,3 @@ class Pki:
         crl = builder.sign(root_key, hashes.SHA256())
         self.crl_path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
         return crl
-
-    def service_signer(self, school: str, *, allow_demo: bool) -> KeySigner:
-        cert_path, key_path = self._service_paths(school)
-        if cert_path.exists() and key_path.exists():
-            return KeySigner(_load_key(key_path), load_certificates(cert_path)[0])
-        if not allow_demo:
-            raise PkiError(f"no service certificate for school {school!r} in {cert_path.parent}")
-        if not self.exists():
-            self.init_demo()
-        return self.issue_demo_service(school)

@@ -14,14 +14,14 @@ from signxml.algorithms import SignatureMethod
 from signxml.xades.xades import XAdESSigner
 
 from ledger.base.clock import VN_TZ
-from signing.x509.certs import PrivateKey
+from signing.x509.certs import DocumentKey
 from signing.xml.document import DS, PLACEHOLDER, XADES, parse, to_bytes, wrappers
 
 
 class _Signer(XAdESSigner):
     """XAdES-B with the signing time in +07:00 and the role as ClaimedRole."""
 
-    def __init__(self, key: PrivateKey, signing_time: datetime, role: str) -> None:
+    def __init__(self, key: DocumentKey, signing_time: datetime, role: str) -> None:
         ecdsa = isinstance(key, ec.EllipticCurvePrivateKey)
         method = SignatureMethod.ECDSA_SHA256 if ecdsa else SignatureMethod.RSA_SHA256
         super().__init__(claimed_roles=[role], signature_algorithm=method)
@@ -34,7 +34,7 @@ class _Signer(XAdESSigner):
 
 def sign_prepared(
     prepared: bytes,
-    key: PrivateKey,
+    key: DocumentKey,
     certificate: x509.Certificate,
     *,
     signing_time: datetime,

@@ -113,9 +113,8 @@ async def test_issued_hoc_ba_by_personal_identifier_for_an_integration_client(
     await sign_everything(signers, student)
     await sign_pdf_as(signers, student, "PRINCIPAL")
     await sign_pdf_as(signers, student, "ORGANISATION")
-    signer = signers.pki.service_signer(demo.school, allow_demo=True)
     event = await issue_hocba(
-        demo.ledger, demo.school, CLERK, YEAR, student, signers.pki.roots(), [signers.pki.crl()], signer
+        demo.ledger, demo.school, CLERK, YEAR, student, signers.pki.roots(), [signers.pki.crl()], signers.service
     )
     made = await create_account(
         runtime.engine(), demo.school, "so-gddt", AccountKind.INTEGRATION, now=runtime.clock.now()

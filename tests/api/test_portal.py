@@ -55,8 +55,9 @@ async def issue_for(s: Signers, student: str) -> Any:
     await sign_everything(s, student)
     await sign_pdf_as(s, student, "PRINCIPAL")
     await sign_pdf_as(s, student, "ORGANISATION")
-    signer = s.pki.service_signer(s.demo.school, allow_demo=True)
-    return await issue_hocba(s.demo.ledger, s.demo.school, CLERK, YEAR, student, s.pki.roots(), [s.pki.crl()], signer)
+    return await issue_hocba(
+        s.demo.ledger, s.demo.school, CLERK, YEAR, student, s.pki.roots(), [s.pki.crl()], s.service
+    )
 
 
 async def test_upload_an_issued_file_then_see_it_revoked_dieu_31(signers: Signers, portal: Any) -> None:

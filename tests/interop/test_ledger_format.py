@@ -47,7 +47,7 @@ def test_recipes_work_with_sha256sum_and_openssl(tmp_path: Path, pki: Pki) -> No
     out = subprocess.run(["sha256sum", str(leaf)], capture_output=True, text=True, check=True).stdout
     assert out.split()[0] == first.hash.hex()
 
-    signer = pki.service_signer("khanh-phu", allow_demo=True)
+    signer = pki.demo_service_key("khanh-phu")
     checkpoint = sign_checkpoint("khanh-phu", 2, example_root(), parse_time(CHECKPOINT_TIME), signer)
     doc = checkpoint.to_json()
     (tmp_path / "message.json").write_bytes(example_checkpoint_message())

@@ -20,7 +20,7 @@ from signing.pdf.layout import PdfError, seal_box, signature_box
 from signing.pdf.render import render_hocba
 from signing.pdf.sign import sign_pdf
 from signing.pdf.verify import verify_pdf
-from signing.x509.keys import KeySigner
+from signing.x509.keys import DocumentSigner
 from signing.x509.pki import Pki
 from tests.support.helpers import nss_database, pdfsig, poppler_major, run, tool
 
@@ -153,8 +153,8 @@ def render_page_png(pdf: Path, page: int, directory: Path, resolution: int = 60)
 @dataclass
 class Signed:
     pki: Pki
-    principal: KeySigner
-    organisation: KeySigner
+    principal: DocumentSigner
+    organisation: DocumentSigner
     rendered: bytes
     after_principal: bytes
     final: bytes
@@ -165,7 +165,7 @@ def now() -> datetime:
     return datetime.now(VN_TZ).replace(microsecond=0)
 
 
-async def principal_signature(pdf: bytes, pki: Pki, signer: KeySigner, when: datetime, **kwargs: Any) -> bytes:
+async def principal_signature(pdf: bytes, pki: Pki, signer: DocumentSigner, when: datetime, **kwargs: Any) -> bytes:
     return await sign_pdf(
         pdf,
         signer.key,
@@ -333,7 +333,7 @@ def test_reencoding_a_signature_does_not_explode(signed: Signed) -> None:
         assert calls < 100_000, calls  # about 23,000 here; millions with the trap
 
 
-async def seal_signature(pdf: bytes, pki: Pki, signer: KeySigner, when: datetime) -> bytes:
+async def seal_signature(pdf: bytes, pki: Pki, signer: DocumentSigner, when: datetime) -> bytes:
     return await sign_pdf(
         pdf,
         signer.key,

@@ -23,6 +23,7 @@ DECLARED = {t.name for p in (*PROJECTIONS, *ACCESS_PROJECTIONS) for t in p.table
     "access_checkpoints",
     "accounts",
     "documents",
+    "cosignatures",
 }
 
 

@@ -132,7 +132,7 @@ async def test_checkpoint_from_an_untrusted_key_is_reported(
     other = Pki(tmp_path / "other")  # type: ignore[operator]
     other.init_demo()
     await ledger.append(school, noted(2))
-    await make_checkpoint(ledger.engine, school, other.service_signer(school, allow_demo=True))
+    await make_checkpoint(ledger.engine, school, other.demo_service_key(school))
     ok, first, problems = await check(runtime, school)
     assert (ok, first, problems) == (False, 5, ["checkpoint-signature"])
 

@@ -54,7 +54,7 @@ from ledger.school.years.model import default_catalogue
 from signing.pdf.sign import sign_pdf
 from signing.verify_file import verify_file
 from signing.x509.checkpoints import checkpoint_problems
-from signing.x509.keys import KeySigner
+from signing.x509.keys import DocumentSigner
 from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
 from signing.xml import xades
@@ -200,7 +200,7 @@ class SchoolYear:
     pki: Pki
     school: str = field(default_factory=lambda: f"t-{uuid.uuid4().hex[:12]}")
     tokens: dict[str, tuple[dict[str, str], datetime]] = field(default_factory=dict)
-    keys: dict[str, KeySigner] = field(default_factory=dict)  # staff id or "organisation"
+    keys: dict[str, DocumentSigner] = field(default_factory=dict)  # staff id or "organisation"
     rendered: dict[str, bytes] = field(default_factory=dict)  # student -> the PDF before its signatures
 
     def move(self, moment: datetime) -> None:

@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.app.demo import PRINCIPAL, DemoSchool, build_demo_school, certify
+from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ
 from ledger.base.errors import DomainError
 from ledger.format.envelope import Actor
@@ -430,11 +431,11 @@ async def test_over_http_the_teacher_dry_runs_and_the_it_teacher_reconciles(
 
 
 async def test_after_the_import_the_subject_teacher_signs_the_class_sheet_dieu_18_3(
-    school_at_term_one: DemoSchool, pki: Pki, tmp_path: Path
+    school_at_term_one: DemoSchool, pki: Pki, runtime: Runtime, tmp_path: Path
 ) -> None:
     demo = school_at_term_one
     await importing(demo, vnedu_csv(demo, await regular_count(demo)), "toan.csv")()
-    signers = await certify(demo, pki)
+    signers = await certify(demo, pki, runtime.signer(demo.school))
     teacher, other = demo.subject_teachers["TOAN"], demo.subject_teachers["NGU_VAN"]
     async with demo.ledger.engine.connect() as conn:
         prepared = await prepare_sheet(conn, demo.school, YEAR, CLASS, "TOAN", 1, demo.clock.now().date())

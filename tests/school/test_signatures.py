@@ -27,7 +27,7 @@ from ledger.school.signatures.certificates import fingerprint as cert_fingerprin
 from ledger.school.signatures.certificates import register_certificate, revoke_certificate
 from ledger.school.signatures.commands import prepare_signature
 from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
-from signing.x509.keys import KeySigner
+from signing.x509.keys import DocumentSigner
 from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
@@ -273,7 +273,7 @@ async def test_the_verifier_rejects_a_signer_without_the_role(signers: Signers) 
     assert report.intact and not report.ok and "signature.holder" in [f.code for f in report.findings]
 
 
-def _as_organisation(prepared: bytes, teacher: KeySigner) -> bytes:
+def _as_organisation(prepared: bytes, teacher: DocumentSigner) -> bytes:
     root = hocba_xml.parse(prepared)
     banhanh = etree.Element(
         hocba_xml.tag("BanHanh"),
@@ -305,7 +305,7 @@ async def test_signing_time_in_signature_properties_is_accepted(signers: Signers
     assert report.intact and report.valid_at_signing
 
 
-def _sign_with_signature_properties(prepared: bytes, holder: KeySigner) -> bytes:
+def _sign_with_signature_properties(prepared: bytes, holder: DocumentSigner) -> bytes:
     from signxml import XMLSigner
     from signxml.algorithms import SignatureMethod
 

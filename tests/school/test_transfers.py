@@ -41,7 +41,7 @@ from ledger.school.years.model import default_catalogue
 from ledger.school.years.tables import classes, enrolments
 from signing import transfer as record_xml
 from signing.verify_file import verify_file
-from signing.x509.keys import KeySigner
+from signing.x509.keys import DocumentSigner
 from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
@@ -56,7 +56,7 @@ LATE_AUGUST = datetime(2026, 8, 25, 9, tzinfo=VN_TZ)
 
 async def staffed(
     engine: AsyncEngine, pki: Pki, *, seed: int, terms: tuple[int, ...] = (), per_class: int = 1
-) -> tuple[DemoSchool, dict[str, KeySigner]]:
+) -> tuple[DemoSchool, dict[str, DocumentSigner]]:
     """A school of its own, with the principal's and the organisation's registered certificates. (The
     demo numbers students from 1 in every school: a student who moves comes from a class whose numbers
     the receiving school does not use.)"""
@@ -78,7 +78,7 @@ async def next_year(demo: DemoSchool) -> None:
     await open_classes(demo.ledger, demo.school, ADMIN, NEXT, [(f"{g}A1", g) for g in (6, 7, 8, 9)])
 
 
-async def seal(demo: DemoSchool, people: dict[str, KeySigner], pki: Pki, transfer_id: str) -> bytes:
+async def seal(demo: DemoSchool, people: dict[str, DocumentSigner], pki: Pki, transfer_id: str) -> bytes:
     """The principal signs and the clerk seals, each on their own side; returns the sealed record."""
     for role, actor, holder in (
         ("PRINCIPAL", PRINCIPAL, people[PRINCIPAL.user]),

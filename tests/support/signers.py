@@ -22,6 +22,7 @@ from ledger.app.demo import (
     sign_everything,
     sign_pdf_as,
 )
+from ledger.app.runtime import Runtime
 from ledger.format.envelope import Event
 from ledger.log.projection import read
 from ledger.school.issuance.queries import stored_document
@@ -44,10 +45,10 @@ __all__ = [
 
 
 @pytest.fixture
-async def signers(app_engine: AsyncEngine, school: str, pki: Pki) -> Signers:
+async def signers(app_engine: AsyncEngine, school: str, pki: Pki, runtime: Runtime) -> Signers:
     demo = await build_demo_school(app_engine, school, students_per_class=4, summer=False)
     demo.clock.set(SIGNING_DAY)
-    return await certify(demo, pki)
+    return await certify(demo, pki, runtime.signer(school))
 
 
 @dataclass(frozen=True)

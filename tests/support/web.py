@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.app.demo import ADMIN, PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school, certify
 from ledger.app.runtime import Runtime
+from ledger.app.service_keys import ServiceKeys
 from ledger.base.settings import Settings
 from ledger.school.accounts.commands import create_account
 from ledger.school.rules.policy import AccountKind
-from signing.x509.keys import KeySigner
+from signing.x509.keys import DocumentSigner
 from signing.x509.pki import Pki
 from tests.support.helpers import database_url_of
 
@@ -39,7 +40,7 @@ async def school_in_term(engine: AsyncEngine, settings: Settings, pki: Pki, *, s
     """A school on 1 October 2025: calendar set, staff assigned, term I's entry window open, no
     grades yet; demo certificates registered and their keys saved where the demo signer finds them."""
     demo = await build_demo_school(engine, f"w-{uuid.uuid4().hex[:10]}", terms=(), students_per_class=students)
-    signers = await certify(demo, pki)
+    signers = await certify(demo, pki, ServiceKeys(settings, pki).signer(demo.school))
     runtime = await service_for(demo, settings, signers.people)
     await accounts(
         runtime,
@@ -52,7 +53,7 @@ async def school_in_term(engine: AsyncEngine, settings: Settings, pki: Pki, *, s
     return TermSchool(demo, runtime, demo.subject_teachers["TOAN"], demo.homeroom["6A1"])
 
 
-async def service_for(demo: DemoSchool, settings: Settings, people: dict[str, KeySigner]) -> Runtime:
+async def service_for(demo: DemoSchool, settings: Settings, people: dict[str, DocumentSigner]) -> Runtime:
     """The service's runtime on the school's clock, with every signer's demo key saved where the
     pages' demo signer finds it."""
     pki = Pki(settings.pki_dir)

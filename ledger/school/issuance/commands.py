@@ -18,7 +18,7 @@ from ledger.format.checkpoint import CheckpointSigner
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log import store
 from ledger.log.append import Ledger, SchoolSession
-from ledger.log.checkpointing import inclusion_proof, make_checkpoint
+from ledger.log.checkpointing import CheckpointPolicy, inclusion_proof, make_checkpoint
 from ledger.log.projection import read
 from ledger.school.calendar.checks import calendar_of, summer_pending
 from ledger.school.issuance.tables import HOCBA_ISSUED, HOCBA_RECEIPT, HOCBA_REVOKED, documents, issued
@@ -49,6 +49,7 @@ async def issue_hocba(
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
     signer: CheckpointSigner,
+    policy: CheckpointPolicy | None = None,
 ) -> Event:
     """The clerk issues one student's học bạ for a year: `hocba.issued` names the signed document's
     digest and the PDF; then the school's ledger signs a checkpoint over it, and the XML with its
@@ -64,7 +65,7 @@ async def issue_hocba(
     event = next(iter(recorded.values()), None) or await _issue(
         ledger, school, actor, year, student, trusted_roots, crls
     )
-    await attach_receipt(ledger, school, event, signer)
+    await attach_receipt(ledger, school, event, signer, policy)
     return event
 
 
@@ -141,11 +142,13 @@ async def _issue(
     return event
 
 
-async def attach_receipt(ledger: Ledger, school: str, event: Event, signer: CheckpointSigner) -> Event:
+async def attach_receipt(
+    ledger: Ledger, school: str, event: Event, signer: CheckpointSigner, policy: CheckpointPolicy | None = None
+) -> Event:
     """Sign a checkpoint over the issuance event, put the receipt into the issued XML, store it, and
     record its hash (`hocba.receipt`)."""
 
-    checkpoint = await make_checkpoint(ledger.engine, school, signer, ledger.clock)
+    checkpoint = await make_checkpoint(ledger.engine, school, signer, ledger.clock, policy=policy)
     assert checkpoint is not None
     assert checkpoint.tree_size >= event.seq
     p = event.payload

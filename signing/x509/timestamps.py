@@ -1,0 +1,67 @@
+"""RFC 3161 timestamp tokens: whether a token is a valid timestamp of given bytes by a trusted
+time-stamping authority, and the time it states (pyHanko's validator checks the CMS signature, the
+authority's chain to the trusted roots and its time-stamping key usage)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from asn1crypto import cms
+from asn1crypto import crl as asn1_crl
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+from pyhanko.sign.validation.status import TimestampSignatureStatus
+from pyhanko_certvalidator import ValidationContext
+
+from signing.x509.certs import asn1_certificate
+
+
+@dataclass
+class TimestampCheck:
+    time: datetime | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+async def check_timestamp(
+    token: bytes,
+    stamped: bytes,
+    roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList] = (),
+) -> TimestampCheck:
+    """Whether `token` timestamps `stamped` (its SHA-256 or SHA-512 imprint), signed by a
+    time-stamping authority that chains to `roots`; and when."""
+    try:
+        content = cms.ContentInfo.load(token)
+        signed = content["content"]
+        if content["content_type"].native != "signed_data" or not isinstance(signed, cms.SignedData):
+            return TimestampCheck(None, ["the timestamp token is not CMS SignedData"])
+    except ValueError as exc:
+        return TimestampCheck(None, [f"the timestamp token cannot be read: {exc}"])
+    context = ValidationContext(
+        trust_roots=[asn1_certificate(r) for r in roots],
+        crls=[asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)) for c in crls],
+        allow_fetching=False,
+        revocation_mode="hard-fail" if crls else "soft-fail",
+    )
+    try:
+        status = TimestampSignatureStatus(
+            **await validate_tst_signed_data(signed, context, lambda name: hashlib.new(name, stamped).digest())
+        )
+    except Exception as exc:  # pyHanko reports a malformed token in several ways
+        return TimestampCheck(None, [f"the timestamp token does not validate: {exc}"])
+    problems = []
+    if not status.intact:
+        problems.append("the timestamp token is not over these bytes")
+    if not status.valid:
+        problems.append("the timestamp token's signature does not verify")
+    if not status.trusted:
+        problems.append("the time-stamping authority does not chain to a trusted root")
+    return TimestampCheck(status.timestamp, problems)
