@@ -50,11 +50,14 @@ async def throttled(request: Request[Any, Any, Any], state: State) -> Response[A
     runtime = runtime_of(state)
     client = request.client.host if request.client else None
     t = access_index
-    since = runtime.clock.now() - PORTAL_WINDOW
+    now = runtime.clock.now()
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         count = await conn.scalar(
             select(func.count()).where(
-                t.c.school_id == SERVICE_CHAIN, t.c.action.in_(_PORTAL_ACTIONS), t.c.client == client, t.c.at >= since
+                t.c.school_id == SERVICE_CHAIN,
+                t.c.action.in_(_PORTAL_ACTIONS),
+                t.c.client == client,
+                t.c.at.between(now - PORTAL_WINDOW, now),
             )
         )
     if int(count or 0) >= PORTAL_REQUESTS:
