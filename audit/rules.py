@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit.trail import SERVICE_CHAIN, AccessTrail, access_index
+from audit.trail import AccessTrail, access_index
 from ledger.base.clock import VN_TZ, format_time
 from ledger.base.logs import get_logger
+from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log import store
 from ledger.log.schema import ACCESS
 

@@ -20,14 +20,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.clock import Clock, parse_time
-from ledger.format.envelope import SYSTEM, Actor, Event, NewEvent
+from ledger.format.envelope import SERVICE_CHAIN, SYSTEM, Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import Projection, copy_payload
 from ledger.log.schema import ACCESS, projection_table
 
 _PERSONAL_ID = re.compile(r"^\d{12}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-SERVICE_CHAIN = "service"  # the access chain of requests that concern no school
 ACCESS_RECORDED = "access.recorded"
 ALERT_RAISED = "alert.raised"
 VERIFICATION_COMPLETED = "verification.completed"

@@ -193,8 +193,12 @@ async def bench_mixed(app: Any, demo: DemoSchool, runtime: Runtime, seconds: flo
             {"s": demo.school, "ids": accepted},
         )
         stored = int(found.scalar_one())
-    await make_checkpoint(runtime.engine(), demo.school, runtime.signer(demo.school))
-    await make_checkpoint(runtime.engine(), demo.school, runtime.signer(demo.school), chain=ACCESS)
+    await make_checkpoint(
+        runtime.engine(), demo.school, runtime.signer(demo.school), policy=runtime.checkpoint_policy()
+    )
+    await make_checkpoint(
+        runtime.engine(), demo.school, runtime.signer(demo.school), chain=ACCESS, policy=runtime.checkpoint_policy()
+    )
     events_ok = (await verify(runtime.engine(AUDITOR_ROLE), runtime.trusted_roots(), [demo.school])).ok
     access_ok = (await verify(runtime.engine(AUDITOR_ROLE), runtime.trusted_roots(), [demo.school], chain=ACCESS)).ok
     kinds = {}
@@ -251,7 +255,12 @@ async def main() -> None:
             runtime.engine(), write_school.school, "so-gddt", AccountKind.INTEGRATION, now=runtime.clock.now()
         )
         app.state.bench_api_key = made.api_key
-        await make_checkpoint(runtime.engine(), write_school.school, runtime.signer(write_school.school))
+        await make_checkpoint(
+            runtime.engine(),
+            write_school.school,
+            runtime.signer(write_school.school),
+            policy=runtime.checkpoint_policy(),
+        )
 
         print(f"reads: {args.reads} transcripts, {args.concurrency} at a time, trail off / synchronous / 5 ms batches")
         figures: dict[str, Any] = await bench_reads(app, reads_school, runtime, args.reads, args.concurrency)

@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded, stop_embedded
 from ledger.app.demo import DemoSchool, build_demo_school
-from ledger.app.runtime import Runtime
+from ledger.app.runtime import Runtime, checkpoint_policy_for
 from ledger.base.clock import VN_TZ, ManualClock
 from ledger.base.settings import Settings
 from ledger.log.append import Ledger
+from ledger.log.checkpointing import checkpoint_logs
 from ledger.school.readmodels import school_ledger
 from signing.x509.pki import Pki
 from tests.support.helpers import PASSWORD, database_url_of
@@ -149,10 +150,14 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="session")
-async def demo(app_engine: AsyncEngine) -> DemoSchool:
+async def demo(app_engine: AsyncEngine, runtime: Runtime, settings: Settings, pki: Pki) -> DemoSchool:
     """The realistic fixture school: THCS Khánh Phú, one class per grade 6–9, ten students each, all
-    subjects, a full 2025-2026 year with its summer (ledger.demo). Built once per test session."""
-    return await build_demo_school(app_engine, f"kp-{uuid.uuid4().hex[:8]}")
+    subjects, a full 2025-2026 year with its summer (ledger.demo), signed by checkpoints as the
+    service would have signed it by then. Built once per test session."""
+    demo = await build_demo_school(app_engine, f"kp-{uuid.uuid4().hex[:8]}")
+    policy = checkpoint_policy_for(settings, pki, demo.clock)
+    await checkpoint_logs(app_engine, runtime.signer, demo.clock, policy, [demo.school])
+    return demo
 
 
 @pytest.fixture(scope="session")

@@ -567,7 +567,7 @@ async def build_complete_demo(
         )
         demo.clock.set(SIGNING_DAY)
         signers = await certify(demo, pki, service)
-        signers.policy = checkpoint_policy_for(settings, pki)
+        signers.policy = checkpoint_policy_for(settings, pki, demo.clock)
     finally:
         await engine.dispose()
     for name, holder in signers.people.items():
@@ -610,7 +610,7 @@ def _sign_and_issue(
             names = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user, "organisation"}
             people = {name: pki.load_holder(school, name) for name in names}
             service = ServiceKeys(settings, pki).signer(school)
-            signers = Signers(demo, pki, people, service, checkpoint_policy_for(settings, pki))
+            signers = Signers(demo, pki, people, service, checkpoint_policy_for(settings, pki, clock))
             for position, student in part:
                 clock.set(SIGNING_DAY + timedelta(minutes=3 * position))
                 await sign_all(signers, student)

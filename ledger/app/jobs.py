@@ -11,14 +11,22 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit import rules
+from audit.trail import AccessTrail
+from ledger.app.backup import configured_destinations, configured_key, create_backup
 from ledger.app.runtime import Runtime
+from ledger.app.verification import verify_installation
+from ledger.app.witnessing import Outcome, Publisher, configured_witnesses
 from ledger.base.clock import VN_TZ, format_time
 from ledger.base.logs import get_logger
 from ledger.format.envelope import SYSTEM, Event, NewEvent
 from ledger.log import store
 from ledger.log.append import SchoolSession
-from ledger.log.checkpointing import checkpoint_all
-from ledger.log.schema import ACCESS, EVENTS
+from ledger.log.checkpointing import checkpoint_logs
+from ledger.log.projection import read
+from ledger.school.calendar.model import Calendar
+from ledger.school.calendar.tables import DEADLINE_REACHED, calendars
+from ledger.school.corrections.commands import expire_pending
 from ledger.school.readmodels import school_ledger
 
 log = get_logger(__name__)
@@ -42,10 +50,6 @@ async def run_exclusive(engine: AsyncEngine, name: str, job: Callable[[], Awaita
 async def deadline_transitions(runtime: Runtime, schools: Sequence[str] | None = None) -> list[Event]:
     """Mark each year's close and final date in the ledger once they pass, and expire the correction
     requests still pending at their deadline (Điều 25). Every school, or the ones named."""
-    from ledger.log.projection import read
-    from ledger.school.calendar.model import Calendar
-    from ledger.school.calendar.tables import DEADLINE_REACHED, calendars
-    from ledger.school.corrections.commands import expire_pending
 
     engine = runtime.engine()
     ledger = school_ledger(engine, clock=runtime.clock)
@@ -83,46 +87,54 @@ async def deadline_transitions(runtime: Runtime, schools: Sequence[str] | None =
 async def nightly_verification(runtime: Runtime, schools: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Verify the ledger and the access trail of every school (or the ones named); keep each result,
     and raise an alert, logged and stored, when one fails."""
-    from audit.trail import AccessTrail
-    from ledger.app.db import AUDITOR_ROLE
-    from ledger.log.verify import verify
 
     trail = AccessTrail(runtime.engine(), clock=runtime.clock)
     results = []
-    for chain in (EVENTS, ACCESS):
-        report = await verify(runtime.engine(AUDITOR_ROLE), runtime.trusted_roots(), schools, chain=chain)
-        for school in report.schools:
-            result = school.to_json()
-            results.append({**result, "log": chain.name})
-            await trail.record_verification(school.school, chain.name, result)
-            if not school.ok:
-                log.error(
-                    "verification failed", school=school.school, log=chain.name, first_bad_seq=school.first_bad_seq
-                )
-                moment = format_time(runtime.clock.now())
-                await trail.raise_alerts(
-                    school.school,
-                    [
-                        {
-                            "key": f"verification_failed:{chain.name}:{moment}",
-                            "rule": "verification_failed",
-                            "username": None,
-                            "window_from": moment,
-                            "window_to": moment,
-                            "detail": {
-                                "log": chain.name,
-                                "first_bad_seq": school.first_bad_seq,
-                                "findings": len(school.findings),
-                            },
-                        }
-                    ],
-                )
+    report, notes = await verify_installation(runtime, schools)
+    for note in notes:
+        log.warning("verification could not consult a witness", note=note)
+    for school in report.schools:
+        result = school.to_json()
+        results.append(result)
+        await trail.record_verification(school.school, school.log, result)
+        if not school.ok:
+            log.error("verification failed", school=school.school, log=school.log, first_bad_seq=school.first_bad_seq)
+            moment = format_time(runtime.clock.now())
+            await trail.raise_alerts(
+                school.school,
+                [
+                    {
+                        "key": f"verification_failed:{school.log}:{moment}",
+                        "rule": "verification_failed",
+                        "username": None,
+                        "window_from": moment,
+                        "window_to": moment,
+                        "detail": {
+                            "log": school.log,
+                            "first_bad_seq": school.first_bad_seq,
+                            "first_bad_checkpoint": school.first_bad_checkpoint,
+                            "findings": len(school.findings),
+                        },
+                    }
+                ],
+            )
     return results
 
 
+async def publish_checkpoints(runtime: Runtime, trail: Any, school: str | None = None) -> Outcome:
+    """Send the latest checkpoints (of every school, or of `school`) to the witnesses; raise the
+    problems as alerts in the school's trail."""
+    publisher = Publisher(runtime.engine(), configured_witnesses(runtime.settings), runtime.clock.now())
+    outcome = await publisher.publish_all(school)
+    by_school: dict[str, list[dict[str, Any]]] = {}
+    for problem in outcome.problems:
+        by_school.setdefault(problem["school"], []).append({k: v for k, v in problem.items() if k != "school"})
+    for school, problems in by_school.items():
+        await trail.raise_alerts(school, problems)
+    return outcome
+
+
 def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
-    from audit import rules
-    from audit.trail import AccessTrail
 
     scheduler = AsyncIOScheduler(timezone=VN_TZ)
     engine = runtime.engine()
@@ -130,9 +142,8 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
 
     async def checkpoints() -> None:
         async def both() -> None:
-            policy = runtime.checkpoint_policy()
-            for chain in (ACCESS, EVENTS):  # the events' checkpoint then names the access trail's latest
-                await checkpoint_all(engine, runtime.signer, runtime.clock, chain, policy)
+            await checkpoint_logs(engine, runtime.signer, runtime.clock, runtime.checkpoint_policy())
+            await publish_checkpoints(runtime, trail)
 
         await run_exclusive(engine, "checkpoint", both)
 
@@ -146,7 +157,6 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
         await run_exclusive(engine, "verification", lambda: nightly_verification(runtime))
 
     async def backup() -> None:
-        from ledger.app.backup import configured_destinations, configured_key, create_backup
 
         key, destinations = configured_key(runtime.settings), configured_destinations(runtime.settings)
         if key is not None and destinations:

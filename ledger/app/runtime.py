@@ -17,21 +17,24 @@ from ledger.app.service_keys import ServiceKeys
 from ledger.base.clock import Clock, SystemClock
 from ledger.base.errors import NotFound, Refused
 from ledger.base.settings import Settings
-from ledger.log.checkpointing import CheckpointPolicy
+from ledger.format.checkpoint import Checkpoint
+from ledger.log.checkpointing import CheckpointPolicy, make_checkpoint
+from ledger.log.schema import EVENTS, Chain
 from signing.pdf.timestamp import LocalTimeStamper
 from signing.x509.keys import DocumentSigner, Signer
 from signing.x509.pki import Pki, PkiError
 
 
-def demo_time_stamper(pki: Pki) -> LocalTimeStamper:
-    """The development PKI's time-stamping authority, in process."""
+def demo_time_stamper(pki: Pki, clock: Clock | None = None) -> LocalTimeStamper:
+    """The development PKI's time-stamping authority, in process, on `clock` (the host's by default)."""
     key, cert = pki.time_stamper_key()
-    return LocalTimeStamper(key, cert)
+    return LocalTimeStamper(key, cert, now=clock.now if clock else None)
 
 
-def time_stamper_for(settings: Settings, pki: Pki) -> TimeStamper:
+def time_stamper_for(settings: Settings, pki: Pki, clock: Clock | None = None) -> TimeStamper:
     """The school's time-stamping authority (HOCBA_TSA_URL); in development without one, the demo
-    authority, in process."""
+    authority, in process (on `clock`, so that a demo or a test on a clock of its own gets tokens of
+    that time)."""
     if settings.tsa_url:
         return HTTPTimeStamper(settings.tsa_url)
     if settings.production:
@@ -41,7 +44,7 @@ def time_stamper_for(settings: Settings, pki: Pki) -> TimeStamper:
             "No time-stamping authority is configured (HOCBA_TSA_URL).",
         )
     try:
-        return demo_time_stamper(pki)
+        return demo_time_stamper(pki, clock)
     except (OSError, PkiError):
         raise NotFound(
             "signing.no_tsa",
@@ -50,9 +53,9 @@ def time_stamper_for(settings: Settings, pki: Pki) -> TimeStamper:
         ) from None
 
 
-def checkpoint_policy_for(settings: Settings, pki: Pki) -> CheckpointPolicy:
+def checkpoint_policy_for(settings: Settings, pki: Pki, clock: Clock | None = None) -> CheckpointPolicy:
     """Checkpoints name the configured origin, and the school's authority timestamps each one."""
-    stamper = time_stamper_for(settings, pki)
+    stamper = time_stamper_for(settings, pki, clock)
 
     async def stamp(signature: bytes) -> bytes:
         token = await stamper.async_timestamp(hashlib.sha256(signature).digest(), "sha256")
@@ -99,8 +102,15 @@ class Runtime:
         """The school's time-stamping authority (see `time_stamper_for`)."""
         return time_stamper_for(self.settings, self.pki)
 
-    def checkpoint_policy(self) -> CheckpointPolicy:
-        return checkpoint_policy_for(self.settings, self.pki)
+    def checkpoint_policy(self, clock: Clock | None = None) -> CheckpointPolicy:
+        return checkpoint_policy_for(self.settings, self.pki, clock or self.clock)
+
+    async def checkpoint(self, school: str, chain: Chain = EVENTS, clock: Clock | None = None) -> Checkpoint | None:
+        """Sign a checkpoint of the school's log now (on `clock`, the service's by default), with the
+        school's service key, timestamped by its authority."""
+        clock = clock or self.clock
+        signer = self.signer(school)
+        return await make_checkpoint(self.engine(), school, signer, clock, chain, self.checkpoint_policy(clock))
 
     def demo_signer(self, school: str, holder: str | None) -> DocumentSigner:
         """A signer's demo key and certificate (`hocba demo` writes one for every signer). A school in

@@ -10,15 +10,18 @@ certified by the demo root. Without SoftHSM2, development falls back to a key in
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ledger.base.logs import get_logger
 from ledger.base.settings import Settings, softhsm_configuration, use_softhsm_configuration
+from ledger.witness.state import WitnessKey
 from signing.x509.keys import Signer, raw_public_key
 from signing.x509.pkcs11 import Token, TokenSigner
 from signing.x509.pki import Pki, PkiError
@@ -30,6 +33,9 @@ SOFTHSM_MODULES = (
     "/usr/local/lib/softhsm/libsofthsm2.so",
 )
 DEMO_PIN = "hocba-demo-pin"
+
+
+WITNESS_KEY_LABEL = "hocba-witness"
 
 
 def service_key_label(school: str) -> str:
@@ -122,7 +128,41 @@ class ServiceKeys:
         if certificate is None or raw_public_key(certificate) != public:
             if self.settings.production:
                 raise PkiError(f"no service certificate for the key {label!r} of school {school!r}")
+            if not self.pki.exists():
+                self.pki.init_demo()
             certificate = self.pki.issue_demo_service_certificate(
                 school, ed25519.Ed25519PublicKey.from_public_bytes(public)
             )
         return TokenSigner(token, label, certificate)
+
+    def witness_key(self, name: str) -> WitnessKey:
+        """The witness's Ed25519 key (label `hocba-witness` on the token; made on first use in
+        development), named `name` in its cosignatures."""
+        token = self.token()
+        if token is None:
+            return _file_witness_key(self.settings.home / "witness" / "witness.key.pem", name)
+        public = token.ed25519_public_key(WITNESS_KEY_LABEL)
+        if public is None:
+            if self.settings.production:
+                raise PkiError(f"the token {token.label!r} holds no witness key {WITNESS_KEY_LABEL!r}")
+            public = token.generate_ed25519(WITNESS_KEY_LABEL)
+        return WitnessKey(name, public, lambda message: token.sign_ed25519(WITNESS_KEY_LABEL, message))
+
+
+def _file_witness_key(path: Path, name: str) -> WitnessKey:
+    """Development without a token: the witness's key in a file (made on first use)."""
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, ed25519.Ed25519PrivateKey):
+            raise PkiError(f"{path} does not hold an Ed25519 key")
+    else:
+        key = ed25519.Ed25519PrivateKey.generate()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return WitnessKey(name, public, key.sign)

@@ -22,6 +22,16 @@ HOCBA_PKCS11_TOKEN  The token's label (default "hocba").
 HOCBA_PKCS11_PIN_FILE  A file holding the token's user PIN (development: a fixed demo PIN).
 HOCBA_TSA_URL       The RFC 3161 time-stamping authority that timestamps checkpoints and signatures.
                     Development: the demo authority, in process; production: required.
+HOCBA_WITNESSES_FILE  The witnesses a school publishes its checkpoints to: a file with one witness per
+                    line, "<verifier key> <URL of its add-checkpoint service>" (`hocba witness key`
+                    prints the key); empty lines and lines starting with # are skipped.
+HOCBA_WITNESS_QUORUM  How many of them must cosign a checkpoint for it to count as published
+                    (default: one when witnesses are named, none otherwise).
+HOCBA_MAX_UNSIGNED  Seconds an event may wait for a checkpoint before `hocba verify` calls it unsigned
+                    (default 3600).
+HOCBA_WITNESS_NAME  The name a witness (`hocba witness serve`) signs its cosignatures with
+                    (default "hocba-witness"); a scheme-less URL of the witness's, such as
+                    "witness.sogddt-ninhbinh.gov.vn", is best.
 HOCBA_ORIGIN        The prefix of the logs' names in signed notes and to witnesses,
                     `<prefix>/<school>/<log>` (default "hocba-ledger"); a scheme-less URL of the
                     school's, such as "hocba.thcs-khanhphu.edu.vn", is best.
@@ -35,6 +45,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -71,6 +82,10 @@ class Settings:
     pkcs11_pin_file: Path | None = None
     tsa_url: str | None = None
     origin_prefix: str = "hocba-ledger"
+    witness_name: str = "hocba-witness"
+    witnesses: tuple[tuple[str, str], ...] = ()  # (verifier key, URL)
+    witness_quorum: int = 0
+    max_unsigned_seconds: int = 3600
 
     @property
     def production(self) -> bool:
@@ -88,9 +103,7 @@ def load_settings() -> Settings:
     log_format = os.environ.get("HOCBA_LOG_FORMAT") or None
     if log_format not in {None, "json", "console"}:
         raise SettingsError(f"HOCBA_LOG_FORMAT must be 'json' or 'console', not {log_format!r}")
-    interval = os.environ.get("HOCBA_CHECKPOINT_INTERVAL", "300")
-    if not interval.isdigit() or int(interval) < 1:
-        raise SettingsError("HOCBA_CHECKPOINT_INTERVAL must be a positive number of seconds")
+    interval = _positive("HOCBA_CHECKPOINT_INTERVAL", os.environ.get("HOCBA_CHECKPOINT_INTERVAL", "300"))
     keep = os.environ.get("HOCBA_BACKUP_KEEP", "14")
     if not keep.isdigit() or int(keep) < 1:
         raise SettingsError("HOCBA_BACKUP_KEEP must be a positive number of backups")
@@ -103,7 +116,7 @@ def load_settings() -> Settings:
         environment=environment,
         log_format=log_format,
         school=os.environ.get("HOCBA_SCHOOL") or None,
-        checkpoint_interval=int(interval),
+        checkpoint_interval=interval,
         token_secret=os.environ.get("HOCBA_TOKEN_SECRET") or None,
         metrics_token=os.environ.get("HOCBA_METRICS_TOKEN") or None,
         backup_dirs=tuple(Path(d) for d in os.environ.get("HOCBA_BACKUP_DIRS", "").split(os.pathsep) if d),
@@ -114,12 +127,42 @@ def load_settings() -> Settings:
         pkcs11_pin_file=Path(pin_file) if pin_file else None,
         tsa_url=os.environ.get("HOCBA_TSA_URL") or None,
         origin_prefix=_origin_prefix(os.environ.get("HOCBA_ORIGIN") or "hocba-ledger"),
+        witness_name=_origin_prefix(os.environ.get("HOCBA_WITNESS_NAME") or "hocba-witness"),
+        **_witnesses(os.environ.get("HOCBA_WITNESSES_FILE"), os.environ.get("HOCBA_WITNESS_QUORUM")),
+        max_unsigned_seconds=_positive("HOCBA_MAX_UNSIGNED", os.environ.get("HOCBA_MAX_UNSIGNED", "3600")),
     )
 
 
+def _positive(name: str, value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise SettingsError(f"{name} must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+def _witnesses(path: str | None, quorum: str | None) -> dict[str, Any]:
+    """The witnesses of HOCBA_WITNESSES_FILE and the quorum of HOCBA_WITNESS_QUORUM."""
+    witnesses: list[tuple[str, str]] = []
+    if path:
+        try:
+            lines = Path(path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise SettingsError(f"HOCBA_WITNESSES_FILE {path}: {exc.strerror}") from None
+        for number, line in enumerate(lines, 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                parts = line.split()
+                if len(parts) != 2 or not parts[1].startswith(("http://", "https://")):
+                    raise SettingsError(f"{path}:{number}: a witness is '<verifier key> <URL>'")
+                witnesses.append((parts[0], parts[1].rstrip("/")))
+    count = _positive("HOCBA_WITNESS_QUORUM", quorum) if quorum else min(1, len(witnesses))
+    if count > len(witnesses):
+        raise SettingsError(f"HOCBA_WITNESS_QUORUM is {count}, but {len(witnesses)} witnesses are named")
+    return {"witnesses": tuple(witnesses), "witness_quorum": count}
+
+
 def _origin_prefix(value: str) -> str:
+    """A name as signed notes allow: no space, no '+' (and no trailing '/')."""
     if "+" in value or any(ch.isspace() for ch in value) or value.endswith("/"):
-        raise SettingsError(f"HOCBA_ORIGIN is a name without spaces, '+' or a trailing '/', not {value!r}")
+        raise SettingsError(f"a log's or a witness's name has no space, '+' or trailing '/', not {value!r}")
     return value
 
 

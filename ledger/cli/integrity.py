@@ -19,27 +19,39 @@ from ledger.cli.common import (
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.app.db import AUDITOR_ROLE
-    from ledger.log.verify import verify
+    from ledger.app.verification import verify_installation
     from signing.x509.certs import load_certificates
 
     async def body(runtime: Any) -> int:
         roots = load_certificates(Path(args.trust)) if args.trust else runtime.trusted_roots()
         school = school_of(args, settings)
-        report = await verify(runtime.engine(AUDITOR_ROLE), roots, [school] if school else None, progress=ProgressBar())
+        files = [Path(f) for f in args.checkpoint or []]
+        report, notes = await verify_installation(
+            runtime,
+            [school] if school else None,
+            files=files,
+            ask_witnesses=not args.offline,
+            roots=roots,
+            progress=ProgressBar(),
+        )
+        for note in notes:
+            print(f"hocba: {note}", file=sys.stderr)
         if args.json:
             print_json(report.to_json())
         else:
             for result in report.schools:
+                name = f"{result.school} ({result.log})"
                 if result.ok:
-                    print(
-                        f"{result.school}: intact — {result.events} events, head {result.head_seq}, "
-                        f"{result.checkpoints} checkpoints verified"
-                    )
+                    checkpoints = f"{result.checkpoints} checkpoint{'' if result.checkpoints == 1 else 's'}"
+                    entries = f"{result.events} entr{'y' if result.events == 1 else 'ies'}"
+                    print(f"{name}: intact — {entries}, head {result.head_seq}, {checkpoints} verified")
                 else:
-                    print(f"{result.school}: NOT INTACT — first bad seq {result.first_bad_seq}")
+                    first = result.first_bad_seq
+                    where = f"first bad seq {first}" if first is not None else "the checkpoints are at fault"
+                    print(f"{name}: NOT INTACT — {where}")
                     for finding in sorted(result.findings, key=lambda f: f.seq):
-                        print(f"  seq {finding.seq}: {finding.problem}: {finding.message}")
+                        about = "checkpoint" if finding.about == "checkpoint" else "seq"
+                        print(f"  {about} {finding.seq}: {finding.problem}: {finding.message}")
             if not report.schools:
                 print("the ledger is empty")
         return EXIT_OK if report.ok else EXIT_NOT_INTACT
@@ -67,29 +79,28 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.log.checkpointing import CheckpointRun, checkpoint_all, make_checkpoint
-    from ledger.log.schema import ACCESS, EVENTS
+    from audit.trail import AccessTrail
+    from ledger.app.jobs import publish_checkpoints
+    from ledger.log.checkpointing import checkpoint_logs
 
     async def body(runtime: Any) -> int:
         school = school_of(args, settings)
-        engine, policy = runtime.engine(), runtime.checkpoint_policy()
-        run = CheckpointRun()
-        for chain in (ACCESS, EVENTS):  # the events' checkpoint then names the access trail's latest
-            if school:
-                made = await make_checkpoint(engine, school, runtime.signer(school), runtime.clock, chain, policy)
-                run.made += [made] if made else []
-            else:
-                each = await checkpoint_all(engine, runtime.signer, runtime.clock, chain, policy)
-                run.made += each.made
-                run.refused += each.refused
+        run = await checkpoint_logs(
+            runtime.engine(), runtime.signer, runtime.clock, runtime.checkpoint_policy(), [school] if school else None
+        )
+        published = await publish_checkpoints(runtime, AccessTrail(runtime.engine(), clock=runtime.clock), school)
         if args.json:
             print_json([c.to_json() for c in run.made])
         else:
             for c in run.made:
                 print(f"{c.school} ({c.log}): tree size {c.tree_size}, root {c.root.hex()}, signed {c.signed_at}")
+            for school_id, log, size, witness in published.cosigned:
+                print(f"{school_id} ({log}): tree size {size} cosigned by {witness}")
         for refused in run.refused:
             print(f"hocba: NOT INTACT, no checkpoint signed: {refused}", file=sys.stderr)
-        return EXIT_NOT_INTACT if run.refused else EXIT_OK
+        for problem in published.problems:
+            print(f"hocba: {problem['rule']}: {problem['detail']}", file=sys.stderr)
+        return EXIT_NOT_INTACT if run.refused or published.problems else EXIT_OK
 
     return with_runtime(settings, body)
 
@@ -116,6 +127,13 @@ def add_verify(commands: Any) -> None:
     verify.add_argument("--school", help="only this school (default: every school)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.add_argument("--trust", metavar="ROOT.pem", help="trusted root (default: the PKI's root)")
+    verify.add_argument(
+        "--checkpoint",
+        action="append",
+        metavar="FILE",
+        help="a checkpoint held outside: a client's (JSON), a backup manifest, an issued XML, a witness's note; repeat",
+    )
+    verify.add_argument("--offline", action="store_true", help="do not ask the witnesses what they cosigned")
     verify.set_defaults(handler=cmd_verify)
 
 

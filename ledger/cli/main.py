@@ -25,6 +25,7 @@ from ledger.cli import (
     signer,
     signing,
     transfers,
+    witness,
 )
 from ledger.cli.common import (
     EXIT_ERROR,
@@ -62,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     transfers.add_transfer(commands)
     signing.add_signing(commands)
     pki.add_pki(commands)
+    witness.add_log_keys(commands)
+    witness.add_witness(commands)
     return parser
 
 

@@ -57,6 +57,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """The complete demo year of THCS Khánh Phú, signed and issued, with accounts to try it with."""
     from ledger.app.db import AUDITOR_ROLE
     from ledger.app.demo import DEMO_SCHOOL, build_complete_demo
+    from ledger.log.checkpointing import checkpoint_logs
     from ledger.log.projection import read
     from ledger.school.schools.tables import schools
     from signing.x509.pki import Pki
@@ -86,6 +87,11 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
             progress=lambda message: print(f"[demo] {message}", flush=True),
         )
         accounts = await _demo_accounts(runtime, demo)
+        signed = await checkpoint_logs(
+            runtime.engine(), runtime.signer, runtime.clock, runtime.checkpoint_policy(), [school]
+        )  # what a running service would have signed by now
+        if signed.refused:
+            raise CliError(f"the demo ledger does not verify: {signed.refused[0]}")
         print(
             f"[demo] {school}: {sum(len(r) for r in demo.rosters.values())} học bạ ký và ban hành "
             f"trong {time.monotonic() - started:.0f} s"

@@ -30,6 +30,7 @@ ENVELOPE_VERSION = 1
 GENESIS_HASH = bytes(32)
 
 SCHOOL_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+SERVICE_CHAIN = "service"  # the access trail's chain of requests that concern no school: no school's id
 EVENT_TYPE = re.compile(r"^(?=.{3,64}$)[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 _valid_types: set[str] = set()
 
@@ -90,9 +91,12 @@ class Event:
     body: bytes
 
 
-def validate_school(school: str) -> str:
+def validate_school(school: str, *, service: bool = False) -> str:
+    """A well-formed school id; `service` (the access trail's chain of no school) only when allowed."""
     if not isinstance(school, str) or not SCHOOL_ID.match(school):
         raise EnvelopeError(f"school id {school!r} must be 2-63 characters of lowercase letters, digits and '-'")
+    if school == SERVICE_CHAIN and not service:
+        raise EnvelopeError(f"{SERVICE_CHAIN!r} is reserved for the access trail of requests that concern no school")
     return school
 
 

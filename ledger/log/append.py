@@ -35,7 +35,7 @@ from ledger.base.errors import HocbaError
 from ledger.format.envelope import Event, NewEvent, seal, validate_school
 from ledger.log import store
 from ledger.log.projection import Projection, apply
-from ledger.log.schema import EVENTS, Chain
+from ledger.log.schema import ACCESS, EVENTS, Chain
 
 T = TypeVar("T")
 Command = Callable[["SchoolSession"], Awaitable[T]]
@@ -170,7 +170,7 @@ class Ledger:
 
     async def execute(self, school: str, command: Command[T]) -> T:
         """Run `command` under the school's lock and return its result once it is committed."""
-        validate_school(school)
+        validate_school(school, service=self.chain is ACCESS)
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         queue = self._queues.setdefault(school, _Queue())
         queue.waiting.append(_Pending(command, future))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from cryptography import x509
@@ -18,8 +18,9 @@ from ledger.format.envelope import GENESIS_HASH
 from ledger.format.merkle import Frontier
 from ledger.format.note import ED25519, CheckpointText, VerifierKey, sign_checkpoint_note
 from ledger.log import store
+from ledger.log.report import Finding
 from ledger.log.schema import ACCESS, EVENTS, Chain
-from ledger.log.verify import ChainWalker, Finding, stream_rows
+from ledger.log.walk import ChainWalker, canonical_problem, stream_rows
 from signing.x509.keys import raw_public_key
 
 log = get_logger(__name__)
@@ -109,10 +110,14 @@ async def make_checkpoint(
             )
         walker = ChainWalker(after, prev, frontier)
         leaves: list[bytes] = []
-        async for rows in stream_rows(conn, school, after, head.seq, chain=chain):
+        async for rows in stream_rows(conn, school, after, head.seq, chain=chain, columns=True):
             batch = walker.feed(rows)
             walker.frontier.extend(batch)
             leaves += batch
+            for row in rows:  # nothing that is not an event's canonical encoding is signed
+                problem = canonical_problem(row[3], school, row)
+                if problem is not None:
+                    walker.findings.append(Finding(row[0], "canonical", problem))
         if walker.findings:
             raise LedgerCorrupted(school, walker.findings)
         now = clock.now()
@@ -152,12 +157,14 @@ async def checkpoint_all(
     clock: Clock | None = None,
     chain: Chain = EVENTS,
     policy: CheckpointPolicy | None = None,
+    schools: Sequence[str] | None = None,
 ) -> CheckpointRun:
-    """A checkpoint for every school with new entries in `chain` (the scheduled job). A school whose
+    """A checkpoint for every school with new entries in `chain` (or for `schools`). A school whose
     chain does not verify is logged and passed over, so that one corrupted chain cannot stop the
     checkpoints of every other school."""
-    async with engine.connect() as conn:
-        schools = await store.school_ids(conn, chain)
+    if schools is None:
+        async with engine.connect() as conn:
+            schools = await store.school_ids(conn, chain)
     run = CheckpointRun()
     for school in schools:
         try:
@@ -170,6 +177,23 @@ async def checkpoint_all(
             continue
         if checkpoint is not None:
             run.made.append(checkpoint)
+    return run
+
+
+async def checkpoint_logs(
+    engine: AsyncEngine,
+    signer_for: Callable[[str], CheckpointSigner],
+    clock: Clock | None = None,
+    policy: CheckpointPolicy | None = None,
+    schools: Sequence[str] | None = None,
+) -> CheckpointRun:
+    """Checkpoints of both logs, the access trail's first, so that the events' checkpoint names the
+    access trail's latest (every school with new entries, or `schools`)."""
+    run = CheckpointRun()
+    for chain in (ACCESS, EVENTS):
+        each = await checkpoint_all(engine, signer_for, clock, chain, policy, schools)
+        run.made += each.made
+        run.refused += each.refused
     return run
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from asn1crypto import algos, cms, core, tsp
@@ -23,7 +23,7 @@ DEMO_TSA_POLICY = "1.3.6.1.4.1.55555.1.1"
 
 class LocalTimeStamper(TimeStamper):
     """An in-process RFC 3161 time-stamping authority: answers each request with a token signed by
-    the given TSA key (EC or RSA, SHA-256) at the current time of the host clock."""
+    the given TSA key (EC or RSA, SHA-256) at the time `now` gives (the host clock by default)."""
 
     def __init__(
         self,
@@ -32,6 +32,7 @@ class LocalTimeStamper(TimeStamper):
         chain: Sequence[x509.Certificate] = (),
         *,
         policy: str = DEMO_TSA_POLICY,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]
         self.key = key
@@ -51,6 +52,7 @@ class LocalTimeStamper(TimeStamper):
         # CPU for one signature in four of some signers. Fixed upstream after 1.5.1, not yet released.
         self._signing_certificate_der = as_signing_certificate_v2(self.certificate, "sha512").dump()
         self.policy = policy
+        self.now = now or (lambda: datetime.now(UTC))
 
     def token(self, req: tsp.TimeStampReq, at: datetime) -> cms.ContentInfo:
         """The timestamp token for a request, as of `at`."""
@@ -114,6 +116,6 @@ class LocalTimeStamper(TimeStamper):
         return tsp.TimeStampResp(
             {
                 "status": tsp.PKIStatusInfo({"status": "granted"}),
-                "time_stamp_token": self.token(req, datetime.now(UTC)),
+                "time_stamp_token": self.token(req, self.now()),
             }
         )

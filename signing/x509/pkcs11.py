@@ -4,8 +4,9 @@ database is not a copy of the key. A key is found by its label."""
 
 from __future__ import annotations
 
+import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -25,26 +26,50 @@ class TokenError(HocbaError, RuntimeError):
     """The token cannot be opened, or holds no such key."""
 
 
+_SESSIONS: dict[tuple[str, str], tuple[int, Any, threading.Lock]] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _shared_session(module: str, label: str, pin: str) -> tuple[Any, threading.Lock]:
+    """One logged-in session per token per process, shared by every Token object of it: a PKCS#11
+    login belongs to the whole process, so a second login to the same token is refused
+    (CKR_USER_ALREADY_LOGGED_IN). A process made by fork opens its own."""
+    with _SESSIONS_LOCK:
+        found = _SESSIONS.get((module, label))
+        if found is not None and found[0] == os.getpid():
+            return found[1], found[2]
+        token = pkcs11.lib(module).get_token(token_label=label)
+        try:
+            session = token.open(user_pin=pin, rw=True)
+        except pkcs11.exceptions.UserAlreadyLoggedIn:  # logged in by a session this process still holds
+            session = token.open(rw=True)
+        lock = threading.Lock()
+        _SESSIONS[(module, label)] = (os.getpid(), session, lock)
+        return session, lock
+
+
 @dataclass
 class Token:
-    """A PKCS#11 token: its module (the vendor's library), its label and the user PIN. One session is
-    opened on first use and shared by the process's threads (python-pkcs11 sessions are not safe
-    across a fork, so each service process opens its own)."""
+    """A PKCS#11 token: its module (the vendor's library), its label and the user PIN. The process's
+    one session to it is opened on first use and shared by its threads (python-pkcs11 sessions are
+    not safe across a fork, so each service process opens its own)."""
 
     module: str
     label: str
     pin: str
-    _session: Any = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _open(self) -> Any:
-        if self._session is None:
-            try:
-                token = pkcs11.lib(self.module).get_token(token_label=self.label)
-                self._session = token.open(user_pin=self.pin, rw=True)
-            except (PKCS11Error, RuntimeError, OSError) as exc:
-                raise TokenError(f"cannot open the PKCS#11 token {self.label!r} ({self.module}): {exc!r}") from exc
-        return self._session
+        return self._session_and_lock()[0]
+
+    @property
+    def _lock(self) -> threading.Lock:
+        return self._session_and_lock()[1]
+
+    def _session_and_lock(self) -> tuple[Any, threading.Lock]:
+        try:
+            return _shared_session(self.module, self.label, self.pin)
+        except (PKCS11Error, RuntimeError, OSError) as exc:
+            raise TokenError(f"cannot open the PKCS#11 token {self.label!r} ({self.module}): {exc!r}") from exc
 
     def _private(self, label: str) -> Any:
         try:

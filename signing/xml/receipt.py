@@ -27,6 +27,7 @@ from ledger.format import merkle
 from ledger.format.checkpoint import Checkpoint
 from signing.report import Finding
 from signing.x509.checkpoints import checkpoint_problems
+from signing.xml.document import parse
 
 NS = "urn:hocba:receipt:1"
 
@@ -54,6 +55,19 @@ def attach(
     signed.text = json.dumps(checkpoint.to_json(), sort_keys=True)
     path = etree.SubElement(receipt, _q("BangChung"))
     path.text = " ".join(node.hex() for node in proof)
+
+
+def carried_checkpoint(data: bytes) -> Checkpoint | None:
+    """The checkpoint an XML document's receipt carries, unverified (None when there is no receipt).
+    Raises ValueError when the file is not XML or the receipt's checkpoint is unreadable."""
+    try:
+        root = parse(data)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"not an XML document: {exc}") from None
+    found = root.findall(_q("BienNhan"))
+    if not found:
+        return None
+    return Checkpoint.from_json(json.loads(found[-1].findtext(_q("Checkpoint")) or ""))
 
 
 def verify(root: etree._Element, roots: Sequence[x509.Certificate]) -> tuple[dict[str, Any] | None, list[Finding]]:
@@ -119,5 +133,6 @@ def verify(root: etree._Element, roots: Sequence[x509.Certificate]) -> tuple[dic
         "issuance": issued.get("issuance"),
         "issued_on": issued.get("issued_on"),
         "checkpoint_tree_size": checkpoint.tree_size,
+        "checkpoint_root": checkpoint.root.hex(),
         "checkpoint_time": checkpoint.signed_at,
     }, findings

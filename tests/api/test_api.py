@@ -13,9 +13,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit.trail import SERVICE_CHAIN, access_index
+from audit.trail import access_index
 from ledger.app.demo import DemoSchool
 from ledger.app.runtime import Runtime
+from ledger.base.clock import SystemClock
+from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log import store
 from ledger.log.schema import ACCESS, access_log
 from ledger.log.verify import verify
@@ -328,12 +330,11 @@ async def test_auditors_see_who_accessed_a_student_and_guardians_who_viewed_thei
 async def test_the_access_trail_is_a_verifiable_chain(
     api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, runtime: Runtime, auditor_engine: AsyncEngine
 ) -> None:
-    from ledger.log.checkpointing import make_checkpoint
 
     await api.get(f"{V1}/me", headers=tokens["CLERK"])
-    checkpoint = await make_checkpoint(runtime.engine(), demo.school, runtime.signer(demo.school), chain=ACCESS)
+    checkpoint = await runtime.checkpoint(demo.school, chain=ACCESS, clock=SystemClock())  # the trail's own time
     assert checkpoint is not None and checkpoint.log == "access"
-    report = await verify(auditor_engine, runtime.trusted_roots(), [demo.school], chain=ACCESS)
+    report = await verify(auditor_engine, runtime.trusted_roots(), [demo.school], chains=(ACCESS,))
     assert report.ok, report.to_json()
     assert report.schools[0].events >= 10
 

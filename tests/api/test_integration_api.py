@@ -16,7 +16,6 @@ from ledger.app.runtime import Runtime
 from ledger.format import merkle
 from ledger.format.checkpoint import Checkpoint
 from ledger.format.envelope import event_hash
-from ledger.log.checkpointing import make_checkpoint
 from ledger.school.readmodels import school_ledger
 from ledger.school.rules.roles import Role
 from ledger.school.years.commands import make_assignments
@@ -42,7 +41,7 @@ async def test_the_feed_is_checked_by_the_client_against_signed_checkpoints(
     api: httpx.AsyncClient, demo: DemoSchool, tokens: Any, runtime: Runtime
 ) -> None:
     client = tokens["INTEGRATION"]
-    first = await make_checkpoint(runtime.engine(), demo.school, runtime.signer(demo.school), runtime.clock)
+    first = await runtime.checkpoint(demo.school)
     assert first is not None
     pages = await read_feed(api, demo.school, client, limit=400)
     events = [e for page in pages for e in page["events"]]
@@ -61,7 +60,7 @@ async def test_the_feed_is_checked_by_the_client_against_signed_checkpoints(
     # extends the one it holds.
     ledger = school_ledger(runtime.engine(), clock=runtime.clock)
     await make_assignments(ledger, demo.school, PRINCIPAL, [Assignment("gv.tinhoc08", Role.CLERK, date(2026, 8, 1))])
-    second = await make_checkpoint(runtime.engine(), demo.school, runtime.signer(demo.school), runtime.clock)
+    second = await runtime.checkpoint(demo.school)
     assert second is not None and second.tree_size > checkpoint.tree_size
     [page] = await read_feed(api, demo.school, client, after=checkpoint.tree_size, known=checkpoint.tree_size)
     newer = Checkpoint.from_json(page["checkpoint"])

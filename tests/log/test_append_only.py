@@ -10,7 +10,6 @@ from psycopg import errors
 from ledger.app.runtime import Runtime
 from ledger.format.envelope import NewEvent
 from ledger.log.append import Ledger
-from ledger.log.checkpointing import make_checkpoint
 from tests.support.helpers import ADMIN
 
 STATEMENTS = {
@@ -24,7 +23,7 @@ STATEMENTS = {
 @pytest.fixture
 async def populated(ledger: Ledger, runtime: Runtime, school: str) -> str:
     await ledger.append(school, [NewEvent("test.noted", {"n": i}, ADMIN) for i in range(3)])
-    await make_checkpoint(ledger.engine, school, runtime.signer(school))
+    await runtime.checkpoint(school, clock=ledger.clock)
     return school
 
 

@@ -14,7 +14,7 @@ from ledger.format import merkle
 from ledger.format.checkpoint import Checkpoint
 from ledger.log import store
 from ledger.log.append import Ledger
-from ledger.log.checkpointing import checkpoint_all, consistency_proof, inclusion_proof, make_checkpoint
+from ledger.log.checkpointing import checkpoint_all, consistency_proof, inclusion_proof
 from signing.x509.checkpoints import checkpoint_problems
 from signing.x509.pki import Pki
 from tests.support.helpers import noted
@@ -24,9 +24,9 @@ async def test_inclusion_and_consistency_proofs_verify_against_signed_checkpoint
     ledger: Ledger, runtime: Runtime, school: str
 ) -> None:
     first_batch = await ledger.append(school, noted(6))
-    first = await make_checkpoint(ledger.engine, school, runtime.signer(school))
+    first = await runtime.checkpoint(school, clock=ledger.clock)
     second_batch = await ledger.append(school, noted(7))
-    second = await make_checkpoint(ledger.engine, school, runtime.signer(school))
+    second = await runtime.checkpoint(school, clock=ledger.clock)
     assert first is not None and second is not None
     assert (first.tree_size, second.tree_size) == (6, 13)
 
@@ -46,10 +46,10 @@ async def test_inclusion_and_consistency_proofs_verify_against_signed_checkpoint
 
 
 async def test_nothing_new_means_no_new_checkpoint(ledger: Ledger, runtime: Runtime, school: str) -> None:
-    assert await make_checkpoint(ledger.engine, school, runtime.signer(school)) is None
+    assert await runtime.checkpoint(school, clock=ledger.clock) is None
     await ledger.append(school, noted(2))
-    once = await make_checkpoint(ledger.engine, school, runtime.signer(school))
-    again = await make_checkpoint(ledger.engine, school, runtime.signer(school))
+    once = await runtime.checkpoint(school, clock=ledger.clock)
+    again = await runtime.checkpoint(school, clock=ledger.clock)
     assert once == again
 
 
@@ -57,7 +57,7 @@ async def test_checkpoint_signature_flip_and_foreign_certificates_are_refused(
     ledger: Ledger, runtime: Runtime, school: str, tmp_path: object
 ) -> None:
     await ledger.append(school, noted(2))
-    checkpoint = await make_checkpoint(ledger.engine, school, runtime.signer(school))
+    checkpoint = await runtime.checkpoint(school, clock=ledger.clock)
     assert checkpoint is not None
     roots = runtime.trusted_roots()
 
@@ -96,12 +96,12 @@ async def test_a_school_whose_chain_does_not_verify_does_not_hold_back_the_other
     tampered, other = (f"t-{uuid.uuid4().hex[:12]}" for _ in range(2))
     for school in (tampered, other):
         await ledger.append(school, noted(4))
-        await make_checkpoint(ledger.engine, school, runtime.signer(school))
+        await runtime.checkpoint(school, clock=ledger.clock)
         await ledger.append(school, noted(2, start=4))
     with superuser.transaction():
         superuser.execute("SET LOCAL session_replication_role = replica")
         superuser.execute("UPDATE hocba.events SET hash = %s WHERE school_id = %s AND seq = 5", (b"\0" * 32, tampered))
-    run = await checkpoint_all(ledger.engine, runtime.signer, runtime.clock)
+    run = await checkpoint_all(ledger.engine, runtime.signer, runtime.clock, policy=runtime.checkpoint_policy())
     assert [c.tree_size for c in run.made if c.school == other] == [6]
     assert [r.school for r in run.refused] == [tampered]
     async with ledger.engine.connect() as conn:

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.app.runtime import Runtime
 from ledger.log.append import Ledger, SchoolSession
-from ledger.log.checkpointing import make_checkpoint
 from ledger.log.verify import verify
 from ledger.school.readmodels import school_ledger
 from tests.support.helpers import noted
@@ -48,7 +47,7 @@ async def test_32_concurrent_writers_never_fork_or_gap_the_chain(
     ).fetchone()
     assert stats == (total, 1, total, total, total)  # no two events share a predecessor: no fork
 
-    await make_checkpoint(app_engine, school, runtime.signer(school))
+    await runtime.checkpoint(school, clock=shared.clock)
     report = await verify(runtime.engine("hocba_auditor"), runtime.trusted_roots(), [school])
     assert report.ok, report.to_json()
     assert report.schools[0].events == total

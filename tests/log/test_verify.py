@@ -33,7 +33,7 @@ async def chain(ledger: Ledger, runtime: Runtime, school: str, sizes: list[int])
     """Append events in runs, signing a checkpoint after each run."""
     for size in sizes:
         await ledger.append(school, noted(size))
-        await make_checkpoint(ledger.engine, school, runtime.signer(school))
+        await runtime.checkpoint(school, clock=ledger.clock)
 
 
 async def check(runtime: Runtime, school: str) -> tuple[bool, int | None, list[str]]:
@@ -120,7 +120,7 @@ async def test_rewritten_tail_with_recomputed_hashes_is_caught_by_the_signed_che
     assert (ok, first, problems) == (False, 14, ["checkpoint"])
     await ledger.append(school, noted(1))
     with pytest.raises(LedgerCorrupted, match="not the one the last checkpoint signed"):
-        await make_checkpoint(ledger.engine, school, runtime.signer(school))
+        await runtime.checkpoint(school, clock=ledger.clock)
 
 
 async def test_checkpoint_from_an_untrusted_key_is_reported(
@@ -132,9 +132,18 @@ async def test_checkpoint_from_an_untrusted_key_is_reported(
     other = Pki(tmp_path / "other")  # type: ignore[operator]
     other.init_demo()
     await ledger.append(school, noted(2))
-    await make_checkpoint(ledger.engine, school, other.demo_service_key(school))
+    await make_checkpoint(
+        ledger.engine,
+        school,
+        other.demo_service_key(school),
+        ledger.clock,
+        policy=runtime.checkpoint_policy(ledger.clock),
+    )
     ok, first, problems = await check(runtime, school)
-    assert (ok, first, problems) == (False, 5, ["checkpoint-signature"])
+    # The checkpoint is at fault, not the events it covers.
+    assert (ok, first, problems) == (False, None, ["checkpoint-signature"])
+    report = await verify(runtime.engine("hocba_auditor"), runtime.trusted_roots(), [school])
+    assert report.schools[0].first_bad_checkpoint == 5
 
 
 async def test_cli_exit_codes_and_json(

@@ -209,7 +209,7 @@ def recorded(url: str, school: str, year: str) -> dict[str, int]:
 async def verifies(url: str, pki: Pki, school: str) -> bool:
     engine = create_engine(url, AUDITOR_ROLE)
     try:
-        return (await verify(engine, pki.roots(), [school], chain=EVENTS)).ok
+        return (await verify(engine, pki.roots(), [school], chains=(EVENTS,))).ok
     finally:
         await engine.dispose()
 

@@ -28,13 +28,12 @@ def test_hocba_runs_on_the_embedded_postgresql_without_database_url(tmp_path: Pa
         "from ledger.base.settings import load_settings\n"
         "from ledger.app.runtime import open_runtime\n"
         "from ledger.school.readmodels import school_ledger\n"
-        "from ledger.log.checkpointing import make_checkpoint\n"
         "from tests.support.helpers import noted\n"
         "async def main():\n"
         "    runtime = open_runtime(load_settings(), upgrade=True)\n"
         "    ledger = school_ledger(runtime.engine())\n"
         "    await ledger.append('khanh-phu', noted(5))\n"
-        "    await make_checkpoint(runtime.engine(), 'khanh-phu', runtime.signer('khanh-phu'))\n"
+        "    await runtime.checkpoint('khanh-phu')\n"
         "    await runtime.close()\n"
         "asyncio.run(main())\n"
     )
@@ -49,7 +48,7 @@ def test_hocba_runs_on_the_embedded_postgresql_without_database_url(tmp_path: Pa
     assert appended.returncode == 0, appended.stderr
     verified = hocba("verify", env=env)
     assert verified.returncode == 0, verified.stderr
-    assert "khanh-phu: intact — 5 events" in verified.stdout
+    assert "khanh-phu (events): intact — 5 entries, head 5, 1 checkpoint verified" in verified.stdout
 
     # Every process that used the server has exited: the server is stopped, its pid file gone.
     assert not (tmp_path / "home" / "pgdata" / "postmaster.pid").exists()

@@ -18,7 +18,6 @@ from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ
 from ledger.log import store
 from ledger.log.append import Ledger
-from ledger.log.checkpointing import make_checkpoint
 from ledger.log.projection import read
 from ledger.school.assessments.tables import assessments
 from ledger.school.calendar.tables import deadlines
@@ -94,7 +93,7 @@ async def test_nightly_verification_keeps_its_result_and_raises_a_stored_alert_o
     ledger: Ledger, runtime: Runtime, school: str, superuser: psycopg.Connection, auditor_engine: AsyncEngine
 ) -> None:
     await ledger.append(school, noted(4))
-    await make_checkpoint(ledger.engine, school, runtime.signer(school))
+    await runtime.checkpoint(school, clock=ledger.clock)
     [events, access] = await nightly_verification(runtime, [school])
     assert (events["log"], events["ok"], access["log"]) == ("events", True, "access")
     with superuser.transaction():

@@ -14,6 +14,7 @@ from ledger.app.demo import ADMIN, PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_
 from ledger.app.runtime import Runtime
 from ledger.app.service_keys import ServiceKeys
 from ledger.base.settings import Settings
+from ledger.log.checkpointing import checkpoint_logs
 from ledger.school.accounts.commands import create_account
 from ledger.school.rules.policy import AccountKind
 from signing.x509.keys import DocumentSigner
@@ -50,6 +51,7 @@ async def school_in_term(engine: AsyncEngine, settings: Settings, pki: Pki, *, s
     await create_account(
         runtime.engine(), demo.school, AUDITOR, AccountKind.AUDITOR, password=PASSWORD, now=demo.clock.now()
     )
+    await checkpoint_logs(runtime.engine(), runtime.signer, demo.clock, runtime.checkpoint_policy(), [demo.school])
     return TermSchool(demo, runtime, demo.subject_teachers["TOAN"], demo.homeroom["6A1"])
 
 

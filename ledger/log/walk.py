@@ -1,0 +1,125 @@
+"""Walking a chain: its rows streamed from the database, each hash recomputed and each body checked
+to be the canonical encoding of the event its row holds. Shared by verification and checkpointing."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import msgspec
+import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.format.canonical import CanonicalError, canonical_bytes
+from ledger.format.envelope import GENESIS_HASH
+from ledger.format.merkle import Frontier
+from ledger.log.report import Finding
+from ledger.log.schema import EVENTS, Chain
+
+BATCH = 20_000
+
+
+def _reject_float(kind: type, value: Any) -> Any:
+    raise ValueError("a number with a fraction or an exponent")
+
+
+_DECODER = msgspec.json.Decoder(float_hook=_reject_float)  # type: ignore[arg-type]
+_TIME_SQL = "to_char(recorded_at AT TIME ZONE INTERVAL '+07:00', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+07:00'"
+
+Row = tuple[int, bytes, bytes, bytes, str, str, str]  # seq, prev_hash, hash, body, event id, type, recorded_at
+
+
+def canonical_problem(body: bytes, school: str, row: Row) -> str | None:
+    """Why a body is not the canonical encoding of an event of this row, or None when it is.
+
+    Fast path: decoding refuses fractions, exponents and invalid UTF-8, and the encoder's sorted
+    compact output must give back the very bytes (a duplicate key, other spacing, order or escapes
+    would not). The RFC 8785 path decides only when keys hold characters above U+D7FF, which the
+    two order differently."""
+    try:
+        doc = _DECODER.decode(body)
+        again = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
+        if again != body and canonical_bytes(doc) != body:
+            return "the body is not in canonical RFC 8785 form (a key twice, or another encoding of the same data)"
+    except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONEncodeError, CanonicalError, ValueError):
+        return "the body is not JSON the ledger accepts (a fraction, an integer too large, invalid text)"
+    if not isinstance(doc, dict):
+        return "the body is not a JSON object"
+    seq, _, _, _, event_id, kind, recorded_at = row
+    if (doc.get("school"), doc.get("seq")) != (school, seq):
+        return f"row stored as seq {seq} holds the body of seq {doc.get('seq')} of {doc.get('school')!r}"
+    if (doc.get("id"), doc.get("type"), doc.get("recorded_at")) != (event_id, kind, recorded_at):
+        return "indexed columns disagree with the hashed body"
+    return None
+
+
+class ChainWalker:
+    """Recomputes hashes along a chain segment and folds them into a Merkle frontier.
+
+    Shared by verification and by checkpointing, which refuses to sign a segment that does not
+    verify. Rows are (seq, prev_hash, hash, body, …) in seq order.
+    """
+
+    def __init__(self, after: int = 0, prev_hash: bytes = GENESIS_HASH, frontier: Frontier | None = None):
+        self.expected = after + 1
+        self.prev = prev_hash
+        self.frontier = frontier or Frontier()
+        self.findings: list[Finding] = []
+
+    def feed(self, rows: Sequence[Sequence[Any]]) -> list[bytes]:
+        """Check `rows`; return their recomputed hashes (the Merkle leaves), in order."""
+        sha = hashlib.sha256
+        leaves: list[bytes] = []
+        expected, prev = self.expected, self.prev
+        for row in rows:
+            seq, stored_prev, stored_hash, body = row[0], row[1], row[2], row[3]
+            if seq != expected:
+                self.findings.append(Finding(expected, "missing", f"events {expected}..{seq - 1} are missing"))
+                prev = stored_prev  # the link across a gap cannot be checked; check what follows
+            elif stored_prev != prev:
+                self.findings.append(Finding(seq, "link", "prev_hash is not the hash of the event before it"))
+            leaf = sha(b"\x00" + prev + body).digest()
+            if leaf != stored_hash:
+                self.findings.append(Finding(seq, "hash", "body does not match the stored hash"))
+                leaf_for_chain = stored_hash  # resynchronise so one bad row is reported once
+            else:
+                leaf_for_chain = leaf
+            leaves.append(leaf)
+            prev = leaf_for_chain
+            expected = seq + 1
+        self.expected, self.prev = expected, prev
+        return leaves
+
+
+async def stream_rows(
+    conn: AsyncConnection,
+    school: str,
+    after: int,
+    upto: int,
+    batch: int = BATCH,
+    chain: Chain = EVENTS,
+    *,
+    columns: bool = False,
+) -> AsyncIterator[list[Any]]:
+    """Rows of one chain segment through a server-side binary cursor (the caller holds a transaction),
+    (seq, prev_hash, hash, body), with the indexed columns as text when `columns`. The next batch is
+    asked for before the current one is handed over, so the server reads while the caller hashes."""
+    raw = await conn.get_raw_connection()
+    driver: Any = raw.driver_connection
+    extra = f", event_id::text, type, {_TIME_SQL}" if columns else ""
+    async with driver.cursor(name=f"walk_{id(conn):x}", binary=True) as cursor:
+        await cursor.execute(
+            f"SELECT seq, prev_hash, hash, body{extra} FROM {chain.events_sql}"
+            " WHERE school_id = %s AND seq > %s AND seq <= %s ORDER BY seq",
+            (school, after, upto),
+        )
+        pending = asyncio.ensure_future(cursor.fetchmany(batch))
+        try:
+            while rows := await pending:
+                pending = asyncio.ensure_future(cursor.fetchmany(batch))
+                yield rows
+        finally:
+            if not pending.done():
+                await pending
