@@ -58,6 +58,7 @@ async def portal_verify_page(
         "report",
         checks=CHECKS,
         report=outcome["report"],
+        ledger=outcome["ledger"],
         issued=outcome["issued"],
         revoked=outcome["revoked"],
     )

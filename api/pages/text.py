@@ -115,6 +115,25 @@ TEXT: dict[str, dict[str, str]] = {
         "revoked": "Học bạ này đã bị thu hồi.",
         "not_issued_here": "Không tìm thấy tệp này trong các học bạ đã ban hành.",
         "receipt_ok": "Biên nhận sổ cái khớp: sự kiện số %s trong sổ cái của trường %s, điểm kiểm tra %s sự kiện.",
+        "standing": "Biên nhận so với sổ cái hôm nay",
+        "live_contained": "Sổ cái hiện tại của trường vẫn chứa biên nhận này: cây %(live)s sự kiện đã ký "
+                          "nối tiếp đúng cây %(held)s sự kiện của biên nhận.",
+        "live_missing": "Cảnh báo: sổ cái hiện tại của trường chỉ còn %(live)s sự kiện đã ký, ít hơn %(held)s sự "
+                        "kiện của biên nhận. Sổ cái đã bị quay lui hoặc cắt bớt; hãy báo cho Phòng hoặc Sở GD&ĐT.",
+        "live_fork": "Cảnh báo: sổ cái hiện tại của trường không còn là lịch sử mà biên nhận ghi ("
+                     "%(held)s sự kiện): lịch sử đã bị viết lại; hãy báo cho Phòng hoặc Sở GD&ĐT.",
+        "live_absent": "Hệ thống này không giữ sổ cái của trường đã ban hành tệp; biên nhận chỉ được kiểm tra "
+                       "bằng chữ ký của nó.",
+        "witness_covers": "%(name)s (bên chứng kiến độc lập) đã đồng ký cây %(size)s sự kiện, bao gồm biên nhận "
+                          "này.",
+        "witness_not_yet": "%(name)s mới đồng ký cây %(size)s sự kiện, trước biên nhận này và khớp với nó; lần "
+                           "công bố tới sẽ bao gồm biên nhận.",
+        "witness_ahead": "Cảnh báo: %(name)s đã đồng ký cây %(size)s sự kiện, nhiều hơn sổ cái hiện có của "
+                         "trường: sổ cái đã bị quay lui.",
+        "witness_disagrees": "Cảnh báo: cây %(size)s sự kiện mà %(name)s đã đồng ký không còn khớp với sổ cái "
+                             "của trường: lịch sử đã bị viết lại.",
+        "witness_unknown": "%(name)s chưa chứng kiến sổ cái của trường này.",
+        "witness_unreachable": "Lúc này không hỏi được %(name)s.",
         "signatures": "Các chữ ký số", "signer": "Người ký",
         "intact_check": "Nội dung nguyên vẹn", "chain_trusted": "Chứng thư tin cậy",
         "valid_at_signing": "Còn hiệu lực khi ký",
@@ -226,6 +245,26 @@ TEXT: dict[str, dict[str, str]] = {
         "issued_by_school": "School %s issued this very file on %s (issuance %s).",
         "revoked": "This học bạ was revoked.", "not_issued_here": "This file is not among the issued học bạ.",
         "receipt_ok": "Ledger receipt matches: event %s in school %s's ledger, checkpoint of %s events.",
+        "standing": "The receipt against today's ledger",
+        "live_contained": "The school's ledger still holds this receipt: its signed tree of %(live)s events "
+                          "extends the receipt's tree of %(held)s.",
+        "live_missing": "Warning: the school's ledger now holds only %(live)s signed events, fewer than the "
+                        "receipt's %(held)s. It was rolled back or cut; tell the district or provincial "
+                        "department of education.",
+        "live_fork": "Warning: the school's ledger is no longer the history the receipt records (%(held)s "
+                     "events): history was rewritten; tell the district or provincial department of education.",
+        "live_absent": "This service does not hold the ledger of the school that issued the file; the receipt "
+                       "is checked by its signature alone.",
+        "witness_covers": "%(name)s (an independent witness) cosigned a tree of %(size)s events that includes "
+                          "this receipt.",
+        "witness_not_yet": "%(name)s has cosigned a tree of %(size)s events, before this receipt and consistent "
+                           "with it; the next publication will include the receipt.",
+        "witness_ahead": "Warning: %(name)s cosigned a tree of %(size)s events, more than the school's ledger "
+                         "now holds: the ledger was rolled back.",
+        "witness_disagrees": "Warning: the tree of %(size)s events %(name)s cosigned no longer matches the "
+                             "school's ledger: history was rewritten.",
+        "witness_unknown": "%(name)s does not witness this school's ledger yet.",
+        "witness_unreachable": "%(name)s cannot be asked right now.",
         "signatures": "Digital signatures", "signer": "Signer",
         "intact_check": "Content intact", "chain_trusted": "Trusted certificate",
         "valid_at_signing": "Valid when signed",

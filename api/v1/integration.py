@@ -14,9 +14,11 @@ from api.http.problems import ERRORS
 from api.http.scope import runtime_of
 from api.v1.params import SCHOOL, SchoolId, StudentId, Year
 from ledger.app.db import AUDITOR_ROLE
+from ledger.app.witnessing import cosigners
 from ledger.base.errors import ValidationError
 from ledger.log import store
 from ledger.log.checkpointing import consistency_proof, make_checkpoint
+from ledger.log.schema import EVENTS
 from ledger.school.rules.identity import personal_id
 from ledger.school.transcripts.views import load_student_year
 from signing.jws import sign as sign_jws
@@ -28,6 +30,12 @@ from signing.jws import sign as sign_jws
     opt={"action": "integration.read"},
     responses=ERRORS,
     summary="Events after a seq, with the latest signed checkpoint and a consistency proof from the one you hold",
+    description=(
+        "A client keeps the last checkpoint it verified and always sends its size as `known`. It checks the "
+        "consistency proof against both roots, and each cosignature line against the witnesses it trusts. "
+        "A `422 feed.known` (the ledger is smaller than the tree the client holds) or a proof that does not "
+        "verify means the school's ledger was rolled back or rewritten: an alarm, never a reason to start over."
+    ),
 )
 async def integration_feed(
     state: State,
@@ -41,12 +49,15 @@ async def integration_feed(
         size = latest.checkpoint.tree_size if latest else 0
         events = await store.select_events(conn, school, after=after, upto=size, limit=limit)
         proof = None
+        cosigned = await cosigners(conn, school, EVENTS.name, size) if latest else []
         if known is not None:
-            if known > size:
+            if known > size:  # the client holds a larger tree than the ledger now has: an alarm, not a retry
                 raise ValidationError(
                     "feed.known",
-                    f"sổ cái mới có {size} sự kiện đã ký",
-                    f"the signed ledger holds {size} events",
+                    f"sổ cái chỉ có {size} sự kiện đã ký, ít hơn cây {known} sự kiện bạn giữ: sổ cái đã bị quay "
+                    "lui hoặc cắt bớt; hãy giữ điểm kiểm tra của bạn làm bằng chứng và báo cho nhà trường và Sở",
+                    f"the signed ledger holds {size} events, fewer than the tree of {known} you hold: it was rolled "
+                    "back or cut; keep your checkpoint as evidence and raise the alarm",
                     field="known",
                 )
             proof = [node.hex() for node in await consistency_proof(conn, school, known, size)]
@@ -63,6 +74,7 @@ async def integration_feed(
         "next": events[-1].seq if len(events) == limit and events[-1].seq < size else None,
         "checkpoint": latest.checkpoint.to_json() if latest else None,
         "consistency": None if proof is None else {"from": known, "to": size, "proof": proof},
+        "cosignatures": [bytes(c["line"]).decode().rstrip("\n") for c in cosigned],
     }
 
 

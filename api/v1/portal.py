@@ -3,7 +3,9 @@ every request is recorded in the access trail like any other, and each address i
 PORTAL_REQUESTS requests per PORTAL_WINDOW.
 
 - Verify: upload an XML or PDF học bạ and get the verification report (signatures, the ledger
-  receipt) and whether the school issued this very file, and later revoked or replaced it.
+  receipt), where the receipt's tree stands today against the school's live ledger and its
+  witnesses (ledger.app.standing), and whether the school issued this very file, and later revoked
+  or replaced it.
 - Look up: a record by học bạ id, the student's name, date of birth, personal identifier and the
   verification code given with the files; all five must match.
 - Send again: a guardian asks for lost files by personal identifier and registered phone number;
@@ -27,10 +29,13 @@ from sqlalchemy import func, or_, select
 
 from api.http.problems import ERRORS, problem
 from api.http.scope import PUBLIC, entry_of, runtime_of
-from audit.trail import SERVICE_CHAIN, access_index
+from audit.trail import access_index
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
+from ledger.app.standing import standing
 from ledger.app.tokens import token_secret
+from ledger.format.checkpoint import TreeRef
+from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log.projection import read
 from ledger.school.issuance.queries import lookup_code, stored_document
 from ledger.school.issuance.tables import issued
@@ -124,8 +129,14 @@ async def verification(runtime: Runtime, body: bytes) -> dict[str, Any]:
         query = select(t).where(or_(t.c.xml_sha256 == digest, t.c.pdf_sha256 == digest), t.c.seq_to.is_(None))
         row = (await conn.execute(query)).mappings().first()
     found = _issued_out(dict(row), row["school_id"]) if row is not None else None
+    held = report.receipt
+    ledger = None
+    if held is not None and held.get("ok"):
+        tree = TreeRef(int(held["checkpoint_tree_size"]), bytes.fromhex(held["checkpoint_root"]))
+        ledger = (await standing(runtime, held["school"], tree)).to_json()
     return {
         "report": report.to_json(),
+        "ledger": ledger,
         "issued": found,
         "revoked": found is not None and found["status"] == "revoked",
         "sha256": digest,

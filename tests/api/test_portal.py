@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from api.app import create_app
-from audit.trail import SERVICE_CHAIN, access_index
+from audit.trail import access_index
 from ledger.app.demo import CLERK, PRINCIPAL
 from ledger.app.runtime import Runtime
 from ledger.app.tokens import token_secret
+from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log.projection import read
 from ledger.school.issuance.commands import issue_hocba, revoke_hocba
 from ledger.school.issuance.queries import lookup_code, stored_document
@@ -75,7 +76,11 @@ async def test_upload_an_issued_file_then_see_it_revoked_dieu_31(signers: Signer
         answer = (await client.post(f"{PORTAL}/verify", content=data, headers={"Content-Type": kind})).json()
         assert answer["report"]["ok"], answer["report"]
         assert (answer["issued"]["issuance_id"], answer["revoked"]) == (row["issuance_id"], False)
-    assert (await client.post(f"{PORTAL}/verify", content=xml)).json()["report"]["receipt"]["ok"]
+    checked = (await client.post(f"{PORTAL}/verify", content=xml)).json()
+    assert checked["report"]["receipt"]["ok"]
+    ledger = checked["ledger"]  # the receipt's tree against the school's events today (no witness here)
+    assert (ledger["live"], ledger["ok"], ledger["witnesses"]) == ("contained", True, [])
+    assert ledger["live_size"] >= ledger["tree_size"] == checked["report"]["receipt"]["checkpoint_tree_size"]
     tampered = xml.replace(b"<NhanXet>", b"<NhanXet>X", 1)
     answer = (await client.post(f"{PORTAL}/verify", content=tampered)).json()
     assert not answer["report"]["ok"] and answer["issued"] is None

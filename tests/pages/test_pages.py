@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from api.app import create_app
-from audit.trail import SERVICE_CHAIN, access_index
+from audit.trail import access_index
 from ledger.app.runtime import Runtime
 from ledger.app.tokens import token_secret
+from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log.projection import read
 from ledger.school.issuance.queries import lookup_code
 from ledger.school.years.tables import students
@@ -63,6 +64,8 @@ async def test_uploading_an_issued_hoc_ba_shows_each_check_and_a_changed_one_is_
     assert "Hợp lệ: các chữ ký số đều đúng" in good.text
     assert f"Trường {demo.school} đã ban hành đúng tệp này" in good.text
     assert "Biên nhận sổ cái khớp" in good.text
+    assert "Sổ cái hiện tại của trường vẫn chứa biên nhận này" in good.text  # and no warning under it
+    assert "Cảnh báo" not in good.text
     assert "✓ đạt" in good.text and "✗ không đạt" not in good.text
     assert "Hiệu trưởng" in good.text and "Dấu của nhà trường" in good.text
 
