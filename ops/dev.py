@@ -86,6 +86,14 @@ def ensure_system_tools(tools: tuple[str, ...] = tuple(SYSTEM_TOOLS)) -> None:
     )
 
 
+def _workers(rest: list[str]) -> list[str]:
+    """One pytest worker per core unless the caller chose (`-n 0` runs in one process). Each worker
+    has its own database and fixture school; a test file stays on one worker, with its fixtures."""
+    if any(arg == "-n" or arg.startswith(("-n", "--numprocesses", "--dist")) for arg in rest):
+        return []
+    return ["-n", "auto", "--dist", "loadfile"]
+
+
 def _run(argv: list[str]) -> int:
     return subprocess.call(argv, cwd=ROOT)
 
@@ -101,7 +109,7 @@ def main(argv: list[str]) -> int:
     if command == "test":
         ensure_venv("test")
         ensure_system_tools()
-        return _run([str(PYTHON), "-m", "pytest", *rest])
+        return _run([str(PYTHON), "-m", "pytest", *_workers(rest), *rest])
     if command == "lint":
         ensure_venv("test")
         status = _run([str(PYTHON), "-m", "ruff", "check", "."])

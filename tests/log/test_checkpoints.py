@@ -103,6 +103,7 @@ async def test_a_school_whose_chain_does_not_verify_does_not_hold_back_the_other
         superuser.execute("UPDATE hocba.events SET hash = %s WHERE school_id = %s AND seq = 5", (b"\0" * 32, tampered))
     run = await checkpoint_all(ledger.engine, runtime.signer, runtime.clock, policy=runtime.checkpoint_policy())
     assert [c.tree_size for c in run.made if c.school == other] == [6]
-    assert [r.school for r in run.refused] == [tampered]
+    assert tampered in [r.school for r in run.refused]  # beside any other test's tampered school
+    assert other not in [r.school for r in run.refused]
     async with ledger.engine.connect() as conn:
         assert (await store.latest_checkpoint(conn, tampered)).checkpoint.tree_size == 4  # type: ignore[union-attr]
