@@ -27,6 +27,7 @@ from ledger.log.projection import read
 from ledger.log.schema import ACCESS
 from ledger.log.schema import EVENTS as EVENT_CHAIN
 from ledger.school.assessments.tables import assessments
+from ledger.school.calendar.tables import reopenings
 from ledger.school.rules import identity
 from ledger.school.transcripts.views import class_summary, load_student_year
 
@@ -42,8 +43,17 @@ async def _status(request: Request[Any, Any, Any], state: State, school: str, **
         heads = {chain.name: await store.read_head(conn, school, chain) for chain in (EVENT_CHAIN, ACCESS)}
         checkpoint = await store.latest_checkpoint(conn, school)
         checks = {row["log"]: row for row in await read(conn, verifications, school)}
+        reopened = await read(conn, reopenings, school, order_by=["year", "opens_at"])
     return render(
-        request, "audit.html", "audit", school=school, heads=heads, checkpoint=checkpoint, checks=checks, **extra
+        request,
+        "audit.html",
+        "audit",
+        school=school,
+        heads=heads,
+        checkpoint=checkpoint,
+        checks=checks,
+        reopenings=reopened,
+        **extra,
     )
 
 

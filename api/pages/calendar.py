@@ -27,7 +27,7 @@ from ledger.base.errors import DomainError, ValidationError
 from ledger.log.projection import read
 from ledger.school.calendar.commands import set_lock
 from ledger.school.calendar.model import Calendar, LockScope
-from ledger.school.calendar.tables import calendars, locks
+from ledger.school.calendar.tables import calendars, locks, reopenings
 from ledger.school.years.tables import classes
 
 
@@ -43,6 +43,7 @@ async def _calendar(
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, calendars, school, year=year)
         lock_rows = await read(conn, locks, school, year=year)
+        reopened = await read(conn, reopenings, school, year=year, order_by=["opens_at"])
     calendar = Calendar.from_payload(rows[0]["calendar"]) if rows else None
     now = runtime.clock.now()
     windows = (
@@ -62,6 +63,7 @@ async def _calendar(
         calendar=calendar,
         windows=windows,
         locks=shown_locks,
+        reopenings=reopened,
         can_lock=may(principal_or_none(request), "lock.set"),
         now=now,
         class_ids=sorted(await _class_ids(runtime, school, year)),

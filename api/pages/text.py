@@ -46,6 +46,10 @@ TEXT: dict[str, dict[str, str]] = {
         "final_date": "Hạn cuối điều chỉnh (Điều 25.3)", "open_now": "đang mở", "closed_now": "đã đóng",
         "not_yet": "chưa mở", "locks": "Khóa nhập liệu (Điều 36.2)", "scope": "Phạm vi", "order": "Theo lệnh",
         "changed_by": "Người thực hiện", "state_closed": "Đang khóa", "state_open": "Đã mở lại",
+        "reopenings": "Mở lại sau hạn theo quyết định của Sở (Điều 25.4)", "issued_by": "Cơ quan ban hành",
+        "issued_on": "Ngày ban hành", "document_hash": "SHA-256 của văn bản",
+        "reopen_help": "Chỉ đề nghị điều chỉnh đã được duyệt mới được ghi trong thời gian mở lại; ngày chốt và "
+        "ngày cuối cùng của lịch năm học không thay đổi.",
         "set_lock": "Khóa hoặc mở nhập liệu", "lock_help": "Quản trị viên thực hiện theo lệnh của Hiệu trưởng. "
         "Để trống lớp, môn hoặc học kì nghĩa là tất cả.", "ordered_by": "Người ra lệnh (tên đăng nhập)",
         "order_text": "Số, ngày của lệnh", "lock_action": "Thao tác", "do_close": "Khóa", "do_open": "Mở lại",
@@ -182,6 +186,11 @@ TEXT: dict[str, dict[str, str]] = {
         "(Điều 25.3)", "open_now": "open", "closed_now": "closed", "not_yet": "not open yet",
         "locks": "Entry locks (Điều 36.2)", "scope": "Scope", "order": "Ordered by", "changed_by": "Done by",
         "state_closed": "Locked", "state_open": "Reopened", "set_lock": "Lock or reopen entry",
+        "reopenings": "Reopened after the deadline by the Department's decision (Điều 25.4)",
+        "issued_by": "Issued by", "issued_on": "Issued on",
+        "document_hash": "SHA-256 of the document",
+        "reopen_help": "Only approved corrections are recorded while a year is reopened; the calendar's close "
+        "and final date do not move.",
         "lock_help": "The admin does it on the principal's order. Leave class, subject or term empty for all.",
         "ordered_by": "Who ordered it (username)", "order_text": "Number and date of the order",
         "lock_action": "Action", "do_close": "Lock", "do_open": "Reopen", "lock_button": "Record",

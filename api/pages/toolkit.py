@@ -171,6 +171,12 @@ def when(value: Any) -> str:
 
 
 def day(value: Any) -> str:
+    """A day as people write it: 28/11/2026 (from a date, a moment, or an ISO date's text)."""
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return str(value)
     if isinstance(value, datetime):
         value = value.astimezone(VN_TZ).date()
     return value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value)

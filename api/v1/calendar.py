@@ -14,10 +14,12 @@ from api.http.problems import ERRORS, problem
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, SchoolId, UsernameField, YearPath, appended
 from ledger.app.db import AUDITOR_ROLE
+from ledger.base.clock import parse_time
+from ledger.base.errors import ValidationError
 from ledger.log.projection import read
-from ledger.school.calendar.commands import set_calendar, set_lock
-from ledger.school.calendar.model import LockScope, calendar_from
-from ledger.school.calendar.tables import calendars, locks
+from ledger.school.calendar.commands import reopen_year, set_calendar, set_lock
+from ledger.school.calendar.model import Decision, LockScope, calendar_from
+from ledger.school.calendar.tables import calendars, locks, reopenings
 
 
 class WindowIn(msgspec.Struct):
@@ -66,9 +68,50 @@ async def calendar_read(state: State, school: SchoolId, year: YearPath) -> Respo
     async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, calendars, school, year=year)
         lock_rows = await read(conn, locks, school, year=year)
+        reopened = await read(conn, reopenings, school, year=year, order_by=["opens_at"])
     if not rows:
         return problem(404, f"no calendar has been set for {year}", f"Chưa có lịch năm học {year}.")
-    return Response({"calendar": rows[0]["calendar"], "locks": lock_rows})
+    return Response({"calendar": rows[0]["calendar"], "locks": lock_rows, "reopenings": reopened})
+
+
+class DecisionIn(msgspec.Struct):
+    number: Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
+    issued_by: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    issued_on: str
+    sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+class ReopeningIn(msgspec.Struct):
+    until: str
+    document: DecisionIn
+
+
+@post(
+    f"{SCHOOL}/calendar/{{year:str}}/reopenings",
+    operation_id="calendar_reopen",
+    opt={"action": "calendar.reopen"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="After the close, let approved corrections through until a moment, on the Department of Education's "
+    "decision (the principal records it; Điều 25.4)",
+)
+async def calendar_reopen(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, year: YearPath, data: JSONBody[ReopeningIn]
+) -> dict[str, Any]:
+    doc = data.document
+    decision = Decision.parse(doc.number, doc.issued_by, doc.issued_on, doc.sha256)
+    try:
+        until = parse_time(data.until)
+    except ValueError:
+        raise ValidationError(
+            "reopening.until",
+            "thời hạn là thời điểm ISO 8601 có múi giờ",
+            "until is an ISO 8601 time with its offset",
+            field="until",
+        ) from None
+    actor = actor_for(principal_of(request), "PRINCIPAL")
+    events = await reopen_year(ledger_of(state), school, actor, year, until=until, decision=decision)
+    return appended(events)
 
 
 class LockIn(msgspec.Struct):

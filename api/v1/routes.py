@@ -5,7 +5,7 @@ from __future__ import annotations
 from api.v1.admin import account_create, import_rows
 from api.v1.audit import audit_access, audit_alerts, ledger_checkpoint, ledger_verify, student_viewers
 from api.v1.auth import auth_certificate, auth_challenge, auth_token, me, me_password
-from api.v1.calendar import calendar_read, calendar_set, lock_set
+from api.v1.calendar import calendar_read, calendar_reopen, calendar_set, lock_set
 from api.v1.certificates import certificate_list, certificate_register, certificate_revoke
 from api.v1.corrections import (
     correction_approve,
@@ -109,6 +109,7 @@ ROUTES = [
     audit_alerts,
     student_viewers,
     calendar_set,
+    calendar_reopen,
     calendar_read,
     lock_set,
     correction_file_sheet,

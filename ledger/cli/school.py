@@ -11,6 +11,7 @@ from ledger.base.settings import Settings
 from ledger.cli.common import (
     CliError,
     ledger_command,
+    read_file,
     school_option,
 )
 
@@ -74,6 +75,29 @@ def cmd_calendar_set(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def cmd_calendar_reopen(args: argparse.Namespace, settings: Settings) -> int:
+    import hashlib
+
+    from ledger.school.calendar.commands import reopen_year
+    from ledger.school.calendar.model import Decision, end_of
+    from ledger.school.rules import identity
+
+    decision = Decision.parse(
+        args.decision,
+        args.issued_by,
+        args.issued_on,
+        hashlib.sha256(read_file(args.decision_file)).hexdigest(),
+    )
+    until = end_of(identity.parse_date(args.until, "until"))
+    return ledger_command(
+        settings,
+        args,
+        "calendar reopen",
+        lambda ledger, school, actor: reopen_year(ledger, school, actor, args.year, until=until, decision=decision),
+        role="PRINCIPAL",
+    )
+
+
 def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.calendar.commands import set_lock
     from ledger.school.calendar.model import LockScope
@@ -130,6 +154,21 @@ def add_calendar(commands: Any) -> None:
     set_cal.add_argument("--order", required=True, help="the principal's decision, e.g. 'Quyết định số 15/QĐ-THCS'")
     set_cal.add_argument("--file", help="JSON of the parts that differ: terms, entry, close, final (docs/DEADLINES.md)")
     set_cal.set_defaults(handler=cmd_calendar_set)
+    reopen = calendar.add_parser(
+        "reopen",
+        help="after the close, let approved corrections through until a date, on the Department of Education's "
+        "decision (Điều 25.4); dates that have passed never move",
+    )
+    school_option(reopen, "principal")
+    reopen.add_argument("--year", required=True)
+    reopen.add_argument("--until", required=True, help="the last day, dd/mm/yyyy (at most 31 days from today)")
+    reopen.add_argument("--decision", required=True, help="the decision's number, e.g. 'Quyết định số 812/QĐ-SGDĐT'")
+    reopen.add_argument("--issued-by", required=True, help="who issued it, e.g. 'Sở Giáo dục và Đào tạo Phú Yên'")
+    reopen.add_argument("--issued-on", required=True, help="the decision's date, dd/mm/yyyy")
+    reopen.add_argument(
+        "--decision-file", required=True, help="the decision as filed (PDF or scan); its SHA-256 is kept"
+    )
+    reopen.set_defaults(handler=cmd_calendar_reopen)
 
 
 def add_lock(commands: Any) -> None:

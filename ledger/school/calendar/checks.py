@@ -3,17 +3,18 @@ and the final date, and the locks (Điều 25, 33.3c, 36.2)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.base.clock import Clock, format_time
+from ledger.base.clock import Clock, format_time, parse_time
 from ledger.base.errors import DomainError, Refused, ValidationError
 from ledger.log import store
 from ledger.log.append import SchoolSession
 from ledger.log.projection import read
 from ledger.school.calendar.model import Calendar, Change, LockScope, vietnamese_time
-from ledger.school.calendar.tables import ANY, calendars, locks
+from ledger.school.calendar.tables import ANY, calendars, locks, reopenings
 from ledger.school.rules.tt22 import Promotion, promotion
 from ledger.school.transcripts.views import load_student_year
 
@@ -71,9 +72,13 @@ async def check_change(
     students: list[str] | None = None,
     field: str = "value",
 ) -> None:
-    """Refuse a change of assessment data that the calendar or a lock forbids now."""
+    """Refuse a change of assessment data that the calendar or a lock forbids now. An approved
+    correction passes a passed close or final date only within a reopening the Department of
+    Education authorised (Điều 25.4)."""
     calendar = await calendar_of(session, year)
     now = session.now()
+    if change is Change.CORRECTION and now > calendar.close and await reopened(session, year, now):
+        return
     if now > calendar.final:
         raise Refused(
             "deadline.final",
@@ -136,6 +141,14 @@ async def check_change(
             field=field,
             rule="Điều 36.2",
         )
+
+
+async def reopened(session: SchoolSession, year: str, now: datetime) -> dict[str, Any] | None:
+    """The reopening of `year` in force at `now`, if any."""
+    for row in await read(session.conn, reopenings, session.school, year=year):
+        if parse_time(row["opens_at"]) <= now <= parse_time(row["until"]):
+            return row
+    return None
 
 
 async def summer_pending(session: SchoolSession, year: str, student: str) -> bool:

@@ -65,6 +65,34 @@ class Calendar:
         )
 
 
+@dataclass(frozen=True)
+class Decision:
+    """The Department of Education's written decision that authorises a reopening: its number, who
+    issued it, when, and the SHA-256 of the document as filed."""
+
+    number: str
+    issued_by: str
+    issued_on: date
+    sha256: str
+
+    @classmethod
+    def parse(cls, number: Any, issued_by: Any, issued_on: Any, sha256: Any) -> Decision:
+        return cls(
+            str(identity.text(number, "document.number", limit=120)),
+            str(identity.text(issued_by, "document.issued_by", limit=200)),
+            identity.parse_date(issued_on, "document.issued_on"),
+            identity.sha256_hex(sha256, "document.sha256"),
+        )
+
+    def payload(self) -> dict[str, str]:
+        return {
+            "number": self.number,
+            "issued_by": self.issued_by,
+            "issued_on": self.issued_on.isoformat(),
+            "sha256": self.sha256,
+        }
+
+
 def end_of(day: date) -> datetime:
     return datetime.combine(day, time.max, VN_TZ)
 

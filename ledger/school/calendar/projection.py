@@ -5,6 +5,7 @@ from __future__ import annotations
 from ledger.format.envelope import Event
 from ledger.log.projection import Projection, ProjectionWriter
 from ledger.school.calendar.tables import (
+    CALENDAR_REOPENED,
     CALENDAR_SET,
     DEADLINE_REACHED,
     ENTRY_LOCKED,
@@ -12,6 +13,7 @@ from ledger.school.calendar.tables import (
     calendars,
     deadlines,
     locks,
+    reopenings,
 )
 
 
@@ -32,8 +34,23 @@ async def _on_deadline(w: ProjectionWriter, e: Event) -> None:
     )
 
 
+async def _on_reopening(w: ProjectionWriter, e: Event) -> None:
+    p = e.payload
+    await w.put(
+        reopenings,
+        {"year": p["year"], "document_number": p["document"]["number"]},
+        {"opens_at": p["opens_at"], "until": p["until"], "document": p["document"], "recorded_by": str(e.actor.user)},
+    )
+
+
 PROJECTION = Projection(
     "deadlines",
-    (calendars, locks, deadlines),
-    {CALENDAR_SET: _on_calendar, ENTRY_LOCKED: _on_lock, ENTRY_OPENED: _on_lock, DEADLINE_REACHED: _on_deadline},
+    (calendars, locks, deadlines, reopenings),
+    {
+        CALENDAR_SET: _on_calendar,
+        ENTRY_LOCKED: _on_lock,
+        ENTRY_OPENED: _on_lock,
+        DEADLINE_REACHED: _on_deadline,
+        CALENDAR_REOPENED: _on_reopening,
+    },
 )

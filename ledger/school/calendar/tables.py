@@ -11,6 +11,7 @@ CALENDAR_SET = "calendar.set"
 ENTRY_LOCKED = "entry.locked"
 ENTRY_OPENED = "entry.opened"
 DEADLINE_REACHED = "deadline.reached"
+CALENDAR_REOPENED = "calendar.reopened"
 ANY = "*"
 
 calendars = projection_table("calendars", keys=[Column("year", Text)], values=[Column("calendar", JSONB)])
@@ -21,4 +22,9 @@ locks = projection_table(
 )
 deadlines = projection_table(
     "deadlines", keys=[Column("year", Text), Column("deadline", Text)], values=[Column("reached_at", Text)]
+)
+reopenings = projection_table(
+    "reopenings",
+    keys=[Column("year", Text), Column("document_number", Text)],
+    values=[Column("opens_at", Text), Column("until", Text), Column("document", JSONB), Column("recorded_by", Text)],
 )

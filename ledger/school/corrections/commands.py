@@ -12,7 +12,7 @@ from ledger.format.envelope import SYSTEM, Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
 from ledger.school.assessments.tables import assessments, conduct
-from ledger.school.calendar.checks import calendar_of, check_change, summer_pending
+from ledger.school.calendar.checks import calendar_of, check_change, reopened, summer_pending
 from ledger.school.calendar.model import Change
 from ledger.school.corrections.model import SHA256_HEX, CorrectionTarget
 from ledger.school.corrections.queries import request_row
@@ -242,7 +242,7 @@ async def expire_pending(ledger: Ledger, school: str) -> list[Event]:
         for request in await read(session.conn, corrections, session.school, status="pending"):
             target = CorrectionTarget.from_payload(request["target"])
             calendar = await calendar_of(session, target.year)
-            if now <= calendar.close:
+            if now <= calendar.close or await reopened(session, target.year, now):
                 continue
             summer = await summer_pending(session, target.year, target.student)
             deadline = calendar.final if summer else calendar.close

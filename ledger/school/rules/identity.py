@@ -208,6 +208,13 @@ def phone(value: Any, field: str = "phone") -> str:
     return raw
 
 
+def sha256_hex(value: Any, field: str) -> str:
+    """A SHA-256 digest written as 64 lowercase hex digits (an attachment's, a decision's)."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value.strip().lower()):
+        return value.strip().lower()
+    raise _invalid("sha256.invalid", field, "mã băm SHA-256 gồm 64 chữ số hex", "a SHA-256 hash is 64 hex digits")
+
+
 def staff_id(value: Any, field: str = "staff") -> str:
     if isinstance(value, str) and _STAFF_ID.match(value.strip().lower()):
         return value.strip().lower()

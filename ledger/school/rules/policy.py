@@ -135,6 +135,7 @@ POLICY: dict[str, Rule] = {
     # the calendar and locks (Điều 33.3c, 36.2)
     "calendar.read": _authenticated,
     "calendar.set": _any(Role.PRINCIPAL),
+    "calendar.reopen": _any(Role.PRINCIPAL),
     "lock.set": _any(Role.ADMIN),
     # corrections (Điều 17.3): the assigned teacher files, leadership decides
     "correction.file.sheet": _teaches(any_term=False),
