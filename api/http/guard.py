@@ -102,17 +102,20 @@ async def authenticate(
     scheme, _, credential = header.partition(" ")
     if page:
         scheme, credential = "bearer", connection.cookies.get(SESSION_COOKIE, "")
+    jti = school = username = None
     try:
         if scheme.lower() == "bearer" and credential:
             claims = connection.app.state.tokens.read(credential.strip())
-            school, username, kind = claims.school, claims.username, claims.kind
+            school, username, kind, jti = claims.school, claims.username, claims.kind, claims.jti
         elif scheme.lower() == "apikey" and credential:
             school, username, kind = await account_by_api_key(runtime.engine(), credential.strip())
         else:
             raise AuthenticationFailed("credential.missing")
         today = runtime.clock.now().date()
         async with runtime.engine().connect() as conn:
-            return await load_principal(conn, school, username, kind, today)
+            return await load_principal(conn, school, username, kind, today, token=jti)
     except AuthenticationFailed as failure:
         entry.reason = failure.reason
+        if school is not None:  # a genuine token of a signed-out or disabled account: its school's auditors see it
+            entry.school, entry.username = school, username
         raise NotAuthorizedException("sign in with a valid token or API key") from None

@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from api.http.logins import LOGIN_WINDOW
-from api.http.scope import PUBLIC, entry_of, runtime_of, year_of
+from api.http.scope import PUBLIC, SESSION_COOKIE, entry_of, runtime_of, year_of
 from api.pages.toolkit import (
     SAFE_PATH,
     SCHOOL_PAGE,
@@ -24,7 +24,7 @@ from api.pages.toolkit import (
     staff_names,
     text_of,
 )
-from api.v1.auth import refused_logins
+from api.v1.auth import end_session, refused_logins
 from api.v1.params import SchoolId
 from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import AuthenticationFailed
@@ -75,8 +75,9 @@ async def login_submit(request: Request[Any, Any, Any], state: State) -> Respons
 
 
 @post("/dang-xuat", operation_id="page_logout", opt=page("account.me"), status_code=303, include_in_schema=False)
-async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+async def logout(request: Request[Any, Any, Any], state: State) -> Response[Any]:
     await form_of(request)
+    await end_session(state, request.cookies.get(SESSION_COOKIE, ""))  # the cookie's token ends here, not at expiry
     done = Redirect("/dang-nhap", status_code=303)
     done.cookies.append(session_cookie(request, "", 0))
     return done

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from api.http.problems import ERRORS
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ImportKind, SchoolId, UsernameField
-from ledger.school.accounts.commands import create_account
+from ledger.school.accounts.commands import create_account, disable_account
 from ledger.school.imports import sector as importer
 from ledger.school.rules.policy import AccountKind
 
@@ -73,3 +73,17 @@ async def account_create(state: State, school: SchoolId, data: JSONBody[AccountI
         now=runtime.clock.now(),
     )
     return {"username": made.username, "kind": made.kind.value, "password": made.password, "api_key": made.api_key}
+
+
+@post(
+    f"{SCHOOL}/accounts/{{username:str}}/disable",
+    operation_id="account_disable",
+    opt={"action": "school.admin"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Disable an account (the person left): its password, API key and tokens stop working at once",
+)
+async def account_disable(state: State, school: SchoolId, username: str) -> dict[str, Any]:
+    runtime = runtime_of(state)
+    await disable_account(runtime.engine(), school, username, runtime.clock.now())
+    return {"username": username, "disabled": True}

@@ -19,7 +19,7 @@ from api.v1.params import V1, SchoolField, UsernameField
 from ledger.app.tokens import check_certificate_login
 from ledger.base.errors import AuthenticationFailed
 from ledger.log.projection import read
-from ledger.school.accounts.commands import set_password
+from ledger.school.accounts.commands import revoke_token, set_password
 from ledger.school.accounts.queries import account_row, check_password
 from ledger.school.rules.policy import AccountKind
 from ledger.school.schools.tables import schools
@@ -201,3 +201,30 @@ async def me_password(request: Request[Any, Any, Any], state: State, data: JSONB
         return problem(403, "the current password is not right", "Mật khẩu hiện tại không đúng.")
     await set_password(runtime.engine(), principal.school, principal.username, data.new, runtime.clock.now())
     return Response({"changed": True})
+
+
+async def end_session(state: State, token: str) -> None:
+    """Revoke a token that authenticated this request: refused from the next request on."""
+    runtime = runtime_of(state)
+    try:
+        claims = state.tokens.read(token)
+    except AuthenticationFailed:
+        return
+    await revoke_token(
+        runtime.engine(), claims.school, claims.username, claims.jti, claims.expires, runtime.clock.now()
+    )
+
+
+@post(
+    f"{V1}/auth/sign-out",
+    operation_id="auth_sign_out",
+    opt={"action": "account.me"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="Sign out: the bearer token of this request stops working at once",
+)
+async def auth_sign_out(request: Request[Any, Any, Any], state: State) -> dict[str, Any]:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        await end_session(state, token.strip())
+    return {"signed_out": True}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from api.v1.admin import account_create, import_rows
+from api.v1.admin import account_create, account_disable, import_rows
 from api.v1.audit import audit_access, audit_alerts, ledger_checkpoint, ledger_verify, student_viewers
-from api.v1.auth import auth_certificate, auth_challenge, auth_token, me, me_password
+from api.v1.auth import auth_certificate, auth_challenge, auth_sign_out, auth_token, me, me_password
 from api.v1.calendar import calendar_read, calendar_reopen, calendar_set, lock_set
 from api.v1.certificates import certificate_list, certificate_register, certificate_revoke
 from api.v1.corrections import (
@@ -62,6 +62,7 @@ ROUTES = [
     auth_certificate,
     me,
     me_password,
+    auth_sign_out,
     assessment_evaluate,
     student_transcript,
     hocba_xml_read,
@@ -103,6 +104,7 @@ ROUTES = [
     summer_conduct_write,
     import_rows,
     account_create,
+    account_disable,
     ledger_checkpoint,
     ledger_verify,
     audit_access,

@@ -52,6 +52,7 @@ class Claims:
     school: str
     kind: AccountKind
     expires: datetime
+    jti: str = ""  # the token's own name, by which signing out revokes it
 
 
 class Tokens:
@@ -90,14 +91,14 @@ class Tokens:
             claims = json.loads(_unb64(body))
             expires = datetime.fromtimestamp(int(claims["exp"]), VN_TZ)
             kind = AccountKind(claims["knd"])
-            username, school = str(claims["sub"]), str(claims["sch"])
+            username, school, jti = str(claims["sub"]), str(claims["sch"]), str(claims["jti"])
         except AuthenticationFailed:
             raise
         except (ValueError, KeyError, TypeError) as exc:
             raise AuthenticationFailed("token.malformed") from exc
         if expires <= self.clock.now():
             raise AuthenticationFailed("token.expired")
-        return Claims(username, school, kind, expires)
+        return Claims(username, school, kind, expires, jti)
 
 
 class Challenges:

@@ -47,6 +47,29 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
+def cmd_account_disable(args: argparse.Namespace, settings: Settings) -> int:
+    """Disable an account: its password, API key and tokens stop working at once (recorded)."""
+    import getpass
+
+    from ledger.base.errors import DomainError
+    from ledger.school.accounts.commands import disable_account
+
+    school = required_school(args, settings)
+
+    async def body(runtime: Any) -> int:
+        command = f"account disable {args.username}"
+        try:
+            await disable_account(runtime.engine(), school, args.username, runtime.clock.now())
+        except DomainError as error:
+            await record_cli(runtime, school, f"cli.{getpass.getuser()}", ["ADMIN"], "account disable", error)
+            raise
+        await record_cli(runtime, school, f"cli.{getpass.getuser()}", ["ADMIN"], "account disable")
+        print_json({"username": args.username, "disabled": True, "command": command})
+        return EXIT_OK
+
+    return with_runtime(settings, body)
+
+
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     """Mint an access token for a script on the server machine; the minting is itself recorded."""
     from ledger.app.tokens import Tokens, token_secret
@@ -85,6 +108,12 @@ def add_account(commands: Any) -> None:
     create.add_argument("--student-id", help="for guardians and students: the personal identifier")
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     create.set_defaults(handler=cmd_account_create)
+    disable = account.add_parser(
+        "disable", help="disable an account (the person left): its password, API key and tokens stop working at once"
+    )
+    school_option(disable)
+    disable.add_argument("--username", required=True)
+    disable.set_defaults(handler=cmd_account_disable)
 
 
 def add_token(commands: Any) -> None:

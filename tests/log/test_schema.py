@@ -23,6 +23,7 @@ DECLARED = {t.name for p in (*PROJECTIONS, *ACCESS_PROJECTIONS) for t in p.table
     "access_log",
     "access_checkpoints",
     "accounts",
+    "revoked_tokens",
     "documents",
     "cosignatures",
 }

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.errors import Conflict, NotFound, ValidationError
 from ledger.log.projection import read
 from ledger.school.accounts.passwords import USERNAME, api_key_hash, hash_password
-from ledger.school.accounts.tables import accounts
+from ledger.school.accounts.tables import accounts, revoked_tokens
 from ledger.school.rules import identity
 from ledger.school.rules.policy import AccountKind
 from ledger.school.years.tables import staff, students
@@ -90,8 +91,66 @@ async def create_account(
         )
         if exists:
             raise Conflict("account.exists", "tài khoản đã tồn tại", "the account already exists", field="username")
+        await _one_active(conn, school, kind, staff_id, student_id)
         await conn.execute(insert(accounts).values(row))
     return NewAccount(username, kind, None if password else secret, key)
+
+
+async def _one_active(
+    conn: AsyncConnection, school: str, kind: AccountKind, staff_id: str | None, student_id: str | None
+) -> None:
+    """One person, one active account (a unique index holds it under concurrency too): a second
+    account bound to the principal's staff id would act and sign as the principal (Điều 5.3c, 24.3)."""
+    t = accounts
+    if staff_id is not None:
+        taken = t.c.staff_id == staff_id
+        who_vi, who_en, field = f"cán bộ {staff_id}", f"staff member {staff_id}", "staff_id"
+    elif kind is AccountKind.STUDENT and student_id is not None:
+        taken = (t.c.student_id == student_id) & (t.c.kind == AccountKind.STUDENT.value)
+        who_vi, who_en, field = f"học sinh {student_id}", f"student {student_id}", "student_id"
+    else:
+        return
+    holder = await conn.scalar(select(t.c.username).where(t.c.school_id == school, taken, t.c.disabled.is_(False)))
+    if holder is not None:
+        raise Conflict(
+            "account.person_taken",
+            f"{who_vi} đã có tài khoản đang hoạt động ({holder}); mỗi người chỉ có một tài khoản. Muốn đổi, hãy "
+            "khóa tài khoản cũ trước.",
+            f"{who_en} already has an active account ({holder}); one person has one account. Disable the old "
+            "one first.",
+            field=field,
+        )
+
+
+async def disable_account(engine: AsyncEngine, school: str, username: str, now: datetime) -> None:
+    """Disable an account (the person left, or the account is compromised): its password, API key and
+    every token it holds stop working at the next request."""
+    async with engine.begin() as conn:
+        done = await conn.execute(
+            update(accounts)
+            .where(accounts.c.school_id == school, accounts.c.username == username, accounts.c.disabled.is_(False))
+            .values(disabled=True, updated_at=now)
+        )
+        if done.rowcount == 0:
+            exists = await conn.scalar(
+                select(func.count()).where(accounts.c.school_id == school, accounts.c.username == username)
+            )
+            if not exists:
+                raise NotFound("account.unknown", "không có tài khoản này", "no such account", field="username")
+
+
+async def revoke_token(
+    engine: AsyncEngine, school: str, username: str, jti: str, expires: datetime, now: datetime
+) -> None:
+    """End one token before it expires (signing out): refused from the next request on."""
+    if not jti:
+        return
+    async with engine.begin() as conn:
+        await conn.execute(
+            pg_insert(revoked_tokens)
+            .values(school_id=school, jti=jti, username=username, expires_at=expires, revoked_at=now)
+            .on_conflict_do_nothing()
+        )
 
 
 async def set_password(engine: AsyncEngine, school: str, username: str, password: str, now: datetime) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.errors import AuthenticationFailed
 from ledger.school.accounts.passwords import api_key_hash, password_matches
-from ledger.school.accounts.tables import accounts
+from ledger.school.accounts.tables import accounts, revoked_tokens
 from ledger.school.rules.policy import FIXED_ROLES, AccountKind, Grant, Principal
 from ledger.school.rules.roles import Role
 from ledger.school.years.tables import assignments
@@ -49,9 +49,14 @@ async def account_by_api_key(engine: AsyncEngine, key: str) -> tuple[str, str, A
 
 
 async def load_principal(
-    conn: AsyncConnection, school: str, username: str, kind: AccountKind, today: date
+    conn: AsyncConnection, school: str, username: str, kind: AccountKind, today: date, *, token: str | None = None
 ) -> Principal:
-    """The principal with the roles it holds today: role × assignment × time."""
+    """The principal with the roles it holds today: role × assignment × time. A token (its jti) that
+    was signed out is refused."""
+    if token and await conn.scalar(
+        select(revoked_tokens.c.jti).where(revoked_tokens.c.school_id == school, revoked_tokens.c.jti == token)
+    ):
+        raise AuthenticationFailed("token.revoked")
     account = await account_row(conn, school, username)
     if account is None or account["disabled"] or AccountKind(account["kind"]) is not kind:
         raise AuthenticationFailed("account.unavailable")

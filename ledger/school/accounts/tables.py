@@ -20,5 +20,32 @@ accounts = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("accounts_api_key", "school_id", "api_key_hash", unique=True),
+    # One person, one active account: a second account bound to the same staff id would act as them.
+    Index(
+        "accounts_one_active_staff",
+        "school_id",
+        "staff_id",
+        unique=True,
+        postgresql_where=text("staff_id IS NOT NULL AND NOT disabled"),
+    ),
+    Index(
+        "accounts_one_active_student",
+        "school_id",
+        "student_id",
+        unique=True,
+        postgresql_where=text("kind = 'STUDENT' AND NOT disabled"),
+    ),
+    schema=LEDGER_SCHEMA,
+)
+
+# Tokens ended before they expire (signing out): append-only, named by the token's jti claim.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("school_id", Text, primary_key=True),
+    Column("jti", Text, primary_key=True),
+    Column("username", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=False),
     schema=LEDGER_SCHEMA,
 )

@@ -4,15 +4,17 @@ withdrawing students, making and ending assignments."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-from ledger.base.errors import Conflict, NotFound, ValidationError
+from ledger.base.errors import Conflict, Forbidden, NotFound, ValidationError
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
 from ledger.school.rules import identity
+from ledger.school.rules.roles import Role
 from ledger.school.years.model import Assignment, SubjectDefinition, assignment_of, profile_of, student_profile
 from ledger.school.years.queries import class_grade, subject_row, year_row
 from ledger.school.years.tables import (
@@ -239,11 +241,21 @@ async def make_assignments(ledger: Ledger, school: str, actor: Actor, wanted: Se
     async def decide(session: SchoolSession) -> list[NewEvent]:
         known_staff = {row["staff_id"] for row in await read(session.conn, staff, session.school)}
         current = {
-            assignment_of(row).natural_key(): assignment_of(row)
+            assignment_of(row).natural_key(): (row["assignment_id"], assignment_of(row))
             for row in await read(session.conn, assignments, session.school)
         }
         changed = []
         for index, assignment in enumerate(wanted):
+            bootstrap = not current and assignment.role is Role.PRINCIPAL  # the first principal of a new school
+            if assignment.staff == str(actor.user) and not bootstrap:
+                raise Forbidden(
+                    "assignment.self",
+                    f"{actor.user} không thể tự phân công vai trò cho chính mình; việc phân công do người có thẩm "
+                    "quyền thực hiện.",
+                    f"{actor.user} cannot grant a role to themselves; an assignment comes from the authority above.",
+                    field=f"assignments[{index}].staff",
+                    rule="Điều 5.3c, 33",
+                )
             if assignment.staff not in known_staff:
                 raise NotFound(
                     "staff.unknown",
@@ -255,8 +267,15 @@ async def make_assignments(ledger: Ledger, school: str, actor: Actor, wanted: Se
                 grade = await class_grade(session, assignment.year, assignment.class_id)
                 if assignment.subject is not None:
                     await subject_row(session, assignment.year, assignment.subject, grade)
-            existing = current.get(assignment.natural_key())
+            assignment_id, existing = current.get(assignment.natural_key(), (None, None))
             if existing == assignment:
+                continue
+            if (
+                existing is not None
+                and assignment.valid_to is not None
+                and replace(existing, valid_to=None) == replace(assignment, valid_to=None)
+            ):  # the same assignment, now with its end: it ends, no second one begins
+                changed.append(NewEvent(ASSIGNMENT_ENDED, ended(assignment_id, assignment.valid_to), actor))
                 continue
             changed.append(NewEvent(ASSIGNMENT_MADE, assignment.payload(uuid4()), actor))
         return changed
@@ -264,8 +283,21 @@ async def make_assignments(ledger: Ledger, school: str, actor: Actor, wanted: Se
     return await ledger.decide(school, decide)
 
 
-async def end_assignment(ledger: Ledger, school: str, actor: Actor, assignment_id: UUID, valid_to: Any) -> list[Event]:
+def ended(assignment_id: Any, last_day: date, decision: str | None = None) -> dict[str, Any]:
+    """An assignment.ended payload: which assignment, its last day and, where given, the decision."""
+    payload: dict[str, Any] = {"assignment": str(assignment_id), "valid_to": last_day.isoformat()}
+    if decision:
+        payload["decision"] = decision
+    return payload
+
+
+async def end_assignment(
+    ledger: Ledger, school: str, actor: Actor, assignment_id: UUID, valid_to: Any, decision: str | None = None
+) -> list[Event]:
+    """An assignment ends on its last day (the person left, or the work was handed over), citing the
+    decision where there is one (Điều 18.5, 18.7, 27)."""
     last_day = identity.parse_date(valid_to, "valid_to")
+    decision = identity.text(decision, "decision", required=False, limit=300)
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
         rows = await read(session.conn, assignments, session.school, assignment_id=assignment_id)
@@ -278,6 +310,6 @@ async def end_assignment(ledger: Ledger, school: str, actor: Actor, assignment_i
                 "the end comes before the start",
                 field="valid_to",
             )
-        return [NewEvent(ASSIGNMENT_ENDED, {"assignment": str(assignment_id), "valid_to": last_day.isoformat()}, actor)]
+        return [NewEvent(ASSIGNMENT_ENDED, ended(assignment_id, last_day, decision), actor)]
 
     return await ledger.decide(school, decide)
