@@ -11,9 +11,10 @@ columns and keys, its payload serialised with json.dumps and seq drawn from an i
 go through the same engine and driver. Measured for one writer with batches, and for 16 concurrent
 writers on one school.
 
-Verify: the whole `verify` of one school of --events events (signature, chain, Merkle roots at every
-checkpoint, column checks), against two baselines over exactly the bytes verify hashes,
-0x00 || prev_hash || body per event: (a) SHA-256 of each in memory, (b) streaming the same rows
+Verify: the whole `verify` of both logs (events and access trail) of one school, --events entries
+each (checkpoint signatures and their chain, each body's canonical form, the hash chain, Merkle roots
+at every checkpoint, column checks), against two baselines over exactly the bytes verify hashes,
+0x00 || prev_hash || body per entry: (a) SHA-256 of each in memory, (b) streaming the same rows
 from PostgreSQL through the same cursor and SHA-256 of each.
 """
 
@@ -37,10 +38,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded
+from ledger.app.runtime import checkpoint_policy_for
+from ledger.base.settings import Settings
 from ledger.format.envelope import Actor, NewEvent
 from ledger.log.append import Ledger
 from ledger.log.checkpointing import make_checkpoint
-from ledger.log.verify import stream_rows, verify
+from ledger.log.schema import ACCESS, EVENTS
+from ledger.log.verify import verify
+from ledger.log.walk import stream_rows
 from signing.x509.pki import Pki
 
 TEACHER = Actor("gv.nguyenthilan", "SUBJECT_TEACHER")
@@ -161,18 +166,29 @@ async def _concurrent(call: Any, chunks: list[list[NewEvent]], writers: int) -> 
 
 
 async def bench_verify(url: str, total: int, pki: Pki) -> dict[str, float]:
+    """Both logs of one school, `total` entries each, verified as `hocba verify` does by default."""
     school = "bench-verify"
     engine = create_engine(url, APP_ROLE)
     auditor = create_engine(url, AUDITOR_ROLE)
-    ledger = Ledger(engine, ())
     signer = pki.demo_service_key(school)
-    print(f"verify, {total} events (loading through the ledger in batches of 1000, a checkpoint every 100000)")
+    settings = Settings(
+        database_url=url,
+        home=pki.directory,
+        environment="development",
+        log_format="console",
+        school=None,
+        checkpoint_interval=300,
+    )
+    policy = checkpoint_policy_for(settings, pki)  # each checkpoint timestamped, as the service does
+    print(f"verify, {total} entries in each log (loaded in batches of 1000, a checkpoint every 100000)")
     started = time.perf_counter()
-    for start in range(0, total, 1000):
-        await ledger.append(school, events(min(1000, total - start), start))
-        if (start + 1000) % 100_000 == 0:
-            await make_checkpoint(engine, school, signer)
-    await make_checkpoint(engine, school, signer)
+    for chain in (ACCESS, EVENTS):  # the events' checkpoints then name the access trail's
+        ledger = Ledger(engine, (), chain=chain)
+        for start in range(0, total, 1000):
+            await ledger.append(school, events(min(1000, total - start), start))
+            if (start + 1000) % 100_000 == 0:
+                await make_checkpoint(engine, school, signer, chain=chain, policy=policy)
+        await make_checkpoint(engine, school, signer, chain=chain, policy=policy)
     load_s = time.perf_counter() - started
     print(f"  {'loaded':<46} {load_s:8.2f} s")
 
@@ -180,9 +196,9 @@ async def bench_verify(url: str, total: int, pki: Pki) -> dict[str, float]:
 
     async def run_verify() -> None:
         nonlocal report
-        report = await verify(auditor, pki.roots(), [school])
+        report = await verify(auditor, pki.roots(), [school], chains=(EVENTS, ACCESS))
 
-    verify_s = await timed("verify (full)", run_verify())
+    verify_s = await timed("verify (full, both logs)", run_verify())
     assert report is not None
     assert report.ok, report.to_json()
 
@@ -190,13 +206,14 @@ async def bench_verify(url: str, total: int, pki: Pki) -> dict[str, float]:
 
     async def stream_and_hash(keep: bool) -> None:
         sha = hashlib.sha256
-        async with auditor.connect() as conn, conn.begin():
-            async for rows in stream_rows(conn, school, 0, total):
-                for _seq, prev, _hash, body in rows:
-                    data = b"\x00" + prev + body
-                    sha(data).digest()
-                    if keep:
-                        inputs.append(data)
+        for chain in (EVENTS, ACCESS):
+            async with auditor.connect() as conn, conn.begin():
+                async for rows in stream_rows(conn, school, 0, total, chain=chain):
+                    for _seq, prev, _hash, body in rows:
+                        data = b"\x00" + prev + body
+                        sha(data).digest()
+                        if keep:
+                            inputs.append(data)
 
     await stream_and_hash(keep=True)  # warm the cache and collect the bytes
     stream_s = await timed("baseline: stream rows + SHA-256 each", stream_and_hash(keep=False))
@@ -209,9 +226,9 @@ async def bench_verify(url: str, total: int, pki: Pki) -> dict[str, float]:
     await engine.dispose()
     await auditor.dispose()
     return {
-        "verify_events": total,
-        "verify_load_events_per_s": total / load_s,
-        "verify_events_per_s": total / verify_s,
+        "verify_entries": 2 * total,
+        "verify_load_entries_per_s": 2 * total / load_s,
+        "verify_entries_per_s": 2 * total / verify_s,
         "verify_ratio_to_stream_and_hash": stream_s / verify_s,
         "verify_ratio_to_raw_sha256": raw_s / verify_s,
     }
@@ -219,7 +236,7 @@ async def bench_verify(url: str, total: int, pki: Pki) -> dict[str, float]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000, help="events for the verify benchmark")
+    parser.add_argument("--events", type=int, default=1_000_000, help="entries in each log for the verify benchmark")
     parser.add_argument("--append-events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--writers", type=int, default=16)
@@ -242,9 +259,9 @@ async def main() -> None:
     print(f"append, one writer:      ledger/plain = {figures['append_single_ratio']:.2f}   (target >= 0.7)")
     print(f"append, 16 writers:      ledger/plain = {figures['append_concurrent_ratio']:.2f}   (target >= 0.7)")
     print(f"  same, one ledger each: ledger/plain = {figures['append_concurrent_separate_ratio']:.2f}")
-    print(f"verify vs stream+SHA-256:              {figures['verify_ratio_to_stream_and_hash']:.2f}   (target >= 0.5)")
+    print(f"verify vs stream+SHA-256:              {figures['verify_ratio_to_stream_and_hash']:.2f}   (target >= 0.7)")
     print(f"verify vs in-memory SHA-256:           {figures['verify_ratio_to_raw_sha256']:.2f}")
-    print(f"verify throughput: {figures['verify_events_per_s']:,.0f} events/s")
+    print(f"verify throughput: {figures['verify_entries_per_s']:,.0f} entries/s")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import msgspec
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.format.canonical import CanonicalError, canonical_bytes
@@ -26,8 +25,11 @@ def _reject_float(kind: type, value: Any) -> Any:
 
 
 _DECODER = msgspec.json.Decoder(float_hook=_reject_float)  # type: ignore[arg-type]
+_ENCODER = msgspec.json.Encoder(order="sorted")
 _TIME_SQL = "to_char(recorded_at AT TIME ZONE INTERVAL '+07:00', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+07:00'"
 
+NOT_CANONICAL = "the body is not in canonical RFC 8785 form (a key twice, or another encoding of the same data)"
+NOT_JSON = "the body is not JSON the ledger accepts (a fraction, an integer too large, invalid text)"
 Row = tuple[int, bytes, bytes, bytes, str, str, str]  # seq, prev_hash, hash, body, event id, type, recorded_at
 
 
@@ -40,11 +42,10 @@ def canonical_problem(body: bytes, school: str, row: Row) -> str | None:
     two order differently."""
     try:
         doc = _DECODER.decode(body)
-        again = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER)
-        if again != body and canonical_bytes(doc) != body:
-            return "the body is not in canonical RFC 8785 form (a key twice, or another encoding of the same data)"
-    except (msgspec.DecodeError, msgspec.ValidationError, orjson.JSONEncodeError, CanonicalError, ValueError):
-        return "the body is not JSON the ledger accepts (a fraction, an integer too large, invalid text)"
+        if _ENCODER.encode(doc) != body and canonical_bytes(doc) != body:
+            return NOT_CANONICAL
+    except (msgspec.DecodeError, msgspec.ValidationError, msgspec.EncodeError, CanonicalError, ValueError):
+        return NOT_JSON
     if not isinstance(doc, dict):
         return "the body is not a JSON object"
     seq, _, _, _, event_id, kind, recorded_at = row
@@ -53,6 +54,84 @@ def canonical_problem(body: bytes, school: str, row: Row) -> str | None:
     if (doc.get("id"), doc.get("type"), doc.get("recorded_at")) != (event_id, kind, recorded_at):
         return "indexed columns disagree with the hashed body"
     return None
+
+
+COLUMN_CHUNK = 10_000  # seqs per digest of the indexed columns
+
+
+def checked_batch(
+    walker: ChainWalker, rows: Sequence[Sequence[Any]], school: str, columns: dict[int, list[str]]
+) -> tuple[list[bytes], list[tuple[int, str]]]:
+    """`walker.feed` and the canonical-form and placement check of `canonical_problem`, in one loop
+    over rows without their indexed columns: each body is hashed and linked, decoded once, must
+    re-encode to its own bytes and name this school and seq. What the indexed columns must hold (id,
+    type, recorded_at) is collected in `columns` by chunk of seqs, to be compared with the database's
+    digests of the same chunks (`column_digests`). Returns the leaves and the bodies' problems."""
+    sha, decode, encode = hashlib.sha256, _DECODER.decode, _ENCODER.encode
+    leaves: list[bytes] = []
+    found: list[tuple[int, str]] = []
+    expected, prev, findings = walker.expected, walker.prev, walker.findings
+    chunk, pieces = -1, []
+    for row in rows:
+        seq, stored_prev, stored_hash, body = row[0], row[1], row[2], row[3]
+        if seq != expected:
+            findings.append(Finding(expected, "missing", f"events {expected}..{seq - 1} are missing"))
+            prev = stored_prev  # the link across a gap cannot be checked; check what follows
+        elif stored_prev != prev:
+            findings.append(Finding(seq, "link", "prev_hash is not the hash of the event before it"))
+        leaf = sha(b"\x00" + prev + body).digest()
+        leaves.append(leaf)
+        if leaf != stored_hash:
+            findings.append(Finding(seq, "hash", "body does not match the stored hash"))
+            leaf = stored_hash  # resynchronise so one bad row is reported once
+        prev, expected = leaf, seq + 1
+        try:
+            doc = decode(body)
+            if encode(doc) != body and canonical_bytes(doc) != body:
+                found.append((seq, NOT_CANONICAL))
+        except (msgspec.DecodeError, msgspec.ValidationError, msgspec.EncodeError, CanonicalError, ValueError):
+            found.append((seq, NOT_JSON))
+            continue
+        if not isinstance(doc, dict):
+            found.append((seq, "the body is not a JSON object"))
+            continue
+        if doc.get("seq") != seq or doc.get("school") != school:
+            found.append(
+                (seq, f"row stored as seq {seq} holds the body of seq {doc.get('seq')} of {doc.get('school')!r}")
+            )
+        if (seq - 1) // COLUMN_CHUNK != chunk:
+            chunk = (seq - 1) // COLUMN_CHUNK
+            pieces = columns.setdefault(chunk, [])
+        pieces += (str(doc.get("id")), str(doc.get("type")), str(doc.get("recorded_at")))
+    walker.expected, walker.prev = expected, prev
+    return leaves, found
+
+
+async def column_digests(conn: AsyncConnection, school: str, upto: int, chain: Chain = EVENTS) -> dict[int, bytes]:
+    """The database's SHA-256 of each chunk's indexed columns (id, type, recorded_at), computed by the
+    server while the rows' bodies are walked, so the column check costs no second pass here."""
+    result = await conn.exec_driver_sql(
+        f"SELECT (seq - 1) / {COLUMN_CHUNK}, sha256(convert_to(string_agg("
+        f"event_id::text || chr(31) || type || chr(31) || {_TIME_SQL}, chr(31) ORDER BY seq), 'UTF8'))"
+        f" FROM {chain.events_sql} WHERE school_id = %(school)s AND seq <= %(upto)s GROUP BY 1",
+        {"school": school, "upto": upto},
+    )
+    rows: list[Any] = list(result.all())
+    return {int(chunk): bytes(digest) for chunk, digest in rows}
+
+
+def mismatched_chunks(columns: dict[int, list[str]], digests: dict[int, bytes]) -> list[int]:
+    """The chunks whose indexed columns, as the database holds them, differ from what their bodies say.
+
+    Both sides join every field with U+001F. The bodies' fields hold no U+001F (a UUID, a type name, a
+    time the service wrote), so a column that held one would add a separator the bodies do not have:
+    equal strings mean equal fields, row by row."""
+    sha = hashlib.sha256
+    return sorted(
+        chunk
+        for chunk in set(columns) | set(digests)
+        if sha("\x1f".join(columns.get(chunk, [])).encode()).digest() != digests.get(chunk)
+    )
 
 
 class ChainWalker:

@@ -172,6 +172,7 @@ async def test_cli_exit_codes_and_json(
         ("type", "'test.forged'"),
         ("event_id", "gen_random_uuid()"),
         ("recorded_at", "recorded_at + interval '1 second'"),
+        ("type", "type || chr(31)"),  # a separator smuggled into a column does not shift the digest's fields
     ],
 )
 async def test_indexed_columns_that_disagree_with_the_body_are_named(
