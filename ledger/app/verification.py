@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
+from ledger.app.verify_pool import verify_logs
 from ledger.app.witnessing import WitnessConfig, configured_witnesses
 from ledger.base.errors import HocbaError
 from ledger.format.checkpoint import LOGS, Checkpoint, origin
@@ -32,7 +33,7 @@ from ledger.format.note import CheckpointText, Note, NoteError, cosigned_at
 from ledger.log import store
 from ledger.log.report import Anchor, VerifyPolicy, VerifyReport
 from ledger.log.schema import EVENTS, events
-from ledger.log.verify import Progress, verify
+from ledger.log.verify import Progress
 from ledger.school.issuance.tables import HOCBA_RECEIPT, documents
 from signing.x509.checkpoints import checkpoint_problems
 from signing.xml import receipt
@@ -207,5 +208,5 @@ async def verify_installation(
         asked = await witness_anchors(runtime, names)
         anchors += asked.anchors
         notes += asked.notes
-    report = await verify(engine, roots, schools, progress, policy=policy_for(runtime, anchors))
+    report = await verify_logs(runtime.url, engine, roots, schools, progress, policy=policy_for(runtime, anchors))
     return report, notes

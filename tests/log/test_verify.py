@@ -7,6 +7,7 @@ Each tampering below is done as a superuser with triggers disabled for the sessi
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -182,3 +183,27 @@ async def test_indexed_columns_that_disagree_with_the_body_are_named(
     with triggers_off(superuser) as conn:
         conn.execute(f"UPDATE hocba.events SET {column} = {value} WHERE school_id = %s AND seq = 3", (school,))
     assert await check(runtime, school) == (False, 3, ["column"])
+
+
+async def test_a_process_per_log_gives_the_same_report_as_one_process(
+    ledger: Ledger, runtime: Runtime, superuser: psycopg.Connection
+) -> None:
+    """`hocba verify` spreads the logs of a large installation over the cores; what it reports, and in
+    which order, is what one process reports, findings included."""
+    from ledger.app.verify_pool import verify_logs
+
+    schools = [f"t-{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    for school in schools:
+        await chain(ledger, runtime, school, [4, 3])
+    with triggers_off(superuser) as conn:
+        rewrite_body(conn, schools[1], 2, {"note": "đã sửa"})
+    auditor = runtime.engine("hocba_auditor")
+    here = await verify(auditor, runtime.trusted_roots(), schools)
+    spread = await verify_logs(runtime.url, auditor, runtime.trusted_roots(), schools, workers=2, parallel_from=0)
+    assert [r.to_json() for r in spread.schools] == [r.to_json() for r in here.schools]
+    assert [(r.school, r.log, r.ok) for r in spread.schools] == [
+        (schools[0], "events", True),
+        (schools[1], "events", False),
+        (schools[0], "access", True),
+        (schools[1], "access", True),
+    ]
