@@ -13,9 +13,12 @@ from litestar.status_codes import HTTP_200_OK
 from api.http.problems import ERRORS
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ImportKind, SchoolId, UsernameField
+from ledger.base.clock import format_time
+from ledger.base.errors import Forbidden
 from ledger.school.accounts.commands import create_account, disable_account
 from ledger.school.imports import sector as importer
 from ledger.school.rules.policy import AccountKind
+from ledger.school.rules.roles import Role
 
 
 class ImportIn(msgspec.Struct):
@@ -45,6 +48,9 @@ async def import_rows(
     return report.to_json()
 
 
+PRIVILEGED = (AccountKind.AUDITOR, AccountKind.INTEGRATION)
+
+
 class AccountIn(msgspec.Struct):
     username: UsernameField
     kind: Literal["STAFF", "AUDITOR", "INTEGRATION", "GUARDIAN", "STUDENT"]
@@ -56,22 +62,48 @@ class AccountIn(msgspec.Struct):
 @post(
     f"{SCHOOL}/accounts",
     operation_id="account_create",
-    opt={"action": "school.admin"},
+    opt={"action": "account.create"},
     responses=ERRORS,
-    summary="Create an account; a generated password or API key is shown once",
+    summary="Create an account; a generated password or API key is shown once. Auditor and integration "
+    "accounts only by the principal, and each raises an alert",
 )
-async def account_create(state: State, school: SchoolId, data: JSONBody[AccountIn]) -> dict[str, Any]:
+async def account_create(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[AccountIn]
+) -> dict[str, Any]:
     runtime = runtime_of(state)
+    kind = AccountKind(data.kind)
+    principal = principal_of(request)
+    needed = Role.PRINCIPAL if kind in PRIVILEGED else Role.ADMIN
+    if needed not in principal.roles:
+        who = "Hiệu trưởng" if needed is Role.PRINCIPAL else "quản trị viên"
+        raise Forbidden(
+            "account.not_yours",
+            f"Tài khoản loại {kind.value} chỉ do {who} tạo.",
+            f"A {kind.value} account is made by the {needed.value.lower()} only.",
+            field="kind",
+            rule="Điều 5.3c",
+        )
     made = await create_account(
         runtime.engine(),
         school,
         data.username,
-        AccountKind(data.kind),
+        kind,
         staff_id=data.staff_id,
         student_id=data.student_id,
         password=data.password,
         now=runtime.clock.now(),
     )
+    if kind in PRIVILEGED:  # every account that reads all records is known to auditors and the principal
+        moment = format_time(runtime.clock.now())
+        alert = {
+            "key": f"privileged_account:{made.username}",
+            "rule": "privileged_account",
+            "username": made.username,
+            "window_from": moment,
+            "window_to": moment,
+            "detail": {"kind": kind.value, "created_by": principal.username},
+        }
+        await state.trail.raise_alerts(school, [alert])
     return {"username": made.username, "kind": made.kind.value, "password": made.password, "api_key": made.api_key}
 
 

@@ -192,3 +192,24 @@ async def test_the_command_line_disables_an_account_and_the_trail_keeps_it(
     assert missing.returncode != 0 and "no such account" in missing.stderr
     actions = [(a, o, r) for a, o, r in await trail(term) if a == "cli.account.disable"]
     assert actions == [("cli.account.disable", "allowed", None), ("cli.account.disable", "refused", "account.unknown")]
+
+
+async def test_only_the_principal_makes_an_account_that_reads_everything_and_auditors_are_told(
+    term: TermSchool, client: httpx.AsyncClient
+) -> None:
+    """The admin makes an auditor account for itself to read every transcript: refused (Điều 5.3c).
+    The principal may; the new account raises an alert that auditors and the principal see."""
+    school = term.school
+    admin = await bearer(client, school, ADMIN.user)
+    wanted = {"username": "thanhtra.bong", "kind": "AUDITOR", "password": "mat-khau-thanh-tra"}
+    refused = await client.post(f"{V1}/schools/{school}/accounts", json=wanted, headers=admin)
+    assert refused.status_code == 403 and refused.json()["code"] == "account.not_yours"
+    assert "Hiệu trưởng" in refused.json()["detail_vi"]
+    made = await client.post(
+        f"{V1}/schools/{school}/accounts", json=wanted, headers=await bearer(client, school, PRINCIPAL.user)
+    )
+    assert made.status_code == 201, made.text
+    auditor = await bearer(client, school, "thanhtra.phong")
+    alerts = (await client.get(f"{V1}/schools/{school}/audit/alerts", headers=auditor)).json()["items"]
+    assert [(a["rule"], a["username"]) for a in alerts] == [("privileged_account", "thanhtra.bong")]
+    assert ("account_create", "denied", "account.not_yours") in await trail(term)

@@ -132,6 +132,9 @@ POLICY: dict[str, Rule] = {
     "summer_conduct.write": _any(Role.PRINCIPAL),
     # administration: users, assignments, student profiles (Điều 36), never grades
     "school.admin": _any(Role.ADMIN),
+    # accounts: the admin makes staff, guardian and student accounts; auditor and integration
+    # accounts, which read every record, only on the principal's own act (Điều 5.3c)
+    "account.create": _any(Role.ADMIN, Role.PRINCIPAL),
     # the calendar and locks (Điều 33.3c, 36.2)
     "calendar.read": _authenticated,
     "calendar.set": _any(Role.PRINCIPAL),

@@ -14,7 +14,6 @@ from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
 from ledger.school.rules import identity
-from ledger.school.rules.roles import Role
 from ledger.school.years.model import Assignment, SubjectDefinition, assignment_of, profile_of, student_profile
 from ledger.school.years.queries import class_grade, subject_row, year_row
 from ledger.school.years.tables import (
@@ -246,7 +245,7 @@ async def make_assignments(ledger: Ledger, school: str, actor: Actor, wanted: Se
         }
         changed = []
         for index, assignment in enumerate(wanted):
-            bootstrap = not current and assignment.role is Role.PRINCIPAL  # the first principal of a new school
+            bootstrap = not current  # installing a new school: its first assignments, before anyone holds a role
             if assignment.staff == str(actor.user) and not bootstrap:
                 raise Forbidden(
                     "assignment.self",
