@@ -4,14 +4,15 @@ student's year signed by the ledger service."""
 from __future__ import annotations
 
 import base64
+import json
 from typing import Annotated, Any
 
-from litestar import Response, get
+from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
 from api.http.problems import ERRORS
-from api.http.scope import runtime_of
+from api.http.scope import principal_of, runtime_of
 from api.v1.params import SCHOOL, SchoolId, StudentId, Year
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.witnessing import cosigners
@@ -19,7 +20,9 @@ from ledger.base.errors import ValidationError
 from ledger.log import store
 from ledger.log.checkpointing import consistency_proof, make_checkpoint
 from ledger.log.schema import EVENTS
+from ledger.school.rules.disclosure import without_contacts
 from ledger.school.rules.identity import personal_id
+from ledger.school.rules.policy import AccountKind
 from ledger.school.transcripts.views import load_student_year
 from signing.jws import sign as sign_jws
 
@@ -62,20 +65,22 @@ async def integration_feed(
                 )
             proof = [node.hex() for node in await consistency_proof(conn, school, known, size)]
     return {
-        "events": [
-            {
-                "seq": e.seq,
-                "hash": e.hash.hex(),
-                "prev_hash": e.prev_hash.hex(),
-                "body": base64.b64encode(e.body).decode(),
-            }
-            for e in events
-        ],
+        "events": [_shared(e) for e in events],
         "next": events[-1].seq if len(events) == limit and events[-1].seq < size else None,
         "checkpoint": latest.checkpoint.to_json() if latest else None,
         "consistency": None if proof is None else {"from": known, "to": size, "proof": proof},
         "cosignatures": [bytes(c["line"]).decode().rstrip("\n") for c in cosigned],
     }
+
+
+def _shared(event: Any) -> dict[str, Any]:
+    """An entry as it leaves the school: its hashes always; its body, or, when the body carries
+    contacts (Điều 6.3), the contact-free view of it and the fields withheld."""
+    entry = {"seq": event.seq, "hash": event.hash.hex(), "prev_hash": event.prev_hash.hex()}
+    view, withheld = without_contacts(json.loads(event.body))
+    if not withheld:
+        return {**entry, "body": base64.b64encode(event.body).decode()}
+    return {**entry, "body": None, "withheld": withheld, "view": view}
 
 
 @get(
@@ -85,7 +90,9 @@ async def integration_feed(
     responses=ERRORS,
     summary="A student's year as JSON, signed by the school's ledger service (JWS), naming the checkpoint read",
 )
-async def student_record_signed(state: State, school: SchoolId, student: StudentId, year: Year) -> Response[Any]:
+async def student_record_signed(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, student: StudentId, year: Year
+) -> Response[Any]:
     personal_id(student)
     runtime = runtime_of(state)
     signer = runtime.signer(school)
@@ -95,11 +102,14 @@ async def student_record_signed(state: State, school: SchoolId, student: Student
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         size = checkpoint.tree_size if checkpoint else 0
         view = await load_student_year(conn, school, year, student, size)
+    record = view.to_json()
+    if principal_of(request).kind is AccountKind.INTEGRATION:  # the family's contacts stay at the school
+        record, _ = without_contacts(record)
     payload = {
         "school": school,
         "student": student,
         "year": year,
-        "record": view.to_json(),
+        "record": record,
         "checkpoint": None
         if checkpoint is None
         else {

@@ -5,6 +5,8 @@ consistency proofs, issued học bạ by personal identifier, and signed JSON pr
 from __future__ import annotations
 
 import base64
+import json
+import re
 from datetime import date
 from typing import Any
 
@@ -17,6 +19,7 @@ from ledger.format import merkle
 from ledger.format.checkpoint import Checkpoint
 from ledger.format.envelope import event_hash
 from ledger.school.readmodels import school_ledger
+from ledger.school.rules.disclosure import without_contacts
 from ledger.school.rules.roles import Role
 from ledger.school.years.commands import make_assignments
 from ledger.school.years.model import Assignment
@@ -49,12 +52,22 @@ async def test_the_feed_is_checked_by_the_client_against_signed_checkpoints(
     assert checkpoint_problems(checkpoint, runtime.trusted_roots()) == []
     assert [e["seq"] for e in events] == list(range(1, checkpoint.tree_size + 1))
     prev = bytes(32)
-    for event in events:  # the client recomputes the chain from the bodies alone
-        body = base64.b64decode(event["body"])
+    for event in events:  # the client recomputes the chain from the bodies it receives
         assert bytes.fromhex(event["prev_hash"]) == prev
-        assert event_hash(prev, body) == bytes.fromhex(event["hash"])
+        if event["body"] is not None:
+            assert event_hash(prev, base64.b64decode(event["body"])) == bytes.fromhex(event["hash"])
         prev = bytes.fromhex(event["hash"])
     assert merkle.root([bytes.fromhex(e["hash"]) for e in events]) == checkpoint.root
+    # Families' and staff's contacts never leave the school (Điều 6.3): those bodies are withheld,
+    # their contact-free view sent; nothing sent holds a phone number, a guardian or an address.
+    withheld = [e for e in events if e["body"] is None]
+    assert {e["view"]["type"] for e in withheld} >= {"student.registered", "staff.registered"}
+    assert all("payload.guardians" in e["withheld"] for e in withheld if e["view"]["type"] == "student.registered")
+    sent = [e.get("view") or json.loads(base64.b64decode(e["body"])) for e in events]
+    assert without_contacts(sent)[1] == []  # no guardian, phone number, e-mail or address, anywhere
+    assert not re.search(r"\b0[35789]\d{8}\b", json.dumps(sent))
+    # what the Sở needs still arrives: names, classes, results
+    assert demo.names[demo.rosters["6A1"][0]] in json.dumps(sent, ensure_ascii=False)
 
     # The school's ledger grows; the client asks for what is new and for proof that the new tree
     # extends the one it holds.
@@ -85,6 +98,7 @@ async def test_a_signed_projection_of_a_student_year_verifies_with_the_root(
     payload = jws.verify(answer.text, runtime.trusted_roots(), demo.school, runtime.clock.now())
     assert (payload["student"], payload["year"]) == (student, demo.year)
     assert payload["record"]["student"]["student_id"] == student and payload["checkpoint"]["tree_size"] > 0
+    assert "guardians" not in payload["record"]["student"]  # the family's contacts stay at the school (Điều 6.3)
     head, body, signature = answer.text.split(".")
     forged = base64.urlsafe_b64encode(base64.urlsafe_b64decode(body + "==").replace(b'"7A1"', b'"7A2"'))
     with pytest.raises(jws.JwsError, match="does not verify"):
