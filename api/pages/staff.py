@@ -94,7 +94,15 @@ async def sign_hocba(
     holder = "organisation" if role == "ORGANISATION" else principal.staff_id
     signed = demo_sign(runtime, school, holder, prepared["document"])
     return await submit_signature(
-        ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+        ledger_of(state),
+        school,
+        signer_of(request),
+        year,
+        student,
+        signed,
+        runtime.trusted_roots(),
+        runtime.crls(),
+        runtime.stamp(),
     )
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, post
 from litestar.datastructures import State
-from litestar.params import JSONBody
+from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_200_OK
 
 from api.http.problems import ERRORS
@@ -115,7 +115,9 @@ async def account_create(
     responses=ERRORS,
     summary="Disable an account (the person left): its password, API key and tokens stop working at once",
 )
-async def account_disable(state: State, school: SchoolId, username: str) -> dict[str, Any]:
+async def account_disable(
+    state: State, school: SchoolId, username: Annotated[str, PathParameter(max_length=100)]
+) -> dict[str, Any]:
     runtime = runtime_of(state)
     await disable_account(runtime.engine(), school, username, runtime.clock.now())
     return {"username": username, "disabled": True}

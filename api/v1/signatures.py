@@ -146,7 +146,15 @@ async def signature_submit(
     signed = base64_body(data.document)
     runtime = runtime_of(state)
     event = await submit_signature(
-        ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+        ledger_of(state),
+        school,
+        signer_of(request),
+        year,
+        student,
+        signed,
+        runtime.trusted_roots(),
+        runtime.crls(),
+        runtime.stamp(),
     )
     return {
         "seq": event.seq,
@@ -154,6 +162,7 @@ async def signature_submit(
         "role": event.payload["role"],
         "parts": event.payload["parts"],
         "signing_time": event.payload["signing_time"],
+        "trusted_time": event.payload["trusted_time"],
     }
 
 

@@ -461,7 +461,12 @@ async def sign_as(
     signed = xades.sign_prepared(prepared["document"], keys.key, keys.certificate, signing_time=at or demo.clock.now())
     if tamper is not None:
         signed = tamper(signed)
-    return await submit_signature(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
+    from ledger.app.runtime import demo_time_stamper, stamp_with
+
+    stamp = stamp_with(demo_time_stamper(s.pki, demo.clock))
+    return await submit_signature(
+        demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()], stamp
+    )
 
 
 async def sign_everything(s: Signers, student: str) -> bytes:

@@ -18,7 +18,7 @@ from ledger.base.clock import Clock, SystemClock
 from ledger.base.errors import NotFound, Refused
 from ledger.base.settings import Settings
 from ledger.format.checkpoint import Checkpoint
-from ledger.log.checkpointing import CheckpointPolicy, make_checkpoint
+from ledger.log.checkpointing import CheckpointPolicy, Stamp, make_checkpoint
 from ledger.log.schema import EVENTS, Chain
 from signing.pdf.timestamp import LocalTimeStamper
 from signing.x509.keys import DocumentSigner, Signer
@@ -53,15 +53,24 @@ def time_stamper_for(settings: Settings, pki: Pki, clock: Clock | None = None) -
         ) from None
 
 
-def checkpoint_policy_for(settings: Settings, pki: Pki, clock: Clock | None = None) -> CheckpointPolicy:
-    """Checkpoints name the configured origin, and the school's authority timestamps each one."""
-    stamper = time_stamper_for(settings, pki, clock)
+def stamp_with(stamper: TimeStamper) -> Stamp:
+    """An RFC 3161 token over the SHA-256 of some bytes, from `stamper`."""
 
-    async def stamp(signature: bytes) -> bytes:
-        token = await stamper.async_timestamp(hashlib.sha256(signature).digest(), "sha256")
+    async def stamp(data: bytes) -> bytes:
+        token = await stamper.async_timestamp(hashlib.sha256(data).digest(), "sha256")
         return bytes(token.dump())
 
-    return CheckpointPolicy(settings.origin_prefix, stamp)
+    return stamp
+
+
+def stamp_for(settings: Settings, pki: Pki, clock: Clock | None = None) -> Stamp:
+    """Tokens of the school's time-stamping authority (see `time_stamper_for`)."""
+    return stamp_with(time_stamper_for(settings, pki, clock))
+
+
+def checkpoint_policy_for(settings: Settings, pki: Pki, clock: Clock | None = None) -> CheckpointPolicy:
+    """Checkpoints name the configured origin, and the school's authority timestamps each one."""
+    return CheckpointPolicy(settings.origin_prefix, stamp_for(settings, pki, clock))
 
 
 @dataclass
@@ -101,6 +110,10 @@ class Runtime:
     def time_stamper(self) -> TimeStamper:
         """The school's time-stamping authority (see `time_stamper_for`)."""
         return time_stamper_for(self.settings, self.pki)
+
+    def stamp(self) -> Stamp:
+        """The school's time-stamping authority, on this runtime's clock (signatures' trusted time)."""
+        return stamp_for(self.settings, self.pki, self.clock)
 
     def checkpoint_policy(self, clock: Clock | None = None) -> CheckpointPolicy:
         return checkpoint_policy_for(self.settings, self.pki, clock or self.clock)

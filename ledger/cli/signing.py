@@ -37,7 +37,7 @@ def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
         keys = Runtime(settings, "")
         return [
             await submit_signature(
-                ledger, school, actor, args.year, args.student, data, keys.trusted_roots(), keys.crls()
+                ledger, school, actor, args.year, args.student, data, keys.trusted_roots(), keys.crls(), keys.stamp()
             )
         ]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,10 +22,53 @@ from ledger.school.signatures.certificates import check_holder, registered_certi
 from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
 from ledger.school.signatures.tables import SIGNATURE_ADDED, certificates
 from signing.pdf.verify import verify_pdf
+from signing.x509.timestamps import check_timestamp
 from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far a signer's clock may run ahead of the service's
+CLAIM_TOLERANCE = timedelta(minutes=10)  # how far a claimed SigningTime may stand from the trusted time
+Stamp = Callable[[bytes], Awaitable[bytes]]  # bytes -> an RFC 3161 token over their SHA-256
+
+
+def signature_value(wrapper: Any) -> bytes:
+    """What the time-stamping authority stamps for an XML signature (XAdES SignatureTimeStamp): the
+    canonical form of its ds:SignatureValue element."""
+    value = wrapper.find(f".//{{{hocba_xml.DS}}}SignatureValue")
+    if value is None:
+        raise signature_refusal("signature.count", "Thiếu giá trị chữ ký.", "The signature value is missing.")
+    return hocba_xml.canonical(value)
+
+
+async def trusted_time(
+    stamp: Stamp, stamped: bytes, roots: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList]
+) -> tuple[datetime, bytes]:
+    """The school's time-stamping authority's time for a signature, with its token: the moment the
+    assignment, the certificate and its revocation are judged at, not the signer's claim (Điều 12, 15)."""
+    token = await stamp(stamped)
+    check = await check_timestamp(token, stamped, roots, crls)
+    if check.time is None or check.problems:
+        raise signature_refusal(
+            "signature.timestamp",
+            "Không lấy được dấu thời gian tin cậy cho chữ ký: " + "; ".join(check.problems),
+            "No trusted timestamp could be had for the signature: " + "; ".join(check.problems),
+            "Điều 12, 15",
+        )
+    return check.time.astimezone(VN_TZ), token
+
+
+def check_claim(claimed: datetime, trusted: datetime) -> None:
+    """A signer's claimed SigningTime must stand near the trusted time: a back-dated signature of a
+    departed teacher, or of a certificate since revoked, is refused (Điều 12, 15, 27)."""
+    if abs(claimed - trusted) > CLAIM_TOLERANCE:
+        raise signature_refusal(
+            "signature.time_claimed",
+            f"Thời điểm ký khai trong chữ ký ({claimed.astimezone(VN_TZ):%H:%M ngày %d/%m/%Y}) lệch quá 10 phút so với "
+            f"dấu thời gian tin cậy ({trusted:%H:%M ngày %d/%m/%Y}); hãy ký lại.",
+            f"The signing time the signature claims ({claimed.isoformat(timespec='seconds')}) is more than 10 minutes "
+            f"from the trusted timestamp ({trusted.isoformat(timespec='seconds')}); sign again.",
+            "Điều 12, 15",
+        )
 
 
 def _missing_before(role: str, rows: list[dict[str, Any]], subjects: list[str]) -> list[str]:
@@ -124,9 +167,16 @@ async def submit_signature(
     signed: bytes,
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    stamp: Stamp,
 ) -> Event:
-    """Check a signature made on the signer's side and record it."""
+    """Check a signature made on the signer's side and record it, with the school's trusted timestamp
+    over its value: who may sign, and with which certificate, is judged at that time."""
     submitted = parse_submitted(signed)
+    signatures = hocba_xml.wrappers(submitted)
+    if not signatures:
+        raise signature_refusal("signature.count", "Cần đúng một chữ ký mới.", "Exactly one new signature is expected.")
+    stamped = signature_value(signatures[-1])  # the newest signature comes last
+    trusted, token = await trusted_time(stamp, stamped, trusted_roots, crls)
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
         banhanh = submitted.find(hocba_xml.tag("BanHanh"))
@@ -139,6 +189,8 @@ async def submit_signature(
                 "signature.count", "Cần đúng một chữ ký mới.", "Exactly one new signature is expected."
             )
         wrapper = new[0]
+        if signature_value(wrapper) != stamped:
+            raise signature_refusal("signature.count", "Chữ ký mới phải đứng cuối.", "The new signature comes last.")
         role = wrapper.get("VaiTro", "")
         references = (wrapper.get("ThamChieu") or "").split()
         subject = references[0][len("#subject-") :] if role == "SUBJECT_TEACHER" and references else None
@@ -165,14 +217,15 @@ async def submit_signature(
         data = hocba_xml.to_bytes(root)
         report = xml_verify.verify_signature(data, len(rows), trusted_roots, crls)
         signed_at = checked_signing_time(session, report)
+        check_claim(signed_at, trusted)
         if role == "ORGANISATION" and (
             banhanh is None or banhanh.get("Ngay") != signed_at.astimezone(VN_TZ).date().isoformat()
         ):
             raise signature_refusal(
                 "signature.issuance", "Ngày ban hành phải là ngày ký.", "The issuance date is the signing date."
             )
-        registered = await registered_certificate(session, wrapper, signed_at)
-        await check_holder(session, actor, role, registered["holder"], year, student, subject, signed_at)
+        registered = await registered_certificate(session, wrapper, trusted)
+        await check_holder(session, actor, role, registered["holder"], year, student, subject, trusted)
         element = hocba_xml.canonical(wrapper)
         digests = hocba_xml.part_digests(root)
         payload = {
@@ -187,6 +240,8 @@ async def submit_signature(
             "signer": registered["holder"] if role != "ORGANISATION" else str(actor.user),
             "fingerprint": registered["fingerprint"],
             "signing_time": report.signing_time,
+            "trusted_time": trusted.isoformat(),
+            "time_stamp": base64.b64encode(token).decode(),
             "issued_on": banhanh.get("Ngay") if role == "ORGANISATION" and banhanh is not None else None,
             "element": base64.b64encode(element).decode(),
         }
