@@ -69,3 +69,19 @@ def test_auditor_role_reads_but_cannot_insert(superuser: psycopg.Connection, pop
         superuser.execute(
             "INSERT INTO hocba.events SELECT * FROM hocba.events WHERE school_id = %s LIMIT 1", (populated,)
         )
+
+
+@pytest.mark.parametrize("table", ["hocba.accounts", "hocba.accounts_p00"])
+@pytest.mark.parametrize("column", ["password_hash", "api_key_hash"])
+def test_the_auditor_role_never_reads_a_credential(superuser: psycopg.Connection, table: str, column: str) -> None:
+    """Auditors see who has an account (Điều 20.3), never a password or API-key hash: not through the
+    table, not through one of its partitions."""
+    superuser.execute("SET ROLE hocba_auditor")
+    try:
+        if table == "hocba.accounts":
+            assert superuser.execute("SELECT count(username) FROM hocba.accounts").fetchone() is not None
+        with pytest.raises(errors.InsufficientPrivilege, match="permission denied"):
+            superuser.execute(f"SELECT {column} FROM {table}")
+    finally:
+        superuser.rollback()
+        superuser.execute("RESET ROLE")
