@@ -17,7 +17,7 @@ from api.http.guard import guard
 from api.http.metrics import METRICS_ROUTES
 from api.http.problems import EXCEPTION_HANDLERS
 from api.http.scope import PUBLIC
-from api.pages.router import page_router
+from api.pages.router import page_headers, page_router
 from api.pages.toolkit import TEMPLATES, template_filters
 from api.v1.portal import PORTAL_ROUTES
 from api.v1.routes import ROUTES
@@ -77,6 +77,7 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
             openapi_router=Router("/schema", route_handlers=[], opt={"action": PUBLIC}, include_in_schema=False),
         ),
         lifespan=[lifespan],
+        before_send=[page_headers],
         logging_config=None,  # logging is configured once, in ledger.base.logs
     )
     return Service(app)

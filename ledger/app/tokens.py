@@ -94,7 +94,8 @@ class Tokens:
             username, school, jti = str(claims["sub"]), str(claims["sch"]), str(claims["jti"])
         except AuthenticationFailed:
             raise
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError, OSError) as exc:
+            # not a JSON object, an expiry beyond any date: a forged or broken token, never a server error
             raise AuthenticationFailed("token.malformed") from exc
         if expires <= self.clock.now():
             raise AuthenticationFailed("token.expired")

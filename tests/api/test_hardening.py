@@ -1,0 +1,54 @@
+"""Hostile requests get a clear refusal, never a server error, and each leaves its access entry."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+V1 = "/api/v1"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forged(secret: bytes, header: Any, body: Any) -> str:
+    """A token with a valid signature over a header and body that are not what a token holds: what
+    someone who has the signing key, or a bug, could produce."""
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(body).encode())}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+@pytest.mark.parametrize(
+    ("header", "body"),
+    [
+        ([1], {}),  # the header is not an object
+        ({"alg": "HS256"}, [1]),  # nor the claims
+        ({"alg": "HS256"}, {"exp": 10**30, "knd": "STAFF", "sub": "ht.doanthuy", "sch": "kp", "jti": "x"}),
+        ({"alg": "HS256"}, {"exp": "soon", "knd": "STAFF", "sub": "ht.doanthuy", "sch": "kp", "jti": "x"}),
+    ],
+)
+async def test_a_malformed_token_is_refused_with_401(app: Any, api: httpx.AsyncClient, header: Any, body: Any) -> None:
+    token = forged(app.state.tokens.secret, header, body)
+    answer = await api.get(f"{V1}/me", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("path", ["/dang-nhap", "/cong-xac-minh", "/truong/kp-khong-co", "/static/hocba.css"])
+async def test_pages_tell_the_browser_what_it_may_load(api: httpx.AsyncClient, path: str) -> None:
+    """Pages, their error pages and their assets carry a content security policy without inline
+    script, refuse to be framed, and are not sniffed."""
+    answer = await api.get(path)
+    policy = answer.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy, (answer.status_code, policy)
+    assert "frame-ancestors 'none'" in policy
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["referrer-policy"] == "same-origin"
