@@ -14,9 +14,18 @@ if not url:
 
 engine = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
 with engine.connect() as connection:
-    context.configure(connection=connection, transactional_ddl=True)
-    with context.begin_transaction():
-        # Several service processes may start at once; one migrates, the others wait and find it done.
-        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtextextended('hocba:migrations', 0))")
-        context.run_migrations()
+    # Several service processes may start at once; one migrates, the others wait and find it done. The
+    # lock is the session's, held across the migrations; each migration commits on its own, so that no
+    # transaction holds the locks of every table and partition at once (the server's lock table is
+    # shared by every database on it).
+    connection.exec_driver_sql("SELECT pg_advisory_lock(hashtextextended('hocba:migrations', 0))")
+    connection.commit()
+    try:
+        context.configure(connection=connection, transactional_ddl=True, transaction_per_migration=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+    finally:
+        connection.exec_driver_sql("SELECT pg_advisory_unlock(hashtextextended('hocba:migrations', 0))")
+        connection.commit()
 engine.dispose()
