@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ledger.base.errors import NotFound
 from ledger.log.append import SchoolSession
 from ledger.log.projection import read
+from ledger.school.rules import names
 from ledger.school.rules.roles import Role
 from ledger.school.years.tables import assignments, classes, enrolments, school_years, subjects
 
@@ -32,6 +33,13 @@ async def current_year(conn: AsyncConnection, school: str, today: date) -> str:
         )
     started = [r for r in years if r["starts"] <= today]
     return str((started or years)[-1 if started else 0]["year"])
+
+
+async def subject_code(conn: AsyncConnection, school: str, year: str, value: Any, field: str = "subject") -> str:
+    """The catalogue code of a subject of `year` named by its code or its Vietnamese name ("TOAN",
+    "Toán", "toán"); an unknown one is refused, naming the subjects there are."""
+    catalogue = {row["code"]: row["name"] for row in await read(conn, subjects, school, year=year)}
+    return names.subject_code(value, catalogue, field=field, year=year)
 
 
 async def class_grade(session: SchoolSession, year: str, class_id: str) -> int:
