@@ -3,6 +3,7 @@ by ledger.school.rules.policy)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -15,8 +16,21 @@ from ledger.base.errors import AuthenticationFailed, DomainError
 from ledger.log.projection import read
 from ledger.school.accounts.queries import account_by_api_key, load_principal
 from ledger.school.rules.policy import Principal, Target, allowed
-from ledger.school.years.queries import current_year
+from ledger.school.years.queries import current_year, subject_code
 from ledger.school.years.tables import enrolments
+
+SUBJECT_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+
+
+async def _subject_by_name(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, school: str) -> None:
+    """A subject the path names by its name ("Toán", "ngữ văn") is its catalogue code from here on, for
+    the policy and the handler alike (the one resolver, ledger.school.rules.names); a code is left as
+    it is, an unknown name is refused naming the subjects of the year."""
+    subject, year = connection.path_params.get("subject"), year_of(connection)
+    if not isinstance(subject, str) or year is None or SUBJECT_CODE.fullmatch(subject):
+        return
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        connection.path_params["subject"] = await subject_code(conn, school, year, subject)
 
 
 async def _target(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, school: str) -> Target:
@@ -70,6 +84,7 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
         raise PermissionDeniedException("the account belongs to another school")
     if handler.opt.get("page") and "year" not in connection.query_params:
         await _default_year(connection, runtime, principal.school)
+    await _subject_by_name(connection, runtime, principal.school)
     target = await _target(connection, runtime, principal.school)
     if target.student:
         entry.touch([target.student])

@@ -124,7 +124,7 @@ async def sheet_import(
     ],
     dry_run: Annotated[bool, QueryParameter(description="only report what would change")] = False,
     sheet: Annotated[str | None, QueryParameter(max_length=100, description="the workbook's sheet")] = None,
-    preset: Annotated[str | None, QueryParameter(description="smas, vnedu or hocba (default: detected)")] = None,
+    preset: Annotated[str | None, QueryParameter(description="smas, vnedu, emis or hocba (default: detected)")] = None,
 ) -> dict[str, Any]:
     book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
     plan = await import_sheet(

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.base.errors import NotFound
+from ledger.base.errors import NotFound, ValidationError
 from ledger.log.append import SchoolSession
 from ledger.log.projection import read
 from ledger.school.rules import names
@@ -81,7 +81,10 @@ async def subject_code(conn: AsyncConnection, school: str, year: str, value: Any
     """The catalogue code of a subject of `year` named by its code or its Vietnamese name ("TOAN",
     "Toán", "toán"); an unknown one is refused, naming the subjects there are."""
     catalogue = {row["code"]: row["name"] for row in await read(conn, subjects, school, year=year)}
-    return names.subject_code(value, catalogue, field=field, year=year)
+    try:
+        return names.subject_code(value, catalogue, field=field, year=year)
+    except ValidationError as unknown:
+        raise NotFound(unknown.code, unknown.vi, unknown.en, field=field) from None
 
 
 async def class_grade(session: SchoolSession, year: str, class_id: str) -> int:
