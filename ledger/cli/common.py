@@ -22,6 +22,23 @@ class CliError(HocbaError):
     """A readable reason why a command could not run."""
 
 
+async def resolve_names(conn: Any, school: str, args: argparse.Namespace) -> None:
+    """--year, --class, --subject and --term as people type them ("lớp 6a1", "Toán", "HK I") become
+    the year, the class id, the catalogue code and the term number, in `args` (the one resolver,
+    ledger.school.rules.names); an unknown one is an error naming what there is."""
+    from ledger.school.rules import identity
+    from ledger.school.years.queries import known_class, known_year, subject_code
+
+    year = await known_year(conn, school, identity.school_year(args.year))
+    if getattr(args, "class_id", None):
+        args.class_id = identity.class_id(args.class_id)
+        await known_class(conn, school, year, args.class_id)
+    if getattr(args, "subject", None):
+        args.subject = await subject_code(conn, school, year, args.subject)
+    if getattr(args, "term", None):
+        args.term = identity.term(args.term)
+
+
 def database_trouble(exc: Exception) -> str:
     """A database failure as one line a school's IT teacher can act on; the driver's own words go to
     the log (at debug level: HOCBA_LOG_LEVEL=debug)."""

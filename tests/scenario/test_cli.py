@@ -132,3 +132,69 @@ def test_progress_is_drawn_on_a_terminal_only_and_never_under_json(one_school: d
     os.close(master)
     assert shown.returncode == 0
     assert b"the-only" in drawn and "━".encode() in drawn  # rich's bar, on the terminal
+
+
+async def test_subjects_classes_and_terms_by_name_on_the_command_line(
+    demo_school: DemoSchool, env: dict[str, str], app_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """`--subject "Ngữ văn" --class "lớp 6a1" --term "HK I"` is NGU_VAN, 6A1, term 1; the import's dry
+    run says what the file states and what it does not."""
+    from ledger.app.demo import ADMIN, PRINCIPAL
+    from ledger.log.projection import read
+    from ledger.school.calendar.tables import locks
+
+    school = demo_school.school
+    lock = helpers.hocba(
+        "lock",
+        "close",
+        "--school",
+        school,
+        "--year",
+        "2025-2026",
+        "--actor",
+        ADMIN.user,
+        "--class",
+        "lớp 6a1",
+        "--subject",
+        "Ngữ văn",
+        "--term",
+        "HK I",
+        "--order",
+        "Quyết định số 9/QĐ-THCS",
+        "--ordered-by",
+        PRINCIPAL.user,
+        env=env,
+    )
+    assert lock.returncode == 0, lock.stderr
+    async with app_engine.connect() as conn:
+        [row] = await read(conn, locks, school)
+    assert (row["class_id"], row["subject"], row["term"]) == ("6A1", "NGU_VAN", 1)
+
+    roster = demo_school.rosters["6A1"]
+    lines = ["BẢNG ĐIỂM MÔN TOÁN - LỚP 6A1", "", "Mã định danh,Họ và tên,TX1,TX2,TX3,TX4,GK,CK"]
+    lines += [f"{s},{demo_school.names[s]},8,7,9,8,7,9" for s in roster]
+    sheet = tmp_path / "toan.csv"
+    sheet.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dry = helpers.hocba(
+        "import",
+        "sheet",
+        str(sheet),
+        "--school",
+        school,
+        "--year",
+        "2025-2026",
+        "--class",
+        "6a1",
+        "--subject",
+        "toán",
+        "--term",
+        "Học kì 1",
+        "--actor",
+        demo_school.subject_teachers["TOAN"],
+        "--dry-run",
+        env=env,
+    )
+    assert dry.returncode == 0, dry.stderr
+    assert "tệp ghi môn: BẢNG ĐIỂM MÔN TOÁN - LỚP 6A1 (dòng 1)" in dry.stdout
+    assert "tệp không ghi học kì" in dry.stdout and "tệp không ghi năm học" in dry.stdout
+    assert f"new={len(roster) * 6}" in dry.stdout and "appended=0" in dry.stdout
