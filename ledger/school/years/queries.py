@@ -88,15 +88,7 @@ async def subject_code(conn: AsyncConnection, school: str, year: str, value: Any
 
 
 async def class_grade(session: SchoolSession, year: str, class_id: str) -> int:
-    rows = await read(session.conn, classes, session.school, year=year, class_id=class_id)
-    if not rows:
-        raise NotFound(
-            "class.unknown",
-            f"lớp {class_id} không có trong năm học {year}",
-            f"class {class_id} does not exist in {year}",
-            field="class",
-        )
-    return int(rows[0]["grade"])
+    return await known_class(session.conn, session.school, year, class_id)
 
 
 async def subject_row(session: SchoolSession, year: str, code: str, grade: int) -> dict[str, Any]:
