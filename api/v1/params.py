@@ -18,7 +18,7 @@ SubjectCode = Annotated[
     str,
     PathParameter(pattern=r"^[^/]{1,64}$", description="catalogue code (TOAN) or the subject's name (Toán, ngữ văn)"),
 ]
-Term = Annotated[int, PathParameter(ge=1, le=2, description="term 1 or 2")]
+Term = Annotated[int, PathParameter(ge=1, le=2, description="term 1 or 2 (also by name: I, II, HK I, Học kì 1)")]
 Period = Annotated[Literal["1", "2", "year"], PathParameter(description="term 1, term 2 or the year")]
 ImportKind = Annotated[Literal["staff", "students", "assignments"], PathParameter()]
 IssuanceId = Annotated[str, PathParameter(pattern=r"^[a-z0-9-]{2,120}$", description="an issued học bạ's id")]

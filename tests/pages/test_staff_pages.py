@@ -260,10 +260,10 @@ async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with
 async def test_the_grade_sheet_page_takes_the_subject_by_its_name_as_the_api_and_the_cli_do(
     term: TermSchool, teacher: httpx.AsyncClient
 ) -> None:
-    """One resolver (ledger.school.rules.names): /mon/Toán and /mon/toán are the page of TOAN."""
+    """One resolver (ledger.school.rules.names): /mon/Toán/hoc-ky/HK I is the page of TOAN, term 1."""
     by_code = await teacher.get(sheet_path(term.school))
-    for name in ("Toán", "toán"):
-        by_name = await teacher.get(sheet_path(term.school, subject=name))
+    for name, number in (("Toán", "HK I"), ("toán", "Học kì 1")):
+        by_name = await teacher.get(sheet_path(term.school, subject=name).replace("/hoc-ky/1", f"/hoc-ky/{number}"))
         assert by_name.status_code == 200, by_name.text
         assert csrf(by_name.text) and "Toán" in by_name.text
         assert by_name.text.count('data-kind="score"') == by_code.text.count('data-kind="score"')
