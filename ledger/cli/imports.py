@@ -60,6 +60,18 @@ class _Plan:
 FIELD_NAMES = {"subject": "môn", "class": "lớp", "term": "học kì", "year": "năm học"}
 
 
+def _shown(value: str | None) -> str | None:
+    """A score as a Vietnamese teacher writes it ("6,5"; Babel's vi_VN), any other value as it is."""
+    from decimal import Decimal, InvalidOperation
+
+    from babel.numbers import format_decimal
+
+    try:
+        return format_decimal(Decimal(value or ""), format="0.0", locale="vi_VN")
+    except InvalidOperation:
+        return value
+
+
 def _print_plan(plan: dict[str, Any]) -> None:
     """What the file says it is (and what it does not say), what was left aside, and every cell that
     changes."""
@@ -74,7 +86,7 @@ def _print_plan(plan: dict[str, Any]) -> None:
             slot = f" {cell['slot']}" if cell["slot"] else ""
             print(
                 f"dòng {cell['row']} cột {cell['column']}  {cell['student']}  {cell['kind']}{slot}: "
-                f"{cell['status']} {cell['ledger'] or '-'} → {cell['file']}"
+                f"{cell['status']} {_shown(cell['ledger']) or '-'} → {_shown(cell['file'])}"
             )
     if plan["deadline"]:
         print(f"{plan['deadline']['vi']} / {plan['deadline']['en']}")

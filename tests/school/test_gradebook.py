@@ -392,7 +392,7 @@ async def test_the_cli_shows_the_dry_run_and_refuses_after_the_final_date_dieu_2
     ]
     dry = helpers.hocba(*base, "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
-    assert "dòng 6 cột E" in dry.stdout and "new - → 6.0" in dry.stdout and "appended=0" in dry.stdout
+    assert "dòng 6 cột E" in dry.stdout and "new - → 6,0" in dry.stdout and "appended=0" in dry.stdout
     assert "là bản cuối cùng, không được sửa đổi" in dry.stdout  # the dry run says the year is final
     done = helpers.hocba(*base, "--json", env=env)
     assert done.returncode != 0 and "is final and cannot change" in done.stderr

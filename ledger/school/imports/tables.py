@@ -86,10 +86,15 @@ def file_kind(data: bytes, file: str, refuse: Refuse) -> str:
     else:
         content = "text"
     if content != EXTENSIONS[extension]:
+        hint_vi, hint_en = (
+            ("; hãy mở tệp bằng Excel và lưu thành .xlsx", "; open it in Excel and save it as .xlsx")
+            if extension == "xls"
+            else ("", "")
+        )  # some programs write an HTML page or XML under the .xls name
         raise refuse(
             "gradebook.file_type",
-            f"nội dung tệp không phải {extension.upper()} như phần mở rộng của nó",
-            f"the file's content is not the {extension.upper()} its extension says",
+            f"nội dung tệp không phải {extension.upper()} như phần mở rộng của nó{hint_vi}",
+            f"the file's content is not the {extension.upper()} its extension says{hint_en}",
         )
     return content
 
