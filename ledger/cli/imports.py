@@ -185,7 +185,8 @@ def add_import(commands: Any) -> None:
         command.add_argument("--term", required=True, help="1 or 2 (also I, II, 'HK I', 'Học kì 1')")
         command.add_argument("--sheet", help="the workbook's sheet (default: the first)")
         command.add_argument(
-            "--preset", choices=["smas", "vnedu", "emis", "hocba"], help="the program's layout (default: detected)"
+            "--preset",
+            help="the program's layout in gradebook-layouts.json: smas, vnedu, emis, hocba… (default: detected)",
         )
         if name == "sheet":
             command.add_argument("--dry-run", action="store_true", help="show what would change; append nothing")

@@ -121,10 +121,10 @@ def read_gradebook(data: bytes, file: str, *, sheet: str | None = None, preset: 
     def refuse(code: str, vi: str, en: str) -> ValidationError:
         return sheet_error(code, vi, en, file, "")
 
-    grid = tables.read_grid(data, file, sheet, refuse)
     if preset is not None and preset not in layouts().presets:
         names = ", ".join(layouts().presets)
         raise refuse("gradebook.preset", f"không có mẫu '{preset}' (có: {names})", f"no preset '{preset}' ({names})")
+    grid = tables.read_grid(data, file, sheet, refuse)
     header = _header(grid.rows, preset, file, grid.sheet)
     header_row = grid.rows[header.index][0]
     slots = sum(1 for kind, _ in header.values.values() if kind == "regular")
