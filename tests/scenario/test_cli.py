@@ -198,3 +198,26 @@ async def test_subjects_classes_and_terms_by_name_on_the_command_line(
     assert "tệp ghi môn: BẢNG ĐIỂM MÔN TOÁN - LỚP 6A1 (dòng 1)" in dry.stdout
     assert "tệp không ghi học kì" in dry.stdout and "tệp không ghi năm học" in dry.stdout
     assert f"new={len(roster) * 6}" in dry.stdout and "appended=0" in dry.stdout
+
+
+async def test_a_database_without_the_tables_is_told_to_run_the_migration(server_url: str) -> None:
+    """Every command migrates before it runs; a process that cannot (another role, a read replica)
+    meets PostgreSQL's own "relation does not exist", said as the step to take."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from ledger.cli.common import database_trouble
+
+    name = f"hocba_bare_{uuid.uuid4().hex[:8]}"
+    url = make_url(ensure_database(server_url, name)).set(drivername="postgresql+psycopg")
+    engine = create_async_engine(url)
+    try:
+        with pytest.raises(SQLAlchemyError) as missing:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT seq FROM hocba.events LIMIT 1"))
+        assert "run `hocba db upgrade`" in database_trouble(missing.value)
+    finally:
+        await engine.dispose()
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
