@@ -130,7 +130,8 @@ async def checked_school(
     named = school_of(args, settings)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         known = sorted(await school_ids(conn))
-    there = ", ".join(known) or "chưa có trường nào / none yet"
+    shown = known if len(known) <= 20 else [*known[:20], f"… {len(known)} trường / schools"]
+    there = ", ".join(shown) or "chưa có trường nào / none yet"
     if named:
         if named not in known and not new:
             raise CliError(
