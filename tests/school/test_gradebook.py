@@ -263,7 +263,7 @@ BAD_INPUTS = {
     "wrong number of slots": ("gradebook.slots", lambda d, c, n: (vnedu_csv(d, n - 1), "toan.csv"), 1, None),
     "not what its extension says": ("gradebook.file_type", lambda d, c, n: (vnedu_csv(d, n), "toan.xlsx"), None, None),
     "oversized": ("gradebook.too_large", lambda d, c, n: (b"x" * (MAX_BYTES + 1), "toan.csv"), None, None),
-    "an old .xls workbook": (
+    "an .xls that is not a workbook": (
         "gradebook.file_type",
         lambda d, c, n: (b"\xd0\xcf\x11\xe0" + b"\0" * 64, "toan.xls"),
         None,
