@@ -3,6 +3,7 @@ by ledger.school.rules.policy)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -14,9 +15,37 @@ from ledger.app.runtime import Runtime
 from ledger.base.errors import AuthenticationFailed, DomainError
 from ledger.log.projection import read
 from ledger.school.accounts.queries import account_by_api_key, load_principal
+from ledger.school.rules import identity
 from ledger.school.rules.policy import Principal, Target, allowed
-from ledger.school.years.queries import current_year
+from ledger.school.years.queries import current_year, subject_code
 from ledger.school.years.tables import enrolments
+
+SUBJECT_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
+CLASS_ID = re.compile(r"[6-9][A-Za-z0-9]{1,7}")
+
+
+def _term_and_class_by_name(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """A term the path names as people write it ("HK I", "Học kì 2", "II") is its number, and a class
+    typed in lower case ("6a1") its id, from here on (ledger.school.rules.names); a number is left for
+    the route to check, a name that is no term is refused."""
+    params = connection.path_params
+    term = params.get("term")
+    if isinstance(term, str):
+        params["term"] = int(term) if term.isdigit() else identity.term(term)
+    class_id = params.get("class_id")
+    if isinstance(class_id, str) and CLASS_ID.fullmatch(class_id):
+        params["class_id"] = class_id.upper()
+
+
+async def _subject_by_name(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, school: str) -> None:
+    """A subject the path names by its name ("Toán", "ngữ văn") is its catalogue code from here on, for
+    the policy and the handler alike (the one resolver, ledger.school.rules.names); a code is left as
+    it is, an unknown name is refused naming the subjects of the year."""
+    subject, year = connection.path_params.get("subject"), year_of(connection)
+    if not isinstance(subject, str) or year is None or SUBJECT_CODE.fullmatch(subject):
+        return
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        connection.path_params["subject"] = await subject_code(conn, school, year, subject)
 
 
 async def _target(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, school: str) -> Target:
@@ -48,6 +77,9 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     operation = getattr(handler, "operation_id", None)
     entry.action = operation if isinstance(operation, str) else handler.handler_name
     school = connection.path_params.get("school")
+    term = connection.path_params.get("term")
+    if isinstance(term, str) and term.isdigit():  # a number stays one in the access trail, as before names
+        connection.path_params["term"] = int(term)
     entry.resource = dict(connection.path_params)
     if "year" in connection.query_params:
         entry.resource["year"] = connection.query_params["year"]
@@ -70,6 +102,8 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
         raise PermissionDeniedException("the account belongs to another school")
     if handler.opt.get("page") and "year" not in connection.query_params:
         await _default_year(connection, runtime, principal.school)
+    _term_and_class_by_name(connection)
+    await _subject_by_name(connection, runtime, principal.school)
     target = await _target(connection, runtime, principal.school)
     if target.student:
         entry.touch([target.student])

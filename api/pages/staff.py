@@ -26,7 +26,7 @@ from signing.pdf.sign import sign_pdf
 from signing.xml import xades
 
 CLASS_PAGE = SCHOOL_PAGE + "/lop/{class_id:str}"
-SHEET_PAGE = CLASS_PAGE + "/mon/{subject:str}/hoc-ky/{term:int}"
+SHEET_PAGE = CLASS_PAGE + "/mon/{subject:str}/hoc-ky/{term:str}"
 STATUSES = ("pending", "approved", "rejected", "expired")
 
 

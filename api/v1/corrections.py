@@ -53,7 +53,7 @@ def _correction_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @post(
-    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/corrections",
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/corrections",
     operation_id="correction_file_sheet",
     opt={"action": "correction.file.sheet"},
     responses=ERRORS,
@@ -75,7 +75,7 @@ async def correction_file_sheet(
 
 
 @post(
-    f"{SCHOOL}/classes/{{class_id:str}}/conduct/{{term:int}}/corrections",
+    f"{SCHOOL}/classes/{{class_id:str}}/conduct/{{term:str}}/corrections",
     operation_id="correction_file_conduct",
     opt={"action": "correction.file.conduct"},
     responses=ERRORS,

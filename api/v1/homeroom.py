@@ -60,7 +60,7 @@ class ResultEntries(msgspec.Struct):
 
 
 @post(
-    f"{SCHOOL}/classes/{{class_id:str}}/conduct/{{term:int}}",
+    f"{SCHOOL}/classes/{{class_id:str}}/conduct/{{term:str}}",
     operation_id="conduct_write",
     opt={"action": "homeroom.write"},
     status_code=HTTP_200_OK,
@@ -90,7 +90,7 @@ async def conduct_write(
 
 
 @post(
-    f"{SCHOOL}/classes/{{class_id:str}}/absences/{{term:int}}",
+    f"{SCHOOL}/classes/{{class_id:str}}/absences/{{term:str}}",
     operation_id="absences_write",
     opt={"action": "homeroom.write"},
     status_code=HTTP_200_OK,

@@ -14,8 +14,11 @@ SCHOOL = V1 + "/schools/{school:str}"
 SchoolId = Annotated[str, PathParameter(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$", description="school id")]
 StudentId = Annotated[str, PathParameter(pattern=r"^\d{12}$", description="12-digit personal identifier")]
 ClassId = Annotated[str, PathParameter(pattern=r"^[6-9][A-Za-z0-9]{1,7}$", description="class, e.g. 6A1")]
-SubjectCode = Annotated[str, PathParameter(pattern=r"^[A-Z][A-Z0-9_]{0,31}$", description="catalogue code, e.g. TOAN")]
-Term = Annotated[int, PathParameter(ge=1, le=2, description="term 1 or 2")]
+SubjectCode = Annotated[
+    str,
+    PathParameter(pattern=r"^[^/]{1,64}$", description="catalogue code (TOAN) or the subject's name (Toán, ngữ văn)"),
+]
+Term = Annotated[int, PathParameter(ge=1, le=2, description="term 1 or 2 (also by name: I, II, HK I, Học kì 1)")]
 Period = Annotated[Literal["1", "2", "year"], PathParameter(description="term 1, term 2 or the year")]
 ImportKind = Annotated[Literal["staff", "students", "assignments"], PathParameter()]
 IssuanceId = Annotated[str, PathParameter(pattern=r"^[a-z0-9-]{2,120}$", description="an issued học bạ's id")]

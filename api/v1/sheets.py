@@ -30,7 +30,7 @@ from ledger.school.imports.sheets import read_gradebook
 
 
 @get(
-    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}",
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}",
     operation_id="sheet_read",
     opt={"action": "sheet.read"},
     responses=ERRORS,
@@ -68,7 +68,7 @@ class SheetIn(msgspec.Struct):
 
 
 @post(
-    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}",
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}",
     operation_id="sheet_write",
     opt={"action": "sheet.write"},
     status_code=HTTP_200_OK,
@@ -102,7 +102,7 @@ async def sheet_write(
 
 
 @post(
-    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/import",
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/import",
     operation_id="sheet_import",
     opt={"action": "sheet.write"},
     status_code=HTTP_200_OK,
@@ -124,7 +124,7 @@ async def sheet_import(
     ],
     dry_run: Annotated[bool, QueryParameter(description="only report what would change")] = False,
     sheet: Annotated[str | None, QueryParameter(max_length=100, description="the workbook's sheet")] = None,
-    preset: Annotated[str | None, QueryParameter(description="smas, vnedu or hocba (default: detected)")] = None,
+    preset: Annotated[str | None, QueryParameter(description="smas, vnedu, emis or hocba (default: detected)")] = None,
 ) -> dict[str, Any]:
     book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
     plan = await import_sheet(
@@ -143,7 +143,7 @@ async def sheet_import(
 
 
 @post(
-    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/reconcile",
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/reconcile",
     operation_id="sheet_reconcile",
     opt={"action": "gradebook.reconcile"},
     status_code=HTTP_200_OK,
@@ -171,7 +171,7 @@ async def sheet_reconcile(
 
 
 @get(
-    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/signature",
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/signature",
     operation_id="sheet_signature_status",
     opt={"action": "sheet.read"},
     responses=ERRORS,
@@ -185,7 +185,7 @@ async def sheet_signature_status(
 
 
 @post(
-    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/signature/prepare",
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/signature/prepare",
     operation_id="sheet_signature_prepare",
     opt={"action": "sheet.write"},
     status_code=HTTP_200_OK,
@@ -202,7 +202,7 @@ async def sheet_signature_prepare(
 
 
 @post(
-    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:int}}/signature",
+    f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/signature",
     operation_id="sheet_signature_submit",
     opt={"action": "sheet.write"},
     responses=ERRORS,

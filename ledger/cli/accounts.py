@@ -10,9 +10,9 @@ from ledger.base.settings import Settings
 from ledger.cli.common import (
     EXIT_OK,
     CliError,
+    checked_school,
     print_json,
     record_cli,
-    required_school,
     school_option,
     with_runtime,
 )
@@ -22,10 +22,10 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.accounts.commands import create_account
     from ledger.school.rules.policy import AccountKind
 
-    school = required_school(args, settings)
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
 
     async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings)
         made = await create_account(
             runtime.engine(),
             school,
@@ -54,9 +54,8 @@ def cmd_account_disable(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.base.errors import DomainError
     from ledger.school.accounts.commands import disable_account
 
-    school = required_school(args, settings)
-
     async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings)
         command = f"account disable {args.username}"
         try:
             await disable_account(runtime.engine(), school, args.username, runtime.clock.now())
@@ -75,16 +74,20 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.app.tokens import Tokens, token_secret
     from ledger.school.accounts.queries import load_principal
 
-    school = required_school(args, settings)
-
     async def body(runtime: Any) -> int:
-        from ledger.school.accounts.queries import account_row
+        from ledger.school.accounts.queries import account_row, active_usernames
         from ledger.school.rules.policy import AccountKind
 
+        school = await checked_school(runtime, args, settings)
         async with runtime.engine().connect() as conn:
             account = await account_row(conn, school, args.username)
             if account is None or account["disabled"]:
-                raise CliError(f"no active account {args.username!r} in school {school}")
+                active = await active_usernames(conn, school)
+                there = ", ".join(active[:30]) + (" …" if len(active) > 30 else "") or "chưa có / none"
+                raise CliError(
+                    f"không có tài khoản đang hoạt động '{args.username}' ở trường {school} (có: {there}) / "
+                    f"no active account {args.username!r} in school {school}"
+                )
             kind = AccountKind(account["kind"])
             principal = await load_principal(conn, school, args.username, kind, runtime.clock.now().date())
         token, expires = Tokens(token_secret(settings), runtime.clock).issue(args.username, school, kind)

@@ -16,6 +16,7 @@ from ledger.cli.common import (
     print_json,
     read_file,
     with_runtime,
+    working,
 )
 
 
@@ -61,7 +62,8 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         print("warning: one destination only; keep backups in two or more separate places", file=sys.stderr)
 
     async def body(runtime: Any) -> int:
-        made = await create_backup(runtime, destinations, key, keep=args.keep)
+        with working("đang sao lưu / backing up", quiet=args.json):
+            made = await create_backup(runtime, destinations, key, keep=args.keep)
         if args.json:
             print_json(made)
         else:
@@ -88,7 +90,8 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         doc = json.loads(read_file(path))
         documents += doc if isinstance(doc, list) else [doc]
     roots = load_certificates(Path(args.trust)) if args.trust else Pki(settings.pki_dir).roots()
-    report = asyncio.run(restore_backup(data, key, args.into, roots, newest_outside(others, documents)))
+    with working("đang khôi phục và kiểm tra / restoring and verifying", quiet=args.json):
+        report = asyncio.run(restore_backup(data, key, args.into, roots, newest_outside(others, documents)))
     if args.json:
         print_json(report)
     else:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +22,129 @@ class CliError(HocbaError):
     """A readable reason why a command could not run."""
 
 
+async def resolve_names(conn: Any, school: str, args: argparse.Namespace) -> None:
+    """--year, --class, --subject and --term as people type them ("lớp 6a1", "Toán", "HK I") become
+    the year, the class id, the catalogue code and the term number, in `args` (the one resolver,
+    ledger.school.rules.names); an unknown one is an error naming what there is."""
+    from ledger.school.rules import identity
+    from ledger.school.years.queries import known_class, known_year, subject_code
+
+    year = await known_year(conn, school, identity.school_year(args.year))
+    if getattr(args, "class_id", None):
+        args.class_id = identity.class_id(args.class_id)
+        await known_class(conn, school, year, args.class_id)
+    if getattr(args, "subject", None):
+        args.subject = await subject_code(conn, school, year, args.subject)
+    if getattr(args, "term", None):
+        args.term = identity.term(args.term)
+
+
+def database_trouble(exc: Exception) -> str:
+    """A database failure as one line a school's IT teacher can act on; the driver's own words go to
+    the log (at debug level: HOCBA_LOG_LEVEL=debug)."""
+    import structlog
+
+    detail = str(getattr(exc, "orig", None) or exc)
+    structlog.get_logger("hocba.cli").debug("database.error", error=type(exc).__name__, detail=detail)
+    text = detail.lower()
+    if "connection refused" in text or "could not connect" in text or "no such file or directory" in text:
+        return (
+            "không kết nối được PostgreSQL: máy chủ chưa chạy hoặc sai địa chỉ trong DATABASE_URL / "
+            "cannot connect to PostgreSQL: the server is not running or DATABASE_URL points elsewhere"
+        )
+    if "password authentication failed" in text or ("role" in text and "does not exist" in text):
+        return (
+            "PostgreSQL từ chối đăng nhập: sai người dùng hoặc mật khẩu trong DATABASE_URL / "
+            "PostgreSQL refused the login: check the user and password in DATABASE_URL"
+        )
+    if "database" in text and "does not exist" in text:
+        return "cơ sở dữ liệu trong DATABASE_URL không tồn tại / the database named in DATABASE_URL does not exist"
+    if ("relation" in text and "does not exist" in text) or "undefinedtable" in text:
+        return (
+            "cơ sở dữ liệu chưa có các bảng của hocba: hãy chạy `hocba db upgrade` / "
+            "the database lacks hocba's tables: run `hocba db upgrade`"
+        )
+    return f"lỗi cơ sở dữ liệu ({type(exc).__name__}); chi tiết trong nhật ký / database error; details in the log"
+
+
 def print_json(doc: Any) -> None:
     json.dump(doc, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr, drawn only when stderr is a terminal."""
+    """Progress of a long walk over schools' logs, drawn with rich on stderr only when stderr is a
+    terminal and the command does not print JSON; silent otherwise."""
 
-    def __init__(self) -> None:
-        self.enabled = sys.stderr.isatty()
-        self._last = 0.0
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.enabled = sys.stderr.isatty() and not quiet
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
 
     def __call__(self, school: str, done: int, total: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.1 and done < total):
+        if not self.enabled:
             return
-        self._last = now
-        width = 30
-        filled = width if total == 0 else int(width * done / total)
-        percent = 100 if total == 0 else int(100 * done / total)
-        sys.stderr.write(f"\r{school} [{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done}/{total}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        if self._bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            self._bar = Progress(*columns, console=Console(stderr=True))
+            self._bar.start()
+        if school not in self._tasks:
+            self._tasks[school] = self._bar.add_task(school, total=total)
+        self._bar.update(self._tasks[school], completed=done, total=total)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@contextlib.contextmanager
+def working(what: str, *, quiet: bool = False) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr saying what a long command is doing, while it does it (rich), only when
+    stderr is a terminal and the command does not print JSON. Yields a function that updates the text."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda _text: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(what) as status:
+        yield lambda text: status.update(text)
 
 
 def school_of(args: argparse.Namespace, settings: Settings) -> str | None:
     return getattr(args, "school", None) or settings.school
+
+
+async def checked_school(
+    runtime: Any, args: argparse.Namespace, settings: Settings, *, required: bool = True, new: bool = False
+) -> str:
+    """The school a command names (--school, else HOCBA_SCHOOL), which must be in the database (unless
+    the command registers it); with none named and exactly one school in the database, that one. An
+    unknown school is an error naming the schools there are, never an empty success. "" when none is
+    named, none is required and there are several."""
+    from ledger.app.db import AUDITOR_ROLE
+    from ledger.log.store import school_ids
+
+    named = school_of(args, settings)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        known = sorted(await school_ids(conn))
+    shown = known if len(known) <= 20 else [*known[:20], f"… {len(known)} trường / schools"]
+    there = ", ".join(shown) or "chưa có trường nào / none yet"
+    if named:
+        if named not in known and not new:
+            raise CliError(
+                f"không có trường '{named}' trong cơ sở dữ liệu / no school '{named}' (có / there are: {there})"
+            )
+        return named
+    if len(known) == 1 and not new:
+        return known[0]
+    if required:
+        raise CliError(
+            f"hãy chọn trường bằng --school hoặc HOCBA_SCHOOL / name the school with --school (có / there are: {there})"
+        )
+    return ""
 
 
 def with_runtime(settings: Settings, body: Callable[[Any], Awaitable[int]], *, upgrade: bool = True) -> int:
@@ -104,10 +199,10 @@ def ledger_command(
     from ledger.school.readmodels import school_ledger
     from ledger.school.rules.roles import Role
 
-    school = required_school(args, settings)
     actor = Actor(getattr(args, "actor", None) or f"cli.{getpass.getuser()}", Role(role))
 
     async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings, new=command == "school register")
         try:
             result = await work(school_ledger(runtime.engine(), clock=runtime.clock), school, actor)
         except DomainError as refused:
@@ -137,10 +232,10 @@ def write_output(
     """Read with the auditor role, write the bytes `produce(conn, school, runtime)` returns to --output."""
     from ledger.app.db import AUDITOR_ROLE
 
-    school = required_school(args, settings)
     content: list[bytes] = []
 
     async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings)
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
             content.append(await produce(conn, school, runtime))
         return EXIT_OK
@@ -166,9 +261,8 @@ def listing(
     from ledger.app.db import AUDITOR_ROLE
     from ledger.log.projection import read
 
-    school = required_school(args, settings)
-
     async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings)
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
             items = [item(row) for row in await read(conn, table, school)]
         if args.json:

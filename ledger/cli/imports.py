@@ -11,12 +11,13 @@ from ledger.cli.common import (
     EXIT_NOT_INTACT,
     EXIT_OK,
     CliError,
+    checked_school,
     ledger_command,
     print_json,
     read_file,
-    required_school,
     school_option,
     with_runtime,
+    working,
 )
 
 
@@ -56,6 +57,41 @@ class _Plan:
         return {**p["counts"], "proposals": len(p["proposals"]), "appended": p["appended"], "dry_run": p["dry_run"]}
 
 
+FIELD_NAMES = {"subject": "môn", "class": "lớp", "term": "học kì", "year": "năm học"}
+
+
+def _shown(value: str | None) -> str | None:
+    """A score as a Vietnamese teacher writes it ("6,5"; Babel's vi_VN), any other value as it is."""
+    from decimal import Decimal, InvalidOperation
+
+    from babel.numbers import format_decimal
+
+    try:
+        return format_decimal(Decimal(value or ""), format="0.0", locale="vi_VN")
+    except InvalidOperation:
+        return value
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    """What the file says it is (and what it does not say), what was left aside, and every cell that
+    changes."""
+    for name, stated in plan["stated"].items():
+        print(f"tệp ghi {FIELD_NAMES[name]}: {stated['text']} ({stated['where']})")
+    for name in plan["unstated"]:
+        print(f"tệp không ghi {FIELD_NAMES[name]}; dùng của lệnh: {plan[name]} / the file does not state the {name}")
+    if plan["left_aside"]:
+        print(f"bỏ qua các cột tính sẵn hoặc mô tả: {', '.join(plan['left_aside'])}")
+    for cell in plan["cells"]:
+        if cell["status"] != "unchanged":
+            slot = f" {cell['slot']}" if cell["slot"] else ""
+            print(
+                f"dòng {cell['row']} cột {cell['column']}  {cell['student']}  {cell['kind']}{slot}: "
+                f"{cell['status']} {_shown(cell['ledger']) or '-'} → {_shown(cell['file'])}"
+            )
+    if plan["deadline"]:
+        print(f"{plan['deadline']['vi']} / {plan['deadline']['en']}")
+
+
 def cmd_import_sheet(args: argparse.Namespace, settings: Settings) -> int:
     """One class × subject × term sheet from the school-management software: dry run, or commit."""
     from ledger.school.imports.gradebook import import_sheet
@@ -66,27 +102,20 @@ def cmd_import_sheet(args: argparse.Namespace, settings: Settings) -> int:
     async def work(ledger: Any, school: str, actor: Any) -> Any:
         async with ledger.engine.connect() as conn:
             year = args.year or await current_year(conn, school, ledger.clock.now().date())
-        plan = await import_sheet(
-            ledger,
-            school,
-            actor,
-            book,
-            year=year,
-            class_id=args.class_id,
-            subject=args.subject,
-            term=args.term,
-            dry_run=args.dry_run,
-        )
+        with working(f"đang đối chiếu {book.file} với sổ cái / comparing with the ledger", quiet=args.json):
+            plan = await import_sheet(
+                ledger,
+                school,
+                actor,
+                book,
+                year=year,
+                class_id=args.class_id,
+                subject=args.subject,
+                term=args.term,
+                dry_run=args.dry_run,
+            )
         if not args.json:
-            for cell in plan["cells"]:
-                if cell["status"] != "unchanged":
-                    slot = f" {cell['slot']}" if cell["slot"] else ""
-                    print(
-                        f"dòng {cell['row']} cột {cell['column']}  {cell['student']}  {cell['kind']}{slot}: "
-                        f"{cell['status']} {cell['ledger'] or '-'} → {cell['file']}"
-                    )
-            if plan["deadline"]:
-                print(f"{plan['deadline']['vi']} / {plan['deadline']['en']}")
+            _print_plan(plan)
         return _Plan(plan, args.json)
 
     return ledger_command(settings, args, "import sheet", work, role="SUBJECT_TEACHER")
@@ -99,9 +128,9 @@ def cmd_import_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.years.queries import current_year
 
     book = _gradebook(args)
-    school = required_school(args, settings)
 
     async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings)
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
             year = args.year or await current_year(conn, school, runtime.clock.now().date())
             report = await reconcile(
@@ -152,10 +181,13 @@ def add_import(commands: Any) -> None:
         command.add_argument("file", metavar="FILE")
         command.add_argument("--year", help="school year (default: the current one)")
         command.add_argument("--class", dest="class_id", required=True)
-        command.add_argument("--subject", required=True, help="catalogue code, e.g. TOAN")
-        command.add_argument("--term", required=True, type=int, choices=[1, 2])
+        command.add_argument("--subject", required=True, help="code or name: TOAN, Toán, 'Ngữ văn'")
+        command.add_argument("--term", required=True, help="1 or 2 (also I, II, 'HK I', 'Học kì 1')")
         command.add_argument("--sheet", help="the workbook's sheet (default: the first)")
-        command.add_argument("--preset", choices=["smas", "vnedu", "hocba"], help="column layout (default: detected)")
+        command.add_argument(
+            "--preset",
+            help="the program's layout in gradebook-layouts.json: smas, vnedu, emis, hocba… (default: detected)",
+        )
         if name == "sheet":
             command.add_argument("--dry-run", action="store_true", help="show what would change; append nothing")
         command.set_defaults(handler=handler)

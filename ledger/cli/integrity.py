@@ -12,9 +12,10 @@ from ledger.cli.common import (
     EXIT_NOT_INTACT,
     EXIT_OK,
     ProgressBar,
+    checked_school,
     print_json,
-    school_of,
     with_runtime,
+    working,
 )
 
 
@@ -24,16 +25,20 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     async def body(runtime: Any) -> int:
         roots = load_certificates(Path(args.trust)) if args.trust else runtime.trusted_roots()
-        school = school_of(args, settings)
+        school = await checked_school(runtime, args, settings, required=False)
         files = [Path(f) for f in args.checkpoint or []]
-        report, notes = await verify_installation(
-            runtime,
-            [school] if school else None,
-            files=files,
-            ask_witnesses=not args.offline,
-            roots=roots,
-            progress=ProgressBar(),
-        )
+        bar = ProgressBar(quiet=args.json)
+        try:
+            report, notes = await verify_installation(
+                runtime,
+                [school] if school else None,
+                files=files,
+                ask_witnesses=not args.offline,
+                roots=roots,
+                progress=bar,
+            )
+        finally:
+            bar.close()
         for note in notes:
             print(f"hocba: {note}", file=sys.stderr)
         if args.json:
@@ -65,7 +70,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.readmodels import PROJECTIONS
 
     async def body(runtime: Any) -> int:
-        report = await replay(runtime.engine(AUDITOR_ROLE), PROJECTIONS, school_of(args, settings))
+        school = await checked_school(runtime, args, settings, required=False)
+        with working("đang dựng lại các bảng từ sổ cái / replaying the log", quiet=args.json):
+            report = await replay(runtime.engine(AUDITOR_ROLE), PROJECTIONS, school or None)
         if args.json:
             print_json(report.to_json())
         else:
@@ -84,7 +91,7 @@ def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.log.checkpointing import checkpoint_logs
 
     async def body(runtime: Any) -> int:
-        school = school_of(args, settings)
+        school = await checked_school(runtime, args, settings, required=False) or None
         run = await checkpoint_logs(
             runtime.engine(), runtime.signer, runtime.clock, runtime.checkpoint_policy(), [school] if school else None
         )
@@ -108,9 +115,9 @@ def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.app.jobs import deadline_transitions, nightly_verification
 
-    schools = [args.school] if args.school else None
-
     async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings, required=False)
+        schools = [school] if school else None
         if args.job == "deadlines":
             events = await deadline_transitions(runtime, schools)
             print_json([{"school": e.school, "seq": e.seq, "type": e.type, **e.payload} for e in events])

@@ -9,10 +9,10 @@ from ledger.base.settings import Settings
 from ledger.cli.common import (
     EXIT_OK,
     CliError,
+    checked_school,
     ledger_command,
     listing,
     one,
-    required_school,
     school_option,
     with_runtime,
     write_output,
@@ -74,9 +74,8 @@ def cmd_issued_code(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.issuance.queries import lookup_code
     from ledger.school.issuance.tables import issued
 
-    school = required_school(args, settings)
-
     async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings)
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
             if not await read(conn, issued, school, issuance_id=args.id):
                 raise CliError(f"no issued học bạ {args.id!r} in school {school}")

@@ -6,8 +6,13 @@ they run when they run, so that `hocba --help` and light commands start at once.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.base.errors import HocbaError
 from ledger.base.logs import configure_logging
@@ -27,9 +32,7 @@ from ledger.cli import (
     transfers,
     witness,
 )
-from ledger.cli.common import (
-    EXIT_ERROR,
-)
+from ledger.cli.common import EXIT_ERROR, database_trouble
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,18 +68,42 @@ def build_parser() -> argparse.ArgumentParser:
     pki.add_pki(commands)
     witness.add_log_keys(commands)
     witness.add_witness(commands)
+    _bare_groups_print_their_help(parser)
     return parser
+
+
+def _bare_groups_print_their_help(parser: argparse.ArgumentParser) -> None:
+    """`hocba` or a command group called without its command (`hocba import`) prints that group's
+    help rather than argparse's "required: imp"."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            action.required = False
+            parser.set_defaults(handler=_help_of(parser))
+            for child in action.choices.values():
+                _bare_groups_print_their_help(child)
+
+
+def _help_of(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace, Any], int]:
+    def show(_args: argparse.Namespace, _settings: Any) -> int:
+        parser.print_help()
+        return EXIT_ERROR
+
+    return show
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        configure_logging(settings.log_format or ("json" if settings.production else None))
+        level = logging.DEBUG if os.environ.get("HOCBA_LOG_LEVEL", "").lower() == "debug" else logging.INFO
+        configure_logging(settings.log_format or ("json" if settings.production else None), level)
         status: int = args.handler(args, settings)
         return status
     except KeyboardInterrupt:
         return 130
+    except SQLAlchemyError as exc:
+        print(f"hocba: {database_trouble(exc)}", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:  # every failure ends as one readable line, never a traceback
         prefix = "" if isinstance(exc, HocbaError | OSError) else f"{type(exc).__name__}: "
         print(f"hocba: {prefix}{exc}", file=sys.stderr)

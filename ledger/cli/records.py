@@ -11,8 +11,8 @@ from ledger.base.settings import Settings
 from ledger.cli.common import (
     EXIT_OK,
     CliError,
+    checked_school,
     print_json,
-    required_school,
     with_runtime,
 )
 
@@ -30,15 +30,19 @@ def cmd_assess_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_transcript(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.app.db import AUDITOR_ROLE
+    from ledger.school.rules import identity
     from ledger.school.transcripts.views import class_summary, load_student_year
-
-    school = required_school(args, settings)
+    from ledger.school.years.queries import known_class, known_student, known_year
 
     async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings)
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            await known_year(conn, school, args.year)
             if args.command == "transcript":
+                await known_student(conn, school, args.student)
                 view: Any = await load_student_year(conn, school, args.year, args.student, args.as_of)
             else:
+                await known_class(conn, school, args.year, identity.class_id(args.class_id))
                 view = await class_summary(conn, school, args.year, args.class_id, args.as_of)
         print_json(view.to_json())
         return EXIT_OK

@@ -12,6 +12,7 @@ from ledger.cli.common import (
     CliError,
     ledger_command,
     read_file,
+    resolve_names,
     school_option,
 )
 
@@ -103,15 +104,14 @@ def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.calendar.model import LockScope
     from ledger.school.calendar.tables import ANY
 
-    scope = LockScope(args.year, args.class_id or ANY, (args.subject or ANY).upper(), args.term or 0)
-    return ledger_command(
-        settings,
-        args,
-        f"lock {args.state}",
-        lambda ledger, school, actor: set_lock(
-            ledger, school, actor, scope, closed=args.state == "close", order=args.order, ordered_by=args.ordered_by
-        ),
-    )
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        async with ledger.engine.connect() as conn:
+            await resolve_names(conn, school, args)
+        scope = LockScope(args.year, args.class_id or ANY, args.subject or ANY, args.term or 0)
+        closed = args.state == "close"
+        return await set_lock(ledger, school, actor, scope, closed=closed, order=args.order, ordered_by=args.ordered_by)
+
+    return ledger_command(settings, args, f"lock {args.state}", work)
 
 
 def add_school(commands: Any) -> None:
@@ -180,8 +180,8 @@ def add_lock(commands: Any) -> None:
         school_option(command, "admin")
         command.add_argument("--year", required=True)
         command.add_argument("--class", dest="class_id", help="only this class")
-        command.add_argument("--subject", help="only this subject")
-        command.add_argument("--term", type=int, choices=[1, 2], help="only this term")
+        command.add_argument("--subject", help="only this subject (code or name)")
+        command.add_argument("--term", help="only this term (1, 2, I, II, 'HK I')")
         command.add_argument("--order", required=True, help="the principal's written order")
         command.add_argument("--ordered-by", required=True, help="the principal's staff id")
         command.set_defaults(handler=cmd_lock)

@@ -13,6 +13,7 @@ from ledger.cli.common import (
     EXIT_OK,
     CliError,
     with_runtime,
+    working,
 )
 
 
@@ -77,15 +78,21 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"the demo school {school!r} is already in this database; nothing to do")
                 return EXIT_OK
         started = time.monotonic()
-        demo = await build_complete_demo(
-            runtime.url,
-            school,
-            settings,
-            classes_per_grade=args.classes_per_grade,
-            students_per_class=args.students_per_class,
-            workers=args.workers,
-            progress=lambda message: print(f"[demo] {message}", flush=True),
-        )
+
+        def progress(message: str) -> None:
+            print(f"[demo] {message}", flush=True)
+            say(message)
+
+        with working(f"[demo] {school}") as say:
+            demo = await build_complete_demo(
+                runtime.url,
+                school,
+                settings,
+                classes_per_grade=args.classes_per_grade,
+                students_per_class=args.students_per_class,
+                workers=args.workers,
+                progress=progress,
+            )
         accounts = await _demo_accounts(runtime, demo)
         signed = await checkpoint_logs(
             runtime.engine(), runtime.signer, runtime.clock, runtime.checkpoint_policy(), [school]

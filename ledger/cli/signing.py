@@ -10,6 +10,7 @@ from ledger.cli.common import (
     ledger_command,
     one,
     read_file,
+    resolve_names,
     school_option,
     write_output,
 )
@@ -20,6 +21,7 @@ def cmd_signing_prepare(args: argparse.Namespace, settings: Settings) -> int:
 
     async def produce(conn: Any, school: str, runtime: Any) -> bytes:
         today = runtime.clock.now().date()
+        await resolve_names(conn, school, args)
         prepared = await prepare_signature(conn, school, args.year, args.student, args.role, args.subject, today)
         return bytes(prepared["document"])
 
@@ -49,6 +51,7 @@ def cmd_signing_prepare_sheet(args: argparse.Namespace, settings: Settings) -> i
 
     async def produce(conn: Any, school: str, runtime: Any) -> bytes:
         today = runtime.clock.now().date()
+        await resolve_names(conn, school, args)
         return await prepare_sheet(conn, school, args.year, args.class_id, args.subject, args.term, today)
 
     return write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
@@ -61,8 +64,10 @@ def cmd_signing_submit_sheet(args: argparse.Namespace, settings: Settings) -> in
     data = read_file(args.file)
     keys = Runtime(settings, "")
 
-    def work(ledger: Any, school: str, actor: Any) -> Any:
-        return one(
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        async with ledger.engine.connect() as conn:
+            await resolve_names(conn, school, args)
+        return await one(
             submit_sheet(
                 ledger,
                 school,
@@ -91,7 +96,7 @@ def add_signing(commands: Any) -> None:
     prepare_signature.add_argument(
         "--role", required=True, choices=["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
     )
-    prepare_signature.add_argument("--subject", help="for a subject teacher: the subject code")
+    prepare_signature.add_argument("--subject", help="for a subject teacher: the subject, by code or name")
     prepare_signature.add_argument("-o", "--output", required=True)
     prepare_signature.set_defaults(handler=cmd_signing_prepare)
     submit_signature = signing.add_parser("submit", help="check a signed document and record its new signature")
@@ -111,8 +116,8 @@ def add_signing(commands: Any) -> None:
         school_option(command, "subject teacher" if name == "submit-sheet" else None)
         command.add_argument("--year", required=True)
         command.add_argument("--class", dest="class_id", required=True)
-        command.add_argument("--subject", required=True)
-        command.add_argument("--term", required=True, type=int, choices=[1, 2])
+        command.add_argument("--subject", required=True, help="code or name: TOAN, Toán")
+        command.add_argument("--term", required=True, help="1 or 2 (also I, II, 'HK I', 'Học kì 1')")
         if name == "prepare-sheet":
             command.add_argument("-o", "--output", required=True)
         else:

@@ -136,3 +136,30 @@ async def test_an_assignment_that_ended_no_longer_grants(
         [grant] = await read(conn, assignments, demo.school, staff_id=staff, role="LEADERSHIP")
     await end_assignment(ledger, demo.school, PRINCIPAL, grant["assignment_id"], date(2025, 12, 31))
     assert (await api.get(summary, headers=headers)).status_code == 403
+
+
+async def test_a_subject_named_in_the_path_by_its_name_is_its_code_for_the_policy_and_the_route(
+    api: httpx.AsyncClient, demo: DemoSchool, tokens: Any
+) -> None:
+    """One resolver for the CLI, the API and the pages (ledger.school.rules.names): "Toán", "toán" and
+    "TOAN" are one subject, "HK I" and "1" one term, "7a1" the class 7A1; the policy decides on the code, so the teacher of Toán may read it by name
+    and not Khoa học tự nhiên; an unknown name is refused naming the subjects of the year."""
+    base = f"/api/v1/schools/{demo.school}/classes/7A1/sheets"
+    teacher = tokens["SUBJECT_TEACHER"]
+    by_code = await api.get(f"{base}/TOAN/1?year={demo.year}", headers=teacher)
+    assert by_code.status_code == 200
+    for name, term in (("Toán", "1"), ("toán", "HK I"), ("to%C3%A1n", "Học kì 1"), ("TOAN", "I")):
+        by_name = await api.get(f"{base}/{name}/{term}?year={demo.year}", headers=teacher)
+        assert by_name.status_code == 200, by_name.text
+        assert by_name.json() == by_code.json() and by_name.json()["subject"] == "TOAN"
+    body = {"entries": [{"student": demo.rosters["7A1"][0], "kind": "final", "value": "9"}]}
+    for other in ("KHTN", "Khoa học tự nhiên"):
+        written = await api.post(f"{base}/{other}/1?year={demo.year}", json=body, headers=teacher)
+        assert written.status_code == 403, other  # not the teacher's subject, by code or by name
+    unknown = await api.get(f"{base}/Toán học/1?year={demo.year}", headers=teacher)
+    assert unknown.status_code == 404 and unknown.json()["code"] == "subject.unknown"
+    assert "Toán (TOAN)" in unknown.json()["detail_vi"]
+    lower = await api.get(f"/api/v1/schools/{demo.school}/classes/7a1/sheets/Toán/II?year={demo.year}", headers=teacher)
+    assert lower.status_code == 200 and (lower.json()["class"], lower.json()["term"]) == ("7A1", 2)
+    no_term = await api.get(f"{base}/Toán/HK III?year={demo.year}", headers=teacher)
+    assert no_term.status_code == 422 and no_term.json()["code"] == "term.invalid"

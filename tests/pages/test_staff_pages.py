@@ -257,6 +257,20 @@ async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with
     ).status_code == 403
 
 
+async def test_the_grade_sheet_page_takes_the_subject_by_its_name_as_the_api_and_the_cli_do(
+    term: TermSchool, teacher: httpx.AsyncClient
+) -> None:
+    """One resolver (ledger.school.rules.names): /mon/Toán/hoc-ky/HK I is the page of TOAN, term 1."""
+    by_code = await teacher.get(sheet_path(term.school))
+    for name, number in (("Toán", "HK I"), ("toán", "Học kì 1")):
+        by_name = await teacher.get(sheet_path(term.school, subject=name).replace("/hoc-ky/1", f"/hoc-ky/{number}"))
+        assert by_name.status_code == 200, by_name.text
+        assert csrf(by_name.text) and "Toán" in by_name.text
+        assert by_name.text.count('data-kind="score"') == by_code.text.count('data-kind="score"')
+    unknown = await teacher.get(sheet_path(term.school, subject="Toán học"))
+    assert unknown.status_code == 404 and "Toán (TOAN)" in unknown.text
+
+
 async def test_leadership_approves_in_the_inbox_and_the_value_changes(
     term: TermSchool, teacher: httpx.AsyncClient, principal: httpx.AsyncClient
 ) -> None:

@@ -263,7 +263,7 @@ BAD_INPUTS = {
     "wrong number of slots": ("gradebook.slots", lambda d, c, n: (vnedu_csv(d, n - 1), "toan.csv"), 1, None),
     "not what its extension says": ("gradebook.file_type", lambda d, c, n: (vnedu_csv(d, n), "toan.xlsx"), None, None),
     "oversized": ("gradebook.too_large", lambda d, c, n: (b"x" * (MAX_BYTES + 1), "toan.csv"), None, None),
-    "an old .xls workbook": (
+    "an .xls that is not a workbook": (
         "gradebook.file_type",
         lambda d, c, n: (b"\xd0\xcf\x11\xe0" + b"\0" * 64, "toan.xls"),
         None,
@@ -392,7 +392,7 @@ async def test_the_cli_shows_the_dry_run_and_refuses_after_the_final_date_dieu_2
     ]
     dry = helpers.hocba(*base, "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
-    assert "dòng 6 cột E" in dry.stdout and "new - → 6.0" in dry.stdout and "appended=0" in dry.stdout
+    assert "dòng 6 cột E" in dry.stdout and "new - → 6,0" in dry.stdout and "appended=0" in dry.stdout
     assert "là bản cuối cùng, không được sửa đổi" in dry.stdout  # the dry run says the year is final
     done = helpers.hocba(*base, "--json", env=env)
     assert done.returncode != 0 and "is final and cannot change" in done.stderr

@@ -218,6 +218,9 @@ def test_cli_import_reports_and_refuses(env: dict[str, str], tmp_path: Path, sch
     path = tmp_path / "staff.csv"
     path.write_text(STAFF_CSV, encoding="utf-8")
     env = {**env, "HOCBA_SCHOOL": school}
+    unregistered = hocba("import", "staff", str(path), "--json", env=env)
+    assert unregistered.returncode == 2 and f"no school '{school}'" in unregistered.stderr  # a typo starts nothing
+    assert hocba("school", "register", "--name", "THCS Khánh Phú", env=env).returncode == 0
     first = hocba("import", "staff", str(path), "--json", env=env)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["appended"] == 2

@@ -25,6 +25,12 @@ async def account_row(conn: AsyncConnection, school: str, username: str) -> Any:
     )
 
 
+async def active_usernames(conn: AsyncConnection, school: str) -> list[str]:
+    """The usernames of the school's accounts that are not disabled, sorted."""
+    query = select(accounts.c.username).where(accounts.c.school_id == school, accounts.c.disabled.is_(False))
+    return sorted((await conn.execute(query)).scalars())
+
+
 async def check_password(engine: AsyncEngine, school: str, username: str, password: str) -> AccountKind:
     """The kind of the account whose password this is; AuthenticationFailed otherwise."""
     async with engine.connect() as conn:

@@ -30,11 +30,12 @@ from ledger.school.corrections.commands import request_events
 from ledger.school.corrections.model import assessment_target
 from ledger.school.corrections.tables import corrections
 from ledger.school.imports.sheets import Cell, Gradebook, Row, sheet_error, sheet_place
+from ledger.school.imports.stated import check_stated
 from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
 from ledger.school.rules.tt22 import Kind, value_text
-from ledger.school.years.queries import holds
-from ledger.school.years.tables import classes, enrolments, students, subjects
+from ledger.school.years.queries import holds, known_class, known_year, subject_code
+from ledger.school.years.tables import enrolments, students, subjects
 
 
 @dataclass
@@ -56,16 +57,7 @@ class _Context:
 async def _context(
     conn: AsyncConnection, school: str, book: Gradebook, year: str, class_id: str, subject: str, term: int
 ) -> _Context:
-    found = await read(conn, classes, school, year=year, class_id=class_id)
-    if not found:
-        raise sheet_error(
-            "class.unknown",
-            f"lớp {class_id} không có trong năm học {year}",
-            f"class {class_id} does not exist in {year}",
-            book.file,
-            book.sheet,
-        )
-    grade = found[0]["grade"]
+    grade = await known_class(conn, school, year, class_id)
     listed = await read(conn, subjects, school, year=year, code=subject, grade=grade)
     if not listed:
         raise sheet_error(
@@ -152,10 +144,12 @@ async def import_sheet(
     """Compare the sheet with the ledger cell by cell; unless `dry_run`, append the new values and a
     correction request for every different one, all or nothing. Returns the plan."""
     year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
-    code = subject.strip().upper()
     plan: dict[str, Any] = {}
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
+        await known_year(session.conn, session.school, year)
+        code = await subject_code(session.conn, session.school, year, subject)
+        unstated = await check_stated(session.conn, session.school, book, year, class_id, code, term_no)
         ctx = await _context(session.conn, session.school, book, year, class_id, code, term_no)
         await _check_teacher_and_slots(session, actor, book, ctx, year, class_id, code, term_no)
         cells: list[dict[str, Any]] = []
@@ -204,6 +198,9 @@ async def import_sheet(
                 "sha256": book.sha256,
                 "sheet": book.sheet,
                 "preset": book.preset,
+                "stated": {name: vars(stated) for name, stated in book.stated.items()},
+                "unstated": unstated,
+                "left_aside": book.left_aside,
                 "year": year,
                 "class": class_id,
                 "subject": code,
@@ -349,7 +346,9 @@ async def reconcile(
 ) -> dict[str, Any]:
     """The IT teacher's reconciliation of the ledger against the source file (Điều 18.2)."""
     year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
-    code = subject.strip().upper()
+    await known_year(conn, school, year)
+    code = await subject_code(conn, school, year, subject)
+    await check_stated(conn, school, book, year, class_id, code, term_no)
     ctx = await _context(conn, school, book, year, class_id, code, term_no)
     in_file: dict[str, Row] = {}
     outside, mismatches = [], []

@@ -10,7 +10,6 @@ import csv
 import io
 import json
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,7 @@ from ledger.base.errors import DomainError, ValidationError
 from ledger.format.envelope import Actor, Event
 from ledger.log.append import Ledger
 from ledger.log.projection import read
-from ledger.school.rules import identity
+from ledger.school.rules import identity, names
 from ledger.school.rules.roles import Role
 from ledger.school.years.commands import enrol, make_assignments, open_classes, register_staff, register_students
 from ledger.school.years.model import Assignment, parse_assignment
@@ -33,9 +32,7 @@ MAX_BYTES = 20 * 1024 * 1024
 
 def column_key(header: str) -> str:
     """'Họ và tên' → 'ho_va_ten': no diacritics, lowercase, words joined by '_'."""
-    text = unicodedata.normalize("NFD", header.strip()).replace("đ", "d").replace("Đ", "D")
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^a-z0-9]+", "_", text).strip("_")
+    return names.name_key(header)
 
 
 STUDENT_COLUMNS = {
@@ -98,20 +95,6 @@ ROLE_NAMES = {
     "gv_cntt": Role.IT_REVIEWER,
     "giao_vien_cntt": Role.IT_REVIEWER,
     "giao_vien_tin_hoc": Role.IT_REVIEWER,
-}
-TERM_NAMES = {
-    "1": 1,
-    "i": 1,
-    "hk1": 1,
-    "hki": 1,
-    "hocky1": 1,
-    "hockyi": 1,
-    "2": 2,
-    "ii": 2,
-    "hk2": 2,
-    "hkii": 2,
-    "hocky2": 2,
-    "hockyii": 2,
 }
 
 
@@ -277,10 +260,10 @@ async def import_assignments(
 ) -> ImportReport:
     name, rows = _load(source, ASSIGNMENT_COLUMNS, ASSIGNMENT_REQUIRED)
     report = ImportReport(name, len(rows))
-    subject_names: dict[tuple[str, str], str] = {}
+    catalogues: dict[str, dict[str, str]] = {}
     async with ledger.engine.connect() as conn:
         for row in await read(conn, subjects, school):
-            subject_names[(row["year"], column_key(row["name"]))] = row["code"]
+            catalogues.setdefault(row["year"], {})[row["code"]] = row["name"]
     wanted: list[Assignment] = []
     try:
         for index, row in enumerate(rows):
@@ -288,11 +271,9 @@ async def import_assignments(
             normalised = dict(row)
             normalised["role"] = ROLE_NAMES.get(column_key(role_text), role_text)
             if row.get("term") not in (None, ""):
-                normalised["term"] = TERM_NAMES.get(column_key(str(row["term"])).replace("_", ""), row["term"])
-            if row.get("subject") and row.get("year"):
-                normalised["subject"] = subject_names.get(
-                    (str(row["year"]), column_key(str(row["subject"]))), row["subject"]
-                )
+                normalised["term"] = names.term_number(str(row["term"]))
+            if row.get("subject") and str(row.get("year")) in catalogues:
+                normalised["subject"] = names.subject_code(row["subject"], catalogues[str(row["year"])])
             wanted.append(parse_assignment(normalised, f"assignments[{index}]"))
         report.events += await make_assignments(ledger, school, actor, wanted)
     except DomainError as error:

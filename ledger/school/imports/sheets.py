@@ -1,62 +1,34 @@
-"""Reading a class gradebook sheet from the school-management software the school chose (SMAS, vnEdu,
-EMIS…; Điều 17.2, 19, 21, 29): XLSX, CSV or XML, its columns mapped by header (docs/IMPORT.md): the
-student's personal identifier or Ministry code, the full name, the regular assessment slots,
-mid-term, end-of-term and the comment. Headers are matched without regard to case or diacritics
-against the presets ("smas": ĐĐGtx1…, ĐĐGgk, ĐĐGck; "vnedu": TX1…, GK, CK; "hocba": the English
-names); the preset that fits the header row is used unless one is named. Every refusal names the
-file, the sheet, the row and the column."""
+"""Reading a class gradebook sheet as the school-management software exports it (SMAS, vnEdu, the
+ministry's EMIS…; Điều 17.2, 19, 21, 29), from the layouts in ledger/school/data/gradebook-layouts.json:
+
+- a title block of any number of rows above the header, from which (or from the sheet's name) the
+  subject, class, term and year the file states are read;
+- headers over one row or two, a group header merged over its columns ("Điểm đánh giá thường xuyên"
+  over ĐĐGtx1…, "Điểm định kỳ" over GK, CK, or over bare numbers 1, 2, 3…), and a row of column
+  numbers under them;
+- computed columns (ĐTBmhk, TBM, xếp loại) and descriptive ones (STT, ngày sinh) left aside, values
+  or formulas alike; a formula anywhere the teacher enters data is refused;
+- blank rows and the footer (dates, "Giáo viên bộ môn", signatures) left aside;
+- identifiers stored as numbers given back their leading zeros, text in NFC.
+
+Headers are matched without regard to case or diacritics; the layout that fits the header best is
+used unless one is named. Every refusal names the file, the sheet, the row and the column."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
-import zipfile
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from lxml import etree
 
 from ledger.base.errors import ValidationError
-from ledger.school.imports.sector import column_key
+from ledger.school.imports import tables
+from ledger.school.imports.layouts import IDENTITY, Layout, layouts
+from ledger.school.rules.names import name_key, term_number
 
-MAX_BYTES = 5 * 1024 * 1024  # one class's sheet is a few kilobytes; larger files are refused unread
+MAX_BYTES = tables.MAX_BYTES
 HEADER_SCAN_ROWS = 20  # exports put a title block above the header row
-
-# Column names, as column_key() writes them, per preset. "regular" is a pattern whose group is the slot.
-PRESETS: dict[str, dict[str, Any]] = {
-    "smas": {
-        "student": ("ma_dinh_danh", "so_dinh_danh", "so_dinh_danh_ca_nhan", "ma_dinh_danh_ca_nhan", "cccd"),
-        "ministry_code": ("ma_hoc_sinh", "ma_hs"),
-        "full_name": ("ho_va_ten", "ho_ten"),
-        "regular": r"ddgtx_?(\d{1,2})",
-        "midterm": ("ddggk",),
-        "final": ("ddgck",),
-        "comment": ("nhan_xet",),
-    },
-    "vnedu": {
-        "student": ("ma_dinh_danh", "so_dinh_danh", "so_dinh_danh_ca_nhan", "cccd"),
-        "ministry_code": ("ma_hoc_sinh", "ma_hs"),
-        "full_name": ("ho_va_ten", "ho_ten"),
-        "regular": r"(?:tx|ddtx)_?(\d{1,2})",
-        "midterm": ("gk", "giua_ky", "giua_hoc_ky"),
-        "final": ("ck", "cuoi_ky", "cuoi_hoc_ky"),
-        "comment": ("nhan_xet",),
-    },
-    "hocba": {
-        "student": ("student",),
-        "ministry_code": ("ministry_code",),
-        "full_name": ("full_name",),
-        "regular": r"regular_(\d{1,2})",
-        "midterm": ("midterm",),
-        "final": ("final",),
-        "comment": ("comment",),
-    },
-}
-IGNORED = {"stt", "tt", "ngay_sinh", "gioi_tinh", "lop", "ghi_chu", "dtb", "dtbm", "tbm", "diem_tb", "average"}
-KINDS = ("regular", "midterm", "final", "comment")
+_SCORE_LIKE = re.compile(r"^\d{1,2}(?:[.,]\d+)?$")
+_NUMBERING = re.compile(r"^\(?(\d{1,2})\)?$")
 
 
 @dataclass(frozen=True)
@@ -77,6 +49,16 @@ class Row:
     cells: list[Cell] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Stated:
+    """What the file itself says it is: a subject, class, term or year, with the text it was read
+    from and where (a row of the title block, or the sheet's name)."""
+
+    value: str
+    text: str
+    where: str
+
+
 @dataclass
 class Gradebook:
     file: str
@@ -87,6 +69,10 @@ class Gradebook:
     header_row: int
     id_column: str  # the column of the student's identifier (or Ministry code)
     rows: list[Row]
+    stated: dict[str, Stated] = field(default_factory=dict)
+    header_rows: int = 1
+    left_aside: list[str] = field(default_factory=list)  # computed and descriptive columns, by header
+    encoding: str | None = None
 
 
 def sheet_place(file: str, sheet: str, row: int | None = None, column: str | None = None, *, en: bool = False) -> str:
@@ -114,227 +100,126 @@ def sheet_error(
     )
 
 
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+Rows = list[tuple[int, list[tables.Cell]]]
+Columns = dict[str, tuple[str, int | None]]
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)[:-2] if value.is_integer() else repr(value)
-    return str(value).strip()
-
-
-def _xlsx_rows(data: bytes, file: str, sheet: str | None) -> tuple[str, list[tuple[int, list[tuple[str, str]]]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception:
-        raise sheet_error(
-            "gradebook.unreadable", "tệp XLSX không đọc được", "the XLSX file is unreadable", file, ""
-        ) from None
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            raise sheet_error(
-                "gradebook.sheet",
-                f"không có trang '{sheet}' (có: {', '.join(book.sheetnames)})",
-                f"no sheet '{sheet}' (there are: {', '.join(book.sheetnames)})",
-                file,
-                "",
-            )
-        page = book[sheet] if sheet is not None else book.worksheets[0]
-        rows = []
-        for number, cells in enumerate(page.iter_rows(), start=1):
-            values = []
-            for index, cell in enumerate(cells):
-                value = cell.value
-                if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
-                    raise sheet_error(
-                        "gradebook.formula",
-                        "ô chứa công thức, không phải giá trị; hãy xuất tệp với giá trị",
-                        "the cell holds a formula, not a value; export the file with values",
-                        file,
-                        page.title,
-                        number,
-                        _column_letter(index),
-                    )
-                values.append((_column_letter(index), _text(value)))
-            rows.append((number, values))
-        return page.title, rows
-    finally:
-        book.close()
-
-
-def _csv_rows(data: bytes, file: str) -> list[tuple[int, list[tuple[str, str]]]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise sheet_error("gradebook.encoding", "tệp CSV phải mã hóa UTF-8", "a CSV file is UTF-8", file, "") from None
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = []
-    for number, cells in enumerate(csv.reader(io.StringIO(text), dialect), start=1):
-        values = []
-        for index, value in enumerate(cells):
-            if value.strip().startswith("="):
-                raise sheet_error(
-                    "gradebook.formula",
-                    "ô chứa công thức, không phải giá trị",
-                    "the cell holds a formula, not a value",
-                    file,
-                    "",
-                    number,
-                    _column_letter(index),
-                )
-            values.append((_column_letter(index), value.strip()))
-        rows.append((number, values))
-    return rows
-
-
-def _xml_rows(data: bytes, file: str) -> list[tuple[int, list[tuple[str, str]]]]:
-    """<BangDiem><HocSinh><Cot Ten="Họ và tên">…</Cot>…</HocSinh>…</BangDiem>: the header row is made
-    of the column names of the first student."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise sheet_error(
-            "gradebook.unreadable", f"tệp XML không đọc được: {exc}", f"the XML is unreadable: {exc}", file, ""
-        ) from None
-    pupils = [e for e in root if isinstance(e.tag, str) and etree.QName(e).localname == "HocSinh"]
-    if etree.QName(root).localname != "BangDiem" or not pupils:
-        raise sheet_error(
-            "gradebook.headers",
-            "tệp XML phải là <BangDiem> gồm các <HocSinh>",
-            "the XML is a <BangDiem> of <HocSinh> elements",
-            file,
-            "",
-        )
-    names = [c.get("Ten", "") for c in pupils[0] if isinstance(c.tag, str)]
-    rows = [(1, [(name, name) for name in names])]
-    for number, pupil in enumerate(pupils, start=2):
-        cells = {c.get("Ten", ""): (c.text or "").strip() for c in pupil if isinstance(c.tag, str)}
-        rows.append((number, [(name, cells.get(name, "")) for name in names]))
-    return rows
-
-
-def _kind_of(data: bytes) -> str:
-    if data.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return "xml"
-    return "csv"
-
-
-def _map_header(
-    cells: Sequence[tuple[str, str]], preset: Mapping[str, Any]
-) -> tuple[dict[str, str], dict[str, tuple[str, int | None]], list[str]]:
-    """(identity columns by role, value columns -> (kind, slot), unknown headers)."""
-    ids: dict[str, str] = {}
-    values: dict[str, tuple[str, int | None]] = {}
-    unknown = []
-    for letter, header in cells:
-        key = column_key(header)
-        if not key or key in IGNORED:
-            continue
-        matched = next((role for role in ("student", "ministry_code", "full_name") if key in preset[role]), None)
-        slot = re.fullmatch(preset["regular"], key)
-        if matched:
-            ids[matched] = letter
-        elif slot:
-            values[letter] = ("regular", int(slot.group(1)))
-        elif kind := next((k for k in ("midterm", "final", "comment") if key in preset[k]), None):
-            values[letter] = (kind, None)
-        else:
-            unknown.append(header)
-    return ids, values, unknown
+@dataclass
+class _Header:
+    index: int  # of the header's first row in the grid
+    rows: int  # 1 or 2
+    layout: Layout
+    ids: dict[str, str]  # identity role -> column letter
+    values: Columns  # column letter -> (kind, slot)
+    unknown: list[str]
+    left_aside: list[str]
 
 
 def read_gradebook(data: bytes, file: str, *, sheet: str | None = None, preset: str | None = None) -> Gradebook:
     """Read one class × subject × term sheet."""
-    kind = _checked_kind(data, file, preset)
-    if kind == "xlsx":
-        sheet_name, rows = _xlsx_rows(data, file, sheet)
-    else:
-        sheet_name, rows = sheet or "", _xml_rows(data, file) if kind == "xml" else _csv_rows(data, file)
-    header_row, name, ids, values = _header(rows, preset, file, sheet_name)
-    slots = sum(1 for kind, _ in values.values() if kind == "regular")
-    id_column = ids.get("student") or ids["ministry_code"]
-    book = Gradebook(file, hashlib.sha256(data).hexdigest(), sheet_name, name, slots, header_row, id_column, [])
-    for number, cells in rows:
-        if number > header_row:
-            row = _data_row(number, dict(cells), ids, values, file, sheet_name)
-            if row is not None:
-                book.rows.append(row)
+
+    def refuse(code: str, vi: str, en: str) -> ValidationError:
+        return sheet_error(code, vi, en, file, "")
+
+    if preset is not None and preset not in layouts().presets:
+        names = ", ".join(layouts().presets)
+        raise refuse("gradebook.preset", f"không có mẫu '{preset}' (có: {names})", f"no preset '{preset}' ({names})")
+    grid = tables.read_grid(data, file, sheet, refuse)
+    header = _header(grid.rows, preset, file, grid.sheet)
+    header_row = grid.rows[header.index][0]
+    slots = sum(1 for kind, _ in header.values.values() if kind == "regular")
+    id_column = header.ids.get("student") or header.ids["ministry_code"]
+    book = Gradebook(
+        file,
+        hashlib.sha256(data).hexdigest(),
+        grid.sheet,
+        header.layout.name,
+        slots,
+        header_row,
+        id_column,
+        [],
+        _stated(grid.rows[: header.index], grid.sheet),
+        header.rows,
+        header.left_aside,
+        grid.encoding,
+    )
+    body = grid.rows[header.index + header.rows :]
+    if body and _is_numbering(body[0][1]):
+        body = body[1:]
+    for number, cells in body:
+        row = _data_row(number, cells, header, file, grid.sheet)
+        if row == "footer":
+            break
+        if isinstance(row, Row):
+            book.rows.append(row)
     return book
 
 
-def _checked_kind(data: bytes, file: str, preset: str | None) -> str:
-    """The file's kind ("xlsx", "csv" or "xml"), refused unless its size, its extension, its content
-    and the preset asked for are all acceptable."""
-    if len(data) > MAX_BYTES:
-        raise sheet_error(
-            "gradebook.too_large",
-            f"tệp lớn hơn giới hạn {MAX_BYTES // (1024 * 1024)} MB",
-            f"the file is larger than the {MAX_BYTES // (1024 * 1024)} MB limit",
-            file,
-            "",
-        )
-    if preset is not None and preset not in PRESETS:
-        raise sheet_error(
-            "gradebook.preset",
-            f"không có mẫu '{preset}' (có: {', '.join(PRESETS)})",
-            f"no preset '{preset}' (there are: {', '.join(PRESETS)})",
-            file,
-            "",
-        )
-    kind = _kind_of(data)
-    extension = file.rsplit(".", 1)[-1].lower() if "." in file else ""
-    if extension not in ("xlsx", "csv", "xml"):
-        raise sheet_error(
-            "gradebook.file_type",
-            "chỉ nhận tệp .xlsx, .csv hoặc .xml (hãy lưu tệp .xls thành .xlsx)",
-            "only .xlsx, .csv or .xml files are accepted (save an .xls file as .xlsx)",
-            file,
-            "",
-        )
-    if extension != kind:
-        raise sheet_error(
-            "gradebook.file_type",
-            f"nội dung tệp không phải {extension.upper()} như phần mở rộng của nó",
-            f"the file's content is not the {extension.upper()} its extension says",
-            file,
-            "",
-        )
-    if kind == "xlsx" and not zipfile.is_zipfile(io.BytesIO(data)):
-        raise sheet_error("gradebook.file_type", "tệp không phải XLSX", "the file is not an XLSX workbook", file, "")
-    return kind
+def _labels(rows: Rows, index: int, two: bool) -> list[tuple[str, str, str]]:
+    """(letter, group, text) of each column of a header at rows[index], over two rows if `two`: a
+    group header's text is carried over the empty cells to its right that have a text below."""
+    top = {c.letter: c.text for c in rows[index][1]}
+    below = {c.letter: c.text for c in rows[index + 1][1]} if two else {}
+    letters = [c.letter for c in max(rows[index][1], rows[index + 1][1] if two else [], key=len)]
+    labels, group = [], ""
+    for letter in letters:
+        upper, lower = top.get(letter, ""), below.get(letter, "")
+        if upper:
+            group = upper if lower else ""
+        if lower:
+            labels.append((letter, group, lower))
+        elif upper:
+            labels.append((letter, "", upper))
+    return labels
 
 
-Columns = dict[str, tuple[str, int | None]]
+def _mapped(labels: list[tuple[str, str, str]], layout: Layout) -> _Header:
+    header = _Header(0, 1, layout, {}, {}, [], [])
+    for letter, group, text in labels:
+        found = layout.column(text, group)
+        shown = f"{group} / {text}" if group else text
+        if found is None:
+            if not group or not layout.is_group(group) or name_key(text):
+                header.unknown.append(shown)
+        elif found[0] in IDENTITY:
+            header.ids.setdefault(found[0], letter)
+        elif found[0] in ("computed", "ignored"):
+            header.left_aside.append(shown)
+        else:
+            header.values[letter] = found
+    return header
 
 
-def _header(
-    rows: list[tuple[int, list[tuple[str, str]]]], preset: str | None, file: str, sheet_name: str
-) -> tuple[int, str, dict[str, str], Columns]:
-    """The header row: the first that names the student and the name, in the preset that fits best
-    (its number, the preset, the identifying columns and the value columns), checked."""
-    chosen = None
-    for number, cells in rows[:HEADER_SCAN_ROWS]:
-        for name in [preset] if preset else list(PRESETS):
-            ids, values, unknown = _map_header(cells, PRESETS[name])
-            fits = "full_name" in ids and ("student" in ids or "ministry_code" in ids)
-            if fits and (chosen is None or len(values) > len(chosen[3])):
-                chosen = (number, name, ids, values, unknown)
+def _fits(header: _Header) -> bool:
+    return "full_name" in header.ids and ("student" in header.ids or "ministry_code" in header.ids)
+
+
+def _second_row(rows: Rows, index: int, header: _Header) -> bool:
+    """Whether the row under a header row is a second header row: nothing under the identity
+    headers (merged down), something elsewhere, and no formula."""
+    if index + 1 >= len(rows):
+        return False
+    below = {c.letter: c for c in rows[index + 1][1] if c.text}
+    return bool(below) and not any(letter in below for letter in header.ids.values())
+
+
+def _header(rows: Rows, preset: str | None, file: str, sheet_name: str) -> _Header:
+    """The header: the first row (with the one under it, if that is a second header row) that names
+    the student and the name, in the layout that fits best; checked."""
+    chosen: _Header | None = None
+    names = [preset] if preset else list(layouts().presets)
+    for index in range(min(HEADER_SCAN_ROWS, len(rows))):
+        for name in names:
+            layout = layouts().presets[name]
+            single = _mapped(_labels(rows, index, False), layout)
+            if not _fits(single):
+                continue
+            two = _second_row(rows, index, single)
+            candidate = _mapped(_labels(rows, index, True), layout) if two else single
+            candidate.index, candidate.rows = index, 2 if two else 1
+            rank = (-len(candidate.unknown), len(candidate.values))
+            if chosen is None or rank > (-len(chosen.unknown), len(chosen.values)):
+                chosen = candidate
         if chosen is not None:
             break
     if chosen is None:
@@ -345,28 +230,33 @@ def _header(
             file,
             sheet_name,
         )
-    header_row, name, ids, values, unknown = chosen
-    if unknown:
+    _check_header(chosen, rows[chosen.index][0], file, sheet_name)
+    return chosen
+
+
+def _check_header(header: _Header, header_row: int, file: str, sheet_name: str) -> None:
+    if header.unknown:
         raise sheet_error(
             "gradebook.headers",
-            f"cột không nhận ra: {', '.join(unknown)}",
-            f"unrecognised columns: {', '.join(unknown)}",
+            f"cột không nhận ra: {', '.join(header.unknown)}",
+            f"unrecognised columns: {', '.join(header.unknown)}",
             file,
             sheet_name,
             header_row,
         )
-    kinds = [kind for kind, _ in values.values()]
+    kinds = [kind for kind, _ in header.values.values()]
     missing = [k for k in ("midterm", "final") if k not in kinds]
     if missing:
+        names = {"midterm": "giữa kì (ĐĐGgk, GK)", "final": "cuối kì (ĐĐGck, CK)"}
         raise sheet_error(
             "gradebook.headers",
-            f"thiếu cột {', '.join(missing)} ({'ĐĐGgk, ĐĐGck' if name == 'smas' else name})",
+            f"thiếu cột {', '.join(names[k] for k in missing)}",
             f"missing columns: {', '.join(missing)}",
             file,
             sheet_name,
             header_row,
         )
-    slots = sorted(slot for kind, slot in values.values() if kind == "regular" and slot is not None)
+    slots = sorted(slot for kind, slot in header.values.values() if kind == "regular" and slot is not None)
     if slots != list(range(1, len(slots) + 1)) or len(set(kinds) - {"regular"}) != len(kinds) - len(slots):
         raise sheet_error(
             "gradebook.headers",
@@ -376,24 +266,89 @@ def _header(
             sheet_name,
             header_row,
         )
-    return header_row, name, ids, values
 
 
-def _data_row(
-    number: int, by_letter: dict[str, str], ids: dict[str, str], values: Columns, file: str, sheet_name: str
-) -> Row | None:
-    """A row of values under the header; None for an empty row or the signature block under the table."""
-    identifiers = [ids[k] for k in ("student", "ministry_code") if k in ids]
-    if not any(by_letter.get(letter) for letter in [*identifiers, *values]):
-        return None
-    row = Row(
-        number,
-        by_letter.get(ids.get("student", ""), "") or None,
-        by_letter.get(ids.get("ministry_code", ""), "") or None,
-        by_letter.get(ids["full_name"], ""),
+def _is_numbering(cells: list[tables.Cell]) -> bool:
+    """The row of column numbers some programs print under the header: (1), (2), (3)…"""
+    numbers = [_NUMBERING.fullmatch(c.text) for c in cells if c.text]
+    return (
+        len(numbers) >= 3
+        and all(numbers)
+        and [int(m.group(1)) for m in numbers if m] == list(range(1, len(numbers) + 1))
     )
-    if row.student is None and row.ministry_code is None:
-        column = ids.get("student") or ids.get("ministry_code")
+
+
+def _stated(title: Rows, sheet: str) -> dict[str, Stated]:
+    """The subject, class, term and year the title block states (the first row that states each),
+    or else the sheet's name."""
+    found: dict[str, Stated] = {}
+    patterns = layouts().title
+    for number, cells in title:
+        text = " ".join(c.text for c in cells if c.text)
+        key = name_key(text)
+        for name, options in patterns.items():
+            match = next((m for p in options if (m := p.search(key))), None)
+            if match and name not in found:
+                found[name] = Stated(_value(name, match.group("value")), text, f"dòng {number}")
+    if sheet:
+        for name, stated in _from_sheet_name(sheet).items():
+            found.setdefault(name, stated)
+    return found
+
+
+def _from_sheet_name(sheet: str) -> dict[str, Stated]:
+    """A sheet named like "Toan_6A1_HK1": its class, term and year tokens, and what remains as the
+    subject unless it is a generic name ("Sheet1", "Bảng điểm")."""
+    config = layouts().sheet_name
+    key, found = name_key(sheet), {}
+    for name in ("year", "term"):
+        for pattern in layouts().title[name]:
+            if match := pattern.search(key):
+                found[name] = Stated(_value(name, match.group("value")), sheet, "tên trang")
+                key = (key[: match.start()] + "_" + key[match.end() :]).strip("_")
+                break
+    tokens = [t for t in key.split("_") if t]
+    classes = [t for t in tokens if re.fullmatch(config["class"], t)]
+    if classes:
+        found["class"] = Stated(classes[0].upper(), sheet, "tên trang")
+    rest = "_".join(t for t in tokens if t not in classes)
+    if rest and not any(re.fullmatch(p, rest) for p in config["not_a_subject"]):
+        found["subject"] = Stated(rest, sheet, "tên trang")
+    return found
+
+
+def _value(name: str, raw: str) -> str:
+    if name == "class":
+        return raw.upper()
+    if name == "term":
+        return str(term_number(raw))
+    if name == "year":
+        return raw.replace("_", "-")
+    return raw
+
+
+def _identifier(cell: tables.Cell | None, length: int) -> str | None:
+    """An identifier as the program stored it, its leading zeros given back when a spreadsheet kept it
+    as a number ("1214000001" → "001214000001" for a 12-digit one)."""
+    if cell is None or not cell.text:
+        return None
+    text = re.sub(r"[\s']", "", cell.text)
+    return text.zfill(length) if text.isdigit() and len(text) < length else text
+
+
+def _data_row(number: int, cells: list[tables.Cell], header: _Header, file: str, sheet_name: str) -> Row | str | None:
+    """A row of values under the header; None for an empty row or one to leave aside, "footer" where
+    the footer begins (nothing under it is read)."""
+    by_letter = {c.letter: c for c in cells}
+    lengths = header.layout.id_lengths
+    ids = {role: _identifier(by_letter.get(letter), lengths.get(role, 0)) for role, letter in header.ids.items()}
+    entered = [*header.ids.values(), *header.values]
+    if ids.get("student") is None and ids.get("ministry_code") is None:
+        if any(layouts().is_footer(c.text) for c in cells):
+            return "footer"
+        values = [by_letter[letter].text for letter in header.values if letter in by_letter]
+        if not any(_SCORE_LIKE.match(v) or name_key(v) in ("d", "cd") for v in values):
+            return None
         raise sheet_error(
             "gradebook.student",
             "dòng có điểm nhưng không có mã học sinh",
@@ -401,10 +356,22 @@ def _data_row(
             file,
             sheet_name,
             number,
-            column,
+            header.ids.get("student") or header.ids.get("ministry_code"),
         )
-    for letter, (kind, slot) in values.items():
-        raw = by_letter.get(letter, "")
-        if raw:
-            row.cells.append(Cell(number, letter, kind, slot, raw))
+    for letter in entered:
+        if letter in by_letter and by_letter[letter].formula:
+            raise sheet_error(
+                "gradebook.formula",
+                "ô chứa công thức, không phải giá trị; hãy xuất tệp với giá trị",
+                "the cell holds a formula, not a value; export the file with values",
+                file,
+                sheet_name,
+                number,
+                letter,
+            )
+    name = by_letter.get(header.ids["full_name"])
+    row = Row(number, ids.get("student"), ids.get("ministry_code"), name.text if name else "")
+    for letter, (kind, slot) in header.values.items():
+        if letter in by_letter and by_letter[letter].text:
+            row.cells.append(Cell(number, letter, kind, slot, by_letter[letter].text))
     return row

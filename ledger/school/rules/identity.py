@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from ledger.base.errors import ValidationError
+from ledger.school.rules import names
 
 PROVINCE_CODES = frozenset(
     [
@@ -227,6 +228,7 @@ def staff_id(value: Any, field: str = "staff") -> str:
 
 
 def class_id(value: Any, field: str = "class") -> str:
+    value = names.class_text(value)
     if isinstance(value, str) and _CLASS_ID.match(value.strip()):
         return value.strip().upper()
     raise _invalid(
@@ -245,9 +247,5 @@ def school_year(value: Any, field: str = "year") -> str:
 
 
 def term(value: Any, field: str = "term") -> int:
-    roman = {"I": 1, "II": 2}
-    if value in roman:
-        return roman[value]
-    if value in (1, 2, "1", "2") and not isinstance(value, bool):
-        return int(value)
-    raise _invalid("term.invalid", field, "học kì là 1 hoặc 2", "the term is 1 or 2")
+    """1 or 2, also as people write it: "I", "HK I", "Học kì 1" (ledger.school.rules.names)."""
+    return names.term_number(value, field)

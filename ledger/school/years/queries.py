@@ -8,11 +8,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.base.errors import NotFound
+from ledger.base.errors import NotFound, ValidationError
 from ledger.log.append import SchoolSession
 from ledger.log.projection import read
+from ledger.school.rules import names
 from ledger.school.rules.roles import Role
-from ledger.school.years.tables import assignments, classes, enrolments, school_years, subjects
+from ledger.school.years.tables import assignments, classes, enrolments, school_years, students, subjects
 
 
 async def year_row(session: SchoolSession, year: str) -> dict[str, Any]:
@@ -34,16 +35,60 @@ async def current_year(conn: AsyncConnection, school: str, today: date) -> str:
     return str((started or years)[-1 if started else 0]["year"])
 
 
-async def class_grade(session: SchoolSession, year: str, class_id: str) -> int:
-    rows = await read(session.conn, classes, session.school, year=year, class_id=class_id)
-    if not rows:
+async def known_year(conn: AsyncConnection, school: str, year: str) -> str:
+    """`year`, if the school opened it; else refused, naming the years it opened."""
+    years = sorted(row["year"] for row in await read(conn, school_years, school))
+    if year not in years:
+        there = ", ".join(years) or "chưa có / none"
+        raise NotFound(
+            "year.unknown",
+            f"trường chưa mở năm học {year} (có: {there})",
+            f"the school has not opened school year {year} (there are: {there})",
+            field="year",
+        )
+    return year
+
+
+async def known_class(conn: AsyncConnection, school: str, year: str, class_id: str) -> int:
+    """The grade of a class of `year`; an unknown class is refused, naming the classes of the year."""
+    rows = await read(conn, classes, school, year=year)
+    found = [row for row in rows if row["class_id"] == class_id]
+    if not found:
+        there = ", ".join(sorted(row["class_id"] for row in rows)) or "chưa có / none"
         raise NotFound(
             "class.unknown",
-            f"lớp {class_id} không có trong năm học {year}",
-            f"class {class_id} does not exist in {year}",
+            f"lớp {class_id} không có trong năm học {year} (có: {there})",
+            f"class {class_id} does not exist in {year} (there are: {there})",
             field="class",
         )
-    return int(rows[0]["grade"])
+    return int(found[0]["grade"])
+
+
+async def known_student(conn: AsyncConnection, school: str, student: str) -> str:
+    """A student the school registered; else refused, saying how many it has."""
+    registered = await read(conn, students, school)
+    if not any(row["student_id"] == student for row in registered):
+        raise NotFound(
+            "student.unknown",
+            f"không có học sinh {student} trong hồ sơ trường (trường có {len(registered)} học sinh)",
+            f"no student {student} in the school's records (it has {len(registered)} students)",
+            field="student",
+        )
+    return student
+
+
+async def subject_code(conn: AsyncConnection, school: str, year: str, value: Any, field: str = "subject") -> str:
+    """The catalogue code of a subject of `year` named by its code or its Vietnamese name ("TOAN",
+    "Toán", "toán"); an unknown one is refused, naming the subjects there are."""
+    catalogue = {row["code"]: row["name"] for row in await read(conn, subjects, school, year=year)}
+    try:
+        return names.subject_code(value, catalogue, field=field, year=year)
+    except ValidationError as unknown:
+        raise NotFound(unknown.code, unknown.vi, unknown.en, field=field) from None
+
+
+async def class_grade(session: SchoolSession, year: str, class_id: str) -> int:
+    return await known_class(session.conn, session.school, year, class_id)
 
 
 async def subject_row(session: SchoolSession, year: str, code: str, grade: int) -> dict[str, Any]:
