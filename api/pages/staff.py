@@ -13,13 +13,13 @@ from api.http.scope import ledger_of, principal_of, runtime_of, year_of
 from api.pages.toolkit import (
     SCHOOL_PAGE,
 )
-from api.v1.signatures import check_signer, prepare_for, signer_of
+from api.v1.signatures import check_signer, prepare_for, signer_of, submit_for
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
 from ledger.base.errors import Conflict, NotFound
 from ledger.format.envelope import Event
 from ledger.log.projection import read
-from ledger.school.signatures.commands import submit_pdf, submit_signature
+from ledger.school.signatures.commands import submit_pdf
 from ledger.school.signatures.queries import pdf_document
 from ledger.school.years.tables import classes, enrolments, students, subjects
 from signing.pdf.sign import sign_pdf
@@ -93,17 +93,7 @@ async def sign_hocba(
     principal = principal_of(request)
     holder = "organisation" if role == "ORGANISATION" else principal.staff_id
     signed = demo_sign(runtime, school, holder, prepared["document"])
-    return await submit_signature(
-        ledger_of(state),
-        school,
-        signer_of(request),
-        year,
-        student,
-        signed,
-        runtime.trusted_roots(),
-        runtime.crls(),
-        runtime.stamp(),
-    )
+    return await submit_for(request, state, school, year, student, signed)
 
 
 async def sign_pdf_hocba(

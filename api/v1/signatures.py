@@ -17,7 +17,7 @@ from api.http.scope import PUBLIC, actor_for, ledger_of, principal_of, runtime_o
 from api.v1.params import SCHOOL, V1, SchoolId, StudentId, Year
 from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import Forbidden, ValidationError
-from ledger.format.envelope import Actor
+from ledger.format.envelope import Actor, Event
 from ledger.school.rules.identity import personal_id
 from ledger.school.rules.policy import Principal
 from ledger.school.signatures.commands import prepare_signature, submit_pdf, submit_signature
@@ -127,6 +127,25 @@ async def signature_prepare(
     return {**prepared, "document": base64.b64encode(prepared["document"]).decode()}
 
 
+async def submit_for(
+    request: Request[Any, Any, Any], state: State, school: str, year: str, student: str, signed: bytes
+) -> Event:
+    """A signed học bạ from the signed-in signer, checked against the installation's roots and
+    revocation lists and timestamped by the school's authority (the API's and the pages' one path)."""
+    runtime = runtime_of(state)
+    return await submit_signature(
+        ledger_of(state),
+        school,
+        signer_of(request),
+        year,
+        student,
+        signed,
+        runtime.trusted_roots(),
+        runtime.crls(),
+        runtime.stamp(),
+    )
+
+
 @post(
     f"{SCHOOL}/students/{{student:str}}/signatures",
     operation_id="signature_submit",
@@ -143,19 +162,7 @@ async def signature_submit(
     data: JSONBody[SignedIn],
 ) -> dict[str, Any]:
     personal_id(student)
-    signed = base64_body(data.document)
-    runtime = runtime_of(state)
-    event = await submit_signature(
-        ledger_of(state),
-        school,
-        signer_of(request),
-        year,
-        student,
-        signed,
-        runtime.trusted_roots(),
-        runtime.crls(),
-        runtime.stamp(),
-    )
+    event = await submit_for(request, state, school, year, student, base64_body(data.document))
     return {
         "seq": event.seq,
         "wrapper_id": event.payload["wrapper_id"],

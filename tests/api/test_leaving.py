@@ -68,7 +68,8 @@ async def test_a_signed_out_token_stops_working_at_once(term: TermSchool, client
     csrf = home.text.split('name="csrf" value="')[1].split('"')[0]
     assert (await client.post("/dang-xuat", data={"csrf": csrf})).status_code == 303
     client.cookies.clear()
-    kept = await client.get(f"/truong/{school}", cookies={"hocba_session": cookie})
+    client.cookies.set("hocba_session", cookie)
+    kept = await client.get(f"/truong/{school}")
     assert kept.status_code in (303, 401) and "/dang-nhap" in kept.headers.get("location", "/dang-nhap")
 
 
