@@ -45,14 +45,27 @@ class Frontier:
         self.extend((leaf,))
 
     def extend(self, leaves: Iterable[bytes]) -> None:
+        """Append leaves. Runs of leaves that fill a whole perfect subtree (as many as the size's lowest
+        set bit allows) are hashed level by level and appended as that subtree's root: the same nodes
+        as one leaf at a time, with less work per hash."""
+        pending = leaves if isinstance(leaves, list) else list(leaves)
         nodes, size, sha = self._nodes, self.size, _sha256
-        for leaf in leaves:
-            node, carry = leaf, size
+        start, count = 0, len(pending)
+        while start < count:
+            height = (count - start).bit_length() - 1  # the largest perfect subtree that fits
+            if size:
+                height = min(height, (size & -size).bit_length() - 1)  # ... and keeps the frontier aligned
+            level = pending[start : start + (1 << height)]
+            while len(level) > 1:
+                pairs = iter(level)
+                level = [sha(b"\x01" + left + right).digest() for left, right in zip(pairs, pairs, strict=False)]
+            node, carry = level[0], size >> height
             while carry & 1:  # merge equal-height subtrees, as in binary addition
                 node = sha(b"\x01" + nodes.pop() + node).digest()
                 carry >>= 1
             nodes.append(node)
-            size += 1
+            size += 1 << height
+            start += 1 << height
         self.size = size
 
     def root(self) -> bytes:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -62,7 +63,7 @@ async def _walk(
     canonical: list[Finding] = []
     walker = ChainWalker()
     last_good = 0
-    columns: dict[int, list[str]] = {}
+    columns: dict[int, list[Any]] = {}
     async with engine.connect() as other:  # the server digests the indexed columns while this walks
         digests = asyncio.ensure_future(column_digests(other, school, result.head_seq, chain))
         try:

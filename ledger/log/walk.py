@@ -60,7 +60,7 @@ COLUMN_CHUNK = 10_000  # seqs per digest of the indexed columns
 
 
 def checked_batch(
-    walker: ChainWalker, rows: Sequence[Sequence[Any]], school: str, columns: dict[int, list[str]]
+    walker: ChainWalker, rows: Sequence[Sequence[Any]], school: str, columns: dict[int, list[Any]]
 ) -> tuple[list[bytes], list[tuple[int, str]]]:
     """`walker.feed` and the canonical-form and placement check of `canonical_problem`, in one loop
     over rows without their indexed columns: each body is hashed and linked, decoded once, must
@@ -102,7 +102,7 @@ def checked_batch(
         if (seq - 1) // COLUMN_CHUNK != chunk:
             chunk = (seq - 1) // COLUMN_CHUNK
             pieces = columns.setdefault(chunk, [])
-        pieces += (str(doc.get("id")), str(doc.get("type")), str(doc.get("recorded_at")))
+        pieces += (doc.get("id"), doc.get("type"), doc.get("recorded_at"))
     walker.expected, walker.prev = expected, prev
     return leaves, found
 
@@ -120,17 +120,21 @@ async def column_digests(conn: AsyncConnection, school: str, upto: int, chain: C
     return {int(chunk): bytes(digest) for chunk, digest in rows}
 
 
-def mismatched_chunks(columns: dict[int, list[str]], digests: dict[int, bytes]) -> list[int]:
+def mismatched_chunks(columns: dict[int, list[Any]], digests: dict[int, bytes]) -> list[int]:
     """The chunks whose indexed columns, as the database holds them, differ from what their bodies say.
 
     Both sides join every field with U+001F. The bodies' fields hold no U+001F (a UUID, a type name, a
     time the service wrote), so a column that held one would add a separator the bodies do not have:
     equal strings mean equal fields, row by row."""
-    sha = hashlib.sha256
+
+    def digest(fields: list[Any]) -> bytes | None:
+        try:
+            return hashlib.sha256("\x1f".join(fields).encode()).digest()
+        except TypeError:  # a body whose id, type or time is not text: its rows are compared one by one
+            return None
+
     return sorted(
-        chunk
-        for chunk in set(columns) | set(digests)
-        if sha("\x1f".join(columns.get(chunk, [])).encode()).digest() != digests.get(chunk)
+        chunk for chunk in set(columns) | set(digests) if digest(columns.get(chunk, [])) != digests.get(chunk)
     )
 
 
