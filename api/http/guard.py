@@ -12,7 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 from api.http.scope import PUBLIC, SESSION_COOKIE, entry_of, year_of
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
-from ledger.base.errors import AuthenticationFailed, DomainError
+from ledger.base.errors import AuthenticationFailed, BadRequest, DomainError
 from ledger.log.projection import read
 from ledger.school.accounts.queries import account_by_api_key, load_principal
 from ledger.school.rules import identity
@@ -67,6 +67,22 @@ async def _target(connection: ASGIConnection[Any, Any, Any, Any], runtime: Runti
     )
 
 
+def _one_meaning(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """A query parameter given twice is refused before anything reads it: the guard and the handler
+    must judge the same request (`?year=A&year=B` would be authorised for one year and served for
+    the other)."""
+    names = [name for name, _ in connection.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        entry_of(connection).reason = "query.repeated"
+        raise BadRequest(
+            "query.repeated",
+            f"Tham số {', '.join(repeated)} xuất hiện nhiều lần; mỗi tham số chỉ được có một giá trị.",
+            f"The query parameter {', '.join(repeated)} is given more than once; each takes one value.",
+            field=repeated[0],
+        )
+
+
 async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Deny by default: a route without an action, or a principal without a rule that allows the
     action on this target at this moment, is refused."""
@@ -84,6 +100,7 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
     if "year" in connection.query_params:
         entry.resource["year"] = connection.query_params["year"]
     if action == PUBLIC:
+        _one_meaning(connection)
         return
     runtime: Runtime = connection.app.state.runtime
     principal = await authenticate(connection, runtime, page=bool(handler.opt.get("page")))
@@ -94,6 +111,7 @@ async def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRou
         sorted(r.value for r in principal.roles),
         principal.school,
     )
+    _one_meaning(connection)  # after the account is known, so the refusal lands in its school's trail
     if not isinstance(action, str):
         entry.reason = "route.no_action"
         raise PermissionDeniedException("this route grants no access")

@@ -39,6 +39,7 @@ class Problem(msgspec.Struct, omit_defaults=True):
 ERRORS = {
     status: ResponseSpec(data_container=Problem, description=text, media_type=PROBLEM)
     for status, text in {
+        400: "The request cannot be read as one request: a query parameter given more than once",
         401: "Not signed in, or the credential is not valid",
         403: "The role, assignment or time does not allow it",
         404: "Not found",

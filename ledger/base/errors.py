@@ -67,6 +67,13 @@ class ValidationError(DomainError):
     """The input itself is malformed or breaks a rule of the data (422)."""
 
 
+class BadRequest(DomainError):
+    """The request cannot be read as one meaning: a query parameter given twice (400)."""
+
+    status = 400
+    title = "Bad request"
+
+
 class NotFound(DomainError):
     status = 404
     title = "Not found"

@@ -52,3 +52,22 @@ async def test_pages_tell_the_browser_what_it_may_load(api: httpx.AsyncClient, p
     assert "frame-ancestors 'none'" in policy
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["referrer-policy"] == "same-origin"
+
+
+async def test_a_query_parameter_given_twice_is_refused_before_the_guard_judges_it(
+    api: httpx.AsyncClient, demo: Any, tokens: dict[str, dict[str, str]], runtime: Any
+) -> None:
+    """`?year=A&year=B`: the guard would authorise one year and the handler serve the other. Refused
+    with 400, for every route, and the refusal is in the trail."""
+    from audit.trail import query_access
+
+    sheet = f"{V1}/schools/{demo.school}/classes/6A1/sheets/TOAN/1"
+    teacher = tokens["SUBJECT_TEACHER"]
+    assert (await api.get(sheet, params={"year": demo.year}, headers=teacher)).status_code == 200
+    twice = await api.get(f"{sheet}?year={demo.year}&year=2026-2027", headers=teacher)
+    assert twice.status_code == 400, twice.text
+    body = twice.json()
+    assert body["code"] == "query.repeated" and body["field"] == "year" and "nhiều lần" in body["detail_vi"]
+    async with runtime.engine().connect() as conn:
+        seen = await query_access(conn, demo.school, username="gv.toan02", limit=5)
+    assert any(r["reason"] == "query.repeated" and r["status"] == 400 for r in seen)
