@@ -101,15 +101,16 @@ class AccessEntry:
     resource: dict[str, Any] = field(default_factory=dict)
     students: set[str] = field(default_factory=set)
     reason: str | None = None
+    denied: bool = False  # refused access answered otherwise (a page sends the visitor to sign in)
 
     def touch(self, students: Iterable[Any]) -> None:
         """Note the students whose data this request reads or writes (well-formed identifiers only)."""
         self.students.update(s for s in students if isinstance(s, str) and _PERSONAL_ID.match(s))
 
     def payload(self, status: int) -> dict[str, Any]:
-        if status < 400:
+        if status < 400 and not self.denied:
             outcome = "allowed"
-        elif status in (401, 403, 429):
+        elif status < 400 or status in (401, 403, 429):
             outcome = "denied"
         elif status < 500:
             outcome = "refused"  # a request the service understood and declined (404, 409, 422)

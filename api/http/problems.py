@@ -67,10 +67,20 @@ def vietnamese(status: int) -> str:
     return _VI[status]
 
 
-def problem(status: int, en: str, vi: str | None = None, *, retry_after: int = 60, **fields: Any) -> Response[Problem]:
+def problem(
+    status: int,
+    en: str,
+    vi: str | None = None,
+    *,
+    retry_after: int = 60,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> Response[Problem]:
     doc = Problem(title=_title(status), status=status, detail=en, detail_vi=vi or _VI.get(status, en), **fields)
-    headers = {"Retry-After": str(retry_after)} if status in (429, 503) else None
-    return Response(doc, status_code=status, media_type=PROBLEM, headers=headers)
+    sent = dict(headers or {})
+    if status in (429, 503):
+        sent["Retry-After"] = str(retry_after)
+    return Response(doc, status_code=status, media_type=PROBLEM, headers=sent or None)
 
 
 def _title(status: int) -> str:
@@ -109,10 +119,13 @@ def on_http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[P
     detail = str(exc.detail)
     if isinstance(exc, ValidationException) and exc.extra:
         detail = f"{detail}: {json.dumps(exc.extra, ensure_ascii=False, default=str)}"
+    methods = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow")
+    allow = {"Allow": methods} if status == 405 and methods else None
     return problem(
         status,
         detail,
         _VI.get(status) if status != 422 else f"Dữ liệu không hợp lệ: {detail}",
+        headers=allow,
         request_id=_request_id(request),
     )
 
@@ -121,11 +134,18 @@ def on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
     """Data the database cannot hold is the caller's to fix (422); a database that cannot be reached is
     a moment to wait (503, retryable: appends are idempotent by event id)."""
     status = database_status(exc)
-    if status == 422:
+    if status == 422:  # the database's own words stay in the log: they name tables and columns
+        log.info("a value the database cannot hold", error=str(getattr(exc, "orig", exc)))
+        out_of_range = isinstance(getattr(exc, "orig", exc), psycopg.errors.NumericValueOutOfRange)
         return problem(
             422,
-            f"a value cannot be stored: {getattr(exc, 'orig', exc)}",
-            "Có giá trị không lưu được; hãy kiểm tra dữ liệu gửi lên.",
+            "a number is out of range (at most 9223372036854775807)"
+            if out_of_range
+            else "a value cannot be stored: too long, out of range or not valid text",
+            "Có số vượt quá giới hạn cho phép."
+            if out_of_range
+            else "Có giá trị không lưu được (quá dài, vượt giới hạn hoặc không phải văn bản hợp lệ); "
+            "hãy kiểm tra dữ liệu gửi lên.",
             request_id=_request_id(request),
         )
     if status == 503:

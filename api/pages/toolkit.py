@@ -202,6 +202,7 @@ def template_filters(engine: JinjaTemplateEngine) -> None:
 def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     text = text_of(request)
     if isinstance(exc, NotAuthorizedException):
+        entry_of(request).denied = True  # a page without a session is refused access, then sent to sign in
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/dang-nhap?next={quote(target, safe='')}", status_code=303)
     rule = None

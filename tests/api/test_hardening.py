@@ -71,3 +71,34 @@ async def test_a_query_parameter_given_twice_is_refused_before_the_guard_judges_
     async with runtime.engine().connect() as conn:
         seen = await query_access(conn, demo.school, username="gv.toan02", limit=5)
     assert any(r["reason"] == "query.repeated" and r["status"] == 400 for r in seen)
+
+
+async def test_a_page_visit_without_a_session_is_recorded_as_denied(api: httpx.AsyncClient, runtime: Any) -> None:
+    """The visitor is sent to sign in (303), and the trail says the page was refused, not served."""
+    from audit.trail import query_access
+
+    path = "/truong/kp-khong-co-phien/lich"
+    answer = await api.get(path)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/dang-nhap?next=")
+    async with runtime.engine().connect() as conn:
+        seen = await query_access(conn, "service", limit=50)
+    [entry] = [r for r in seen if r["path"] == path]
+    assert (entry["outcome"], entry["status"], entry["reason"]) == ("denied", 303, "credential.missing")
+
+
+async def test_a_wrong_method_names_the_allowed_ones(api: httpx.AsyncClient) -> None:
+    answer = await api.delete(f"{V1}/health")
+    allowed = {m.strip() for m in answer.headers["allow"].split(",")}
+    assert answer.status_code == 405 and "GET" in allowed and "DELETE" not in allowed
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_number_beyond_the_database_is_refused_without_its_words(
+    api: httpx.AsyncClient, demo: Any, tokens: dict[str, dict[str, str]]
+) -> None:
+    """An integer above 2^63 is answered 422 with a readable message; the database's own error text
+    (naming its tables and types) never reaches the client."""
+    answer = await api.get(f"{V1}/schools/{demo.school}/feed", params={"after": 2**64}, headers=tokens["INTEGRATION"])
+    assert answer.status_code == 422, answer.text
+    text = answer.text.lower()
+    assert "bigint" not in text and "psycopg" not in text and "hocba." not in text
