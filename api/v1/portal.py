@@ -177,10 +177,15 @@ async def portal_lookup(request: Request[Any, Any, Any], state: State, data: JSO
     return Response({"issued": found})
 
 
+def _code(text: str) -> str:
+    """A verification code as people type it back: any case, with or without its hyphen or spaces."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
 async def lookup(runtime: Runtime, data: LookupIn) -> dict[str, Any] | None:
     """The issued học bạ that matches all five details of Điều 2.14, or None."""
     secret = token_secret(runtime.settings)
-    code = data.code.strip().upper().replace(" ", "")
+    code = _code(data.code)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, issued, data.school, hocba_id=data.hocba_id, student_id=data.student_id)
         people = await read(conn, students, data.school, student_id=data.student_id)
@@ -191,7 +196,7 @@ async def lookup(runtime: Runtime, data: LookupIn) -> dict[str, Any] | None:
         if person is not None
         and _name(person["full_name"]) == _name(data.full_name)
         and person["date_of_birth"].isoformat() == data.birth_date
-        and lookup_code(secret, data.school, r["issuance_id"]) == code
+        and _code(lookup_code(secret, data.school, r["issuance_id"])) == code
     ]
     return _issued_out(matches[-1], data.school) if matches else None
 

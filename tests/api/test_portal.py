@@ -112,6 +112,9 @@ async def test_lookup_needs_all_five_details(signers: Signers, portal: Any, runt
     found = await client.post(f"{PORTAL}/lookup", json=good)
     assert found.status_code == 200, found.text
     assert found.json()["issued"]["issuance_id"] == event.payload["issuance"]
+    for typed in (code.replace("-", ""), code.replace("-", " "), f" {code.lower().replace('-', '')} "):
+        again = await client.post(f"{PORTAL}/lookup", json={**good, "code": typed})
+        assert again.status_code == 200, typed  # with or without its hyphen, in any case
     wrong_name = "Nguyễn Văn Khác" if person["full_name"] != "Nguyễn Văn Khác" else "Trần Thị Khác"
     for field, value in (
         ("full_name", wrong_name),
