@@ -13,9 +13,9 @@ from audit.trail import access_index
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_ATTEMPTS = 5
 ADDRESS_ATTEMPTS = 20
-# Every way to sign in counts towards the same limit: the API's password and certificate logins and
-# the sign-in page.
-LOGIN_ACTIONS = ("auth_token", "auth_certificate", "page_login_submit")
+# Every way to try a password counts towards the same limit: the API's password and certificate logins,
+# the sign-in page, and the current password asked by a password change.
+LOGIN_ACTIONS = ("auth_token", "auth_certificate", "page_login_submit", "me_password")
 
 
 async def login_blocked(conn: AsyncConnection, school: str, username: str, client: str | None, since: datetime) -> int:

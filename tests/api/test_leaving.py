@@ -214,3 +214,30 @@ async def test_only_the_principal_makes_an_account_that_reads_everything_and_aud
     alerts = (await client.get(f"{V1}/schools/{school}/audit/alerts", headers=auditor)).json()["items"]
     assert [(a["rule"], a["username"]) for a in alerts] == [("privileged_account", "thanhtra.bong")]
     assert ("account_create", "denied", "account.not_yours") in await trail(term)
+
+
+async def test_guessing_the_current_password_counts_towards_the_sign_in_limit(
+    term: TermSchool, client: httpx.AsyncClient
+) -> None:
+    """Someone holding a session guesses its password through the password change: the fifth wrong
+    guess blocks the sixth, even a right one, and signing in for the same account too."""
+    school = term.school
+    token = await bearer(client, school, term.teacher)
+    for _ in range(5):
+        wrong = await client.post(
+            f"{V1}/me/password", json={"current": "khong-phai-mat-khau", "new": "mat-khau-moi-dai"}, headers=token
+        )
+        assert wrong.status_code == 403
+    blocked = await client.post(
+        f"{V1}/me/password", json={"current": PASSWORD, "new": "mat-khau-moi-dai"}, headers=token
+    )
+    assert blocked.status_code == 429 and "Retry-After" in blocked.headers
+    login = await client.post(
+        f"{V1}/auth/token", json={"school": school, "username": term.teacher, "password": PASSWORD}
+    )
+    assert login.status_code == 429
+    assert [r for r in await trail(term) if r[0] == "me_password"][-1] == (
+        "me_password",
+        "denied",
+        "login.rate_limited",
+    )
