@@ -61,17 +61,15 @@ def find_unusual(rows: list[dict[str, Any]], limits: Thresholds) -> list[dict[st
     alerts = []
     for (who, bucket), seen in students.items():
         if len(seen) >= limits.bulk_students:
-            alerts.append(
-                _alert("bulk_reads", who, bucket, bucket + limits.window, {"threshold": limits.bulk_students})
-            )
+            alerts.append(alert("bulk_reads", who, bucket, bucket + limits.window, {"threshold": limits.bulk_students}))
     for (who, bucket), count in refusals.items():
         if count >= limits.refusals:
             alerts.append(
-                _alert("repeated_refusals", who, bucket, bucket + limits.window, {"threshold": limits.refusals})
+                alert("repeated_refusals", who, bucket, bucket + limits.window, {"threshold": limits.refusals})
             )
     for (who, day), _count in night.items():
         alerts.append(
-            _alert(
+            alert(
                 "off_hours",
                 who,
                 day,
@@ -82,7 +80,8 @@ def find_unusual(rows: list[dict[str, Any]], limits: Thresholds) -> list[dict[st
     return alerts
 
 
-def _alert(rule: str, who: str, start: datetime, end: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+def alert(rule: str, who: str, start: datetime, end: datetime, detail: dict[str, Any]) -> dict[str, Any]:
+    """An alert of `rule` about `who` over a window; its key (rule, who, start) makes it raised once."""
     return {
         "key": f"{rule}:{who}:{format_time(start)}",
         "rule": rule,

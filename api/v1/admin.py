@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK
 from api.http.problems import ERRORS
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ImportKind, SchoolId, UsernameField
-from ledger.base.clock import format_time
+from audit.rules import alert
 from ledger.base.errors import Forbidden
 from ledger.school.accounts.commands import create_account, disable_account
 from ledger.school.imports import sector as importer
@@ -94,16 +94,9 @@ async def account_create(
         now=runtime.clock.now(),
     )
     if kind in PRIVILEGED:  # every account that reads all records is known to auditors and the principal
-        moment = format_time(runtime.clock.now())
-        alert = {
-            "key": f"privileged_account:{made.username}",
-            "rule": "privileged_account",
-            "username": made.username,
-            "window_from": moment,
-            "window_to": moment,
-            "detail": {"kind": kind.value, "created_by": principal.username},
-        }
-        await state.trail.raise_alerts(school, [alert])
+        now = runtime.clock.now()
+        detail = {"kind": kind.value, "created_by": principal.username}
+        await state.trail.raise_alerts(school, [alert("privileged_account", made.username, now, now, detail)])
     return {"username": made.username, "kind": made.kind.value, "password": made.password, "api_key": made.api_key}
 
 

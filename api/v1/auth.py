@@ -195,22 +195,13 @@ class GrantOut(msgspec.Struct):
 async def me_password(request: Request[Any, Any, Any], state: State, data: JSONBody[PasswordChange]) -> Response[Any]:
     principal = principal_of(request)
     runtime = runtime_of(state)
-    entry = entry_of(request)
-    async with runtime.engine().connect() as conn:
-        since = runtime.clock.now() - LOGIN_WINDOW
-        if await login_blocked(conn, principal.school, principal.username, entry.client, since):
-            entry.reason = "login.rate_limited"
-            minutes = LOGIN_WINDOW.seconds // 60
-            return problem(
-                429,
-                f"too many refused passwords for this account: retry in {minutes} minutes",
-                f"Nhập sai mật khẩu quá nhiều lần; vui lòng thử lại sau {minutes} phút.",
-                retry_after=LOGIN_WINDOW.seconds,
-            )
+    blocked = await _guard_login(request, state, principal.school, principal.username)
+    if blocked is not None:
+        return blocked
     try:
         await check_password(runtime.engine(), principal.school, principal.username, data.current)
     except AuthenticationFailed:
-        entry.reason = "password.wrong"  # counts towards the sign-in limit: the same secret
+        entry_of(request).reason = "password.wrong"  # counts towards the sign-in limit: the same secret
         return problem(403, "the current password is not right", "Mật khẩu hiện tại không đúng.")
     await set_password(runtime.engine(), principal.school, principal.username, data.new, runtime.clock.now())
     return Response({"changed": True})

@@ -78,8 +78,8 @@ async def verify_logs(
     core) at a time; in this process when there is one log, one core, or little to verify."""
     policy = policy or VerifyPolicy()
     workers = workers or os.cpu_count() or 1
-    jobs = await _jobs(engine, schools, chains)
-    if workers < 2 or len(jobs) < 2 or sum(size for *_, size in jobs) < parallel_from:
+    jobs = await _jobs(engine, schools, chains) if workers > 1 else []
+    if len(jobs) < 2 or sum(size for *_, size in jobs) < parallel_from:
         return await verify(engine, trusted_roots, schools, progress, chains, policy)
     loop = asyncio.get_running_loop()
     roots = [cert.public_bytes(Encoding.DER) for cert in trusted_roots]

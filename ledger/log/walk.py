@@ -33,8 +33,9 @@ NOT_JSON = "the body is not JSON the ledger accepts (a fraction, an integer too 
 Row = tuple[int, bytes, bytes, bytes, str, str, str]  # seq, prev_hash, hash, body, event id, type, recorded_at
 
 
-def canonical_problem(body: bytes, school: str, row: Row) -> str | None:
-    """Why a body is not the canonical encoding of an event of this row, or None when it is.
+def body_problem(body: bytes, school: str, seq: int) -> tuple[Any, str | None]:
+    """The body decoded (None when it is not a JSON object), and why it is not the canonical encoding
+    of the event at `seq` of `school` (None when it is).
 
     Fast path: decoding refuses fractions, exponents and invalid UTF-8, and the encoder's sorted
     compact output must give back the very bytes (a duplicate key, other spacing, order or escapes
@@ -42,15 +43,25 @@ def canonical_problem(body: bytes, school: str, row: Row) -> str | None:
     two order differently."""
     try:
         doc = _DECODER.decode(body)
-        if _ENCODER.encode(doc) != body and canonical_bytes(doc) != body:
-            return NOT_CANONICAL
+        canonical = _ENCODER.encode(doc) == body or canonical_bytes(doc) == body
     except (msgspec.DecodeError, msgspec.ValidationError, msgspec.EncodeError, CanonicalError, ValueError):
-        return NOT_JSON
+        return None, NOT_JSON
     if not isinstance(doc, dict):
-        return "the body is not a JSON object"
+        return None, "the body is not a JSON object"
+    if not canonical:
+        return doc, NOT_CANONICAL
+    if doc.get("seq") != seq or doc.get("school") != school:
+        return doc, f"row stored as seq {seq} holds the body of seq {doc.get('seq')} of {doc.get('school')!r}"
+    return doc, None
+
+
+def canonical_problem(body: bytes, school: str, row: Row) -> str | None:
+    """Why a body is not the canonical encoding of an event of this row, its indexed columns included,
+    or None when it is."""
     seq, _, _, _, event_id, kind, recorded_at = row
-    if (doc.get("school"), doc.get("seq")) != (school, seq):
-        return f"row stored as seq {seq} holds the body of seq {doc.get('seq')} of {doc.get('school')!r}"
+    doc, problem = body_problem(body, school, seq)
+    if problem is not None:
+        return problem
     if (doc.get("id"), doc.get("type"), doc.get("recorded_at")) != (event_id, kind, recorded_at):
         return "indexed columns disagree with the hashed body"
     return None
@@ -67,7 +78,7 @@ def checked_batch(
     re-encode to its own bytes and name this school and seq. What the indexed columns must hold (id,
     type, recorded_at) is collected in `columns` by chunk of seqs, to be compared with the database's
     digests of the same chunks (`column_digests`). Returns the leaves and the bodies' problems."""
-    sha, decode, encode = hashlib.sha256, _DECODER.decode, _ENCODER.encode
+    sha = hashlib.sha256
     leaves: list[bytes] = []
     found: list[tuple[int, str]] = []
     expected, prev, findings = walker.expected, walker.prev, walker.findings
@@ -85,20 +96,11 @@ def checked_batch(
             findings.append(Finding(seq, "hash", "body does not match the stored hash"))
             leaf = stored_hash  # resynchronise so one bad row is reported once
         prev, expected = leaf, seq + 1
-        try:
-            doc = decode(body)
-            if encode(doc) != body and canonical_bytes(doc) != body:
-                found.append((seq, NOT_CANONICAL))
-        except (msgspec.DecodeError, msgspec.ValidationError, msgspec.EncodeError, CanonicalError, ValueError):
-            found.append((seq, NOT_JSON))
+        doc, problem = body_problem(body, school, seq)
+        if problem is not None:
+            found.append((seq, problem))
+        if doc is None:
             continue
-        if not isinstance(doc, dict):
-            found.append((seq, "the body is not a JSON object"))
-            continue
-        if doc.get("seq") != seq or doc.get("school") != school:
-            found.append(
-                (seq, f"row stored as seq {seq} holds the body of seq {doc.get('seq')} of {doc.get('school')!r}")
-            )
         if (seq - 1) // COLUMN_CHUNK != chunk:
             chunk = (seq - 1) // COLUMN_CHUNK
             pieces = columns.setdefault(chunk, [])
