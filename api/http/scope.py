@@ -44,7 +44,7 @@ def ledger_of(state: Any) -> Ledger:
 
 def actor_for(principal: Principal, role: str) -> Actor:
     """The actor an event records for a signed-in person acting in `role`."""
-    return Actor(principal.staff_id or principal.username, role)
+    return Actor(principal.staff_id or principal.username, role, account=principal.username)
 
 
 def principal_of(request: Request[Any, Any, Any]) -> Principal:

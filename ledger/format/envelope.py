@@ -3,7 +3,7 @@
 An event's body is the RFC 8785 encoding of
 
     {"v": 1, "school": ..., "seq": ..., "id": ..., "type": ..., "schema": ...,
-     "payload": {...}, "actor": {"user": ..., "role": ..., "on_behalf_of": ...},
+     "payload": {...}, "actor": {"user": ..., "role": ..., "on_behalf_of": ..., ["account": ...]},
      "recorded_at": "YYYY-MM-DDTHH:MM:SS.ffffff+07:00"}
 
 and its hash is SHA-256(0x00 || prev_hash || body): the RFC 9162 leaf hash of the 32-byte previous
@@ -41,15 +41,21 @@ class EnvelopeError(HocbaError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who caused an event: the user, the role they acted in, and on whose behalf (Điều 18.7)."""
+    """Who caused an event: the person (a staff id, or a system's name), the role they acted in, on
+    whose behalf (Điều 18.7), and the account they signed in with. The account is a member of the
+    body only when known, so events recorded before accounts were named keep their bytes."""
 
     user: str
     role: str
     on_behalf_of: str | None = None
+    account: str | None = None
 
     def to_json(self) -> dict[str, str | None]:
         behalf = str(self.on_behalf_of) if self.on_behalf_of is not None else None
-        return {"user": str(self.user), "role": str(self.role), "on_behalf_of": behalf}
+        doc = {"user": str(self.user), "role": str(self.role), "on_behalf_of": behalf}
+        if self.account is not None:
+            doc["account"] = str(self.account)
+        return doc
 
 
 SYSTEM = Actor(user="system", role="SYSTEM")
@@ -157,7 +163,7 @@ def decode(body: bytes, prev_hash: bytes, hash_: bytes) -> Event:
         type=doc["type"],
         schema=doc["schema"],
         payload=doc["payload"],
-        actor=Actor(actor["user"], actor["role"], actor["on_behalf_of"]),
+        actor=Actor(actor["user"], actor["role"], actor["on_behalf_of"], actor.get("account")),
         recorded_at=parse_time(doc["recorded_at"]),
         prev_hash=prev_hash,
         hash=hash_,
