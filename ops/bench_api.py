@@ -40,7 +40,9 @@ from api.app import create_app
 from audit.trail import AccessTrail
 from ledger.app import migrate
 from ledger.app.db import AUDITOR_ROLE, ensure_database, start_embedded
+from ledger.app.demo import ADMIN as SETUP
 from ledger.app.demo import PRINCIPAL, DemoSchool, build_demo_school
+from ledger.app.demo import PRINCIPAL as SETUP_PRINCIPAL
 from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ, ManualClock
 from ledger.base.settings import Settings
@@ -48,6 +50,7 @@ from ledger.log.checkpointing import make_checkpoint
 from ledger.log.schema import ACCESS
 from ledger.log.verify import verify
 from ledger.school.accounts.commands import create_account
+from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind
 from ledger.school.rules.tt22 import required_regular
 from ledger.school.years.model import default_catalogue
@@ -249,10 +252,19 @@ async def main() -> None:
         for school in (reads_school.school, write_school.school):
             for staff in [PRINCIPAL.user, *write_school.subject_teachers.values()]:
                 await create_account(
-                    runtime.engine(), school, staff, AccountKind.STAFF, password=PASSWORD, now=runtime.clock.now()
+                    school_ledger(runtime.engine(), clock=runtime.clock),
+                    school,
+                    staff,
+                    AccountKind.STAFF,
+                    password=PASSWORD,
+                    actor=SETUP,
                 )
         made = await create_account(
-            runtime.engine(), write_school.school, "so-gddt", AccountKind.INTEGRATION, now=runtime.clock.now()
+            school_ledger(runtime.engine(), clock=runtime.clock),
+            write_school.school,
+            "so-gddt",
+            AccountKind.INTEGRATION,
+            actor=SETUP_PRINCIPAL,
         )
         app.state.bench_api_key = made.api_key
         await make_checkpoint(

@@ -30,7 +30,7 @@ from ledger.log.append import Ledger
 from ledger.log.checkpointing import checkpoint_logs
 from ledger.school.readmodels import school_ledger
 from signing.x509.pki import Pki
-from tests.support.helpers import PASSWORD, database_url_of
+from tests.support.helpers import PASSWORD, database_url_of, opener
 
 pytest_plugins = ["tests.support.signers"]  # the signing fixture school
 
@@ -204,13 +204,13 @@ async def credentials(demo: DemoSchool, runtime: Runtime) -> dict[str, dict[str,
             class_id, index = extra["student"]
             student = demo.rosters[class_id][index]
         made = await create_account(
-            runtime.engine(),
+            school_ledger(runtime.engine(), clock=runtime.clock),
             demo.school,
             username,
             AccountKind(kind),
             student_id=student,
             password=None if kind == "INTEGRATION" else PASSWORD,
-            now=runtime.clock.now(),
+            actor=opener(kind),
         )
         if made.api_key:
             headers[role] = {"Authorization": f"ApiKey {made.api_key}"}

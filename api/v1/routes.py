@@ -43,6 +43,7 @@ from api.v1.signatures import (
     signature_submit_pdf,
     time_stamp,
 )
+from api.v1.staffing import assignment_approve, assignment_end, assignment_listing, assignment_refuse
 from api.v1.transcripts import assessment_evaluate, get_class_summary, student_transcript
 from api.v1.transfers import (
     transfer_list,
@@ -105,6 +106,10 @@ ROUTES = [
     import_rows,
     account_create,
     account_disable,
+    assignment_listing,
+    assignment_approve,
+    assignment_refuse,
+    assignment_end,
     ledger_checkpoint,
     ledger_verify,
     audit_access,

@@ -8,6 +8,7 @@ the signer's side, submit), and the issuance of every học bạ. Used by the te
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ from ledger.school.years.commands import (
     register_staff,
     register_students,
 )
-from ledger.school.years.model import Assignment, SubjectDefinition, default_catalogue
+from ledger.school.years.model import Assignment, Decision, SubjectDefinition, default_catalogue
 from signing.x509.keys import DocumentSigner, Signer
 from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
@@ -126,6 +127,15 @@ ETHNICITY = ["Kinh"] * 9 + ["Mường"]
 COMMUNES = ["xã Khánh Phú", "xã Khánh An", "xã Khánh Cư", "thị trấn Yên Ninh"]
 
 PRINCIPAL = Actor("ht.doanthuy", Role.PRINCIPAL)
+# The decision appointing the demo's principal (Điều 24.3, 33.2): a fictitious text, hashed as the
+# real document would be.
+APPOINTMENT_TEXT = "Quyết định số 1520/QĐ-SGDĐT ngày 28/07/2025 bổ nhiệm bà Đoàn Thị Thủy làm Hiệu trưởng trường THCS"
+APPOINTMENT = Decision(
+    "1520/QĐ-SGDĐT",
+    "Sở Giáo dục và Đào tạo tỉnh Ninh Bình",
+    date(2025, 7, 28),
+    hashlib.sha256(APPOINTMENT_TEXT.encode()).hexdigest(),
+)
 VICE_PRINCIPAL = Actor("pht.nguyenvanhung", Role.LEADERSHIP)
 CLERK = Actor("vt.nguyenthilan", Role.CLERK)
 ADMIN = Actor("qt.tranvanminh", Role.ADMIN)
@@ -248,7 +258,8 @@ async def build_demo_school(
     await enrol(ledger, school, ADMIN, YEAR, enrolment)
 
     start = date(2025, 8, 20)
-    roles = [Assignment(a.user, Role(a.role), start) for a in (PRINCIPAL, VICE_PRINCIPAL, CLERK, ADMIN, IT_REVIEWER)]
+    roles = [Assignment(PRINCIPAL.user, Role.PRINCIPAL, start, decision=APPOINTMENT)]
+    roles += [Assignment(a.user, Role(a.role), start) for a in (VICE_PRINCIPAL, CLERK, ADMIN, IT_REVIEWER)]
     homerooms = [t["staff"] for t in teachers]
     subject_work = []
     for index, class_id in enumerate(sorted(demo.classes)):

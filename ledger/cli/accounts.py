@@ -19,7 +19,11 @@ from ledger.cli.common import (
 
 
 def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from ledger.format.envelope import Actor
     from ledger.school.accounts.commands import create_account
+    from ledger.school.readmodels import school_ledger
     from ledger.school.rules.policy import AccountKind
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
@@ -27,14 +31,14 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     async def body(runtime: Any) -> int:
         school = await checked_school(runtime, args, settings)
         made = await create_account(
-            runtime.engine(),
+            school_ledger(runtime.engine(), clock=runtime.clock),
             school,
             args.username,
             AccountKind(args.kind.upper()),
             staff_id=args.staff_id,
             student_id=args.student_id,
             password=password,
-            now=runtime.clock.now(),
+            actor=Actor(f"cli.{getpass.getuser()}", "ADMIN"),
         )
         doc = {"username": made.username, "kind": made.kind.value}
         if made.password:
@@ -52,13 +56,17 @@ def cmd_account_disable(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
     from ledger.base.errors import DomainError
+    from ledger.format.envelope import Actor
     from ledger.school.accounts.commands import disable_account
+    from ledger.school.readmodels import school_ledger
 
     async def body(runtime: Any) -> int:
         school = await checked_school(runtime, args, settings)
         command = f"account disable {args.username}"
         try:
-            await disable_account(runtime.engine(), school, args.username, runtime.clock.now())
+            ledger = school_ledger(runtime.engine(), clock=runtime.clock)
+            actor = Actor(f"cli.{getpass.getuser()}", "ADMIN")
+            await disable_account(ledger, school, args.username, actor, args.reason)
         except DomainError as error:
             await record_cli(runtime, school, f"cli.{getpass.getuser()}", ["ADMIN"], "account disable", error)
             raise
@@ -116,6 +124,7 @@ def add_account(commands: Any) -> None:
     )
     school_option(disable)
     disable.add_argument("--username", required=True)
+    disable.add_argument("--reason", help="why: the person left, or the account was compromised (recorded)")
     disable.set_defaults(handler=cmd_account_disable)
 
 

@@ -113,8 +113,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _demo_accounts(runtime: Any, demo: Any) -> list[tuple[str, str, str]]:
     """Accounts on the demo school, to sign in with: (username, password or API key, what they do)."""
-    from ledger.app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+    from ledger.app.demo import ADMIN, DEMO_ACCOUNTS, DEMO_PASSWORD, PRINCIPAL
     from ledger.school.accounts.commands import create_account
+    from ledger.school.readmodels import school_ledger
     from ledger.school.rules.policy import AccountKind
 
     first_class = sorted(demo.rosters)[0]
@@ -126,16 +127,17 @@ async def _demo_accounts(runtime: Any, demo: Any) -> list[tuple[str, str, str]]:
         "so-gddt-ninhbinh": ("INTEGRATION", "Kho học bạ số của Sở (khóa API)"),
     }
     made = []
+    ledger = school_ledger(runtime.engine(), clock=runtime.clock)
     for username, (kind, what) in people.items():
         integration = kind == "INTEGRATION"
         account = await create_account(
-            runtime.engine(),
+            ledger,
             demo.school,
             username,
             AccountKind(kind),
             student_id=demo.rosters[first_class][0] if kind == "GUARDIAN" else None,
             password=None if integration else DEMO_PASSWORD,
-            now=runtime.clock.now(),
+            actor=PRINCIPAL if integration else ADMIN,
         )
         made.append((username, str(account.api_key) if integration else DEMO_PASSWORD, what))
     return made

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger.base.clock import Clock
 from ledger.log.append import Ledger
 from ledger.log.projection import Projection
+from ledger.school.accounts.projection import PROJECTION as ACCOUNTS
 from ledger.school.assessments.projection import PROJECTION as ASSESSMENTS
 from ledger.school.calendar.projection import PROJECTION as CALENDAR
 from ledger.school.class_sheets.projection import PROJECTION as CLASS_SHEETS
@@ -27,6 +28,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     ISSUANCE,
     TRANSFERS,
     CLASS_SHEETS,
+    ACCOUNTS,
 )
 
 

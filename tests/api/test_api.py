@@ -21,7 +21,7 @@ from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log import store
 from ledger.log.schema import ACCESS, access_log
 from ledger.log.verify import verify
-from tests.support.helpers import PASSWORD
+from tests.support.helpers import PASSWORD, SETUP
 
 V1 = "/api/v1"
 
@@ -116,14 +116,7 @@ async def test_failed_logins_are_recorded_and_rate_limited(
     from ledger.school.accounts.commands import create_account
     from ledger.school.rules.policy import AccountKind
 
-    await create_account(
-        app_engine,
-        demo.school,
-        "gv.gdcd04",
-        AccountKind.STAFF,
-        password=PASSWORD,
-        now=__import__("datetime").datetime.now().astimezone(),
-    )
+    await create_account(demo.ledger, demo.school, "gv.gdcd04", AccountKind.STAFF, password=PASSWORD, actor=SETUP)
     for attempt in range(5):
         answer = await api.post(f"{V1}/auth/token", json=wrong)
         assert answer.status_code == 401, attempt

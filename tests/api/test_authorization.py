@@ -15,6 +15,7 @@ from ledger.app.demo import DemoSchool
 from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind, Grant, Principal, Target, allowed
 from ledger.school.rules.roles import Role
+from tests.support.helpers import SETUP
 
 MATRIX = Path(__file__).with_name("access_matrix.csv")
 
@@ -57,6 +58,7 @@ async def test_every_route_and_every_role_matches_the_table(
         "issuance": "kp-2025-2026-037311000001-1",
         "transfer": "kp-ct-037311000001-1",
         "username": "khong-co-tai-khoan-nay",
+        "assignment": "5d0c7c4e-8a61-4f0e-9a55-0d8f3b1c2e7a",
     }
     mismatches = []
     for operation, (method, path) in sorted(routes.items()):
@@ -124,7 +126,12 @@ async def test_an_assignment_that_ended_no_longer_grants(
     staff = "gv.tinhoc08"
     await make_assignments(ledger, demo.school, PRINCIPAL, [Assignment(staff, Role.LEADERSHIP, date(2025, 9, 1))])
     await create_account(
-        runtime.engine(), demo.school, staff, AccountKind.STAFF, password="mat-khau-thu-nghiem", now=runtime.clock.now()
+        school_ledger(runtime.engine(), clock=runtime.clock),
+        demo.school,
+        staff,
+        AccountKind.STAFF,
+        password="mat-khau-thu-nghiem",
+        actor=SETUP,
     )
     login = await api.post(
         "/api/v1/auth/token", json={"school": demo.school, "username": staff, "password": "mat-khau-thu-nghiem"}

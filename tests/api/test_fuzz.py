@@ -24,7 +24,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support.helpers import PASSWORD, free_port
+from ledger.school.readmodels import school_ledger
+from tests.support.helpers import PASSWORD, SETUP, free_port
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,12 @@ async def fuzz_school(app_engine: Any, runtime: Any) -> str:
     await build_demo_school(app_engine, school, students_per_class=2, terms=(1,))
     for username in ("ht.doanthuy", "qt.tranvanminh"):
         await create_account(
-            runtime.engine(), school, username, AccountKind.STAFF, password=PASSWORD, now=runtime.clock.now()
+            school_ledger(runtime.engine(), clock=runtime.clock),
+            school,
+            username,
+            AccountKind.STAFF,
+            password=PASSWORD,
+            actor=SETUP,
         )
     return school
 

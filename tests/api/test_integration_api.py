@@ -25,6 +25,7 @@ from ledger.school.years.commands import make_assignments
 from ledger.school.years.model import Assignment
 from signing import jws
 from signing.x509.checkpoints import checkpoint_problems
+from tests.support.helpers import SETUP_PRINCIPAL
 from tests.support.signers import YEAR, Signers, sign_everything, sign_pdf_as
 
 V1 = "/api/v1"
@@ -130,7 +131,11 @@ async def test_issued_hoc_ba_by_personal_identifier_for_an_integration_client(
         demo.ledger, demo.school, CLERK, YEAR, student, signers.pki.roots(), [signers.pki.crl()], signers.service
     )
     made = await create_account(
-        runtime.engine(), demo.school, "so-gddt", AccountKind.INTEGRATION, now=runtime.clock.now()
+        school_ledger(runtime.engine(), clock=runtime.clock),
+        demo.school,
+        "so-gddt",
+        AccountKind.INTEGRATION,
+        actor=SETUP_PRINCIPAL,
     )
     client = {"Authorization": f"ApiKey {made.api_key}"}
     base = f"{V1}/schools/{demo.school}/students/{student}/issued"

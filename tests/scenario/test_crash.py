@@ -26,7 +26,7 @@ import pytest
 
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database
-from ledger.app.demo import ADMIN, PRINCIPAL
+from ledger.app.demo import ADMIN, APPOINTMENT, PRINCIPAL
 from ledger.base.clock import VN_TZ, ManualClock
 from ledger.log.projection import read
 from ledger.log.schema import EVENTS
@@ -49,7 +49,7 @@ from ledger.school.years.commands import (
 from ledger.school.years.model import Assignment, default_catalogue
 from ledger.school.years.tables import subjects
 from signing.x509.pki import Pki
-from tests.support.helpers import free_port
+from tests.support.helpers import SETUP, free_port
 
 TEACHER = "gv.toan01"
 PASSWORD = "mat-khau-kiem-thu-sap"
@@ -105,7 +105,7 @@ async def school_open_today(url: str, school: str) -> tuple[str, int]:
             school,
             PRINCIPAL,
             [
-                Assignment(PRINCIPAL.user, Role.PRINCIPAL, start),
+                Assignment(PRINCIPAL.user, Role.PRINCIPAL, start, decision=APPOINTMENT),
                 Assignment(TEACHER, Role.SUBJECT_TEACHER, start, None, year, "6A1", "TOAN", 1),
             ],
         )
@@ -129,7 +129,7 @@ async def school_open_today(url: str, school: str) -> tuple[str, int]:
             "final": f"{day(today + timedelta(days=200))}T23:59:59+07:00",
         }
         await set_calendar(ledger, school, PRINCIPAL, calendar_from(year, "Quyết định số 1/QĐ-THCS", changes))
-        await create_account(engine, school, TEACHER, AccountKind.STAFF, password=PASSWORD, now=clock.now())
+        await create_account(ledger, school, TEACHER, AccountKind.STAFF, password=PASSWORD, actor=SETUP)
         async with engine.connect() as conn:
             [toan] = await read(conn, subjects, school, year=year, code="TOAN", grade=6)
         return year, int(toan["regular_count"])

@@ -58,7 +58,15 @@ from signing.x509.keys import DocumentSigner
 from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
 from signing.xml import xades
-from tests.support.helpers import database_url_of, head, nss_database, pdfsig, poppler_major, xmlsec1_verifies
+from tests.support.helpers import (
+    SETUP,
+    database_url_of,
+    head,
+    nss_database,
+    pdfsig,
+    poppler_major,
+    xmlsec1_verifies,
+)
 
 V1 = "/api/v1"
 YEAR = "2025-2026"
@@ -267,8 +275,7 @@ async def install(y: SchoolYear) -> None:
     await importer.import_assignments(
         y.ledger, y.school, installer, [{"staff": ADMIN, "role": "ADMIN", "valid_from": "2025-08-15"}]
     )
-    engine = y.ledger.engine
-    await create_account(engine, y.school, ADMIN, AccountKind.STAFF, password=PASSWORD, now=y.clock.now())
+    await create_account(y.ledger, y.school, ADMIN, AccountKind.STAFF, password=PASSWORD, actor=SETUP)
 
 
 async def import_the_school(y: SchoolYear) -> None:

@@ -36,7 +36,7 @@ from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind
 from signing.x509.pki import Pki
 from tests.support.feed_client import FeedAlarm, FeedClient
-from tests.support.helpers import database_url_of, free_port, hocba, noted
+from tests.support.helpers import SETUP_PRINCIPAL, database_url_of, free_port, hocba, noted
 
 pytestmark = pytest.mark.slow
 
@@ -263,7 +263,9 @@ async def test_rolling_the_database_back_is_caught_by_the_witness_and_by_a_clien
     """The insider puts back an older copy of the school's data after more work was signed and
     published. The witness, and a client of the feed that kept the later checkpoint, both hold a
     larger tree than the database now has."""
-    made = await create_account(app_engine, school.id, "so-gddt", AccountKind.INTEGRATION, now=SystemClock().now())
+    made = await create_account(
+        school_ledger(app_engine), school.id, "so-gddt", AccountKind.INTEGRATION, actor=SETUP_PRINCIPAL
+    )
     client = FeedClient(
         api,
         school.id,
@@ -306,7 +308,9 @@ async def test_a_client_of_the_feed_raises_the_alarm_on_a_rewritten_history(
 ) -> None:
     """History rewritten and re-signed at a larger size: the feed's proof from the client's tree
     cannot verify."""
-    made = await create_account(app_engine, school.id, "so-gddt", AccountKind.INTEGRATION, now=SystemClock().now())
+    made = await create_account(
+        school_ledger(app_engine), school.id, "so-gddt", AccountKind.INTEGRATION, actor=SETUP_PRINCIPAL
+    )
     headers = {"Authorization": f"ApiKey {made.api_key}"}
     client = FeedClient(api, school.id, headers, pki.roots(), tmp_path / "state.json")
     assert (await client.sync()).tree_size == 20

@@ -28,8 +28,9 @@ from ledger.school.calendar.model import Calendar, Decision, Window, default_cal
 from ledger.school.calendar.moves import moments
 from ledger.school.corrections.commands import decide_request, file_request
 from ledger.school.corrections.model import assessment_target
+from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind
-from tests.support.helpers import database_url_of, head, refused
+from tests.support.helpers import SETUP, database_url_of, head, refused
 
 YEAR = "2025-2026"
 ORDER = "Quyết định số 21/QĐ-THCS của Hiệu trưởng"
@@ -123,7 +124,12 @@ async def test_after_the_final_date_the_calendar_stays_and_only_a_reopening_by_t
     demo.clock.set(datetime(2026, 11, 30, 9, tzinfo=VN_TZ))
     for username in (PRINCIPAL.user, VICE_PRINCIPAL.user, demo.teacher("TOAN").user):
         await create_account(
-            runtime.engine(), school, username, AccountKind.STAFF, password=PASSWORD, now=demo.clock.now()
+            school_ledger(runtime.engine(), clock=runtime.clock),
+            school,
+            username,
+            AccountKind.STAFF,
+            password=PASSWORD,
+            actor=SETUP,
         )
     transport = httpx.ASGITransport(app=create_app(runtime, scheduler=False), client=("10.41.0.1", 42000))
     async with httpx.AsyncClient(transport=transport, base_url="http://hocba.test") as client:

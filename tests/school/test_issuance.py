@@ -20,8 +20,10 @@ from ledger.school.corrections.model import assessment_target
 from ledger.school.issuance.commands import revoke_hocba
 from ledger.school.issuance.queries import stored_document
 from ledger.school.issuance.tables import issued
+from ledger.school.readmodels import school_ledger
 from ledger.school.transcripts.views import class_summary
 from tests.support import helpers
+from tests.support.helpers import SETUP
 from tests.support.signers import YEAR, Signers, issuing, sign_all, sign_everything, sign_pdf_as, signed_and_issued
 
 
@@ -163,7 +165,12 @@ async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime
     headers = {}
     for username in (CLERK.user, PRINCIPAL.user):
         await create_account(
-            runtime.engine(), demo.school, username, AccountKind.STAFF, password=PASSWORD, now=runtime.clock.now()
+            school_ledger(runtime.engine(), clock=runtime.clock),
+            demo.school,
+            username,
+            AccountKind.STAFF,
+            password=PASSWORD,
+            actor=SETUP,
         )
         login = await api.post(
             "/api/v1/auth/token", json={"school": demo.school, "username": username, "password": PASSWORD}

@@ -111,7 +111,7 @@ async def test_role_assignment_time_is_checked(app_engine: AsyncEngine, school: 
         ]
 
     assert await ledger.execute(school, check) == [True, False, False, True]
-    [made] = await make_assignments(ledger, school, ADMIN, [Assignment(toan, Role.LEADERSHIP, date(2025, 9, 1))])
+    [made] = await make_assignments(ledger, school, PRINCIPAL, [Assignment(toan, Role.LEADERSHIP, date(2025, 9, 1))])
     await end_assignment(ledger, school, PRINCIPAL, __import__("uuid").UUID(made.payload["assignment"]), "2025-12-31")
 
     async def leadership(session):  # type: ignore[no-untyped-def]

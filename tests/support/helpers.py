@@ -24,6 +24,14 @@ from signing.xml import document as hocba_xml
 
 ADMIN = Actor("admin.test", "ADMIN")
 PASSWORD = "mat-khau-thu-nghiem"  # every account of the fixture school
+SETUP = Actor("qt.tranvanminh", "ADMIN")  # who opens the fixture schools' accounts: their administrator
+SETUP_PRINCIPAL = Actor("ht.doanthuy", "PRINCIPAL")  # auditor and integration accounts are the principal's
+
+
+def opener(kind: Any) -> Actor:
+    """The actor who may open an account of `kind`: the principal for auditors and integration
+    clients (Điều 5.3c), the administrator for everyone else."""
+    return SETUP_PRINCIPAL if str(kind).upper().endswith(("AUDITOR", "INTEGRATION")) else SETUP
 
 
 def database_url_of(settings: Settings) -> str:

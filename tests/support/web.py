@@ -16,10 +16,11 @@ from ledger.app.service_keys import ServiceKeys
 from ledger.base.settings import Settings
 from ledger.log.checkpointing import checkpoint_logs
 from ledger.school.accounts.commands import create_account
+from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind
 from signing.x509.keys import DocumentSigner
 from signing.x509.pki import Pki
-from tests.support.helpers import database_url_of
+from tests.support.helpers import SETUP, SETUP_PRINCIPAL, database_url_of
 
 PASSWORD = "mat-khau-trang-web"
 AUDITOR = "thanhtra.phong"
@@ -49,7 +50,12 @@ async def school_in_term(engine: AsyncEngine, settings: Settings, pki: Pki, *, s
         [PRINCIPAL.user, VICE_PRINCIPAL.user, ADMIN.user, demo.subject_teachers["TOAN"], demo.homeroom["6A1"]],
     )
     await create_account(
-        runtime.engine(), demo.school, AUDITOR, AccountKind.AUDITOR, password=PASSWORD, now=demo.clock.now()
+        school_ledger(runtime.engine(), clock=runtime.clock),
+        demo.school,
+        AUDITOR,
+        AccountKind.AUDITOR,
+        password=PASSWORD,
+        actor=SETUP_PRINCIPAL,
     )
     await checkpoint_logs(runtime.engine(), runtime.signer, demo.clock, runtime.checkpoint_policy(), [demo.school])
     return TermSchool(demo, runtime, demo.subject_teachers["TOAN"], demo.homeroom["6A1"])
@@ -67,7 +73,12 @@ async def service_for(demo: DemoSchool, settings: Settings, people: dict[str, Do
 async def accounts(runtime: Runtime, demo: DemoSchool, staff: list[str]) -> None:
     for username in dict.fromkeys(staff):
         await create_account(
-            runtime.engine(), demo.school, username, AccountKind.STAFF, password=PASSWORD, now=demo.clock.now()
+            school_ledger(runtime.engine(), clock=runtime.clock),
+            demo.school,
+            username,
+            AccountKind.STAFF,
+            password=PASSWORD,
+            actor=SETUP,
         )
 
 

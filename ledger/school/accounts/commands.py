@@ -1,4 +1,4 @@
-"""Creating accounts and changing passwords."""
+"""Opening and disabling accounts (ledger events, with their credentials), signing out, passwords."""
 
 from __future__ import annotations
 
@@ -10,13 +10,19 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ledger.base.errors import Conflict, NotFound, ValidationError
+from ledger.base.errors import Conflict, Forbidden, NotFound, ValidationError
+from ledger.format.envelope import Actor, NewEvent
+from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
 from ledger.school.accounts.passwords import USERNAME, api_key_hash, hash_password
-from ledger.school.accounts.tables import accounts, revoked_tokens
+from ledger.school.accounts.tables import ACCOUNT_DISABLED, ACCOUNT_OPENED, accounts, revoked_tokens
 from ledger.school.rules import identity
 from ledger.school.rules.policy import AccountKind
+from ledger.school.rules.roles import Role
 from ledger.school.years.tables import staff, students
+
+# Accounts that read every record: opened only on the principal's own act (Điều 5.3c).
+PRIVILEGED = (AccountKind.AUDITOR, AccountKind.INTEGRATION)
 
 
 @dataclass(frozen=True)
@@ -28,18 +34,19 @@ class NewAccount:
 
 
 async def create_account(
-    engine: AsyncEngine,
+    ledger: Ledger,
     school: str,
     username: str,
     kind: AccountKind,
     *,
+    actor: Actor,
     staff_id: str | None = None,
     student_id: str | None = None,
     password: str | None = None,
-    now: datetime,
 ) -> NewAccount:
-    """Create an account. Staff accounts name a registered staff member; guardian and student
-    accounts a registered student; integration clients receive an API key instead of a password."""
+    """Open an account: an account.opened event and its credentials, in one transaction. Staff
+    accounts name a registered staff member; guardian and student accounts a registered student;
+    integration clients receive an API key instead of a password."""
     if not isinstance(username, str) or not USERNAME.match(username):
         raise ValidationError(
             "account.username",
@@ -54,36 +61,31 @@ async def create_account(
             "a password has at least 10 characters",
             field="password",
         )
-    async with engine.connect() as conn:
-        if kind is AccountKind.STAFF:
-            staff_id = identity.staff_id(staff_id or username, "staff_id")
-            if not await read(conn, staff, school, staff_id=staff_id):
-                raise NotFound(
-                    "staff.unknown", "cán bộ chưa có hồ sơ", "the staff member has no record", field="staff_id"
-                )
-        elif kind in (AccountKind.GUARDIAN, AccountKind.STUDENT):
-            student_id = identity.personal_id(student_id, "student_id")
-            if not await read(conn, students, school, student_id=student_id):
-                raise NotFound(
-                    "student.unknown", "học sinh chưa có hồ sơ", "the student has no record", field="student_id"
-                )
+    needed = Role.PRINCIPAL if kind in PRIVILEGED else Role.ADMIN
+    if str(actor.role) != needed.value:
+        who = "Hiệu trưởng" if needed is Role.PRINCIPAL else "quản trị viên"
+        raise Forbidden(
+            "account.not_yours",
+            f"Tài khoản loại {kind.value} chỉ do {who} tạo.",
+            f"A {kind.value} account is made by the {needed.value.lower()} only.",
+            field="kind",
+            rule="Điều 5.3c",
+        )
+    if kind is AccountKind.STAFF:
+        staff_id = identity.staff_id(staff_id or username, "staff_id")
+    elif kind in (AccountKind.GUARDIAN, AccountKind.STUDENT):
+        student_id = identity.personal_id(student_id, "student_id")
     # The key names its school, so that finding its account reads one school's partition.
     key = f"hbk_{school}.{secrets.token_urlsafe(32)}" if kind is AccountKind.INTEGRATION else None
     secret = None if key else (password or secrets.token_urlsafe(12))
-    hashed = await hash_password(secret) if secret else None
-    row = {
-        "school_id": school,
-        "username": username,
-        "kind": kind.value,
-        "staff_id": staff_id,
-        "student_id": student_id,
-        "password_hash": hashed,
-        "api_key_hash": api_key_hash(key) if key else None,
-        "disabled": False,
-        "created_at": now,
-        "updated_at": now,
-    }
-    async with engine.begin() as conn:
+    hashed = await hash_password(secret) if secret else None  # slow on purpose: before the school's lock
+
+    async def decide(session: SchoolSession) -> None:
+        conn = session.conn
+        if staff_id is not None and not await read(conn, staff, school, staff_id=staff_id):
+            raise NotFound("staff.unknown", "cán bộ chưa có hồ sơ", "the staff member has no record", field="staff_id")
+        if student_id is not None and not await read(conn, students, school, student_id=student_id):
+            raise NotFound("student.unknown", "học sinh chưa có hồ sơ", "the student has no record", field="student_id")
         exists = await conn.scalar(
             select(func.count())
             .select_from(accounts)
@@ -92,7 +94,24 @@ async def create_account(
         if exists:
             raise Conflict("account.exists", "tài khoản đã tồn tại", "the account already exists", field="username")
         await _one_active(conn, school, kind, staff_id, student_id)
+        payload = {"username": username, "kind": kind.value, "staff": staff_id, "student": student_id}
+        await session.append([NewEvent(ACCOUNT_OPENED, payload, actor)])
+        now = session.now()
+        row = {
+            "school_id": school,
+            "username": username,
+            "kind": kind.value,
+            "staff_id": staff_id,
+            "student_id": student_id,
+            "password_hash": hashed,
+            "api_key_hash": api_key_hash(key) if key else None,
+            "disabled": False,
+            "created_at": now,
+            "updated_at": now,
+        }
         await conn.execute(insert(accounts).values(row))
+
+    await ledger.execute(school, decide)
     return NewAccount(username, kind, None if password else secret, key)
 
 
@@ -122,21 +141,30 @@ async def _one_active(
         )
 
 
-async def disable_account(engine: AsyncEngine, school: str, username: str, now: datetime) -> None:
-    """Disable an account (the person left, or the account is compromised): its password, API key and
-    every token it holds stop working at the next request."""
-    async with engine.begin() as conn:
-        done = await conn.execute(
-            update(accounts)
-            .where(accounts.c.school_id == school, accounts.c.username == username, accounts.c.disabled.is_(False))
-            .values(disabled=True, updated_at=now)
-        )
-        if done.rowcount == 0:
-            exists = await conn.scalar(
-                select(func.count()).where(accounts.c.school_id == school, accounts.c.username == username)
+async def disable_account(ledger: Ledger, school: str, username: str, actor: Actor, reason: str | None = None) -> None:
+    """Disable an account (the person left, or the account is compromised): an account.disabled
+    event, and its password, API key and every token it holds stop working at the next request."""
+    reason = identity.text(reason, "reason", required=False, limit=300)
+
+    async def decide(session: SchoolSession) -> None:
+        conn = session.conn
+        row = (
+            await conn.execute(
+                select(accounts.c.disabled).where(accounts.c.school_id == school, accounts.c.username == username)
             )
-            if not exists:
-                raise NotFound("account.unknown", "không có tài khoản này", "no such account", field="username")
+        ).first()
+        if row is None:
+            raise NotFound("account.unknown", "không có tài khoản này", "no such account", field="username")
+        if row.disabled:
+            return
+        await session.append([NewEvent(ACCOUNT_DISABLED, {"username": username, "reason": reason}, actor)])
+        await conn.execute(
+            update(accounts)
+            .where(accounts.c.school_id == school, accounts.c.username == username)
+            .values(disabled=True, updated_at=session.now())
+        )
+
+    await ledger.execute(school, decide)
 
 
 async def revoke_token(

@@ -5,24 +5,43 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.errors import AuthenticationFailed
 from ledger.school.accounts.passwords import api_key_hash, password_matches
-from ledger.school.accounts.tables import accounts, revoked_tokens
+from ledger.school.accounts.tables import account_records, accounts, revoked_tokens
 from ledger.school.rules.policy import FIXED_ROLES, AccountKind, Grant, Principal
 from ledger.school.rules.roles import Role
 from ledger.school.years.tables import assignments
 
 
-async def account_row(conn: AsyncConnection, school: str, username: str) -> Any:
-    """The account's row, or None."""
-    return (
-        (await conn.execute(select(accounts).where(accounts.c.school_id == school, accounts.c.username == username)))
-        .mappings()
-        .first()
+def _as_recorded() -> ColumnElement[bool]:
+    """An account row that agrees with its ledger record: opened by an account.opened event, bound
+    to the same person, of the same kind. A row written into the table behind the ledger's back has
+    no record, and opens nothing."""
+    r, a = account_records, accounts
+    return and_(
+        r.c.school_id == a.c.school_id,
+        r.c.username == a.c.username,
+        r.c.seq_to.is_(None),
+        r.c.kind == a.c.kind,
+        r.c.staff_id.is_not_distinct_from(a.c.staff_id),
+        r.c.student_id.is_not_distinct_from(a.c.student_id),
     )
+
+
+def _recorded_accounts() -> Select[Any]:
+    """Accounts with their ledger record; `disabled` holds when either says so."""
+    disabled = or_(accounts.c.disabled, account_records.c.disabled_by.is_not(None)).label("disabled")
+    columns = [c for c in accounts.c if c.name != "disabled"]
+    return select(*columns, disabled).join(account_records, _as_recorded())
+
+
+async def account_row(conn: AsyncConnection, school: str, username: str) -> Any:
+    """The account's row, or None when there is none or it has no ledger record."""
+    query = _recorded_accounts().where(accounts.c.school_id == school, accounts.c.username == username)
+    return (await conn.execute(query)).mappings().first()
 
 
 async def active_usernames(conn: AsyncConnection, school: str) -> list[str]:
@@ -47,7 +66,7 @@ async def account_by_api_key(engine: AsyncEngine, key: str) -> tuple[str, str, A
     if not school:
         raise AuthenticationFailed("api_key.unknown")
     async with engine.connect() as conn:
-        query = select(accounts).where(accounts.c.school_id == school, accounts.c.api_key_hash == api_key_hash(key))
+        query = _recorded_accounts().where(accounts.c.school_id == school, accounts.c.api_key_hash == api_key_hash(key))
         row = (await conn.execute(query)).mappings().first()
     if row is None or row["disabled"]:
         raise AuthenticationFailed("api_key.unknown")
@@ -74,6 +93,7 @@ async def load_principal(
             t.c.school_id == school,
             t.c.staff_id == account["staff_id"],
             t.c.seq_to.is_(None),
+            t.c.pending.is_not(True),  # a grant waiting for the principal's approval grants nothing
             t.c.valid_from <= today,
             or_(t.c.valid_to.is_(None), t.c.valid_to >= today),
         )

@@ -1,10 +1,30 @@
-"""The accounts table. Not a log: passwords change. Auditors may read every column but the hashes."""
+"""Accounts. Who holds an account, bound to whom, and when it was disabled are ledger events
+(account.opened, account.disabled) folded into `account_records`; the `accounts` table keeps the
+credentials, which change and never enter the ledger. An account signs in only while both agree, so
+a row written into `accounts` behind the ledger's back opens nothing. Auditors may read every column
+but the hashes."""
 
 from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, Index, Table, Text, func, text
 
-from ledger.log.schema import LEDGER_SCHEMA, metadata
+from ledger.log.schema import LEDGER_SCHEMA, metadata, projection_table
+
+ACCOUNT_OPENED = "account.opened"
+ACCOUNT_DISABLED = "account.disabled"
+
+account_records = projection_table(
+    "account_records",
+    keys=[Column("username", Text)],
+    values=[
+        Column("kind", Text),
+        Column("staff_id", Text),
+        Column("student_id", Text),
+        Column("opened_by", Text),
+        Column("disabled_by", Text),
+        Column("reason", Text),
+    ],
+)
 
 accounts = Table(
     "accounts",

@@ -77,6 +77,12 @@ ASSIGNMENT_COLUMNS = {
     "term": ("term", "hoc_ky", "hoc_ki"),
     "valid_from": ("valid_from", "tu_ngay"),
     "valid_to": ("valid_to", "den_ngay"),
+    # the appointing decision of a principal (Điều 24.3, 33.2), or the decision a grant cites
+    "decision_number": ("decision_number", "so_quyet_dinh"),
+    "decision_issuer": ("decision_issuer", "co_quan_ban_hanh", "noi_ban_hanh"),
+    "decision_date": ("decision_date", "ngay_quyet_dinh"),
+    "decision_sha256": ("decision_sha256", "ma_bam_quyet_dinh"),
+    "decision_signature": ("decision_signature", "chu_ky_quyet_dinh"),
 }
 ASSIGNMENT_REQUIRED = ("staff", "role", "valid_from")
 ROLE_NAMES = {

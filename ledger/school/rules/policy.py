@@ -135,6 +135,11 @@ POLICY: dict[str, Rule] = {
     # accounts: the admin makes staff, guardian and student accounts; auditor and integration
     # accounts, which read every record, only on the principal's own act (Điều 5.3c)
     "account.create": _any(Role.ADMIN, Role.PRINCIPAL),
+    # assignments: the administrator records them from the sector database; the principal approves
+    # the grants of leadership, administration, the clerk and the IT reviewer (Điều 5.3c, 33.2)
+    "assignment.read": _any(*LEADERS, Role.ADMIN, Role.AUDITOR),
+    "assignment.approve": _any(Role.PRINCIPAL),
+    "assignment.end": _any(Role.ADMIN, Role.PRINCIPAL),
     # the calendar and locks (Điều 33.3c, 36.2)
     "calendar.read": _authenticated,
     "calendar.set": _any(Role.PRINCIPAL),

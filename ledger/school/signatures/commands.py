@@ -6,6 +6,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -145,7 +146,7 @@ def checked_signing_time(session: SchoolSession, report: Any, rule: str = "Äiá»
 def signing_actor(actor: Actor, role: str) -> Actor:
     """The signer as the event records them: in the role they signed in (the seal: as the clerk),
     whatever other roles they hold."""
-    return Actor(actor.user, Role.CLERK if role == "ORGANISATION" else role, actor.on_behalf_of)
+    return replace(actor, role=Role.CLERK if role == "ORGANISATION" else role)
 
 
 def parse_submitted(signed: bytes) -> Any:

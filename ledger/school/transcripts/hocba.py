@@ -32,7 +32,11 @@ def _number(value: Any) -> str | None:
 async def _holder(conn: AsyncConnection, school: str, role: str, on: date, **scope: Any) -> str | None:
     """The name of the staff member who holds `role` (for this scope) on a day."""
     for grant in await read(conn, assignments, school, role=role, **scope):
-        if grant["valid_from"] <= on and (grant["valid_to"] is None or on <= grant["valid_to"]):
+        if (
+            not grant["pending"]
+            and grant["valid_from"] <= on
+            and (grant["valid_to"] is None or on <= grant["valid_to"])
+        ):
             people = await read(conn, staff, school, staff_id=grant["staff_id"])
             return str(people[0]["full_name"]) if people else str(grant["staff_id"])
     return None

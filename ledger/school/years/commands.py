@@ -14,8 +14,10 @@ from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
 from ledger.school.rules import identity
+from ledger.school.rules.roles import Role
+from ledger.school.years.grants import ending_authority, grant_terms
 from ledger.school.years.model import Assignment, SubjectDefinition, assignment_of, profile_of, student_profile
-from ledger.school.years.queries import class_grade, subject_row, year_row
+from ledger.school.years.queries import class_grade, holds, subject_row, year_row
 from ledger.school.years.tables import (
     ASSIGNMENT_ENDED,
     ASSIGNMENT_MADE,
@@ -243,6 +245,8 @@ async def make_assignments(ledger: Ledger, school: str, actor: Actor, wanted: Se
             assignment_of(row).natural_key(): (row["assignment_id"], assignment_of(row))
             for row in await read(session.conn, assignments, session.school)
         }
+        today = session.now().date()
+        in_force = await holds(session, "", Role.PRINCIPAL, today, anyone=True)
         changed = []
         for index, assignment in enumerate(wanted):
             bootstrap = not current  # installing a new school: its first assignments, before anyone holds a role
@@ -274,9 +278,19 @@ async def make_assignments(ledger: Ledger, school: str, actor: Actor, wanted: Se
                 and assignment.valid_to is not None
                 and replace(existing, valid_to=None) == replace(assignment, valid_to=None)
             ):  # the same assignment, now with its end: it ends, no second one begins
-                changed.append(NewEvent(ASSIGNMENT_ENDED, ended(assignment_id, assignment.valid_to), actor))
+                cited = assignment.decision.number if assignment.decision else None
+                ending_authority(assignment.role, actor, cited)
+                changed.append(NewEvent(ASSIGNMENT_ENDED, ended(assignment_id, assignment.valid_to, cited), actor))
                 continue
-            changed.append(NewEvent(ASSIGNMENT_MADE, assignment.payload(uuid4()), actor))
+            terms = grant_terms(
+                assignment.role,
+                assignment.decision,
+                actor,
+                bootstrap=bootstrap,
+                principal_in_force=in_force,
+                field=f"assignments[{index}]",
+            )
+            changed.append(NewEvent(ASSIGNMENT_MADE, {**assignment.payload(uuid4()), **terms}, actor))
         return changed
 
     return await ledger.decide(school, decide)
@@ -302,6 +316,7 @@ async def end_assignment(
         rows = await read(session.conn, assignments, session.school, assignment_id=assignment_id)
         if not rows:
             raise NotFound("assignment.unknown", "không có phân công này", "no such assignment", field="assignment")
+        ending_authority(Role(rows[0]["role"]), actor, decision)
         if last_day < rows[0]["valid_from"]:
             raise ValidationError(
                 "assignment.dates",

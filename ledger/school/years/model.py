@@ -3,13 +3,18 @@ a student's profile, an assignment."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from typing import Any
 from uuid import UUID
+
+from asn1crypto import cms
 
 from ledger.base.errors import ValidationError
 from ledger.school.rules import identity
@@ -123,6 +128,76 @@ def profile_of(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+DECISION_FIELDS = ("decision_number", "decision_issuer", "decision_date", "decision_sha256", "decision_signature")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision of an authority above the school: its number, issuer, date and the SHA-256 of the
+    document, with a detached CMS signature over the document where one is supplied."""
+
+    number: str
+    issuer: str
+    issued: date
+    sha256: str
+    signature: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "issuer": self.issuer,
+            "date": self.issued.isoformat(),
+            "sha256": self.sha256,
+            "signature": self.signature,
+        }
+
+
+def parse_decision(raw: Mapping[str, Any], where: str) -> Decision | None:
+    """The decision given in an assignment's row (decision_number, decision_issuer, decision_date,
+    decision_sha256, decision_signature), or None when the row gives none."""
+    if not any(raw.get(name) not in (None, "") for name in DECISION_FIELDS):
+        return None
+    number = identity.text(raw.get("decision_number"), f"{where}.decision_number", limit=100)
+    issuer = identity.text(raw.get("decision_issuer"), f"{where}.decision_issuer", limit=200)
+    issued = identity.parse_date(raw.get("decision_date"), f"{where}.decision_date")
+    digest = str(raw.get("decision_sha256") or "").strip().lower()
+    if not _SHA256.match(digest):
+        raise ValidationError(
+            "assignment.decision_hash",
+            "mã băm SHA-256 của quyết định gồm 64 chữ số hệ mười sáu",
+            "the decision's SHA-256 is 64 hexadecimal digits",
+            field=f"{where}.decision_sha256",
+        )
+    signature = raw.get("decision_signature") or None
+    if signature is not None:
+        _check_signature(str(signature), digest, f"{where}.decision_signature")
+    return Decision(str(number), str(issuer), issued, digest, signature and str(signature))
+
+
+def _check_signature(text: str, digest: str, where: str) -> None:
+    """A detached CMS signature must be over the document whose hash is recorded."""
+    refused = ValidationError(
+        "assignment.decision_signature",
+        "chữ ký của quyết định không phải chữ ký CMS trên chính văn bản có mã băm đã ghi",
+        "the decision's signature is not a CMS signature over the document with the recorded hash",
+        field=where,
+    )
+    try:
+        info = cms.ContentInfo.load(base64.b64decode(text, validate=True))
+        signers = info["content"]["signer_infos"]
+        digests = {
+            bytes(attr["values"][0].native)
+            for signer in signers
+            for attr in signer["signed_attrs"]
+            if attr["type"].native == "message_digest"
+        }
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise refused from None
+    if bytes.fromhex(digest) not in digests:
+        raise refused
+
+
 @dataclass(frozen=True)
 class Assignment:
     """Who holds which role, for which class, subject and term, from when until when."""
@@ -135,6 +210,7 @@ class Assignment:
     class_id: str | None = None
     subject: str | None = None
     term: int | None = None
+    decision: Decision | None = field(default=None, compare=False)  # the appointing decision, where given
 
     def natural_key(self) -> tuple[Any, ...]:
         return (self.staff, self.role.value, self.year, self.class_id, self.subject, self.term, self.valid_from)
@@ -184,12 +260,13 @@ def parse_assignment(raw: Mapping[str, Any], field: str) -> Assignment:
         if not subject:
             raise ValidationError("assignment.subject", "cần môn học", "needs a subject", field=f"{field}.subject")
         term = identity.term(raw.get("term"), f"{field}.term")
-    return Assignment(
-        identity.staff_id(raw.get("staff"), f"{field}.staff"), role, valid_from, valid_to, year, class_id, subject, term
-    )
+    staff_id = identity.staff_id(raw.get("staff"), f"{field}.staff")
+    decision = parse_decision(raw, field)
+    return Assignment(staff_id, role, valid_from, valid_to, year, class_id, subject, term, decision)
 
 
 def assignment_of(row: Mapping[str, Any]) -> Assignment:
+    decision = row.get("decision")
     return Assignment(
         row["staff_id"],
         Role(row["role"]),
@@ -199,4 +276,13 @@ def assignment_of(row: Mapping[str, Any]) -> Assignment:
         row["class_id"],
         row["subject"],
         row["term"],
+        Decision(
+            decision["number"],
+            decision["issuer"],
+            date.fromisoformat(decision["date"]),
+            decision["sha256"],
+            decision["signature"],
+        )
+        if decision
+        else None,
     )

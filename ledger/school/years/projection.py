@@ -10,8 +10,10 @@ from ledger.format.envelope import Event
 from ledger.log.projection import Projection, ProjectionWriter, copy_payload
 from ledger.school.rules.tt22 import Kind, required_regular
 from ledger.school.years.tables import (
+    ASSIGNMENT_APPROVED,
     ASSIGNMENT_ENDED,
     ASSIGNMENT_MADE,
+    ASSIGNMENT_REFUSED,
     CLASS_OPENED,
     STAFF_REGISTERED,
     STUDENT_ENROLLED,
@@ -79,6 +81,18 @@ async def _on_assignment_ended(w: ProjectionWriter, e: Event) -> None:
         await w.put(assignments, {"assignment_id": key}, {**values, "valid_to": _day(e.payload["valid_to"])})
 
 
+async def _on_assignment_approved(w: ProjectionWriter, e: Event) -> None:
+    key = UUID(e.payload["assignment"])
+    current = await w.get(assignments, assignment_id=key)
+    if current is not None:
+        values = {name: current[name] for name in assignments.info["values"]}
+        await w.put(assignments, {"assignment_id": key}, {**values, "pending": False})
+
+
+async def _on_assignment_refused(w: ProjectionWriter, e: Event) -> None:
+    await w.remove(assignments, assignment_id=UUID(e.payload["assignment"]))
+
+
 PROJECTION = Projection(
     "school_year",
     (school_years, subjects, classes, students, enrolments, staff, assignments),
@@ -129,8 +143,12 @@ PROJECTION = Projection(
                 "term": "term",
                 "valid_from": _date_of("valid_from"),
                 "valid_to": _date_of("valid_to"),
+                "pending": lambda event: event.payload.get("pending"),
+                "decision": lambda event: event.payload.get("decision"),
             },
         ),
         ASSIGNMENT_ENDED: _on_assignment_ended,
+        ASSIGNMENT_APPROVED: _on_assignment_approved,
+        ASSIGNMENT_REFUSED: _on_assignment_refused,
     },
 )

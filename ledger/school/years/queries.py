@@ -13,7 +13,7 @@ from ledger.log.append import SchoolSession
 from ledger.log.projection import read
 from ledger.school.rules import names
 from ledger.school.rules.roles import Role
-from ledger.school.years.tables import assignments, classes, enrolments, school_years, students, subjects
+from ledger.school.years.tables import assignments, classes, enrolments, school_years, staff, students, subjects
 
 
 async def year_row(session: SchoolSession, year: str) -> dict[str, Any]:
@@ -119,13 +119,43 @@ async def holds(
     class_id: str | None = None,
     subject: str | None = None,
     term: int | None = None,
+    anyone: bool = False,
 ) -> bool:
-    """Does `staff_id` hold `role` (for that class, subject and term) on day `on`?"""
-    filters: dict[str, Any] = {"staff_id": staff_id, "role": role.value}
+    """Does `staff_id` (or, with `anyone`, anybody) hold `role` (for that class, subject and term)
+    on day `on`? A grant waiting for the principal's approval holds nothing."""
+    filters: dict[str, Any] = {"role": role.value} if anyone else {"staff_id": staff_id, "role": role.value}
     for name, value in (("year", year), ("class_id", class_id), ("subject", subject), ("term", term)):
         if value is not None:
             filters[name] = value
     for row in await read(session.conn, assignments, session.school, **filters):
-        if row["valid_from"] <= on and (row["valid_to"] is None or on <= row["valid_to"]):
+        if not row["pending"] and row["valid_from"] <= on and (row["valid_to"] is None or on <= row["valid_to"]):
             return True
     return False
+
+
+async def assignment_list(conn: AsyncConnection, school: str) -> list[dict[str, Any]]:
+    """Every current assignment, with the holder's name, whether it waits for the principal's
+    approval, and the decision it cites; leadership first, then by name."""
+    people = {row["staff_id"]: row["full_name"] for row in await read(conn, staff, school)}
+    order = [role.value for role in Role]
+    rows = await read(conn, assignments, school)
+    rows.sort(
+        key=lambda r: (order.index(r["role"]), people.get(r["staff_id"]) or "", r["year"] or "", r["class_id"] or "")
+    )
+    return [
+        {
+            "assignment": str(row["assignment_id"]),
+            "staff": row["staff_id"],
+            "name": people.get(row["staff_id"]),
+            "role": row["role"],
+            "year": row["year"],
+            "class": row["class_id"],
+            "subject": row["subject"],
+            "term": row["term"],
+            "valid_from": row["valid_from"].isoformat(),
+            "valid_to": row["valid_to"].isoformat() if row["valid_to"] else None,
+            "pending": bool(row["pending"]),
+            "decision": row["decision"],
+        }
+        for row in rows
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Date, Index, SmallInteger, Text, Uuid
+from sqlalchemy import Boolean, Column, Date, Index, SmallInteger, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 
 from ledger.log.schema import projection_table
@@ -16,6 +16,8 @@ STUDENT_WITHDRAWN = "student.withdrawn"
 STAFF_REGISTERED = "staff.registered"
 ASSIGNMENT_MADE = "assignment.made"
 ASSIGNMENT_ENDED = "assignment.ended"
+ASSIGNMENT_APPROVED = "assignment.approved"
+ASSIGNMENT_REFUSED = "assignment.refused"
 
 school_years = projection_table(
     "school_years", keys=[Column("year", Text)], values=[Column("starts", Date), Column("ends", Date)]
@@ -69,6 +71,8 @@ assignments = projection_table(
         Column("term", SmallInteger),
         Column("valid_from", Date),
         Column("valid_to", Date),
+        Column("pending", Boolean),  # waits for the principal's approval, and grants nothing meanwhile
+        Column("decision", JSONB),  # the decision that appoints (a principal) or that was cited
     ],
 )
 

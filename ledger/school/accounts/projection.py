@@ -1,0 +1,44 @@
+"""How account events fold into `account_records`."""
+
+from __future__ import annotations
+
+from ledger.format.envelope import Event
+from ledger.log.projection import Projection, ProjectionWriter, copy_payload
+from ledger.school.accounts.tables import ACCOUNT_DISABLED, ACCOUNT_OPENED, account_records
+
+
+def _by(event: Event) -> str:
+    """The account that acted, else the person (a bootstrap, or the service)."""
+    return str(event.actor.account or event.actor.user)
+
+
+async def _on_disabled(w: ProjectionWriter, e: Event) -> None:
+    current = await w.get(account_records, username=e.payload["username"])
+    if current is not None:
+        values = {name: current[name] for name in account_records.info["values"]}
+        await w.put(
+            account_records,
+            {"username": e.payload["username"]},
+            {**values, "disabled_by": _by(e), "reason": e.payload.get("reason")},
+        )
+
+
+PROJECTION = Projection(
+    "accounts",
+    (account_records,),
+    {
+        ACCOUNT_OPENED: copy_payload(
+            account_records,
+            {
+                "username": "username",
+                "kind": "kind",
+                "staff_id": "staff",
+                "student_id": "student",
+                "opened_by": _by,
+                "disabled_by": lambda _e: None,
+                "reason": lambda _e: None,
+            },
+        ),
+        ACCOUNT_DISABLED: _on_disabled,
+    },
+)
