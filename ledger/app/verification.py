@@ -34,6 +34,7 @@ from ledger.log import store
 from ledger.log.report import Anchor, VerifyPolicy, VerifyReport
 from ledger.log.schema import EVENTS, events
 from ledger.log.verify import Progress
+from ledger.school.calendar.tables import CALENDAR_REOPENED
 from ledger.school.issuance.tables import HOCBA_RECEIPT, documents
 from signing.x509.checkpoints import checkpoint_problems
 from signing.xml import receipt
@@ -183,6 +184,11 @@ async def witness_anchors(runtime: Runtime, schools: Sequence[str]) -> Anchors:
     return result
 
 
+# Events the verify report counts for auditors: each one let history move in a way the calendar alone
+# would refuse, on an authority named in the event (Điều 25.4).
+NOTED = {CALENDAR_REOPENED: "reopenings"}
+
+
 async def verify_installation(
     runtime: Runtime,
     schools: Sequence[str] | None = None,
@@ -209,4 +215,8 @@ async def verify_installation(
         anchors += asked.anchors
         notes += asked.notes
     report = await verify_logs(runtime.url, engine, roots, schools, progress, policy=policy_for(runtime, anchors))
+    async with engine.connect() as conn:
+        for result in report.of("events"):
+            found = await store.count_types(conn, result.school, list(NOTED))
+            result.noted = {NOTED[kind]: count for kind, count in found.items()}
     return report, notes

@@ -49,7 +49,8 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
                 if result.ok:
                     checkpoints = f"{result.checkpoints} checkpoint{'' if result.checkpoints == 1 else 's'}"
                     entries = f"{result.events} entr{'y' if result.events == 1 else 'ies'}"
-                    print(f"{name}: intact — {entries}, head {result.head_seq}, {checkpoints} verified")
+                    noted = "".join(f", {count} {what}" for what, count in sorted(result.noted.items()))
+                    print(f"{name}: intact — {entries}, head {result.head_seq}, {checkpoints} verified{noted}")
                 else:
                     first = result.first_bad_seq
                     where = f"first bad seq {first}" if first is not None else "the checkpoints are at fault"

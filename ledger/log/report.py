@@ -79,6 +79,7 @@ class SchoolResult:
     checkpoints: int = 0
     latest_checkpoint: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    noted: dict[str, int] = field(default_factory=dict)  # events an auditor must see counted, by what they are
 
     @property
     def ok(self) -> bool:
@@ -106,6 +107,7 @@ class SchoolResult:
             "first_bad_seq": self.first_bad_seq,
             "first_bad_checkpoint": self.first_bad_checkpoint,
             "findings": [f.to_json() for f in sorted(self.findings, key=lambda f: f.seq)],
+            "noted": dict(self.noted),
         }
 
 

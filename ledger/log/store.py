@@ -172,6 +172,18 @@ async def school_ids(conn: AsyncConnection, chain: Chain = EVENTS) -> list[str]:
     return [row[0] for row in rows]
 
 
+async def count_types(
+    conn: AsyncConnection, school: str, types: Sequence[str], chain: Chain = EVENTS
+) -> dict[str, int]:
+    """How many entries of each of `types` the school's chain holds (none: absent)."""
+    table = chain.events_sql
+    rows = await conn.execute(
+        text(f"SELECT type, count(*) FROM {table} WHERE school_id = :school AND type = ANY(:types) GROUP BY type"),
+        {"school": school, "types": list(types)},
+    )
+    return {row[0]: int(row[1]) for row in rows}
+
+
 async def leaf_hashes(
     conn: AsyncConnection, school: str, upto: int, after: int = 0, chain: Chain = EVENTS
 ) -> list[bytes]:

@@ -18,6 +18,7 @@ from api.app import create_app
 from audit.trail import access_index
 from ledger.app.demo import PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school
 from ledger.app.runtime import Runtime
+from ledger.app.verification import verify_installation
 from ledger.base.clock import VN_TZ
 from ledger.base.settings import Settings
 from ledger.log.projection import read
@@ -198,6 +199,14 @@ async def test_after_the_final_date_the_calendar_stays_and_only_a_reopening_by_t
         page = await client.get(f"/truong/{school}/lich?year={YEAR}")
         assert "Quyết định số 812/QĐ-SGDĐT" in page.text and "28/11/2026" in page.text
         assert "07/12/2026 23:59" in page.text and "Mở lại sau hạn theo quyết định của Sở" in page.text
+        # Auditors see it counted: on the timeline, and in the verify report.
+        timeline = await client.get(f"/truong/{school}/kiem-toan/dong-thoi-gian")
+        assert "Mở lại sau hạn theo quyết định của Sở (Điều 25.4): 1" in timeline.text
+        assert "Quyết định số 812/QĐ-SGDĐT" in timeline.text
+        report, _ = await verify_installation(runtime, [school], ask_witnesses=False)
+        assert [r.noted for r in report.of("events")] == [{"reopenings": 1}]
+        verified = await client.get(f"/api/v1/schools/{school}/ledger/verify", headers=principal)
+        assert [s["noted"] for s in verified.json()["schools"] if s["log"] == "events"] == [{"reopenings": 1}]
 
     # Within the reopening a correction goes through request and approval (Điều 17.3) ...
     request = await file_request(
