@@ -12,6 +12,7 @@ from api.pages.audit import access_log, audit_page, audit_verify, charts, timeli
 from api.pages.board import board, board_sign
 from api.pages.calendar import calendar_page, lock_page
 from api.pages.inbox import decide, inbox
+from api.pages.people import account_disable_page, assignment_end_page, grant_decide_page, people_page
 from api.pages.portal import portal_lookup_page, portal_page, portal_verify_page
 from api.pages.sheet import sheet_correction, sheet_page, sheet_save, sheet_sign, sheet_sign_hocba
 from api.pages.sign_in import home, login_page, login_submit, logout
@@ -69,6 +70,10 @@ def page_router() -> Router:
         timeline,
         access_log,
         charts,
+        people_page,
+        grant_decide_page,
+        assignment_end_page,
+        account_disable_page,
     ]
     return Router(
         path="/",

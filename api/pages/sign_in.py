@@ -108,5 +108,6 @@ async def home(request: Request[Any, Any, Any], state: State, school: SchoolId) 
         inbox=may(principal, "correction.read"),
         calendar=may(principal, "calendar.read"),
         audit=may(principal, "audit.read"),
+        people=may(principal, "assignment.read"),
         role_names=sorted({g.role.value for g in principal.grants}),
     )

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
+        "people": "Nhân sự và tài khoản", "people_help": "Phân công vai trò và tài khoản đăng nhập. Phân công Phó "
+        "hiệu trưởng, quản trị viên, văn thư, giáo viên tin học do quản trị viên ghi chỉ có hiệu lực khi Hiệu trưởng "
+        "duyệt (Điều 5.3c).", "pending_grants": "Phân công chờ Hiệu trưởng duyệt", "assignments": "Phân công",
+        "accounts": "Tài khoản", "person_name": "Họ và tên", "role": "Vai trò", "kind": "Loại",
+        "grant_approve": "Duyệt", "refuse": "Từ chối", "note": "Ghi chú (số quyết định hoặc lý do)",
+        "end_assignment": "Kết thúc", "last_day": "Ngày cuối", "disable": "Khóa tài khoản", "active": "Đang hoạt động",
+        "disabled": "Đã khóa", "people_done": "Đã ghi vào sổ cái.", "account_of": "Người",
+        "appointed_by": "Quyết định bổ nhiệm",
         # every page
         "product": "Học bạ số — Trường THCS", "switch": "English", "skip": "Bỏ qua, đến nội dung chính",
         "signed_in_as": "Đang đăng nhập: %s", "sign_out": "Đăng xuất", "home": "Trang chính",
@@ -149,6 +157,15 @@ TEXT: dict[str, dict[str, str]] = {
         "too_many": "Quá nhiều yêu cầu từ địa chỉ này; vui lòng thử lại sau ít phút.",
     },
     "en": {
+        "people": "Staff and accounts", "people_help": "Role assignments and sign-in accounts. Vice-principal, "
+        "administrator, clerk and IT-teacher grants recorded by the administrator take effect only when the principal "
+        "approves them (Điều 5.3c).", "pending_grants": "Grants waiting for the principal",
+        "assignments": "Assignments",
+        "accounts": "Accounts", "person_name": "Full name", "role": "Role", "kind": "Kind",
+        "grant_approve": "Approve", "refuse": "Refuse", "note": "Note (decision number or reason)",
+        "end_assignment": "End", "last_day": "Last day", "disable": "Disable account", "active": "Active",
+        "disabled": "Disabled", "people_done": "Recorded in the ledger.", "account_of": "Person",
+        "appointed_by": "Appointing decision",
         "product": "Digital học bạ — lower-secondary school", "switch": "Tiếng Việt", "skip": "Skip to the content",
         "signed_in_as": "Signed in: %s", "sign_out": "Sign out", "home": "Home",
         "year": "School year", "class": "Class", "subject": "Subject", "term": "Term", "student": "Student",
@@ -313,7 +330,10 @@ EVENTS = {
            "student.registered": "Hồ sơ học sinh", "student.enrolled": "Xếp lớp", "student.withdrawn": "Rời lớp",
            "entry.locked": "Khóa nhập liệu", "entry.opened": "Mở nhập liệu", "transfer.opened": "Mở hồ sơ chuyển "
            "trường", "transfer.signed": "Ký hồ sơ chuyển trường", "transfer.received": "Nhận hồ sơ chuyển trường",
-           "class.opened": "Mở lớp"},
+           "class.opened": "Mở lớp", "account.opened": "Mở tài khoản", "account.disabled": "Khóa tài khoản",
+           "assignment.made": "Phân công", "assignment.ended": "Kết thúc phân công",
+           "assignment.approved": "Hiệu trưởng duyệt phân công", "assignment.refused": "Hiệu trưởng từ chối phân công",
+           "calendar.reopened": "Mở lại sau hạn theo quyết định của Sở"},
     "en": {"assessment.recorded": "Assessment recorded", "subject_comment.recorded": "Subject comment",
            "conduct.recorded": "Conduct recorded", "absences.recorded": "Absences recorded",
            "homeroom_comment.recorded": "Homeroom comment", "reassessment.recorded": "Summer re-assessment",
@@ -326,5 +346,9 @@ EVENTS = {
            "student.registered": "Student profile", "student.enrolled": "Enrolled", "student.withdrawn": "Withdrawn",
            "entry.locked": "Entry locked", "entry.opened": "Entry reopened", "transfer.opened": "Transfer opened",
            "transfer.signed": "Transfer signed", "transfer.received": "Transfer received",
-           "class.opened": "Class opened"},
+           "class.opened": "Class opened", "account.opened": "Account opened", "account.disabled": "Account disabled",
+           "assignment.made": "Assignment", "assignment.ended": "Assignment ended",
+           "assignment.approved": "Grant approved by the principal",
+           "assignment.refused": "Grant refused by the principal",
+           "calendar.reopened": "Reopened by the Department's decision"},
 }  # fmt: skip

@@ -288,3 +288,65 @@ async def test_accounts_made_before_accounts_were_events_are_carried_over_once(s
     finally:
         with psycopg.connect(server_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def page_client(term: TermSchool, username: str) -> tuple[httpx.AsyncClient, str]:
+    """A browser signed in as `username`, and the CSRF token of its forms."""
+    transport = httpx.ASGITransport(app=create_app(term.runtime, scheduler=False), client=("10.42.0.3", 42000))
+    browser = httpx.AsyncClient(transport=transport, base_url="http://hocba.test")
+    signed = await browser.post("/dang-nhap", data={"school": term.school, "username": username, "password": PASSWORD})
+    assert signed.status_code == 303, signed.text
+    home = await browser.get(f"/truong/{term.school}")
+    return browser, home.text.split('name="csrf" value="')[1].split('"')[0]
+
+
+async def test_the_staff_page_lets_the_principal_approve_and_the_admin_disable_dieu_5_3c_27(
+    term: TermSchool, client: httpx.AsyncClient
+) -> None:
+    school = term.school
+    admin = await bearer(client, school, ADMIN.user)
+    row = {"staff": term.teacher, "role": "IT_REVIEWER", "valid_from": "2025-10-01"}
+    assert (
+        await client.post(f"{V1}/schools/{school}/imports/assignments", json={"rows": [row]}, headers=admin)
+    ).is_success
+    [waiting] = [
+        a for a in (await client.get(f"{V1}/schools/{school}/assignments", headers=admin)).json() if a["pending"]
+    ]
+
+    browser, csrf = await page_client(term, PRINCIPAL.user)
+    try:
+        shown = await browser.get(f"/truong/{school}/nhan-su")
+        assert shown.status_code == 200
+        assert "Phân công chờ Hiệu trưởng duyệt" in shown.text and waiting["name"] in shown.text
+        assert "Giáo viên tin học (đối soát)" in shown.text  # the role by its name, not its code
+        done = await browser.post(
+            f"/truong/{school}/nhan-su/duyet",
+            data={"csrf": csrf, "assignment": waiting["assignment"], "note": "QĐ 20/QĐ-THCS", "decision": "approve"},
+        )
+        assert done.status_code == 303
+    finally:
+        await browser.aclose()
+    assert "IT_REVIEWER" in await roles_of(client, await bearer(client, school, term.teacher))
+
+    browser, csrf = await page_client(term, ADMIN.user)
+    try:
+        listed = (await client.get(f"{V1}/schools/{school}/assignments", headers=admin)).json()
+        [deputy] = [a for a in listed if a["role"] == "LEADERSHIP"]
+        refused = await browser.post(
+            f"/truong/{school}/nhan-su/ket-thuc",
+            data={"csrf": csrf, "assignment": deputy["assignment"], "valid_to": "2025-10-31", "decision_text": "x"},
+        )
+        assert refused.status_code == 403 and "Chỉ Hiệu trưởng kết thúc phân công vai trò này." in refused.text
+        homeroom = await bearer(client, school, term.homeroom)
+        gone = await browser.post(
+            f"/truong/{school}/nhan-su/khoa", data={"csrf": csrf, "username": term.homeroom, "reason": "Nghỉ hưu"}
+        )
+        assert gone.status_code == 303
+        assert (await client.get(f"{V1}/me", headers=homeroom)).status_code == 401
+        page = await browser.get(f"/truong/{school}/nhan-su")
+        assert "Đã khóa" in page.text
+    finally:
+        await browser.aclose()
+    assert [r for r in await trail(term) if r[0] == "page_assignment_end"] == [
+        ("page_assignment_end", "denied", "assignment.needs_principal")
+    ]

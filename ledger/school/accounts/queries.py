@@ -9,11 +9,12 @@ from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.errors import AuthenticationFailed
+from ledger.log.projection import read
 from ledger.school.accounts.passwords import api_key_hash, password_matches
 from ledger.school.accounts.tables import account_records, accounts, revoked_tokens
 from ledger.school.rules.policy import FIXED_ROLES, AccountKind, Grant, Principal
 from ledger.school.rules.roles import Role
-from ledger.school.years.tables import assignments
+from ledger.school.years.tables import assignments, staff, students
 
 
 def _as_recorded() -> ColumnElement[bool]:
@@ -100,3 +101,22 @@ async def load_principal(
     )
     grants = tuple(Grant(Role(r["role"]), r["year"], r["class_id"], r["subject"], r["term"]) for r in rows.mappings())
     return Principal(username, school, kind, grants, staff_id=account["staff_id"])
+
+
+async def account_list(conn: AsyncConnection, school: str) -> list[dict[str, Any]]:
+    """Every account the ledger records, with the person it is bound to and whether it is disabled;
+    no credential (readable by auditors)."""
+    people = {row["staff_id"]: row["full_name"] for row in await read(conn, staff, school)}
+    students_named = {row["student_id"]: row["full_name"] for row in await read(conn, students, school)}
+    return [
+        {
+            "username": row["username"],
+            "kind": row["kind"],
+            "staff": row["staff_id"],
+            "student": row["student_id"],
+            "name": people.get(row["staff_id"]) or students_named.get(row["student_id"]),
+            "disabled": row["disabled_by"] is not None,
+            "opened_by": row["opened_by"],
+        }
+        for row in await read(conn, account_records, school)
+    ]
