@@ -304,6 +304,12 @@ async def import_the_school(y: SchoolYear) -> None:
     since = "20/08/2025"
     roles = [(PRINCIPAL, "Hiệu trưởng"), (VICE, "Phó hiệu trưởng"), (CLERK, "Văn thư")]
     rows = [{"staff": s, "role": role, "valid_from": since} for s, role in roles]
+    rows[0] |= {  # the principal's appointment, by the Sở (Điều 24.3, 33.2)
+        "Số quyết định": "1520/QĐ-SGDĐT",
+        "Cơ quan ban hành": "Sở Giáo dục và Đào tạo tỉnh Ninh Bình",
+        "Ngày quyết định": "28/07/2025",
+        "Mã băm quyết định": hashlib.sha256("Quyết định 1520/QĐ-SGDĐT".encode()).hexdigest(),
+    }
     rows.append({"staff": LETTERS, "role": "GVCN", "year": YEAR, "class": CLASS, "valid_from": since})
     for staff, subjects in TEACHES.items():
         for subject in subjects:
@@ -325,6 +331,11 @@ async def import_the_school(y: SchoolYear) -> None:
     for staff in STAFF:
         made = ok(await y.post(ADMIN, "/accounts", {"username": staff, "kind": "STAFF", "password": PASSWORD}))
         assert made["password"] is None  # chosen, so not shown back
+    # The vice principal's and the clerk's grants, recorded by the admin, wait for the principal (Điều 5.3c).
+    waiting = [a for a in ok(await y.get(PRINCIPAL, "/assignments")) if a["pending"]]
+    assert sorted(a["role"] for a in waiting) == ["CLERK", "LEADERSHIP"]
+    for grant in waiting:
+        ok(await y.post(PRINCIPAL, f"/assignments/{grant['assignment']}/approve", {"note": "Quyết định 01/QĐ-THCS"}))
     me = ok(await y.api.get(f"{V1}/me", headers=await y.login(LETTERS)))
     assert {(g["role"], g["subject"]) for g in me["grants"]} >= {
         ("HOMEROOM_TEACHER", None),

@@ -156,3 +156,52 @@ async def test_summer_results_only_for_students_who_need_them_tt22_d12_14(setup:
         await record_summer_conduct(
             ledger, demo.school, PRINCIPAL, year=YEAR, class_id="6A1", entries=[(student, "Đạt")]
         )
+
+
+async def test_the_writer_holds_the_assignment_when_the_events_are_appended_dieu_17_2_18_3(
+    setup: tuple[Ledger, DemoSchool],
+) -> None:
+    """The guard let the request through, but by the time it is appended the teacher's assignment has
+    ended, or the teacher writes a class, a subject or a year that is not theirs (the August overlap:
+    a new year's teacher recording last year's results): refused at the append, nothing appended."""
+    from uuid import UUID
+
+    from ledger.format.envelope import Actor
+    from ledger.log.projection import read as read_rows
+    from ledger.school.years.commands import end_assignment
+    from ledger.school.years.tables import assignments
+
+    ledger, demo = setup
+    student = demo.rosters["7A1"][0]
+    teacher = demo.teacher("TOAN")
+    before = await head(ledger, demo.school)
+    literature = demo.teacher("NGU_VAN")
+    other = next(c for c in sorted(demo.rosters) if demo.homeroom[c] != teacher.user)
+    for attempt in (
+        lambda: record_sheet(  # a subject that is not theirs
+            ledger, demo.school, literature, year=YEAR, term=1, class_id="7A1", subject="TOAN",
+            entries=[SheetEntry(student, "regular", "9", 1)],
+        ),
+        lambda: record_sheet(  # acting in a role they do not hold
+            ledger, demo.school, Actor(teacher.user, "LEADERSHIP"), year=YEAR, term=1, class_id="7A1",
+            subject="TOAN", entries=[SheetEntry(student, "regular", "9", 1)],
+        ),
+        lambda: record_conduct(  # a class they are not homeroom teacher of
+            ledger, demo.school, Actor(teacher.user, "HOMEROOM_TEACHER"), year=YEAR, term=1, class_id=other,
+            entries=[(demo.rosters[other][0], "Tốt")],
+        ),
+        lambda: record_summer_conduct(  # the principal's own act
+            ledger, demo.school, demo.homeroom_teacher("7A1"), year=YEAR, class_id="7A1", entries=[(student, "Đạt")]
+        ),
+    ):  # fmt: skip
+        with pytest.raises(DomainError) as caught:
+            await attempt()
+        assert caught.value.code == "assignment.not_held" and "Điều 17.2" in str(caught.value.rule)
+    async with ledger.engine.connect() as conn:
+        grants = await read_rows(conn, assignments, demo.school, staff_id=teacher.user, class_id="7A1", term=1)
+    await end_assignment(ledger, demo.school, PRINCIPAL, UUID(str(grants[0]["assignment_id"])), "2025-09-30")
+    assert await head(ledger, demo.school) == before + 1
+    with pytest.raises(DomainError) as caught:  # ended: the same teacher, the same sheet, refused now
+        await sheet(ledger, demo, [SheetEntry(student, "regular", "9", 1)])
+    assert caught.value.code == "assignment.not_held"
+    assert await head(ledger, demo.school) == before + 1

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Table, select
 
-from ledger.base.errors import NotFound, Refused, ValidationError
+from ledger.base.errors import Forbidden, NotFound, Refused, ValidationError
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
@@ -36,9 +36,35 @@ from ledger.school.assessments.tables import (
 from ledger.school.calendar.checks import check_change
 from ledger.school.calendar.model import Change
 from ledger.school.rules import identity
+from ledger.school.rules.roles import Role
 from ledger.school.rules.tt22 import Kind, Level, value_text
 from ledger.school.transcripts.views import load_student_year
-from ledger.school.years.queries import class_grade, roster, subject_row, year_row
+from ledger.school.years.queries import class_grade, holds, roster, subject_row, year_row
+
+_WORK_VI = {
+    Role.SUBJECT_TEACHER: "dạy môn này ở lớp này",
+    Role.HOMEROOM_TEACHER: "chủ nhiệm lớp này",
+    Role.PRINCIPAL: "làm Hiệu trưởng",
+}
+
+
+async def check_assigned(session: SchoolSession, actor: Actor, role: Role, **scope: Any) -> None:
+    """The writer holds the assignment for this data at the moment its events are appended, not only
+    when the request was let through: an assignment that ended, a year that is not theirs, or a
+    class they do not teach is refused here too (Điều 17.2, 18.3, 35)."""
+    if str(actor.role) == role.value and await holds(session, str(actor.user), role, session.now().date(), **scope):
+        return
+    where = ", ".join(f"{k}={v}" for k, v in scope.items() if v is not None)
+    raise Forbidden(
+        "assignment.not_held",
+        f"{actor.user} không được phân công {_WORK_VI[role]} ({where}) vào lúc ghi; dữ liệu này do người được "
+        "phân công nhập.",
+        f"{actor.user} does not hold the assignment ({role.value}, {where}) at the time of writing; this data is "
+        "entered by the person assigned to it.",
+        field="actor",
+        rule="Điều 17.2, 18.3",
+    )
+
 
 CORRECTION_HINT_VI = "Muốn sửa, hãy gửi đề nghị điều chỉnh để lãnh đạo nhà trường phê duyệt (Điều 17.3)."
 CORRECTION_HINT_EN = "To change it, file a correction request for leadership approval (Điều 17.3)."
@@ -127,6 +153,7 @@ async def sheet_events(
         students=named,
         field="entries",
     )
+    await check_assigned(session, actor, Role.SUBJECT_TEACHER, year=year, class_id=class_id, subject=code, term=term_no)
     events: list[NewEvent] = []
     seen: set[tuple[str, str, int]] = set()
     for index, entry in enumerate(entries):
@@ -211,10 +238,13 @@ async def _per_student(
     *,
     change: Change = Change.ENTRY,
     term: int | None = None,
+    holder: tuple[Role, dict[str, Any]] | None = None,
 ) -> list[Event]:
     """A command over students of one class: each entry is (student, ...). `load` reads the state the
     entries are compared with, once; `build` returns an entry's payload, or None when it changes
-    nothing, or raises to refuse the whole command."""
+    nothing, or raises to refuse the whole command. `holder` is the assignment the writer must hold
+    (default: homeroom teacher of the class that year)."""
+    role, scope = holder or (Role.HOMEROOM_TEACHER, {})
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
         await year_row(session, year)
@@ -222,6 +252,7 @@ async def _per_student(
         enrolled = set(await roster(session, year, class_id))
         named = sorted({str(entry[0]) for entry in entries if entry})
         await check_change(session, change, year=year, term=term, class_id=class_id, students=named, field="entries")
+        await check_assigned(session, actor, role, **{"year": year, "class_id": class_id, **scope})
         state = await load(session)
         events = []
         for index, (raw_student, *rest) in enumerate(entries):
@@ -391,7 +422,17 @@ async def record_reassessments(
         return {"subject": code, "value": value_text(kind, rest[0], f"{field}.value")}
 
     return await _per_student(
-        ledger, school, actor, REASSESSMENT_RECORDED, year, class_id, entries, load, build, change=Change.SUMMER
+        ledger,
+        school,
+        actor,
+        REASSESSMENT_RECORDED,
+        year,
+        class_id,
+        entries,
+        load,
+        build,
+        change=Change.SUMMER,
+        holder=(Role.SUBJECT_TEACHER, {"subject": code}),
     )
 
 
@@ -420,5 +461,15 @@ async def record_summer_conduct(
         return {"level": Level.parse(rest[0], f"{field}.level").value}
 
     return await _per_student(
-        ledger, school, actor, SUMMER_CONDUCT_RECORDED, year, class_id, entries, load, build, change=Change.SUMMER
+        ledger,
+        school,
+        actor,
+        SUMMER_CONDUCT_RECORDED,
+        year,
+        class_id,
+        entries,
+        load,
+        build,
+        change=Change.SUMMER,
+        holder=(Role.PRINCIPAL, {"year": None, "class_id": None}),
     )
