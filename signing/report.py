@@ -34,6 +34,7 @@ class SignatureReport:
     valid_at_signing: bool = False  # signed within the certificate's validity period
     revoked: bool | None = None  # revoked at or before the signing time (None: no revocation data)
     timestamp_valid: bool | None = None
+    profile: str | None = None  # XML: "XAdES-T" with an embedded timestamp, "XAdES-B" without (issued before)
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -46,6 +47,13 @@ class SignatureReport:
             and self.timestamp_valid is not False
             and not self.findings
         )
+
+    @property
+    def trusted_time_vi(self) -> str:
+        """The trusted signing time as the report states it (the timestamp's time, Điều 12, 15)."""
+        if self.timestamp is None:
+            return "Không có thời điểm ký tin cậy (chữ ký không kèm dấu thời gian)"
+        return f"Thời điểm ký tin cậy: {self.timestamp}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +69,8 @@ class SignatureReport:
             "valid_at_signing": self.valid_at_signing,
             "revoked": self.revoked,
             "timestamp_valid": self.timestamp_valid,
+            "profile": self.profile,
+            "trusted_time_vi": self.trusted_time_vi,
             "findings": [f.to_json() for f in self.findings],
         }
 

@@ -24,6 +24,7 @@ from ledger.school.signatures.tables import SIGNATURE_ADDED, certificates
 from signing.pdf.verify import verify_pdf
 from signing.x509.timestamps import check_timestamp
 from signing.xml import document as hocba_xml
+from signing.xml import timestamp as xades_t
 from signing.xml import verify as xml_verify
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far a signer's clock may run ahead of the service's
@@ -34,10 +35,11 @@ Stamp = Callable[[bytes], Awaitable[bytes]]  # bytes -> an RFC 3161 token over t
 def signature_value(wrapper: Any) -> bytes:
     """What the time-stamping authority stamps for an XML signature (XAdES SignatureTimeStamp): the
     canonical form of its ds:SignatureValue element."""
-    value = wrapper.find(f".//{{{hocba_xml.DS}}}SignatureValue")
+    signature = wrapper.find(f"{{{hocba_xml.DS}}}Signature")
+    value = xades_t.signature_value(signature) if signature is not None else None
     if value is None:
         raise signature_refusal("signature.count", "Thiếu giá trị chữ ký.", "The signature value is missing.")
-    return hocba_xml.canonical(value)
+    return value
 
 
 async def trusted_time(
@@ -203,7 +205,11 @@ async def submit_signature(
                 "Chữ ký không tham chiếu đúng các phần thuộc trách nhiệm của vai trò này.",
                 "The signature does not reference exactly the parts this role is responsible for.",
             )
-        # The signature is checked in the document rebuilt here, never in the one submitted.
+        # The signature is checked in the document rebuilt here, never in the one submitted; the
+        # only unsigned property it keeps is the school's timestamp, embedded once it is accepted.
+        signature = wrapper.find(f"{{{hocba_xml.DS}}}Signature")
+        if signature is not None:
+            xades_t.strip(signature)
         container = root.find(hocba_xml.tag("ChuKySo"))
         assert container is not None
         container.append(wrapper)
@@ -215,7 +221,7 @@ async def submit_signature(
                 f"The document does not match the học bạ schema: {error}",
             )
         data = hocba_xml.to_bytes(root)
-        report = xml_verify.verify_signature(data, len(rows), trusted_roots, crls)
+        report = xml_verify.verify_signature(data, len(rows), trusted_roots, crls, trusted)
         signed_at = checked_signing_time(session, report)
         check_claim(signed_at, trusted)
         if role == "ORGANISATION" and (
@@ -226,6 +232,8 @@ async def submit_signature(
             )
         registered = await registered_certificate(session, wrapper, trusted)
         await check_holder(session, actor, role, registered["holder"], year, student, subject, trusted)
+        assert signature is not None  # the verifier found it valid
+        xades_t.embed(signature, token)  # XAdES-T: the document carries its trusted time (Điều 12, 15)
         element = hocba_xml.canonical(wrapper)
         digests = hocba_xml.part_digests(root)
         payload = {
