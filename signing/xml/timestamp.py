@@ -54,8 +54,9 @@ def embed(signature: etree._Element, token: bytes) -> None:
 def strip(signature: etree._Element) -> None:
     """Drop any unsigned properties a signer sent with a new signature."""
     qualifying = _qualifying(signature)
-    for unsigned in qualifying.findall(_UNSIGNED) if qualifying is not None else []:
-        qualifying.remove(unsigned)
+    if qualifying is not None:
+        for unsigned in qualifying.findall(_UNSIGNED):
+            qualifying.remove(unsigned)
 
 
 def embedded(signature: etree._Element) -> bytes | None:

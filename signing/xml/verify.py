@@ -14,7 +14,7 @@ from cryptography import x509
 from lxml import etree
 from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, XMLVerifier
-from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
+from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier, XAdESVerifyResult
 
 from ledger.base.clock import VN_TZ
 from signing.report import FileReport, Finding, SignatureReport
@@ -32,6 +32,7 @@ from signing.xml.document import (
     parse,
     safe_parser,
     schema,
+    substitution_of,
     tag,
     wrappers,
 )
@@ -152,6 +153,7 @@ def verify_signature(
     else:
         listed = results if isinstance(results, list) else [results]
         report.intact = _signed_matches_document(listed, root, report)
+        _substitution(report, wrapper, listed)
     if moment is None:
         report.findings.append(
             _finding(
@@ -227,6 +229,29 @@ async def verify_timestamped(
             )
         )
     return report
+
+
+def _substitution(report: SignatureReport, wrapper: etree._Element, results: list[Any]) -> None:
+    """Who signed in whose place (Điều 18.5, 18.7), read only from the signed properties: the KyThay
+    in a ClaimedRole. The ChuKy must name the same, and the signer must be the certificate's holder."""
+    signed = None
+    for result in results:
+        if isinstance(result, XAdESVerifyResult):
+            path = f"{{{XADES}}}SignerRole/{{{XADES}}}ClaimedRoles/{{{XADES}}}ClaimedRole/{tag('KyThay')}"
+            found = result.signed_properties.find(path)
+            signed = substitution_of(found) if found is not None else None
+    named = substitution_of(wrapper)
+    if signed is not None:
+        report.on_behalf_of = signed
+    if signed != named or (signed is not None and signed["NguoiKy"] != report.staff_id):
+        report.findings.append(
+            _finding(
+                "signature.substitute",
+                "Thông tin ký thay (Điều 18.5, 18.7) không khớp giữa chữ ký, phần ký và chứng thư số.",
+                "The signing-in-place details (Điều 18.5, 18.7) differ between the signature, its ChuKy "
+                "and the certificate.",
+            )
+        )
 
 
 def _common_name(cert: x509.Certificate) -> str:
