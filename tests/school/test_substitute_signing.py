@@ -30,7 +30,7 @@ from tests.support.signers import YEAR, Signers, sign_as, sign_everything
 DECISION = "Quyết định số 21/QĐ-THCS ngày 02/6/2026 về việc ký xác thực thay giáo viên nghỉ việc"
 
 
-async def _leave(s: Signers, staff_id: str, class_id: str, role: str, subject: str | None = None) -> None:
+async def leave(s: Signers, staff_id: str, class_id: str, role: str, subject: str | None = None) -> None:
     """The teacher's assignment in the class (and subject) ends yesterday: they have left."""
     demo = s.demo
     async with demo.ledger.engine.connect() as conn:
@@ -41,7 +41,7 @@ async def _leave(s: Signers, staff_id: str, class_id: str, role: str, subject: s
             await end_assignment(demo.ledger, demo.school, PRINCIPAL, row["assignment_id"], yesterday, DECISION)
 
 
-async def _name(s: Signers, staff_id: str) -> str:
+async def name_of(s: Signers, staff_id: str) -> str:
     async with s.demo.ledger.engine.connect() as conn:
         [row] = await read(conn, staff, s.demo.school, staff_id=staff_id)
     return str(row["full_name"])
@@ -75,13 +75,15 @@ async def sign_in_place(
     )
 
 
-async def test_the_principal_signs_for_a_departed_subject_teacher_dieu_18_7(signers: Signers, tmp_path: Path) -> None:
+async def test_the_principal_signs_for_a_departed_subject_teacher_dieu_18_7(
+    signers: Signers, tmp_path: Path, env: dict[str, str]
+) -> None:
     """The Toán teacher of 7A1 has left; the principal signs Toán for them, citing the decision. The
     event, the signed document, the verifier's report and the PDF all say it, by name."""
     demo = signers.demo
     student = demo.rosters["7A1"][0]
     toan = demo.subject_teachers["TOAN"]
-    await _leave(signers, toan, "7A1", "SUBJECT_TEACHER", "TOAN")
+    await leave(signers, toan, "7A1", "SUBJECT_TEACHER", "TOAN")
     event = await sign_in_place(signers, student, "SUBJECT_TEACHER", "TOAN", PRINCIPAL, toan)
     assert (event.actor.user, event.actor.role, event.actor.on_behalf_of) == (PRINCIPAL.user, "SUBJECT_TEACHER", toan)
     assert (event.payload["on_behalf_of"], event.payload["decision"], event.payload["signer"]) == (
@@ -89,7 +91,7 @@ async def test_the_principal_signs_for_a_departed_subject_teacher_dieu_18_7(sign
         DECISION,
         PRINCIPAL.user,
     )
-    principal_name, toan_name = STAFF_NAMES[PRINCIPAL.user], await _name(signers, toan)
+    principal_name, toan_name = STAFF_NAMES[PRINCIPAL.user], await name_of(signers, toan)
     expected = f"Ký thay: {principal_name} thay mặt {toan_name}, theo {DECISION}"
     data = await sign_everything(signers, student)
     report = await xml_verify.verify_xml(data, signers.pki.roots(), [signers.pki.crl()])
@@ -98,6 +100,11 @@ async def test_the_principal_signs_for_a_departed_subject_teacher_dieu_18_7(sign
     assert in_place.parts == ["subject-TOAN"] and in_place.staff_id == PRINCIPAL.user
     assert in_place.substitution_vi == expected and in_place.to_json()["substitution_vi"] == expected
     assert expected in in_place.notes_vi()
+    signed = tmp_path / "hocba.xml"
+    signed.write_bytes(data)
+    trust = ("--trust", str(signers.pki.root_path), "--crl", str(signers.pki.crl_path))
+    said = helpers.hocba("verify-file", str(signed), *trust, env=env)
+    assert said.returncode == 0 and expected in said.stdout
     # the statement is signed: altering it in the signed properties breaks the signature
     altered = data.replace(DECISION.encode(), b"Quyet dinh khac", 1)
     assert not (await xml_verify.verify_xml(altered, signers.pki.roots(), [signers.pki.crl()])).ok
@@ -120,7 +127,7 @@ async def test_the_homeroom_teacher_at_year_end_signs_for_the_one_who_left_dieu_
     successor = next(t for t in demo.subject_teachers.values() if t != departed)
     for subject in [e.get("Ma") for e in await _subjects(signers, student)]:
         await sign_as(signers, student, "SUBJECT_TEACHER", subject)
-    await _leave(signers, departed, "8A1", "HOMEROOM_TEACHER")
+    await leave(signers, departed, "8A1", "HOMEROOM_TEACHER")
     today = demo.clock.now().date()
     await make_assignments(
         demo.ledger,
@@ -136,7 +143,7 @@ async def test_the_homeroom_teacher_at_year_end_signs_for_the_one_who_left_dieu_
     report = await xml_verify.verify_xml(hocba_xml.to_bytes(root), signers.pki.roots(), [signers.pki.crl()])
     [in_place] = [s for s in report.signatures if s.on_behalf_of]
     assert in_place.ok and in_place.role == "HOMEROOM_TEACHER"
-    names = await _name(signers, successor), await _name(signers, departed)
+    names = await name_of(signers, successor), await name_of(signers, departed)
     assert in_place.substitution_vi == f"Ký thay: {names[0]} thay mặt {names[1]}, theo {DECISION}"
 
 
@@ -168,7 +175,7 @@ async def test_no_one_signs_for_a_teacher_who_never_held_the_part_dieu_18_5_18_7
     demo = signers.demo
     student = demo.rosters["6A1"][1]
     ngu_van = demo.subject_teachers["NGU_VAN"]
-    await _leave(signers, ngu_van, "6A1", "SUBJECT_TEACHER", "NGU_VAN")
+    await leave(signers, ngu_van, "6A1", "SUBJECT_TEACHER", "NGU_VAN")
     error = await helpers.refused(
         demo.ledger,
         demo.school,
@@ -185,7 +192,7 @@ async def test_a_teacher_not_in_charge_cannot_sign_for_a_departed_one_dieu_18_5_
     demo = signers.demo
     student = demo.rosters["9A1"][0]
     toan, ngu_van = demo.subject_teachers["TOAN"], demo.subject_teachers["NGU_VAN"]
-    await _leave(signers, toan, "9A1", "SUBJECT_TEACHER", "TOAN")
+    await leave(signers, toan, "9A1", "SUBJECT_TEACHER", "TOAN")
     teacher = Actor(ngu_van, Role.SUBJECT_TEACHER)
     await helpers.refused(
         demo.ledger,
@@ -226,9 +233,9 @@ async def _submit_in_place(
     wrapper = hocba_xml.wrappers(root)[-1]
     named = {
         "NguoiKy": str(by.user),
-        "NguoiKyHoTen": await _name(s, str(by.user)),
+        "NguoiKyHoTen": await name_of(s, str(by.user)),
         "ThayMat": departed,
-        "ThayMatHoTen": await _name(s, departed),
+        "ThayMatHoTen": await name_of(s, departed),
         "QuyetDinh": DECISION,
     }
     for key, value in named.items():
