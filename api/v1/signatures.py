@@ -56,6 +56,12 @@ class PrepareIn(msgspec.Struct):
 
 class SignedIn(msgspec.Struct):
     document: Annotated[str, msgspec.Meta(min_length=1, max_length=4_000_000, description="base64 of the signed XML")]
+
+
+class SignedHocBaIn(msgspec.Struct):
+    """A signed XML học bạ; in a departed teacher's place, as prepared (Điều 18.5, 18.7)."""
+
+    document: Annotated[str, msgspec.Meta(min_length=1, max_length=4_000_000, description="base64 of the signed XML")]
     on_behalf_of: OnBehalfOf = None
     decision: Decision = None
 
@@ -216,7 +222,7 @@ async def signature_submit(
     school: SchoolId,
     student: StudentId,
     year: Year,
-    data: JSONBody[SignedIn],
+    data: JSONBody[SignedHocBaIn],
 ) -> dict[str, Any]:
     personal_id(student)
     substitution = Substitution.of(data.on_behalf_of, data.decision)
