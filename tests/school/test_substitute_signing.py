@@ -105,6 +105,7 @@ async def test_the_principal_signs_for_a_departed_subject_teacher_dieu_18_7(
     trust = ("--trust", str(signers.pki.root_path), "--crl", str(signers.pki.crl_path))
     said = helpers.hocba("verify-file", str(signed), *trust, env=env)
     assert said.returncode == 0 and expected in said.stdout
+    assert all(helpers.xmlsec1_verifies(signed, signers.pki.root_path))  # an independent verifier agrees
     # the statement is signed: altering it in the signed properties breaks the signature
     altered = data.replace(DECISION.encode(), b"Quyet dinh khac", 1)
     assert not (await xml_verify.verify_xml(altered, signers.pki.roots(), [signers.pki.crl()])).ok
