@@ -21,7 +21,7 @@ async def test_signing_in_place_of_a_teacher_still_in_post_is_refused_and_record
     prepare = f"{V1}/schools/{demo.school}/students/{student}/signatures/prepare?year={demo.year}"
     toan, ngu_van = demo.subject_teachers["TOAN"], demo.subject_teachers["NGU_VAN"]
     head = await helpers.head(demo.ledger, demo.school)
-    cases = [
+    cases: list[tuple[str, dict[str, str | None], int, str]] = [
         # the Toán teacher is still in post: they sign themselves
         ("PRINCIPAL", {"on_behalf_of": toan}, 409, "signature.substitute_still_assigned"),
         # the literature teacher never held Toán of 6A1
@@ -32,7 +32,12 @@ async def test_signing_in_place_of_a_teacher_still_in_post_is_refused_and_record
         ("PRINCIPAL", {"on_behalf_of": toan, "decision": None}, 422, "text.required"),
     ]
     for role, extra, status, code in cases:
-        body = {"role": "SUBJECT_TEACHER", "subject": "TOAN", "decision": "Quyết định số 21/QĐ-THCS", **extra}
+        body: dict[str, str | None] = {
+            "role": "SUBJECT_TEACHER",
+            "subject": "TOAN",
+            "decision": "Quyết định số 21/QĐ-THCS",
+            **extra,
+        }
         before = await entries(app_engine, demo.school)
         answer = await api.post(prepare, json=body, headers=tokens[role])
         assert answer.status_code == status, answer.text
