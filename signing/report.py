@@ -34,6 +34,10 @@ class SignatureReport:
     valid_at_signing: bool = False  # signed within the certificate's validity period
     revoked: bool | None = None  # revoked at or before the signing time (None: no revocation data)
     timestamp_valid: bool | None = None
+    profile: str | None = None  # XML: "XAdES-T" with an embedded timestamp, "XAdES-B" without (issued before)
+    # signed in a departed teacher's place (Điều 18.5, 18.7), as the signature's signed KyThay names it:
+    # NguoiKy/NguoiKyHoTen (who signs), ThayMat/ThayMatHoTen (in whose place), QuyetDinh (the decision)
+    on_behalf_of: dict[str, str] | None = None
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -46,6 +50,30 @@ class SignatureReport:
             and self.timestamp_valid is not False
             and not self.findings
         )
+
+    @property
+    def trusted_time_vi(self) -> str:
+        """The trusted signing time as the report states it (the timestamp's time, Điều 12, 15)."""
+        if self.timestamp is None:
+            return "Không có thời điểm ký tin cậy (chữ ký không kèm dấu thời gian)"
+        return f"Thời điểm ký tin cậy: {self.timestamp}"
+
+    @property
+    def substitution_vi(self) -> str | None:
+        """'Ký thay: <người ký> thay mặt <người được thay>, theo <quyết định>' (Điều 18.5, 18.7)."""
+        s = self.on_behalf_of
+        return f"Ký thay: {s['NguoiKyHoTen']} thay mặt {s['ThayMatHoTen']}, theo {s['QuyetDinh']}" if s else None
+
+    @property
+    def substitution_en(self) -> str | None:
+        s = self.on_behalf_of
+        return f"Signed by {s['NguoiKyHoTen']} on behalf of {s['ThayMatHoTen']}, under {s['QuyetDinh']}" if s else None
+
+    def notes_vi(self) -> list[str]:
+        """What a reader is told of the signature beyond the checks: its trusted time (XML), and
+        who signed in whose place."""
+        notes = [self.trusted_time_vi] if self.profile else []
+        return notes + ([self.substitution_vi] if self.substitution_vi else [])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +89,11 @@ class SignatureReport:
             "valid_at_signing": self.valid_at_signing,
             "revoked": self.revoked,
             "timestamp_valid": self.timestamp_valid,
+            "profile": self.profile,
+            "trusted_time_vi": self.trusted_time_vi,
+            "on_behalf_of": self.on_behalf_of,
+            "substitution_vi": self.substitution_vi,
+            "substitution_en": self.substitution_en,
             "findings": [f.to_json() for f in self.findings],
         }
 

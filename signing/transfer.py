@@ -255,7 +255,7 @@ async def verify(
     student, each file matching the digest the signed record names."""
     from signing.pdf.verify import verify_pdf
 
-    report = xml_verify.verify_xml(data, roots, crls)
+    report = await xml_verify.verify_xml(data, roots, crls)
     if report.signatures == [] and report.findings:
         return report, None
     root = hocba_xml.parse(data)
@@ -292,7 +292,7 @@ async def verify(
     ident = record.student.get("SoDinhDanh")
     for copy in record.issued:
         where = f"{copy.year} ({copy.issuance})"
-        xml_report = xml_verify.verify_xml(copy.xml, roots, crls)
+        xml_report = await xml_verify.verify_xml(copy.xml, roots, crls)
         pdf_report = await verify_pdf(copy.pdf, roots, crls, expected=("PRINCIPAL", "ORGANISATION"))
         problems = [f for r in (xml_report, pdf_report) for s in r.signatures for f in s.findings]
         problems += xml_report.findings + pdf_report.findings

@@ -29,7 +29,7 @@ async def verify_file(
         if _root_tag(data) == hocba_xml.tag("ChuyenTruong"):  # a transfer record, and all it carries
             report, _ = await transfer.verify(data, roots, crls)
             return report
-        return xml_verify.verify_xml(data, roots, crls)
+        return await xml_verify.verify_xml(data, roots, crls)
     report = FileReport("unknown")
     report.findings.append(
         Finding(

@@ -23,19 +23,47 @@ from ledger.school.rules.policy import Principal
 from ledger.school.signatures.commands import prepare_signature, submit_pdf, submit_signature
 from ledger.school.signatures.queries import pdf_document
 from ledger.school.signatures.queries import xml_document as signature_document
+from ledger.school.signatures.substitutes import Substitution
 from ledger.school.transcripts.views import load_student_year
 from signing.xml import document as hocba_xml
 
 SigningRole = Literal["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
 
 
+OnBehalfOf = (
+    Annotated[
+        str,
+        msgspec.Meta(
+            max_length=100, description="signing in a departed teacher's place: their staff id (Điều 18.5, 18.7)"
+        ),
+    ]
+    | None
+)
+Decision = (
+    Annotated[
+        str, msgspec.Meta(max_length=300, description="the decision the substitute signs under (Điều 18.5, 18.7)")
+    ]
+    | None
+)
+
+
 class PrepareIn(msgspec.Struct):
     role: SigningRole
     subject: str | None = None
+    on_behalf_of: OnBehalfOf = None
+    decision: Decision = None
 
 
 class SignedIn(msgspec.Struct):
     document: Annotated[str, msgspec.Meta(min_length=1, max_length=4_000_000, description="base64 of the signed XML")]
+
+
+class SignedHocBaIn(msgspec.Struct):
+    """A signed XML học bạ; in a departed teacher's place, as prepared (Điều 18.5, 18.7)."""
+
+    document: Annotated[str, msgspec.Meta(min_length=1, max_length=4_000_000, description="base64 of the signed XML")]
+    on_behalf_of: OnBehalfOf = None
+    decision: Decision = None
 
 
 def signer_of(request: Request[Any, Any, Any]) -> Actor:
@@ -44,10 +72,15 @@ def signer_of(request: Request[Any, Any, Any]) -> Actor:
     return actor_for(principal, principal.grants[0].role.value if principal.grants else "STAFF")
 
 
-def _may_sign_as(principal: Principal, role: str, year: str, class_id: str, subject: str | None) -> bool:
-    """The signer prepares only for a role they hold for this student (the service checks it again,
-    with the certificate, when the signature comes back)."""
+def _may_sign_as(
+    principal: Principal, role: str, year: str, class_id: str, subject: str | None, in_place: bool = False
+) -> bool:
+    """The signer prepares only for a role they hold for this student, or, in a departed teacher's
+    place, as the principal (Điều 18.7); the service checks it again, with the certificate and the
+    assignments, when the signature comes back."""
     for grant in principal.grants:
+        if in_place and role in ("SUBJECT_TEACHER", "HOMEROOM_TEACHER") and grant.role.value == "PRINCIPAL":
+            return True
         scoped = (grant.year, grant.class_id) == (year, class_id)
         if role == "SUBJECT_TEACHER" and grant.role.value == role and scoped and grant.subject == subject:
             return True
@@ -68,22 +101,43 @@ async def prepare_for(
     student: str,
     role: str,
     subject: str | None,
+    substitution: Substitution | None = None,
 ) -> dict[str, Any]:
     """What the signed-in signer signs next for this student in `role`: refused unless they hold the
-    role for the student (the service checks it again, with the certificate, when it comes back)."""
+    role for the student (the service checks it again, with the certificate, when it comes back); with
+    `substitution`, in a departed teacher's place (Điều 18.5, 18.7)."""
     runtime = runtime_of(state)
+    principal = principal_of(request)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        await check_signer(conn, principal_of(request), school, year, student, role, subject)
-        return await prepare_signature(conn, school, year, student, role, subject, runtime.clock.now().date())
+        await check_signer(conn, principal, school, year, student, role, subject, substitution is not None)
+        return await prepare_signature(
+            conn,
+            school,
+            year,
+            student,
+            role,
+            subject,
+            runtime.clock.now().date(),
+            substitution=substitution,
+            signer=principal.staff_id,
+        )
 
 
 async def check_signer(
-    conn: Any, principal: Principal, school: str, year: str, student: str, role: str, subject: str | None
+    conn: Any,
+    principal: Principal,
+    school: str,
+    year: str,
+    student: str,
+    role: str,
+    subject: str | None,
+    in_place: bool = False,
 ) -> None:
-    """Refuse a signer who does not hold `role` for this student's class (and subject) this year."""
+    """Refuse a signer who does not hold `role` for this student's class (and subject) this year, nor,
+    signing in a departed teacher's place, is the principal."""
     personal_id(student)
     class_id = (await load_student_year(conn, school, year, student)).class_id
-    if not _may_sign_as(principal, role, year, class_id, subject):
+    if not _may_sign_as(principal, role, year, class_id, subject, in_place):
         raise Forbidden(
             "signature.role",
             f"Bạn không giữ vai trò {role} cho học sinh này.",
@@ -123,15 +177,23 @@ async def signature_prepare(
     year: Year,
     data: JSONBody[PrepareIn],
 ) -> dict[str, Any]:
-    prepared = await prepare_for(request, state, school, year, student, data.role, data.subject)
+    substitution = Substitution.of(data.on_behalf_of, data.decision)
+    prepared = await prepare_for(request, state, school, year, student, data.role, data.subject, substitution)
     return {**prepared, "document": base64.b64encode(prepared["document"]).decode()}
 
 
 async def submit_for(
-    request: Request[Any, Any, Any], state: State, school: str, year: str, student: str, signed: bytes
+    request: Request[Any, Any, Any],
+    state: State,
+    school: str,
+    year: str,
+    student: str,
+    signed: bytes,
+    substitution: Substitution | None = None,
 ) -> Event:
     """A signed học bạ from the signed-in signer, checked against the installation's roots and
-    revocation lists and timestamped by the school's authority (the API's and the pages' one path)."""
+    revocation lists and timestamped by the school's authority (the API's and the pages' one path);
+    with `substitution`, signed in a departed teacher's place (Điều 18.5, 18.7)."""
     runtime = runtime_of(state)
     return await submit_signature(
         ledger_of(state),
@@ -143,6 +205,7 @@ async def submit_for(
         runtime.trusted_roots(),
         runtime.crls(),
         runtime.stamp(),
+        substitution,
     )
 
 
@@ -159,10 +222,11 @@ async def signature_submit(
     school: SchoolId,
     student: StudentId,
     year: Year,
-    data: JSONBody[SignedIn],
+    data: JSONBody[SignedHocBaIn],
 ) -> dict[str, Any]:
     personal_id(student)
-    event = await submit_for(request, state, school, year, student, base64_body(data.document))
+    substitution = Substitution.of(data.on_behalf_of, data.decision)
+    event = await submit_for(request, state, school, year, student, base64_body(data.document), substitution)
     return {
         "seq": event.seq,
         "wrapper_id": event.payload["wrapper_id"],
@@ -170,6 +234,8 @@ async def signature_submit(
         "parts": event.payload["parts"],
         "signing_time": event.payload["signing_time"],
         "trusted_time": event.payload["trusted_time"],
+        "on_behalf_of": event.payload.get("on_behalf_of"),
+        "decision": event.payload.get("decision"),
     }
 
 

@@ -97,6 +97,8 @@ def cmd_verify_file(args: argparse.Namespace, settings: Settings) -> int:
         for s in report.signatures:
             mark = "OK " if s.ok else "BAD"
             print(f"  {mark} {s.role or '?'} {s.signer} {s.signing_time or '?'} covers {', '.join(s.parts)}")
+            for note in s.notes_vi():  # the trusted signing time; signed in another's place (Điều 18.5, 18.7)
+                print(f"      {note}")
             for finding in s.findings:
                 print(f"      {finding.vi} / {finding.en}")
         for finding in report.findings:

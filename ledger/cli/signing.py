@@ -16,13 +16,30 @@ from ledger.cli.common import (
 )
 
 
+def _substitution(args: argparse.Namespace) -> Any:
+    """--on-behalf-of and --decision: signing in a departed teacher's place (Điều 18.5, 18.7)."""
+    from ledger.school.signatures.substitutes import Substitution
+
+    return Substitution.of(args.on_behalf_of, args.decision)
+
+
 def cmd_signing_prepare(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.signatures.commands import prepare_signature
 
     async def produce(conn: Any, school: str, runtime: Any) -> bytes:
         today = runtime.clock.now().date()
         await resolve_names(conn, school, args)
-        prepared = await prepare_signature(conn, school, args.year, args.student, args.role, args.subject, today)
+        prepared = await prepare_signature(
+            conn,
+            school,
+            args.year,
+            args.student,
+            args.role,
+            args.subject,
+            today,
+            substitution=_substitution(args),
+            signer=args.signer,
+        )
         return bytes(prepared["document"])
 
     return write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
@@ -39,7 +56,16 @@ def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
         keys = Runtime(settings, "")
         return [
             await submit_signature(
-                ledger, school, actor, args.year, args.student, data, keys.trusted_roots(), keys.crls(), keys.stamp()
+                ledger,
+                school,
+                actor,
+                args.year,
+                args.student,
+                data,
+                keys.trusted_roots(),
+                keys.crls(),
+                keys.stamp(),
+                _substitution(args),
             )
         ]
 
@@ -85,6 +111,13 @@ def cmd_signing_submit_sheet(args: argparse.Namespace, settings: Settings) -> in
     return ledger_command(settings, args, "signing submit-sheet", work, role="SUBJECT_TEACHER")
 
 
+def _in_place_options(parser: Any) -> None:
+    parser.add_argument(
+        "--on-behalf-of", metavar="STAFF", help="sign in the place of this departed teacher (Điều 18.5, 18.7)"
+    )
+    parser.add_argument("--decision", help="with --on-behalf-of: the decision the signature is made under")
+
+
 def add_signing(commands: Any) -> None:
     signing = commands.add_parser("signing", help="prepare and submit signatures").add_subparsers(
         dest="signing", required=True
@@ -97,6 +130,8 @@ def add_signing(commands: Any) -> None:
         "--role", required=True, choices=["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
     )
     prepare_signature.add_argument("--subject", help="for a subject teacher: the subject, by code or name")
+    _in_place_options(prepare_signature)
+    prepare_signature.add_argument("--signer", help="with --on-behalf-of: the staff id of who signs in their place")
     prepare_signature.add_argument("-o", "--output", required=True)
     prepare_signature.set_defaults(handler=cmd_signing_prepare)
     submit_signature = signing.add_parser("submit", help="check a signed document and record its new signature")
@@ -106,6 +141,7 @@ def add_signing(commands: Any) -> None:
     submit_signature.add_argument(
         "--role", required=True, choices=["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "CLERK"]
     )
+    _in_place_options(submit_signature)
     submit_signature.add_argument("file", metavar="SIGNED.xml")
     submit_signature.set_defaults(handler=cmd_signing_submit)
     for name, text, handler in (

@@ -52,6 +52,12 @@ def corrections_line(corrections: Mapping[str, Any] | None) -> str:
     return f"Trong bảng này có sửa chữa ở: {total} chỗ, thuộc các môn: {subjects}"
 
 
+def in_place_line(signed: Mapping[str, Any]) -> str:
+    """A signature made in a departed teacher's place (Điều 18.5, 18.7), by name, as the form says it."""
+    by, of, decision = (_text(signed.get(k)) for k in ("by", "for", "decision"))
+    return f"Ký thay: {by} thay mặt {of}, theo {decision}"
+
+
 def _year_view(year: Mapping[str, Any], school: Mapping[str, Any]) -> dict[str, Any]:
     def results(value: Mapping[str, Any] | None) -> list[str]:
         value = value or {}
@@ -59,6 +65,7 @@ def _year_view(year: Mapping[str, Any], school: Mapping[str, Any]) -> dict[str, 
 
     absences = year.get("absences") or {}
     principal = year.get("principal") or {}
+    in_place = year.get("in_place") or []
     return {
         "year": _text(year.get("year")),
         "class": _text(year.get("class")),
@@ -74,6 +81,10 @@ def _year_view(year: Mapping[str, Any], school: Mapping[str, Any]) -> dict[str, 
         "unexcused": _text(absences.get("unexcused")),
         "homeroom_comment": _text(year.get("homeroom_comment")),
         "homeroom_teacher": _text(year.get("homeroom_teacher")),
+        "homeroom_in_place": [in_place_line(s) for s in in_place if s.get("role") == "HOMEROOM_TEACHER"],
+        "subjects_in_place": [
+            f"Môn {_text(s.get('subject'))}: {in_place_line(s)}" for s in in_place if s.get("role") == "SUBJECT_TEACHER"
+        ],
         "promotion": _text(year.get("promotion")),
         "award": _text(year.get("award")),
         "corrections": corrections_line(year.get("corrections")),

@@ -24,6 +24,7 @@ from signing.x509.certs import asn1_certificate
 class TimestampCheck:
     time: datetime | None = None
     problems: list[str] = field(default_factory=list)
+    intact: bool | None = None  # the token's imprint is of the stamped bytes (None: the token was unreadable)
 
     @property
     def ok(self) -> bool:
@@ -64,4 +65,4 @@ async def check_timestamp(
         problems.append("the timestamp token's signature does not verify")
     if not status.trusted:
         problems.append("the time-stamping authority does not chain to a trusted root")
-    return TimestampCheck(status.timestamp, problems)
+    return TimestampCheck(status.timestamp, problems, status.intact)

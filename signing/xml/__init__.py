@@ -1,4 +1,4 @@
-"""The XML học bạ (schema: signing/xml/schema/hocba-1.xsd) and its XAdES-B signatures.
+"""The XML học bạ (schema: signing/xml/schema/hocba-1.xsd) and its XAdES-T signatures.
 
 The document has one part with an `Id` per responsibility: `student` (HoSo), `subject-<CODE>` (one
 MonHoc per subject), `homeroom` (ChuNhiem), `decision` (QuyetDinh) and `issuance` (BanHanh). Each
@@ -16,6 +16,8 @@ signing/transfer.py: the principal signs #student #transfer, the clerk seals #tr
 class sheet (`BangDiemLop`, ledger/school/class_sheets: the subject teacher signs #sheet).
 
 The signed properties carry SigningTime (ISO 8601, +07:00) and the role (ClaimedRole); KeyInfo
-carries the certificate. Signing happens on the signer's side (`xades.sign_prepared`, used by `hocba
-sign` and, with demo keys only, by the demo); `verify.verify_xml` checks a whole file offline.
+carries the certificate; the unsigned properties carry the school's timestamp over the signature
+value, embedded by the service when it accepts the signature (`timestamp`, XAdES-T). Signing
+happens on the signer's side (`xades.sign_prepared`, used by `hocba sign` and, with demo keys only,
+by the demo); `verify.verify_xml` checks a whole file offline.
 """

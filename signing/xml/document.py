@@ -24,6 +24,9 @@ TRANSFER_PARTS = {"PRINCIPAL": ["student", "transfer"], "ORGANISATION": ["transf
 # In a class sheet (BangDiemLop) the subject teacher signs the class's results of a term (Điều 18.3).
 SHEET_PARTS = {"SUBJECT_TEACHER": ["sheet"]}
 PLACEHOLDER = "placeholder"
+# Signing in a departed teacher's place (Điều 18.5, 18.7): on the ChuKy to tell the signer, and as
+# the signed KyThay element in the signature's ClaimedRole, so it cannot be altered.
+SUBSTITUTION = ("NguoiKy", "NguoiKyHoTen", "ThayMat", "ThayMatHoTen", "QuyetDinh")
 
 
 def tag(name: str) -> str:
@@ -164,12 +167,36 @@ def references_for(root: etree._Element, role: str, subject: str | None = None) 
     return [f"#{part}" for part in parts[role]] + earlier
 
 
-def add_placeholder(root: etree._Element, wrapper_id: str, role: str, references: Sequence[str]) -> None:
-    """Make room for the next signature: a ChuKy naming the role and the references to sign."""
+def add_placeholder(
+    root: etree._Element,
+    wrapper_id: str,
+    role: str,
+    references: Sequence[str],
+    substitution: Mapping[str, str] | None = None,
+) -> None:
+    """Make room for the next signature: a ChuKy naming the role and the references to sign, and who
+    signs in whose place, under which decision, when it is signed for a departed teacher."""
     container = root.find(tag("ChuKySo"))
     assert container is not None
     wrapper = _child(container, "ChuKy", Id=wrapper_id, VaiTro=role, ThamChieu=" ".join(references))
+    for name in SUBSTITUTION if substitution else ():
+        wrapper.set(name, substitution[name])  # type: ignore[index]
     etree.SubElement(wrapper, f"{{{DS}}}Signature", nsmap={"ds": DS}).set("Id", PLACEHOLDER)
+
+
+def substitution_of(element: etree._Element) -> dict[str, str] | None:
+    """The substitution a ChuKy or a KyThay element names (None: the signer signs their own part)."""
+    if element.get("ThayMat") is None:
+        return None
+    return {name: element.get(name, "") for name in SUBSTITUTION}
+
+
+def substitution_element(substitution: Mapping[str, str]) -> etree._Element:
+    """The KyThay element a substitute's signature carries in its signed properties."""
+    element = etree.Element(tag("KyThay"), nsmap={"hb": NS})
+    for name in SUBSTITUTION:
+        element.set(name, substitution[name])
+    return element
 
 
 def canonical(element: etree._Element) -> bytes:

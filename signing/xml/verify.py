@@ -1,6 +1,7 @@
 """Verifying XAdES signatures offline (Điều 15): each signature over exactly the parts of its role and
-every earlier signature, the certificate chained and not revoked at signing time, and the signed
-content read only from what the signature covers."""
+every earlier signature, its embedded timestamp (XAdES-T) over its value, the certificate chained and
+not revoked at the trusted signing time (the timestamp's; the claimed SigningTime of a XAdES-B
+signature), and the signed content read only from what the signature covers."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from cryptography import x509
 from lxml import etree
 from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.verifier import SignatureConfiguration, XMLVerifier
-from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier
+from signxml.xades.xades import XAdESSignatureConfiguration, XAdESVerifier, XAdESVerifyResult
 
 from ledger.base.clock import VN_TZ
 from signing.report import FileReport, Finding, SignatureReport
 from signing.x509.certs import san_uris
 from signing.x509.revocation import certificate_checks
+from signing.x509.timestamps import check_timestamp
+from signing.xml import timestamp as xades_t
 from signing.xml.document import (
     DS,
     NS,
@@ -29,6 +32,7 @@ from signing.xml.document import (
     parse,
     safe_parser,
     schema,
+    substitution_of,
     tag,
     wrappers,
 )
@@ -93,8 +97,10 @@ def verify_signature(
     index: int,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    trusted: datetime | None = None,
 ) -> SignatureReport:
-    """Check the `index`-th signature of a document (parsed afresh: verification edits its tree)."""
+    """Check the `index`-th signature of a document (parsed afresh: verification edits its tree); the
+    certificate is judged at `trusted` (a timestamp's time) when given, else at the claimed time."""
     root = parse(data)
     wrapper = wrappers(root)[index]
     wrapper_id = wrapper.get("Id") or ""
@@ -147,6 +153,7 @@ def verify_signature(
     else:
         listed = results if isinstance(results, list) else [results]
         report.intact = _signed_matches_document(listed, root, report)
+        _substitution(report, wrapper, listed)
     if moment is None:
         report.findings.append(
             _finding(
@@ -156,7 +163,7 @@ def verify_signature(
             )
         )
     else:
-        certificate_checks(report, cert, roots, crls, moment)
+        certificate_checks(report, cert, roots, crls, trusted or moment)
     expectation = _expected_parts(report.role, [p for p in report.parts if p in earlier_ids], parts, own_parts(root))
     if expectation is not None:
         report.findings.append(
@@ -184,6 +191,67 @@ def verify_signature(
             )
         )
     return report
+
+
+async def verify_timestamped(
+    data: bytes,
+    index: int,
+    roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+) -> SignatureReport:
+    """Check the `index`-th signature with its embedded timestamp (XAdES-T): the token must be a
+    valid timestamp of this signature's value by a trusted authority, and its time is the trusted
+    signing time the certificate is judged at. A signature without one (issued before XAdES-T) is
+    checked as XAdES-B, at its claimed time, and reported without a trusted time."""
+    signature = wrappers(parse(data))[index].find(f"{{{DS}}}Signature")
+    token = xades_t.embedded(signature) if signature is not None else None
+    value = xades_t.signature_value(signature) if signature is not None else None
+    if token is None or value is None:
+        report = verify_signature(data, index, roots, crls)
+        report.profile = "XAdES-B"
+        return report
+    check = await check_timestamp(token, value, roots, crls) if token else None
+    good = check is not None and check.ok and check.time is not None
+    report = verify_signature(data, index, roots, crls, check.time if good and check else None)
+    report.profile = "XAdES-T"
+    report.timestamp_valid = good
+    if check is not None and check.time is not None:
+        report.timestamp = check.time.astimezone(VN_TZ).isoformat(timespec="seconds")
+    if not good:
+        problems = "; ".join(check.problems) if check else "the timestamp is unreadable"
+        if check is None or check.intact is not True:
+            report.intact = False  # the timestamp is not of this signature's value
+        report.findings.append(
+            _finding(
+                "signature.timestamp",
+                f"Dấu thời gian của chữ ký không hợp lệ hoặc không khớp với giá trị chữ ký: {problems}",
+                f"The signature's timestamp is not valid or does not match the signature value: {problems}",
+            )
+        )
+    return report
+
+
+def _substitution(report: SignatureReport, wrapper: etree._Element, results: list[Any]) -> None:
+    """Who signed in whose place (Điều 18.5, 18.7), read only from the signed properties: the KyThay
+    in a ClaimedRole. The ChuKy must name the same, and the signer must be the certificate's holder."""
+    signed = None
+    for result in results:
+        if isinstance(result, XAdESVerifyResult):
+            path = f"{{{XADES}}}SignerRole/{{{XADES}}}ClaimedRoles/{{{XADES}}}ClaimedRole/{tag('KyThay')}"
+            found = result.signed_properties.find(path)
+            signed = substitution_of(found) if found is not None else None
+    named = substitution_of(wrapper)
+    if signed is not None:
+        report.on_behalf_of = signed
+    if signed != named or (signed is not None and signed["NguoiKy"] != report.staff_id):
+        report.findings.append(
+            _finding(
+                "signature.substitute",
+                "Thông tin ký thay (Điều 18.5, 18.7) không khớp giữa chữ ký, phần ký và chứng thư số.",
+                "The signing-in-place details (Điều 18.5, 18.7) differ between the signature, its ChuKy "
+                "and the certificate.",
+            )
+        )
 
 
 def _common_name(cert: x509.Certificate) -> str:
@@ -243,7 +311,7 @@ def _duplicate_ids(root: etree._Element) -> list[str]:
     return sorted(ident for ident, count in seen.items() if count > 1)
 
 
-def verify_xml(
+async def verify_xml(
     data: bytes,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList] = (),
@@ -278,7 +346,7 @@ def verify_xml(
         )
         return report
     for index in range(len(wrappers(root))):
-        report.signatures.append(verify_signature(data, index, roots, crls))
+        report.signatures.append(await verify_timestamped(data, index, roots, crls))
     from signing.xml import receipt
 
     report.receipt, receipt_findings = receipt.verify(root, roots)

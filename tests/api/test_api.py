@@ -452,5 +452,5 @@ async def test_signing_over_http_prepare_sign_on_the_signer_side_submit_dieu_8_1
     assert again.status_code == 409, again.text
     xml = await api.get(f"{base}/students/{student}/hocba.xml?year={demo.year}", headers=tokens["GUARDIAN"])
     assert xml.status_code == 200 and xml.headers["content-type"].startswith("application/xml")
-    [signature] = xml_verify.verify_xml(xml.content, pki.roots(), [pki.crl()]).signatures
+    [signature] = (await xml_verify.verify_xml(xml.content, pki.roots(), [pki.crl()])).signatures
     assert signature.ok and signature.staff_id == "gv.toan02"

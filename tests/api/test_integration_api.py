@@ -147,7 +147,7 @@ async def test_issued_hoc_ba_by_personal_identifier_for_an_integration_client(
 
     assert hashlib.sha256(xml.content).hexdigest() == item["xml_sha256"]
     assert hashlib.sha256(pdf.content).hexdigest() == item["pdf_sha256"]
-    report = xml_verify.verify_xml(xml.content, signers.pki.roots(), [signers.pki.crl()])
+    report = await xml_verify.verify_xml(xml.content, signers.pki.roots(), [signers.pki.crl()])
     assert report.ok and report.receipt is not None and report.receipt["issuance"] == item["issuance_id"]
     other = demo.rosters["6A1"][3]
     missing = await api.get(f"{V1}/schools/{demo.school}/students/{other}/issued/{item['issuance_id']}", headers=client)

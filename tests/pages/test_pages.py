@@ -68,6 +68,7 @@ async def test_uploading_an_issued_hoc_ba_shows_each_check_and_a_changed_one_is_
     assert "Cảnh báo" not in good.text
     assert "✓ đạt" in good.text and "✗ không đạt" not in good.text
     assert "Hiệu trưởng" in good.text and "Dấu của nhà trường" in good.text
+    assert "Thời điểm ký tin cậy: 12/08/2026" in good.text  # each signature's embedded timestamp (XAdES-T)
 
     changed = xml.replace(demo.names[student].encode(), "Nguyễn Văn Giả".encode(), 1)  # another name
     assert changed != xml
@@ -96,3 +97,21 @@ async def test_uploading_an_issued_hoc_ba_shows_each_check_and_a_changed_one_is_
     wrong = await browser.post("/cong-xac-minh/tra-cuu", data={**details, "code": "SAI-MA"})
     # the language chosen is remembered
     assert wrong.status_code == 404 and "No issued học bạ matches all five details." in wrong.text
+
+
+async def test_the_portal_shows_who_signed_in_a_departed_teacher_s_place_dieu_18_5_18_7(
+    signers: Signers, browser: httpx.AsyncClient
+) -> None:
+    from ledger.app.demo import PRINCIPAL, STAFF_NAMES
+    from tests.school.test_substitute_signing import DECISION, leave, name_of, sign_in_place
+
+    demo = signers.demo
+    student = demo.rosters["8A1"][1]
+    toan = demo.subject_teachers["TOAN"]
+    await leave(signers, toan, "8A1", "SUBJECT_TEACHER", "TOAN")
+    await sign_in_place(signers, student, "SUBJECT_TEACHER", "TOAN", PRINCIPAL, toan)
+    done = await signed_and_issued(signers, student)
+    page = await browser.post("/cong-xac-minh", files={"file": ("hocba.xml", done.xml, "application/xml")})
+    assert page.status_code == 200 and "Hợp lệ: các chữ ký số đều đúng" in page.text
+    said = f"Ký thay: {STAFF_NAMES[PRINCIPAL.user]} thay mặt {await name_of(signers, toan)}, theo {DECISION}"
+    assert said in page.text

@@ -461,7 +461,7 @@ async def test_after_the_import_the_subject_teacher_signs_the_class_sheet_dieu_1
         root, _ = await sheet_document(conn, demo.school, YEAR, CLASS, "TOAN", 1)
     assert (state["signed"], state["stale"], state["signer"]) == (True, False, teacher)
     data = hocba_xml.to_bytes(root)
-    report = xml_verify.verify_xml(data, pki.roots(), [pki.crl()])
+    report = await xml_verify.verify_xml(data, pki.roots(), [pki.crl()])
     assert report.ok and [s.role for s in report.signatures] == ["SUBJECT_TEACHER"]
     path = tmp_path / "bang-diem.xml"
     path.write_bytes(data)

@@ -148,6 +148,8 @@ async def test_issued_list_and_export_write_the_exact_stored_bytes(
         if fmt == "xml":  # the ledger receipt, checked offline with only the root
             receipt = json.loads(checked.stdout)["receipt"]
             assert receipt["ok"] and receipt["seq"] == event.seq and receipt["issuance"] == item["id"]
+            said = helpers.hocba("verify-file", str(out), "--trust", str(signers.pki.root_path), env=env).stdout
+            assert "Thời điểm ký tin cậy: 2026-08-12T09:00" in said  # each signature's XAdES-T timestamp
     code = helpers.hocba("issued", "code", "--school", demo.school, item["id"], env=env)
     assert code.returncode == 0 and len(code.stdout.strip()) == 11 and code.stdout[5] == "-", code.stderr
     missing = helpers.hocba(
@@ -208,11 +210,11 @@ async def test_the_receipt_proves_this_document_is_the_one_issued(signers: Signe
     done = await signed_and_issued(signers, student)
     event, xml = done.event, done.xml
     roots, crls = signers.pki.roots(), [signers.pki.crl()]
-    good = xml_verify.verify_xml(xml, roots, crls)
+    good = await xml_verify.verify_xml(xml, roots, crls)
     assert good.ok and good.receipt is not None and good.receipt["checkpoint_tree_size"] >= event.seq
     start = xml.index(b"<bn:BangChung>") + len(b"<bn:BangChung>")
     flipped = xml[:start] + (b"0" if xml[start : start + 1] != b"0" else b"1") + xml[start + 1 :]
-    assert [f.code for f in xml_verify.verify_xml(flipped, roots, crls).findings] == ["receipt.inclusion"]
+    assert [f.code for f in (await xml_verify.verify_xml(flipped, roots, crls)).findings] == ["receipt.inclusion"]
     other = xml.replace(b'NoiO="', b'NoiO="X', 1) if b'NoiO="' in xml else xml.replace(b"<NhanXet>", b"<NhanXet>X", 1)
-    codes = {f.code for f in xml_verify.verify_xml(other, roots, crls).findings}
+    codes = {f.code for f in (await xml_verify.verify_xml(other, roots, crls)).findings}
     assert "receipt.document" in codes

@@ -41,7 +41,7 @@ async def test_a_fully_signed_hoc_ba_verifies_here_and_with_xmlsec1_dieu_14_15_1
 ) -> None:
     student = signers.demo.rosters["6A1"][0]
     data = await sign_everything(signers, student)
-    report = xml_verify.verify_xml(data, signers.pki.roots(), [signers.pki.crl()])
+    report = await xml_verify.verify_xml(data, signers.pki.roots(), [signers.pki.crl()])
     assert report.ok, report.to_json()
     roles = [s.role for s in report.signatures]
     assert roles[-3:] == ["HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
@@ -185,7 +185,7 @@ async def test_a_correction_makes_the_signatures_over_it_stale_dieu_17_3(signers
         await sign_as(signers, student, role)
     async with demo.ledger.engine.connect() as conn:
         root, _ = await xml_document(conn, demo.school, YEAR, student)
-    report = xml_verify.verify_xml(hocba_xml.to_bytes(root), signers.pki.roots(), [signers.pki.crl()])
+    report = await xml_verify.verify_xml(hocba_xml.to_bytes(root), signers.pki.roots(), [signers.pki.crl()])
     assert report.ok, report.to_json()
 
 
@@ -197,14 +197,14 @@ async def signed(signers: Signers) -> bytes:
     return await sign_everything(signers, signers.demo.rosters["9A1"][1])
 
 
-def _verify(s: Signers, data: bytes, crls: list[x509.CertificateRevocationList] | None = None) -> Any:
-    return xml_verify.verify_xml(data, s.pki.roots(), [s.pki.crl()] if crls is None else crls)
+async def _verify(s: Signers, data: bytes, crls: list[x509.CertificateRevocationList] | None = None) -> Any:
+    return await xml_verify.verify_xml(data, s.pki.roots(), [s.pki.crl()] if crls is None else crls)
 
 
 async def test_the_verifier_rejects_a_flipped_byte(signers: Signers, signed: bytes) -> None:
     position = signed.index(b"HoTen=") + len(b'HoTen="')
     flipped = signed[:position] + bytes([signed[position] ^ 0x01]) + signed[position + 1 :]
-    report = _verify(signers, flipped)
+    report = await _verify(signers, flipped)
     assert not report.ok
     assert any(f.code == "signature.integrity" for s in report.signatures for f in s.findings)
 
@@ -222,7 +222,7 @@ async def test_the_verifier_rejects_signature_wrapping(signers: Signers, signed:
     hidden = root.find(f".//{{{hocba_xml.DS}}}Object")
     assert hidden is not None
     hidden.append(original)
-    report = _verify(signers, hocba_xml.to_bytes(root))
+    report = await _verify(signers, hocba_xml.to_bytes(root))
     assert not report.ok
     codes = {f.code for f in report.findings} | {f.code for s in report.signatures for f in s.findings}
     assert codes & {"xml.duplicate_id", "signature.wrapping", "signature.integrity"}
@@ -232,11 +232,11 @@ async def test_the_verifier_reports_a_revoked_signer_and_an_unknown_revocation(s
     toan = signers.demo.subject_teachers["TOAN"]
     crl = signers.pki.revoke(signers.people[toan].certificate, datetime(2026, 8, 1, tzinfo=VN_TZ))
     signers.pki._write_crl([])
-    report = _verify(signers, signed, [crl])
+    report = await _verify(signers, signed, [crl])
     revoked = [s for s in report.signatures if s.revoked]
     assert [s.staff_id for s in revoked] == [toan] and not report.ok
     assert revoked[0].findings[0].vi.startswith("Chứng thư số đã bị thu hồi")
-    unknown = _verify(signers, signed, [])
+    unknown = await _verify(signers, signed, [])
     assert not unknown.ok and all(s.revoked is None for s in unknown.signatures)
 
 
@@ -250,7 +250,7 @@ async def test_the_verifier_rejects_a_signature_made_after_the_certificate_expir
             conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY.date()
         )
     data = xades.sign_prepared(prepared["document"], short.key, short.certificate, signing_time=SIGNING_DAY)
-    [report] = _verify(signers, data).signatures
+    [report] = (await _verify(signers, data)).signatures
     assert report.intact and report.chain_trusted and not report.valid_at_signing and not report.ok
 
 
@@ -265,11 +265,11 @@ async def test_the_verifier_rejects_a_signer_without_the_role(signers: Signers) 
             conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY.date()
         )
     grab = prepared["document"].replace(b'ThamChieu="#subject-TOAN"', b'ThamChieu="#decision"')
-    [report] = _verify(
-        signers, xades.sign_prepared(grab, toan.key, toan.certificate, signing_time=SIGNING_DAY)
+    [report] = (
+        await _verify(signers, xades.sign_prepared(grab, toan.key, toan.certificate, signing_time=SIGNING_DAY))
     ).signatures
     assert report.intact and not report.ok and [f.code for f in report.findings] == ["signature.role"]
-    [report] = _verify(signers, _as_organisation(prepared["document"], toan)).signatures
+    [report] = (await _verify(signers, _as_organisation(prepared["document"], toan))).signatures
     assert report.intact and not report.ok and "signature.holder" in [f.code for f in report.findings]
 
 
@@ -300,7 +300,7 @@ async def test_signing_time_in_signature_properties_is_accepted(signers: Signers
             conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY.date()
         )
     data = _sign_with_signature_properties(prepared["document"], teacher)
-    [report] = _verify(signers, data).signatures
+    [report] = (await _verify(signers, data)).signatures
     assert report.signing_time == "2026-08-12T09:00:00+07:00"
     assert report.intact and report.valid_at_signing
 

@@ -169,7 +169,7 @@ async def test_before_the_year_the_receiving_school_inherits_every_issued_year_d
         )  # the very bytes A issued, not a copy made here
         [enrolled] = await read(conn, enrolments, b.school, year=NEXT, student_id=student)
     assert enrolled["class_id"] == "9A1"
-    kept = xml_verify.verify_xml(xml, pki.roots(), [pki.crl()])
+    kept = await xml_verify.verify_xml(xml, pki.roots(), [pki.crl()])
     assert kept.ok and kept.receipt is not None and kept.receipt["school"] == a.school  # A's ledger receipt
 
     # inherited, never re-issued or revoked here; receiving again changes nothing

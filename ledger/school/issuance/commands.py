@@ -109,7 +109,7 @@ async def _issue(
                 field="student",
                 rule="Điều 18, 24.5",
             )
-        xml_report = xml_verify.verify_xml(hocba_xml.to_bytes(root), trusted_roots, crls)
+        xml_report = await xml_verify.verify_xml(hocba_xml.to_bytes(root), trusted_roots, crls)
         pdf_bytes, pdf_rows = await pdf_document(session.conn, session.school, year, student)
         pdf_report = await verify_pdf(pdf_bytes, trusted_roots, crls)
         problems = [f for report in (xml_report, pdf_report) for s in report.signatures for f in s.findings]

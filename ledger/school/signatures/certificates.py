@@ -143,8 +143,11 @@ async def check_holder(
     student: str,
     subject: str | None,
     signed_at: datetime,
+    *,
+    in_place: bool = False,
 ) -> None:
-    """The signer is the certificate's holder and holds the role for this student at signing time."""
+    """The signer is the certificate's holder and holds the role for this student at signing time
+    (`in_place`: the signer signs for a departed teacher, and was found entitled to, Điều 18.5, 18.7)."""
 
     user, day = str(actor.user), signed_at.astimezone(VN_TZ).date()
     class_id = (await load_student_year(session.conn, session.school, year, student)).class_id
@@ -152,6 +155,8 @@ async def check_holder(
         ok = holder == "organisation" and await holds(session, user, Role.CLERK, day)
     elif holder != user:
         ok = False
+    elif in_place:
+        ok = True
     elif role == "SUBJECT_TEACHER":
         ok = await holds(session, user, Role.SUBJECT_TEACHER, day, year=year, class_id=class_id, subject=subject)
     elif role == "HOMEROOM_TEACHER":

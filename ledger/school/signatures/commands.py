@@ -21,10 +21,13 @@ from ledger.log.projection import read
 from ledger.school.rules.roles import Role
 from ledger.school.signatures.certificates import check_holder, registered_certificate, signature_refusal
 from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
+from ledger.school.signatures.substitutes import Substitution, check_substitution, missing_signer
 from ledger.school.signatures.tables import SIGNATURE_ADDED, certificates
+from ledger.school.transcripts.views import load_student_year
 from signing.pdf.verify import verify_pdf
 from signing.x509.timestamps import check_timestamp
 from signing.xml import document as hocba_xml
+from signing.xml import timestamp as xades_t
 from signing.xml import verify as xml_verify
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far a signer's clock may run ahead of the service's
@@ -35,10 +38,11 @@ Stamp = Callable[[bytes], Awaitable[bytes]]  # bytes -> an RFC 3161 token over t
 def signature_value(wrapper: Any) -> bytes:
     """What the time-stamping authority stamps for an XML signature (XAdES SignatureTimeStamp): the
     canonical form of its ds:SignatureValue element."""
-    value = wrapper.find(f".//{{{hocba_xml.DS}}}SignatureValue")
+    signature = wrapper.find(f"{{{hocba_xml.DS}}}Signature")
+    value = xades_t.signature_value(signature) if signature is not None else None
     if value is None:
         raise signature_refusal("signature.count", "Thiếu giá trị chữ ký.", "The signature value is missing.")
-    return hocba_xml.canonical(value)
+    return value
 
 
 async def trusted_time(
@@ -85,9 +89,19 @@ def _missing_before(role: str, rows: list[dict[str, Any]], subjects: list[str]) 
 
 
 async def prepare_signature(
-    conn: AsyncConnection, school: str, year: str, student: str, role: str, subject: str | None, today: date
+    conn: AsyncConnection,
+    school: str,
+    year: str,
+    student: str,
+    role: str,
+    subject: str | None,
+    today: date,
+    *,
+    substitution: Substitution | None = None,
+    signer: str | None = None,
 ) -> dict[str, Any]:
-    """What a signer of `role` signs now for one student's year."""
+    """What a signer of `role` signs now for one student's year; with `substitution`, what `signer`
+    signs in a departed teacher's place (Điều 18.5, 18.7), once they are found entitled to."""
     if role not in hocba_xml.ROLES:
         raise ValidationError("signature.role", "vai trò ký không hợp lệ", "unknown signing role", field="role")
     sealing = today.isoformat() if role == "ORGANISATION" else None
@@ -112,16 +126,41 @@ async def prepare_signature(
             "This part is already signed and has not changed since.",
             field="role",
         )
+    in_place = await substituted(conn, school, substitution, signer, role, year, student, subject, today)
     wrapper_id = f"ck-{secrets.token_hex(6)}"
     references = hocba_xml.references_for(root, role, subject)
-    hocba_xml.add_placeholder(root, wrapper_id, role, references)
+    hocba_xml.add_placeholder(root, wrapper_id, role, references, in_place)
     return {
         "student": student,
         "wrapper_id": wrapper_id,
         "role": role,
         "references": references,
+        "on_behalf_of": in_place,
         "document": hocba_xml.to_bytes(root),
     }
+
+
+async def substituted(
+    conn: AsyncConnection,
+    school: str,
+    substitution: Substitution | None,
+    signer: str | None,
+    role: str,
+    year: str,
+    student: str,
+    subject: str | None,
+    day: date,
+) -> dict[str, str] | None:
+    """The KyThay of a signature in a departed teacher's place, checked on `day` (None: the signer
+    signs their own part)."""
+    if substitution is None:
+        return None
+    if not signer:
+        raise missing_signer()
+    class_id = (await load_student_year(conn, school, year, student)).class_id
+    return await check_substitution(
+        conn, school, substitution, signer=signer, role=role, year=year, class_id=class_id, subject=subject, day=day
+    )
 
 
 def checked_signing_time(session: SchoolSession, report: Any, rule: str = "Điều 8, 15") -> datetime:
@@ -143,10 +182,11 @@ def checked_signing_time(session: SchoolSession, report: Any, rule: str = "Đi�
     return signed_at
 
 
-def signing_actor(actor: Actor, role: str) -> Actor:
+def signing_actor(actor: Actor, role: str, on_behalf_of: str | None = None) -> Actor:
     """The signer as the event records them: in the role they signed in (the seal: as the clerk),
-    whatever other roles they hold."""
-    return replace(actor, role=Role.CLERK if role == "ORGANISATION" else role)
+    whatever other roles they hold, and in whose place when they sign for a departed teacher."""
+    role_signed = Role.CLERK if role == "ORGANISATION" else role
+    return replace(actor, role=role_signed, on_behalf_of=on_behalf_of or actor.on_behalf_of)
 
 
 def parse_submitted(signed: bytes) -> Any:
@@ -169,9 +209,11 @@ async def submit_signature(
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
     stamp: Stamp,
+    substitution: Substitution | None = None,
 ) -> Event:
     """Check a signature made on the signer's side and record it, with the school's trusted timestamp
-    over its value: who may sign, and with which certificate, is judged at that time."""
+    over its value: who may sign, and with which certificate, is judged at that time. With
+    `substitution`, the signer signs in a departed teacher's place (Điều 18.5, 18.7)."""
     submitted = parse_submitted(signed)
     signatures = hocba_xml.wrappers(submitted)
     if not signatures:
@@ -196,7 +238,15 @@ async def submit_signature(
         references = (wrapper.get("ThamChieu") or "").split()
         subject = references[0][len("#subject-") :] if role == "SUBJECT_TEACHER" and references else None
         prepared = await prepare_signature(
-            session.conn, session.school, year, student, role, subject, session.now().date()
+            session.conn,
+            session.school,
+            year,
+            student,
+            role,
+            subject,
+            session.now().date(),
+            substitution=substitution,
+            signer=str(actor.user),
         )
         if references != prepared["references"]:
             raise signature_refusal(
@@ -204,7 +254,11 @@ async def submit_signature(
                 "Chữ ký không tham chiếu đúng các phần thuộc trách nhiệm của vai trò này.",
                 "The signature does not reference exactly the parts this role is responsible for.",
             )
-        # The signature is checked in the document rebuilt here, never in the one submitted.
+        # The signature is checked in the document rebuilt here, never in the one submitted; the
+        # only unsigned property it keeps is the school's timestamp, embedded once it is accepted.
+        signature = wrapper.find(f"{{{hocba_xml.DS}}}Signature")
+        if signature is not None:
+            xades_t.strip(signature)
         container = root.find(hocba_xml.tag("ChuKySo"))
         assert container is not None
         container.append(wrapper)
@@ -216,7 +270,7 @@ async def submit_signature(
                 f"The document does not match the học bạ schema: {error}",
             )
         data = hocba_xml.to_bytes(root)
-        report = xml_verify.verify_signature(data, len(rows), trusted_roots, crls)
+        report = xml_verify.verify_signature(data, len(rows), trusted_roots, crls, trusted)
         signed_at = checked_signing_time(session, report)
         check_claim(signed_at, trusted)
         if role == "ORGANISATION" and (
@@ -226,7 +280,16 @@ async def submit_signature(
                 "signature.issuance", "Ngày ban hành phải là ngày ký.", "The issuance date is the signing date."
             )
         registered = await registered_certificate(session, wrapper, trusted)
-        await check_holder(session, actor, role, registered["holder"], year, student, subject, trusted)
+        day = trusted.astimezone(VN_TZ).date()
+        in_place = await substituted(
+            session.conn, session.school, substitution, str(actor.user), role, year, student, subject, day
+        )
+        check_in_place(in_place, hocba_xml.substitution_of(wrapper), report.on_behalf_of)
+        await check_holder(
+            session, actor, role, registered["holder"], year, student, subject, trusted, in_place=in_place is not None
+        )
+        assert signature is not None  # the verifier found it valid
+        xades_t.embed(signature, token)  # XAdES-T: the document carries its trusted time (Điều 12, 15)
         element = hocba_xml.canonical(wrapper)
         digests = hocba_xml.part_digests(root)
         payload = {
@@ -246,10 +309,28 @@ async def submit_signature(
             "issued_on": banhanh.get("Ngay") if role == "ORGANISATION" and banhanh is not None else None,
             "element": base64.b64encode(element).decode(),
         }
-        return [NewEvent(SIGNATURE_ADDED, payload, signing_actor(actor, role))]
+        if in_place is not None:  # Điều 18.5, 18.7: whose part, under which decision
+            payload |= {"on_behalf_of": in_place["ThayMat"], "decision": in_place["QuyetDinh"]}
+        departed = in_place["ThayMat"] if in_place else None
+        return [NewEvent(SIGNATURE_ADDED, payload, signing_actor(actor, role, departed))]
 
     [event] = await ledger.decide(school, decide)
     return event
+
+
+def check_in_place(
+    expected: dict[str, str] | None, named: dict[str, str] | None, signed: dict[str, str] | None
+) -> None:
+    """The signature says, in its signed properties and on its ChuKy, exactly who signs in whose
+    place and under which decision, as the request does (or nothing of the kind)."""
+    if expected == named == signed:
+        return
+    raise signature_refusal(
+        "signature.substitute",
+        "Chữ ký không ghi đúng việc ký thay (người ký, người được ký thay, quyết định) như đã chuẩn bị.",
+        "The signature does not state the signing in another's place (who, for whom, the decision) as prepared.",
+        "Điều 18.5, 18.7",
+    )
 
 
 PDF_ORDER = ("PRINCIPAL", "ORGANISATION")

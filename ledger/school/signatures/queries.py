@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -38,6 +39,31 @@ async def xml_document(
     return root, rows
 
 
+async def signed_in_place(
+    conn: AsyncConnection, school: str, year: str, student: str, model: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The current XML signatures made in a departed teacher's place (Điều 18.5, 18.7), by name, as
+    their KyThay says (checked against the signed one when recorded): the role, the subject's name,
+    who signed, for whom, the decision."""
+    names = {s["code"]: s["name"] for s in model["years"][0]["subjects"]}
+    found = []
+    for row in await current_signatures(conn, school, year, student):
+        wrapper = hocba_xml.parse(base64.b64decode(row["element"]))
+        named = hocba_xml.substitution_of(wrapper)
+        if named is None:
+            continue
+        found.append(
+            {
+                "role": row["role"],
+                "subject": names.get(row["subject"], row["subject"]) if row["subject"] else None,
+                "by": named["NguoiKyHoTen"],
+                "for": named["ThayMatHoTen"],
+                "decision": named["QuyetDinh"],
+            }
+        )
+    return found
+
+
 async def pdf_document(
     conn: AsyncConnection, school: str, year: str, student: str
 ) -> tuple[bytes, list[dict[str, Any]]]:
@@ -46,6 +72,9 @@ async def pdf_document(
 
     model = await document_model(conn, school, year, student)
     rows = await current_signatures(conn, school, year, student, "pdf")
+    in_place = await signed_in_place(conn, school, year, student, model)
+    if in_place:
+        model = {**model, "years": [{**model["years"][0], "in_place": in_place}, *model["years"][1:]]}
     data = render_hocba(model)
     for row in rows:
         data += base64.b64decode(row["element"])
