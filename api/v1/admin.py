@@ -13,12 +13,10 @@ from litestar.status_codes import HTTP_200_OK
 from api.http.problems import ERRORS
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ImportKind, SchoolId, UsernameField
-from audit.rules import alert
-from ledger.base.errors import Forbidden
-from ledger.school.accounts.commands import create_account, disable_account
+from ledger.app.accounts import create_account_as
+from ledger.school.accounts.commands import disable_account
 from ledger.school.imports import sector as importer
 from ledger.school.rules.policy import AccountKind
-from ledger.school.rules.roles import Role
 
 
 class ImportIn(msgspec.Struct):
@@ -48,9 +46,6 @@ async def import_rows(
     return report.to_json()
 
 
-PRIVILEGED = (AccountKind.AUDITOR, AccountKind.INTEGRATION)
-
-
 class AccountIn(msgspec.Struct):
     username: UsernameField
     kind: Literal["STAFF", "AUDITOR", "INTEGRATION", "GUARDIAN", "STUDENT"]
@@ -71,32 +66,17 @@ async def account_create(
     request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[AccountIn]
 ) -> dict[str, Any]:
     runtime = runtime_of(state)
-    kind = AccountKind(data.kind)
-    principal = principal_of(request)
-    needed = Role.PRINCIPAL if kind in PRIVILEGED else Role.ADMIN
-    if needed not in principal.roles:
-        who = "Hiệu trưởng" if needed is Role.PRINCIPAL else "quản trị viên"
-        raise Forbidden(
-            "account.not_yours",
-            f"Tài khoản loại {kind.value} chỉ do {who} tạo.",
-            f"A {kind.value} account is made by the {needed.value.lower()} only.",
-            field="kind",
-            rule="Điều 5.3c",
-        )
-    made = await create_account(
+    made = await create_account_as(
         runtime.engine(),
-        school,
+        state.trail,
+        runtime.clock,
+        principal_of(request),
         data.username,
-        kind,
+        AccountKind(data.kind),
         staff_id=data.staff_id,
         student_id=data.student_id,
         password=data.password,
-        now=runtime.clock.now(),
     )
-    if kind in PRIVILEGED:  # every account that reads all records is known to auditors and the principal
-        now = runtime.clock.now()
-        detail = {"kind": kind.value, "created_by": principal.username}
-        await state.trail.raise_alerts(school, [alert("privileged_account", made.username, now, now, detail)])
     return {"username": made.username, "kind": made.kind.value, "password": made.password, "api_key": made.api_key}
 
 

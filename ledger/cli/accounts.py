@@ -1,4 +1,6 @@
-"""Accounts and access tokens."""
+"""Accounts, signing in and out on the server, and access tokens for scripts: `hocba login` checks the
+password as the API's sign-in does (under the same limit on refused sign-ins), keeps the token in the
+user's own config, and every later command runs as that account (ledger.cli.session)."""
 
 from __future__ import annotations
 
@@ -11,31 +13,58 @@ from ledger.cli.common import (
     EXIT_OK,
     CliError,
     checked_school,
+    new_entry,
     print_json,
-    record_cli,
+    record_entry,
+    school_argument,
     school_option,
     with_runtime,
+)
+from ledger.cli.session import (
+    acting,
+    given_token,
+    keep_token,
+    login_name,
+    no_accounts_yet,
 )
 
 
 def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an account as the signed-in admin (or, for auditor and integration accounts, the
+    principal: Điều 5.3c); the first account of a new school is the principal's, made by the operator."""
+    from audit.trail import AccessTrail
+    from ledger.app.accounts import create_account_as
     from ledger.school.accounts.commands import create_account
     from ledger.school.rules.policy import AccountKind
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    kind = AccountKind(args.kind.upper())
 
     async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
-        made = await create_account(
-            runtime.engine(),
-            school,
-            args.username,
-            AccountKind(args.kind.upper()),
-            staff_id=args.staff_id,
-            student_id=args.student_id,
-            password=password,
-            now=runtime.clock.now(),
-        )
+        async with acting(runtime, settings, args, "account create", "account.create", bootstrap=no_accounts_yet) as s:
+            if s.principal is None:
+                await _principal_first(runtime, s.school, kind, args.staff_id or args.username)
+                made = await create_account(
+                    runtime.engine(),
+                    s.school,
+                    args.username,
+                    kind,
+                    staff_id=args.staff_id,
+                    password=password,
+                    now=runtime.clock.now(),
+                )
+            else:
+                made = await create_account_as(
+                    runtime.engine(),
+                    AccessTrail(runtime.engine(), clock=runtime.clock),
+                    runtime.clock,
+                    s.principal,
+                    args.username,
+                    kind,
+                    staff_id=args.staff_id,
+                    student_id=args.student_id,
+                    password=password,
+                )
         doc = {"username": made.username, "kind": made.kind.value}
         if made.password:
             doc["password"] = made.password
@@ -47,51 +76,54 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
-def cmd_account_disable(args: argparse.Namespace, settings: Settings) -> int:
-    """Disable an account: its password, API key and tokens stop working at once (recorded)."""
-    import getpass
+async def _principal_first(runtime: Any, school: str, kind: Any, staff_id: str) -> None:
+    """The first account of a school is its principal's: a staff account of whoever holds the
+    principal's assignment now (imported first); the principal makes every other one."""
+    from ledger.base.errors import Forbidden
+    from ledger.log.projection import read
+    from ledger.school.rules.policy import AccountKind
+    from ledger.school.years.tables import assignments
 
-    from ledger.base.errors import DomainError
+    async with runtime.engine().connect() as conn:
+        rows = await read(conn, assignments, school, staff_id=staff_id, role="PRINCIPAL")
+    today = runtime.clock.now().date()
+    holds = any(r["valid_from"] <= today and (r["valid_to"] is None or r["valid_to"] >= today) for r in rows)
+    if kind is not AccountKind.STAFF or not holds:
+        raise Forbidden(
+            "account.first_is_principal",
+            "Tài khoản đầu tiên của trường là tài khoản của Hiệu trưởng (đã được phân công); các tài khoản khác "
+            "do Hiệu trưởng hoặc quản trị viên tạo sau khi đăng nhập.",
+            "The first account of a school is the principal's (assigned first); every other account is made by "
+            "the principal or the admin, signed in.",
+            field="username",
+            rule="Điều 5.3c",
+        )
+
+
+def cmd_account_disable(args: argparse.Namespace, settings: Settings) -> int:
+    """Disable an account as the signed-in admin: its password, API key and tokens stop working at once."""
     from ledger.school.accounts.commands import disable_account
 
     async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
-        command = f"account disable {args.username}"
-        try:
-            await disable_account(runtime.engine(), school, args.username, runtime.clock.now())
-        except DomainError as error:
-            await record_cli(runtime, school, f"cli.{getpass.getuser()}", ["ADMIN"], "account disable", error)
-            raise
-        await record_cli(runtime, school, f"cli.{getpass.getuser()}", ["ADMIN"], "account disable")
-        print_json({"username": args.username, "disabled": True, "command": command})
+        async with acting(runtime, settings, args, "account disable", "school.admin") as session:
+            session.entry.resource["username"] = args.username
+            await disable_account(runtime.engine(), session.school, args.username, runtime.clock.now())
+        print_json({"username": args.username, "disabled": True, "command": f"account disable {args.username}"})
         return EXIT_OK
 
     return with_runtime(settings, body)
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    """Mint an access token for a script on the server machine; the minting is itself recorded."""
+    """A fresh access token for the signed-in account (for a script on this machine: HOCBA_TOKEN or
+    `Authorization: Bearer`); never for another account."""
     from ledger.app.tokens import Tokens, token_secret
-    from ledger.school.accounts.queries import load_principal
 
     async def body(runtime: Any) -> int:
-        from ledger.school.accounts.queries import account_row, active_usernames
-        from ledger.school.rules.policy import AccountKind
-
-        school = await checked_school(runtime, args, settings)
-        async with runtime.engine().connect() as conn:
-            account = await account_row(conn, school, args.username)
-            if account is None or account["disabled"]:
-                active = await active_usernames(conn, school)
-                there = ", ".join(active[:30]) + (" …" if len(active) > 30 else "") or "chưa có / none"
-                raise CliError(
-                    f"không có tài khoản đang hoạt động '{args.username}' ở trường {school} (có: {there}) / "
-                    f"no active account {args.username!r} in school {school}"
-                )
-            kind = AccountKind(account["kind"])
-            principal = await load_principal(conn, school, args.username, kind, runtime.clock.now().date())
-        token, expires = Tokens(token_secret(settings), runtime.clock).issue(args.username, school, kind)
-        await record_cli(runtime, school, args.username, sorted(r.value for r in principal.roles), "token")
+        async with acting(runtime, settings, args, "token", "account.me") as session:
+            assert session.principal is not None
+            me = session.principal
+            token, expires = Tokens(token_secret(settings), runtime.clock).issue(me.username, me.school, me.kind)
         if args.json:
             print_json({"access_token": token, "token_type": "Bearer", "expires_at": expires.isoformat()})
         else:
@@ -101,9 +133,96 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
+def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
+    """Sign in with the account's password, under the sign-in limit every door shares; keep the token."""
+    import getpass
+
+    from ledger.app.logins import LOGIN_WINDOW, login_blocked
+    from ledger.app.tokens import Tokens, token_secret
+    from ledger.base.errors import AuthenticationFailed
+    from ledger.school.accounts.queries import check_password, load_principal
+
+    async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings)
+        entry = new_entry(runtime, school, "login")
+        entry.username = args.username
+        since = runtime.clock.now() - LOGIN_WINDOW
+        async with runtime.engine().connect() as conn:
+            failures = await login_blocked(conn, school, args.username, entry.client, since)
+        if failures:
+            entry.reason = "login.rate_limited"
+            await record_entry(runtime, entry, 429)
+            minutes = LOGIN_WINDOW.seconds // 60
+            raise CliError(
+                f"đăng nhập sai {failures} lần trong {minutes} phút; hãy thử lại sau / {failures} refused sign-ins "
+                f"in {minutes} minutes; retry later"
+            )
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass(f"Mật khẩu của {args.username} / password: ")
+        try:
+            kind = await check_password(runtime.engine(), school, args.username, password)
+            async with runtime.engine().connect() as conn:
+                principal = await load_principal(conn, school, args.username, kind, runtime.clock.now().date())
+        except AuthenticationFailed as failure:
+            entry.reason = failure.reason
+            await record_entry(runtime, entry, 401)
+            raise CliError("tên đăng nhập hoặc mật khẩu không đúng / the username or password is not right") from None
+        token, expires = Tokens(token_secret(settings), runtime.clock).issue(args.username, school, kind)
+        entry.roles = sorted(r.value for r in principal.roles)
+        await record_entry(runtime, entry, 200)
+        where = keep_token(school, token)
+        roles = ", ".join(entry.roles) or "-"
+        print(f"đã đăng nhập {args.username} ({roles}) ở {school} đến {expires:%H:%M} / signed in; token in {where}")
+        return EXIT_OK
+
+    return with_runtime(settings, body)
+
+
+def cmd_logout(args: argparse.Namespace, settings: Settings) -> int:
+    """Sign out: the token is revoked on the server (as the API's sign-out does) and forgotten here."""
+    from ledger.app.tokens import Tokens, token_secret
+    from ledger.base.errors import AuthenticationFailed
+    from ledger.school.accounts.commands import revoke_token
+
+    async def body(runtime: Any) -> int:
+        school = await checked_school(runtime, args, settings)
+        entry = new_entry(runtime, school, "logout")
+        entry.username = f"os:{login_name()}"
+        token = given_token(args, school)
+        if token is None:
+            entry.reason = "credential.missing"
+            await record_entry(runtime, entry, 401)
+            raise CliError(f"chưa đăng nhập ở trường {school} / not signed in to school {school}")
+        keep_token(school, None)
+        try:
+            claims = Tokens(token_secret(settings), runtime.clock).read(token)
+        except AuthenticationFailed as failure:  # expired or broken: nothing left to revoke
+            entry.reason = failure.reason
+            await record_entry(runtime, entry, 401)
+            print(
+                f"phiên đăng nhập đã hết hiệu lực ({failure.reason}); đã xóa / the token was no longer valid; removed"
+            )
+            return EXIT_OK
+        entry.username = claims.username
+        if claims.school == school:
+            now = runtime.clock.now()
+            await revoke_token(runtime.engine(), school, claims.username, claims.jti, claims.expires, now)
+        await record_entry(runtime, entry, 200)
+        print(f"đã đăng xuất {claims.username} ở {school} / signed out")
+        return EXIT_OK
+
+    return with_runtime(settings, body)
+
+
 def add_account(commands: Any) -> None:
     account = commands.add_parser("account", help="accounts").add_subparsers(dest="account_cmd", required=True)
-    create = account.add_parser("create", help="create an account; prints a generated password or API key once")
+    create = account.add_parser(
+        "create",
+        help="create an account (the admin; auditor and integration accounts the principal); prints a generated "
+        "password or API key once. A new school's first account is its principal's",
+    )
     school_option(create)
     create.add_argument("--username", required=True)
     create.add_argument("--kind", required=True, choices=["staff", "auditor", "integration", "guardian", "student"])
@@ -119,8 +238,22 @@ def add_account(commands: Any) -> None:
     disable.set_defaults(handler=cmd_account_disable)
 
 
+def add_login(commands: Any) -> None:
+    login = commands.add_parser(
+        "login", help="sign in to a school as your account; later commands run as it (token kept for you only)"
+    )
+    login.add_argument("--school", help="school id (default: HOCBA_SCHOOL)")
+    login.add_argument("--username", required=True)
+    login.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    login.set_defaults(handler=cmd_login)
+    logout = commands.add_parser("logout", help="sign out: the kept token stops working at once")
+    school_argument(logout)
+    logout.set_defaults(handler=cmd_logout)
+
+
 def add_token(commands: Any) -> None:
-    token = commands.add_parser("token", help="mint a short-lived access token for a script on this machine")
+    token = commands.add_parser(
+        "token", help="print a fresh short-lived access token of the signed-in account, for a script on this machine"
+    )
     school_option(token)
-    token.add_argument("--username", required=True)
     token.set_defaults(handler=cmd_token)
