@@ -25,13 +25,13 @@ from ledger.cli.session import (
     given_token,
     keep_token,
     login_name,
-    no_accounts_yet,
 )
 
 
 def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     """Create an account as the signed-in admin (or, for auditor and integration accounts, the
-    principal: Điều 5.3c); the first account of a new school is the principal's, made by the operator."""
+    principal: Điều 5.3c); the first accounts of a new school, its principal's and its admin's, are made
+    by the operator."""
     from audit.trail import AccessTrail
     from ledger.app.accounts import create_account_as
     from ledger.school.accounts.commands import create_account
@@ -41,9 +41,11 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     kind = AccountKind(args.kind.upper())
 
     async def body(runtime: Any) -> int:
-        async with acting(runtime, settings, args, "account create", "account.create", bootstrap=no_accounts_yet) as s:
+        async with acting(
+            runtime, settings, args, "account create", "account.create", bootstrap=no_admin_account_yet
+        ) as s:
             if s.principal is None:
-                await _principal_first(runtime, s.school, kind, args.staff_id or args.username)
+                await _leader_first(runtime, s.school, kind, args.staff_id or args.username)
                 made = await create_account(
                     runtime.engine(),
                     s.school,
@@ -76,25 +78,49 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
-async def _principal_first(runtime: Any, school: str, kind: Any, staff_id: str) -> None:
-    """The first account of a school is its principal's: a staff account of whoever holds the
-    principal's assignment now (imported first); the principal makes every other one."""
-    from ledger.base.errors import Forbidden
+LEADERS_FIRST = ("PRINCIPAL", "ADMIN")
+
+
+async def _holders(runtime: Any, school: str, roles: tuple[str, ...]) -> set[str]:
+    """The staff ids holding one of `roles` today."""
     from ledger.log.projection import read
-    from ledger.school.rules.policy import AccountKind
     from ledger.school.years.tables import assignments
 
-    async with runtime.engine().connect() as conn:
-        rows = await read(conn, assignments, school, staff_id=staff_id, role="PRINCIPAL")
     today = runtime.clock.now().date()
-    holds = any(r["valid_from"] <= today and (r["valid_to"] is None or r["valid_to"] >= today) for r in rows)
-    if kind is not AccountKind.STAFF or not holds:
+    async with runtime.engine().connect() as conn:
+        rows = [r for role in roles for r in await read(conn, assignments, school, role=role)]
+    return {
+        r["staff_id"] for r in rows if r["valid_from"] <= today and (r["valid_to"] is None or r["valid_to"] >= today)
+    }
+
+
+async def no_admin_account_yet(runtime: Any, school: str) -> bool:
+    """Bootstrap of accounts: until the school's admin has an account, nobody can make one through the
+    policy (staff accounts are the admin's to make), so the operator makes the first ones."""
+    from sqlalchemy import select
+
+    from ledger.school.accounts.tables import accounts
+
+    admins = await _holders(runtime, school, ("ADMIN",))
+    async with runtime.engine().connect() as conn:
+        query = select(accounts.c.staff_id).where(accounts.c.school_id == school, accounts.c.disabled.is_(False))
+        staff = set((await conn.execute(query)).scalars())
+    return not admins & staff
+
+
+async def _leader_first(runtime: Any, school: str, kind: Any, staff_id: str) -> None:
+    """The first accounts of a school are its principal's and its admin's: staff accounts of whoever
+    holds those assignments now (imported first); the admin makes every other one."""
+    from ledger.base.errors import Forbidden
+    from ledger.school.rules.policy import AccountKind
+
+    if kind is not AccountKind.STAFF or staff_id not in await _holders(runtime, school, LEADERS_FIRST):
         raise Forbidden(
-            "account.first_is_principal",
-            "Tài khoản đầu tiên của trường là tài khoản của Hiệu trưởng (đã được phân công); các tài khoản khác "
-            "do Hiệu trưởng hoặc quản trị viên tạo sau khi đăng nhập.",
-            "The first account of a school is the principal's (assigned first); every other account is made by "
-            "the principal or the admin, signed in.",
+            "account.first_is_a_leader",
+            "Tài khoản đầu tiên của trường là của Hiệu trưởng hoặc quản trị viên (đã được phân công); các tài "
+            "khoản khác do quản trị viên tạo sau khi đăng nhập.",
+            "The first accounts of a school are the principal's and the admin's (assigned first); every other "
+            "account is made by the admin, signed in.",
             field="username",
             rule="Điều 5.3c",
         )
@@ -221,7 +247,7 @@ def add_account(commands: Any) -> None:
     create = account.add_parser(
         "create",
         help="create an account (the admin; auditor and integration accounts the principal); prints a generated "
-        "password or API key once. A new school's first account is its principal's",
+        "password or API key once. A new school's first accounts are its principal's and its admin's",
     )
     school_option(create)
     create.add_argument("--username", required=True)

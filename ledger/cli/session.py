@@ -5,9 +5,9 @@ token (signature, expiry, sign-out, the account still active), the account's rol
 loaded, and the command's action is judged by the API's policy. Every command leaves exactly one entry
 in the school's access trail, allowed or refused.
 
-Only the bootstrap of a school runs without an account: registering a school not yet in the database,
-and, while the school has no account at all, its staff, its first assignments and its first account
-(the principal's)."""
+Only the bootstrap of a school runs without an account: registering a school not yet in the database;
+while the school has no account at all, its staff and its first assignments; and, until its admin has
+an account, the accounts of its principal and its admin."""
 
 from __future__ import annotations
 
@@ -179,6 +179,7 @@ async def _as_account(
 
     token = given_token(args, school)
     if token is None:
+        entry.username = f"os:{login_name()}"
         raise await _refuse(entry, runtime, 401, "credential.missing", signed_out("credential.missing"))
     principal = await authenticate(runtime, settings, token, school, entry)
     me = principal.staff_id or principal.username
@@ -251,7 +252,8 @@ async def acting(
     school = await checked_school(runtime, args, settings, new=new)
     entry = new_entry(runtime, school, command)
     entry.resource = {"action": action}
-    if bootstrap is not None and await bootstrap(runtime, school):
+    unsigned = given_token(args, school) is None or not await _school_known(runtime, school)
+    if bootstrap is not None and unsigned and await bootstrap(runtime, school):
         entry.username, entry.resource["bootstrap"] = f"os:{login_name()}", "true"
         who = getattr(args, "actor", None) or f"cli.{login_name()}"
         session = Session(runtime, school, None, Actor(who, roles[0] if roles else "ADMIN"), entry)
