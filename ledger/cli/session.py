@@ -202,10 +202,10 @@ async def _as_account(
             entry,
             runtime,
             403,
-            f"role.{roles[0]}",
+            "role.not_held",
             CliError(
                 f"tài khoản {principal.username} không giữ vai trò {wanted} hôm nay / the account "
-                f"{principal.username} does not hold the role {wanted} today"
+                f"{principal.username} does not hold {wanted} today"
             ),
         )
     about = Target()
