@@ -290,10 +290,21 @@ def operator_entry(runtime: Any, school: str, command: str) -> Any:
     return entry
 
 
-async def record_operator(runtime: Any, schools: Sequence[str], command: str, status: int = 200) -> None:
-    """One access entry per school an operator's command read."""
+async def record_operator(
+    runtime: Any, schools: Sequence[str], command: str, status: int = 200, *, strict: bool = True
+) -> list[str]:
+    """One access entry per school an operator's command read. A trail that refuses the entry (cut
+    by hand, say) stops the command; `verify`, whose report is what must be seen then, is told the
+    schools whose entry could not be written and says so."""
+    unwritten = []
     for school in schools:
-        await record_entry(runtime, operator_entry(runtime, school, command), status)
+        try:
+            await record_entry(runtime, operator_entry(runtime, school, command), status)
+        except Exception:
+            if strict:
+                raise
+            unwritten.append(school)
+    return unwritten
 
 
 def ledger_command(
