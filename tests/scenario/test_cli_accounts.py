@@ -252,3 +252,20 @@ async def test_a_school_is_bootstrapped_without_an_account_and_then_never_again(
         ("cli.account.create", "credential.missing"),
     }
     assert [e["username"] for e in entries if e["action"] == "cli.account.create"][-1] == "qt.pham"
+
+
+async def test_the_operators_integrity_commands_leave_an_entry_as_the_os_user_dieu_20(
+    demo_school: DemoSchool, env: dict[str, str], app_engine: AsyncEngine
+) -> None:
+    """Điều 20.3: `verify` and `replay` need the database owner, not an account; each still leaves an
+    access entry in the trail of the school it read, naming the operating-system user."""
+    import getpass
+
+    school = demo_school.school
+    assert helpers.hocba("verify", "--offline", "--school", school, env=env).returncode in (0, 1)  # unsigned tail
+    assert helpers.hocba("replay", "--school", school, "--json", env=env).returncode == 0
+    entries = await trail(app_engine, school)
+    assert [(e["action"], e["username"], e["outcome"]) for e in entries] == [
+        ("cli.verify", f"os:{getpass.getuser()}", "allowed"),
+        ("cli.replay", f"os:{getpass.getuser()}", "allowed"),
+    ]
