@@ -159,6 +159,21 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
+async def _school_or_recorded(
+    runtime: Any, args: argparse.Namespace, settings: Settings, command: str, username: str
+) -> str:
+    """The school signed in to or out of; an unknown one is refused, and the attempt recorded in the
+    service's trail (as the API does with a sign-in to a school that does not exist)."""
+    try:
+        return await checked_school(runtime, args, settings)
+    except CliError:
+        entry = new_entry(runtime, None, command)
+        entry.username, entry.reason = username, "school.unknown"
+        entry.resource = {"school": str(getattr(args, "school", None) or settings.school or "")}
+        await record_entry(runtime, entry, 401)
+        raise
+
+
 def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
     """Sign in with the account's password, under the sign-in limit every door shares; keep the token."""
     import getpass
@@ -169,7 +184,7 @@ def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.accounts.queries import check_password, load_principal
 
     async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
+        school = await _school_or_recorded(runtime, args, settings, "login", args.username)
         entry = new_entry(runtime, school, "login")
         entry.username = args.username
         since = runtime.clock.now() - LOGIN_WINDOW
@@ -213,7 +228,7 @@ def cmd_logout(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.accounts.commands import revoke_token
 
     async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
+        school = await _school_or_recorded(runtime, args, settings, "logout", f"os:{login_name()}")
         entry = new_entry(runtime, school, "logout")
         entry.username = f"os:{login_name()}"
         token = given_token(args, school)

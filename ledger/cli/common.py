@@ -169,8 +169,9 @@ def required_school(args: argparse.Namespace, settings: Settings) -> str:
     return school
 
 
-def new_entry(runtime: Any, school: str, command: str) -> Any:
-    """The access entry of one command on one school, filled in as the command goes."""
+def new_entry(runtime: Any, school: str | None, command: str) -> Any:
+    """The access entry of one command on one school (None: the service's trail), filled in as the
+    command goes."""
     import uuid
 
     from audit.trail import AccessEntry

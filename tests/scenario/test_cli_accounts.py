@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.trail import query_access
 from ledger.app.demo import ADMIN, PRINCIPAL, DemoSchool, build_demo_school
+from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log import store
 from ledger.log.projection import read
 from ledger.school.calendar.tables import locks
@@ -67,6 +68,11 @@ async def test_a_wrong_password_is_refused_counted_and_recorded_and_the_right_on
     blocked = login(own, school, ADMIN.user, PASSWORD + "\n")
     assert blocked.returncode == 2 and "refused sign-ins" in blocked.stderr
     assert (await trail(app_engine, school, username=ADMIN.user))[-1]["reason"] == "login.rate_limited"
+
+    nowhere = login(own, f"{school}-khong-co", "ai.do", PASSWORD + "\n")  # a school that does not exist
+    assert nowhere.returncode == 2 and "no school" in nowhere.stderr
+    [stray] = await trail(app_engine, SERVICE_CHAIN, username="ai.do")
+    assert (stray["action"], stray["outcome"], stray["reason"]) == ("cli.login", "denied", "school.unknown")
 
 
 async def test_signed_in_a_write_is_recorded_as_the_account_and_the_token_is_the_users_alone(
