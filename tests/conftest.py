@@ -103,8 +103,16 @@ async def runtime(settings: Settings, pki: Pki) -> AsyncIterator[Runtime]:
 
 @pytest.fixture(scope="session")
 def env(settings: Settings, pki: Pki) -> dict[str, str]:
-    """Environment for running the `hocba` command against the test database and PKI."""
-    return {**os.environ, "DATABASE_URL": database_url_of(settings), "HOCBA_HOME": str(settings.home)}
+    """Environment for running the `hocba` command against the test database and PKI, signed in as no
+    one (tokens `hocba login` keeps go to the session's own config directory)."""
+    base = {k: v for k, v in os.environ.items() if k != "HOCBA_TOKEN"}
+    config = settings.home / "config"
+    return {
+        **base,
+        "DATABASE_URL": database_url_of(settings),
+        "HOCBA_HOME": str(settings.home),
+        "XDG_CONFIG_HOME": str(config),
+    }
 
 
 @pytest.fixture(scope="session")
@@ -195,10 +203,14 @@ ROLE_ACCOUNTS = {
 async def credentials(demo: DemoSchool, runtime: Runtime) -> dict[str, dict[str, str]]:
     """Authorization headers per role on the fixture school."""
     from ledger.school.accounts.commands import create_account
+    from ledger.school.accounts.queries import account_row
     from ledger.school.rules.policy import AccountKind
 
     headers: dict[str, dict[str, str]] = {}
     for role, (username, kind, extra) in ROLE_ACCOUNTS.items():
+        async with runtime.engine().connect() as conn:
+            if kind != "INTEGRATION" and await account_row(conn, demo.school, username):
+                continue  # made already for the command line (tests.support.helpers.signed_in)
         student = None
         if "student" in extra:
             class_id, index = extra["student"]

@@ -8,7 +8,6 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
-from api.http.logins import LOGIN_WINDOW
 from api.http.scope import PUBLIC, SESSION_COOKIE, entry_of, runtime_of, year_of
 from api.pages.toolkit import (
     SAFE_PATH,
@@ -27,6 +26,7 @@ from api.pages.toolkit import (
 from api.v1.auth import end_session, refused_logins
 from api.v1.params import SchoolId
 from ledger.app.db import AUDITOR_ROLE
+from ledger.app.logins import LOGIN_WINDOW
 from ledger.base.errors import AuthenticationFailed
 from ledger.log import store
 from ledger.school.accounts.queries import check_password

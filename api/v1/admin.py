@@ -14,8 +14,9 @@ from api.http.problems import ERRORS
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ImportKind, SchoolId, UsernameField
 from audit.rules import alert
+from ledger.app.accounts import create_account_as
 from ledger.format.envelope import Event
-from ledger.school.accounts.commands import PRIVILEGED, create_account, disable_account
+from ledger.school.accounts.commands import disable_account
 from ledger.school.imports import sector as importer
 from ledger.school.rules.policy import AccountKind
 from ledger.school.rules.roles import Role
@@ -93,25 +94,17 @@ async def account_create(
     request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[AccountIn]
 ) -> dict[str, Any]:
     runtime = runtime_of(state)
-    kind = AccountKind(data.kind)
-    principal = principal_of(request)
-    needed = Role.PRINCIPAL if kind in PRIVILEGED else Role.ADMIN
-    # the role the caller acts in is one they hold; create_account refuses all but the needed one
-    acting = needed if needed in principal.roles else min(principal.roles & {Role.ADMIN, Role.PRINCIPAL})
-    made = await create_account(
+    made = await create_account_as(
         ledger_of(state),
-        school,
+        state.trail,
+        runtime.clock,
+        principal_of(request),
         data.username,
-        kind,
-        actor=actor_for(principal, acting.value),
+        AccountKind(data.kind),
         staff_id=data.staff_id,
         student_id=data.student_id,
         password=data.password,
     )
-    if kind in PRIVILEGED:  # every account that reads all records is known to auditors and the principal
-        now = runtime.clock.now()
-        detail = {"kind": kind.value, "created_by": principal.username}
-        await state.trail.raise_alerts(school, [alert("privileged_account", made.username, now, now, detail)])
     return {"username": made.username, "kind": made.kind.value, "password": made.password, "api_key": made.api_key}
 
 

@@ -12,10 +12,10 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.http.logins import LOGIN_WINDOW, login_blocked
 from api.http.problems import ERRORS, problem
 from api.http.scope import PUBLIC, entry_of, principal_of, runtime_of
 from api.v1.params import V1, SchoolField, UsernameField
+from ledger.app.logins import LOGIN_WINDOW, login_blocked
 from ledger.app.tokens import check_certificate_login
 from ledger.base.errors import AuthenticationFailed
 from ledger.log.projection import read

@@ -1,4 +1,6 @@
-"""Accounts and access tokens."""
+"""Accounts, signing in and out on the server, and access tokens for scripts: `hocba login` checks the
+password as the API's sign-in does (under the same limit on refused sign-ins), keeps the token in the
+user's own config, and every later command runs as that account (ledger.cli.session)."""
 
 from __future__ import annotations
 
@@ -11,35 +13,61 @@ from ledger.cli.common import (
     EXIT_OK,
     CliError,
     checked_school,
+    new_entry,
     print_json,
-    record_cli,
+    record_entry,
+    school_argument,
     school_option,
     with_runtime,
+)
+from ledger.cli.session import (
+    acting,
+    given_token,
+    keep_token,
+    login_name,
 )
 
 
 def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
-    import getpass
-
-    from ledger.format.envelope import Actor
+    """Create an account as the signed-in admin (or, for auditor and integration accounts, the
+    principal: Điều 5.3c); the first accounts of a new school, its principal's and its admin's, are made
+    by the operator."""
+    from audit.trail import AccessTrail
+    from ledger.app.accounts import create_account_as
     from ledger.school.accounts.commands import create_account
     from ledger.school.readmodels import school_ledger
     from ledger.school.rules.policy import AccountKind
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    kind = AccountKind(args.kind.upper())
 
     async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
-        made = await create_account(
-            school_ledger(runtime.engine(), clock=runtime.clock),
-            school,
-            args.username,
-            AccountKind(args.kind.upper()),
-            staff_id=args.staff_id,
-            student_id=args.student_id,
-            password=password,
-            actor=Actor(f"cli.{getpass.getuser()}", "ADMIN"),
-        )
+        async with acting(
+            runtime, settings, args, "account create", "account.create", bootstrap=no_admin_account_yet
+        ) as s:
+            if s.principal is None:
+                await _leader_first(runtime, s.school, kind, args.staff_id or args.username)
+                made = await create_account(
+                    school_ledger(runtime.engine(), clock=runtime.clock),
+                    s.school,
+                    args.username,
+                    kind,
+                    actor=s.actor,
+                    staff_id=args.staff_id,
+                    password=password,
+                )
+            else:
+                made = await create_account_as(
+                    school_ledger(runtime.engine(), clock=runtime.clock),
+                    AccessTrail(runtime.engine(), clock=runtime.clock),
+                    runtime.clock,
+                    s.principal,
+                    args.username,
+                    kind,
+                    staff_id=args.staff_id,
+                    student_id=args.student_id,
+                    password=password,
+                )
         doc = {"username": made.username, "kind": made.kind.value}
         if made.password:
             doc["password"] = made.password
@@ -51,55 +79,80 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
-def cmd_account_disable(args: argparse.Namespace, settings: Settings) -> int:
-    """Disable an account: its password, API key and tokens stop working at once (recorded)."""
-    import getpass
+LEADERS_FIRST = ("PRINCIPAL", "ADMIN")
 
-    from ledger.base.errors import DomainError
-    from ledger.format.envelope import Actor
+
+async def _holders(runtime: Any, school: str, roles: tuple[str, ...]) -> set[str]:
+    """The staff ids holding one of `roles` today."""
+    from ledger.log.projection import read
+    from ledger.school.years.tables import assignments
+
+    today = runtime.clock.now().date()
+    async with runtime.engine().connect() as conn:
+        rows = [r for role in roles for r in await read(conn, assignments, school, role=role)]
+    return {
+        r["staff_id"] for r in rows if r["valid_from"] <= today and (r["valid_to"] is None or r["valid_to"] >= today)
+    }
+
+
+async def no_admin_account_yet(runtime: Any, school: str) -> bool:
+    """Bootstrap of accounts: until the school's admin has an account, nobody can make one through the
+    policy (staff accounts are the admin's to make), so the operator makes the first ones."""
+    from sqlalchemy import select
+
+    from ledger.school.accounts.tables import accounts
+
+    admins = await _holders(runtime, school, ("ADMIN",))
+    async with runtime.engine().connect() as conn:
+        query = select(accounts.c.staff_id).where(accounts.c.school_id == school, accounts.c.disabled.is_(False))
+        staff = set((await conn.execute(query)).scalars())
+    return not admins & staff
+
+
+async def _leader_first(runtime: Any, school: str, kind: Any, staff_id: str) -> None:
+    """The first accounts of a school are its principal's and its admin's: staff accounts of whoever
+    holds those assignments now (imported first); the admin makes every other one."""
+    from ledger.base.errors import Forbidden
+    from ledger.school.rules.policy import AccountKind
+
+    if kind is not AccountKind.STAFF or staff_id not in await _holders(runtime, school, LEADERS_FIRST):
+        raise Forbidden(
+            "account.first_is_a_leader",
+            "Tài khoản đầu tiên của trường là của Hiệu trưởng hoặc quản trị viên (đã được phân công); các tài "
+            "khoản khác do quản trị viên tạo sau khi đăng nhập.",
+            "The first accounts of a school are the principal's and the admin's (assigned first); every other "
+            "account is made by the admin, signed in.",
+            field="username",
+            rule="Điều 5.3c",
+        )
+
+
+def cmd_account_disable(args: argparse.Namespace, settings: Settings) -> int:
+    """Disable an account as the signed-in admin: its password, API key and tokens stop working at once."""
     from ledger.school.accounts.commands import disable_account
     from ledger.school.readmodels import school_ledger
 
     async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
-        command = f"account disable {args.username}"
-        try:
+        async with acting(runtime, settings, args, "account disable", "school.admin") as session:
+            session.entry.resource["username"] = args.username
             ledger = school_ledger(runtime.engine(), clock=runtime.clock)
-            actor = Actor(f"cli.{getpass.getuser()}", "ADMIN")
-            await disable_account(ledger, school, args.username, actor, args.reason)
-        except DomainError as error:
-            await record_cli(runtime, school, f"cli.{getpass.getuser()}", ["ADMIN"], "account disable", error)
-            raise
-        await record_cli(runtime, school, f"cli.{getpass.getuser()}", ["ADMIN"], "account disable")
-        print_json({"username": args.username, "disabled": True, "command": command})
+            await disable_account(ledger, session.school, args.username, session.actor, args.reason)
+        print_json({"username": args.username, "disabled": True, "command": f"account disable {args.username}"})
         return EXIT_OK
 
     return with_runtime(settings, body)
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    """Mint an access token for a script on the server machine; the minting is itself recorded."""
+    """A fresh access token for the signed-in account (for a script on this machine: HOCBA_TOKEN or
+    `Authorization: Bearer`); never for another account."""
     from ledger.app.tokens import Tokens, token_secret
-    from ledger.school.accounts.queries import load_principal
 
     async def body(runtime: Any) -> int:
-        from ledger.school.accounts.queries import account_row, active_usernames
-        from ledger.school.rules.policy import AccountKind
-
-        school = await checked_school(runtime, args, settings)
-        async with runtime.engine().connect() as conn:
-            account = await account_row(conn, school, args.username)
-            if account is None or account["disabled"]:
-                active = await active_usernames(conn, school)
-                there = ", ".join(active[:30]) + (" …" if len(active) > 30 else "") or "chưa có / none"
-                raise CliError(
-                    f"không có tài khoản đang hoạt động '{args.username}' ở trường {school} (có: {there}) / "
-                    f"no active account {args.username!r} in school {school}"
-                )
-            kind = AccountKind(account["kind"])
-            principal = await load_principal(conn, school, args.username, kind, runtime.clock.now().date())
-        token, expires = Tokens(token_secret(settings), runtime.clock).issue(args.username, school, kind)
-        await record_cli(runtime, school, args.username, sorted(r.value for r in principal.roles), "token")
+        async with acting(runtime, settings, args, "token", "account.me") as session:
+            assert session.principal is not None
+            me = session.principal
+            token, expires = Tokens(token_secret(settings), runtime.clock).issue(me.username, me.school, me.kind)
         if args.json:
             print_json({"access_token": token, "token_type": "Bearer", "expires_at": expires.isoformat()})
         else:
@@ -109,9 +162,111 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
+async def _school_or_recorded(
+    runtime: Any, args: argparse.Namespace, settings: Settings, command: str, username: str
+) -> str:
+    """The school signed in to or out of; an unknown one is refused, and the attempt recorded in the
+    service's trail (as the API does with a sign-in to a school that does not exist)."""
+    try:
+        return await checked_school(runtime, args, settings)
+    except CliError:
+        entry = new_entry(runtime, None, command)
+        entry.username, entry.reason = username, "school.unknown"
+        entry.resource = {"school": str(getattr(args, "school", None) or settings.school or "")}
+        await record_entry(runtime, entry, 401)
+        raise
+
+
+def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
+    """Sign in with the account's password, under the sign-in limit every door shares; keep the token."""
+    import getpass
+
+    from ledger.app.logins import LOGIN_WINDOW, login_blocked
+    from ledger.app.tokens import Tokens, token_secret
+    from ledger.base.errors import AuthenticationFailed
+    from ledger.school.accounts.queries import check_password, load_principal
+
+    async def body(runtime: Any) -> int:
+        school = await _school_or_recorded(runtime, args, settings, "login", args.username)
+        entry = new_entry(runtime, school, "login")
+        entry.username = args.username
+        since = runtime.clock.now() - LOGIN_WINDOW
+        async with runtime.engine().connect() as conn:
+            failures = await login_blocked(conn, school, args.username, entry.client, since)
+        if failures:
+            entry.reason = "login.rate_limited"
+            await record_entry(runtime, entry, 429)
+            minutes = LOGIN_WINDOW.seconds // 60
+            raise CliError(
+                f"đăng nhập sai {failures} lần trong {minutes} phút; hãy thử lại sau / {failures} refused sign-ins "
+                f"in {minutes} minutes; retry later"
+            )
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass(f"Mật khẩu của {args.username} / password: ")
+        try:
+            kind = await check_password(runtime.engine(), school, args.username, password)
+            async with runtime.engine().connect() as conn:
+                principal = await load_principal(conn, school, args.username, kind, runtime.clock.now().date())
+        except AuthenticationFailed as failure:
+            entry.reason = failure.reason
+            await record_entry(runtime, entry, 401)
+            raise CliError("tên đăng nhập hoặc mật khẩu không đúng / the username or password is not right") from None
+        token, expires = Tokens(token_secret(settings), runtime.clock).issue(args.username, school, kind)
+        entry.roles = sorted(r.value for r in principal.roles)
+        await record_entry(runtime, entry, 200)
+        where = keep_token(school, token)
+        roles = ", ".join(entry.roles) or "-"
+        print(f"đã đăng nhập {args.username} ({roles}) ở {school} đến {expires:%H:%M} / signed in; token in {where}")
+        return EXIT_OK
+
+    return with_runtime(settings, body)
+
+
+def cmd_logout(args: argparse.Namespace, settings: Settings) -> int:
+    """Sign out: the token is revoked on the server (as the API's sign-out does) and forgotten here."""
+    from ledger.app.tokens import Tokens, token_secret
+    from ledger.base.errors import AuthenticationFailed
+    from ledger.school.accounts.commands import revoke_token
+
+    async def body(runtime: Any) -> int:
+        school = await _school_or_recorded(runtime, args, settings, "logout", f"os:{login_name()}")
+        entry = new_entry(runtime, school, "logout")
+        entry.username = f"os:{login_name()}"
+        token = given_token(args, school)
+        if token is None:
+            entry.reason = "credential.missing"
+            await record_entry(runtime, entry, 401)
+            raise CliError(f"chưa đăng nhập ở trường {school} / not signed in to school {school}")
+        keep_token(school, None)
+        try:
+            claims = Tokens(token_secret(settings), runtime.clock).read(token)
+        except AuthenticationFailed as failure:  # expired or broken: nothing left to revoke
+            entry.reason = failure.reason
+            await record_entry(runtime, entry, 401)
+            print(
+                f"phiên đăng nhập đã hết hiệu lực ({failure.reason}); đã xóa / the token was no longer valid; removed"
+            )
+            return EXIT_OK
+        entry.username = claims.username
+        if claims.school == school:
+            now = runtime.clock.now()
+            await revoke_token(runtime.engine(), school, claims.username, claims.jti, claims.expires, now)
+        await record_entry(runtime, entry, 200)
+        print(f"đã đăng xuất {claims.username} ở {school} / signed out")
+        return EXIT_OK
+
+    return with_runtime(settings, body)
+
+
 def add_account(commands: Any) -> None:
     account = commands.add_parser("account", help="accounts").add_subparsers(dest="account_cmd", required=True)
-    create = account.add_parser("create", help="create an account; prints a generated password or API key once")
+    create = account.add_parser(
+        "create",
+        help="create an account (the admin; auditor and integration accounts the principal); prints a generated "
+        "password or API key once. A new school's first accounts are its principal's and its admin's",
+    )
     school_option(create)
     create.add_argument("--username", required=True)
     create.add_argument("--kind", required=True, choices=["staff", "auditor", "integration", "guardian", "student"])
@@ -128,8 +283,22 @@ def add_account(commands: Any) -> None:
     disable.set_defaults(handler=cmd_account_disable)
 
 
+def add_login(commands: Any) -> None:
+    login = commands.add_parser(
+        "login", help="sign in to a school as your account; later commands run as it (token kept for you only)"
+    )
+    login.add_argument("--school", help="school id (default: HOCBA_SCHOOL)")
+    login.add_argument("--username", required=True)
+    login.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    login.set_defaults(handler=cmd_login)
+    logout = commands.add_parser("logout", help="sign out: the kept token stops working at once")
+    school_argument(logout)
+    logout.set_defaults(handler=cmd_logout)
+
+
 def add_token(commands: Any) -> None:
-    token = commands.add_parser("token", help="mint a short-lived access token for a script on this machine")
+    token = commands.add_parser(
+        "token", help="print a fresh short-lived access token of the signed-in account, for a script on this machine"
+    )
     school_option(token)
-    token.add_argument("--username", required=True)
     token.set_defaults(handler=cmd_token)

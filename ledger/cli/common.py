@@ -1,5 +1,6 @@
 """What every command shares: exit codes, one readable error, JSON output, a progress bar, the
-runtime of one command, and the access entry a command leaves."""
+runtime of one command, the access entry a command leaves, and running a command as the signed-in
+account (ledger.cli.session)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -168,55 +169,24 @@ def required_school(args: argparse.Namespace, settings: Settings) -> str:
     return school
 
 
-async def record_cli(
-    runtime: Any, school: str, username: str, roles: list[str], command: str, error: Any = None
-) -> None:
-    """Commands that write to a school's ledger or hand out access leave an access entry, allowed
-    or refused."""
+def new_entry(runtime: Any, school: str | None, command: str) -> Any:
+    """The access entry of one command on one school (None: the service's trail), filled in as the
+    command goes."""
     import uuid
 
-    from audit.trail import AccessEntry, AccessTrail
+    from audit.trail import AccessEntry
 
     entry = AccessEntry(str(uuid.uuid4()), "CLI", f"hocba {command}", "localhost", runtime.clock.now(), school)
-    entry.username, entry.roles = username, roles
-    entry.action, entry.reason = "cli." + command.replace(" ", "."), getattr(error, "code", None)
-    await AccessTrail(runtime.engine(), runtime.clock).record(entry, getattr(error, "status", 200))
+    entry.action = "cli." + command.replace(" ", ".")
+    return entry
 
 
-def ledger_command(
-    settings: Settings,
-    args: argparse.Namespace,
-    command: str,
-    work: Callable[[Any, str, Any], Awaitable[Any]],
-    role: str = "ADMIN",
-) -> int:
-    """Run `work(ledger, school, actor)` as `--actor` (default cli.<user>) in `role`, record the
-    attempt in the school's access trail, and print the result: JSON, or `appended=N`."""
-    import getpass
+async def record_entry(runtime: Any, entry: Any, status: int) -> None:
+    """Append the command's access entry to its school's trail (status as HTTP says it: 200 allowed,
+    401/403/429 denied, other 4xx refused)."""
+    from audit.trail import AccessTrail
 
-    from ledger.base.errors import DomainError
-    from ledger.format.envelope import Actor
-    from ledger.school.readmodels import school_ledger
-    from ledger.school.rules.roles import Role
-
-    actor = Actor(getattr(args, "actor", None) or f"cli.{getpass.getuser()}", Role(role))
-
-    async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings, new=command == "school register")
-        try:
-            result = await work(school_ledger(runtime.engine(), clock=runtime.clock), school, actor)
-        except DomainError as refused:
-            await record_cli(runtime, school, str(actor.user), [role], command, refused)
-            raise
-        await record_cli(runtime, school, str(actor.user), [role], command)
-        doc = result.to_json() if hasattr(result, "to_json") else {"appended": len(result)}
-        if args.json:
-            print_json(doc)
-        else:
-            print(" ".join(f"{k}={v}" for k, v in doc.items()))
-        return EXIT_OK
-
-    return with_runtime(settings, body)
+    await AccessTrail(runtime.engine(), runtime.clock).record(entry, status)
 
 
 def read_file(name: str) -> bytes:
@@ -226,62 +196,26 @@ def read_file(name: str) -> bytes:
     return path.read_bytes()
 
 
-def write_output(
-    settings: Settings, args: argparse.Namespace, produce: Callable[[Any, str, Any], Awaitable[bytes]], what: str
-) -> int:
-    """Read with the auditor role, write the bytes `produce(conn, school, runtime)` returns to --output."""
-    from ledger.app.db import AUDITOR_ROLE
-
-    content: list[bytes] = []
-
-    async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
-        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            content.append(await produce(conn, school, runtime))
-        return EXIT_OK
-
-    status = with_runtime(settings, body)
-    Path(args.output).write_bytes(content[0])
-    print(f"wrote {args.output} ({len(content[0])} bytes, {what})")
-    return status
-
-
 async def one(event: Awaitable[Any]) -> list[Any]:
     return [await event]
 
 
-def listing(
-    settings: Settings,
-    args: argparse.Namespace,
-    table: Any,
-    item: Callable[[dict[str, Any]], dict[str, Any]],
-    columns: Sequence[str],
-) -> int:
-    """Print a projection's rows of the school, read with the auditor role: JSON, or one line each."""
-    from ledger.app.db import AUDITOR_ROLE
-    from ledger.log.projection import read
-
-    async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
-        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            items = [item(row) for row in await read(conn, table, school)]
-        if args.json:
-            print_json(items)
-        else:
-            for entry in items:
-                print("  ".join(str(entry[column]) for column in columns))
-        return EXIT_OK
-
-    return with_runtime(settings, body)
+def school_argument(parser: argparse.ArgumentParser) -> None:
+    """--school, and --token: the command runs as the account the token belongs to."""
+    parser.add_argument("--school", help="school id (default: HOCBA_SCHOOL)")
+    parser.add_argument(
+        "--token",
+        help="run as the account of this access token (default: HOCBA_TOKEN, else the one `hocba login` kept)",
+    )
 
 
 def school_option(parser: argparse.ArgumentParser, actor: str | None = None) -> None:
-    parser.add_argument("--school", help="school id (default: HOCBA_SCHOOL)")
+    school_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    if actor:
-        parser.add_argument("--actor", required=True, help=f"the staff id of the {actor} acting")
-    else:
-        parser.add_argument("--actor", help="who is recorded as acting (default: cli.<login>)")
+    who = f"the {actor} acting" if actor else "who acts"
+    parser.add_argument(
+        "--actor", help=f"{who}: your own staff id, checked against the signed-in account (default: it)"
+    )
 
 
 def load_p12(path: str, password_stdin: bool) -> tuple[Any, Any, list[Any]]:

@@ -11,14 +11,13 @@ from ledger.cli.common import (
     EXIT_NOT_INTACT,
     EXIT_OK,
     CliError,
-    checked_school,
-    ledger_command,
     print_json,
     read_file,
     school_option,
     with_runtime,
     working,
 )
+from ledger.cli.session import acting, ledger_command, no_accounts_yet, sheet_target
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,7 +33,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         run = importer.import_staff if args.kind == "staff" else importer.import_assignments
         return await run(ledger, school, actor, path)
 
-    return ledger_command(settings, args, f"import {args.kind}", work)
+    # The staff and their first assignments of a school that has no account yet are its bootstrap
+    # (the operator installs it); from its first account on, only its admin imports.
+    bootstrap = no_accounts_yet if args.kind in ("staff", "assignments") else None
+    return ledger_command(settings, args, f"import {args.kind}", work, action="school.admin", bootstrap=bootstrap)
 
 
 def _gradebook(args: argparse.Namespace) -> Any:
@@ -95,13 +97,11 @@ def _print_plan(plan: dict[str, Any]) -> None:
 def cmd_import_sheet(args: argparse.Namespace, settings: Settings) -> int:
     """One class × subject × term sheet from the school-management software: dry run, or commit."""
     from ledger.school.imports.gradebook import import_sheet
-    from ledger.school.years.queries import current_year
 
     book = _gradebook(args)
 
     async def work(ledger: Any, school: str, actor: Any) -> Any:
-        async with ledger.engine.connect() as conn:
-            year = args.year or await current_year(conn, school, ledger.clock.now().date())
+        year = args.year
         with working(f"đang đối chiếu {book.file} với sổ cái / comparing with the ledger", quiet=args.json):
             plan = await import_sheet(
                 ledger,
@@ -118,23 +118,26 @@ def cmd_import_sheet(args: argparse.Namespace, settings: Settings) -> int:
             _print_plan(plan)
         return _Plan(plan, args.json)
 
-    return ledger_command(settings, args, "import sheet", work, role="SUBJECT_TEACHER")
+    return ledger_command(
+        settings, args, "import sheet", work, role="SUBJECT_TEACHER", action="sheet.write", target=sheet_target(args)
+    )
 
 
 def cmd_import_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     """The IT teacher's reconciliation of the ledger against the source file (Điều 18.2)."""
     from ledger.app.db import AUDITOR_ROLE
     from ledger.school.imports.gradebook import reconcile
-    from ledger.school.years.queries import current_year
 
     book = _gradebook(args)
 
     async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
-        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            year = args.year or await current_year(conn, school, runtime.clock.now().date())
+        target, reading = sheet_target(args), runtime.engine(AUDITOR_ROLE).connect()
+        async with (
+            acting(runtime, settings, args, "import reconcile", "gradebook.reconcile", target=target) as s,
+            reading as conn,
+        ):
             report = await reconcile(
-                conn, school, book, year=year, class_id=args.class_id, subject=args.subject, term=args.term
+                conn, s.school, book, year=args.year, class_id=args.class_id, subject=args.subject, term=args.term
             )
         if args.json:
             print_json(report)

@@ -1,4 +1,6 @@
-"""The ledger's integrity: verify it, replay its read models, sign a checkpoint, run a scheduled job now."""
+"""The ledger's integrity: verify it, replay its read models, sign a checkpoint, run a scheduled job now.
+Operator commands on the server, run with the database owner's credentials and no account; each
+leaves an access entry, as `os:<login>`, in the trail of every school it read (Điều 20.3)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,18 @@ from ledger.cli.common import (
     with_runtime,
     working,
 )
+from ledger.cli.session import record_operator
+
+
+async def _schools(runtime: Any, school: str | None) -> list[str]:
+    """The schools an operator's command reads: the one named, else every school."""
+    from ledger.app.db import AUDITOR_ROLE
+    from ledger.log.store import school_ids
+
+    if school:
+        return [school]
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        return sorted(await school_ids(conn))
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,6 +53,13 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
             )
         finally:
             bar.close()
+        schools = sorted({r.school for r in report.schools})
+        unwritten = await record_operator(runtime, schools, "verify", strict=False)
+        for school_id in unwritten:
+            notes.append(
+                f"không ghi được nhật ký truy cập của trường {school_id} / the access entry of school {school_id} "
+                "could not be written: its access trail refuses appends (see the findings)"
+            )
         for note in notes:
             print(f"hocba: {note}", file=sys.stderr)
         if args.json:
@@ -60,7 +81,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
                         print(f"  {about} {finding.seq}: {finding.problem}: {finding.message}")
             if not report.schools:
                 print("the ledger is empty")
-        return EXIT_OK if report.ok else EXIT_NOT_INTACT
+        return EXIT_OK if report.ok and not unwritten else EXIT_NOT_INTACT
 
     return with_runtime(settings, body)
 
@@ -74,6 +95,7 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
         school = await checked_school(runtime, args, settings, required=False)
         with working("đang dựng lại các bảng từ sổ cái / replaying the log", quiet=args.json):
             report = await replay(runtime.engine(AUDITOR_ROLE), PROJECTIONS, school or None)
+        await record_operator(runtime, await _schools(runtime, school), "replay")
         if args.json:
             print_json(report.to_json())
         else:
@@ -93,6 +115,7 @@ def cmd_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
 
     async def body(runtime: Any) -> int:
         school = await checked_school(runtime, args, settings, required=False) or None
+        await record_operator(runtime, await _schools(runtime, school), "checkpoint")  # covered by what it signs
         run = await checkpoint_logs(
             runtime.engine(), runtime.signer, runtime.clock, runtime.checkpoint_policy(), [school] if school else None
         )
@@ -119,6 +142,7 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     async def body(runtime: Any) -> int:
         school = await checked_school(runtime, args, settings, required=False)
         schools = [school] if school else None
+        await record_operator(runtime, await _schools(runtime, school), f"jobs {args.job}")
         if args.job == "deadlines":
             events = await deadline_transitions(runtime, schools)
             print_json([{"school": e.school, "seq": e.seq, "type": e.type, **e.payload} for e in events])

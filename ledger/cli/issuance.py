@@ -9,14 +9,12 @@ from ledger.base.settings import Settings
 from ledger.cli.common import (
     EXIT_OK,
     CliError,
-    checked_school,
-    ledger_command,
-    listing,
     one,
+    school_argument,
     school_option,
     with_runtime,
-    write_output,
 )
+from ledger.cli.session import acting, ledger_command, listing, write_output
 
 
 def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,7 +28,7 @@ def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
         policy = keys.checkpoint_policy()
         return [await issue_hocba(ledger, school, actor, args.year, args.student, roots, crls, signer, policy)]
 
-    return ledger_command(settings, args, "issue", work, role="CLERK")
+    return ledger_command(settings, args, "issue", work, role="CLERK", action="issuance.write")
 
 
 def cmd_issued_revoke(args: argparse.Namespace, settings: Settings) -> int:
@@ -42,6 +40,7 @@ def cmd_issued_revoke(args: argparse.Namespace, settings: Settings) -> int:
         "issued revoke",
         lambda ledger, school, actor: one(revoke_hocba(ledger, school, actor, args.id, args.reason)),
         role="PRINCIPAL",
+        action="issuance.revoke",
     )
 
 
@@ -63,7 +62,9 @@ def cmd_issued_list(args: argparse.Namespace, settings: Settings) -> int:
             "origin_school": r["origin_school"],
         }
 
-    return listing(settings, args, issued, item, ["id", "student", "year", "status"])
+    return listing(
+        settings, args, issued, item, ["id", "student", "year", "status"], command="issued list", action="issuance.read"
+    )
 
 
 def cmd_issued_code(args: argparse.Namespace, settings: Settings) -> int:
@@ -75,10 +76,13 @@ def cmd_issued_code(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.issuance.tables import issued
 
     async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
-        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            if not await read(conn, issued, school, issuance_id=args.id):
-                raise CliError(f"no issued học bạ {args.id!r} in school {school}")
+        async with acting(runtime, settings, args, "issued code", "issuance.read") as session:
+            school = session.school
+            async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+                rows = await read(conn, issued, school, issuance_id=args.id)
+                if not rows:
+                    raise CliError(f"no issued học bạ {args.id!r} in school {school}")
+                session.entry.touch([rows[0]["student_id"]])
         print(lookup_code(token_secret(settings), school, args.id))
         return EXIT_OK
 
@@ -97,7 +101,14 @@ def cmd_issued_export(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(f"no issued học bạ {args.id!r} in school {school}")
         return await stored_document(conn, school, rows[0][f"{args.format}_sha256"])
 
-    return write_output(settings, args, produce, f"the issued {args.format.upper()}")
+    return write_output(
+        settings,
+        args,
+        produce,
+        f"the issued {args.format.upper()}",
+        command="issued export",
+        action="issued.document",
+    )
 
 
 def add_issue(commands: Any) -> None:
@@ -111,17 +122,17 @@ def add_issue(commands: Any) -> None:
 def add_issued(commands: Any) -> None:
     issued_cmd = commands.add_parser("issued", help="issued học bạ").add_subparsers(dest="issued", required=True)
     listing = issued_cmd.add_parser("list", help="id, personal identifier, year and status of each issued học bạ")
-    listing.add_argument("--school")
+    school_argument(listing)
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_issued_list)
     export = issued_cmd.add_parser("export", help="write the exact stored bytes of an issued học bạ")
-    export.add_argument("--school")
+    school_argument(export)
     export.add_argument("id", metavar="ID")
     export.add_argument("--format", required=True, choices=["xml", "pdf"])
     export.add_argument("-o", "--output", required=True)
     export.set_defaults(handler=cmd_issued_export)
     code = issued_cmd.add_parser("code", help="the verification code to give the family with the files")
-    code.add_argument("--school")
+    school_argument(code)
     code.add_argument("id", metavar="ID")
     code.set_defaults(handler=cmd_issued_code)
     revoke_issued = issued_cmd.add_parser("revoke", help="revoke an issued học bạ before the close (Điều 25.3)")

@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_assess(commands)
     records.add_transcript(commands)
     records.add_class_summary(commands)
+    accounts.add_login(commands)
     accounts.add_account(commands)
     accounts.add_token(commands)
     signer.add_sign(commands)

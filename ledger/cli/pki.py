@@ -10,11 +10,11 @@ from ledger.base.settings import Settings
 from ledger.cli.common import (
     EXIT_OK,
     CliError,
-    ledger_command,
     load_p12,
     required_school,
     school_option,
 )
+from ledger.cli.session import ledger_command
 
 
 def cmd_pki_init_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -79,6 +79,7 @@ def cmd_pki_register(args: argparse.Namespace, settings: Settings) -> int:
         "pki register",
         lambda ledger, school, actor: register_certificate(ledger, school, actor, cert, roots),
         role="PRINCIPAL",
+        action="certificate.manage",
     )
 
 
@@ -91,6 +92,7 @@ def cmd_pki_revoke(args: argparse.Namespace, settings: Settings) -> int:
         "pki revoke",
         lambda ledger, school, actor: revoke_certificate(ledger, school, actor, args.fingerprint, args.reason),
         role="PRINCIPAL",
+        action="certificate.manage",
     )
 
 

@@ -11,10 +11,11 @@ from ledger.base.settings import Settings
 from ledger.cli.common import (
     EXIT_OK,
     CliError,
-    checked_school,
     print_json,
+    school_argument,
     with_runtime,
 )
+from ledger.cli.session import acting, student_target
 
 
 def cmd_assess_evaluate(args: argparse.Namespace, settings: Settings) -> int:
@@ -29,21 +30,34 @@ def cmd_assess_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_transcript(args: argparse.Namespace, settings: Settings) -> int:
+    """One student's year (student.read) or a class's lists (class.read), as the signed-in account."""
     from ledger.app.db import AUDITOR_ROLE
     from ledger.school.rules import identity
+    from ledger.school.rules.policy import Target
     from ledger.school.transcripts.views import class_summary, load_student_year
     from ledger.school.years.queries import known_class, known_student, known_year
 
+    if args.command == "transcript":
+        action, target = "student.read", student_target(args.year, args.student)
+    else:
+        args.class_id = identity.class_id(args.class_id)
+
+        async def whole_class(conn: Any, school: str) -> Target:
+            return Target(year=args.year, class_id=args.class_id)
+
+        action, target = "class.read", whole_class
+
     async def body(runtime: Any) -> int:
-        school = await checked_school(runtime, args, settings)
-        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            await known_year(conn, school, args.year)
-            if args.command == "transcript":
-                await known_student(conn, school, args.student)
-                view: Any = await load_student_year(conn, school, args.year, args.student, args.as_of)
-            else:
-                await known_class(conn, school, args.year, identity.class_id(args.class_id))
-                view = await class_summary(conn, school, args.year, args.class_id, args.as_of)
+        async with acting(runtime, settings, args, args.command, action, target=target) as session:
+            school = session.school
+            async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+                await known_year(conn, school, args.year)
+                if args.command == "transcript":
+                    await known_student(conn, school, args.student)
+                    view: Any = await load_student_year(conn, school, args.year, args.student, args.as_of)
+                else:
+                    await known_class(conn, school, args.year, args.class_id)
+                    view = await class_summary(conn, school, args.year, args.class_id, args.as_of)
         print_json(view.to_json())
         return EXIT_OK
 
@@ -61,7 +75,7 @@ def add_assess(commands: Any) -> None:
 
 def add_transcript(commands: Any) -> None:
     transcript = commands.add_parser("transcript", help="one student's year, evaluated, as JSON")
-    transcript.add_argument("--school")
+    school_argument(transcript)
     transcript.add_argument("--year", required=True)
     transcript.add_argument("--student", required=True, help="personal identifier")
     transcript.add_argument("--as-of", type=int, metavar="SEQ", help="as it stood at this seq")
@@ -70,7 +84,7 @@ def add_transcript(commands: Any) -> None:
 
 def add_class_summary(commands: Any) -> None:
     summary = commands.add_parser("class-summary", help="a class's lists (Điều 33.6, 34.4), as JSON")
-    summary.add_argument("--school")
+    school_argument(summary)
     summary.add_argument("--year", required=True)
     summary.add_argument("--class", dest="class_id", required=True)
     summary.add_argument("--as-of", type=int, metavar="SEQ")

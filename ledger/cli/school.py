@@ -10,11 +10,11 @@ from typing import Any
 from ledger.base.settings import Settings
 from ledger.cli.common import (
     CliError,
-    ledger_command,
     read_file,
     resolve_names,
     school_option,
 )
+from ledger.cli.session import ledger_command, new_school
 
 
 def cmd_school_register(args: argparse.Namespace, settings: Settings) -> int:
@@ -24,7 +24,11 @@ def cmd_school_register(args: argparse.Namespace, settings: Settings) -> int:
         details = {"ministry_code": args.ministry_code, "province": args.province, "address": args.address}
         return await ledger.append(school, [registration(args.name, actor, **details)])
 
-    return ledger_command(settings, args, "school register", work)
+    # A school not yet in the database is registered by the operator (bootstrap); its details later
+    # only by its admin.
+    return ledger_command(
+        settings, args, "school register", work, action="school.admin", bootstrap=new_school, new=True
+    )
 
 
 def cmd_year_open(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,6 +39,7 @@ def cmd_year_open(args: argparse.Namespace, settings: Settings) -> int:
         args,
         "year open",
         lambda ledger, school, actor: open_year(ledger, school, actor, args.year, args.starts, args.ends),
+        action="school.admin",
     )
 
 
@@ -52,6 +57,7 @@ def cmd_catalogue_load(args: argparse.Namespace, settings: Settings) -> int:
         args,
         "catalogue load",
         lambda ledger, school, actor: define_subjects(ledger, school, actor, args.year, definitions),
+        action="school.admin",
     )
 
 
@@ -73,6 +79,7 @@ def cmd_calendar_set(args: argparse.Namespace, settings: Settings) -> int:
             ledger, school, actor, calendar_from(args.year, args.order, changes)
         ),
         role="PRINCIPAL",
+        action="calendar.set",
     )
 
 
@@ -96,6 +103,7 @@ def cmd_calendar_reopen(args: argparse.Namespace, settings: Settings) -> int:
         "calendar reopen",
         lambda ledger, school, actor: reopen_year(ledger, school, actor, args.year, until=until, decision=decision),
         role="PRINCIPAL",
+        action="calendar.reopen",
     )
 
 
@@ -111,7 +119,7 @@ def cmd_lock(args: argparse.Namespace, settings: Settings) -> int:
         closed = args.state == "close"
         return await set_lock(ledger, school, actor, scope, closed=closed, order=args.order, ordered_by=args.ordered_by)
 
-    return ledger_command(settings, args, f"lock {args.state}", work)
+    return ledger_command(settings, args, f"lock {args.state}", work, action="lock.set")
 
 
 def add_school(commands: Any) -> None:

@@ -7,13 +7,13 @@ from typing import Any
 
 from ledger.base.settings import Settings
 from ledger.cli.common import (
-    ledger_command,
     one,
     read_file,
     resolve_names,
+    school_argument,
     school_option,
-    write_output,
 )
+from ledger.cli.session import ledger_command, sheet_target, student_target, write_output
 
 
 def _substitution(args: argparse.Namespace) -> Any:
@@ -42,7 +42,15 @@ def cmd_signing_prepare(args: argparse.Namespace, settings: Settings) -> int:
         )
         return bytes(prepared["document"])
 
-    return write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
+    return write_output(
+        settings,
+        args,
+        produce,
+        f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'",
+        command="signing prepare",
+        action="signature.write",
+        target=student_target(args.year, args.student),
+    )
 
 
 def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
@@ -69,7 +77,15 @@ def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
             )
         ]
 
-    return ledger_command(settings, args, "signing submit", work, role=args.role)
+    return ledger_command(
+        settings,
+        args,
+        "signing submit",
+        work,
+        role=args.role,
+        action="signature.write",
+        target=student_target(args.year, args.student),
+    )
 
 
 def cmd_signing_prepare_sheet(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,7 +96,15 @@ def cmd_signing_prepare_sheet(args: argparse.Namespace, settings: Settings) -> i
         await resolve_names(conn, school, args)
         return await prepare_sheet(conn, school, args.year, args.class_id, args.subject, args.term, today)
 
-    return write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
+    return write_output(
+        settings,
+        args,
+        produce,
+        f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'",
+        command="signing prepare-sheet",
+        action="sheet.write",
+        target=sheet_target(args),
+    )
 
 
 def cmd_signing_submit_sheet(args: argparse.Namespace, settings: Settings) -> int:
@@ -108,7 +132,15 @@ def cmd_signing_submit_sheet(args: argparse.Namespace, settings: Settings) -> in
             )
         )
 
-    return ledger_command(settings, args, "signing submit-sheet", work, role="SUBJECT_TEACHER")
+    return ledger_command(
+        settings,
+        args,
+        "signing submit-sheet",
+        work,
+        role="SUBJECT_TEACHER",
+        action="sheet.write",
+        target=sheet_target(args),
+    )
 
 
 def _in_place_options(parser: Any) -> None:
@@ -123,7 +155,7 @@ def add_signing(commands: Any) -> None:
         dest="signing", required=True
     )
     prepare_signature = signing.add_parser("prepare", help="write what a role signs next for one student's year")
-    prepare_signature.add_argument("--school")
+    school_argument(prepare_signature)
     prepare_signature.add_argument("--year", required=True)
     prepare_signature.add_argument("--student", required=True)
     prepare_signature.add_argument(

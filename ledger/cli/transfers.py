@@ -10,13 +10,14 @@ from typing import Any
 from ledger.base.settings import Settings
 from ledger.cli.common import (
     CliError,
-    ledger_command,
-    listing,
     one,
     read_file,
+    school_argument,
     school_option,
-    write_output,
 )
+from ledger.cli.session import ledger_command, listing, write_output
+
+EITHER = ("CLERK", "PRINCIPAL")  # who opens and receives a transfer record (Điều 26)
 
 
 def cmd_transfer_open(args: argparse.Namespace, settings: Settings) -> int:
@@ -30,7 +31,7 @@ def cmd_transfer_open(args: argparse.Namespace, settings: Settings) -> int:
             )
         )
 
-    return ledger_command(settings, args, "transfer open", work, role="CLERK")
+    return ledger_command(settings, args, "transfer open", work, role=EITHER, action="transfer.write")
 
 
 def cmd_transfer_paper(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,7 +55,7 @@ def cmd_transfer_paper(args: argparse.Namespace, settings: Settings) -> int:
             open_paper(ledger, school, actor, args.student, arrival=arrival, from_school=args.from_school, scans=scans)
         )
 
-    return ledger_command(settings, args, "transfer paper", work, role="CLERK")
+    return ledger_command(settings, args, "transfer paper", work, role=EITHER, action="transfer.write")
 
 
 def cmd_transfer_prepare(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,7 +64,14 @@ def cmd_transfer_prepare(args: argparse.Namespace, settings: Settings) -> int:
     async def produce(conn: Any, school: str, runtime: Any) -> bytes:
         return await prepare_transfer(conn, school, args.id, args.role)
 
-    return write_output(settings, args, produce, f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'")
+    return write_output(
+        settings,
+        args,
+        produce,
+        f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'",
+        command="transfer prepare",
+        action="transfer.sign",
+    )
 
 
 def cmd_transfer_submit(args: argparse.Namespace, settings: Settings) -> int:
@@ -76,7 +84,7 @@ def cmd_transfer_submit(args: argparse.Namespace, settings: Settings) -> int:
     def work(ledger: Any, school: str, actor: Any) -> Any:
         return one(submit_transfer(ledger, school, actor, args.id, data, keys.trusted_roots(), keys.crls()))
 
-    return ledger_command(settings, args, "transfer submit", work, role=args.role)
+    return ledger_command(settings, args, "transfer submit", work, role=args.role, action="transfer.sign")
 
 
 def cmd_transfer_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,7 +93,9 @@ def cmd_transfer_export(args: argparse.Namespace, settings: Settings) -> int:
     async def produce(conn: Any, school: str, runtime: Any) -> bytes:
         return await sealed_record(conn, school, args.id)
 
-    return write_output(settings, args, produce, "the sealed transfer record")
+    return write_output(
+        settings, args, produce, "the sealed transfer record", command="transfer export", action="transfer.read"
+    )
 
 
 def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -110,7 +120,7 @@ def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
             crls=keys.crls(),
         )
 
-    return ledger_command(settings, args, "transfer import", work, role="CLERK")
+    return ledger_command(settings, args, "transfer import", work, role=EITHER, action="transfer.write")
 
 
 def cmd_transfer_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -129,7 +139,8 @@ def cmd_transfer_list(args: argparse.Namespace, settings: Settings) -> int:
             "record_sha256": r["record_sha256"],
         }
 
-    return listing(settings, args, transfers, item, ["id", "student", "direction", "kind", "status"])
+    columns = ["id", "student", "direction", "kind", "status"]
+    return listing(settings, args, transfers, item, columns, command="transfer list", action="transfer.read")
 
 
 def add_transfer(commands: Any) -> None:
@@ -157,7 +168,7 @@ def add_transfer(commands: Any) -> None:
     paper.add_argument("--date", help="arrival date (default: today)")
     paper.set_defaults(handler=cmd_transfer_paper)
     prepare_record = transfer.add_parser("prepare", help="write the record with room for the next signature")
-    prepare_record.add_argument("--school")
+    school_argument(prepare_record)
     prepare_record.add_argument("id", metavar="ID")
     prepare_record.add_argument("--role", required=True, choices=["PRINCIPAL", "ORGANISATION"])
     prepare_record.add_argument("-o", "--output", required=True)
@@ -169,7 +180,7 @@ def add_transfer(commands: Any) -> None:
     submit_record.add_argument("file", metavar="SIGNED.xml")
     submit_record.set_defaults(handler=cmd_transfer_submit)
     export_record = transfer.add_parser("export", help="write the sealed record, byte for byte")
-    export_record.add_argument("--school")
+    school_argument(export_record)
     export_record.add_argument("id", metavar="ID")
     export_record.add_argument("-o", "--output", required=True)
     export_record.set_defaults(handler=cmd_transfer_export)
@@ -182,6 +193,6 @@ def add_transfer(commands: Any) -> None:
     importing.add_argument("--trust", help="trusted root certificates, PEM (default: this installation's)")
     importing.set_defaults(handler=cmd_transfer_import)
     listing_transfers = transfer.add_parser("list", help="transfer records of the school")
-    listing_transfers.add_argument("--school")
+    school_argument(listing_transfers)
     listing_transfers.add_argument("--json", action="store_true")
     listing_transfers.set_defaults(handler=cmd_transfer_list)

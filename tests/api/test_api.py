@@ -362,15 +362,17 @@ async def test_control_characters_in_a_request_cannot_make_its_record_unwritable
 async def test_cli_token_works_against_the_api(
     api: httpx.AsyncClient, demo: DemoSchool, env: dict[str, str], tokens: Any
 ) -> None:
-    from tests.support.helpers import hocba
+    """`hocba token` mints a fresh token for the signed-in account only, and the API accepts it."""
+    from tests.support.helpers import hocba, signed_in
 
-    minted = hocba("token", "--school", demo.school, "--username", "thanhtra.so", env=env)
+    auditor = await signed_in(demo.ledger.engine, env, demo.school, "thanhtra.so", kind="AUDITOR")
+    minted = hocba("token", "--school", demo.school, env=auditor)
     assert minted.returncode == 0, minted.stderr
     me = await api.get(f"{V1}/me", headers={"Authorization": f"Bearer {minted.stdout.strip()}"})
     assert me.status_code == 200
-    assert me.json()["kind"] == "AUDITOR"
-    unknown = hocba("token", "--school", demo.school, "--username", "nobody", env=env)
-    assert unknown.returncode == 2 and "no active account" in unknown.stderr
+    assert (me.json()["kind"], me.json()["username"]) == ("AUDITOR", "thanhtra.so")
+    nobody = hocba("token", "--school", demo.school, env=env)
+    assert nobody.returncode == 2 and "hocba login" in nobody.stderr
 
 
 async def test_certificate_login_with_a_signed_challenge_dieu_10_2(

@@ -23,6 +23,7 @@ from ledger.log.projection import read
 from ledger.school.accounts.tables import accounts
 from signing.x509.pki import Pki
 from tests.support.helpers import head, hocba
+from tests.support.helpers import signed_in as signed_in_on_the_server
 from tests.support.web import PASSWORD, TermSchool, school_in_term
 
 V1 = "/api/v1"
@@ -185,6 +186,7 @@ async def test_the_command_line_disables_an_account_and_the_trail_keeps_it(
 ) -> None:
     school = term.school
     token = await bearer(client, school, term.homeroom)
+    env = await signed_in_on_the_server(term.runtime.engine(), env, school, ADMIN.user)
     done = hocba("account", "disable", "--school", school, "--username", term.homeroom, env=env)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["disabled"] is True

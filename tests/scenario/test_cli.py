@@ -68,28 +68,33 @@ def test_with_one_school_in_the_database_school_defaults_to_it_and_a_typo_is_an_
 
 
 async def test_an_unknown_year_class_subject_student_or_account_names_what_exists(
-    demo_school: DemoSchool, env: dict[str, str], tmp_path: Path
+    demo_school: DemoSchool, env: dict[str, str], app_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     school = demo_school.school
     sheet = tmp_path / "toan.csv"
     sheet.write_text("Mã định danh,Họ và tên,TX1,GK,CK\n", encoding="utf-8")
-    teacher = demo_school.subject_teachers["TOAN"]
-    base = ["import", "reconcile", str(sheet), "--school", school, "--actor", teacher]
+    from ledger.app.demo import IT_REVIEWER, PRINCIPAL
+
+    reviewer = await helpers.signed_in(app_engine, env, school, IT_REVIEWER.user)
+    base = ["import", "reconcile", str(sheet), "--school", school]
     cases = {
         "year": (["--year", "2031-2032", "--class", "6A1", "--subject", "Toán", "--term", "1"], "2025-2026"),
         "class": (["--year", "2025-2026", "--class", "6Z9", "--subject", "Toán", "--term", "1"], "6A1"),
         "subject": (["--year", "2025-2026", "--class", "6A1", "--subject", "Toán học", "--term", "1"], "Toán (TOAN)"),
     }
     for what, (arguments, named) in cases.items():
-        done = helpers.hocba(*base, *arguments, env=env)
+        done = helpers.hocba(*base, *arguments, env=reviewer)
         assert done.returncode == 2, (what, done.stdout, done.stderr)
         assert named in done.stderr, (what, done.stderr)
+    principal = await helpers.signed_in(app_engine, env, school, PRINCIPAL.user)
     student = helpers.hocba(
-        "transcript", "--school", school, "--year", "2025-2026", "--student", "037299999999", env=env
+        "transcript", "--school", school, "--year", "2025-2026", "--student", "037299999999", env=principal
     )
     assert student.returncode == 2 and "no student 037299999999" in student.stderr
-    token = helpers.hocba("token", "--school", school, "--username", "nobody", env=env)
-    assert token.returncode == 2 and "no active account 'nobody'" in token.stderr
+    nobody = helpers.hocba(
+        "login", "--school", school, "--username", "nobody", "--password-stdin", env=env, stdin="x\n"
+    )
+    assert nobody.returncode == 2 and "the username or password is not right" in nobody.stderr
 
 
 def test_a_database_failure_is_one_readable_line(env: dict[str, str], server_url: str) -> None:
@@ -144,6 +149,7 @@ async def test_subjects_classes_and_terms_by_name_on_the_command_line(
     from ledger.school.calendar.tables import locks
 
     school = demo_school.school
+    admin = await helpers.signed_in(app_engine, env, school, ADMIN.user)
     lock = helpers.hocba(
         "lock",
         "close",
@@ -163,7 +169,7 @@ async def test_subjects_classes_and_terms_by_name_on_the_command_line(
         "Quyết định số 9/QĐ-THCS",
         "--ordered-by",
         PRINCIPAL.user,
-        env=env,
+        env=admin,
     )
     assert lock.returncode == 0, lock.stderr
     async with app_engine.connect() as conn:
@@ -189,10 +195,8 @@ async def test_subjects_classes_and_terms_by_name_on_the_command_line(
         "toán",
         "--term",
         "Học kì 1",
-        "--actor",
-        demo_school.subject_teachers["TOAN"],
         "--dry-run",
-        env=env,
+        env=await helpers.signed_in(app_engine, env, school, demo_school.subject_teachers["TOAN"]),
     )
     assert dry.returncode == 0, dry.stderr
     assert "tệp ghi môn: BẢNG ĐIỂM MÔN TOÁN - LỚP 6A1 (dòng 1)" in dry.stdout

@@ -278,8 +278,8 @@ async def test_rolling_the_database_back_is_caught_by_the_witness_and_by_a_clien
     assert (await client.sync()).tree_size == 20
     copy_school(superuser, school.id)
     await school_ledger(app_engine).append(school.id, noted(5, start=20))
-    assert hocba("checkpoint", "--school", school.id, env=school.env).returncode == 0  # cosigned at 25
-    assert (await client.sync()).tree_size == 25
+    assert hocba("checkpoint", "--school", school.id, env=school.env).returncode == 0  # cosigned at 26
+    assert (await client.sync()).tree_size == 26  # 20, the account's opening, 5 more
     saved = tmp_path / "client-checkpoint.json"
     saved.write_text(json.dumps(json.loads(client.state.read_text())["checkpoint"]))
 
@@ -293,9 +293,9 @@ async def test_rolling_the_database_back_is_caught_by_the_witness_and_by_a_clien
     online = verify(school)
     assert online.returncode == 1
     assert any(f["problem"] == "rolled-back" and "witness" in str(f["message"]) for f in findings(online))
-    with pytest.raises(FeedAlarm, match="smaller than the tree of 25"):
+    with pytest.raises(FeedAlarm, match="smaller than the tree of 26"):
         await client.sync()
-    assert json.loads(client.state.read_text())["checkpoint"]["tree_size"] == 25  # kept as evidence
+    assert json.loads(client.state.read_text())["checkpoint"]["tree_size"] == 26  # kept as evidence
 
 
 async def test_a_client_of_the_feed_raises_the_alarm_on_a_rewritten_history(

@@ -4,6 +4,7 @@ ledger is unchanged and the error names the rule, the moment and the way forward
 
 from __future__ import annotations
 
+import getpass
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -28,7 +29,7 @@ from ledger.school.transcripts.views import class_summary
 from ledger.school.years.commands import define_subjects, open_classes, open_year
 from ledger.school.years.model import default_catalogue
 from tests.support import helpers
-from tests.support.helpers import hocba
+from tests.support.helpers import hocba, signed_in
 
 YEAR = "2025-2026"
 ORDER = "Quyết định số 21/QĐ-THCS của Hiệu trưởng"
@@ -298,6 +299,8 @@ async def test_cli_calendar_locks_and_deadline_job_and_every_attempt_is_in_the_a
     """The commands run on the system clock (after the fixture year's final date)."""
     await build_demo_school(app_engine, school, students_per_class=1, terms=())
     where = ("--school", school, "--year", YEAR)
+    admin, principal = [await signed_in(app_engine, env, school, who.user) for who in (ADMIN, PRINCIPAL)]
+    vice = await signed_in(app_engine, env, school, VICE_PRINCIPAL.user)
     lock = hocba(
         "lock",
         "close",
@@ -311,19 +314,28 @@ async def test_cli_calendar_locks_and_deadline_job_and_every_attempt_is_in_the_a
         "--ordered-by",
         PRINCIPAL.user,
         "--json",
-        env=env,
+        env=admin,
     )
     assert lock.returncode == 0, lock.stderr
     assert json.loads(lock.stdout)["appended"] == 1
-    not_principal = hocba("calendar", "set", *where, "--actor", VICE_PRINCIPAL.user, "--order", ORDER, env=env)
+    not_principal = hocba("calendar", "set", *where, "--actor", VICE_PRINCIPAL.user, "--order", ORDER, env=vice)
     assert not_principal.returncode == 2 and "does not hold PRINCIPAL" in not_principal.stderr
     contradiction = tmp_path / "calendar.json"
     contradiction.write_text('{"final": "2026-05-01T00:00:00+07:00"}', encoding="utf-8")
     bad = hocba(
-        "calendar", "set", *where, "--actor", PRINCIPAL.user, "--order", ORDER, "--file", str(contradiction), env=env
+        "calendar",
+        "set",
+        *where,
+        "--actor",
+        PRINCIPAL.user,
+        "--order",
+        ORDER,
+        "--file",
+        str(contradiction),
+        env=principal,
     )
     assert bad.returncode == 2 and "the close comes after term 2's entry closes" in bad.stderr
-    same = hocba("calendar", "set", *where, "--actor", PRINCIPAL.user, "--order", CALENDAR_ORDER, env=env)
+    same = hocba("calendar", "set", *where, "--actor", PRINCIPAL.user, "--order", CALENDAR_ORDER, env=principal)
     assert (same.returncode, same.stdout.strip()) == (0, "appended=0")
     jobs = hocba("jobs", "deadlines", "--school", school, env=env)
     assert jobs.returncode == 0, jobs.stderr
@@ -335,7 +347,9 @@ async def test_cli_calendar_locks_and_deadline_job_and_every_attempt_is_in_the_a
         entries = await read(conn, access_index, school, order_by=["entry"])
     assert [(e["action"], e["username"], e["outcome"], e["reason"]) for e in entries] == [
         ("cli.lock.close", ADMIN.user, "allowed", None),
-        ("cli.calendar.set", VICE_PRINCIPAL.user, "refused", "role.not_held"),
+        ("cli.calendar.set", VICE_PRINCIPAL.user, "denied", "role.not_held"),
         ("cli.calendar.set", PRINCIPAL.user, "refused", "calendar.invalid"),
         ("cli.calendar.set", PRINCIPAL.user, "allowed", None),
+        ("cli.jobs.deadlines", f"os:{getpass.getuser()}", "allowed", None),  # the operator's job, no account
     ]
+    assert [e["roles"] for e in entries[:4]] == [["ADMIN"], ["LEADERSHIP"], ["PRINCIPAL"], ["PRINCIPAL"]]

@@ -17,7 +17,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.app.demo import PRINCIPAL, DemoSchool, build_demo_school, certify
+from ledger.app.demo import IT_REVIEWER, PRINCIPAL, DemoSchool, build_demo_school, certify
 from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ
 from ledger.base.errors import DomainError
@@ -363,7 +363,8 @@ async def test_reconciliation_finds_a_missing_student_and_a_stranger_dieu_18_2(
         "1",
         "--json",
     ]
-    done = helpers.hocba(*command, env=env)
+    reviewer = await helpers.signed_in(demo.ledger.engine, env, demo.school, IT_REVIEWER.user)
+    done = helpers.hocba(*command, env=reviewer)
     assert done.returncode == 1 and json.loads(done.stdout)["enrolled_not_in_file"][0]["student"] == absent
 
 
@@ -390,6 +391,7 @@ async def test_the_cli_shows_the_dry_run_and_refuses_after_the_final_date_dieu_2
         "--actor",
         demo.subject_teachers["TOAN"],
     ]
+    env = await helpers.signed_in(demo.ledger.engine, env, demo.school, demo.subject_teachers["TOAN"])
     dry = helpers.hocba(*base, "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert "dòng 6 cột E" in dry.stdout and "new - → 6,0" in dry.stdout and "appended=0" in dry.stdout

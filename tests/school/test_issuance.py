@@ -118,6 +118,7 @@ async def test_issued_list_and_export_write_the_exact_stored_bytes(
     student = demo.rosters["8A1"][1]
     await sign_all(signers, student)
     event = await issuing(signers, student)()
+    env = await helpers.signed_in(demo.ledger.engine, env, demo.school, CLERK.user)
     listed = helpers.hocba("issued", "list", "--school", demo.school, "--json", env=env)
     assert listed.returncode == 0, listed.stderr
     [item] = json.loads(listed.stdout)

@@ -343,7 +343,8 @@ async def test_the_reference_signer_and_the_command_line(
     issued = helpers.hocba("pki", "issue-demo", *where, "--holder", toan, "--name", "Nguyễn Thị Lan", env=env)
     assert issued.returncode == 0, issued.stderr
     p12 = pki.directory / "holders" / school / f"{toan}.p12"
-    registered = helpers.hocba("pki", "register", *where, "--actor", PRINCIPAL.user, "--cert", str(p12), env=env)
+    principal = await helpers.signed_in(app_engine, env, school, PRINCIPAL.user)
+    registered = helpers.hocba("pki", "register", *where, "--actor", PRINCIPAL.user, "--cert", str(p12), env=principal)
     assert (registered.returncode, registered.stdout.strip()) == (0, "appended=1"), registered.stderr
     prepared, signed = tmp_path / "prepared.xml", tmp_path / "signed.xml"
     step = helpers.hocba(
@@ -360,7 +361,7 @@ async def test_the_reference_signer_and_the_command_line(
         "TOAN",
         "-o",
         str(prepared),
-        env=env,
+        env=await helpers.signed_in(app_engine, env, school, toan),
     )
     assert step.returncode == 0, step.stderr
     step = helpers.hocba("sign", str(prepared), "--p12", str(p12), "-o", str(signed), env=env)
@@ -378,7 +379,7 @@ async def test_the_reference_signer_and_the_command_line(
         "--role",
         "SUBJECT_TEACHER",
         str(signed),
-        env=env,
+        env=await helpers.signed_in(app_engine, env, school, demo.subject_teachers["NGU_VAN"]),
     )
     assert wrong.returncode == 2 and "does not hold SUBJECT_TEACHER" in wrong.stderr
     step = helpers.hocba(
@@ -394,7 +395,7 @@ async def test_the_reference_signer_and_the_command_line(
         "--role",
         "SUBJECT_TEACHER",
         str(signed),
-        env=env,
+        env=await helpers.signed_in(app_engine, env, school, toan),
     )
     assert (step.returncode, step.stdout.strip()) == (0, "appended=1"), step.stderr
     checked = helpers.hocba(

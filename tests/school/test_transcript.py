@@ -161,8 +161,12 @@ async def test_replay_reproduces_the_fixture_school(auditor_engine: AsyncEngine,
 
 @pytest.mark.parametrize("command", ["transcript", "class-summary"])
 async def test_cli_prints_the_read_models(env: dict[str, str], demo: DemoSchool, command: str) -> None:
+    from ledger.app.demo import PRINCIPAL
+    from tests.support.helpers import signed_in
+
     where = ["--student", demo.rosters["6A1"][0]] if command == "transcript" else ["--class", "6A1"]
-    result = hocba(command, "--school", demo.school, "--year", demo.year, *where, env=env)
+    principal = await signed_in(demo.ledger.engine, env, demo.school, PRINCIPAL.user)
+    result = hocba(command, "--school", demo.school, "--year", demo.year, *where, env=principal)
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["year"] == demo.year

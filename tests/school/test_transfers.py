@@ -353,7 +353,8 @@ async def test_transfer_between_two_databases_with_the_cli_dieu_26(
     a = signers.demo
     student, transfer_id, xml, record = await sealed_before_year(signers)
     exported = tmp_path / "record.xml"
-    done = helpers.hocba("transfer", "export", transfer_id, "--school", a.school, "-o", str(exported), env=env)
+    a_env = await helpers.signed_in(a.ledger.engine, env, a.school, CLERK.user)
+    done = helpers.hocba("transfer", "export", transfer_id, "--school", a.school, "-o", str(exported), env=a_env)
     assert done.returncode == 0, done.stderr
     assert exported.read_bytes() == record
 
@@ -366,9 +367,9 @@ async def test_transfer_between_two_databases_with_the_cli_dieu_26(
             b, _ = await staffed(engine, pki, seed=71)
             b.clock.set(LATE_AUGUST)
             await next_year(b)
+            b_env = await helpers.signed_in(engine, {**env, "DATABASE_URL": url}, b.school, CLERK.user)
         finally:
             await engine.dispose()
-        b_env = {**env, "DATABASE_URL": url}
         done = helpers.hocba(
             "transfer",
             "import",

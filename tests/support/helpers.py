@@ -54,10 +54,43 @@ def noted(count: int, start: int = 0) -> list[NewEvent]:
     return [NewEvent("test.noted", {"n": start + i}, ADMIN) for i in range(count)]
 
 
-def hocba(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def hocba(
+    *args: str, env: dict[str, str], timeout: float = 120, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the installed `hocba` console script."""
     script = Path(sys.executable).with_name("hocba")
-    return subprocess.run([str(script), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([str(script), *args], env=env, capture_output=True, text=True, timeout=timeout, input=stdin)
+
+
+async def signed_in(
+    engine: Any, env: dict[str, str], school: str, username: str, kind: str = "STAFF", staff_id: str | None = None
+) -> dict[str, str]:
+    """`env` for running `hocba` as the account `username` of `school` (a staff account of the staff
+    member of that id unless `kind` says otherwise; made with PASSWORD when it does not exist yet): a
+    fresh access token in HOCBA_TOKEN, signed on the host's clock as the command line reads it."""
+    from ledger.app.tokens import Tokens, token_secret
+    from ledger.base.clock import SystemClock
+    from ledger.school.accounts.commands import create_account
+    from ledger.school.accounts.queries import account_row
+    from ledger.school.readmodels import school_ledger
+    from ledger.school.rules.policy import AccountKind
+
+    async with engine.connect() as conn:
+        known = await account_row(conn, school, username)
+    if known is None:
+        await create_account(  # on the host's clock, as the command line appends
+            school_ledger(engine),
+            school,
+            username,
+            AccountKind(kind),
+            actor=opener(kind),
+            staff_id=staff_id,
+            password=PASSWORD,
+        )
+    home = Path(env["HOCBA_HOME"])
+    settings = Settings(None, home, "development", None, None, 300, token_secret=env.get("HOCBA_TOKEN_SECRET"))
+    token, _ = Tokens(token_secret(settings), SystemClock()).issue(username, school, AccountKind(kind))
+    return {**env, "HOCBA_TOKEN": token}
 
 
 async def head(ledger: Ledger, school: str) -> int:

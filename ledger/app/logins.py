@@ -1,4 +1,5 @@
-"""The limit on refused sign-ins, counted from the access trail: per username, and per client address."""
+"""The limit on refused sign-ins, counted from the access trail: per username, and per client address.
+One limit for every door: the API, the sign-in page and `hocba login` on the server."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_ATTEMPTS = 5
 ADDRESS_ATTEMPTS = 20
 # Every way to try a password counts towards the same limit: the API's password and certificate logins,
-# the sign-in page, and the current password asked by a password change.
-LOGIN_ACTIONS = ("auth_token", "auth_certificate", "page_login_submit", "me_password")
+# the sign-in page, the current password asked by a password change, and `hocba login`.
+LOGIN_ACTIONS = ("auth_token", "auth_certificate", "page_login_submit", "me_password", "cli.login")
 
 
 async def login_blocked(conn: AsyncConnection, school: str, username: str, client: str | None, since: datetime) -> int:
