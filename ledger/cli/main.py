@@ -29,6 +29,7 @@ from ledger.cli import (
     service,
     signer,
     signing,
+    staffing,
     transfers,
     witness,
 )
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_login(commands)
     accounts.add_account(commands)
     accounts.add_token(commands)
+    staffing.add_assignment(commands)
     signer.add_sign(commands)
     signer.add_verify_file(commands)
     issuance.add_issue(commands)

@@ -350,3 +350,42 @@ async def test_the_staff_page_lets_the_principal_approve_and_the_admin_disable_d
     assert [r for r in await trail(term) if r[0] == "page_assignment_end"] == [
         ("page_assignment_end", "denied", "assignment.needs_principal")
     ]
+
+
+async def test_the_command_line_approves_and_ends_assignments_as_the_signed_in_account_dieu_5_3c_27(
+    term: TermSchool, client: httpx.AsyncClient, env: dict[str, str]
+) -> None:
+    """`hocba assignment list/approve/end`, each as the account signed in: the admin cannot approve,
+    the principal can; the admin ends a teaching assignment; every run leaves its access entry."""
+    import json
+
+    from tests.support.helpers import hocba, signed_in
+
+    school = term.school
+    admin = await bearer(client, school, ADMIN.user)
+    row = {"staff": term.teacher, "role": "CLERK", "valid_from": "2025-10-01"}
+    assert (
+        await client.post(f"{V1}/schools/{school}/imports/assignments", json={"rows": [row]}, headers=admin)
+    ).is_success
+    as_admin = await signed_in(term.runtime.engine(), env, school, ADMIN.user)
+    as_principal = await signed_in(term.runtime.engine(), env, school, PRINCIPAL.user)
+    listed = hocba("assignment", "list", "--school", school, "--json", env=as_admin)
+    assert listed.returncode == 0, listed.stderr
+    [waiting] = [a for a in json.loads(listed.stdout) if a["pending"]]
+    refused = hocba("assignment", "approve", waiting["assignment"], "--school", school, env=as_admin)
+    assert refused.returncode != 0 and "PRINCIPAL" in refused.stderr
+    done = hocba("assignment", "approve", waiting["assignment"], "--school", school, "--note", "QĐ 3", env=as_principal)
+    assert done.returncode == 0, done.stderr
+    assert "CLERK" in await roles_of(client, await bearer(client, school, term.teacher))
+    teaching = next(
+        a for a in json.loads(listed.stdout) if a["staff"] == term.homeroom and a["role"] == "HOMEROOM_TEACHER"
+    )
+    ended = hocba(
+        "assignment", "end", teaching["assignment"], "--school", school, "--valid-to", "31/12/2026",
+        "--decision", "Quyết định 30/QĐ-THCS", env=as_admin,
+    )  # fmt: skip
+    assert ended.returncode == 0, ended.stderr
+    event = await last_event(term)
+    assert event.type == "assignment.ended" and event.actor.account == ADMIN.user
+    cli = [r for r in await trail(term) if r[0].startswith("cli.assignment")]
+    assert [r[1] for r in cli] == ["allowed", "denied", "allowed", "allowed"]
