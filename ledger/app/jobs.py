@@ -12,8 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit import rules
-from audit.trail import AccessTrail
+from audit.trail import ACCESS_PROJECTIONS, AccessTrail
 from ledger.app.backup import configured_destinations, configured_key, create_backup
+from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
 from ledger.app.verification import verify_installation
 from ledger.app.witnessing import Outcome, Publisher, configured_witnesses
@@ -24,10 +25,12 @@ from ledger.log import store
 from ledger.log.append import SchoolSession
 from ledger.log.checkpointing import checkpoint_logs
 from ledger.log.projection import read
+from ledger.log.replay import replay
+from ledger.log.schema import ACCESS
 from ledger.school.calendar.model import Calendar
 from ledger.school.calendar.tables import DEADLINE_REACHED, calendars
 from ledger.school.corrections.commands import expire_pending
-from ledger.school.readmodels import school_ledger
+from ledger.school.readmodels import PROJECTIONS, school_ledger
 
 log = get_logger(__name__)
 
@@ -118,7 +121,31 @@ async def nightly_verification(runtime: Runtime, schools: Sequence[str] | None =
                     }
                 ],
             )
+    for name in sorted({s.school for s in report.schools}):
+        await _compare_read_models(runtime, trail, name)
     return results
+
+
+async def _compare_read_models(runtime: Runtime, trail: AccessTrail, school: str) -> None:
+    """Rebuild the school's read models, and what auditors read of its access trail, from their
+    hash-chained logs; a table that differs from its live version was changed behind the ledger,
+    and raises an alert."""
+    engine = runtime.engine(AUDITOR_ROLE)
+    report = await replay(engine, PROJECTIONS, school)
+    report += await replay(engine, ACCESS_PROJECTIONS, school, chain=ACCESS)
+    if report.ok:
+        return
+    log.error("read models differ from their replay", school=school, tables=report.different)
+    moment = format_time(runtime.clock.now())
+    found = {
+        "key": f"replay_differs:{moment}",
+        "rule": "replay_differs",
+        "username": None,
+        "window_from": moment,
+        "window_to": moment,
+        "detail": {"tables": report.different},
+    }
+    await trail.raise_alerts(school, [found])
 
 
 async def publish_checkpoints(runtime: Runtime, trail: Any, school: str | None = None) -> Outcome:

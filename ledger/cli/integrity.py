@@ -87,14 +87,20 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    from audit.trail import ACCESS_PROJECTIONS
     from ledger.app.db import AUDITOR_ROLE
     from ledger.log.replay import replay
+    from ledger.log.schema import ACCESS
     from ledger.school.readmodels import PROJECTIONS
 
     async def body(runtime: Any) -> int:
         school = await checked_school(runtime, args, settings, required=False)
         with working("đang dựng lại các bảng từ sổ cái / replaying the log", quiet=args.json):
-            report = await replay(runtime.engine(AUDITOR_ROLE), PROJECTIONS, school or None)
+            engine = runtime.engine(AUDITOR_ROLE)
+            report = await replay(engine, PROJECTIONS, school or None)
+            # what auditors read of the access trail (the index, the alerts, the verification
+            # results) is rebuilt from its hash-chained log and compared the same way
+            report += await replay(engine, ACCESS_PROJECTIONS, school or None, chain=ACCESS)
         await record_operator(runtime, await _schools(runtime, school), "replay")
         if args.json:
             print_json(report.to_json())

@@ -60,6 +60,14 @@ class ReplayReport:
     def ok(self) -> bool:
         return all(t.equal for t in self.tables)
 
+    def __add__(self, other: ReplayReport) -> ReplayReport:
+        """Two chains' reports as one (the events log's read models and the access trail's)."""
+        return ReplayReport(self.events + other.events, self.tables + other.tables, self.seconds + other.seconds)
+
+    @property
+    def different(self) -> list[str]:
+        return [str(t.table) for t in self.tables if not t.equal]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
