@@ -137,7 +137,7 @@ async def _demo_accounts(runtime: Any, demo: Any) -> list[tuple[str, str, str]]:
             AccountKind(kind),
             student_id=demo.rosters[first_class][0] if kind == "GUARDIAN" else None,
             password=None if integration else DEMO_PASSWORD,
-            actor=PRINCIPAL if integration else ADMIN,
+            actor=PRINCIPAL if kind in ("AUDITOR", "INTEGRATION") else ADMIN,
         )
         made.append((username, str(account.api_key) if integration else DEMO_PASSWORD, what))
     return made

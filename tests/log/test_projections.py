@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Column, Integer, Text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from audit.trail import ACCESS_PROJECTIONS
 from ledger.base.clock import VN_TZ, ManualClock
 from ledger.format.envelope import Event, NewEvent
 from ledger.log import store
@@ -140,4 +141,5 @@ async def test_hocba_replay_command(full_ledger: Ledger, env: dict[str, str], sc
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["ok"] is True
-    assert [t["table"] for t in doc["tables"]] == [t.name for p in PROJECTIONS for t in p.tables]
+    tables = [t.name for p in (*PROJECTIONS, *ACCESS_PROJECTIONS) for t in p.tables]
+    assert [t["table"] for t in doc["tables"]] == tables  # the access trail's read models too
