@@ -11,6 +11,7 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
+from api.http.media import documented
 from api.http.problems import ERRORS
 from api.http.scope import principal_of, runtime_of
 from api.v1.params import SCHOOL, SchoolId, StudentId, Year
@@ -86,6 +87,7 @@ def _shared(event: Any) -> dict[str, Any]:
 @get(
     f"{SCHOOL}/students/{{student:str}}/record.jws",
     operation_id="student_record_signed",
+    operation_class=documented(answers=("application/jose",)),
     opt={"action": "record.signed"},
     responses=ERRORS,
     summary="A student's year as JSON, signed by the school's ledger service (JWS), naming the checkpoint read",

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from litestar.params import FromQuery, JSONBody
 from litestar.status_codes import HTTP_200_OK
 
+from api.http.media import documented
 from api.http.problems import ERRORS, problem
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, IssuanceId, RevocationIn, SchoolId, StudentId, Year, appended
@@ -114,6 +115,7 @@ async def student_issued(state: State, school: SchoolId, student: StudentId) -> 
     f"{SCHOOL}/students/{{student:str}}/issued/{{issuance:str}}",
     operation_id="student_issued_document",
     opt={"action": "issued.document"},
+    operation_class=documented(answers=("application/xml", "application/pdf")),
     responses=ERRORS,
     summary="The exact bytes of an issued học bạ: format=xml (with its ledger receipt) or pdf",
 )

@@ -1,0 +1,29 @@
+"""OpenAPI for routes that answer or take bytes rather than JSON: the content types they use, so that
+every content type the service speaks is documented (clients and schemathesis check against it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+
+BINARY = Schema(type=OpenAPIType.STRING, format="binary")
+
+
+def documented(answers: tuple[str, ...] = (), takes: tuple[str, ...] = (), status: str = "200") -> type[Operation]:
+    """An operation class whose success answer (`status`) is documented as each of `answers`, and
+    whose request body, when it takes bytes, as each of `takes`."""
+
+    @dataclass
+    class BytesOperation(Operation):
+        def __post_init__(self) -> None:
+            success: Any = (self.responses or {}).get(status)
+            if answers and success is not None:
+                success.content = {kind: OpenAPIMediaType(schema=BINARY) for kind in answers}
+            if takes:
+                self.request_body = RequestBody(
+                    content={kind: OpenAPIMediaType(schema=BINARY) for kind in takes}, required=True
+                )
+
+    return BytesOperation
