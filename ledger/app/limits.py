@@ -1,15 +1,20 @@
 """Limits that hold under concurrency: an attempt is counted in the database before it is let through.
 
 Each limited thing (an account's sign-ins, an address's sign-ins, an address's portal requests) has a
-key and a fixed window. `reserve` raises the key's count for the current window with one atomic
+key, counted in fixed windows. `reserve` raises the key's count for the current window with one atomic
 `INSERT … ON CONFLICT DO UPDATE … RETURNING count`, committed at once, so simultaneous attempts each
 see their own place in the count; `give_back` lowers it again for an attempt that should not count
 (a sign-in that succeeded). Counting from the access trail instead lets every simultaneous attempt
 pass: the trail is written after the response.
+
+So that attempts on both sides of a window's end do not escape the limit, the previous window's count
+weighs in by the share of it still within the last `window` (a sliding window, estimated): attempts
+made just before the end still count in full just after it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,8 +46,11 @@ _GIVE_BACK = text(
     "UPDATE hocba.attempt_counters SET count = count - 1 "
     "WHERE school_id = :school AND key = :key AND window_start = :window_start AND count > 0"
 )
+_PREVIOUS = text(
+    "SELECT count FROM hocba.attempt_counters WHERE school_id = :school AND key = :key AND window_start = :previous"
+)
 _FORGET = text(
-    "DELETE FROM hocba.attempt_counters WHERE school_id = :school AND key = :key AND window_start < :window_start"
+    "DELETE FROM hocba.attempt_counters WHERE school_id = :school AND key = :key AND window_start < :previous"
 )
 
 
@@ -77,16 +85,18 @@ async def reserve(
 ) -> Reservation:
     """Count this attempt against every limit, atomically; the first one it exceeds refuses it."""
     start = window_of(now, window)
+    still = 1 - (now - start) / window  # the share of the previous window within the last `window`
     over: Limit | None = None
     worst = 0
     async with engine.begin() as conn:
         for limit in limits:
-            values = {"school": school, "key": limit.key, "window_start": start}
+            values = {"school": school, "key": limit.key, "window_start": start, "previous": start - window}
             count = int((await conn.execute(_RESERVE, values)).scalar_one())
-            if count == 1:  # the first attempt of a window: the key's past windows are done with
+            if count == 1:  # the first attempt of a window: the key's older windows are done with
                 await conn.execute(_FORGET, values)
-            if over is None and count > limit.attempts:
-                over, worst = limit, count
+            before = math.ceil(int(await conn.scalar(_PREVIOUS, values) or 0) * still)
+            if over is None and count + before > limit.attempts:
+                over, worst = limit, count + before
     retry_after = max(1, int((start + window - now).total_seconds()))
     return Reservation(school, tuple(limit.key for limit in limits), start, over, worst, retry_after)
 

@@ -1,5 +1,6 @@
-"""The limit on refused sign-ins: per username, and per client address, in fixed windows of
-LOGIN_WINDOW. One limit for every door: the API, the sign-in page and `hocba login` on the server.
+"""The limit on refused sign-ins: per username, and per client address, within LOGIN_WINDOW (counted
+in windows of that length, the previous one weighing in: ledger.app.limits). One limit for every
+door: the API, the sign-in page and `hocba login` on the server.
 
 An attempt is reserved in the database (ledger.app.limits) before the password is checked, so that
 simultaneous guesses cannot all pass; a sign-in that succeeds gives its attempt back, so only refused

@@ -1,10 +1,10 @@
 """Limits that hold under concurrency: attempts are counted in the database as they are made.
 
-- `hocba.attempt_counters`: one row per (school, key, fixed window), its count raised by an atomic
+- `hocba.attempt_counters`: one row per (school, key, window), its count raised by an atomic
   `INSERT … ON CONFLICT DO UPDATE … RETURNING count` before a password is checked or a portal
   request is answered, so that simultaneous attempts cannot all pass a limit that is read from the
   access trail after the responses (ledger.app.limits). A successful sign-in gives its attempt back.
-  The service's role reads and writes it; rows of past windows are deleted as new ones are made.
+  The service's role reads and writes it; rows of windows before the previous one are deleted as new ones are made.
 
 Revision ID: 0015
 Revises: 0014

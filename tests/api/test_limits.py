@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.trail import access_index
 from ledger.app.demo import DemoSchool
-from ledger.app.logins import LOGIN_ATTEMPTS
+from ledger.app.limits import reserve
+from ledger.app.logins import LOGIN_ATTEMPTS, LOGIN_WINDOW, login_limits
 from ledger.app.runtime import Runtime
 from ledger.format.envelope import SERVICE_CHAIN
 from tests.support.helpers import PASSWORD, SETUP
@@ -108,3 +110,18 @@ async def test_simultaneous_portal_requests_pass_the_limit_only_thirty_times_die
     trail = await reasons(app_engine, SERVICE_CHAIN, "portal_lookup", client=address)
     assert trail[("denied", "portal.rate_limited")] == 20
     assert sum(trail.values()) == 50
+
+
+async def test_attempts_on_both_sides_of_a_window_s_end_count_together(app_engine: AsyncEngine) -> None:
+    """Three wrong guesses just before a window ends and three just after are six within 15 minutes:
+    the sixth is refused; a window later, the guesses have aged out."""
+    school = f"t-gioihan-{next(ADDRESSES)}"
+    limits = login_limits("gv.ranhgioi", None)
+
+    async def attempt(at: datetime) -> bool:
+        return (await reserve(app_engine, school, limits, LOGIN_WINDOW, at)).over is None
+
+    end = datetime(2026, 8, 20, 3, 15, tzinfo=UTC)
+    assert [await attempt(end - timedelta(seconds=5)) for _ in range(3)] == [True] * 3
+    assert [await attempt(end + timedelta(seconds=5)) for _ in range(3)] == [True, True, False]
+    assert await attempt(end + LOGIN_WINDOW * 2 + timedelta(seconds=5))
