@@ -20,11 +20,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.app import create_app
 from api.http.problems import database_status
-from ledger.app.db import APP_ROLE, Timeouts, create_engine
+from ledger.app.db import APP_ROLE, Timeouts, create_engine, timeouts_of
 from ledger.app.demo import DemoSchool
 from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ, ManualClock
-from ledger.base.settings import Settings
+from ledger.base.settings import Settings, SettingsError, load_settings
 from tests.support.helpers import PASSWORD, database_url_of
 
 V1 = "/api/v1"
@@ -87,3 +87,20 @@ async def test_waiting_too_long_for_a_free_connection_is_503(database_url: str) 
     finally:
         await engine.dispose()
     assert database_status(waited.value) == 503
+
+
+async def test_the_timeouts_come_from_the_settings(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+    monkeypatch.setenv("HOCBA_DB_STATEMENT_TIMEOUT", "1.5")
+    monkeypatch.setenv("HOCBA_DB_LOCK_TIMEOUT", "2")
+    loaded = load_settings()
+    assert timeouts_of(loaded) == Timeouts(connect=10, statement=1.5, lock=2, pool=10)
+    monkeypatch.setenv("HOCBA_DB_POOL_TIMEOUT", "soon")
+    with pytest.raises(SettingsError, match="HOCBA_DB_POOL_TIMEOUT"):
+        load_settings()
+    runtime = Runtime(replace(settings, db_statement_timeout=1.5, db_lock_timeout=2), database_url_of(settings))
+    try:
+        async with runtime.engine().connect() as conn:
+            shown = [await conn.scalar(text(f"SHOW {name}")) for name in ("statement_timeout", "lock_timeout")]
+    finally:
+        await runtime.close()
+    assert shown == ["1500ms", "2s"]
