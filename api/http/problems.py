@@ -12,6 +12,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from api.http.scope import ACCESS
 from audit.trail import AccessEntry
@@ -149,18 +150,32 @@ def on_database_error(request: Request[Any, Any, Any], exc: Exception) -> Respon
             request_id=_request_id(request),
         )
     if status == 503:
-        return problem(503, "the database is not reachable; retry", retry_after=5, request_id=_request_id(request))
+        return problem(
+            503, "the database is not reachable or too slow; retry", retry_after=5, request_id=_request_id(request)
+        )
     return on_unexpected(request, exc)
 
 
+# A database that answers too slowly is a moment to wait, like one that cannot be reached: a statement
+# or a lock wait cut short by the engine's timeouts (ledger.app.db.Timeouts).
+_STUCK = (psycopg.errors.QueryCanceled, psycopg.errors.LockNotAvailable)
+
+
 def database_status(exc: Exception) -> int | None:
-    """422 for data the database cannot hold, 503 for a database that cannot be reached, None for
+    """422 for data the database cannot hold, 503 for a database that cannot be reached or is stuck
+    (a connection, a statement, a lock or a free connection of the pool waited for too long), None for
     anything else."""
+    if isinstance(exc, PoolTimeout):
+        log.warning("database unavailable: no free connection in time")
+        return 503
     if not isinstance(exc, DBAPIError | psycopg.Error):
         return None
     cause = getattr(exc, "orig", exc)
     if isinstance(cause, psycopg.DataError):
         return 422
+    if isinstance(cause, _STUCK):
+        log.warning("database unavailable: a statement or a lock wait was cut short", error=type(cause).__name__)
+        return 503
     if isinstance(cause, psycopg.OperationalError | psycopg.InterfaceError) or getattr(
         exc, "connection_invalidated", False
     ):
@@ -179,5 +194,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Callable[..., Response[Any]]] = 
     HTTPException: on_http_error,
     DBAPIError: on_database_error,
     psycopg.Error: on_database_error,
+    PoolTimeout: on_database_error,
     Exception: on_unexpected,
 }

@@ -26,7 +26,7 @@ from api.pages.toolkit import (
 from api.v1.auth import end_session, refused_logins
 from api.v1.params import SchoolId
 from ledger.app.db import AUDITOR_ROLE
-from ledger.app.logins import LOGIN_WINDOW
+from ledger.app.logins import LOGIN_WINDOW, login_succeeded
 from ledger.base.errors import AuthenticationFailed
 from ledger.log import store
 from ledger.school.accounts.queries import check_password
@@ -60,14 +60,18 @@ async def login_submit(request: Request[Any, Any, Any], state: State) -> Respons
     if not (school and username and isinstance(password, str) and password):
         entry_of(request).reason = "login.incomplete"
         return render(request, "login.html", "login", 400, error=text["login_failed"], **again)
-    if await refused_logins(request, state, school, username):
+    reservation = await refused_logins(request, state, school, username)
+    if reservation.over is not None:
         minutes = str(LOGIN_WINDOW.seconds // 60)
-        return render(request, "login.html", "login", 429, error=text["login_blocked"] % minutes, **again)
+        blocked = render(request, "login.html", "login", 429, error=text["login_blocked"] % minutes, **again)
+        blocked.headers["Retry-After"] = str(reservation.retry_after)
+        return blocked
     try:
         kind = await check_password(runtime_of(state).engine(), school, username, password)
     except AuthenticationFailed as failure:
         entry_of(request).reason = failure.reason
         return render(request, "login.html", "login", 401, error=text["login_failed"], **again)
+    await login_succeeded(runtime_of(state).engine(), reservation)
     token, _ = state.tokens.issue(username, school, kind)
     done = Redirect(again["next"] or f"/truong/{school}", status_code=303)
     done.cookies.append(session_cookie(request, token, int(state.tokens.ttl.total_seconds())))

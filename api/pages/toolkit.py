@@ -223,7 +223,10 @@ def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
         if status == 500:
             log.exception("page failed", path=request.url.path)
         message = {503: text["unavailable"], 422: text["bad_request"]}.get(status, text["internal"])
-    return render(request, "error.html", "error", status, message=message, rule=rule)
+    shown = render(request, "error.html", "error", status, message=message, rule=rule)
+    if status == 503:  # the database is unreachable or stuck: a moment to wait, as the API says
+        shown.headers["Retry-After"] = "5"
+    return shown
 
 
 PAGE_ERRORS: dict[type[Exception] | int, Any] = {

@@ -15,7 +15,8 @@ from litestar.status_codes import HTTP_200_OK
 from api.http.problems import ERRORS, problem
 from api.http.scope import PUBLIC, entry_of, principal_of, runtime_of
 from api.v1.params import V1, SchoolField, UsernameField
-from ledger.app.logins import LOGIN_WINDOW, login_blocked
+from ledger.app.limits import Reservation
+from ledger.app.logins import LOGIN_WINDOW, login_succeeded, refused_before, reserve_login
 from ledger.app.tokens import check_certificate_login
 from ledger.base.errors import AuthenticationFailed
 from ledger.log.projection import read
@@ -50,34 +51,36 @@ class CertificateLogin(msgspec.Struct):
     signature: str  # base64, over the challenge's UTF-8 bytes
 
 
-async def refused_logins(request: Request[Any, Any, Any], state: State, school: str, username: str) -> int:
-    """How many recent refused logins block this attempt (0: none); the attempt's access entry names
-    the account, and goes to the school's chain when the school exists."""
+async def refused_logins(request: Request[Any, Any, Any], state: State, school: str, username: str) -> Reservation:
+    """Reserve this sign-in attempt against the limits (`.over` set: refuse it without checking the
+    password); the attempt's access entry names the account, and goes to the school's chain when the
+    school exists."""
     entry = entry_of(request)
     entry.username = username
     runtime = runtime_of(state)
-    since = runtime.clock.now() - LOGIN_WINDOW
     async with runtime.engine().connect() as conn:
         if await read(conn, schools, school):
             entry.school = school  # logins to a school that does not exist stay in the service chain
-        failures = await login_blocked(conn, school, username, entry.client, since)
-    if failures:
+    reservation = await reserve_login(runtime.engine(), school, username, entry.client, runtime.clock.now())
+    if reservation.over is not None:
         entry.reason = "login.rate_limited"
-    return failures
+    return reservation
 
 
 async def _guard_login(
     request: Request[Any, Any, Any], state: State, school: str, username: str
-) -> Response[Any] | None:
-    failures = await refused_logins(request, state, school, username)
-    if failures:
-        return problem(
-            429,
-            f"{failures} refused logins in {LOGIN_WINDOW.seconds // 60} minutes; retry later",
-            retry_after=LOGIN_WINDOW.seconds,
-            request_id=entry_of(request).request_id,
-        )
-    return None
+) -> tuple[Reservation, Response[Any] | None]:
+    """The attempt's reservation, and the 429 to answer when it is past the limit."""
+    reservation = await refused_logins(request, state, school, username)
+    if reservation.over is None:
+        return reservation, None
+    minutes = LOGIN_WINDOW.seconds // 60
+    return reservation, problem(
+        429,
+        f"{refused_before(reservation)} refused logins in {minutes} minutes; retry later",
+        retry_after=reservation.retry_after,
+        request_id=entry_of(request).request_id,
+    )
 
 
 def _token(state: State, school: str, username: str, kind: AccountKind) -> TokenOut:
@@ -94,7 +97,7 @@ def _token(state: State, school: str, username: str, kind: AccountKind) -> Token
     summary="Sign in with a password; returns a short-lived access token",
 )
 async def auth_token(request: Request[Any, Any, Any], state: State, data: JSONBody[Login]) -> Response[Any]:
-    refused = await _guard_login(request, state, data.school, data.username)
+    reservation, refused = await _guard_login(request, state, data.school, data.username)
     if refused is not None:
         return refused
     try:
@@ -102,6 +105,7 @@ async def auth_token(request: Request[Any, Any, Any], state: State, data: JSONBo
     except AuthenticationFailed as failure:
         entry_of(request).reason = failure.reason
         return problem(401, "the username or password is not right", "Tên đăng nhập hoặc mật khẩu không đúng.")
+    await login_succeeded(runtime_of(state).engine(), reservation)
     return Response(_token(state, data.school, data.username, kind))
 
 
@@ -129,7 +133,7 @@ async def auth_challenge(request: Request[Any, Any, Any], state: State, data: JS
 async def auth_certificate(
     request: Request[Any, Any, Any], state: State, data: JSONBody[CertificateLogin]
 ) -> Response[Any]:
-    refused = await _guard_login(request, state, data.school, data.username)
+    reservation, refused = await _guard_login(request, state, data.school, data.username)
     if refused is not None:
         return refused
     runtime = runtime_of(state)
@@ -151,6 +155,7 @@ async def auth_certificate(
     except (AuthenticationFailed, ValueError) as failure:
         entry_of(request).reason = getattr(failure, "reason", "certificate.malformed")
         return problem(401, "the certificate login was not accepted", "Đăng nhập bằng chứng thư số không thành công.")
+    await login_succeeded(runtime.engine(), reservation)
     return Response(_token(state, data.school, data.username, AccountKind.STAFF))
 
 
@@ -195,7 +200,7 @@ class GrantOut(msgspec.Struct):
 async def me_password(request: Request[Any, Any, Any], state: State, data: JSONBody[PasswordChange]) -> Response[Any]:
     principal = principal_of(request)
     runtime = runtime_of(state)
-    blocked = await _guard_login(request, state, principal.school, principal.username)
+    reservation, blocked = await _guard_login(request, state, principal.school, principal.username)
     if blocked is not None:
         return blocked
     try:
@@ -203,6 +208,7 @@ async def me_password(request: Request[Any, Any, Any], state: State, data: JSONB
     except AuthenticationFailed:
         entry_of(request).reason = "password.wrong"  # counts towards the sign-in limit: the same secret
         return problem(403, "the current password is not right", "Mật khẩu hiện tại không đúng.")
+    await login_succeeded(runtime.engine(), reservation)
     await set_password(runtime.engine(), principal.school, principal.username, data.new, runtime.clock.now())
     return Response({"changed": True})
 

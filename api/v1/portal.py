@@ -25,12 +25,12 @@ from litestar import Request, Response, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from api.http.problems import ERRORS, problem
 from api.http.scope import PUBLIC, entry_of, runtime_of
-from audit.trail import access_index
 from ledger.app.db import AUDITOR_ROLE
+from ledger.app.limits import Limit, reserve
 from ledger.app.runtime import Runtime
 from ledger.app.standing import standing
 from ledger.app.tokens import token_secret
@@ -46,33 +46,24 @@ V1 = "/api/v1"
 PORTAL_REQUESTS = 30
 PORTAL_WINDOW = timedelta(minutes=10)
 MAX_UPLOAD = 10 * 1024 * 1024  # bytes
-_PORTAL_ACTIONS = ("portal_verify", "portal_lookup", "portal_resend", "page_portal_verify", "page_portal_lookup")
 
 
 async def throttled(request: Request[Any, Any, Any], state: State) -> Response[Any] | None:
-    """A 429 once this address has made PORTAL_REQUESTS portal requests within PORTAL_WINDOW (the
-    count is read from the access trail itself)."""
+    """A 429 once this address has made PORTAL_REQUESTS portal requests within the current window of
+    PORTAL_WINDOW. Every request is counted in the database before it is answered (ledger.app.limits),
+    so simultaneous requests cannot all pass the limit."""
     runtime = runtime_of(state)
     client = request.client.host if request.client else None
-    t = access_index
-    now = runtime.clock.now()
-    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        count = await conn.scalar(
-            select(func.count()).where(
-                t.c.school_id == SERVICE_CHAIN,
-                t.c.action.in_(_PORTAL_ACTIONS),
-                t.c.client == client,
-                t.c.at.between(now - PORTAL_WINDOW, now),
-            )
-        )
-    if int(count or 0) >= PORTAL_REQUESTS:
+    limits = [Limit(f"portal:address:{client or '-'}", PORTAL_REQUESTS)]
+    reservation = await reserve(runtime.engine(), SERVICE_CHAIN, limits, PORTAL_WINDOW, runtime.clock.now())
+    if reservation.over is not None:
         entry_of(request).reason = "portal.rate_limited"
         minutes = PORTAL_WINDOW.seconds // 60
         return problem(
             429,
             f"too many requests from this address: at most {PORTAL_REQUESTS} every {minutes} minutes",
             f"Quá nhiều yêu cầu từ địa chỉ này: tối đa {PORTAL_REQUESTS} lần mỗi {minutes} phút.",
-            retry_after=PORTAL_WINDOW.seconds,
+            retry_after=reservation.retry_after,
         )
     return None
 

@@ -42,7 +42,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine
+from ledger.app.db import APP_ROLE, AUDITOR_ROLE, UNHURRIED, create_engine
 from ledger.app.runtime import Runtime
 from ledger.base.errors import HocbaError
 from ledger.base.settings import Settings
@@ -406,7 +406,7 @@ async def restore_backup(
         dump_path = Path(tmp) / "dump"
         dump_path.write_bytes(dump)
         await _run("pg_restore", target_url, "--exit-on-error", "--single-transaction", str(dump_path))
-    engine = create_engine(target_url, AUDITOR_ROLE)
+    engine = create_engine(target_url, AUDITOR_ROLE, UNHURRIED)  # verifies the whole restored ledger
     try:
         report = await verify(engine, trusted_roots)
         bad = [r for r in report.schools if not r.ok]

@@ -8,16 +8,23 @@ three database roles the migrations create:
     hocba_owner    owns the schemas and tables (DDL); used by migrations only
     hocba_app      INSERT and SELECT on the ledger tables, read/write on projections
     hocba_auditor  SELECT on everything
+
+Every engine has timeouts (`Timeouts`): to connect, per statement, to wait for a lock and to wait for
+a connection of the pool, so that a stuck database answers an error (the API's 503) instead of
+holding requests forever. The service's come from the settings (HOCBA_DB_*_TIMEOUT); verifying a big
+log (ledger.app.verify_pool) has no statement or lock limit.
 """
 
 from __future__ import annotations
 
 import threading
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from sqlalchemy import pool
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -89,8 +96,39 @@ def sqlalchemy_url(url: str) -> str:
     raise ValueError(f"DATABASE_URL must be a postgresql:// URL, not {parsed.drivername}://")
 
 
-def create_engine(url: str, role: str = APP_ROLE, **kwargs: Any) -> AsyncEngine:
-    """An async engine whose sessions act as `role` (set at connection start)."""
-    connect_args: dict[str, Any] = {"options": f"-c role={role}"}
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds to wait for a connection to open, for one statement, for a lock, and for a connection of
+    the pool; 0 for the statement and the lock: no limit."""
+
+    connect: float = 10
+    statement: float = 60
+    lock: float = 20
+    pool: float = 10
+
+
+UNHURRIED = Timeouts(statement=0, lock=0)  # long work on connections of its own (verifying big logs)
+
+
+def timeouts_of(settings: Settings) -> Timeouts:
+    return Timeouts(
+        connect=settings.db_connect_timeout,
+        statement=settings.db_statement_timeout,
+        lock=settings.db_lock_timeout,
+        pool=settings.db_pool_timeout,
+    )
+
+
+def create_engine(url: str, role: str = APP_ROLE, timeouts: Timeouts | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine whose sessions act as `role` (set at connection start), within `timeouts`
+    (default: `Timeouts()`)."""
+    limits = timeouts or Timeouts()
+    options = (
+        f"-c role={role} -c statement_timeout={int(limits.statement * 1000)} -c lock_timeout={int(limits.lock * 1000)}"
+    )
+    # libpq counts whole seconds and takes less than 2 as 2.
+    connect_args: dict[str, Any] = {"options": options, "connect_timeout": max(2, round(limits.connect))}
     kwargs.setdefault("pool_pre_ping", True)
+    if kwargs.get("poolclass") is not pool.NullPool:
+        kwargs.setdefault("pool_timeout", limits.pool)
     return create_async_engine(sqlalchemy_url(url), connect_args=connect_args, **kwargs)

@@ -1,15 +1,18 @@
-"""The limit on refused sign-ins, counted from the access trail: per username, and per client address.
-One limit for every door: the API, the sign-in page and `hocba login` on the server."""
+"""The limit on refused sign-ins: per username, and per client address, within LOGIN_WINDOW (counted
+in windows of that length, the previous one weighing in: ledger.app.limits). One limit for every
+door: the API, the sign-in page and `hocba login` on the server.
+
+An attempt is reserved in the database (ledger.app.limits) before the password is checked, so that
+simultaneous guesses cannot all pass; a sign-in that succeeds gives its attempt back, so only refused
+attempts count. An attempt past the limit is refused without checking the password."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit.trail import access_index
+from ledger.app.limits import Limit, Reservation, give_back, reserve
 
 LOGIN_WINDOW = timedelta(minutes=15)
 LOGIN_ATTEMPTS = 5
@@ -19,18 +22,27 @@ ADDRESS_ATTEMPTS = 20
 LOGIN_ACTIONS = ("auth_token", "auth_certificate", "page_login_submit", "me_password", "cli.login")
 
 
-async def login_blocked(conn: AsyncConnection, school: str, username: str, client: str | None, since: datetime) -> int:
-    """How many refused logins since `since` block this one: for this username, LOGIN_ATTEMPTS of
-    them; from this address (a whole school may share one), ADDRESS_ATTEMPTS. 0 when not blocked."""
-    t = access_index
+def login_limits(username: str, client: str | None) -> list[Limit]:
+    """LOGIN_ATTEMPTS refused sign-ins per username; ADDRESS_ATTEMPTS per address (a whole school may
+    share one)."""
+    limits = [Limit(f"login:account:{username}", LOGIN_ATTEMPTS)]
+    if client:
+        limits.append(Limit(f"login:address:{client}", ADDRESS_ATTEMPTS))
+    return limits
 
-    def count(who: Any) -> Any:
-        return select(func.count()).where(
-            t.c.school_id == school, t.c.action.in_(LOGIN_ACTIONS), t.c.outcome == "denied", t.c.at >= since, who
-        )
 
-    by_user = int(await conn.scalar(count(t.c.username == username)) or 0)
-    if by_user >= LOGIN_ATTEMPTS:
-        return by_user
-    by_address = int(await conn.scalar(count(t.c.client == client)) or 0) if client else 0
-    return by_address if by_address >= ADDRESS_ATTEMPTS else 0
+async def reserve_login(
+    engine: AsyncEngine, school: str, username: str, client: str | None, now: datetime
+) -> Reservation:
+    """Reserve this sign-in attempt; `.over` is set when it is past a limit and must be refused."""
+    return await reserve(engine, school, login_limits(username, client), LOGIN_WINDOW, now)
+
+
+async def login_succeeded(engine: AsyncEngine, reservation: Reservation) -> None:
+    """A sign-in that succeeded does not count towards the limit: its attempt is given back."""
+    await give_back(engine, reservation)
+
+
+def refused_before(reservation: Reservation) -> int:
+    """How many attempts came before this refused one in its window (for the message)."""
+    return max(reservation.count - 1, 0)

@@ -12,7 +12,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.app import migrate
-from ledger.app.db import APP_ROLE, create_engine, resolve_database_url
+from ledger.app.db import APP_ROLE, create_engine, resolve_database_url, timeouts_of
 from ledger.app.service_keys import ServiceKeys
 from ledger.base.clock import Clock, SystemClock
 from ledger.base.errors import NotFound, Refused
@@ -93,7 +93,7 @@ class Runtime:
 
     def engine(self, role: str = APP_ROLE) -> AsyncEngine:
         if role not in self._engines:
-            self._engines[role] = create_engine(self.url, role)
+            self._engines[role] = create_engine(self.url, role, timeouts_of(self.settings))
         return self._engines[role]
 
     def signer(self, school: str) -> Signer:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.app.db import AUDITOR_ROLE, create_engine
+from ledger.app.db import AUDITOR_ROLE, UNHURRIED, create_engine
 from ledger.log import store
 from ledger.log.report import SchoolResult, VerifyPolicy, VerifyReport
 from ledger.log.schema import ACCESS, EVENTS, Chain
@@ -37,7 +37,7 @@ def _verify_one(url: str, school: str, log: str, roots: list[bytes], policy: Ver
     """In a worker process: `verify` of one log of one school, on a connection of its own."""
 
     async def run() -> SchoolResult:
-        engine = create_engine(url, AUDITOR_ROLE, poolclass=pool.NullPool)
+        engine = create_engine(url, AUDITOR_ROLE, UNHURRIED, poolclass=pool.NullPool)
         try:
             trusted = [x509.load_der_x509_certificate(der) for der in roots]
             revoked = tuple(x509.load_der_x509_crl(der) for der in crls)

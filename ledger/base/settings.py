@@ -29,6 +29,10 @@ HOCBA_WITNESS_QUORUM  How many of them must cosign a checkpoint for it to count 
                     (default: one when witnesses are named, none otherwise).
 HOCBA_MAX_UNSIGNED  Seconds an event may wait for a checkpoint before `hocba verify` calls it unsigned
                     (default 3600).
+HOCBA_DB_CONNECT_TIMEOUT    Seconds to wait for a connection to the database to open (default 10).
+HOCBA_DB_STATEMENT_TIMEOUT  Seconds one statement of the service may run (default 60).
+HOCBA_DB_LOCK_TIMEOUT       Seconds a statement may wait for a lock (default 20).
+HOCBA_DB_POOL_TIMEOUT       Seconds a request may wait for a free connection of the pool (default 10).
 HOCBA_WITNESS_NAME  The name a witness (`hocba witness serve`) signs its cosignatures with
                     (default "hocba-witness"); a scheme-less URL of the witness's, such as
                     "witness.sogddt-ninhbinh.gov.vn", is best.
@@ -86,6 +90,10 @@ class Settings:
     witnesses: tuple[tuple[str, str], ...] = ()  # (verifier key, URL)
     witness_quorum: int = 0
     max_unsigned_seconds: int = 3600
+    db_connect_timeout: float = 10
+    db_statement_timeout: float = 60
+    db_lock_timeout: float = 20
+    db_pool_timeout: float = 10
 
     @property
     def production(self) -> bool:
@@ -130,6 +138,10 @@ def load_settings() -> Settings:
         witness_name=_origin_prefix(os.environ.get("HOCBA_WITNESS_NAME") or "hocba-witness"),
         **_witnesses(os.environ.get("HOCBA_WITNESSES_FILE"), os.environ.get("HOCBA_WITNESS_QUORUM")),
         max_unsigned_seconds=_positive("HOCBA_MAX_UNSIGNED", os.environ.get("HOCBA_MAX_UNSIGNED", "3600")),
+        db_connect_timeout=_seconds("HOCBA_DB_CONNECT_TIMEOUT", "10"),
+        db_statement_timeout=_seconds("HOCBA_DB_STATEMENT_TIMEOUT", "60"),
+        db_lock_timeout=_seconds("HOCBA_DB_LOCK_TIMEOUT", "20"),
+        db_pool_timeout=_seconds("HOCBA_DB_POOL_TIMEOUT", "10"),
     )
 
 
@@ -137,6 +149,18 @@ def _positive(name: str, value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise SettingsError(f"{name} must be a positive whole number, not {value!r}")
     return int(value)
+
+
+def _seconds(name: str, default: str) -> float:
+    """A positive number of seconds (fractions allowed) from the environment variable `name`."""
+    value = os.environ.get(name) or default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0
+    if not 0 < seconds < 86400:
+        raise SettingsError(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
 
 
 def _witnesses(path: str | None, quorum: str | None) -> dict[str, Any]:

@@ -181,7 +181,7 @@ def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
     """Sign in with the account's password, under the sign-in limit every door shares; keep the token."""
     import getpass
 
-    from ledger.app.logins import LOGIN_WINDOW, login_blocked
+    from ledger.app.logins import LOGIN_WINDOW, login_succeeded, refused_before, reserve_login
     from ledger.app.tokens import Tokens, token_secret
     from ledger.base.errors import AuthenticationFailed
     from ledger.school.accounts.queries import check_password, load_principal
@@ -190,10 +190,10 @@ def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
         school = await _school_or_recorded(runtime, args, settings, "login", args.username)
         entry = new_entry(runtime, school, "login")
         entry.username = args.username
-        since = runtime.clock.now() - LOGIN_WINDOW
-        async with runtime.engine().connect() as conn:
-            failures = await login_blocked(conn, school, args.username, entry.client, since)
-        if failures:
+        now = runtime.clock.now()
+        reservation = await reserve_login(runtime.engine(), school, args.username, entry.client, now)
+        if reservation.over is not None:
+            failures = refused_before(reservation)
             entry.reason = "login.rate_limited"
             await record_entry(runtime, entry, 429)
             minutes = LOGIN_WINDOW.seconds // 60
@@ -213,6 +213,7 @@ def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
             entry.reason = failure.reason
             await record_entry(runtime, entry, 401)
             raise CliError("tên đăng nhập hoặc mật khẩu không đúng / the username or password is not right") from None
+        await login_succeeded(runtime.engine(), reservation)
         token, expires = Tokens(token_secret(settings), runtime.clock).issue(args.username, school, kind)
         entry.roles = sorted(r.value for r in principal.roles)
         await record_entry(runtime, entry, 200)

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, pool
 
 from audit.trail import ACCESS_PROJECTIONS
 from ledger.app.db import sqlalchemy_url
+from ledger.app.limits import attempt_counters  # noqa: F401 - declares its table
 from ledger.log.schema import LEDGER_SCHEMA, READ_SCHEMA, metadata
 from ledger.school.accounts.tables import accounts  # noqa: F401 - declares its table
 from ledger.school.readmodels import PROJECTIONS
@@ -26,6 +27,7 @@ DECLARED = {t.name for p in (*PROJECTIONS, *ACCESS_PROJECTIONS) for t in p.table
     "revoked_tokens",
     "documents",
     "cosignatures",
+    "attempt_counters",
 }
 
 
