@@ -353,3 +353,36 @@ async def test_cli_calendar_locks_and_deadline_job_and_every_attempt_is_in_the_a
         ("cli.jobs.deadlines", f"os:{getpass.getuser()}", "allowed", None),  # the operator's job, no account
     ]
     assert [e["roles"] for e in entries[:4]] == [["ADMIN"], ["LEADERSHIP"], ["PRINCIPAL"], ["PRINCIPAL"]]
+
+
+async def test_a_lock_names_a_real_class_and_subject_or_is_refused_dieu_36_2(
+    app_engine: AsyncEngine, school: str
+) -> None:
+    """A lock typed as people type it locks what it names: "Toán" is the subject TOAN; a class or a
+    subject the year does not have is refused, naming those there are, instead of a lock that locks
+    nothing while the list says "locked"."""
+    from tests.support.helpers import head
+
+    demo = await build_demo_school(app_engine, school, students_per_class=1, terms=())
+    at(demo, 2025, 10, 1)
+    before = await head(demo.ledger, school)
+    for scope, code in (
+        (LockScope(YEAR, "6A9"), "class.unknown"),
+        (LockScope(YEAR, subject="Tin học 2"), "subject.unknown"),
+    ):
+        with pytest.raises(DomainError) as caught:
+            await set_lock(demo.ledger, school, ADMIN, scope, closed=True, order=ORDER, ordered_by=PRINCIPAL.user)
+        error = caught.value
+        assert error.code == code
+        assert "6A1" in error.vi or "Toán" in error.vi  # what there is
+    assert await head(demo.ledger, school) == before
+    [locked] = await set_lock(
+        demo.ledger,
+        school,
+        ADMIN,
+        LockScope(YEAR, "lớp 6a1", "Toán", 1),
+        closed=True,
+        order=ORDER,
+        ordered_by=PRINCIPAL.user,
+    )
+    assert (locked.payload["class"], locked.payload["subject"], locked.payload["term"]) == ("6A1", "TOAN", 1)

@@ -14,6 +14,7 @@ from ledger.school.calendar.checks import calendar_of
 from ledger.school.calendar.model import Calendar, Decision, LockScope, check_calendar, vietnamese_time
 from ledger.school.calendar.moves import check_move
 from ledger.school.calendar.tables import (
+    ANY,
     CALENDAR_REOPENED,
     CALENDAR_SET,
     ENTRY_LOCKED,
@@ -23,7 +24,7 @@ from ledger.school.calendar.tables import (
 )
 from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
-from ledger.school.years.queries import holds, year_row
+from ledger.school.years.queries import holds, known_class, known_year, subject_code, year_row
 
 
 async def _require_role(session: SchoolSession, actor: Actor, roles: tuple[Role, ...], field: str) -> None:
@@ -59,6 +60,22 @@ async def set_calendar(ledger: Ledger, school: str, actor: Actor, calendar: Cale
     return await ledger.decide(school, decide)
 
 
+async def _real_scope(session: SchoolSession, scope: LockScope, year: str) -> LockScope:
+    """The scope as the sheets name it: a year the school opened, a class of that year, a subject of
+    its catalogue (by code or by name: "Toán" is TOAN), a term 1 or 2. A lock on something that does
+    not exist would lock nothing while the list says "locked"."""
+    await known_year(session.conn, session.school, year)
+    class_id, subject = scope.class_id, scope.subject
+    if class_id != ANY:
+        class_id = identity.class_id(class_id, "class")
+        await known_class(session.conn, session.school, year, class_id)
+    if subject != ANY:
+        subject = await subject_code(session.conn, session.school, year, subject)
+    if scope.term not in (0, 1, 2):
+        raise ValidationError("lock.term", "học kì là 1 hoặc 2", "the term is 1 or 2", field="term")
+    return LockScope(year, class_id, subject, scope.term)
+
+
 async def set_lock(
     ledger: Ledger, school: str, actor: Actor, scope: LockScope, *, closed: bool, order: str, ordered_by: str
 ) -> list[Event]:
@@ -69,6 +86,7 @@ async def set_lock(
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
         await _require_role(session, actor, (Role.ADMIN,), "actor")
+        locked = await _real_scope(session, scope, year)
         if not await holds(session, principal, Role.PRINCIPAL, session.now().date()):
             raise Refused(
                 "lock.order",
@@ -77,7 +95,12 @@ async def set_lock(
                 field="ordered_by",
                 rule="Điều 36.2",
             )
-        payload = {**scope.key(), "year": year, "class": scope.class_id, "order": {"text": order_text, "by": principal}}
+        payload = {
+            **locked.key(),
+            "year": year,
+            "class": locked.class_id,
+            "order": {"text": order_text, "by": principal},
+        }
         del payload["class_id"]
         return [NewEvent(ENTRY_LOCKED if closed else ENTRY_OPENED, payload, actor)]
 
