@@ -17,15 +17,13 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.app import create_app
-from audit.trail import access_index
 from ledger.app.demo import ADMIN, PRINCIPAL, VICE_PRINCIPAL
 from ledger.base.settings import Settings
 from ledger.log import store
-from ledger.log.projection import read
 from ledger.school.accounts.passwords import hash_password
 from signing.x509.pki import Pki
 from tests.support.helpers import head
-from tests.support.web import PASSWORD, TermSchool, school_in_term
+from tests.support.web import PASSWORD, TermSchool, bearer, school_in_term, trail
 
 V1 = "/api/v1"
 DECISION_TEXT = "Quyết định số 77/QĐ-SGDĐT bổ nhiệm Hiệu trưởng".encode()
@@ -41,18 +39,6 @@ async def client(term: TermSchool) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(term.runtime, scheduler=False), client=("10.42.0.2", 42000))
     async with httpx.AsyncClient(transport=transport, base_url="http://hocba.test") as http:
         yield http
-
-
-async def bearer(client: httpx.AsyncClient, school: str, username: str, password: str = PASSWORD) -> dict[str, str]:
-    answer = await client.post(f"{V1}/auth/token", json={"school": school, "username": username, "password": password})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-async def trail(term: TermSchool) -> list[tuple[str, str, str | None]]:
-    async with term.runtime.engine().connect() as conn:
-        rows = await read(conn, access_index, term.school, order_by=["entry"])
-    return [(r["action"], r["outcome"], r["reason"]) for r in rows]
 
 
 async def last_event(term: TermSchool) -> Any:

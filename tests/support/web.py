@@ -108,3 +108,22 @@ def sheet_path(school: str, class_id: str = "6A1", subject: str = "TOAN", term: 
 
 def cell(student: str, kind: str = "regular", slot: int = 1) -> str:
     return f"c-{student}-{kind}-{slot if kind == 'regular' else 0}"
+
+
+async def bearer(client: httpx.AsyncClient, school: str, username: str, password: str = PASSWORD) -> dict[str, str]:
+    """The Authorization header of a password sign-in over the API."""
+    answer = await client.post(
+        "/api/v1/auth/token", json={"school": school, "username": username, "password": password}
+    )
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+async def trail(term: TermSchool) -> list[tuple[str, str, str | None]]:
+    """The school's access trail, in order: (action, outcome, reason) of each entry."""
+    from audit.trail import access_index
+    from ledger.log.projection import read
+
+    async with term.runtime.engine().connect() as conn:
+        rows = await read(conn, access_index, term.school, order_by=["entry"])
+    return [(r["action"], r["outcome"], r["reason"]) for r in rows]

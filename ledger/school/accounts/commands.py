@@ -25,6 +25,11 @@ from ledger.school.years.tables import staff, students
 PRIVILEGED = (AccountKind.AUDITOR, AccountKind.INTEGRATION)
 
 
+def maker_of(kind: AccountKind) -> Role:
+    """The role that opens an account of this kind."""
+    return Role.PRINCIPAL if kind in PRIVILEGED else Role.ADMIN
+
+
 @dataclass(frozen=True)
 class NewAccount:
     username: str
@@ -61,7 +66,7 @@ async def create_account(
             "a password has at least 10 characters",
             field="password",
         )
-    needed = Role.PRINCIPAL if kind in PRIVILEGED else Role.ADMIN
+    needed = maker_of(kind)
     if str(actor.role) != needed.value:
         who = "Hiệu trưởng" if needed is Role.PRINCIPAL else "quản trị viên"
         raise Forbidden(
