@@ -44,9 +44,10 @@ ERRORS = {
         403: "The role, assignment or time does not allow it",
         404: "Not found",
         409: "Refused by a rule of the regulation, or in conflict with the current state",
+        413: "The upload is too large: bytes, signatures, pages, rows or cells beyond a limit",
         422: "Invalid input: the field and the rule are named",
         429: "Too many refused logins: retry later",
-        503: "The database or the access trail is not available: retry",
+        503: "The database, the access trail or the upload workers are not available: retry",
     }.items()
 }
 
@@ -56,6 +57,7 @@ _VI = {
     403: "Vai trò, phân công hoặc thời điểm hiện tại không cho phép thao tác này.",
     404: "Không tìm thấy.",
     405: "Phương thức không được hỗ trợ.",
+    413: "Tệp gửi lên vượt quá giới hạn.",
     429: "Đăng nhập sai quá nhiều lần; vui lòng thử lại sau.",
     500: "Lỗi hệ thống; yêu cầu chưa được thực hiện.",
     503: "Dịch vụ tạm thời không sẵn sàng; vui lòng thử lại.",
@@ -91,6 +93,7 @@ def _title(status: int) -> str:
         404: "Not found",
         405: "Method not allowed",
         409: "Conflict",
+        413: "Content too large",
         422: "Invalid input",
         429: "Too many requests",
         500: "Internal error",
@@ -109,7 +112,14 @@ def on_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     if isinstance(entry, AccessEntry):
         entry.reason = exc.code
     return problem(
-        exc.status, exc.en, exc.vi, code=exc.code, field=exc.field, rule=exc.rule, request_id=_request_id(request)
+        exc.status,
+        exc.en,
+        exc.vi,
+        retry_after=getattr(exc, "retry_after", 60),
+        code=exc.code,
+        field=exc.field,
+        rule=exc.rule,
+        request_id=_request_id(request),
     )
 
 

@@ -17,6 +17,7 @@ from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime
 from api.v1.params import SCHOOL, ClassId, SchoolId, SubjectCode, Term, Year, appended
 from api.v1.signatures import SignedIn, base64_body
 from ledger.app.db import AUDITOR_ROLE
+from ledger.app.uploads import gradebook
 from ledger.log.projection import read
 from ledger.school.assessments.commands import (
     SheetEntry,
@@ -26,7 +27,6 @@ from ledger.school.assessments.tables import assessments, subject_comments
 from ledger.school.class_sheets.commands import prepare_sheet, submit_sheet
 from ledger.school.class_sheets.queries import sheet_status
 from ledger.school.imports.gradebook import import_sheet, reconcile
-from ledger.school.imports.sheets import read_gradebook
 
 
 @get(
@@ -126,7 +126,7 @@ async def sheet_import(
     sheet: Annotated[str | None, QueryParameter(max_length=100, description="the workbook's sheet")] = None,
     preset: Annotated[str | None, QueryParameter(description="smas, vnedu, emis or hocba (default: detected)")] = None,
 ) -> dict[str, Any]:
-    book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
+    book = await gradebook(runtime_of(state), await request.body(), filename, sheet=sheet, preset=preset)
     plan = await import_sheet(
         ledger_of(state),
         school,
@@ -163,7 +163,7 @@ async def sheet_reconcile(
     sheet: Annotated[str | None, QueryParameter(max_length=100)] = None,
     preset: Annotated[str | None, QueryParameter()] = None,
 ) -> dict[str, Any]:
-    book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
+    book = await gradebook(runtime_of(state), await request.body(), filename, sheet=sheet, preset=preset)
     async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         report = await reconcile(conn, school, book, year=year, class_id=class_id, subject=subject, term=term)
     entry_of(request).touch(item["student"] for item in report["mismatches"] + report["missing"])
