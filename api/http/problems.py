@@ -44,12 +44,26 @@ ERRORS = {
         403: "The role, assignment or time does not allow it",
         404: "Not found",
         409: "Refused by a rule of the regulation, or in conflict with the current state",
-        413: "The upload is too large: bytes, signatures, pages, rows or cells beyond a limit",
         422: "Invalid input: the field and the rule are named",
         429: "Too many refused logins: retry later",
-        503: "The database, the access trail or the upload workers are not available: retry",
+        503: "The database or the access trail is not available: retry",
     }.items()
 }
+
+UPLOAD_ERRORS = {
+    **ERRORS,
+    413: ResponseSpec(
+        data_container=Problem,
+        description="The upload is beyond a limit: bytes, signatures, pages, rows, cells or time",
+        media_type=PROBLEM,
+    ),
+    503: ResponseSpec(
+        data_container=Problem,
+        description="The database, the access trail or the upload workers are not available: retry",
+        media_type=PROBLEM,
+    ),
+}
+"""The errors of a route that reads an uploaded file in the worker processes (ledger.app.workers)."""
 
 _VI = {
     400: "Yêu cầu không hợp lệ.",

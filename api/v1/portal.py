@@ -27,7 +27,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy import func, or_, select
 
-from api.http.problems import ERRORS, problem
+from api.http.problems import ERRORS, UPLOAD_ERRORS, problem
 from api.http.scope import PUBLIC, entry_of, runtime_of
 from audit.trail import access_index
 from ledger.app.db import AUDITOR_ROLE
@@ -99,7 +99,7 @@ def _issued_out(row: dict[str, Any], school: str) -> dict[str, Any]:
     operation_id="portal_verify",
     opt={"action": PUBLIC},
     status_code=HTTP_200_OK,
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Upload an XML or PDF học bạ (the request body, at most 10 MB and 50 signatures): its verification report",
 )
 async def portal_verify(request: Request[Any, Any, Any], state: State) -> Response[Any]:

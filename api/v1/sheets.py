@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from api.http.problems import ERRORS
+from api.http.problems import ERRORS, UPLOAD_ERRORS
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ClassId, SchoolId, SubjectCode, Term, Year, appended
 from api.v1.signatures import SignedIn, base64_body
@@ -106,7 +106,7 @@ async def sheet_write(
     operation_id="sheet_import",
     opt={"action": "sheet.write"},
     status_code=HTTP_200_OK,
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Import the sheet exported by the school-management software (XLSX, CSV or XML, the request body, "
     "at most 5 MB): cell by cell what is new, unchanged or different; unless dry_run, the new values are "
     "appended and each different one becomes a correction request (Điều 17.2, 17.3)",
@@ -147,7 +147,7 @@ async def sheet_import(
     operation_id="sheet_reconcile",
     opt={"action": "gradebook.reconcile"},
     status_code=HTTP_200_OK,
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Reconcile the ledger against the source sheet (the request body): counts, missing assessments, "
     "students only in one of them, mismatches (Điều 18.2; the IT teacher)",
 )
