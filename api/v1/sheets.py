@@ -17,7 +17,7 @@ from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime
 from api.v1.params import SCHOOL, ClassId, SchoolId, SubjectCode, Term, Year, appended
 from api.v1.signatures import SignedIn, base64_body
 from ledger.app.db import AUDITOR_ROLE
-from ledger.app.uploads import gradebook
+from ledger.app.uploads import gradebook, within_limits
 from ledger.log.projection import read
 from ledger.school.assessments.commands import (
     SheetEntry,
@@ -205,7 +205,7 @@ async def sheet_signature_prepare(
     f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/signature",
     operation_id="sheet_signature_submit",
     opt={"action": "sheet.write"},
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Submit the class sheet signed by the subject teacher; it is checked and the signature recorded",
 )
 async def sheet_signature_submit(
@@ -219,6 +219,8 @@ async def sheet_signature_submit(
     data: JSONBody[SignedIn],
 ) -> dict[str, Any]:
     runtime = runtime_of(state)
+    signed = base64_body(data.document)
+    await within_limits(runtime, signed)
     event = await submit_sheet(
         ledger_of(state),
         school,
@@ -227,7 +229,7 @@ async def sheet_signature_submit(
         class_id,
         subject,
         term,
-        base64_body(data.document),
+        signed,
         runtime.trusted_roots(),
         runtime.crls(),
     )

@@ -49,6 +49,12 @@ def check_shape(data: bytes) -> None:
         )
 
 
+async def within_limits(runtime: Runtime, data: bytes) -> None:
+    """`check_shape` in a worker process: a signed file a signer submits is refused there before the
+    command verifies its signatures."""
+    await runtime.workers.run(check_shape, data)
+
+
 def verify_upload(data: bytes, roots: list[bytes], crls: list[bytes]) -> dict[str, Any]:
     """In a worker process: the verification report of an uploaded file, as JSON, against the
     trusted roots and revocation lists given as DER."""

@@ -7,6 +7,7 @@ ds:Signature copied two hundred times, an XLSX that declares the whole sheet as 
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import io
 import os
@@ -273,3 +274,28 @@ async def test_an_ordinary_upload_is_verified_beside_them(service: str, hocba: t
             assert answer.status_code == 200, answer.text
             report: dict[str, Any] = answer.json()["report"]
             assert report["signatures"] and all(s["intact"] for s in report["signatures"])
+
+
+async def test_a_signer_submitting_thousands_of_signatures_is_refused_and_recorded_dieu_20(
+    api: httpx.AsyncClient,
+    tokens: dict[str, dict[str, str]],
+    demo: DemoSchool,
+    hocba: tuple[bytes, bytes],
+    auditor_engine: AsyncEngine,
+) -> None:
+    xml, pdf = hocba
+    student = demo.rosters["6A1"][0]
+    base = f"{V1}/schools/{demo.school}/students/{student}/signatures"
+    sent = [
+        (base, duplicated_xml_signatures(xml, 200), tokens["SUBJECT_TEACHER"]),
+        (f"{base}/pdf", duplicated_pdf_signatures(pdf, 1000), tokens["PRINCIPAL"]),
+    ]
+    for url, document, headers in sent:
+        body = {"document": base64.b64encode(document).decode()}
+        answer = await api.post(f"{url}?year={demo.year}", json=body, headers=headers)
+        assert (answer.status_code, answer.json()["code"]) == (413, "upload.too_many_signatures"), answer.text
+        async with auditor_engine.connect() as conn:
+            query = select(access_index.c.status, access_index.c.reason).where(
+                access_index.c.request_id == answer.headers["x-request-id"]
+            )
+            assert (await conn.execute(query)).one() == (413, "upload.too_many_signatures")
