@@ -135,7 +135,7 @@ class WorkerPool:
         self.queue = queue
         self.seconds = seconds
         self._idle: list[_Worker] = []
-        self._started = 0  # workers alive, idle or busy
+        self._busy: set[_Worker] = set()
         self._waiting = 0
         self._free: asyncio.Semaphore | None = None
         self._threads: ThreadPoolExecutor | None = None
@@ -144,16 +144,6 @@ class WorkerPool:
     @property
     def waiting(self) -> int:
         return self._waiting
-
-    def _worker(self) -> _Worker:
-        if self._idle:
-            return self._idle.pop()
-        self._started += 1
-        try:
-            return _Worker()
-        except Exception:
-            self._started -= 1
-            raise
 
     async def run(self, fn: Callable[..., T], *args: Any, seconds: float | None = None) -> T:
         """`fn(*args)` in a worker process, within `seconds` (JOB_SECONDS by default)."""
@@ -176,7 +166,8 @@ class WorkerPool:
 
     async def _run(self, fn: Callable[..., T], args: tuple[Any, ...], seconds: float) -> T:
         loop = asyncio.get_running_loop()
-        worker = await loop.run_in_executor(self._threads, self._worker)
+        worker = self._idle.pop() if self._idle else await loop.run_in_executor(self._threads, _Worker)
+        self._busy.add(worker)
         call = loop.run_in_executor(self._threads, worker.call, fn, args)
         call.add_done_callback(_consumed)  # after a timeout no one awaits it: its worker was killed
         try:
@@ -191,6 +182,7 @@ class WorkerPool:
         except BaseException:  # cancelled (the client went away): never reuse a worker mid-job
             await self._discard(worker)
             raise
+        self._busy.discard(worker)
         self._idle.append(worker)
         if isinstance(value, MemoryError):
             raise too_heavy()
@@ -200,14 +192,17 @@ class WorkerPool:
         return result
 
     async def _discard(self, worker: _Worker) -> None:
-        self._started -= 1
+        self._busy.discard(worker)
         await asyncio.get_running_loop().run_in_executor(None, worker.kill)
 
     async def close(self) -> None:
         """Stop every worker process (the service is shutting down)."""
         self._closed = True
         idle, self._idle = self._idle, []
+        loop = asyncio.get_running_loop()
         for worker in idle:
-            await asyncio.get_running_loop().run_in_executor(None, worker.stop)
+            await loop.run_in_executor(None, worker.stop)
+        for worker in list(self._busy):  # a job still running when the service stops
+            await loop.run_in_executor(None, worker.process.kill)
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)

@@ -149,6 +149,7 @@ async def hocba(signers: Signers) -> tuple[bytes, bytes]:
     return issued.xml, issued.pdf
 
 
+@pytest.mark.slow
 def test_the_hostile_files_are_refused_before_their_signatures_are_checked(hocba: tuple[bytes, bytes]) -> None:
     xml, pdf = hocba
     check_shape(xml)
@@ -240,6 +241,7 @@ async def test_ten_hostile_uploads_at_once_leave_the_service_answering_dieu_20(
             polls = polling.result()
     assert len(polls) >= 5 and all(status == 200 for *_, status in polls)
     slowest = max(polls, key=lambda p: p[1])
+    print(f"health: at most {slowest[1] * 1000:.0f} ms over {len(polls)} answers; the uploads took {took:.2f} s")
     assert slowest[1] < HEALTH_BUDGET, (
         f"health took {slowest[1]:.3f} s at {slowest[0] - started:+.2f} s of {took:.2f} s of uploads: "
         f"{sorted(round(p[1], 3) for p in polls)[-8:]}"
@@ -276,6 +278,7 @@ async def test_an_ordinary_upload_is_verified_beside_them(service: str, hocba: t
             assert report["signatures"] and all(s["intact"] for s in report["signatures"])
 
 
+@pytest.mark.slow
 async def test_a_signer_submitting_thousands_of_signatures_is_refused_and_recorded_dieu_20(
     api: httpx.AsyncClient,
     tokens: dict[str, dict[str, str]],
@@ -290,10 +293,15 @@ async def test_a_signer_submitting_thousands_of_signatures_is_refused_and_record
         (base, duplicated_xml_signatures(xml, 200), tokens["SUBJECT_TEACHER"]),
         (f"{base}/pdf", duplicated_pdf_signatures(pdf, 1000), tokens["PRINCIPAL"]),
     ]
+    answers = []
     for url, document, headers in sent:
         body = {"document": base64.b64encode(document).decode()}
         answer = await api.post(f"{url}?year={demo.year}", json=body, headers=headers)
         assert (answer.status_code, answer.json()["code"]) == (413, "upload.too_many_signatures"), answer.text
+        answers.append(answer)
+    page = await api.post("/cong-xac-minh", files={"file": ("hocba.xml", sent[0][1], "application/xml")})
+    assert page.status_code == 413 and "hơn 50 chữ ký" in page.text  # the portal's page says why
+    for answer in [*answers, page]:
         async with auditor_engine.connect() as conn:
             query = select(access_index.c.status, access_index.c.reason).where(
                 access_index.c.request_id == answer.headers["x-request-id"]
