@@ -145,11 +145,16 @@ def on_http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[P
         detail = f"{detail}: {json.dumps(exc.extra, ensure_ascii=False, default=str)}"
     methods = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow")
     allow = {"Allow": methods} if status == 405 and methods else None
+    code = "upload.too_large" if status == 413 else None  # a body beyond the route's limit, refused unread
+    entry = request.scope.get(ACCESS)
+    if code and isinstance(entry, AccessEntry):
+        entry.reason = code
     return problem(
         status,
         detail,
         _VI.get(status) if status != 422 else f"Dữ liệu không hợp lệ: {detail}",
         headers=allow,
+        code=code,
         request_id=_request_id(request),
     )
 

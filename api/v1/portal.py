@@ -100,6 +100,7 @@ def _issued_out(row: dict[str, Any], school: str) -> dict[str, Any]:
     opt={"action": PUBLIC},
     status_code=HTTP_200_OK,
     responses=UPLOAD_ERRORS,
+    request_max_body_size=MAX_UPLOAD,
     summary="Upload an XML or PDF học bạ (the request body, at most 10 MB and 50 signatures): its verification report",
 )
 async def portal_verify(request: Request[Any, Any, Any], state: State) -> Response[Any]:

@@ -31,6 +31,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from api.v1.portal import MAX_UPLOAD
 from audit.trail import access_index
 from ledger.app.demo import DemoSchool
 from ledger.app.uploads import MAX_SIGNATURES, check_shape
@@ -307,3 +308,16 @@ async def test_a_signer_submitting_thousands_of_signatures_is_refused_and_record
                 access_index.c.request_id == answer.headers["x-request-id"]
             )
             assert (await conn.execute(query)).one() == (413, "upload.too_many_signatures")
+
+
+async def test_a_file_beyond_ten_megabytes_is_refused_unread_and_recorded_dieu_20(
+    api: httpx.AsyncClient, auditor_engine: AsyncEngine
+) -> None:
+    for size in (MAX_UPLOAD + 1, 2 * MAX_UPLOAD):
+        answer = await api.post(f"{V1}/portal/verify", content=b"%PDF-1.7\n" + b"0" * size)
+        assert (answer.status_code, answer.json()["code"]) == (413, "upload.too_large"), answer.text
+        async with auditor_engine.connect() as conn:
+            query = select(access_index.c.status, access_index.c.reason).where(
+                access_index.c.request_id == answer.headers["x-request-id"]
+            )
+            assert (await conn.execute(query)).one() == (413, "upload.too_large")
