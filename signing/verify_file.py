@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import io
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 
@@ -41,10 +45,56 @@ async def verify_file(
     return report
 
 
+@dataclass(frozen=True)
+class Census:
+    """What a file holds, counted without verifying anything: its kind, its signatures (counted up
+    to one past `at_most`), its pages (PDF, as its page tree declares them). An unreadable file
+    counts nothing: the verification reports it."""
+
+    kind: str  # xml, pdf or unknown
+    signatures: int = 0
+    pages: int = 0
+
+
+def census(data: bytes, at_most: int) -> Census:
+    """Count before verifying: a file with thousands of signatures is refused before its first
+    signature is checked."""
+    head = data[:1024].lstrip()
+    if head.startswith(b"%PDF"):
+        return _pdf_census(data, at_most)
+    if head.startswith(b"<"):
+        from lxml import etree
+
+        from signing.xml import document as hocba_xml
+
+        try:
+            root = hocba_xml.parse(data)
+        except etree.XMLSyntaxError:
+            return Census("xml")
+        found = root.iter(f"{{{hocba_xml.DS}}}Signature")
+        return Census("xml", sum(1 for _ in itertools.islice(found, at_most + 1)))
+    return Census("unknown")
+
+
+def _pdf_census(data: bytes, at_most: int) -> Census:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        fields: Iterator[Any] = enumerate_sig_fields(reader)
+        signatures = sum(1 for _ in itertools.islice(fields, at_most + 1))
+    except Exception:  # unreadable (or fields nested without end): verify_pdf reports it
+        return Census("pdf")
+    try:
+        pages = int(reader.root["/Pages"]["/Count"])
+    except Exception:
+        pages = 0
+    return Census("pdf", signatures, pages)
+
+
 def _root_tag(data: bytes) -> str | None:
     """The root element's name, read from its start tag alone (verify_xml parses the whole file)."""
-    import io
-
     from lxml import etree
 
     try:

@@ -51,12 +51,28 @@ ERRORS = {
     }.items()
 }
 
+UPLOAD_ERRORS = {
+    **ERRORS,
+    413: ResponseSpec(
+        data_container=Problem,
+        description="The upload is beyond a limit: bytes, signatures, pages, rows, cells or time",
+        media_type=PROBLEM,
+    ),
+    503: ResponseSpec(
+        data_container=Problem,
+        description="The database, the access trail or the upload workers are not available: retry",
+        media_type=PROBLEM,
+    ),
+}
+"""The errors of a route that reads an uploaded file in the worker processes (ledger.app.workers)."""
+
 _VI = {
     400: "Yêu cầu không hợp lệ.",
     401: "Chưa đăng nhập hoặc thông tin đăng nhập không hợp lệ.",
     403: "Vai trò, phân công hoặc thời điểm hiện tại không cho phép thao tác này.",
     404: "Không tìm thấy.",
     405: "Phương thức không được hỗ trợ.",
+    413: "Tệp gửi lên vượt quá giới hạn.",
     429: "Đăng nhập sai quá nhiều lần; vui lòng thử lại sau.",
     500: "Lỗi hệ thống; yêu cầu chưa được thực hiện.",
     503: "Dịch vụ tạm thời không sẵn sàng; vui lòng thử lại.",
@@ -92,6 +108,7 @@ def _title(status: int) -> str:
         404: "Not found",
         405: "Method not allowed",
         409: "Conflict",
+        413: "Content too large",
         422: "Invalid input",
         429: "Too many requests",
         500: "Internal error",
@@ -110,7 +127,14 @@ def on_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response
     if isinstance(entry, AccessEntry):
         entry.reason = exc.code
     return problem(
-        exc.status, exc.en, exc.vi, code=exc.code, field=exc.field, rule=exc.rule, request_id=_request_id(request)
+        exc.status,
+        exc.en,
+        exc.vi,
+        retry_after=getattr(exc, "retry_after", 60),
+        code=exc.code,
+        field=exc.field,
+        rule=exc.rule,
+        request_id=_request_id(request),
     )
 
 
@@ -122,11 +146,16 @@ def on_http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[P
         detail = f"{detail}: {json.dumps(exc.extra, ensure_ascii=False, default=str)}"
     methods = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("allow")
     allow = {"Allow": methods} if status == 405 and methods else None
+    code = "upload.too_large" if status == 413 else None  # a body beyond the route's limit, refused unread
+    entry = request.scope.get(ACCESS)
+    if code and isinstance(entry, AccessEntry):
+        entry.reason = code
     return problem(
         status,
         detail,
         _VI.get(status) if status != 422 else f"Dữ liệu không hợp lệ: {detail}",
         headers=allow,
+        code=code,
         request_id=_request_id(request),
     )
 

@@ -13,8 +13,9 @@ from litestar.params import Body
 from litestar.response import Template
 
 from api.http.scope import PUBLIC, entry_of
-from api.pages.toolkit import CHECKS, render, text_of
+from api.pages.toolkit import CHECKS, lang_of, render, text_of
 from api.v1.portal import MAX_UPLOAD, LookupIn, lookup, throttled, verification
+from ledger.base.errors import DomainError, Unavailable
 
 
 def _portal(request: Request[Any, Any, Any], template: str, title: str, status: int = 200, **context: Any) -> Template:
@@ -47,9 +48,18 @@ async def portal_verify_page(
     upload = data.get("file")
     body = await upload.read() if isinstance(upload, UploadFile) else b""
     if not body or len(body) > MAX_UPLOAD:
-        entry_of(request).reason = "portal.no_file"
-        return _portal(request, "portal_result.html", "report", 422, error=text_of(request)["bad_file"])
-    outcome = await verification(state.runtime, body)
+        entry_of(request).reason = "portal.no_file" if not body else "upload.too_large"
+        status = 422 if not body else 413
+        return _portal(request, "portal_result.html", "report", status, error=text_of(request)["bad_file"])
+    try:
+        outcome = await verification(state.runtime, body)
+    except DomainError as refused:  # beyond the upload limits, or the workers are busy (Điều 20)
+        entry_of(request).reason = refused.code
+        error = refused.vi if lang_of(request) == "vi" else refused.en
+        page = _portal(request, "portal_result.html", "report", refused.status, error=error)
+        if isinstance(refused, Unavailable):
+            page.headers["Retry-After"] = str(refused.retry_after)
+        return page
     if outcome["student"] is not None:
         entry_of(request).touch([outcome["student"]])
     return _portal(

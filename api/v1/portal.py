@@ -27,20 +27,21 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy import or_, select
 
-from api.http.problems import ERRORS, problem
+from api.http.problems import ERRORS, UPLOAD_ERRORS, problem
 from api.http.scope import PUBLIC, entry_of, runtime_of
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.limits import Limit, reserve
 from ledger.app.runtime import Runtime
 from ledger.app.standing import standing
 from ledger.app.tokens import token_secret
+from ledger.app.uploads import verified
+from ledger.base.errors import TooLarge
 from ledger.format.checkpoint import TreeRef
 from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log.projection import read
 from ledger.school.issuance.queries import lookup_code, stored_document
 from ledger.school.issuance.tables import issued
 from ledger.school.years.tables import students
-from signing.verify_file import verify_file
 
 V1 = "/api/v1"
 PORTAL_REQUESTS = 30
@@ -89,21 +90,24 @@ def _issued_out(row: dict[str, Any], school: str) -> dict[str, Any]:
     operation_id="portal_verify",
     opt={"action": PUBLIC},
     status_code=HTTP_200_OK,
-    responses=ERRORS,
-    summary="Upload an XML or PDF học bạ (the request body, at most 10 MB): its verification report",
+    responses=UPLOAD_ERRORS,
+    request_max_body_size=MAX_UPLOAD,
+    summary="Upload an XML or PDF học bạ (the request body, at most 10 MB and 50 signatures): its verification report",
 )
 async def portal_verify(request: Request[Any, Any, Any], state: State) -> Response[Any]:
     blocked = await throttled(request, state)
     if blocked is not None:
         return blocked
     body = await request.body()
-    if not body or len(body) > MAX_UPLOAD:
+    if not body:
         return problem(
             422,
             "send the XML or PDF file as the request body, at most 10 MB",
             "Hãy gửi tệp XML hoặc PDF trong thân yêu cầu, tối đa 10 MB.",
             field="body",
         )
+    if len(body) > MAX_UPLOAD:
+        raise upload_too_large()
     outcome = await verification(runtime_of(state), body)
     if outcome["issued"] is not None:
         entry_of(request).touch([outcome.pop("student")])
@@ -111,22 +115,33 @@ async def portal_verify(request: Request[Any, Any, Any], state: State) -> Respon
     return Response(outcome)
 
 
+def upload_too_large() -> TooLarge:
+    return TooLarge(
+        "upload.too_large",
+        "Tệp lớn hơn giới hạn 10 MB.",
+        "The file is larger than 10 MB.",
+        field="body",
+        rule="Điều 20",
+    )
+
+
 async def verification(runtime: Runtime, body: bytes) -> dict[str, Any]:
-    """The report of an uploaded file, and the issuance whose XML or PDF is exactly this file."""
-    report = await verify_file(body, runtime.trusted_roots(), runtime.crls())
+    """The report of an uploaded file (verified in a worker process, within the upload limits of
+    ledger.app.uploads), and the issuance whose XML or PDF is exactly this file."""
+    report = await verified(runtime, body)
     digest = hashlib.sha256(body).hexdigest()
     t = issued
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         query = select(t).where(or_(t.c.xml_sha256 == digest, t.c.pdf_sha256 == digest), t.c.seq_to.is_(None))
         row = (await conn.execute(query)).mappings().first()
     found = _issued_out(dict(row), row["school_id"]) if row is not None else None
-    held = report.receipt
+    held = report["receipt"]
     ledger = None
     if held is not None and held.get("ok"):
         tree = TreeRef(int(held["checkpoint_tree_size"]), bytes.fromhex(held["checkpoint_root"]))
         ledger = (await standing(runtime, held["school"], tree)).to_json()
     return {
-        "report": report.to_json(),
+        "report": report,
         "ledger": ledger,
         "issued": found,
         "revoked": found is not None and found["status"] == "revoked",

@@ -12,11 +12,12 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from api.http.problems import ERRORS
+from api.http.problems import ERRORS, UPLOAD_ERRORS
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ClassId, SchoolId, SubjectCode, Term, Year, appended
 from api.v1.signatures import SignedIn, base64_body
 from ledger.app.db import AUDITOR_ROLE
+from ledger.app.uploads import gradebook, within_limits
 from ledger.log.projection import read
 from ledger.school.assessments.commands import (
     SheetEntry,
@@ -26,7 +27,6 @@ from ledger.school.assessments.tables import assessments, subject_comments
 from ledger.school.class_sheets.commands import prepare_sheet, submit_sheet
 from ledger.school.class_sheets.queries import sheet_status
 from ledger.school.imports.gradebook import import_sheet, reconcile
-from ledger.school.imports.sheets import read_gradebook
 
 
 @get(
@@ -106,7 +106,7 @@ async def sheet_write(
     operation_id="sheet_import",
     opt={"action": "sheet.write"},
     status_code=HTTP_200_OK,
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Import the sheet exported by the school-management software (XLSX, CSV or XML, the request body, "
     "at most 5 MB): cell by cell what is new, unchanged or different; unless dry_run, the new values are "
     "appended and each different one becomes a correction request (Điều 17.2, 17.3)",
@@ -126,7 +126,7 @@ async def sheet_import(
     sheet: Annotated[str | None, QueryParameter(max_length=100, description="the workbook's sheet")] = None,
     preset: Annotated[str | None, QueryParameter(description="smas, vnedu, emis or hocba (default: detected)")] = None,
 ) -> dict[str, Any]:
-    book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
+    book = await gradebook(runtime_of(state), await request.body(), filename, sheet=sheet, preset=preset)
     plan = await import_sheet(
         ledger_of(state),
         school,
@@ -147,7 +147,7 @@ async def sheet_import(
     operation_id="sheet_reconcile",
     opt={"action": "gradebook.reconcile"},
     status_code=HTTP_200_OK,
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Reconcile the ledger against the source sheet (the request body): counts, missing assessments, "
     "students only in one of them, mismatches (Điều 18.2; the IT teacher)",
 )
@@ -163,7 +163,7 @@ async def sheet_reconcile(
     sheet: Annotated[str | None, QueryParameter(max_length=100)] = None,
     preset: Annotated[str | None, QueryParameter()] = None,
 ) -> dict[str, Any]:
-    book = read_gradebook(await request.body(), filename, sheet=sheet, preset=preset)
+    book = await gradebook(runtime_of(state), await request.body(), filename, sheet=sheet, preset=preset)
     async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         report = await reconcile(conn, school, book, year=year, class_id=class_id, subject=subject, term=term)
     entry_of(request).touch(item["student"] for item in report["mismatches"] + report["missing"])
@@ -205,7 +205,7 @@ async def sheet_signature_prepare(
     f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/signature",
     operation_id="sheet_signature_submit",
     opt={"action": "sheet.write"},
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Submit the class sheet signed by the subject teacher; it is checked and the signature recorded",
 )
 async def sheet_signature_submit(
@@ -219,6 +219,8 @@ async def sheet_signature_submit(
     data: JSONBody[SignedIn],
 ) -> dict[str, Any]:
     runtime = runtime_of(state)
+    signed = base64_body(data.document)
+    await within_limits(runtime, signed)
     event = await submit_sheet(
         ledger_of(state),
         school,
@@ -227,7 +229,7 @@ async def sheet_signature_submit(
         class_id,
         subject,
         term,
-        base64_body(data.document),
+        signed,
         runtime.trusted_roots(),
         runtime.crls(),
     )

@@ -12,10 +12,11 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.http.problems import ERRORS, problem
+from api.http.problems import ERRORS, UPLOAD_ERRORS, problem
 from api.http.scope import PUBLIC, actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, V1, SchoolId, StudentId, Year
 from ledger.app.db import AUDITOR_ROLE
+from ledger.app.uploads import within_limits
 from ledger.base.errors import Forbidden, ValidationError
 from ledger.format.envelope import Actor, Event
 from ledger.school.rules.identity import personal_id
@@ -195,6 +196,7 @@ async def submit_for(
     revocation lists and timestamped by the school's authority (the API's and the pages' one path);
     with `substitution`, signed in a departed teacher's place (Điều 18.5, 18.7)."""
     runtime = runtime_of(state)
+    await within_limits(runtime, signed)
     return await submit_signature(
         ledger_of(state),
         school,
@@ -213,7 +215,7 @@ async def submit_for(
     f"{SCHOOL}/students/{{student:str}}/signatures",
     operation_id="signature_submit",
     opt={"action": "signature.write"},
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Submit a document signed on the signer's side; it is checked and its signature recorded",
 )
 async def signature_submit(
@@ -258,7 +260,7 @@ async def hocba_pdf_read(state: State, school: SchoolId, student: StudentId, yea
     f"{SCHOOL}/students/{{student:str}}/signatures/pdf",
     operation_id="signature_submit_pdf",
     opt={"action": "signature.write"},
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Submit the PDF học bạ signed on the signer's side: the principal, then the clerk's seal (Điều 13)",
 )
 async def signature_submit_pdf(
@@ -272,6 +274,7 @@ async def signature_submit_pdf(
     personal_id(student)
     signed = base64_body(data.document)
     runtime = runtime_of(state)
+    await within_limits(runtime, signed)
     event = await submit_pdf(
         ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
     )

@@ -11,11 +11,12 @@ from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.http.problems import ERRORS
+from api.http.problems import ERRORS, UPLOAD_ERRORS
 from api.http.scope import ledger_of, runtime_of
 from api.v1.params import SCHOOL, SchoolId, TransferId, appended
 from api.v1.signatures import SignedIn, base64_body, signer_of
 from ledger.app.db import AUDITOR_ROLE
+from ledger.app.uploads import within_limits
 from ledger.log.projection import read
 from ledger.school.transfers.commands import open_paper, open_transfer, prepare_transfer, submit_transfer
 from ledger.school.transfers.queries import sealed_record
@@ -139,19 +140,21 @@ async def transfer_prepare(
     f"{SCHOOL}/transfers/{{transfer:str}}/signatures",
     operation_id="transfer_submit",
     opt={"action": "transfer.sign"},
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Submit the transfer record signed on the signer's side; it is checked and the signature recorded",
 )
 async def transfer_submit(
     request: Request[Any, Any, Any], state: State, school: SchoolId, transfer: TransferId, data: JSONBody[SignedIn]
 ) -> dict[str, Any]:
     runtime = runtime_of(state)
+    signed = base64_body(data.document)
+    await within_limits(runtime, signed)
     event = await submit_transfer(
         ledger_of(state),
         school,
         signer_of(request),
         transfer,
-        base64_body(data.document),
+        signed,
         runtime.trusted_roots(),
         runtime.crls(),
     )
@@ -181,7 +184,7 @@ async def transfer_record(state: State, school: SchoolId, transfer: TransferId) 
     f"{SCHOOL}/transfers/received",
     operation_id="transfer_receive",
     opt={"action": "transfer.write"},
-    responses=ERRORS,
+    responses=UPLOAD_ERRORS,
     summary="Receive a sealed transfer record: every signature and receipt is verified, then its history "
     "is inherited, not re-created (Điều 26.1c)",
 )
@@ -189,11 +192,13 @@ async def transfer_receive(
     request: Request[Any, Any, Any], state: State, school: SchoolId, data: JSONBody[ReceiveIn]
 ) -> dict[str, Any]:
     runtime = runtime_of(state)
+    record = base64_body(data.document)
+    await within_limits(runtime, record)
     events = await receive(
         ledger_of(state),
         school,
         signer_of(request),
-        base64_body(data.document),
+        record,
         year=data.year,
         class_id=data.class_id,
         since=data.since,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, create_engine, resolve_database_url, timeouts_of
 from ledger.app.service_keys import ServiceKeys
+from ledger.app.workers import WorkerPool
 from ledger.base.clock import Clock, SystemClock
 from ledger.base.errors import NotFound, Refused
 from ledger.base.settings import Settings
@@ -80,6 +81,7 @@ class Runtime:
     clock: Clock = field(default_factory=SystemClock)
     _engines: dict[str, AsyncEngine] = field(default_factory=dict)
     _service_keys: ServiceKeys | None = field(default=None, repr=False)
+    _workers: WorkerPool | None = field(default=None, repr=False)
 
     @property
     def pki(self) -> Pki:
@@ -90,6 +92,13 @@ class Runtime:
         if self._service_keys is None:
             self._service_keys = ServiceKeys(self.settings, self.pki)
         return self._service_keys
+
+    @property
+    def workers(self) -> WorkerPool:
+        """The worker processes for heavy work on uploads, started when first used."""
+        if self._workers is None:
+            self._workers = WorkerPool()
+        return self._workers
 
     def engine(self, role: str = APP_ROLE) -> AsyncEngine:
         if role not in self._engines:
@@ -146,6 +155,9 @@ class Runtime:
             ) from None
 
     async def close(self) -> None:
+        if self._workers is not None:
+            await self._workers.close()
+            self._workers = None
         for engine in self._engines.values():
             await engine.dispose()
         self._engines.clear()

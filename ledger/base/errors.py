@@ -57,10 +57,21 @@ class DomainError(HocbaError):
         doc.update(self.details)
         return doc
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled by its parts, so that a refusal raised in a worker process reaches the request
+        whole (ledger.app.workers)."""
+        return (_rebuild, (type(self), self.code, self.vi, self.en, self.field, self.rule, self.details))
+
     def __str__(self) -> str:
         where = f"{self.field}: " if self.field else ""
         rule = f" [{self.rule}]" if self.rule else ""
         return f"{where}{self.vi} / {self.en}{rule}"
+
+
+def _rebuild(
+    cls: type[DomainError], code: str, vi: str, en: str, field: str | None, rule: str | None, details: dict[str, Any]
+) -> DomainError:
+    return cls(code, vi, en, field=field, rule=rule, **details)
 
 
 class ValidationError(DomainError):
@@ -98,3 +109,18 @@ class Forbidden(DomainError):
 
     status = 403
     title = "Forbidden"
+
+
+class TooLarge(DomainError):
+    """An upload beyond a limit of size or shape: bytes, signatures, pages, rows, cells (413)."""
+
+    status = 413
+    title = "Content too large"
+
+
+class Unavailable(DomainError):
+    """The service cannot take the request now (the upload workers are all busy): retry (503)."""
+
+    status = 503
+    title = "Service unavailable"
+    retry_after = 5  # seconds, the answer's Retry-After

@@ -2,7 +2,10 @@
 (xlrd), CSV or tab-separated text in whatever encoding the program wrote (detected by
 charset-normalizer: UTF-8 with or without BOM, UTF-16, Windows-1258…), or the XML of `<BangDiem>`.
 Text is NFC; a number is written as the program meant it (8.0 → "8"), and a cell that holds a
-formula says so, so that the reader refuses it only where it matters."""
+formula says so, so that the reader refuses it only where it matters.
+
+Only the cells a file really holds are read, streaming, whatever used range (`<dimension>`) it
+declares; past MAX_BYTES, MAX_ROWS rows or MAX_CELLS cells the file is refused (413, Điều 20)."""
 
 from __future__ import annotations
 
@@ -17,9 +20,11 @@ from typing import Any
 
 from lxml import etree
 
-from ledger.base.errors import ValidationError
+from ledger.base.errors import TooLarge, ValidationError
 
 MAX_BYTES = 5 * 1024 * 1024  # one class's sheet is a few kilobytes; larger files are refused unread
+MAX_ROWS = 5_000  # rows holding anything; a class has fifty students, a school a few thousand
+MAX_CELLS = 200_000  # cells read, blank ones between real cells included
 EXTENSIONS = {"xlsx": "xlsx", "xls": "xls", "csv": "text", "tsv": "text", "txt": "text", "xml": "xml"}
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -41,6 +46,42 @@ class Grid:
 
 
 Refuse = Callable[[str, str, str], ValidationError]  # (code, vi, en) -> the error naming the file
+
+
+def too_large(refuse: Refuse, code: str, vi: str, en: str) -> TooLarge:
+    """The refusal `refuse` would make (naming the file), as a 413."""
+    error = refuse(code, vi, en)
+    return TooLarge(error.code, error.vi, error.en, field=error.field, rule="Điều 20", **error.details)
+
+
+class _Budget:
+    """Rows and cells read so far, refused past MAX_ROWS and MAX_CELLS. Blank rows past MAX_ROWS
+    (formatting some programs leave down the sheet) are passed over, not read."""
+
+    def __init__(self, refuse: Refuse) -> None:
+        self.refuse = refuse
+        self.cells = 0
+
+    def take(self, number: int, values: list[Any] | tuple[Any, ...]) -> bool:
+        """Whether to read row `number` of these values; refused when it is beyond the limits."""
+        if number > MAX_ROWS:
+            if all(v is None or v == "" for v in values):
+                return False
+            raise too_large(
+                self.refuse,
+                "gradebook.too_many_rows",
+                f"tệp có hơn {MAX_ROWS} dòng",
+                f"the file has more than {MAX_ROWS} rows",
+            )
+        self.cells += len(values)
+        if self.cells > MAX_CELLS:
+            raise too_large(
+                self.refuse,
+                "gradebook.too_many_cells",
+                f"tệp có hơn {MAX_CELLS} ô",
+                f"the file has more than {MAX_CELLS} cells",
+            )
+        return True
 
 
 def column_letter(index: int) -> str:
@@ -69,7 +110,9 @@ def file_kind(data: bytes, file: str, refuse: Refuse) -> str:
     """The file's kind, refused unless its size, its extension and its content agree."""
     if len(data) > MAX_BYTES:
         limit = MAX_BYTES // (1024 * 1024)
-        raise refuse("gradebook.too_large", f"tệp lớn hơn giới hạn {limit} MB", f"the file is larger than {limit} MB")
+        raise too_large(
+            refuse, "gradebook.too_large", f"tệp lớn hơn giới hạn {limit} MB", f"the file is larger than {limit} MB"
+        )
     extension = file.rsplit(".", 1)[-1].lower() if "." in file else ""
     if extension not in EXTENSIONS:
         raise refuse(
@@ -129,9 +172,12 @@ def _xlsx(data: bytes, sheet: str | None, refuse: Refuse) -> Grid:
         if sheet is not None and sheet not in book.sheetnames:
             raise _no_sheet(sheet, book.sheetnames, refuse)
         page = book[sheet] if sheet is not None else book.worksheets[0]
-        page.reset_dimensions()  # some programs write a wrong used range; read every row there is
+        page.reset_dimensions()  # the declared used range may be wrong, or hostile: read the real cells only
         rows = []
+        budget = _Budget(refuse)
         for number, cells in enumerate(page.iter_rows(), start=1):
+            if not budget.take(number, [getattr(cell, "value", None) for cell in cells]):
+                continue
             row = []
             for index, cell in enumerate(cells):
                 value = getattr(cell, "value", None)
@@ -157,7 +203,10 @@ def _xls(data: bytes, sheet: str | None, refuse: Refuse) -> Grid:
             raise _no_sheet(sheet, names, refuse)
         page = book.sheet_by_name(sheet) if sheet is not None else book.sheet_by_index(0)
         rows = []
+        budget = _Budget(refuse)
         for r in range(page.nrows):
+            if not budget.take(r + 1, page.row_values(r)):
+                continue
             row = []
             for c in range(page.ncols):
                 cell = page.cell(r, c)
@@ -182,7 +231,10 @@ def _text(data: bytes, sheet: str | None, refuse: Refuse) -> Grid:
         )
     text = unicodedata.normalize("NFC", str(best)).lstrip("\ufeff")
     rows = []
+    budget = _Budget(refuse)
     for number, values in enumerate(csv.reader(io.StringIO(text), delimiter=_separator(text[:8192])), start=1):
+        if not budget.take(number, [v.strip() for v in values]):
+            continue
         row = [Cell(column_letter(i), v.strip(), v.strip().startswith("=")) for i, v in enumerate(values)]
         rows.append((number, row))
     return Grid("text", sheet or "", rows, best.encoding)
@@ -212,7 +264,10 @@ def _xml(data: bytes, refuse: Refuse) -> list[tuple[int, list[Cell]]]:
         )
     names = [c.get("Ten", "") for c in pupils[0] if isinstance(c.tag, str)]
     rows = [(1, [Cell(name, cell_text(name)) for name in names])]
+    budget = _Budget(refuse)
+    budget.take(1, names)
     for number, pupil in enumerate(pupils, start=2):
+        budget.take(number, names)
         cells = {c.get("Ten", ""): cell_text(c.text) for c in pupil if isinstance(c.tag, str)}
         texts = [cells.get(name, "") for name in names]
         rows.append((number, [Cell(name, text, text.startswith("=")) for name, text in zip(names, texts, strict=True)]))
