@@ -27,6 +27,7 @@ from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from sqlalchemy import or_, select
 
+from api.http.media import documented
 from api.http.problems import ERRORS, UPLOAD_ERRORS, problem
 from api.http.scope import PUBLIC, entry_of, runtime_of
 from ledger.app.db import AUDITOR_ROLE
@@ -88,6 +89,7 @@ def _issued_out(row: dict[str, Any], school: str) -> dict[str, Any]:
 @post(
     f"{V1}/portal/verify",
     operation_id="portal_verify",
+    operation_class=documented(takes=("application/xml", "application/pdf")),
     opt={"action": PUBLIC},
     status_code=HTTP_200_OK,
     responses=UPLOAD_ERRORS,

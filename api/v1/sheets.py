@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
+from api.http.media import SPREADSHEETS, documented
 from api.http.problems import ERRORS, UPLOAD_ERRORS
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ClassId, SchoolId, SubjectCode, Term, Year, appended
@@ -104,6 +105,7 @@ async def sheet_write(
 @post(
     f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/import",
     operation_id="sheet_import",
+    operation_class=documented(takes=SPREADSHEETS),
     opt={"action": "sheet.write"},
     status_code=HTTP_200_OK,
     responses=UPLOAD_ERRORS,
@@ -145,6 +147,7 @@ async def sheet_import(
 @post(
     f"{SCHOOL}/classes/{{class_id:str}}/sheets/{{subject:str}}/{{term:str}}/reconcile",
     operation_id="sheet_reconcile",
+    operation_class=documented(takes=SPREADSHEETS),
     opt={"action": "gradebook.reconcile"},
     status_code=HTTP_200_OK,
     responses=UPLOAD_ERRORS,
