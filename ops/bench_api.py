@@ -40,8 +40,8 @@ from api.app import create_app
 from audit.trail import AccessTrail
 from ledger.app import migrate
 from ledger.app.db import AUDITOR_ROLE, ensure_database, start_embedded
-from ledger.app.demo import ADMIN as SETUP
 from ledger.app.demo import PRINCIPAL, DemoSchool, build_demo_school
+from ledger.app.demo import PRINCIPAL as SETUP
 from ledger.app.demo import PRINCIPAL as SETUP_PRINCIPAL
 from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ, ManualClock

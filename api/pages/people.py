@@ -24,6 +24,7 @@ from api.pages.toolkit import (
     text_of,
 )
 from api.v1.params import SchoolId
+from ledger.app.accounts import acting_role
 from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import DomainError, ValidationError
 from ledger.school.accounts.commands import disable_account
@@ -55,7 +56,7 @@ async def _people(
         roles=ROLES[lang_of(request)],
         can_approve=may(principal, "assignment.approve"),
         can_end=may(principal, "assignment.end"),
-        can_disable=may(principal, "school.admin"),
+        can_disable=may(principal, "account.disable"),
         **extra,
     )
 
@@ -124,12 +125,12 @@ async def assignment_end_page(request: Request[Any, Any, Any], state: State, sch
 @post(
     PEOPLE_PAGE + "/khoa",
     operation_id="page_account_disable",
-    opt=page("school.admin"),
+    opt=page("account.disable"),
     status_code=303,
     include_in_schema=False,
 )
 async def account_disable_page(request: Request[Any, Any, Any], state: State, school: SchoolId) -> Any:
-    actor = actor_for(principal_of(request), Role.ADMIN.value)
+    actor = actor_for(principal_of(request), acting_role(principal_of(request)))
 
     async def work(form: dict[str, str]) -> None:
         await disable_account(ledger_of(state), school, form.get("username", ""), actor, form.get("reason") or None)

@@ -14,7 +14,7 @@ from api.http.problems import ERRORS
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ImportKind, SchoolId, UsernameField
 from audit.rules import alert
-from ledger.app.accounts import create_account_as
+from ledger.app.accounts import acting_role, create_account_as
 from ledger.format.envelope import Event
 from ledger.school.accounts.commands import disable_account
 from ledger.school.imports import sector as importer
@@ -111,7 +111,7 @@ async def account_create(
 @post(
     f"{SCHOOL}/accounts/{{username:str}}/disable",
     operation_id="account_disable",
-    opt={"action": "school.admin"},
+    opt={"action": "account.disable"},
     status_code=HTTP_200_OK,
     responses=ERRORS,
     summary="Disable an account (the person left): its password, API key and tokens stop working at once",
@@ -123,6 +123,6 @@ async def account_disable(
     username: Annotated[str, PathParameter(max_length=100)],
     data: JSONBody[DisableIn | None] = None,
 ) -> dict[str, Any]:
-    actor = actor_for(principal_of(request), "ADMIN")
+    actor = actor_for(principal_of(request), acting_role(principal_of(request)))
     await disable_account(ledger_of(state), school, username, actor, data.reason if data else None)
     return {"username": username, "disabled": True}

@@ -1,6 +1,7 @@
-"""Creating an account as a signed-in person, by whichever door (the API, `hocba account create`):
-auditor and integration accounts, which read every record, are made by the principal only and each
-raises an alert (Điều 5.3c); every other account by the admin."""
+"""Opening an account as a signed-in person, by whichever door (the API, the pages, `hocba account
+create`): the principal opens the accounts that read every record (auditors, integration clients) and
+those of the staff who hold a leadership, admin or clerk role, each with an alert; the admin or the
+principal every other one (Điều 5.3c)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,18 @@ from audit.trail import AccessTrail
 from ledger.base.clock import Clock
 from ledger.format.envelope import Actor
 from ledger.log.append import Ledger
-from ledger.school.accounts.commands import PRIVILEGED, NewAccount, create_account, maker_of
+from ledger.school.accounts.commands import NewAccount, create_account
 from ledger.school.rules.policy import AccountKind, Principal
+from ledger.school.rules.roles import Role
+
+
+def acting_role(principal: Principal) -> str:
+    """The role a signed-in person manages accounts in: the principal's when they hold it (it reaches
+    every account), else the admin's; the ledger refuses anyone else."""
+    for role in (Role.PRINCIPAL, Role.ADMIN):
+        if role in principal.roles:
+            return role.value
+    return ",".join(sorted(r.value for r in principal.roles)) or "NONE"
 
 
 async def create_account_as(
@@ -27,9 +38,7 @@ async def create_account_as(
 ) -> NewAccount:
     """Open an account in the principal's school as `principal` (the account.opened event names them);
     refused when the kind is not theirs to make."""
-    needed = maker_of(kind)  # create_account refuses an actor acting in any other role
-    acting = needed.value if needed in principal.roles else ",".join(sorted(r.value for r in principal.roles))
-    actor = Actor(principal.staff_id or principal.username, acting or "NONE", account=principal.username)
+    actor = Actor(principal.staff_id or principal.username, acting_role(principal), account=principal.username)
     made = await create_account(
         ledger,
         principal.school,
@@ -40,8 +49,8 @@ async def create_account_as(
         student_id=student_id,
         password=password,
     )
-    if kind in PRIVILEGED:  # every account that reads all records is known to auditors and the principal
+    if made.privileged:  # every account that reads all records, or a leader's, is known to auditors
         now = clock.now()
-        detail = {"kind": kind.value, "created_by": principal.username}
+        detail = {"kind": kind.value, "staff": staff_id, "created_by": principal.username}
         await trail.raise_alerts(principal.school, [alert("privileged_account", made.username, now, now, detail)])
     return made

@@ -70,7 +70,7 @@ def _carried_accounts(url: str) -> list[dict[str, Any]]:
             if not conn.execute(text("SELECT to_regclass('hocba.accounts_carried')")).scalar():
                 return []
             query = text(
-                "SELECT a.school_id, a.username, a.kind, a.staff_id, a.student_id "
+                "SELECT a.school_id, a.username, a.kind, a.staff_id, a.student_id, a.disabled "
                 "FROM hocba.accounts_carried c JOIN hocba.accounts a USING (school_id, username) ORDER BY 1, 2"
             )
             return [dict(row) for row in conn.execute(query).mappings()]
@@ -85,7 +85,7 @@ async def _record_carried(url: str, carried: list[dict[str, Any]]) -> None:
     from ledger.app.db import create_engine as async_engine
     from ledger.format.envelope import SYSTEM, NewEvent
     from ledger.log.projection import read
-    from ledger.school.accounts.tables import ACCOUNT_OPENED, account_records
+    from ledger.school.accounts.tables import ACCOUNT_DISABLED, ACCOUNT_OPENED, account_records
     from ledger.school.readmodels import school_ledger
 
     engine = async_engine(url)
@@ -104,7 +104,11 @@ async def _record_carried(url: str, carried: list[dict[str, Any]]) -> None:
                     "student": row["student_id"],
                     "carried_over": True,
                 }
-                await ledger.append(school, [NewEvent(ACCOUNT_OPENED, payload, SYSTEM)])
+                events = [NewEvent(ACCOUNT_OPENED, payload, SYSTEM)]
+                if row["disabled"]:  # closed before: closed on the ledger too, not only in the table
+                    reason = "tài khoản đã khóa trước khi ghi vào sổ cái / disabled before accounts were events"
+                    events.append(NewEvent(ACCOUNT_DISABLED, {"username": username, "reason": reason}, SYSTEM))
+                await ledger.append(school, events)
             with owner.begin() as conn:
                 conn.execute(
                     text("DELETE FROM hocba.accounts_carried WHERE school_id = :s AND username = :u"),

@@ -43,7 +43,7 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
 
     async def body(runtime: Any) -> int:
         async with acting(
-            runtime, settings, args, "account create", "account.create", bootstrap=no_admin_account_yet
+            runtime, settings, args, "account create", "account.create", bootstrap=never_had_an_account
         ) as s:
             if s.principal is None:
                 await _leader_first(runtime, s.school, kind, args.staff_id or args.username)
@@ -55,6 +55,7 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
                     actor=s.actor,
                     staff_id=args.staff_id,
                     password=password,
+                    bootstrap=True,
                 )
             else:
                 made = await create_account_as(
@@ -79,7 +80,7 @@ def cmd_account_create(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
-LEADERS_FIRST = ("PRINCIPAL", "ADMIN")
+LEADERS_FIRST = ("PRINCIPAL",)
 
 
 async def _holders(runtime: Any, school: str, roles: tuple[str, ...]) -> set[str]:
@@ -95,33 +96,30 @@ async def _holders(runtime: Any, school: str, roles: tuple[str, ...]) -> set[str
     }
 
 
-async def no_admin_account_yet(runtime: Any, school: str) -> bool:
-    """Bootstrap of accounts: until the school's admin has an account, nobody can make one through the
-    policy (staff accounts are the admin's to make), so the operator makes the first ones."""
-    from sqlalchemy import select
+async def never_had_an_account(runtime: Any, school: str) -> bool:
+    """Bootstrap of accounts: only a school whose ledger never opened an account (its events are
+    append-only and chained: no one can make a school look new again) gets its first account from
+    the operator; every later one is opened by a signed-in principal or admin."""
+    from ledger.log.store import count_types
+    from ledger.school.accounts.tables import ACCOUNT_OPENED
 
-    from ledger.school.accounts.tables import accounts
-
-    admins = await _holders(runtime, school, ("ADMIN",))
     async with runtime.engine().connect() as conn:
-        query = select(accounts.c.staff_id).where(accounts.c.school_id == school, accounts.c.disabled.is_(False))
-        staff = set((await conn.execute(query)).scalars())
-    return not admins & staff
+        return not await count_types(conn, school, [ACCOUNT_OPENED])
 
 
 async def _leader_first(runtime: Any, school: str, kind: Any, staff_id: str) -> None:
-    """The first accounts of a school are its principal's and its admin's: staff accounts of whoever
-    holds those assignments now (imported first); the admin makes every other one."""
+    """The first account of a school is its principal's: the staff account of whoever holds that
+    assignment now (imported first); the principal then opens the admin's, and the admin the rest."""
     from ledger.base.errors import Forbidden
     from ledger.school.rules.policy import AccountKind
 
     if kind is not AccountKind.STAFF or staff_id not in await _holders(runtime, school, LEADERS_FIRST):
         raise Forbidden(
             "account.first_is_a_leader",
-            "Tài khoản đầu tiên của trường là của Hiệu trưởng hoặc quản trị viên (đã được phân công); các tài "
-            "khoản khác do quản trị viên tạo sau khi đăng nhập.",
-            "The first accounts of a school are the principal's and the admin's (assigned first); every other "
-            "account is made by the admin, signed in.",
+            "Tài khoản đầu tiên của trường là của Hiệu trưởng (đã được phân công); các tài khoản khác do Hiệu "
+            "trưởng hoặc quản trị viên tạo sau khi đăng nhập.",
+            "The first account of a school is the principal's (assigned first); every other account is opened "
+            "by the principal or the admin, signed in.",
             field="username",
             rule="Điều 5.3c",
         )
@@ -133,7 +131,8 @@ def cmd_account_disable(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.readmodels import school_ledger
 
     async def body(runtime: Any) -> int:
-        async with acting(runtime, settings, args, "account disable", "school.admin") as session:
+        roles = ("PRINCIPAL", "ADMIN")
+        async with acting(runtime, settings, args, "account disable", "account.disable", roles) as session:
             session.entry.resource["username"] = args.username
             ledger = school_ledger(runtime.engine(), clock=runtime.clock)
             await disable_account(ledger, session.school, args.username, session.actor, args.reason)

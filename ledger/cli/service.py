@@ -113,7 +113,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _demo_accounts(runtime: Any, demo: Any) -> list[tuple[str, str, str]]:
     """Accounts on the demo school, to sign in with: (username, password or API key, what they do)."""
-    from ledger.app.demo import ADMIN, DEMO_ACCOUNTS, DEMO_PASSWORD, PRINCIPAL
+    from ledger.app.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, PRINCIPAL
     from ledger.school.accounts.commands import create_account
     from ledger.school.readmodels import school_ledger
     from ledger.school.rules.policy import AccountKind
@@ -137,7 +137,7 @@ async def _demo_accounts(runtime: Any, demo: Any) -> list[tuple[str, str, str]]:
             AccountKind(kind),
             student_id=demo.rosters[first_class][0] if kind == "GUARDIAN" else None,
             password=None if integration else DEMO_PASSWORD,
-            actor=PRINCIPAL if kind in ("AUDITOR", "INTEGRATION") else ADMIN,
+            actor=PRINCIPAL,  # the principal opens the demo's accounts, leaders' included (Điều 5.3c)
         )
         made.append((username, str(account.api_key) if integration else DEMO_PASSWORD, what))
     return made

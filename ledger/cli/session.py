@@ -255,8 +255,18 @@ async def acting(
     unsigned = given_token(args, school) is None or not await _school_known(runtime, school)
     if bootstrap is not None and unsigned and await bootstrap(runtime, school):
         entry.username, entry.resource["bootstrap"] = f"os:{login_name()}", "true"
-        who = getattr(args, "actor", None) or f"cli.{login_name()}"
-        session = Session(runtime, school, None, Actor(who, roles[0] if roles else "ADMIN"), entry)
+        if getattr(args, "actor", None):  # no account vouches for a name: the operator is recorded as who they are
+            raise await _refuse(
+                entry,
+                runtime,
+                403,
+                "actor.not_you",
+                CliError(
+                    "khi khởi tạo trường không dùng --actor: sổ cái ghi người vận hành máy chủ / --actor is not "
+                    "taken while installing a school: the ledger records the server's operator"
+                ),
+            )
+        session = Session(runtime, school, None, Actor(f"os:{login_name()}", "OPERATOR"), entry)
     else:
         session = await _as_account(runtime, settings, args, school, entry, action, roles, target)
     try:

@@ -253,8 +253,9 @@ async def test_accounts_made_before_accounts_were_events_are_carried_over_once(s
         migrate.upgrade(url, "0013")
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(
-                "INSERT INTO hocba.accounts (school_id, username, kind, staff_id, password_hash) "
-                "VALUES ('truong-cu', 'gv.cu', 'STAFF', 'gv.cu', 'x')"
+                "INSERT INTO hocba.accounts (school_id, username, kind, staff_id, password_hash, disabled) "
+                "VALUES ('truong-cu', 'gv.cu', 'STAFF', 'gv.cu', 'x', false), "
+                "('truong-cu', 'gv.nghi', 'STAFF', 'gv.nghi', 'x', true)"
             )
         migrate.upgrade(url)
         migrate.upgrade(url)  # a second upgrade carries nothing again
@@ -265,9 +266,12 @@ async def test_accounts_made_before_accounts_were_events_are_carried_over_once(s
                 row = await account_row(conn, "truong-cu", "gv.cu")
         finally:
             await engine.dispose()
-        assert [(e.type, e.actor.user, e.payload["carried_over"]) for e in events] == [
-            ("account.opened", "system", True)
+        assert [(e.type, e.actor.user, e.payload["username"]) for e in events] == [
+            ("account.opened", "system", "gv.cu"),
+            ("account.opened", "system", "gv.nghi"),
+            ("account.disabled", "system", "gv.nghi"),  # closed before: closed on the ledger too
         ]
+        assert all(e.payload["carried_over"] for e in events if e.type == "account.opened")
         assert row is not None and not row["disabled"]
         with psycopg.connect(url, autocommit=True) as conn:
             assert conn.execute("SELECT to_regclass('hocba.accounts_carried')").fetchone() == (None,)
@@ -375,3 +379,39 @@ async def test_the_command_line_approves_and_ends_assignments_as_the_signed_in_a
     assert event.type == "assignment.ended" and event.actor.account == ADMIN.user
     cli = [r for r in await trail(term) if r[0].startswith("cli.assignment")]
     assert [r[1] for r in cli] == ["allowed", "denied", "allowed", "allowed"]
+
+
+async def test_only_the_principal_opens_or_closes_a_leaders_account_dieu_5_3c(
+    term: TermSchool, client: httpx.AsyncClient
+) -> None:
+    """The admin closes the principal's account to open one of its own in the principal's name, or
+    opens an account for someone whose leadership grant is still waiting: refused, nothing changes.
+    The principal may, and auditors are told."""
+    school = term.school
+    admin = await bearer(client, school, ADMIN.user)
+    principal = await bearer(client, school, PRINCIPAL.user)
+    for leader in (PRINCIPAL.user, VICE_PRINCIPAL.user):
+        refused = await client.post(f"{V1}/schools/{school}/accounts/{leader}/disable", json={}, headers=admin)
+        assert refused.status_code == 403 and refused.json()["code"] == "account.not_yours", refused.text
+    assert (await client.get(f"{V1}/me", headers=principal)).status_code == 200
+    newcomer = next(t for t in sorted(term.demo.subject_teachers.values()) if t not in (term.teacher, term.homeroom))
+    row = {"staff": newcomer, "role": "LEADERSHIP", "valid_from": "2025-10-01"}
+    assert (
+        await client.post(f"{V1}/schools/{school}/imports/assignments", json={"rows": [row]}, headers=admin)
+    ).is_success
+    before = await head(term.demo.ledger, school)
+    wanted = {"username": newcomer, "kind": "STAFF", "password": "mat-khau-moi-dai"}
+    refused = await client.post(f"{V1}/schools/{school}/accounts", json=wanted, headers=admin)
+    assert refused.status_code == 403 and refused.json()["code"] == "account.not_yours"
+    assert await head(term.demo.ledger, school) == before
+    made = await client.post(f"{V1}/schools/{school}/accounts", json=wanted, headers=principal)
+    assert made.status_code == 201, made.text
+    closed = await client.post(
+        f"{V1}/schools/{school}/accounts/{VICE_PRINCIPAL.user}/disable", json={"reason": "Nghỉ hưu"}, headers=principal
+    )
+    assert closed.status_code == 200, closed.text
+    auditor = await bearer(client, school, "thanhtra.phong")
+    alerts = (await client.get(f"{V1}/schools/{school}/audit/alerts", headers=auditor)).json()["items"]
+    assert ("privileged_account", newcomer) in [(a["rule"], a["username"]) for a in alerts]
+    denied = [r for r in await trail(term) if r[0] in ("account_disable", "account_create") and r[1] == "denied"]
+    assert [r[2] for r in denied] == ["account.not_yours"] * 3

@@ -80,14 +80,19 @@ async def test_a_disabled_account_is_refused_at_once_dieu_27(term: TermSchool, c
 async def test_no_second_account_acts_as_the_principal_dieu_5_3c_24_3(
     term: TermSchool, client: httpx.AsyncClient
 ) -> None:
-    """The admin creates an account bound to the principal's staff id: refused; only after the old
-    account is disabled may a replacement be made (one person, one active account)."""
+    """The admin creates an account bound to the principal's staff id: refused, an account in a leader's
+    name is the principal's to open (Điều 5.3c); and even the principal may not open a second one while
+    the first is active (one person, one active account)."""
     school = term.school
     admin = await bearer(client, school, ADMIN.user)
     shadow = {"username": "ht.bong", "kind": "STAFF", "staff_id": PRINCIPAL.user, "password": "mat-khau-bong-dem"}
     refused = await client.post(f"{V1}/schools/{school}/accounts", json=shadow, headers=admin)
-    assert refused.status_code == 409, refused.text
-    body = refused.json()
+    assert refused.status_code == 403 and refused.json()["code"] == "account.not_yours", refused.text
+    second = await client.post(
+        f"{V1}/schools/{school}/accounts", json=shadow, headers=await bearer(client, school, PRINCIPAL.user)
+    )
+    assert second.status_code == 409, second.text
+    body = second.json()
     assert body["code"] == "account.person_taken" and PRINCIPAL.user in body["detail"]
     async with term.runtime.engine().connect() as conn:
         names = (await conn.execute(select(accounts.c.username).where(accounts.c.school_id == school))).scalars()
@@ -96,6 +101,7 @@ async def test_no_second_account_acts_as_the_principal_dieu_5_3c_24_3(
         f"{V1}/auth/token", json={"school": school, "username": "ht.bong", "password": "mat-khau-bong-dem"}
     )
     assert login.status_code == 401
+    assert ("account_create", "denied", "account.not_yours") in await trail(term)
     assert ("account_create", "refused", "account.person_taken") in await trail(term)
 
 

@@ -198,8 +198,9 @@ async def test_hocba_token_mints_only_for_the_signed_in_account(
 async def test_a_school_is_bootstrapped_without_an_account_and_then_never_again(
     env: dict[str, str], school: str, tmp_path: Path, app_engine: AsyncEngine
 ) -> None:
-    """Registering a new school, its staff, first assignments and the accounts of its principal and
-    admin need no account; once it has them, the same commands without a token are refused, recorded."""
+    """Registering a new school, its staff, first assignments and its principal's account need no
+    account; once it has one, the same commands without a token are refused, recorded, and closing
+    accounts never makes the school new again (Điều 5.3c)."""
     staff = tmp_path / "staff.csv"
     people = "ht.le,Lê Văn Hiệu\nqt.pham,Phạm Quản Trị\ngv.ngo,Ngô Thị Giáo\n"
     staff.write_text("Mã cán bộ,Họ và tên\n" + people, encoding="utf-8")
@@ -229,40 +230,44 @@ async def test_a_school_is_bootstrapped_without_an_account_and_then_never_again(
     assert helpers.hocba("school", "register", *where, "--name", "THCS Mới", env=env).returncode == 0
     assert helpers.hocba("import", "staff", str(staff), *where, env=env).returncode == 0
     assert helpers.hocba("import", "assignments", str(roles), *where, env=env).returncode == 0
+    forged = helpers.hocba("school", "register", "--school", f"{school}-b", "--name", "X", "--actor", "ht.le", env=env)
+    assert forged.returncode == 2 and "--actor" in forged.stderr  # no account vouches for a name at bootstrap
     teacher_first = create("gv.ngo", env)
-    assert teacher_first.returncode == 2 and "principal's and the admin's" in teacher_first.stderr
+    assert teacher_first.returncode == 2 and "first account of a school is the principal's" in teacher_first.stderr
     assert create("ht.le", env).returncode == 0
     late = helpers.hocba("import", "staff", str(staff), *where, env=env)  # the school has an account now
     assert late.returncode == 2 and "hocba login" in late.stderr
-    assert create("qt.pham", env).returncode == 0
 
     for refused in (
-        create("gv.ngo", env),
+        create("qt.pham", env),  # the admin's account: the principal opens it, signed in
         helpers.hocba("import", "assignments", str(roles), *where, env=env),
         helpers.hocba("school", "register", *where, "--name", "THCS Khác", env=env),
     ):
         assert refused.returncode == 2 and "hocba login" in refused.stderr, refused.stderr
 
+    principal = {**env, "XDG_CONFIG_HOME": str(tmp_path / "principal")}
+    assert login(principal, school, "ht.le", "mat-khau-ht.le\n").returncode == 0
+    assert create("qt.pham", principal).returncode == 0
     own = {**env, "XDG_CONFIG_HOME": str(tmp_path / "config")}
     assert login(own, school, "qt.pham", "mat-khau-qt.pham\n").returncode == 0
     made = create("gv.ngo", own)
     assert made.returncode == 0, made.stderr
+    # The admin leaves: its account is closed; the school does not become new again for the operator.
+    closed = helpers.hocba("account", "disable", *where, "--username", "qt.pham", env=principal)
+    assert closed.returncode == 0, closed.stderr
+    again = create("qt.moi", env)
+    assert again.returncode == 2 and "hocba login" in again.stderr
     entries = await trail(app_engine, school)
     boot = [e["action"] for e in entries if str(e["username"]).startswith("os:") and e["outcome"] == "allowed"]
-    assert boot == [
-        "cli.school.register",
-        "cli.import.staff",
-        "cli.import.assignments",
-        "cli.account.create",
-        "cli.account.create",
-    ]
+    assert boot == ["cli.school.register", "cli.import.staff", "cli.import.assignments", "cli.account.create"]
     assert {(e["action"], e["reason"]) for e in entries if e["outcome"] == "denied"} >= {
         ("cli.import.staff", "credential.missing"),
         ("cli.import.assignments", "credential.missing"),
         ("cli.school.register", "credential.missing"),
         ("cli.account.create", "credential.missing"),
     }
-    assert [e["username"] for e in entries if e["action"] == "cli.account.create"][-1] == "qt.pham"
+    made_by = [e["username"] for e in entries if e["action"] == "cli.account.create" and e["outcome"] == "allowed"]
+    assert made_by[1:] == ["ht.le", "qt.pham"]
 
 
 async def test_the_operators_integrity_commands_leave_an_entry_as_the_os_user_dieu_20(

@@ -7,11 +7,12 @@ post, is refused and nothing is recorded."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.app.demo import PRINCIPAL, STAFF_NAMES
+from ledger.app.demo import ADMIN, APPOINTMENT, PRINCIPAL, STAFF_NAMES
 from ledger.format.envelope import Actor
 from ledger.log.projection import read
 from ledger.school.rules.roles import Role
@@ -200,6 +201,16 @@ async def test_a_teacher_not_in_charge_cannot_sign_for_a_departed_one_dieu_18_5_
         demo.school,
         "signature.substitute_not_entitled",
         lambda: _submit_in_place(signers, student, "TOAN", teacher, toan),
+    )
+    # a principal's grant the admin recorded waits for the principal in force: it entitles no one
+    appointment = replace(APPOINTMENT, number="99/QĐ-GIẢ")
+    waiting = Assignment(ngu_van, Role.PRINCIPAL, demo.clock.now().date(), decision=appointment)
+    await make_assignments(demo.ledger, demo.school, ADMIN, [waiting])
+    await helpers.refused(
+        demo.ledger,
+        demo.school,
+        "signature.substitute_not_entitled",
+        lambda: _submit_in_place(signers, student, "TOAN", Actor(ngu_van, Role.PRINCIPAL), toan),
     )
     await helpers.refused(
         demo.ledger,

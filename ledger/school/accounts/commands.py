@@ -19,15 +19,11 @@ from ledger.school.accounts.tables import ACCOUNT_DISABLED, ACCOUNT_OPENED, acco
 from ledger.school.rules import identity
 from ledger.school.rules.policy import AccountKind
 from ledger.school.rules.roles import Role
-from ledger.school.years.tables import staff, students
+from ledger.school.years.grants import PRIVILEGED as LEADING_ROLES
+from ledger.school.years.tables import assignments, staff, students
 
 # Accounts that read every record: opened only on the principal's own act (Điều 5.3c).
 PRIVILEGED = (AccountKind.AUDITOR, AccountKind.INTEGRATION)
-
-
-def maker_of(kind: AccountKind) -> Role:
-    """The role that opens an account of this kind."""
-    return Role.PRINCIPAL if kind in PRIVILEGED else Role.ADMIN
 
 
 @dataclass(frozen=True)
@@ -36,6 +32,7 @@ class NewAccount:
     kind: AccountKind
     password: str | None  # shown once
     api_key: str | None  # shown once
+    privileged: bool = False  # reads every record, or belongs to someone who holds a leadership role
 
 
 async def create_account(
@@ -48,10 +45,15 @@ async def create_account(
     staff_id: str | None = None,
     student_id: str | None = None,
     password: str | None = None,
+    bootstrap: bool = False,
 ) -> NewAccount:
     """Open an account: an account.opened event and its credentials, in one transaction. Staff
     accounts name a registered staff member; guardian and student accounts a registered student;
-    integration clients receive an API key instead of a password."""
+    integration clients receive an API key instead of a password. The admin or the principal opens
+    accounts; only the principal opens the accounts that read every record (auditors, integration
+    clients) and those of the staff who hold or wait for a leadership role, so that no one but the
+    principal can put an account in a leader's name (Điều 5.3c). `bootstrap`: the school's first
+    account, opened by the operator of a school that never had one."""
     if not isinstance(username, str) or not USERNAME.match(username):
         raise ValidationError(
             "account.username",
@@ -65,16 +67,6 @@ async def create_account(
             "mật khẩu cần ít nhất 10 ký tự",
             "a password has at least 10 characters",
             field="password",
-        )
-    needed = maker_of(kind)
-    if str(actor.role) != needed.value:
-        who = "Hiệu trưởng" if needed is Role.PRINCIPAL else "quản trị viên"
-        raise Forbidden(
-            "account.not_yours",
-            f"Tài khoản loại {kind.value} chỉ do {who} tạo.",
-            f"A {kind.value} account is made by the {needed.value.lower()} only.",
-            field="kind",
-            rule="Điều 5.3c",
         )
     if kind is AccountKind.STAFF:
         staff_id = identity.staff_id(staff_id or username, "staff_id")
@@ -98,6 +90,9 @@ async def create_account(
         )
         if exists:
             raise Conflict("account.exists", "tài khoản đã tồn tại", "the account already exists", field="username")
+        privileged.append(kind in PRIVILEGED or await _leads(session, staff_id))
+        if not bootstrap:
+            _entitled(actor, privileged[0], f"Tài khoản loại {kind.value}", f"A {kind.value} account")
         await _one_active(conn, school, kind, staff_id, student_id)
         payload = {"username": username, "kind": kind.value, "staff": staff_id, "student": student_id}
         await session.append([NewEvent(ACCOUNT_OPENED, payload, actor)])
@@ -116,8 +111,34 @@ async def create_account(
         }
         await conn.execute(insert(accounts).values(row))
 
+    privileged: list[bool] = []
     await ledger.execute(school, decide)
-    return NewAccount(username, kind, None if password else secret, key)
+    return NewAccount(username, kind, None if password else secret, key, privileged[-1])
+
+
+async def _leads(session: SchoolSession, staff_id: str | None) -> bool:
+    """Does the staff member hold, or wait for, a role the principal gives (or the principal's own),
+    now or from a later day?"""
+    if staff_id is None:
+        return False
+    today = session.now().date()
+    rows = await read(session.conn, assignments, session.school, staff_id=staff_id)
+    return any(Role(r["role"]) in LEADING_ROLES and (r["valid_to"] is None or r["valid_to"] >= today) for r in rows)
+
+
+def _entitled(actor: Actor, privileged: bool, what_vi: str, what_en: str) -> None:
+    """The principal acts on every account; the admin on all but the privileged ones."""
+    allowed = {Role.PRINCIPAL.value} if privileged else {Role.PRINCIPAL.value, Role.ADMIN.value}
+    if str(actor.role) not in allowed:
+        raise Forbidden(
+            "account.not_yours",
+            f"{what_vi} này do Hiệu trưởng quản lý: tài khoản đọc mọi hồ sơ, hoặc của người giữ vai trò lãnh "
+            "đạo, quản trị, văn thư.",
+            f"{what_en} like this one is the principal's to manage: it reads every record, or belongs to "
+            "someone who holds a leadership, admin or clerk role.",
+            field="kind",
+            rule="Điều 5.3c",
+        )
 
 
 async def _one_active(
@@ -155,13 +176,19 @@ async def disable_account(ledger: Ledger, school: str, username: str, actor: Act
         conn = session.conn
         row = (
             await conn.execute(
-                select(accounts.c.disabled).where(accounts.c.school_id == school, accounts.c.username == username)
+                select(accounts.c.disabled, accounts.c.kind, accounts.c.staff_id).where(
+                    accounts.c.school_id == school, accounts.c.username == username
+                )
             )
         ).first()
         if row is None:
             raise NotFound("account.unknown", "không có tài khoản này", "no such account", field="username")
         if row.disabled:
             return
+        mine = actor.account is not None and actor.account == username  # one may always close one's own
+        if not mine:
+            leads = AccountKind(row.kind) in PRIVILEGED or await _leads(session, row.staff_id)
+            _entitled(actor, leads, "Tài khoản", "An account")
         await session.append([NewEvent(ACCOUNT_DISABLED, {"username": username, "reason": reason}, actor)])
         await conn.execute(
             update(accounts)

@@ -135,6 +135,7 @@ POLICY: dict[str, Rule] = {
     # accounts: the admin makes staff, guardian and student accounts; auditor and integration
     # accounts, which read every record, only on the principal's own act (Điều 5.3c)
     "account.create": _any(Role.ADMIN, Role.PRINCIPAL),
+    "account.disable": _any(Role.ADMIN, Role.PRINCIPAL),
     # assignments: the administrator records them from the sector database; the principal approves
     # the grants of leadership, administration, the clerk and the IT reviewer (Điều 5.3c, 33.2)
     "assignment.read": _any(*LEADERS, Role.ADMIN, Role.AUDITOR),

@@ -43,7 +43,8 @@ def _refused(code: str, vi: str, en: str) -> Refused:
 
 
 def _current(row: dict[str, Any], day: date) -> bool:
-    return bool(row["valid_from"] <= day and (row["valid_to"] is None or day <= row["valid_to"]))
+    """In force that day; a grant waiting for the principal's approval holds nothing."""
+    return bool(not row["pending"] and row["valid_from"] <= day and (row["valid_to"] is None or day <= row["valid_to"]))
 
 
 async def _rows(conn: AsyncConnection, school: str, **filters: Any) -> list[dict[str, Any]]:
