@@ -13,33 +13,10 @@ from litestar.status_codes import HTTP_200_OK
 from api.http.problems import ERRORS
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ImportKind, SchoolId, UsernameField
-from audit.rules import alert
-from ledger.app.accounts import acting_role, create_account_as
-from ledger.format.envelope import Event
+from ledger.app.accounts import acting_role, create_account_as, grant_alerts
 from ledger.school.accounts.commands import disable_account
 from ledger.school.imports import sector as importer
 from ledger.school.rules.policy import AccountKind
-from ledger.school.rules.roles import Role
-from ledger.school.years.grants import PRIVILEGED as PRIVILEGED_ROLES
-
-
-async def raise_grant_alerts(state: State, school: str, events: list[Event], by: str) -> None:
-    """A grant of a privileged role, made or waiting, is an alert to the principal and auditors."""
-    runtime = runtime_of(state)
-    now = runtime.clock.now()
-    found = [
-        alert(
-            "privileged_grant",
-            str(e.payload["staff"]),
-            now,
-            now,
-            {"role": e.payload["role"], "pending": bool(e.payload.get("pending")), "granted_by": by},
-        )
-        for e in events
-        if e.type == "assignment.made" and Role(e.payload["role"]) in PRIVILEGED_ROLES
-    ]
-    if found:
-        await state.trail.raise_alerts(school, found)
 
 
 class ImportIn(msgspec.Struct):
@@ -66,7 +43,7 @@ async def import_rows(
         report = await importer.import_staff(ledger, school, actor, data.rows)
     else:
         report = await importer.import_assignments(ledger, school, actor, data.rows)
-        await raise_grant_alerts(state, school, report.events, principal_of(request).username)
+        await grant_alerts(state.trail, runtime_of(state).clock, school, report.events, principal_of(request).username)
     return report.to_json()
 
 

@@ -5,14 +5,18 @@ principal every other one (Điều 5.3c)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from audit.rules import alert
 from audit.trail import AccessTrail
 from ledger.base.clock import Clock
-from ledger.format.envelope import Actor
+from ledger.format.envelope import Actor, Event
 from ledger.log.append import Ledger
 from ledger.school.accounts.commands import NewAccount, create_account
 from ledger.school.rules.policy import AccountKind, Principal
 from ledger.school.rules.roles import Role
+from ledger.school.years.grants import PRIVILEGED as LEADING_ROLES
+from ledger.school.years.tables import ASSIGNMENT_MADE
 
 
 def acting_role(principal: Principal) -> str:
@@ -54,3 +58,23 @@ async def create_account_as(
         detail = {"kind": kind.value, "staff": staff_id, "created_by": principal.username}
         await trail.raise_alerts(principal.school, [alert("privileged_account", made.username, now, now, detail)])
     return made
+
+
+async def grant_alerts(trail: AccessTrail, clock: Clock, school: str, events: Sequence[Event], by: str) -> None:
+    """A grant of a leadership, admin, clerk or IT-reviewer role (or the principal's), in force or
+    waiting for the principal, raises an alert to the principal and auditors, by whichever door it
+    came (the API's import, `hocba import assignments`)."""
+    now = clock.now()
+    found = [
+        alert(
+            "privileged_grant",
+            str(e.payload["staff"]),
+            now,
+            now,
+            {"role": e.payload["role"], "pending": bool(e.payload.get("pending")), "granted_by": by},
+        )
+        for e in events
+        if e.type == ASSIGNMENT_MADE and Role(e.payload["role"]) in LEADING_ROLES
+    ]
+    if found:
+        await trail.raise_alerts(school, found)

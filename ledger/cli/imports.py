@@ -21,17 +21,24 @@ from ledger.cli.session import acting, ledger_command, no_accounts_yet, sheet_ta
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from audit.trail import AccessTrail
+    from ledger.app.accounts import grant_alerts
     from ledger.school.imports import sector as importer
 
     path = Path(args.file)
-    if not path.is_file():
-        raise CliError(f"no such file: {path}")
+    present = path.is_file()
 
     async def work(ledger: Any, school: str, actor: Any) -> Any:
+        if not present:  # refused inside the command: the refusal is recorded
+            raise CliError(f"không có tệp / no such file: {path}")
         if args.kind == "students":
             return await importer.import_students(ledger, school, actor, path, args.year)
-        run = importer.import_staff if args.kind == "staff" else importer.import_assignments
-        return await run(ledger, school, actor, path)
+        if args.kind == "staff":
+            return await importer.import_staff(ledger, school, actor, path)
+        report = await importer.import_assignments(ledger, school, actor, path)
+        trail = AccessTrail(ledger.engine, clock=ledger.clock)
+        await grant_alerts(trail, ledger.clock, school, report.events, actor.account or str(actor.user))
+        return report
 
     # The staff and their first assignments of a school that has no account yet are its bootstrap
     # (the operator installs it); from its first account on, only its admin imports.

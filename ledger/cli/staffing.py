@@ -52,9 +52,9 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.years.grants import decide_grant
 
     approve = args.assignment_cmd == "approve"
-    target = _assignment(args.assignment)
 
-    async def work(ledger: Any, school: str, actor: Any) -> Any:
+    async def work(ledger: Any, school: str, actor: Any) -> Any:  # a malformed id is refused, and recorded
+        target = _assignment(args.assignment)
         return [await decide_grant(ledger, school, actor, target, approve=approve, note=args.note)]
 
     return ledger_command(
@@ -65,9 +65,8 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_end(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.years.commands import end_assignment
 
-    target = _assignment(args.assignment)
-
     async def work(ledger: Any, school: str, actor: Any) -> Any:
+        target = _assignment(args.assignment)
         return await end_assignment(ledger, school, actor, target, args.valid_to, args.decision)
 
     return ledger_command(settings, args, "assignment end", work, role=("PRINCIPAL", "ADMIN"), action="assignment.end")
