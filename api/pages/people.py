@@ -31,7 +31,7 @@ from ledger.school.accounts.commands import disable_account
 from ledger.school.accounts.queries import account_list
 from ledger.school.rules.roles import Role
 from ledger.school.years.commands import end_assignment
-from ledger.school.years.grants import decide_grant
+from ledger.school.years.grants import decide_grant, deciding_role
 from ledger.school.years.queries import assignment_list
 
 PEOPLE_PAGE = SCHOOL_PAGE + "/nhan-su"
@@ -94,7 +94,7 @@ async def _then(request: Request[Any, Any, Any], state: State, school: str, work
     include_in_schema=False,
 )
 async def grant_decide_page(request: Request[Any, Any, Any], state: State, school: SchoolId) -> Any:
-    actor = actor_for(principal_of(request), Role.PRINCIPAL.value)
+    actor = actor_for(principal_of(request), deciding_role(principal_of(request)))
 
     async def work(form: dict[str, str]) -> None:
         approve = form.get("decision") == "approve"

@@ -18,7 +18,7 @@ from api.v1.params import SCHOOL, SchoolId, appended
 from ledger.app.db import AUDITOR_ROLE
 from ledger.school.rules.roles import Role
 from ledger.school.years.commands import end_assignment
-from ledger.school.years.grants import decide_grant
+from ledger.school.years.grants import decide_grant, deciding_role
 from ledger.school.years.queries import assignment_list
 
 
@@ -46,7 +46,7 @@ async def assignment_listing(state: State, school: SchoolId) -> list[dict[str, A
 async def _decide(
     request: Request[Any, Any, Any], state: State, school: str, assignment: uuid.UUID, approve: bool, note: str | None
 ) -> dict[str, Any]:
-    actor = actor_for(principal_of(request), Role.PRINCIPAL.value)
+    actor = actor_for(principal_of(request), deciding_role(principal_of(request)))
     event = await decide_grant(ledger_of(state), school, actor, assignment, approve=approve, note=note)
     return appended([event])
 

@@ -58,7 +58,12 @@ def cmd_decide(args: argparse.Namespace, settings: Settings) -> int:
         return [await decide_grant(ledger, school, actor, target, approve=approve, note=args.note)]
 
     return ledger_command(
-        settings, args, f"assignment {args.assignment_cmd}", work, role="PRINCIPAL", action="assignment.approve"
+        settings,
+        args,
+        f"assignment {args.assignment_cmd}",
+        work,
+        role=("PRINCIPAL", "LEADERSHIP"),
+        action="assignment.approve",
     )
 
 

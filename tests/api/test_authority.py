@@ -415,3 +415,51 @@ async def test_only_the_principal_opens_or_closes_a_leaders_account_dieu_5_3c(
     assert ("privileged_account", newcomer) in [(a["rule"], a["username"]) for a in alerts]
     denied = [r for r in await trail(term) if r[0] in ("account_disable", "account_create") and r[1] == "denied"]
     assert [r[2] for r in denied] == ["account.not_yours"] * 3
+
+
+async def test_with_no_principal_in_force_a_new_principal_needs_a_second_person_dieu_33_2(
+    term: TermSchool, client: httpx.AsyncClient
+) -> None:
+    """The principal's role ended (retired, by the Sở's decision). The admin records the Sở's decision
+    appointing a successor: it waits; the admin cannot make it take effect alone, but a vice-principal
+    can, and only for a principal's appointment."""
+    school = term.school
+    admin = await bearer(client, school, ADMIN.user)
+    principal = await bearer(client, school, PRINCIPAL.user)
+    deputy = await bearer(client, school, VICE_PRINCIPAL.user)
+    listed = (await client.get(f"{V1}/schools/{school}/assignments", headers=admin)).json()
+    [own] = [a for a in listed if a["role"] == "PRINCIPAL"]
+    retire = {"valid_to": "2025-09-30", "decision": "Quyết định 80/QĐ-SGDĐT nghỉ hưu"}
+    ended = await client.post(
+        f"{V1}/schools/{school}/assignments/{own['assignment']}/end", json=retire, headers=principal
+    )
+    assert ended.status_code == 200, ended.text
+    row = {"staff": term.teacher, "role": "PRINCIPAL", "valid_from": "2025-10-01", "decision_number": "81/QĐ-SGDĐT",
+           "decision_issuer": "Sở GD&ĐT Ninh Bình", "decision_date": "2025-09-29",
+           "decision_sha256": hashlib.sha256(DECISION_TEXT).hexdigest()}  # fmt: skip
+    made = await client.post(f"{V1}/schools/{school}/imports/assignments", json={"rows": [row]}, headers=admin)
+    assert made.status_code == 200 and (await last_event(term)).payload["pending"] is True
+    [waiting] = [
+        a for a in (await client.get(f"{V1}/schools/{school}/assignments", headers=admin)).json() if a["pending"]
+    ]
+    approve = f"{V1}/schools/{school}/assignments/{waiting['assignment']}/approve"
+    assert (await client.post(approve, json={}, headers=admin)).status_code == 403
+    teacher = await bearer(client, school, term.teacher)
+    assert (await client.post(approve, json={}, headers=teacher)).status_code == 403
+    assert "PRINCIPAL" not in await roles_of(client, teacher)
+    other = {"staff": term.homeroom, "role": "CLERK", "valid_from": "2025-10-01"}
+    assert (
+        await client.post(f"{V1}/schools/{school}/imports/assignments", json={"rows": [other]}, headers=admin)
+    ).is_success
+    [clerk] = [
+        a
+        for a in (await client.get(f"{V1}/schools/{school}/assignments", headers=admin)).json()
+        if a["pending"] and a["role"] == "CLERK"
+    ]
+    refused = await client.post(
+        f"{V1}/schools/{school}/assignments/{clerk['assignment']}/approve", json={}, headers=deputy
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "assignment.not_yours"
+    done = await client.post(approve, json={"note": "81/QĐ-SGDĐT"}, headers=deputy)
+    assert done.status_code == 200, done.text
+    assert "PRINCIPAL" in await roles_of(client, teacher)

@@ -271,18 +271,29 @@ async def install(y: SchoolYear) -> None:
     await y.ledger.append(y.school, [registration(SCHOOL_NAME, installer, province="Ninh Bình")])
     await open_year(y.ledger, y.school, installer, YEAR, "2025-09-05", "2026-05-31")
     await define_subjects(y.ledger, y.school, installer, YEAR, default_catalogue())
-    await importer.import_staff(y.ledger, y.school, installer, [{"staff": ADMIN, "full_name": "Trần Văn Minh"}])
-    await importer.import_assignments(
-        y.ledger, y.school, installer, [{"staff": ADMIN, "role": "ADMIN", "valid_from": "2025-08-15"}]
-    )
-    await create_account(y.ledger, y.school, ADMIN, AccountKind.STAFF, password=PASSWORD, actor=SETUP)
+    leaders = [{"staff": ADMIN, "full_name": "Trần Văn Minh"}, {"staff": PRINCIPAL, "full_name": STAFF[PRINCIPAL]}]
+    await importer.import_staff(y.ledger, y.school, installer, leaders)
+    appointed = {  # the principal's appointment, by the Sở (Điều 24.3, 33.2)
+        "Số quyết định": "1520/QĐ-SGDĐT",
+        "Cơ quan ban hành": "Sở Giáo dục và Đào tạo tỉnh Ninh Bình",
+        "Ngày quyết định": "28/07/2025",
+        "Mã băm quyết định": hashlib.sha256("Quyết định 1520/QĐ-SGDĐT".encode()).hexdigest(),
+    }
+    first = [
+        {"staff": ADMIN, "role": "ADMIN", "valid_from": "2025-08-15"},
+        {"staff": PRINCIPAL, "role": "PRINCIPAL", "valid_from": "2025-08-15", **appointed},
+    ]
+    await importer.import_assignments(y.ledger, y.school, installer, first)
+    for leader in (PRINCIPAL, ADMIN):  # the principal's and the admin's accounts, made at installation
+        await create_account(y.ledger, y.school, leader, AccountKind.STAFF, password=PASSWORD, actor=SETUP)
 
 
 async def import_the_school(y: SchoolYear) -> None:
     """The admin imports what the sector database exports (docs/IMPORT.md), then makes the accounts."""
     y.move(at(2025, 8, 20))
     staff_rows = [{"Mã cán bộ": s, "Họ và tên": name} for s, name in STAFF.items()]
-    assert ok(await y.post(ADMIN, "/imports/staff", {"rows": staff_rows}))["appended"] == len(STAFF)
+    imported = ok(await y.post(ADMIN, "/imports/staff", {"rows": staff_rows}))
+    assert imported["appended"] == len(STAFF) - 1  # the principal was registered at installation
     pupils = [
         {
             "Số định danh cá nhân": s,
@@ -302,14 +313,8 @@ async def import_the_school(y: SchoolYear) -> None:
     assert report["by_type"] == {"student.registered": 2, "class.opened": 1, "student.enrolled": 2}
 
     since = "20/08/2025"
-    roles = [(PRINCIPAL, "Hiệu trưởng"), (VICE, "Phó hiệu trưởng"), (CLERK, "Văn thư")]
+    roles = [(VICE, "Phó hiệu trưởng"), (CLERK, "Văn thư")]  # the principal was appointed at installation
     rows = [{"staff": s, "role": role, "valid_from": since} for s, role in roles]
-    rows[0] |= {  # the principal's appointment, by the Sở (Điều 24.3, 33.2)
-        "Số quyết định": "1520/QĐ-SGDĐT",
-        "Cơ quan ban hành": "Sở Giáo dục và Đào tạo tỉnh Ninh Bình",
-        "Ngày quyết định": "28/07/2025",
-        "Mã băm quyết định": hashlib.sha256("Quyết định 1520/QĐ-SGDĐT".encode()).hexdigest(),
-    }
     rows.append({"staff": LETTERS, "role": "GVCN", "year": YEAR, "class": CLASS, "valid_from": since})
     for staff, subjects in TEACHES.items():
         for subject in subjects:
@@ -329,7 +334,10 @@ async def import_the_school(y: SchoolYear) -> None:
     assert report["appended"] == len(rows) == len(roles) + 1 + 2 * len(CATALOGUE)
 
     for staff in STAFF:
-        made = ok(await y.post(ADMIN, "/accounts", {"username": staff, "kind": "STAFF", "password": PASSWORD}))
+        if staff in (PRINCIPAL, ADMIN):
+            continue
+        opener = PRINCIPAL if staff in (VICE, CLERK) else ADMIN  # a leader's account is the principal's to open
+        made = ok(await y.post(opener, "/accounts", {"username": staff, "kind": "STAFF", "password": PASSWORD}))
         assert made["password"] is None  # chosen, so not shown back
     # The vice principal's and the clerk's grants, recorded by the admin, wait for the principal (Điều 5.3c).
     waiting = [a for a in ok(await y.get(PRINCIPAL, "/assignments")) if a["pending"]]

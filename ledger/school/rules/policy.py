@@ -139,7 +139,7 @@ POLICY: dict[str, Rule] = {
     # assignments: the administrator records them from the sector database; the principal approves
     # the grants of leadership, administration, the clerk and the IT reviewer (Điều 5.3c, 33.2)
     "assignment.read": _any(*LEADERS, Role.ADMIN, Role.AUDITOR),
-    "assignment.approve": _any(Role.PRINCIPAL),
+    "assignment.approve": _any(Role.PRINCIPAL, Role.LEADERSHIP),  # the deputy: only a new principal's
     "assignment.end": _any(Role.ADMIN, Role.PRINCIPAL),
     # the calendar and locks (Điều 33.3c, 36.2)
     "calendar.read": _authenticated,

@@ -17,7 +17,7 @@ from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
 from ledger.school.years.grants import ending_authority, grant_terms
 from ledger.school.years.model import Assignment, SubjectDefinition, assignment_of, profile_of, student_profile
-from ledger.school.years.queries import class_grade, holds, subject_row, year_row
+from ledger.school.years.queries import class_grade, subject_row, year_row
 from ledger.school.years.tables import (
     ASSIGNMENT_ENDED,
     ASSIGNMENT_MADE,
@@ -245,8 +245,6 @@ async def make_assignments(ledger: Ledger, school: str, actor: Actor, wanted: Se
             assignment_of(row).natural_key(): (row["assignment_id"], assignment_of(row))
             for row in await read(session.conn, assignments, session.school)
         }
-        today = session.now().date()
-        in_force = await holds(session, "", Role.PRINCIPAL, today, anyone=True)
         changed = []
         for index, assignment in enumerate(wanted):
             bootstrap = not current  # installing a new school: its first assignments, before anyone holds a role
@@ -287,7 +285,6 @@ async def make_assignments(ledger: Ledger, school: str, actor: Actor, wanted: Se
                 assignment.decision,
                 actor,
                 bootstrap=bootstrap,
-                principal_in_force=in_force,
                 field=f"assignments[{index}]",
             )
             changed.append(NewEvent(ASSIGNMENT_MADE, {**assignment.payload(uuid4()), **terms}, actor))

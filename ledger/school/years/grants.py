@@ -20,21 +20,21 @@ from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
 from ledger.school.rules import identity
+from ledger.school.rules.policy import Principal
 from ledger.school.rules.roles import Role
 from ledger.school.years.model import Decision
+from ledger.school.years.queries import holds
 from ledger.school.years.tables import ASSIGNMENT_APPROVED, ASSIGNMENT_REFUSED, assignments
 
 NEEDS_PRINCIPAL = frozenset({Role.LEADERSHIP, Role.ADMIN, Role.CLERK, Role.IT_REVIEWER})
 PRIVILEGED = NEEDS_PRINCIPAL | {Role.PRINCIPAL}
 
 
-def grant_terms(
-    role: Role, decision: Decision | None, actor: Actor, *, bootstrap: bool, principal_in_force: bool, field: str
-) -> dict[str, Any]:
+def grant_terms(role: Role, decision: Decision | None, actor: Actor, *, bootstrap: bool, field: str) -> dict[str, Any]:
     """What an assignment.made payload adds for `role`: the decision it cites, and whether it waits
-    for the principal's approval. A principal's role needs the appointing decision; recorded by
-    anyone but the principal in force (a handover), it waits for that principal's approval, and
-    takes effect on the decision alone only when the school has no principal in force."""
+    for approval. A principal's role needs the appointing decision; recorded by anyone but the
+    principal in force (a handover), it waits: for that principal's approval, or, when the school has
+    no principal in force, for a vice-principal's, so that no one alone makes a principal."""
     terms: dict[str, Any] = {}
     if role is Role.PRINCIPAL and decision is None:
         raise ValidationError(
@@ -49,11 +49,7 @@ def grant_terms(
     if decision is not None:
         terms["decision"] = decision.to_json()
     by_principal = str(actor.role) == Role.PRINCIPAL.value
-    if role is Role.PRINCIPAL:
-        waits = principal_in_force and not by_principal
-    else:
-        waits = role in NEEDS_PRINCIPAL and not by_principal
-    if waits and not bootstrap:
+    if role in PRIVILEGED and not by_principal and not bootstrap:
         terms["pending"] = True
     return terms
 
@@ -94,6 +90,31 @@ async def _pending_grant(session: SchoolSession, assignment_id: UUID) -> dict[st
     return rows[0]
 
 
+def deciding_role(principal: Principal) -> str:
+    """The role a grant is decided in: the principal's when held, else a vice-principal's."""
+    return Role.PRINCIPAL.value if Role.PRINCIPAL in principal.roles else Role.LEADERSHIP.value
+
+
+async def _may_decide(session: SchoolSession, actor: Actor, role: Role) -> None:
+    """Checked when the decision is appended, not only at the request's guard."""
+    today, who = session.now().date(), str(actor.user)
+    if str(actor.role) == Role.PRINCIPAL.value and await holds(session, who, Role.PRINCIPAL, today):
+        return
+    no_principal = not await holds(session, "", Role.PRINCIPAL, today, anyone=True)
+    deputy = str(actor.role) == Role.LEADERSHIP.value and await holds(session, who, Role.LEADERSHIP, today)
+    if role is Role.PRINCIPAL and no_principal and deputy:
+        return
+    raise Forbidden(
+        "assignment.not_yours",
+        "Chỉ Hiệu trưởng đương nhiệm phê duyệt phân công này (khi trường chưa có Hiệu trưởng đương nhiệm, "
+        "Phó hiệu trưởng phê duyệt quyết định bổ nhiệm Hiệu trưởng).",
+        "Only the principal in force decides this grant (when the school has no principal in force, a "
+        "vice-principal decides the appointment of a principal).",
+        field="assignment",
+        rule="Điều 5.3c, 33.2",
+    )
+
+
 async def decide_grant(
     ledger: Ledger,
     school: str,
@@ -104,11 +125,13 @@ async def decide_grant(
     note: str | None = None,
 ) -> Event:
     """The principal approves a waiting grant (it takes effect) or refuses it (it never does), with a
-    note (the decision's number, or the reason for a refusal). No one decides their own grant."""
+    note (the decision's number, or the reason for a refusal); a new principal's grant, when the
+    school has no principal in force, a vice-principal. No one decides their own grant."""
     note = identity.text(note, "note", required=not approve, limit=300)
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
         row = await _pending_grant(session, assignment_id)
+        await _may_decide(session, actor, Role(row["role"]))
         if row["staff_id"] == str(actor.user):
             raise Forbidden(
                 "assignment.self",
