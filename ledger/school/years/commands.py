@@ -15,7 +15,7 @@ from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
 from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
-from ledger.school.years.grants import ending_authority, grant_terms
+from ledger.school.years.grants import acting_holds, ending_authority, grant_terms
 from ledger.school.years.model import Assignment, SubjectDefinition, assignment_of, profile_of, student_profile
 from ledger.school.years.queries import class_grade, subject_row, year_row
 from ledger.school.years.tables import (
@@ -245,6 +245,8 @@ async def make_assignments(ledger: Ledger, school: str, actor: Actor, wanted: Se
             assignment_of(row).natural_key(): (row["assignment_id"], assignment_of(row))
             for row in await read(session.conn, assignments, session.school)
         }
+        if current:  # past the installation, the act is checked at the append too
+            await acting_holds(session, actor)
         changed = []
         for index, assignment in enumerate(wanted):
             bootstrap = not current  # installing a new school: its first assignments, before anyone holds a role
@@ -314,6 +316,7 @@ async def end_assignment(
         if not rows:
             raise NotFound("assignment.unknown", "không có phân công này", "no such assignment", field="assignment")
         ending_authority(Role(rows[0]["role"]), actor, decision)
+        await acting_holds(session, actor)
         if last_day < rows[0]["valid_from"]:
             raise ValidationError(
                 "assignment.dates",

@@ -76,6 +76,22 @@ def ending_authority(role: Role, actor: Actor, decision: str | None) -> None:
         )
 
 
+async def acting_holds(session: SchoolSession, actor: Actor) -> None:
+    """The principal's or the admin's act is checked when its events are appended: the actor holds
+    the role it acts in that day, not only when the request was let through."""
+    role = str(actor.role)
+    if role in (Role.PRINCIPAL.value, Role.ADMIN.value) and not await holds(
+        session, str(actor.user), Role(role), session.now().date()
+    ):
+        raise Forbidden(
+            "role.not_held",
+            f"{actor.user} không giữ vai trò {role} vào lúc ghi.",
+            f"{actor.user} does not hold {role} at the time of writing.",
+            field="actor",
+            rule="Điều 5.3c",
+        )
+
+
 async def _pending_grant(session: SchoolSession, assignment_id: UUID) -> dict[str, Any]:
     rows = await read(session.conn, assignments, session.school, assignment_id=assignment_id)
     if not rows:
