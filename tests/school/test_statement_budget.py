@@ -1,0 +1,73 @@
+"""SQL statements per unit of work stay under a budget, so that a change that goes back to a query per
+row (per student, per subject, per signature) fails here rather than on a school's year end. Not a
+timing: the count of statements PostgreSQL receives, which does not depend on the machine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ledger.app.demo import build_demo_school
+from ledger.school.assessments.commands import SheetEntry, record_sheet
+from tests.support.signers import Signers, issuing, sign_all
+
+# The budgets: the counts measured when they were set, with room for a few more (docs/BENCHMARKS.md).
+SINGLE_CELL_WRITE = 16  # measured: 12
+ISSUANCE = 100  # the clerk's issuance of one học bạ; measured: 74
+# Every signature of one học bạ submitted and checked, then its issuance. Measured: 1,304, most of it
+# the per-subject reads of each signature's check; lower the budget as they are read per class.
+SIGNED_AND_ISSUED = 1400
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Every statement sent by any engine of this process while the block runs."""
+    sent: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+
+async def test_a_teachers_single_cell_write_stays_within_its_statement_budget(
+    app_engine: AsyncEngine, school: str
+) -> None:
+    demo = await build_demo_school(app_engine, school, students_per_class=3, terms=())
+    student = demo.rosters["7A1"][0]
+    cell = [SheetEntry(student, "regular", "8,5", 1)]
+    with statements() as sent:
+        events = await record_sheet(
+            demo.ledger,
+            school,
+            demo.teacher("TOAN"),
+            year=demo.year,
+            term=1,
+            class_id="7A1",
+            subject="TOAN",
+            entries=cell,
+        )
+    assert len(events) == 1
+    print(f"single-cell write: {len(sent)} statements")
+    assert len(sent) <= SINGLE_CELL_WRITE, "\n".join(sent)
+
+
+async def test_issuing_one_hoc_ba_stays_within_its_statement_budget(signers: Signers) -> None:
+    student = signers.demo.rosters["9A1"][-1]
+    with statements() as signing:
+        await sign_all(signers, student)
+    with statements() as sent:
+        issued = await issuing(signers, student)()
+    assert issued.type == "hocba.issued"
+    print(f"signing: {len(signing)} statements; issuance: {len(sent)}")
+    assert len(sent) <= ISSUANCE, f"{len(sent)} statements"
+    assert len(signing) + len(sent) <= SIGNED_AND_ISSUED, f"{len(signing) + len(sent)} statements"
