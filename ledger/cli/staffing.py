@@ -39,7 +39,8 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
             print_json(items)
         else:
             for a in items:
-                where = " ".join(str(a[k]) for k in ("year", "class", "subject", "term") if a[k] is not None)
+                shown = {**a, "subject": a["subject_name"] or a["subject"]}
+                where = " ".join(str(shown[k]) for k in ("year", "class", "subject", "term") if shown[k] is not None)
                 days = _day(a["valid_from"]) + (f"–{_day(a['valid_to'])}" if a["valid_to"] else "")
                 waiting = "  CHỜ DUYỆT / PENDING" if a["pending"] else ""
                 print(f"{a['assignment']}  {a['name'] or a['staff']}  {a['role']}  {where}  {days}{waiting}")

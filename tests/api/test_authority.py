@@ -309,6 +309,7 @@ async def test_the_staff_page_lets_the_principal_approve_and_the_admin_disable_d
         assert shown.status_code == 200
         assert "Phân công chờ Hiệu trưởng duyệt" in shown.text and waiting["name"] in shown.text
         assert "Giáo viên tin học (đối soát)" in shown.text  # the role by its name, not its code
+        assert "<td>Toán</td>" in shown.text and "<td>TOAN</td>" not in shown.text  # the subject too
         done = await browser.post(
             f"/truong/{school}/nhan-su/duyet",
             data={"csrf": csrf, "assignment": waiting["assignment"], "note": "QĐ 20/QĐ-THCS", "decision": "approve"},

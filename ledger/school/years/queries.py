@@ -137,6 +137,7 @@ async def assignment_list(conn: AsyncConnection, school: str) -> list[dict[str, 
     """Every current assignment, with the holder's name, whether it waits for the principal's
     approval, and the decision it cites; leadership first, then by name."""
     people = {row["staff_id"]: row["full_name"] for row in await read(conn, staff, school)}
+    subject_names = {(row["year"], row["code"]): row["name"] for row in await read(conn, subjects, school)}
     order = [role.value for role in Role]
     rows = await read(conn, assignments, school)
     rows.sort(
@@ -151,6 +152,7 @@ async def assignment_list(conn: AsyncConnection, school: str) -> list[dict[str, 
             "year": row["year"],
             "class": row["class_id"],
             "subject": row["subject"],
+            "subject_name": subject_names.get((row["year"], row["subject"])),
             "term": row["term"],
             "valid_from": row["valid_from"].isoformat(),
             "valid_to": row["valid_to"].isoformat() if row["valid_to"] else None,
