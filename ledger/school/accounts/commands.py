@@ -20,6 +20,7 @@ from ledger.school.rules import identity
 from ledger.school.rules.policy import AccountKind
 from ledger.school.rules.roles import Role
 from ledger.school.years.grants import PRIVILEGED as LEADING_ROLES
+from ledger.school.years.grants import acting_holds
 from ledger.school.years.tables import assignments, staff, students
 
 # Accounts that read every record: opened only on the principal's own act (Điều 5.3c).
@@ -92,7 +93,8 @@ async def create_account(
             raise Conflict("account.exists", "tài khoản đã tồn tại", "the account already exists", field="username")
         privileged.append(kind in PRIVILEGED or await _leads(session, staff_id))
         if not bootstrap:
-            _entitled(actor, privileged[0], f"Tài khoản loại {kind.value}", f"A {kind.value} account")
+            _entitled(actor, privileged[-1], f"Tài khoản loại {kind.value}", f"A {kind.value} account")
+            await acting_holds(session, actor)
         await _one_active(conn, school, kind, staff_id, student_id)
         payload = {"username": username, "kind": kind.value, "staff": staff_id, "student": student_id}
         await session.append([NewEvent(ACCOUNT_OPENED, payload, actor)])
@@ -189,6 +191,7 @@ async def disable_account(ledger: Ledger, school: str, username: str, actor: Act
         if not mine:
             leads = AccountKind(row.kind) in PRIVILEGED or await _leads(session, row.staff_id)
             _entitled(actor, leads, "Tài khoản", "An account")
+            await acting_holds(session, actor)
         await session.append([NewEvent(ACCOUNT_DISABLED, {"username": username, "reason": reason}, actor)])
         await conn.execute(
             update(accounts)
