@@ -263,8 +263,8 @@ async def test_rolling_the_database_back_is_caught_by_the_witness_and_by_a_clien
     """The insider puts back an older copy of the school's data after more work was signed and
     published. The witness, and a client of the feed that kept the later checkpoint, both hold a
     larger tree than the database now has."""
-    made = await create_account(
-        school_ledger(app_engine), school.id, "so-gddt", AccountKind.INTEGRATION, actor=SETUP_PRINCIPAL
+    made = await create_account(  # this bare school has no staff: its installation opens the Sở's account
+        school_ledger(app_engine), school.id, "so-gddt", AccountKind.INTEGRATION, actor=SETUP_PRINCIPAL, bootstrap=True
     )
     client = FeedClient(
         api,
@@ -308,8 +308,8 @@ async def test_a_client_of_the_feed_raises_the_alarm_on_a_rewritten_history(
 ) -> None:
     """History rewritten and re-signed at a larger size: the feed's proof from the client's tree
     cannot verify."""
-    made = await create_account(
-        school_ledger(app_engine), school.id, "so-gddt", AccountKind.INTEGRATION, actor=SETUP_PRINCIPAL
+    made = await create_account(  # this bare school has no staff: its installation opens the Sở's account
+        school_ledger(app_engine), school.id, "so-gddt", AccountKind.INTEGRATION, actor=SETUP_PRINCIPAL, bootstrap=True
     )
     headers = {"Authorization": f"ApiKey {made.api_key}"}
     client = FeedClient(api, school.id, headers, pki.roots(), tmp_path / "state.json")
