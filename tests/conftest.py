@@ -30,7 +30,7 @@ from ledger.log.append import Ledger
 from ledger.log.checkpointing import checkpoint_logs
 from ledger.school.readmodels import school_ledger
 from signing.x509.pki import Pki
-from tests.support.helpers import PASSWORD, database_url_of, opener
+from tests.support.helpers import PASSWORD, SETUP, database_url_of
 
 pytest_plugins = ["tests.support.signers"]  # the signing fixture school
 
@@ -222,7 +222,7 @@ async def credentials(demo: DemoSchool, runtime: Runtime) -> dict[str, dict[str,
             AccountKind(kind),
             student_id=student,
             password=None if kind == "INTEGRATION" else PASSWORD,
-            actor=opener(kind),
+            actor=SETUP,
         )
         if made.api_key:
             headers[role] = {"Authorization": f"ApiKey {made.api_key}"}

@@ -29,7 +29,6 @@ from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import DomainError, ValidationError
 from ledger.school.accounts.commands import disable_account
 from ledger.school.accounts.queries import account_list
-from ledger.school.rules.roles import Role
 from ledger.school.years.commands import end_assignment
 from ledger.school.years.grants import decide_grant, deciding_role
 from ledger.school.years.queries import assignment_list
@@ -113,7 +112,7 @@ async def grant_decide_page(request: Request[Any, Any, Any], state: State, schoo
 )
 async def assignment_end_page(request: Request[Any, Any, Any], state: State, school: SchoolId) -> Any:
     principal = principal_of(request)
-    actor = actor_for(principal, (Role.PRINCIPAL if Role.PRINCIPAL in principal.roles else Role.ADMIN).value)
+    actor = actor_for(principal, acting_role(principal))
 
     async def work(form: dict[str, str]) -> None:
         decision = form.get("decision_text") or None

@@ -15,8 +15,8 @@ from litestar.status_codes import HTTP_200_OK
 from api.http.problems import ERRORS
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, SchoolId, appended
+from ledger.app.accounts import acting_role
 from ledger.app.db import AUDITOR_ROLE
-from ledger.school.rules.roles import Role
 from ledger.school.years.commands import end_assignment
 from ledger.school.years.grants import decide_grant, deciding_role
 from ledger.school.years.queries import assignment_list
@@ -103,6 +103,5 @@ async def assignment_end(
     data: JSONBody[EndIn],
 ) -> dict[str, Any]:
     principal = principal_of(request)
-    role = Role.PRINCIPAL if Role.PRINCIPAL in principal.roles else Role.ADMIN
-    actor = actor_for(principal, role.value)
+    actor = actor_for(principal, acting_role(principal))
     return appended(await end_assignment(ledger_of(state), school, actor, assignment, data.valid_to, data.decision))

@@ -119,6 +119,13 @@ class ProjectionWriter:
         """Make `values` the current version of the row `key`, closing the previous version."""
         self._record(table, key, dict(values))
 
+    async def amend(self, table: Table, key: Mapping[str, Any], **changes: Any) -> None:
+        """Make the current row `key` with `changes` its new version; nothing when there is no row."""
+        current = await self.get(table, **key)
+        if current is not None:
+            values = {name: current[name] for name in table.info["values"]}
+            await self.put(table, key, {**values, **changes})
+
     async def remove(self, table: Table, **key: Any) -> None:
         """End the current version of the row `key` (its history stays)."""
         self._record(table, key, None)

@@ -2,10 +2,9 @@
 
 - `hocba_read.account_records`: the read model of account.opened and account.disabled events. An
   account signs in only while its row in `hocba.accounts` agrees with its record.
-- `hocba.accounts_carried`: the accounts that existed before this revision, each still to be
-  recorded as an account.opened event (marked carried over) by the upgrade that applies it
-  (ledger.app.migrate), which drops the list once every one is recorded. The service's own role
-  cannot write it.
+- `hocba.accounts_carried`: the accounts that existed before this revision, to be recorded as
+  account.opened events (marked carried over) by the upgrade that applies it
+  (ledger.app.migrate), which then drops the list. The service's own role cannot write it.
 - `hocba_read.assignments` gains `pending` (a grant that waits for the principal's approval) and
   `decision` (the document that grants or approves it).
 

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from ledger.school.readmodels import school_ledger
-from tests.support.helpers import PASSWORD, free_port, opener
+from tests.support.helpers import PASSWORD, SETUP, free_port
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ async def fuzz_school(app_engine: Any, runtime: Any) -> tuple[str, str]:
             username,
             AccountKind(kind),
             password=None if kind == "INTEGRATION" else PASSWORD,
-            actor=opener(kind),
+            actor=SETUP,
         )
         key = made.api_key or key
     return school, key

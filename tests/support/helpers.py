@@ -29,12 +29,6 @@ PASSWORD = "mat-khau-thu-nghiem"  # every account of the fixture school
 SETUP = SETUP_PRINCIPAL = Actor("ht.doanthuy", "PRINCIPAL")
 
 
-def opener(kind: Any) -> Actor:
-    """The actor who opens an account of `kind` in the fixtures: the principal."""
-    del kind
-    return SETUP_PRINCIPAL
-
-
 def database_url_of(settings: Settings) -> str:
     assert settings.database_url is not None
     return settings.database_url
@@ -84,7 +78,7 @@ async def signed_in(
             school,
             username,
             AccountKind(kind),
-            actor=opener(kind),
+            actor=SETUP,
             staff_id=staff_id,
             password=PASSWORD,
         )

@@ -78,7 +78,7 @@ async def create_account(
     secret = None if key else (password or secrets.token_urlsafe(12))
     hashed = await hash_password(secret) if secret else None  # slow on purpose: before the school's lock
 
-    async def decide(session: SchoolSession) -> None:
+    async def decide(session: SchoolSession) -> bool:
         conn = session.conn
         if staff_id is not None and not await read(conn, staff, school, staff_id=staff_id):
             raise NotFound("staff.unknown", "cán bộ chưa có hồ sơ", "the staff member has no record", field="staff_id")
@@ -91,9 +91,9 @@ async def create_account(
         )
         if exists:
             raise Conflict("account.exists", "tài khoản đã tồn tại", "the account already exists", field="username")
-        privileged.append(kind in PRIVILEGED or await _leads(session, staff_id))
+        privileged = kind in PRIVILEGED or await _leads(session, staff_id)
         if not bootstrap:
-            _entitled(actor, privileged[-1], f"Tài khoản loại {kind.value}", f"A {kind.value} account")
+            _entitled(actor, privileged, f"Tài khoản loại {kind.value}", f"A {kind.value} account")
             await acting_holds(session, actor)
         await _one_active(conn, school, kind, staff_id, student_id)
         payload = {"username": username, "kind": kind.value, "staff": staff_id, "student": student_id}
@@ -112,10 +112,10 @@ async def create_account(
             "updated_at": now,
         }
         await conn.execute(insert(accounts).values(row))
+        return privileged
 
-    privileged: list[bool] = []
-    await ledger.execute(school, decide)
-    return NewAccount(username, kind, None if password else secret, key, privileged[-1])
+    privileged = await ledger.execute(school, decide)
+    return NewAccount(username, kind, None if password else secret, key, privileged)
 
 
 async def _leads(session: SchoolSession, staff_id: str | None) -> bool:

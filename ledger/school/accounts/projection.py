@@ -13,14 +13,8 @@ def _by(event: Event) -> str:
 
 
 async def _on_disabled(w: ProjectionWriter, e: Event) -> None:
-    current = await w.get(account_records, username=e.payload["username"])
-    if current is not None:
-        values = {name: current[name] for name in account_records.info["values"]}
-        await w.put(
-            account_records,
-            {"username": e.payload["username"]},
-            {**values, "disabled_by": _by(e), "reason": e.payload.get("reason")},
-        )
+    key = {"username": e.payload["username"]}
+    await w.amend(account_records, key, disabled_by=_by(e), reason=e.payload.get("reason"))
 
 
 PROJECTION = Projection(

@@ -42,18 +42,14 @@ async def _on_requested(w: ProjectionWriter, e: Event) -> None:
 
 def _decided(status: str) -> Any:
     async def handler(w: ProjectionWriter, e: Event) -> None:
-        key = {"request_id": UUID(e.payload["request"])}
-        current = await w.get(corrections, **key)
-        if current is None:
-            return
-        values = {name: current[name] for name in corrections.info["values"]}
-        values.update(
+        await w.amend(
+            corrections,
+            {"request_id": UUID(e.payload["request"])},
             status=status,
             decided_by=str(e.actor.user),
             decided_at=e.recorded_at.isoformat(),
             decision_reason=e.payload.get("reason") or e.payload.get("deadline"),
         )
-        await w.put(corrections, key, values)
 
     return handler
 

@@ -74,19 +74,12 @@ async def _on_withdrawn(w: ProjectionWriter, e: Event) -> None:
 
 
 async def _on_assignment_ended(w: ProjectionWriter, e: Event) -> None:
-    key = UUID(e.payload["assignment"])
-    current = await w.get(assignments, assignment_id=key)
-    if current is not None:
-        values = {name: current[name] for name in assignments.info["values"]}
-        await w.put(assignments, {"assignment_id": key}, {**values, "valid_to": _day(e.payload["valid_to"])})
+    key = {"assignment_id": UUID(e.payload["assignment"])}
+    await w.amend(assignments, key, valid_to=_day(e.payload["valid_to"]))
 
 
 async def _on_assignment_approved(w: ProjectionWriter, e: Event) -> None:
-    key = UUID(e.payload["assignment"])
-    current = await w.get(assignments, assignment_id=key)
-    if current is not None:
-        values = {name: current[name] for name in assignments.info["values"]}
-        await w.put(assignments, {"assignment_id": key}, {**values, "pending": False})
+    await w.amend(assignments, {"assignment_id": UUID(e.payload["assignment"])}, pending=False)
 
 
 async def _on_assignment_refused(w: ProjectionWriter, e: Event) -> None:
