@@ -217,7 +217,7 @@ async def bench_verify(url: str, total: int, pki: Pki) -> dict[str, float]:
         sha = hashlib.sha256
         for chain in (EVENTS, ACCESS):
             async with auditor.connect() as conn, conn.begin():
-                async for rows in stream_rows(conn, school, 0, total, chain=chain):
+                async for rows in stream_rows(conn, school, 0, total, chain=chain, columns=False):
                     for _seq, prev, _hash, body in rows:
                         data = b"\x00" + prev + body
                         sha(data).digest()

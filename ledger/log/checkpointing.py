@@ -20,7 +20,7 @@ from ledger.format.note import ED25519, CheckpointText, VerifierKey, sign_checkp
 from ledger.log import store
 from ledger.log.report import Finding
 from ledger.log.schema import ACCESS, EVENTS, Chain
-from ledger.log.walk import ChainWalker, canonical_problem, stream_rows
+from ledger.log.walk import ChainWalker, checked_batch, stream_rows
 from signing.x509.keys import raw_public_key
 
 log = get_logger(__name__)
@@ -110,14 +110,11 @@ async def make_checkpoint(
             )
         walker = ChainWalker(after, prev, frontier)
         leaves: list[bytes] = []
-        async for rows in stream_rows(conn, school, after, head.seq, chain=chain, columns=True):
-            batch = walker.feed(rows)
+        async for rows in stream_rows(conn, school, after, head.seq, chain=chain):
+            batch, problems = checked_batch(walker, rows, school)  # nothing but events' canonical encodings is signed
+            walker.findings += [Finding(seq, kind, problem) for seq, kind, problem in problems]
             walker.frontier.extend(batch)
             leaves += batch
-            for row in rows:  # nothing that is not an event's canonical encoding is signed
-                problem = canonical_problem(row[3], school, row)
-                if problem is not None:
-                    walker.findings.append(Finding(row[0], "canonical", problem))
         if walker.findings:
             raise LedgerCorrupted(school, walker.findings)
         now = clock.now()

@@ -23,10 +23,8 @@ size), never as a bad event.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -35,21 +33,12 @@ from ledger.format.merkle import Frontier
 from ledger.log import checks, store
 from ledger.log.report import Finding, SchoolResult, VerifyPolicy, VerifyReport
 from ledger.log.schema import ACCESS, EVENTS, Chain
-from ledger.log.walk import (
-    COLUMN_CHUNK,
-    ChainWalker,
-    canonical_problem,
-    checked_batch,
-    column_digests,
-    mismatched_chunks,
-    stream_rows,
-)
+from ledger.log.walk import ChainWalker, checked_batch, stream_rows
 
 Progress = Callable[[str, int, int], None]  # school, events done, events total
 
 
 async def _walk(
-    engine: AsyncEngine,
     conn: AsyncConnection,
     result: SchoolResult,
     chain: Chain,
@@ -63,24 +52,13 @@ async def _walk(
     canonical: list[Finding] = []
     walker = ChainWalker()
     last_good = 0
-    columns: dict[int, list[Any]] = {}
-    async with engine.connect() as other:  # the server digests the indexed columns while this walks
-        digests = asyncio.ensure_future(column_digests(other, school, result.head_seq, chain))
-        try:
-            async for rows in stream_rows(conn, school, 0, result.head_seq, chain=chain):
-                leaves, problems = checked_batch(walker, rows, school, columns)
-                for seq, problem in problems:
-                    kind = "reordered" if problem.startswith("row stored") else "canonical"
-                    canonical.append(Finding(seq, kind, problem))
-                last_good = _fold(walker, leaves, pending, mismatched, last_good)
-                result.events += len(rows)
-                if progress:
-                    progress(school, result.events, result.head_seq)
-            bad_chunks = mismatched_chunks(columns, await digests)
-        finally:
-            if not digests.done():
-                digests.cancel()
-    canonical += await _column_findings(conn, school, chain, bad_chunks)
+    async for rows in stream_rows(conn, school, 0, result.head_seq, chain=chain):
+        leaves, problems = checked_batch(walker, rows, school)
+        canonical += [Finding(seq, kind, problem) for seq, kind, problem in problems]
+        last_good = _fold(walker, leaves, pending, mismatched, last_good)
+        result.events += len(rows)
+        if progress:
+            progress(school, result.events, result.head_seq)
     return walker, mismatched, canonical
 
 
@@ -104,19 +82,6 @@ def _fold(
             mismatched.append((item, last_good))
     walker.frontier.extend(leaves[start:])
     return last_good
-
-
-async def _column_findings(conn: AsyncConnection, school: str, chain: Chain, chunks: list[int]) -> list[Finding]:
-    """Where a chunk's indexed columns disagree with its bodies: each row of it, compared one by one."""
-    found = []
-    for chunk in chunks:
-        first = chunk * COLUMN_CHUNK
-        async for rows in stream_rows(conn, school, first, first + COLUMN_CHUNK, chain=chain, columns=True):
-            for row in rows:
-                problem = canonical_problem(row[3], school, row)
-                if problem is not None and "columns" in problem:
-                    found.append(Finding(row[0], "column", problem))
-    return found
 
 
 async def _localize(
@@ -168,7 +133,7 @@ async def verify_school(
             result.checkpoints = len(stored)
             result.latest_checkpoint = stored[-1].checkpoint.tree_size if stored else None
 
-            walker, mismatched, canonical = await _walk(engine, conn, result, chain, stored, progress)
+            walker, mismatched, canonical = await _walk(conn, result, chain, stored, progress)
             result.findings += walker.findings + canonical
             by_size = {item.checkpoint.tree_size: item for item in stored}
             for item, good_before in mismatched:

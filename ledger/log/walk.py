@@ -30,7 +30,6 @@ _TIME_SQL = "to_char(recorded_at AT TIME ZONE INTERVAL '+07:00', 'YYYY-MM-DD\"T\
 
 NOT_CANONICAL = "the body is not in canonical RFC 8785 form (a key twice, or another encoding of the same data)"
 NOT_JSON = "the body is not JSON the ledger accepts (a fraction, an integer too large, invalid text)"
-Row = tuple[int, bytes, bytes, bytes, str, str, str]  # seq, prev_hash, hash, body, event id, type, recorded_at
 
 
 def body_problem(body: bytes, school: str, seq: int) -> tuple[Any, str | None]:
@@ -55,34 +54,32 @@ def body_problem(body: bytes, school: str, seq: int) -> tuple[Any, str | None]:
     return doc, None
 
 
-def canonical_problem(body: bytes, school: str, row: Row) -> str | None:
-    """Why a body is not the canonical encoding of an event of this row, its indexed columns included,
-    or None when it is."""
+def canonical_problem(body: bytes, school: str, row: Sequence[Any]) -> tuple[str, str] | None:
+    """What kind of problem a row's body has and what it is: not the canonical encoding of an event
+    at this row ("canonical"), another seq's or school's ("reordered"), or an event whose id, type or
+    recorded_at the row's indexed columns do not hold ("column"). None when there is none."""
     seq, _, _, _, event_id, kind, recorded_at = row
     doc, problem = body_problem(body, school, seq)
     if problem is not None:
-        return problem
+        return ("reordered" if problem.startswith("row stored") else "canonical"), problem
     if (doc.get("id"), doc.get("type"), doc.get("recorded_at")) != (event_id, kind, recorded_at):
-        return "indexed columns disagree with the hashed body"
+        return "column", "indexed columns disagree with the hashed body"
     return None
 
 
-COLUMN_CHUNK = 10_000  # seqs per digest of the indexed columns
+Problem = tuple[int, str, str]  # seq, kind, what is wrong
 
 
-def checked_batch(
-    walker: ChainWalker, rows: Sequence[Sequence[Any]], school: str, columns: dict[int, list[Any]]
-) -> tuple[list[bytes], list[tuple[int, str]]]:
-    """`walker.feed` and the canonical-form and placement check of `canonical_problem`, in one loop
-    over rows without their indexed columns: each body is hashed and linked, decoded once, must
-    re-encode to its own bytes and name this school and seq. What the indexed columns must hold (id,
-    type, recorded_at) is collected in `columns` by chunk of seqs, to be compared with the database's
-    digests of the same chunks (`column_digests`). Returns the leaves and the bodies' problems."""
+def checked_batch(walker: ChainWalker, rows: Sequence[Sequence[Any]], school: str) -> tuple[list[bytes], list[Problem]]:
+    """Check a batch of rows (seq, prev_hash, hash, body, event id, type, recorded_at) that continues
+    `walker`'s chain: each hash recomputed and linked, each body the canonical encoding of the event
+    at its seq of this school, whose id, type and recorded_at the row's indexed columns hold, all in
+    one pass. Returns the recomputed hashes (the Merkle leaves) and the bodies' problems; the chain's
+    findings go to `walker`."""
     sha = hashlib.sha256
     leaves: list[bytes] = []
-    found: list[tuple[int, str]] = []
+    found: list[Problem] = []
     expected, prev, findings = walker.expected, walker.prev, walker.findings
-    chunk, pieces = -1, []
     for row in rows:
         seq, stored_prev, stored_hash, body = row[0], row[1], row[2], row[3]
         if seq != expected:
@@ -96,86 +93,23 @@ def checked_batch(
             findings.append(Finding(seq, "hash", "body does not match the stored hash"))
             leaf = stored_hash  # resynchronise so one bad row is reported once
         prev, expected = leaf, seq + 1
-        doc, problem = body_problem(body, school, seq)
+        problem = canonical_problem(body, school, row)
         if problem is not None:
-            found.append((seq, problem))
-        if doc is None:
-            continue
-        if (seq - 1) // COLUMN_CHUNK != chunk:
-            chunk = (seq - 1) // COLUMN_CHUNK
-            pieces = columns.setdefault(chunk, [])
-        pieces += (doc.get("id"), doc.get("type"), doc.get("recorded_at"))
+            found.append((seq, *problem))
     walker.expected, walker.prev = expected, prev
     return leaves, found
 
 
-async def column_digests(conn: AsyncConnection, school: str, upto: int, chain: Chain = EVENTS) -> dict[int, bytes]:
-    """The database's SHA-256 of each chunk's indexed columns (id, type, recorded_at), computed by the
-    server while the rows' bodies are walked, so the column check costs no second pass here."""
-    result = await conn.exec_driver_sql(
-        f"SELECT (seq - 1) / {COLUMN_CHUNK}, sha256(convert_to(string_agg("
-        f"event_id::text || chr(31) || type || chr(31) || {_TIME_SQL}, chr(31) ORDER BY seq), 'UTF8'))"
-        f" FROM {chain.events_sql} WHERE school_id = %(school)s AND seq <= %(upto)s GROUP BY 1",
-        {"school": school, "upto": upto},
-    )
-    rows: list[Any] = list(result.all())
-    return {int(chunk): bytes(digest) for chunk, digest in rows}
-
-
-def mismatched_chunks(columns: dict[int, list[Any]], digests: dict[int, bytes]) -> list[int]:
-    """The chunks whose indexed columns, as the database holds them, differ from what their bodies say.
-
-    Both sides join every field with U+001F. The bodies' fields hold no U+001F (a UUID, a type name, a
-    time the service wrote), so a column that held one would add a separator the bodies do not have:
-    equal strings mean equal fields, row by row."""
-
-    def digest(fields: list[Any]) -> bytes | None:
-        try:
-            return hashlib.sha256("\x1f".join(fields).encode()).digest()
-        except TypeError:  # a body whose id, type or time is not text: its rows are compared one by one
-            return None
-
-    return sorted(
-        chunk for chunk in set(columns) | set(digests) if digest(columns.get(chunk, [])) != digests.get(chunk)
-    )
-
-
 class ChainWalker:
-    """Recomputes hashes along a chain segment and folds them into a Merkle frontier.
-
-    Shared by verification and by checkpointing, which refuses to sign a segment that does not
-    verify. Rows are (seq, prev_hash, hash, body, …) in seq order.
-    """
+    """Where a walk along a chain segment stands: the seq and hash it expects next, the Merkle
+    frontier of the hashes so far, and the chain's findings. Shared by verification and by
+    checkpointing, which refuses to sign a segment that does not verify."""
 
     def __init__(self, after: int = 0, prev_hash: bytes = GENESIS_HASH, frontier: Frontier | None = None):
         self.expected = after + 1
         self.prev = prev_hash
         self.frontier = frontier or Frontier()
         self.findings: list[Finding] = []
-
-    def feed(self, rows: Sequence[Sequence[Any]]) -> list[bytes]:
-        """Check `rows`; return their recomputed hashes (the Merkle leaves), in order."""
-        sha = hashlib.sha256
-        leaves: list[bytes] = []
-        expected, prev = self.expected, self.prev
-        for row in rows:
-            seq, stored_prev, stored_hash, body = row[0], row[1], row[2], row[3]
-            if seq != expected:
-                self.findings.append(Finding(expected, "missing", f"events {expected}..{seq - 1} are missing"))
-                prev = stored_prev  # the link across a gap cannot be checked; check what follows
-            elif stored_prev != prev:
-                self.findings.append(Finding(seq, "link", "prev_hash is not the hash of the event before it"))
-            leaf = sha(b"\x00" + prev + body).digest()
-            if leaf != stored_hash:
-                self.findings.append(Finding(seq, "hash", "body does not match the stored hash"))
-                leaf_for_chain = stored_hash  # resynchronise so one bad row is reported once
-            else:
-                leaf_for_chain = leaf
-            leaves.append(leaf)
-            prev = leaf_for_chain
-            expected = seq + 1
-        self.expected, self.prev = expected, prev
-        return leaves
 
 
 async def stream_rows(
@@ -186,11 +120,12 @@ async def stream_rows(
     batch: int = BATCH,
     chain: Chain = EVENTS,
     *,
-    columns: bool = False,
+    columns: bool = True,
 ) -> AsyncIterator[list[Any]]:
     """Rows of one chain segment through a server-side binary cursor (the caller holds a transaction),
-    (seq, prev_hash, hash, body), with the indexed columns as text when `columns`. The next batch is
-    asked for before the current one is handed over, so the server reads while the caller hashes."""
+    (seq, prev_hash, hash, body), then the indexed columns as the body writes them (event id, type,
+    recorded_at) unless `columns` is false. The next batch is asked for before the current one is
+    handed over, so the server reads while the caller checks."""
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     extra = f", event_id::text, type, {_TIME_SQL}" if columns else ""

@@ -173,7 +173,7 @@ async def test_cli_exit_codes_and_json(
         ("type", "'test.forged'"),
         ("event_id", "gen_random_uuid()"),
         ("recorded_at", "recorded_at + interval '1 second'"),
-        ("type", "type || chr(31)"),  # a separator smuggled into a column does not shift the digest's fields
+        ("type", "type || chr(31)"),  # a control character added to a column
     ],
 )
 async def test_indexed_columns_that_disagree_with_the_body_are_named(
@@ -183,6 +183,20 @@ async def test_indexed_columns_that_disagree_with_the_body_are_named(
     with triggers_off(superuser) as conn:
         conn.execute(f"UPDATE hocba.events SET {column} = {value} WHERE school_id = %s AND seq = 3", (school,))
     assert await check(runtime, school) == (False, 3, ["column"])
+
+
+async def test_a_checkpoint_is_not_signed_over_a_row_whose_columns_disagree_with_its_body(
+    ledger: Ledger, runtime: Runtime, school: str, superuser: psycopg.Connection
+) -> None:
+    """Checkpointing walks the rows it signs with verification's check: an indexed column edited in
+    the unsigned tail stops the signature, and the refusal names the row."""
+    await chain(ledger, runtime, school, [2])
+    await ledger.append(school, noted(3))
+    with triggers_off(superuser) as conn:
+        conn.execute("UPDATE hocba.events SET type = 'test.forged' WHERE school_id = %s AND seq = 4", (school,))
+    with pytest.raises(LedgerCorrupted) as refused:
+        await runtime.checkpoint(school, clock=ledger.clock)
+    assert [(f.seq, f.problem) for f in refused.value.findings] == [(4, "column")]
 
 
 async def test_a_process_per_log_gives_the_same_report_as_one_process(
