@@ -64,12 +64,16 @@ SYSTEM_TOOLS = {
     "certutil": "libnss3-tools",
     "crlutil": "libnss3-tools",
     "chromium": "chromium",
+    # What PyICU (ICU's Vietnamese collation) is built with
+    "icuinfo": "libicu-dev",
+    "pkg-config": "pkg-config",
+    "g++": "g++",
 }
 
 
 def ensure_system_tools(tools: tuple[str, ...] = tuple(SYSTEM_TOOLS)) -> None:
     """Install SoftHSM2 (the token that holds the ledger service's keys), xmlsec1, poppler's pdfsig,
-    NSS's certutil and Chromium (for the browser tests) when missing, where apt-get can (as root);
+    NSS's certutil, Chromium (for the browser tests) and what PyICU is built with when missing, where apt-get can (as root);
     elsewhere say what to install. The tests that need them fail, never skip, without them."""
     missing = sorted({SYSTEM_TOOLS[tool] for tool in tools if shutil.which(tool) is None})
     if not missing:
@@ -107,8 +111,8 @@ def main(argv: list[str]) -> int:
         status = _run([str(BIN / "hocba"), "demo"])
         return status or _run([str(BIN / "hocba"), "serve", *rest])
     if command == "test":
-        ensure_venv("test")
         ensure_system_tools()
+        ensure_venv("test,icu")
         return _run([str(PYTHON), "-m", "pytest", *_workers(rest), *rest])
     if command == "lint":
         ensure_venv("test")

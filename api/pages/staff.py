@@ -17,6 +17,7 @@ from api.v1.signatures import check_signer, prepare_for, signer_of, submit_for
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
 from ledger.base.errors import Conflict, NotFound
+from ledger.base.vietnamese import name_order
 from ledger.format.envelope import Event
 from ledger.log.projection import read
 from ledger.school.signatures.commands import submit_pdf
@@ -55,13 +56,7 @@ async def roster_names(runtime: Runtime, school: str, year: str, class_id: str) 
             if r["until"] is None
         ]
         names = await student_names(conn, school, enrolled)
-    return {sid: names.get(sid, sid) for sid in sorted(enrolled, key=lambda s: (_given_name(names.get(s) or s), s))}
-
-
-def _given_name(full_name: str) -> tuple[str, str]:
-    """Vietnamese class lists are ordered by given name, then family name."""
-    parts = full_name.split()
-    return (parts[-1] if parts else "", full_name)
+    return {sid: names.get(sid, sid) for sid in sorted(enrolled, key=lambda s: (name_order(names.get(s) or s), s))}
 
 
 async def class_subjects(runtime: Runtime, school: str, year: str, class_id: str) -> list[dict[str, Any]]:

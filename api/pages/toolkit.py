@@ -22,7 +22,8 @@ from api.http.scope import SESSION_COOKIE, entry_of, runtime_of, year_of
 from api.pages.text import ROLES, TEXT
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
-from ledger.base.clock import VN_TZ, parse_time
+from ledger.base import vietnamese
+from ledger.base.clock import parse_time
 from ledger.base.errors import AuthenticationFailed, DomainError
 from ledger.base.logs import get_logger
 from ledger.log.projection import read
@@ -166,7 +167,7 @@ def when(value: Any) -> str:
         except ValueError:
             return str(value)
     if isinstance(value, datetime):
-        return value.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M")
+        return vietnamese.moment(value)
     return "" if value is None else str(value)
 
 
@@ -177,15 +178,13 @@ def day(value: Any) -> str:
             value = date.fromisoformat(value)
         except ValueError:
             return str(value)
-    if isinstance(value, datetime):
-        value = value.astimezone(VN_TZ).date()
-    return value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value)
+    return vietnamese.day(value) if isinstance(value, date) else str(value)
 
 
 def score(value: Any, lang: str) -> str:
     """A stored score ("8.5") as a Vietnamese reader writes it ("8,5"); Đ, CĐ and levels unchanged."""
     text = "" if value is None else str(value)
-    return text.replace(".", ",") if lang == "vi" and SCORE_TEXT.match(text) else text
+    return vietnamese.number(text) if lang == "vi" and SCORE_TEXT.match(text) else text
 
 
 def refusal_message(request: Request[Any, Any, Any], error: DomainError) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import typst
 
+from ledger.base import vietnamese
 from signing.pdf.layout import FONTS_DIR, LAYOUT, TEMPLATE, PdfError
 
 # Rendering
@@ -25,20 +26,29 @@ def _text(value: Any) -> str:
 def _date_vi(value: Any) -> str:
     """'2026-05-31' → '31/05/2026'; anything else as given."""
     try:
-        return date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+        return vietnamese.day(date.fromisoformat(str(value)))
     except ValueError:
         return _text(value)
+
+
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+
+
+def _figure(value: Any) -> str:
+    """A score or an average as the form prints it, with a decimal comma ('8.5' → '8,5'); a level,
+    Đ or CĐ as given."""
+    text = _text(value)
+    return vietnamese.number(text) if _NUMBER.match(text) else text
 
 
 _ADMIN_PREFIX = re.compile(r"^(huyện|quận|thị xã|thành phố|tỉnh|xã|phường|thị trấn)\s+", re.IGNORECASE)
 
 
 def _place_date(school: Mapping[str, Any], principal: Mapping[str, Any]) -> str:
-    """The place and date line above the principal's title, e.g. 'Yên Khánh, ngày 31 tháng 05 năm 2026'."""
+    """The place and date line above the principal's title, e.g. 'Yên Khánh, ngày 31 tháng 5 năm 2026'."""
     place = _ADMIN_PREFIX.sub("", _text(school.get("district")).strip()) or _text(school.get("province")).strip()
     try:
-        when = date.fromisoformat(_text(principal.get("date")))
-        day = f"ngày {when.day:02d} tháng {when.month:02d} năm {when.year}"
+        return vietnamese.date_line(date.fromisoformat(_text(principal.get("date"))), place)
     except ValueError:
         day = "ngày ..... tháng ..... năm ........"
     return f"{place}, {day}" if place else day
@@ -72,7 +82,11 @@ def _year_view(year: Mapping[str, Any], school: Mapping[str, Any]) -> dict[str, 
         "grade": _text(year.get("grade")),
         "school_name": _text(year.get("school_name") or school.get("name")),
         "subjects": [
-            [_text(s.get(k)) for k in ("name", "term1", "term2", "year", "reassessment", "comment")]
+            [
+                _text(s.get("name")),
+                *(_figure(s.get(k)) for k in ("term1", "term2", "year", "reassessment")),
+                _text(s.get("comment")),
+            ]
             for s in year.get("subjects") or []
         ],
         "learning": results(year.get("learning")),
