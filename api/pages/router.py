@@ -11,6 +11,7 @@ from api.http.scope import PUBLIC
 from api.pages.audit import access_log, audit_page, audit_verify, charts, timeline
 from api.pages.board import board, board_sign
 from api.pages.calendar import calendar_page, lock_page
+from api.pages.family import student_document, student_page
 from api.pages.inbox import decide, inbox
 from api.pages.people import account_disable_page, assignment_end_page, grant_decide_page, people_page
 from api.pages.portal import portal_lookup_page, portal_page, portal_verify_page
@@ -74,6 +75,8 @@ def page_router() -> Router:
         grant_decide_page,
         assignment_end_page,
         account_disable_page,
+        student_page,
+        student_document,
     ]
     return Router(
         path="/",

@@ -30,6 +30,7 @@ from ledger.app.logins import LOGIN_WINDOW, login_succeeded
 from ledger.base.errors import AuthenticationFailed
 from ledger.log import store
 from ledger.school.accounts.queries import check_password
+from ledger.school.rules.policy import AccountKind
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -113,5 +114,6 @@ async def home(request: Request[Any, Any, Any], state: State, school: SchoolId) 
         calendar=may(principal, "calendar.read"),
         audit=may(principal, "audit.read"),
         people=may(principal, "assignment.read"),
+        child=principal.student_id if principal.kind in (AccountKind.GUARDIAN, AccountKind.STUDENT) else None,
         role_names=sorted({g.role.value for g in principal.grants}),
     )

@@ -13,6 +13,16 @@ TEXT: dict[str, dict[str, str]] = {
         "end_assignment": "Kết thúc", "last_day": "Ngày cuối", "disable": "Khóa tài khoản", "active": "Đang hoạt động",
         "disabled": "Đã khóa", "people_done": "Đã ghi vào sổ cái.", "account_of": "Người",
         "appointed_by": "Quyết định bổ nhiệm",
+        "student_page": "Học sinh", "my_child": "Kết quả học tập và học bạ của con",
+        "results_year": "Kết quả năm học %s, lớp %s", "not_enrolled_year": "Học sinh không học ở trường trong năm "
+        "học này.", "term1": "Học kì I", "term2": "Học kì II", "whole_year": "Cả năm", "reassessed": "Kiểm tra lại",
+        "learning_result": "Kết quả học tập", "conduct_result": "Kết quả rèn luyện",
+        "absent": "Số buổi nghỉ", "issued_hocba": "Học bạ đã ban hành", "no_issued": "Chưa có học bạ nào được ban "
+        "hành.", "download_pdf": "Tải bản PDF", "download_xml": "Tải bản XML có chữ ký số",
+        "state_issued": "Có hiệu lực", "state_revoked": "Đã thu hồi",
+        "state_inherited": "Nhận từ trường cũ khi chuyển trường",
+        "viewers": "Ai đã xem hồ sơ của con", "viewers_help": "Mỗi lần xem đều được ghi vào nhật ký truy cập "
+        "(Điều 20.3); danh sách này là %s lần xem gần nhất.", "viewed": "Nội dung đã xem",
         # every page
         "product": "Học bạ số — Trường THCS", "switch": "English", "skip": "Bỏ qua, đến nội dung chính",
         "signed_in_as": "Đang đăng nhập: %s", "sign_out": "Đăng xuất", "home": "Trang chính",
@@ -304,7 +314,35 @@ TEXT: dict[str, dict[str, str]] = {
         "bad_lookup": "The lookup details are not well formed.",
         "bad_file": "Choose an XML or PDF file of at most 10 MB.", "back": "← Check or look up another",
         "too_many": "Too many requests from this address; please try again in a few minutes.",
+        "student_page": "Student", "my_child": "Results and học bạ",
+        "results_year": "Results of %s, class %s", "not_enrolled_year": "Not enrolled at the school this year.",
+        "term1": "Term I", "term2": "Term II", "whole_year": "Year", "reassessed": "Re-assessment",
+        "learning_result": "Learning", "conduct_result": "Conduct", "absent": "Days absent",
+        "issued_hocba": "Issued học bạ", "no_issued": "No học bạ has been issued yet.",
+        "download_pdf": "Download the PDF", "download_xml": "Download the signed XML",
+        "state_issued": "In force", "state_revoked": "Revoked", "state_inherited": "Received on transfer",
+        "viewers": "Who viewed the record", "viewers_help": "Every view is recorded in the access log (Điều 20.3); "
+        "these are the latest %s.", "viewed": "What was viewed",
     },
+}  # fmt: skip
+
+# What someone opened when they read a student's record, by the route's operation, as a family reads it.
+VIEWS = {
+    "vi": {"student_transcript": "Kết quả học tập cả năm", "page_student": "Trang kết quả học tập",
+           "student_issued": "Danh sách học bạ đã ban hành", "student_issued_document": "Tệp học bạ đã ban hành",
+           "page_student_document": "Tệp học bạ đã ban hành", "hocba_xml": "Học bạ (bản XML)",
+           "hocba_pdf": "Học bạ (bản PDF)", "class_summary": "Tổng hợp kết quả của lớp",
+           "page_board": "Bảng ký học bạ của lớp", "page_sheet": "Sổ điểm môn học", "sheet_read": "Sổ điểm môn học",
+           "student_record_signed": "Hồ sơ đã ký", "student_viewers": "Danh sách người đã xem",
+           "transfer_record": "Hồ sơ chuyển trường", "other": "Hồ sơ học sinh"},
+    "en": {"student_transcript": "The year's results", "page_student": "The results page",
+           "student_issued": "The list of issued học bạ", "student_issued_document": "An issued học bạ file",
+           "page_student_document": "An issued học bạ file", "hocba_xml": "The học bạ (XML)",
+           "hocba_pdf": "The học bạ (PDF)", "class_summary": "The class's summary",
+           "page_board": "The class's signing board", "page_sheet": "A subject's grade sheet",
+           "sheet_read": "A subject's grade sheet", "student_record_signed": "The signed record",
+           "student_viewers": "The list of viewers", "transfer_record": "The transfer record",
+           "other": "The student's record"},
 }  # fmt: skip
 
 ROLES = {

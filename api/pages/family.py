@@ -1,0 +1,130 @@
+"""A family's page: the child's results this school year, the học bạ issued to them to download, and
+who has viewed the record and when (Điều 31; the access trail of Điều 20.3). A guardian or the student
+sees only their own; leadership and the homeroom teacher may open the same page."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Request, Response, get
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from api.http.scope import entry_of, runtime_of, year_of
+from api.pages.staff import student_names
+from api.pages.text import VIEWS
+from api.pages.toolkit import SCHOOL_PAGE, lang_of, may, page, principal_or_none, render, staff_names
+from api.v1.params import SchoolId, StudentId
+from audit.trail import query_access
+from ledger.app.db import AUDITOR_ROLE
+from ledger.base.errors import NotFound
+from ledger.log.projection import read
+from ledger.school.issuance.queries import stored_document
+from ledger.school.issuance.tables import issued
+from ledger.school.rules.identity import personal_id
+from ledger.school.transcripts.views import load_student_year
+
+STUDENT_PAGE = SCHOOL_PAGE + "/hoc-sinh/{student:str}"
+VIEWERS_SHOWN = 50
+
+
+def _subject_rows(view: Any) -> list[dict[str, Any]]:
+    """Each subject of the year in the học bạ's order, with its terms' and year's results."""
+    results = view.to_json()["subjects"]
+    return [
+        {
+            "name": line.name,
+            **{part: results[line.code][part] for part in ("term1", "term2", "year", "reassessed")},
+        }
+        for line in view.lines
+    ]
+
+
+async def _viewers(conn: Any, school: str, student: str, lang: str, names: dict[str, str]) -> list[dict[str, Any]]:
+    """The latest views of the record by anyone else, by name and what they opened."""
+    rows = await query_access(conn, school, student=student, outcome="allowed", limit=VIEWERS_SHOWN)
+    words = VIEWS[lang]
+    return [
+        {
+            "at": row["at"],
+            "who": names.get(row["username"], row["username"]),
+            "roles": row["roles"],
+            "what": words.get(row["action"], words["other"]),
+        }
+        for row in rows
+    ]
+
+
+@get(STUDENT_PAGE, operation_id="page_student", opt=page("student.read"), include_in_schema=False)
+async def student_page(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, student: FromPath[StudentId]
+) -> Template:
+    personal_id(student)
+    runtime = runtime_of(state)
+    principal = principal_or_none(request)
+    year = year_of(request)
+    entry_of(request).touch([student])
+    names = await staff_names(runtime, school)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        name = (await student_names(conn, school, [student])).get(student)
+        if name is None:
+            raise NotFound("student.unknown", "không có học sinh này trong trường", "no such student at this school")
+        view = None
+        if year:
+            try:
+                view = await load_student_year(conn, school, year, student)
+            except NotFound:
+                view = None  # not enrolled this year: the issued học bạ of earlier years still show
+        documents = (
+            await read(conn, issued, school, student_id=student, order_by=["issuance_id"])
+            if may(principal, "issued.document", student=student)
+            else []
+        )
+        viewers = (
+            await _viewers(conn, school, student, lang_of(request), names)
+            if may(principal, "student.viewers", student=student)
+            else None
+        )
+    return render(
+        request,
+        "student.html",
+        "student_page",
+        heading=name,
+        school=school,
+        student=student,
+        view=view,
+        subjects=_subject_rows(view) if view is not None else [],
+        result=view.to_json() if view is not None else None,
+        documents=[d for d in reversed(documents)],
+        viewers=viewers,
+    )
+
+
+@get(
+    STUDENT_PAGE + "/hoc-ba/{issuance:str}",
+    operation_id="page_student_document",
+    opt=page("issued.document"),
+    include_in_schema=False,
+)
+async def student_document(
+    state: State,
+    school: SchoolId,
+    student: FromPath[StudentId],
+    issuance: FromPath[str],
+    format: FromQuery[Literal["pdf", "xml"]] = "pdf",
+) -> Response[bytes]:
+    """The exact bytes issued, to keep: the PDF to read and print, the XML that carries the signatures."""
+    personal_id(student)
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, issued, school, issuance_id=issuance, student_id=student)
+        digest = rows[0][f"{format}_sha256"] if rows else None
+        if digest is None:
+            raise NotFound("issued.unknown", "không có học bạ đã ban hành này", "no such issued học bạ")
+        content = await stored_document(conn, school, digest)
+        hocba_id = rows[0]["hocba_id"]
+    return Response(
+        content,
+        media_type="application/pdf" if format == "pdf" else "application/xml",
+        headers={"content-disposition": f'attachment; filename="{hocba_id}.{format}"'},
+    )
