@@ -23,7 +23,7 @@ from api.v1.portal import PORTAL_ROUTES
 from api.v1.routes import ROUTES
 from audit.trail import AccessTrail
 from ledger.app.jobs import build_scheduler
-from ledger.app.notify import LoggingNotifier, Notifier
+from ledger.app.notify import Notifier, notifier_for
 from ledger.app.runtime import Runtime
 from ledger.app.tokens import Challenges, Tokens, token_secret
 from ledger.school.readmodels import school_ledger
@@ -44,13 +44,13 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
             "trail": AccessTrail(runtime.engine(), clock=runtime.clock),
             "tokens": Tokens(secret, runtime.clock),
             "challenges": Challenges(secret, runtime.clock),
-            "notifier": notifier or LoggingNotifier(),
+            "notifier": notifier or notifier_for(runtime.settings.smtp),
         }
     )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        jobs = build_scheduler(runtime) if scheduler else None
+        jobs = build_scheduler(runtime, state.notifier) if scheduler else None
         if jobs is not None:
             jobs.start()
         try:

@@ -369,6 +369,7 @@ EVENTS = {
            "conduct.corrected": "Điều chỉnh rèn luyện", "signature.added": "Chữ ký số",
            "sheet.signed": "Ký bảng điểm lớp", "hocba.issued": "Ban hành học bạ", "hocba.receipt": "Biên nhận",
            "hocba.revoked": "Thu hồi học bạ", "hocba.inherited": "Nhận học bạ chuyển đến",
+           "family.notified": "Gửi thông báo cho gia đình",
            "student.registered": "Hồ sơ học sinh", "student.enrolled": "Xếp lớp", "student.withdrawn": "Rời lớp",
            "entry.locked": "Khóa nhập liệu", "entry.opened": "Mở nhập liệu", "transfer.opened": "Mở hồ sơ chuyển "
            "trường", "transfer.signed": "Ký hồ sơ chuyển trường", "transfer.received": "Nhận hồ sơ chuyển trường",
@@ -385,6 +386,7 @@ EVENTS = {
            "conduct.corrected": "Conduct corrected", "signature.added": "Digital signature",
            "sheet.signed": "Class sheet signed", "hocba.issued": "Học bạ issued", "hocba.receipt": "Receipt",
            "hocba.revoked": "Học bạ revoked", "hocba.inherited": "Học bạ received on transfer",
+           "family.notified": "Family notified",
            "student.registered": "Student profile", "student.enrolled": "Enrolled", "student.withdrawn": "Withdrawn",
            "entry.locked": "Entry locked", "entry.opened": "Entry reopened", "transfer.opened": "Transfer opened",
            "transfer.signed": "Transfer signed", "transfer.received": "Transfer received",

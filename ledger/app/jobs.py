@@ -15,6 +15,8 @@ from audit import rules
 from audit.trail import ACCESS_PROJECTIONS, AccessTrail
 from ledger.app.backup import configured_destinations, configured_key, create_backup
 from ledger.app.db import AUDITOR_ROLE
+from ledger.app.notices import send_family_notices
+from ledger.app.notify import Notifier, notifier_for
 from ledger.app.runtime import Runtime
 from ledger.app.verification import verify_installation
 from ledger.app.witnessing import Outcome, Publisher, configured_witnesses
@@ -161,7 +163,7 @@ async def publish_checkpoints(runtime: Runtime, trail: Any, school: str | None =
     return outcome
 
 
-def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
+def build_scheduler(runtime: Runtime, notifier: Notifier | None = None) -> AsyncIOScheduler:
 
     scheduler = AsyncIOScheduler(timezone=VN_TZ)
     engine = runtime.engine()
@@ -183,6 +185,10 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     async def verification() -> None:
         await run_exclusive(engine, "verification", lambda: nightly_verification(runtime))
 
+    async def notices() -> None:
+        sender = notifier or notifier_for(runtime.settings.smtp)
+        await run_exclusive(engine, "family-notices", lambda: send_family_notices(runtime, sender))
+
     async def backup() -> None:
 
         key, destinations = configured_key(runtime.settings), configured_destinations(runtime.settings)
@@ -194,6 +200,7 @@ def build_scheduler(runtime: Runtime) -> AsyncIOScheduler:
     scheduler.add_job(checkpoints, "interval", seconds=runtime.settings.checkpoint_interval, id="checkpoint", **every)
     scheduler.add_job(unusual_access, "interval", seconds=60, id="unusual-access", **every)
     scheduler.add_job(deadlines, "interval", seconds=300, id="deadlines", **every)
+    scheduler.add_job(notices, "interval", seconds=60, id="family-notices", **every)
     scheduler.add_job(verification, "cron", hour=2, minute=15, id="verification", **every)
     if runtime.settings.backup_dirs:  # daily, with retention (Điều 20.4)
         scheduler.add_job(backup, "cron", hour=1, minute=30, id="backup", **every)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -38,25 +39,53 @@ def current_revision(url: str) -> str | None:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    before = current_revision(url)
     command.upgrade(alembic_config(url), revision)
     owner = create_engine(sqlalchemy_url(url), poolclass=pool.NullPool)
     try:
         with owner.connect() as conn:
-            if not conn.execute(text("SELECT to_regclass('hocba.accounts_carried')")).scalar():
-                return  # revision 0014 not applied yet, or its list already recorded and dropped
-            carried = [dict(row) for row in conn.execute(text(_CARRIED)).mappings()]
+            carried_table = conn.execute(text("SELECT to_regclass('hocba.accounts_carried')")).scalar()
+            carried = [dict(row) for row in conn.execute(text(_CARRIED)).mappings()] if carried_table else []
         if carried:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                asyncio.run(_record_carried(url, carried))
-            else:  # called from a coroutine: the recording runs on a loop of its own
-                with ThreadPoolExecutor(1) as thread:
-                    thread.submit(asyncio.run, _record_carried(url, carried)).result()
-        with owner.begin() as conn:  # every carried account is recorded: the list has done its work
-            conn.execute(text("DROP TABLE hocba.accounts_carried"))
+            _run(_record_carried(url, carried))
+        if carried_table:  # every carried account is recorded: the list has done its work
+            with owner.begin() as conn:
+                conn.execute(text("DROP TABLE hocba.accounts_carried"))
+        if before is not None and before < "0016" <= (current_revision(url) or ""):
+            _run(_fold_new_read_models(url))
     finally:
         owner.dispose()
+
+
+def _run(work: Coroutine[Any, Any, None]) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(work)
+    else:  # called from a coroutine: the work runs on a loop of its own
+        with ThreadPoolExecutor(1) as thread:
+            thread.submit(asyncio.run, work).result()
+
+
+async def _fold_new_read_models(url: str) -> None:
+    """Read models a revision adds start empty: the events already recorded are folded into them, as
+    a replay from seq 1 would, so that they agree with a replay at once (revision 0016: the notices
+    owed to families)."""
+    from ledger.app.db import create_engine as async_engine
+    from ledger.log import store
+    from ledger.log.projection import apply
+    from ledger.school.notices.projection import PROJECTION as NOTICES
+
+    engine = async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for school in await store.school_ids(conn):
+                after = 0
+                while batch := await store.select_events(conn, school, after=after, limit=5000):
+                    await apply(conn, [NOTICES], [e for e in batch if e.type in NOTICES.handlers])
+                    after = batch[-1].seq
+    finally:
+        await engine.dispose()
 
 
 # The accounts revision 0014 found, still to be recorded on the ledger.

@@ -36,6 +36,13 @@ HOCBA_DB_POOL_TIMEOUT       Seconds a request may wait for a free connection of 
 HOCBA_WITNESS_NAME  The name a witness (`hocba witness serve`) signs its cosignatures with
                     (default "hocba-witness"); a scheme-less URL of the witness's, such as
                     "witness.sogddt-ninhbinh.gov.vn", is best.
+HOCBA_SMTP_HOST     The mail server that sends families their notices of issuance and revocation
+                    (unset: notices are only logged). HOCBA_SMTP_PORT (default 587),
+                    HOCBA_SMTP_FROM (the sender's address), HOCBA_SMTP_USER and
+                    HOCBA_SMTP_PASSWORD_FILE (to sign in), HOCBA_SMTP_TLS ("starttls", the
+                    default, "tls" or "none"; "none" only in development).
+HOCBA_PUBLIC_URL    The service's address as families reach it (https://hocba.example.edu.vn), for
+                    the links in their notices.
 HOCBA_ORIGIN        The prefix of the logs' names in signed notes and to witnesses,
                     `<prefix>/<school>/<log>` (default "hocba-ledger"); a scheme-less URL of the
                     school's, such as "hocba.thcs-khanhphu.edu.vn", is best.
@@ -69,6 +76,16 @@ def _default_home() -> Path:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    sender: str
+    tls: str  # "starttls", "tls" or "none"
+    user: str | None = None
+    password_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str | None
     home: Path
@@ -94,6 +111,8 @@ class Settings:
     db_statement_timeout: float = 60
     db_lock_timeout: float = 20
     db_pool_timeout: float = 10
+    smtp: SmtpSettings | None = None
+    public_url: str | None = None  # where families reach the service, for links in notices
 
     @property
     def production(self) -> bool:
@@ -142,6 +161,31 @@ def load_settings() -> Settings:
         db_statement_timeout=_seconds("HOCBA_DB_STATEMENT_TIMEOUT", "60"),
         db_lock_timeout=_seconds("HOCBA_DB_LOCK_TIMEOUT", "20"),
         db_pool_timeout=_seconds("HOCBA_DB_POOL_TIMEOUT", "10"),
+        smtp=_smtp(environment),
+        public_url=(os.environ.get("HOCBA_PUBLIC_URL") or "").rstrip("/") or None,
+    )
+
+
+def _smtp(environment: str) -> SmtpSettings | None:
+    host = os.environ.get("HOCBA_SMTP_HOST") or None
+    if host is None:
+        return None
+    tls = (os.environ.get("HOCBA_SMTP_TLS") or "starttls").strip().lower()
+    if tls not in ("starttls", "tls", "none"):
+        raise SettingsError(f"HOCBA_SMTP_TLS must be 'starttls', 'tls' or 'none', not {tls!r}")
+    if tls == "none" and environment == "production":
+        raise SettingsError("HOCBA_SMTP_TLS=none sends families' mail in clear text: not in production")
+    sender = os.environ.get("HOCBA_SMTP_FROM") or ""
+    if "@" not in sender:
+        raise SettingsError("HOCBA_SMTP_FROM must be the address notices are sent from")
+    password_file = os.environ.get("HOCBA_SMTP_PASSWORD_FILE")
+    return SmtpSettings(
+        host=host,
+        port=_positive("HOCBA_SMTP_PORT", os.environ.get("HOCBA_SMTP_PORT", "587")),
+        sender=sender,
+        tls=tls,
+        user=os.environ.get("HOCBA_SMTP_USER") or None,
+        password_file=Path(password_file) if password_file else None,
     )
 
 

@@ -13,6 +13,7 @@ from ledger.school.calendar.projection import PROJECTION as CALENDAR
 from ledger.school.class_sheets.projection import PROJECTION as CLASS_SHEETS
 from ledger.school.corrections.projection import PROJECTION as CORRECTIONS
 from ledger.school.issuance.projection import PROJECTION as ISSUANCE
+from ledger.school.notices.projection import PROJECTION as NOTICES
 from ledger.school.schools.projection import PROJECTION as SCHOOLS
 from ledger.school.signatures.projection import PROJECTION as SIGNATURES
 from ledger.school.transfers.projection import PROJECTION as TRANSFERS
@@ -26,6 +27,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     CORRECTIONS,
     SIGNATURES,
     ISSUANCE,
+    NOTICES,
     TRANSFERS,
     CLASS_SHEETS,
     ACCOUNTS,

@@ -192,6 +192,26 @@ def parse_date(value: Any, field: str) -> date:
     )
 
 
+_EMAIL = re.compile(
+    r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+)
+
+
+def email(value: Any, field: str = "email") -> str:
+    """An e-mail address to send a family's notices to, as one address (no display name), its
+    domain in lower case."""
+    raw = value.strip() if isinstance(value, str) else ""
+    if len(raw) > 254 or not _EMAIL.match(raw):
+        raise _invalid(
+            "email.invalid",
+            field,
+            "địa chỉ thư điện tử không hợp lệ (ví dụ: ten@example.vn)",
+            "not an e-mail address (e.g. name@example.vn)",
+        )
+    local, domain = raw.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
 def phone(value: Any, field: str = "phone") -> str:
     """A Vietnamese mobile number, normalised to 0xxxxxxxxx (+84 and spaces accepted)."""
     raw = re.sub(r"[\s.-]", "", str(value)) if isinstance(value, (str, int)) else ""

@@ -94,13 +94,14 @@ def student_profile(raw: Mapping[str, Any], field: str = "student") -> dict[str,
         where = f"{field}.guardians[{index}]"
         if not isinstance(guardian, Mapping):
             raise ValidationError("guardian.invalid", "phải là một đối tượng", "must be an object", field=where)
-        guardians.append(
-            {
-                "full_name": identity.text(guardian.get("full_name"), f"{where}.full_name"),
-                "relation": identity.text(guardian.get("relation"), f"{where}.relation", required=False),
-                "phone": identity.phone(guardian.get("phone"), f"{where}.phone") if guardian.get("phone") else None,
-            }
-        )
+        entry = {
+            "full_name": identity.text(guardian.get("full_name"), f"{where}.full_name"),
+            "relation": identity.text(guardian.get("relation"), f"{where}.relation", required=False),
+            "phone": identity.phone(guardian.get("phone"), f"{where}.phone") if guardian.get("phone") else None,
+        }
+        if guardian.get("email"):  # only when given: profiles recorded without one keep their bytes
+            entry["email"] = identity.email(guardian.get("email"), f"{where}.email")
+        guardians.append(entry)
     return {
         "student": identity.personal_id(raw.get("student"), f"{field}.student", birth=birth, gender=gender),
         "ministry_code": identity.ministry_code(raw.get("ministry_code"), f"{field}.ministry_code"),
