@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import copy
-import re
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
