@@ -12,10 +12,29 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Template
 
-from api.http.scope import PUBLIC, entry_of
+from api.http.scope import PUBLIC, entry_of, runtime_of
+from api.pages.staff import student_names
 from api.pages.toolkit import CHECKS, lang_of, render, text_of
 from api.v1.portal import MAX_UPLOAD, LookupIn, lookup, throttled, verification
+from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import DomainError, Unavailable
+from ledger.log.projection import read
+from ledger.school.schools.tables import schools
+
+
+async def _named(state: State, issued: dict[str, Any] | None, student: str | None) -> dict[str, Any] | None:
+    """An issued học bạ with the names a family reads: the school's and the student's, not codes. The
+    visitor holds this very file (or its five details), which names both."""
+    if issued is None:
+        return None
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
+        school = await read(conn, schools, issued["school"])
+        names = await student_names(conn, issued["school"], [student] if student else [])
+    return {
+        **issued,
+        "school_name": (school[0]["name"] if school else None) or issued["school"],
+        "student_name": names.get(student or "", ""),
+    }
 
 
 def _portal(request: Request[Any, Any, Any], template: str, title: str, status: int = 200, **context: Any) -> Template:
@@ -69,7 +88,7 @@ async def portal_verify_page(
         checks=CHECKS,
         report=outcome["report"],
         ledger=outcome["ledger"],
-        issued=outcome["issued"],
+        issued=await _named(state, outcome["issued"], outcome["student"]),
         revoked=outcome["revoked"],
     )
 
@@ -99,4 +118,4 @@ async def portal_lookup_page(
         entry_of(request).reason = "portal.no_match"
         return _portal(request, "portal_result.html", "lookup_result", 404, error=text_of(request)["no_match"])
     entry_of(request).touch([details.student_id])
-    return _portal(request, "portal_result.html", "lookup_result", found=found)
+    return _portal(request, "portal_result.html", "lookup_result", found=await _named(state, found, details.student_id))

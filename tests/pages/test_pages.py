@@ -62,7 +62,8 @@ async def test_uploading_an_issued_hoc_ba_shows_each_check_and_a_changed_one_is_
     good = await browser.post("/cong-xac-minh", files={"file": ("hocba.xml", xml, "application/xml")})
     assert good.status_code == 200, good.text
     assert "Hợp lệ: các chữ ký số đều đúng" in good.text
-    assert f"Trường {demo.school} đã ban hành đúng tệp này" in good.text
+    assert "Trường THCS Khánh Phú đã ban hành đúng tệp này" in good.text  # the school by name, not its code
+    assert f"Học bạ năm học {demo.year} của em {demo.names[student]}, lớp 9A1." in good.text
     assert "Biên nhận sổ cái khớp" in good.text
     assert "Sổ cái hiện tại của trường vẫn chứa biên nhận này" in good.text  # and no warning under it
     assert "Cảnh báo" not in good.text
