@@ -35,6 +35,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.clock import Clock, SystemClock, format_time
@@ -293,7 +294,14 @@ class Ledger:
         A refusal, or a decision that changes nothing, is answered from the snapshot: it is the
         answer the state of that moment gave, and it appends nothing."""
         validate_school(school, service=self.chain is ACCESS)
-        session, decision = await self._decide_on_snapshot(school, decide)
+        try:
+            session, decision = await self._decide_on_snapshot(school, decide)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # A connection that died in the pool (the pool has now dropped it and the older ones):
+            # the decision only read, so it is simply taken again.
+            session, decision = await self._decide_on_snapshot(school, decide)
         if not decision.events:
             return []
         guard = _Guard(session.head.seq, session.horizon, decision.depends_on, decide)
@@ -327,9 +335,20 @@ class Ledger:
     async def _transaction(
         self, school: str, work: Callable[[SchoolSession], Awaitable[list[_Outcome]]]
     ) -> list[_Outcome]:
-        async with self.engine.begin() as conn:
-            head = await store.lock_school(conn, school, self.chain)
-            return await work(SchoolSession(conn, school, head, self.clock, self.projections, self.chain))
+        for attempt in (1, 2):
+            locked = False
+            try:
+                async with self.engine.begin() as conn:
+                    head = await store.lock_school(conn, school, self.chain)
+                    locked = True
+                    return await work(SchoolSession(conn, school, head, self.clock, self.projections, self.chain))
+            except DBAPIError as exc:
+                # The first statement found the connection dead: it died in the pool (a restarted
+                # server), and SQLAlchemy has now dropped it and the pool's older ones. Nothing of
+                # the transaction ran, so it runs once more, on a fresh connection.
+                if locked or attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _run_appends(self, school: str, batch: list[_Pending], *, lookup: bool = False) -> list[_Pending]:
         """Many appends in one transaction and one COPY; returns those whose guard no longer held,
