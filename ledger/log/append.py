@@ -68,8 +68,8 @@ class SchoolSession:
     # no such moment); see changes_at.
     horizon: datetime | None = None
     # Events after `_known_from` up to the head, as far as this transaction has read or sealed them.
-    _known: list[Event] = field(default_factory=list)
-    _known_from: int = -1
+    _known: list[Event] = field(default_factory=list, init=False, repr=False)
+    _known_from: int = field(default=-1, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._known_from = self.head.seq
