@@ -197,10 +197,15 @@ async def bench_mixed(app: Any, demo: DemoSchool, runtime: Runtime, seconds: flo
         )
         stored = int(found.scalar_one())
     await make_checkpoint(
-        runtime.engine(), demo.school, runtime.signer(demo.school), policy=runtime.checkpoint_policy()
+        runtime.engine(), demo.school, runtime.signer(demo.school), runtime.clock, policy=runtime.checkpoint_policy()
     )
     await make_checkpoint(
-        runtime.engine(), demo.school, runtime.signer(demo.school), chain=ACCESS, policy=runtime.checkpoint_policy()
+        runtime.engine(),
+        demo.school,
+        runtime.signer(demo.school),
+        runtime.clock,
+        chain=ACCESS,
+        policy=runtime.checkpoint_policy(),
     )
     events_ok = (
         await verify(runtime.engine(AUDITOR_ROLE), runtime.trusted_roots(), [demo.school], chains=(EVENTS,))
@@ -275,6 +280,7 @@ async def main() -> None:
             runtime.engine(),
             write_school.school,
             runtime.signer(write_school.school),
+            runtime.clock,
             policy=runtime.checkpoint_policy(),
         )
 
