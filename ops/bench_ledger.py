@@ -147,6 +147,19 @@ async def bench_append(url: str, total: int, batch: int, writers: int) -> dict[s
     )
     results["append_concurrent_separate_events_per_s"] = total / separate_s
     results["append_concurrent_separate_ratio"] = plain_s / separate_s
+
+    # Two service processes (`hocba serve --workers 2`), each combining the appends of its half of the
+    # writers: the school's lock alternates between two transactions that each carry a batch.
+    pair = [Ledger(engine, ()) for _ in range(2)]
+    work = events(total, start=3 * total)
+    chunks = [work[i : i + small] for i in range(0, total, small)]
+    turn = iter(range(10**9))
+    pair_s = await timed(
+        "ledger, two (as two worker processes)",
+        _concurrent(lambda c: pair[next(turn) % 2].append("bench-append-16w", c), chunks, writers),
+    )
+    results["append_concurrent_two_events_per_s"] = total / pair_s
+    results["append_concurrent_two_ratio"] = plain_s / pair_s
     await engine.dispose()
     await plain.dispose()
     return results
@@ -269,6 +282,7 @@ async def main() -> None:
     print(f"append, one writer:      ledger/plain = {figures['append_single_ratio']:.2f}   (target >= 0.7)")
     print(f"append, 16 writers:      ledger/plain = {figures['append_concurrent_ratio']:.2f}   (target >= 0.7)")
     print(f"  same, one ledger each: ledger/plain = {figures['append_concurrent_separate_ratio']:.2f}")
+    print(f"  same, two ledgers (two workers): ledger/plain = {figures['append_concurrent_two_ratio']:.2f}")
     print(f"verify vs stream+SHA-256:              {figures['verify_ratio_to_stream_and_hash']:.2f}   (target >= 0.7)")
     print(f"verify vs in-memory SHA-256:           {figures['verify_ratio_to_raw_sha256']:.2f}")
     print(f"  in one process, vs stream+SHA-256:   {figures['verify_one_process_ratio_to_stream_and_hash']:.2f}")

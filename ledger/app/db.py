@@ -13,6 +13,11 @@ Every engine has timeouts (`Timeouts`): to connect, per statement, to wait for a
 a connection of the pool, so that a stuck database answers an error (the API's 503) instead of
 holding requests forever. The service's come from the settings (HOCBA_DB_*_TIMEOUT); verifying a big
 log (ledger.app.verify_pool) has no statement or lock limit.
+
+A pooled connection is not pinged at every checkout (a round trip per request). A connection that
+died in the pool (a restarted server) fails its first statement; SQLAlchemy then invalidates it and
+every older connection of the pool, and the ledger's transactions retry once on a fresh connection
+(ledger.log.append); any other request answers 503 once.
 """
 
 from __future__ import annotations
@@ -99,12 +104,14 @@ def sqlalchemy_url(url: str) -> str:
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds to wait for a connection to open, for one statement, for a lock, and for a connection of
-    the pool; 0 for the statement and the lock: no limit."""
+    the pool; 0 for the statement and the lock: no limit. And the pool's size."""
 
     connect: float = 10
     statement: float = 60
     lock: float = 20
     pool: float = 10
+    pool_size: int = 10  # connections kept open
+    pool_overflow: int = 10  # connections opened beyond those under load
 
 
 UNHURRIED = Timeouts(statement=0, lock=0)  # long work on connections of its own (verifying big logs)
@@ -116,6 +123,8 @@ def timeouts_of(settings: Settings) -> Timeouts:
         statement=settings.db_statement_timeout,
         lock=settings.db_lock_timeout,
         pool=settings.db_pool_timeout,
+        pool_size=settings.db_pool_size,
+        pool_overflow=settings.db_pool_overflow,
     )
 
 
@@ -128,7 +137,8 @@ def create_engine(url: str, role: str = APP_ROLE, timeouts: Timeouts | None = No
     )
     # libpq counts whole seconds and takes less than 2 as 2.
     connect_args: dict[str, Any] = {"options": options, "connect_timeout": max(2, round(limits.connect))}
-    kwargs.setdefault("pool_pre_ping", True)
     if kwargs.get("poolclass") is not pool.NullPool:
         kwargs.setdefault("pool_timeout", limits.pool)
+        kwargs.setdefault("pool_size", limits.pool_size)
+        kwargs.setdefault("max_overflow", limits.pool_overflow)
     return create_async_engine(sqlalchemy_url(url), connect_args=connect_args, **kwargs)

@@ -33,6 +33,10 @@ HOCBA_DB_CONNECT_TIMEOUT    Seconds to wait for a connection to the database to 
 HOCBA_DB_STATEMENT_TIMEOUT  Seconds one statement of the service may run (default 60).
 HOCBA_DB_LOCK_TIMEOUT       Seconds a statement may wait for a lock (default 20).
 HOCBA_DB_POOL_TIMEOUT       Seconds a request may wait for a free connection of the pool (default 10).
+HOCBA_DB_POOL_SIZE          Connections each service process keeps open per database role (default 10).
+HOCBA_DB_POOL_OVERFLOW      Connections it may open beyond those under load, closed when returned
+                            (default 10). Two workers use at most 2 × 2 roles × (size + overflow)
+                            connections: keep that under the server's max_connections.
 HOCBA_WITNESS_NAME  The name a witness (`hocba witness serve`) signs its cosignatures with
                     (default "hocba-witness"); a scheme-less URL of the witness's, such as
                     "witness.sogddt-ninhbinh.gov.vn", is best.
@@ -111,6 +115,8 @@ class Settings:
     db_statement_timeout: float = 60
     db_lock_timeout: float = 20
     db_pool_timeout: float = 10
+    db_pool_size: int = 10
+    db_pool_overflow: int = 10
     smtp: SmtpSettings | None = None
     public_url: str | None = None  # where families reach the service, for links in notices
 
@@ -161,6 +167,8 @@ def load_settings() -> Settings:
         db_statement_timeout=_seconds("HOCBA_DB_STATEMENT_TIMEOUT", "60"),
         db_lock_timeout=_seconds("HOCBA_DB_LOCK_TIMEOUT", "20"),
         db_pool_timeout=_seconds("HOCBA_DB_POOL_TIMEOUT", "10"),
+        db_pool_size=_positive("HOCBA_DB_POOL_SIZE", os.environ.get("HOCBA_DB_POOL_SIZE", "10")),
+        db_pool_overflow=_count("HOCBA_DB_POOL_OVERFLOW", os.environ.get("HOCBA_DB_POOL_OVERFLOW", "10")),
         smtp=_smtp(environment),
         public_url=(os.environ.get("HOCBA_PUBLIC_URL") or "").rstrip("/") or None,
     )
@@ -187,6 +195,12 @@ def _smtp(environment: str) -> SmtpSettings | None:
         user=os.environ.get("HOCBA_SMTP_USER") or None,
         password_file=Path(password_file) if password_file else None,
     )
+
+
+def _count(name: str, value: str) -> int:
+    if not value.isdigit():
+        raise SettingsError(f"{name} must be a whole number, not {value!r}")
+    return int(value)
 
 
 def _positive(name: str, value: str) -> int:

@@ -12,6 +12,13 @@ Every command runs in a transaction that holds the school's append lock (ledger.
 from before it reads the head until commit, so the state a command reads is still the state when
 its events land, and commit order is seq order.
 
+A command that reads much can decide ahead instead (`Ledger.decide_ahead`): it reads and decides on a
+snapshot without the lock, and under the lock only its guard is checked: the clock is still before
+the first moment at which a rule it applied would answer otherwise (`SchoolSession.changes_at`), and
+no event appended since the head it read is one its decision depends on. If the guard holds, its
+events are sealed and written with the other appends of the transaction (one COPY); if not, it
+decides again under the lock, as any command does.
+
 Commands for one school that arrive while a transaction is running are combined into the next
 transaction (group commit): one lock acquisition and one WAL flush for all of them. Each runs under
 its own savepoint, so a refused command rolls back alone and the others still commit; no command's
@@ -28,6 +35,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.clock import Clock, SystemClock, format_time
@@ -56,6 +64,38 @@ class SchoolSession:
     clock: Clock
     projections: Sequence[Projection]
     chain: Chain = EVENTS
+    # The first moment at which a time rule applied by this session would answer otherwise (None:
+    # no such moment); see changes_at.
+    horizon: datetime | None = None
+    # Events after `_known_from` up to the head, as far as this transaction has read or sealed them.
+    _known: list[Event] = field(default_factory=list, init=False, repr=False)
+    _known_from: int = field(default=-1, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._known_from = self.head.seq
+
+    def changes_at(self, moment: datetime) -> None:
+        """Say that a rule applied now answers otherwise once the clock reaches `moment` (a deadline,
+        a window's opening, the next day for a date). A decision taken ahead of the lock holds only
+        while the clock is before the earliest such moment. Every rule that compares the time on a
+        command that decides ahead must say so."""
+        if moment > self.now() and (self.horizon is None or moment < self.horizon):
+            self.horizon = moment
+
+    async def since(self, seq: int) -> list[Event]:
+        """The events after `seq` up to the head, this transaction's own included."""
+        if seq < self._known_from:
+            older = await store.select_events(
+                self.conn, self.school, after=seq, upto=self._known_from, chain=self.chain
+            )
+            self._known[:0] = older
+            self._known_from = seq
+        return [e for e in self._known if e.seq > seq]
+
+    def rewind(self, head: store.Head) -> None:
+        """Forget what was sealed after `head` (its savepoint was rolled back)."""
+        self.head = head
+        self._known = [e for e in self._known if e.seq <= head.seq]
 
     async def recorded(self, event_ids: Sequence[UUID]) -> dict[UUID, Event]:
         """Events of this school already recorded under these ids."""
@@ -79,9 +119,10 @@ class SchoolSession:
             return self.head.recorded_at
         return now
 
-    def seal(self, new_events: Sequence[NewEvent]) -> list[Event]:
-        """Give events their places after the head (nothing is written yet)."""
-        now = self.now()
+    def seal(self, new_events: Sequence[NewEvent], at: datetime | None = None) -> list[Event]:
+        """Give events their places after the head (nothing is written yet), recorded now or `at`
+        (a moment of self.now() taken since the last seal)."""
+        now = at or self.now()
         sealed: list[Event] = []
         prev, seq, stamp = self.head.hash, self.head.seq, format_time(now)
         for new in new_events:
@@ -90,6 +131,7 @@ class SchoolSession:
             sealed.append(event)
             prev = event.hash
         if sealed:
+            self._known += sealed
             self.head = store.Head(seq, prev, now)
         return sealed
 
@@ -119,14 +161,63 @@ def _replayed(new_events: Sequence[NewEvent], existing: Mapping[UUID, Event]) ->
     return sorted(found, key=lambda e: e.seq)
 
 
-class _Append:
-    """The command behind Ledger.append; the runner writes many of these with one COPY."""
+@dataclass(frozen=True)
+class Decision:
+    """What a command decided ahead of the lock: the events to append, and which later events would
+    change that (`depends_on`, asked of every event appended after the head the decision read; by
+    default every event does)."""
 
-    def __init__(self, new_events: Sequence[NewEvent]) -> None:
+    events: Sequence[NewEvent]
+    depends_on: Callable[[Event], bool] = lambda event: True
+
+
+Decide = Callable[[SchoolSession], Awaitable[Decision]]
+
+
+@dataclass(frozen=True)
+class _Guard:
+    """The conditions under which a decision taken ahead still holds at the append."""
+
+    seq: int  # the head the decision read
+    horizon: datetime | None  # the clock must still be before this
+    depends_on: Callable[[Event], bool]
+    decide: Decide  # to decide again, under the lock
+
+    async def moment(self, session: SchoolSession) -> datetime | None:
+        """The moment to seal the decided events at, if the decision still holds then; else None.
+        The caller seals at once (no await in between), so the time checked is the time recorded."""
+        if session.head.seq != self.seq and any(self.depends_on(e) for e in await session.since(self.seq)):
+            return None
+        now = session.now()
+        return None if self.horizon is not None and now >= self.horizon else now
+
+
+class _Append:
+    """The command behind Ledger.append and Ledger.decide_ahead; the runner writes many of these with
+    one COPY. One with a guard that no longer holds decides again under the lock."""
+
+    def __init__(self, new_events: Sequence[NewEvent], guard: _Guard | None = None) -> None:
         self.new_events = list(new_events)
+        self.guard = guard
 
     async def __call__(self, session: SchoolSession) -> list[Event]:
-        return await session.append(self.new_events)
+        if self.guard is None:
+            return await session.append(self.new_events)
+        at = await self.guard.moment(session)
+        if at is None:
+            return await self.redecide(session)
+        # Decided ahead with fresh event ids: nothing to look up (the unique index still refuses a
+        # reused one).
+        _distinct_ids(self.new_events)
+        sealed = session.seal(self.new_events, at)
+        await session.write(sealed)
+        return sealed
+
+    async def redecide(self, session: SchoolSession) -> list[Event]:
+        """Decide again under the lock, and append what that decides."""
+        if self.guard is None:
+            raise TypeError("only a decision taken ahead is decided again")
+        return await session.append((await self.guard.decide(session)).events)
 
 
 @dataclass
@@ -195,6 +286,35 @@ class Ledger:
 
         return await self.execute(school, command)
 
+    async def decide_ahead(self, school: str, decide: Decide) -> list[Event]:
+        """Run `decide` on a snapshot without the school's lock (it reads state and returns the events
+        to append with what they depend on, or raises DomainError to refuse), then append under the
+        lock if its guard still holds, or decide again under the lock if not.
+
+        A refusal, or a decision that changes nothing, is answered from the snapshot: it is the
+        answer the state of that moment gave, and it appends nothing."""
+        validate_school(school, service=self.chain is ACCESS)
+        try:
+            session, decision = await self._decide_on_snapshot(school, decide)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # A connection that died in the pool (the pool has now dropped it and the older ones):
+            # the decision only read, so it is simply taken again.
+            session, decision = await self._decide_on_snapshot(school, decide)
+        if not decision.events:
+            return []
+        guard = _Guard(session.head.seq, session.horizon, decision.depends_on, decide)
+        return await self.execute(school, _Append(decision.events, guard))
+
+    async def _decide_on_snapshot(self, school: str, decide: Decide) -> tuple[SchoolSession, Decision]:
+        async with self.engine.connect() as conn:
+            snapshot = await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            async with snapshot.begin():
+                head = await store.read_head(snapshot, school, self.chain)
+                session = SchoolSession(snapshot, school, head, self.clock, self.projections, self.chain)
+                return session, await decide(session)
+
     async def _drain(self, school: str, queue: _Queue) -> None:
         try:
             while queue.waiting:
@@ -203,7 +323,8 @@ class Ledger:
                 batch = queue.waiting[:MAX_COMBINED]
                 del queue.waiting[:MAX_COMBINED]
                 if all(isinstance(p.command, _Append) for p in batch):
-                    await self._run_appends(school, batch)
+                    # Appends whose guard no longer held decide again, first in the next transaction.
+                    queue.waiting[:0] = await self._run_appends(school, batch)
                 else:
                     await self._run_commands(school, batch)
         finally:
@@ -214,12 +335,24 @@ class Ledger:
     async def _transaction(
         self, school: str, work: Callable[[SchoolSession], Awaitable[list[_Outcome]]]
     ) -> list[_Outcome]:
-        async with self.engine.begin() as conn:
-            head = await store.lock_school(conn, school, self.chain)
-            return await work(SchoolSession(conn, school, head, self.clock, self.projections, self.chain))
+        for attempt in (1, 2):
+            locked = False
+            try:
+                async with self.engine.begin() as conn:
+                    head = await store.lock_school(conn, school, self.chain)
+                    locked = True
+                    return await work(SchoolSession(conn, school, head, self.clock, self.projections, self.chain))
+            except DBAPIError as exc:
+                # The first statement found the connection dead: it died in the pool (a restarted
+                # server), and SQLAlchemy has now dropped it and the pool's older ones. Nothing of
+                # the transaction ran, so it runs once more, on a fresh connection.
+                if locked or attempt == 2 or not exc.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable")
 
-    async def _run_appends(self, school: str, batch: list[_Pending], *, lookup: bool = False) -> None:
-        """Many appends in one transaction and one COPY.
+    async def _run_appends(self, school: str, batch: list[_Pending], *, lookup: bool = False) -> list[_Pending]:
+        """Many appends in one transaction and one COPY; returns those whose guard no longer held,
+        to be run again as commands that decide under the lock.
 
         Optimistic first: event ids are not looked up, and the unique index refuses a reused one.
         Then the whole batch is run again with a lookup, which sorts retries from conflicts. If the
@@ -230,20 +363,23 @@ class Ledger:
         except store.DuplicateEventId:
             if lookup:
                 self._fail(batch, IdempotencyConflict("an event id is already recorded"))
-            else:
-                await self._run_appends(school, batch, lookup=True)
-            return
+                return []
+            return await self._run_appends(school, batch, lookup=True)
         except Exception as exc:
             if len(batch) == 1:
                 self._fail(batch, exc)
-            else:
-                for pending in batch:
-                    await self._run_appends(school, [pending], lookup=lookup)
-            return
+                return []
+            stale: list[_Pending] = []
+            for pending in batch:
+                stale += await self._run_appends(school, [pending], lookup=lookup)
+            return stale
         except BaseException as exc:
             self._fail(batch, exc)
             raise
-        _settle(outcomes)
+        _settle([outcome for outcome in outcomes if outcome[1] is not _STALE])
+        return [
+            _Pending(_redecide(pending.command), pending.future) for pending, result, _ in outcomes if result is _STALE
+        ]
 
     async def _run_commands(self, school: str, batch: list[_Pending]) -> None:
         """General commands in one transaction, each under its own savepoint."""
@@ -266,6 +402,13 @@ class Ledger:
 
 
 _Outcome = tuple[_Pending, Any, BaseException | None]
+_STALE = object()  # the outcome of an append whose guard no longer held
+
+
+def _redecide(command: Command[Any]) -> Command[list[Event]]:
+    if not isinstance(command, _Append):
+        raise TypeError("only a decision taken ahead is decided again")
+    return command.redecide
 
 
 def _settle(outcomes: list[_Outcome]) -> None:
@@ -282,12 +425,18 @@ async def _appends(session: SchoolSession, batch: list[_Pending], lookup: bool) 
     outcomes: list[_Outcome] = []
     sealed: list[Event] = []
     for pending, command in zip(batch, commands, strict=True):
+        at = None
+        if command.guard is not None:
+            at = await command.guard.moment(session)
+            if at is None:
+                outcomes.append((pending, _STALE, None))
+                continue
         try:
             _distinct_ids(command.new_events)
             if any(e.event_id in recorded for e in command.new_events):
                 result = _replayed(command.new_events, recorded)
             else:
-                result = session.seal(command.new_events)
+                result = session.seal(command.new_events, at)
                 sealed += result
                 recorded.update((e.event_id, e) for e in result)
         except Exception as exc:
@@ -309,7 +458,7 @@ async def _commands(session: SchoolSession, batch: list[_Pending]) -> list[_Outc
             result = await pending.command(session)
         except Exception as exc:
             await savepoint.rollback()
-            session.head = before
+            session.rewind(before)
             outcomes.append((pending, None, exc))
         else:
             await savepoint.commit()

@@ -7,9 +7,11 @@ import uuid
 from datetime import datetime, timedelta
 from itertools import pairwise
 
+import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ledger.app.db import APP_ROLE, create_engine
 from ledger.base.clock import VN_TZ, ManualClock
 from ledger.format.canonical import CanonicalError
 from ledger.format.envelope import GENESIS_HASH, EnvelopeError, Event, NewEvent, event_hash
@@ -123,3 +125,25 @@ async def test_combined_commands_commit_together_but_fail_alone(ledger: Ledger, 
     async with ledger.engine.connect() as conn:
         stored = await store.select_events(conn, school)
     assert [(e.seq, e.payload["n"]) for e in stored] == [(1, 0), (2, 10), (3, 20)]
+
+
+@pytest.mark.parametrize("pooled", [1, 3])
+async def test_an_append_on_connections_that_died_in_the_pool_is_run_once_more_on_a_fresh_one(
+    database_url: str, superuser: psycopg.Connection, school: str, pooled: int
+) -> None:
+    """The pool does not ping a connection at checkout: the server restarted (here: every backend of
+    the pool ended) is found by the first statement, and the append runs again on a new connection."""
+    engine = create_engine(database_url, APP_ROLE, pool_size=pooled, max_overflow=0)
+    try:
+        ledger = school_ledger(engine)
+        await asyncio.gather(*(ledger.append(f"{school}-{n}", noted(1)) for n in range(pooled)))
+        backends = set()
+        for _ in range(pooled):
+            async with engine.connect() as conn:
+                backends.add((await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one())
+        for pid in backends:
+            superuser.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        [event] = await ledger.append(school, noted(1))
+        assert event.seq == 1
+    finally:
+        await engine.dispose()

@@ -4,19 +4,26 @@ Every entry is checked against the school-year model: the class and subject exis
 enrolled in the class, the slot is within the subject's required count, and the value fits the
 subject's kind. An assessment once recorded is never overwritten by plain entry: a different value is
 refused with the way forward, a correction request (Điều 17.3). Re-sending the same value appends
-nothing."""
+nothing.
+
+Each command decides ahead of the school's lock (`Ledger.decide_ahead`): it reads and checks on a
+snapshot, and says which later events would change its decision: any event that is not data entry
+(the calendar, a lock, an assignment, the year's classes, subjects and rolls, a correction), and data
+entry that touches what it read. Under the lock only that is checked; if such an event was appended
+meanwhile, or a deadline passed, it decides again under the lock."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Table, select
 
 from ledger.base.errors import Forbidden, NotFound, Refused, ValidationError
 from ledger.format.envelope import Actor, Event, NewEvent
-from ledger.log.append import Ledger, SchoolSession
+from ledger.log.append import Decision, Ledger, SchoolSession
 from ledger.log.projection import read
 from ledger.school.assessments.tables import (
     ABSENCES_RECORDED,
@@ -52,7 +59,10 @@ async def check_assigned(session: SchoolSession, actor: Actor, role: Role, **sco
     """The writer holds the assignment for this data at the moment its events are appended, not only
     when the request was let through: an assignment that ended, a year that is not theirs, or a
     class they do not teach is refused here too (Điều 17.2, 18.3, 35)."""
-    if str(actor.role) == role.value and await holds(session, str(actor.user), role, session.now().date(), **scope):
+    today = session.now().date()
+    # An assignment holds from one day to another: the answer may change at the next midnight.
+    session.changes_at(datetime.combine(today + timedelta(days=1), time(), tzinfo=session.now().tzinfo))
+    if str(actor.role) == role.value and await holds(session, str(actor.user), role, today, **scope):
         return
     where = ", ".join(f"{k}={v}" for k, v in scope.items() if v is not None)
     raise Forbidden(
@@ -106,6 +116,19 @@ def _slot(entry: SheetEntry, regular_count: int, field: str) -> tuple[Slot | Non
     return kind, entry.slot
 
 
+ENTRY_TYPES = frozenset(
+    {
+        ASSESSMENT_RECORDED,
+        SUBJECT_COMMENT_RECORDED,
+        CONDUCT_RECORDED,
+        ABSENCES_RECORDED,
+        HOMEROOM_COMMENT_RECORDED,
+        REASSESSMENT_RECORDED,
+        SUMMER_CONDUCT_RECORDED,
+    }
+)
+
+
 async def sheet_events(
     session: SchoolSession,
     actor: Actor,
@@ -118,6 +141,21 @@ async def sheet_events(
     """The events of a sheet's entries that change something; an entry that would overwrite a
     recorded value is refused (Điều 17.3), and so is the whole sheet when the calendar or a lock
     forbids entry."""
+    return list((await sheet_decision(session, actor, year, term_no, class_id, code, entries)).events)
+
+
+async def sheet_decision(
+    session: SchoolSession,
+    actor: Actor,
+    year: str,
+    term_no: int,
+    class_id: str,
+    code: str,
+    entries: Sequence[SheetEntry],
+) -> Decision:
+    """sheet_events, with the later events that would change them: any but data entry, and data
+    entry of this sheet's subject and term for a student of the class; after the close, when the
+    named students' summer state was read, any data entry for them."""
     await year_row(session, year)
     grade = await class_grade(session, year, class_id)
     catalogue = await subject_row(session, year, code, grade)
@@ -143,7 +181,7 @@ async def sheet_events(
     }
     comments = {r["student_id"]: r["text"] for r in (await session.conn.execute(current(subject_comments))).mappings()}
     named = sorted({e.student for e in entries if isinstance(e.student, str)})
-    await check_change(
+    calendar = await check_change(
         session,
         Change.ENTRY,
         year=year,
@@ -197,7 +235,21 @@ async def sheet_events(
         if entry.source is not None:
             payload["source"] = dict(entry.source)
         events.append(NewEvent(ASSESSMENT_RECORDED, payload, actor))
-    return events
+    summer = {*named, *(key[0] for key in seen)} if session.now() > calendar.close else set()
+
+    def depends_on(event: Event) -> bool:
+        if event.type not in ENTRY_TYPES:
+            return True
+        p = event.payload
+        if p.get("student") in summer:
+            return True
+        return (
+            event.type in (ASSESSMENT_RECORDED, SUBJECT_COMMENT_RECORDED)
+            and p.get("student") in enrolled
+            and (p.get("year"), p.get("term"), p.get("subject")) == (year, term_no, code)
+        )
+
+    return Decision(events, depends_on)
 
 
 async def record_sheet(
@@ -215,10 +267,10 @@ async def record_sheet(
     year, term_no, class_id = identity.school_year(year), identity.term(term), identity.class_id(class_id)
     code = subject.strip().upper()
 
-    async def decide(session: SchoolSession) -> list[NewEvent]:
-        return await sheet_events(session, actor, year, term_no, class_id, code, entries)
+    async def decide(session: SchoolSession) -> Decision:
+        return await sheet_decision(session, actor, year, term_no, class_id, code, entries)
 
-    return await ledger.decide(school, decide)
+    return await ledger.decide_ahead(school, decide)
 
 
 StateLoader = Callable[[SchoolSession], Awaitable[Any]]
@@ -243,10 +295,11 @@ async def _per_student(
     """A command over students of one class: each entry is (student, ...). `load` reads the state the
     entries are compared with, once; `build` returns an entry's payload, or None when it changes
     nothing, or raises to refuse the whole command. `holder` is the assignment the writer must hold
-    (default: homeroom teacher of the class that year)."""
+    (default: homeroom teacher of the class that year). Decided ahead of the lock: later data entry
+    matters if it is of the same type, or for a named student (whose whole year `build` may read)."""
     role, scope = holder or (Role.HOMEROOM_TEACHER, {})
 
-    async def decide(session: SchoolSession) -> list[NewEvent]:
+    async def decide(session: SchoolSession) -> Decision:
         await year_row(session, year)
         await class_grade(session, year, class_id)
         enrolled = set(await roster(session, year, class_id))
@@ -255,9 +308,11 @@ async def _per_student(
         await check_assigned(session, actor, role, **{"year": year, "class_id": class_id, **scope})
         state = await load(session)
         events = []
+        students = set(named)  # as sent, and as recorded
         for index, (raw_student, *rest) in enumerate(entries):
             field = f"entries[{index}]"
             student = identity.personal_id(raw_student, f"{field}.student")
+            students.add(student)
             if student not in enrolled:
                 raise NotFound(
                     "student.not_enrolled",
@@ -269,9 +324,13 @@ async def _per_student(
             if payload is not None:
                 base = {"year": year, "class": class_id, "student": student}
                 events.append(NewEvent(event_type, {**base, **payload}, actor))
-        return events
 
-    return await ledger.decide(school, decide)
+        def depends_on(event: Event) -> bool:
+            return event.type not in ENTRY_TYPES or event.type == event_type or event.payload.get("student") in students
+
+        return Decision(events, depends_on)
+
+    return await ledger.decide_ahead(school, decide)
 
 
 def _already(what_vi: str, what_en: str, previous: str, field: str) -> Refused:

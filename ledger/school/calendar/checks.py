@@ -71,14 +71,21 @@ async def check_change(
     subject: str | None = None,
     students: list[str] | None = None,
     field: str = "value",
-) -> None:
-    """Refuse a change of assessment data that the calendar or a lock forbids now. An approved
-    correction passes a passed close or final date only within a reopening the Department of
-    Education authorised (Điều 25.4)."""
+) -> Calendar:
+    """Refuse a change of assessment data that the calendar or a lock forbids now, and return the
+    calendar. An approved correction passes a passed close or final date only within a reopening the
+    Department of Education authorised (Điều 25.4)."""
     calendar = await calendar_of(session, year)
     now = session.now()
+    # The answer changes at the close and the final date, and at the term's entry window.
+    for moment in (calendar.close, calendar.final):
+        session.changes_at(moment)
+    window = calendar.entry.get(term or 0) if change is Change.ENTRY else None
+    if window is not None:
+        session.changes_at(window.opens)
+        session.changes_at(window.closes)
     if change is Change.CORRECTION and now > calendar.close and await reopened(session, year, now):
-        return
+        return calendar
     if now > calendar.final:
         raise Refused(
             "deadline.final",
@@ -104,9 +111,8 @@ async def check_change(
                 deadline=format_time(calendar.close),
             )
     if change in (Change.CORRECTION, Change.TRANSFER):
-        return  # approved by leadership, or signed by the sending school: passes windows and locks
+        return calendar  # approved by leadership, or signed by the sending school: passes windows and locks
     if change is Change.ENTRY:
-        window = calendar.entry.get(term or 0)
         if window is None:
             raise ValidationError("term.invalid", "học kì là 1 hoặc 2", "the term is 1 or 2", field="term")
         if now < window.opens:
@@ -141,11 +147,14 @@ async def check_change(
             field=field,
             rule="Điều 36.2",
         )
+    return calendar
 
 
 async def reopened(session: SchoolSession, year: str, now: datetime) -> dict[str, Any] | None:
     """The reopening of `year` in force at `now`, if any."""
     for row in await read(session.conn, reopenings, session.school, year=year):
+        session.changes_at(parse_time(row["opens_at"]))
+        session.changes_at(parse_time(row["until"]))
         if parse_time(row["opens_at"]) <= now <= parse_time(row["until"]):
             return row
     return None
