@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from api.http.scope import PUBLIC, SESSION_COOKIE, entry_of, runtime_of, year_of
+from api.pages.staff import subject_names_of
 from api.pages.toolkit import (
     SAFE_PATH,
     SCHOOL_PAGE,
@@ -31,6 +32,7 @@ from ledger.base.errors import AuthenticationFailed
 from ledger.log import store
 from ledger.school.accounts.queries import check_password
 from ledger.school.rules.policy import AccountKind
+from ledger.school.years.model import hocba_order
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -97,9 +99,10 @@ async def home(request: Request[Any, Any, Any], state: State, school: SchoolId) 
     year = year_of(request)
     names = await staff_names(runtime, school)
     class_ids = await class_list(runtime, school, year)
+    subject_names = await subject_names_of(runtime, school, year)
     sheets = sorted(
         {(g.class_id, g.subject, g.term) for g in principal.grants if g.subject and g.year == year},
-        key=lambda s: (str(s[0]), str(s[1]), s[2] or 0),
+        key=lambda s: (str(s[0]), hocba_order(str(s[1]), subject_names.get(str(s[1]), str(s[1]))), s[2] or 0),
     )
     board = [c for c in class_ids if may(principal, "class.read", year=year, class_id=c)]
     return render(
@@ -109,6 +112,7 @@ async def home(request: Request[Any, Any, Any], state: State, school: SchoolId) 
         name=names.get(principal.staff_id or "", principal.username),
         school=school,
         sheets=sheets,
+        subject_names=subject_names,
         board_classes=board,
         inbox=may(principal, "correction.read"),
         calendar=may(principal, "calendar.read"),

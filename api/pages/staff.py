@@ -22,6 +22,7 @@ from ledger.format.envelope import Event
 from ledger.log.projection import read
 from ledger.school.signatures.commands import submit_pdf
 from ledger.school.signatures.queries import pdf_document
+from ledger.school.years.model import hocba_order
 from ledger.school.years.tables import classes, enrolments, students, subjects
 from signing.pdf.sign import sign_pdf
 from signing.xml import xades
@@ -59,12 +60,21 @@ async def roster_names(runtime: Runtime, school: str, year: str, class_id: str) 
     return {sid: names.get(sid, sid) for sid in sorted(enrolled, key=lambda s: (name_order(names.get(s) or s), s))}
 
 
+async def subject_names_of(runtime: Runtime, school: str, year: str | None) -> dict[str, str]:
+    """The names of the year's subjects, by code."""
+    if not year:
+        return {}
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        return {row["code"]: row["name"] for row in await read(conn, subjects, school, year=year)}
+
+
 async def class_subjects(runtime: Runtime, school: str, year: str, class_id: str) -> list[dict[str, Any]]:
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         found = await read(conn, classes, school, year=year, class_id=class_id)
         if not found:
             raise NotFound("class.unknown", f"không có lớp {class_id} năm học {year}", f"no class {class_id} in {year}")
-        return await read(conn, subjects, school, year=year, grade=found[0]["grade"], order_by=["code"])
+        rows = await read(conn, subjects, school, year=year, grade=found[0]["grade"])
+    return sorted(rows, key=lambda row: hocba_order(row["code"], row["name"]))
 
 
 def demo_sign(runtime: Runtime, school: str, holder: str | None, prepared: bytes) -> bytes:

@@ -34,6 +34,7 @@ from ledger.school.rules.evaluation import (
     outcome_json,
 )
 from ledger.school.rules.tt22 import AWARD_VI, PROMOTION_VI, Award, Kind, Level, Mark, Promotion, reassessable
+from ledger.school.years.model import hocba_order
 from ledger.school.years.tables import classes, enrolments, students, subjects
 
 
@@ -162,12 +163,12 @@ async def load_views(
     catalogue: dict[int, list[Any]] = defaultdict(list)
     for row in (
         await conn.execute(
-            select(subjects)
-            .where(subjects.c.school_id == school, subjects.c.year == year, _visible(subjects, as_of))
-            .order_by(subjects.c.code)
+            select(subjects).where(subjects.c.school_id == school, subjects.c.year == year, _visible(subjects, as_of))
         )
     ).mappings():
         catalogue[row["grade"]].append(row)
+    for rows in catalogue.values():
+        rows.sort(key=lambda row: hocba_order(row["code"], row["name"]))
 
     grouped: dict[Table, dict[str, list[Any]]] = {}
     for table in (assessments, subject_comments, conduct, absences, homeroom_comments, reassessments, summer_conduct):

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,7 @@ from uuid import UUID
 from asn1crypto import cms
 
 from ledger.base.errors import ValidationError
+from ledger.base.vietnamese import collation_key
 from ledger.school.rules import identity
 from ledger.school.rules.evaluation import SUBJECT_CODE
 from ledger.school.rules.roles import STAFF_ROLES, Role
@@ -80,9 +82,22 @@ def parse_subject(raw: Mapping[str, Any], field: str) -> SubjectDefinition:
 
 
 def default_catalogue() -> list[SubjectDefinition]:
-    """The GDPT 2018 lower-secondary subjects, with periods per year by grade (ledger/data)."""
+    """The GDPT 2018 lower-secondary subjects, with periods per year by grade (ledger/data), in the
+    order the học bạ form lists them."""
     doc = json.loads(resources.files("ledger.school").joinpath("data/catalogue-gdpt2018-thcs.json").read_text("utf-8"))
     return [parse_subject(item, f"catalogue[{i}]") for i, item in enumerate(doc)]
+
+
+@lru_cache(maxsize=1)
+def _places() -> dict[str, int]:
+    return {subject.code: place for place, subject in enumerate(default_catalogue())}
+
+
+def hocba_order(code: str, name: str) -> tuple[int, Any]:
+    """A key that lists subjects as the học bạ form does (Ngữ văn, Toán, Ngoại ngữ 1, …: the GDPT 2018
+    catalogue's order); a subject of the school's own after them, by its Vietnamese name."""
+    places = _places()
+    return places.get(code, len(places)), collation_key(name)
 
 
 def student_profile(raw: Mapping[str, Any], field: str = "student") -> dict[str, Any]:
