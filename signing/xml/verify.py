@@ -6,6 +6,7 @@ signature), and the signed content read only from what the signature covers."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -143,13 +144,7 @@ def verify_signature(
             plain = SignatureConfiguration(location=location, expect_references=True, verification_time=checked_at)
             results = XMLVerifier().verify(data, x509_cert=cert, expect_config=plain, parser=safe_parser())
     except (InvalidSignature, InvalidInput, ValueError) as exc:
-        report.findings.append(
-            _finding(
-                "signature.integrity",
-                f"Nội dung đã bị thay đổi hoặc chữ ký hỏng: {exc}",
-                f"The content was changed or the signature is broken: {exc}",
-            )
-        )
+        report.findings.append(_integrity_finding(root, exc))
     else:
         listed = results if isinstance(results, list) else [results]
         report.intact = _signed_matches_document(listed, root, report)
@@ -257,6 +252,39 @@ def _substitution(report: SignatureReport, wrapper: etree._Element, results: lis
 def _common_name(cert: x509.Certificate) -> str:
     names = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     return str(names[0].value) if names else cert.subject.rfc4514_string()
+
+
+_REFERENCE = re.compile(r"\(#([^)\s]+)\)")
+_PARTS = {  # the parts of a học bạ other than its subjects, as a reader names them
+    "student": ("phần thông tin học sinh", "the student's details"),
+    "homeroom": ("phần của giáo viên chủ nhiệm (rèn luyện, nghỉ học, nhận xét)", "the homeroom teacher's part"),
+    "decision": ("phần kết quả học tập và quyết định lên lớp", "the results and the promotion decision"),
+    "issuance": ("phần ban hành", "the issuance"),
+}
+
+
+def _integrity_finding(root: etree._Element, exc: Exception) -> Finding:
+    """That the signed content changed, naming the part in words (the subject by its name): the
+    library's own message, in English, stays in the English text only."""
+    found = _REFERENCE.search(str(exc))
+    element = next((e for e in root.iter() if found and e.get("Id") == found.group(1)), None)
+    if element is not None and element.tag == tag("MonHoc"):
+        vi, en = f"phần môn {element.get('Ten') or element.get('Ma')}", f"the part of {element.get('Ten')}"
+    elif element is not None and element.tag == tag("ChuKy"):
+        vi, en = "một chữ ký trước đó", "an earlier signature"
+    elif found and found.group(1) in _PARTS:
+        vi, en = _PARTS[found.group(1)]
+    else:
+        return _finding(
+            "signature.integrity",
+            "Nội dung đã bị thay đổi sau khi ký, hoặc chữ ký bị hỏng.",
+            f"The content was changed or the signature is broken: {exc}",
+        )
+    return _finding(
+        "signature.integrity",
+        f"Nội dung {vi} đã bị thay đổi sau khi ký: chữ ký không còn khớp.",
+        f"The content of {en} was changed after signing: {exc}",
+    )
 
 
 def _data_ids(root: etree._Element) -> set[str]:

@@ -76,6 +76,9 @@ async def test_uploading_an_issued_hoc_ba_shows_each_check_and_a_changed_one_is_
     bad = await browser.post("/cong-xac-minh", files={"file": ("hocba.xml", changed, "application/xml")})
     assert bad.status_code == 200
     assert "Không hợp lệ: văn bản không có giá trị pháp lý" in bad.text and "✗ không đạt" in bad.text
+    # The changed part is named in words; the signature library's English stays off the Vietnamese page.
+    assert "Nội dung phần thông tin học sinh đã bị thay đổi sau khi ký" in bad.text
+    assert "Digest mismatch" not in bad.text and "reference" not in bad.text
     assert "Không tìm thấy tệp này trong các học bạ đã ban hành." in bad.text
     none = await browser.post("/cong-xac-minh", files={"file": ("empty.xml", b"", "application/xml")})
     assert none.status_code == 422 and "Hãy chọn một tệp XML hoặc PDF" in none.text
