@@ -3,6 +3,7 @@ replay as of a date, the access log and alerts, and a class's charts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
@@ -12,9 +13,20 @@ from litestar.response import Template
 
 from api.http.scope import entry_of, runtime_of, year_of
 from api.pages.charts import BAND_COLOURS, LEVEL_COLOURS, LEVELS, SCORE_BANDS, level_rows, score_rows, stacked_bars
-from api.pages.staff import CLASS_PAGE, class_subjects
-from api.pages.text import EVENTS
-from api.pages.toolkit import SCHOOL_PAGE, form_of, lang_of, page, render, text_of
+from api.pages.staff import CLASS_PAGE, class_subjects, student_names
+from api.pages.text import EVENTS, ROLES
+from api.pages.toolkit import (
+    SCHOOL_PAGE,
+    day,
+    form_of,
+    lang_of,
+    page,
+    render,
+    score,
+    staff_names,
+    text_of,
+    when,
+)
 from api.v1.params import ClassId, SchoolId
 from audit.trail import query_access, query_alerts, verifications
 from ledger.app.db import AUDITOR_ROLE
@@ -30,6 +42,7 @@ from ledger.school.assessments.tables import assessments
 from ledger.school.calendar.tables import reopenings
 from ledger.school.rules import identity
 from ledger.school.transcripts.views import class_summary, load_student_year
+from ledger.school.years.tables import subjects
 
 AUDIT_PAGE = SCHOOL_PAGE + "/kiem-toan"
 OUTCOMES = ("allowed", "denied", "refused", "failed")
@@ -79,28 +92,95 @@ async def audit_verify(request: Request[Any, Any, Any], state: State, school: Sc
     return await _status(request, state, school, notice=text["verified"] % summary)
 
 
-def _details(event: Event) -> str:
+# Payload members as an auditor reads them, and how each value is written.
+_FIELDS = {
+    "vi": {"year": "năm học", "class": "lớp", "subject": "môn", "term": "học kì", "kind": "cột", "slot": "lần",
+           "value": "giá trị", "student": "học sinh", "reason": "lý do", "old_value": "giá trị cũ",
+           "new_value": "giá trị mới", "role": "vai trò", "staff": "người", "username": "tài khoản",
+           "excused": "nghỉ có phép", "unexcused": "nghỉ không phép", "comment": "nhận xét", "level": "mức",
+           "deadline": "mốc", "at": "lúc", "since": "từ ngày", "until": "đến ngày", "valid_from": "từ ngày",
+           "valid_to": "đến ngày", "hocba_id": "số học bạ", "issued_on": "ngày ban hành", "order": "theo lệnh",
+           "decision": "quyết định", "recipients": "số người nhận"},
+    "en": {"year": "year", "class": "class", "subject": "subject", "term": "term", "kind": "column", "slot": "entry",
+           "value": "value", "student": "student", "reason": "reason", "old_value": "old value",
+           "new_value": "new value", "role": "role", "staff": "person", "username": "account",
+           "excused": "excused", "unexcused": "unexcused", "comment": "comment", "level": "level",
+           "deadline": "deadline", "at": "at", "since": "since", "until": "until", "valid_from": "from",
+           "valid_to": "to", "hocba_id": "học bạ", "issued_on": "issued on", "order": "ordered by",
+           "decision": "decision", "recipients": "recipients"},
+}  # fmt: skip
+_KINDS = {"regular": "ĐĐGtx", "midterm": "ĐĐGgk", "final": "ĐĐGck"}
+_DEADLINES = {"vi": {"close": "khóa sổ cuối năm", "final": "hạn cuối điều chỉnh"}, "en": {}}
+
+
+@dataclass(frozen=True)
+class Names:
+    """What the timeline names instead of codes: subjects, students, staff."""
+
+    subjects: dict[str, str]
+    students: dict[str, str]
+    staff: dict[str, str]
+
+
+def _value(key: str, value: Any, names: Names, lang: str) -> str:
+    text = "" if value is None else str(value)
+    if key == "subject":
+        return names.subjects.get(text, text)
+    if key == "student":
+        return names.students.get(text, text)
+    if key in ("staff", "username"):
+        return names.staff.get(text, text)
+    if key == "role":
+        return ROLES[lang].get(text, text)
+    if key == "kind":
+        return _KINDS.get(text, text)
+    if key == "deadline":
+        return _DEADLINES[lang].get(text, text)
+    if key in ("value", "old_value", "new_value"):
+        return score(text, lang)
+    if key in ("at", "since", "until", "valid_from", "valid_to", "issued_on") and text:
+        return when(text) if "T" in text else day(text)
+    return text
+
+
+def _details(event: Event, names: Names, lang: str) -> str:
+    labels = _FIELDS[lang]
     shown = []
     for key, value in event.payload.items():
-        if key in HIDDEN_FIELDS or isinstance(value, dict | list):
+        if key in HIDDEN_FIELDS or isinstance(value, dict | list) or value is None or key not in labels:
             continue
-        shown.append(f"{key}: {value}")
+        shown.append(f"{labels[key]}: {_value(key, value, names, lang)}")
     return "; ".join(shown)[:300]
 
 
-def _rows(events: list[Event], lang: str) -> list[dict[str, Any]]:
-    names = EVENTS[lang]
+def _actor(event: Event, names: Names, lang: str) -> str:
+    user, role = str(event.actor.user), str(event.actor.role)
+    return f"{names.staff.get(user, user)} ({ROLES[lang].get(role, role)})"
+
+
+def _rows(events: list[Event], lang: str, names: Names) -> list[dict[str, Any]]:
+    kinds = EVENTS[lang]
     return [
         {
             "seq": e.seq,
             "at": e.recorded_at.astimezone(VN_TZ),
-            "type": names.get(e.type, e.type),
+            "type": kinds.get(e.type, e.type),
             "code": e.type,
-            "actor": f"{e.actor.user} ({e.actor.role})",
-            "details": _details(e),
+            "actor": _actor(e, names, lang),
+            "details": _details(e, names, lang),
         }
         for e in events
     ]
+
+
+async def _names(conn: Any, runtime: Any, school: str, events: list[Event]) -> Names:
+    ids = sorted({str(e.payload["student"]) for e in events if isinstance(e.payload.get("student"), str)})
+    subject_rows = await read(conn, subjects, school)
+    return Names(
+        subjects={row["code"]: row["name"] for row in subject_rows},
+        students=await student_names(conn, school, ids),
+        staff=await staff_names(runtime, school),
+    )
 
 
 def _end_of(day: str) -> datetime:
@@ -199,12 +279,13 @@ async def timeline(request: Request[Any, Any, Any], state: State, school: School
             if as_of is not None and year
             else None
         )
+        names = await _names(conn, runtime, school, events)
     more = str(events[-1].seq) if len(events) == 200 else None
     return render(
         request,
         "timeline.html",
         "timeline",
-        events=_rows(events, lang_of(request)),
+        events=_rows(events, lang_of(request), names),
         as_of=as_of,
         replay=replay,
         more=more,

@@ -430,9 +430,11 @@ async def test_auditor_pages_status_verification_timeline_as_of_and_access_log(
         )
         timeline = await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh={student}")
         assert timeline.status_code == 200 and labelled(timeline.text)
-        assert "Xếp lớp" in timeline.text and "Ghi điểm" in timeline.text and "value: 9.5" in timeline.text
+        assert "Xếp lớp" in timeline.text and "Ghi điểm" in timeline.text and "giá trị: 9,5" in timeline.text
+        events = timeline.text.split('id="events"', 1)[1]
+        assert "môn: Toán" in events and "TOAN" not in events and "SUBJECT_TEACHER" not in events  # names, not codes
         as_of = await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh={student}&ngay=2025-09-30")
-        assert "Dữ liệu tại cuối ngày 2025-09-30" in as_of.text and "Thay đổi từ sau ngày 2025-09-30" in as_of.text
+        assert "Dữ liệu tại cuối ngày 30/09/2025" in as_of.text and "Thay đổi từ sau ngày 30/09/2025" in as_of.text
         assert "Ghi điểm" in as_of.text and "Xếp lớp" not in as_of.text  # only what came after
         assert 'class="changed"' in as_of.text
         log = await auditor.get(f"/truong/{school}/kiem-toan/truy-cap?tai-khoan={term.teacher}")
