@@ -14,7 +14,7 @@ from litestar.response import Template
 from api.http.scope import entry_of, runtime_of, year_of
 from api.pages.charts import BAND_COLOURS, LEVEL_COLOURS, LEVELS, SCORE_BANDS, level_rows, score_rows, stacked_bars
 from api.pages.staff import CLASS_PAGE, class_subjects, student_names
-from api.pages.text import EVENTS, ROLES
+from api.pages.text import EVENTS, OPERATIONS, ROLES
 from api.pages.toolkit import (
     SCHOOL_PAGE,
     day,
@@ -322,6 +322,7 @@ async def access_log(request: Request[Any, Any, Any], state: State, school: Scho
         rows=rows,
         alerts=alerts,
         outcomes=OUTCOMES,
+        operations=OPERATIONS[lang_of(request)],
         user_filter=user or "",
         student_filter=student or "",
         outcome_filter=outcome or "",

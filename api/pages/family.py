@@ -13,7 +13,7 @@ from litestar.response import Template
 
 from api.http.scope import entry_of, runtime_of, year_of
 from api.pages.staff import student_names
-from api.pages.text import VIEWS
+from api.pages.text import OPERATIONS
 from api.pages.toolkit import SCHOOL_PAGE, lang_of, may, page, principal_or_none, render, staff_names
 from api.v1.params import SchoolId, StudentId
 from audit.trail import query_access
@@ -44,13 +44,13 @@ def _subject_rows(view: Any) -> list[dict[str, Any]]:
 async def _viewers(conn: Any, school: str, student: str, lang: str, names: dict[str, str]) -> list[dict[str, Any]]:
     """The latest views of the record by anyone else, by name and what they opened."""
     rows = await query_access(conn, school, student=student, outcome="allowed", limit=VIEWERS_SHOWN)
-    words = VIEWS[lang]
+    words = OPERATIONS[lang]
     return [
         {
             "at": row["at"],
             "who": names.get(row["username"], row["username"]),
             "roles": row["roles"],
-            "what": words.get(row["action"], words["other"]),
+            "what": words.get(row["action"], row["action"]),
         }
         for row in rows
     ]

@@ -328,24 +328,6 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }  # fmt: skip
 
-# What someone opened when they read a student's record, by the route's operation, as a family reads it.
-VIEWS = {
-    "vi": {"student_transcript": "Kết quả học tập cả năm", "page_student": "Trang kết quả học tập",
-           "student_issued": "Danh sách học bạ đã ban hành", "student_issued_document": "Tệp học bạ đã ban hành",
-           "page_student_document": "Tệp học bạ đã ban hành", "hocba_xml": "Học bạ (bản XML)",
-           "hocba_pdf": "Học bạ (bản PDF)", "class_summary": "Tổng hợp kết quả của lớp",
-           "page_board": "Bảng ký học bạ của lớp", "page_sheet": "Sổ điểm môn học", "sheet_read": "Sổ điểm môn học",
-           "student_record_signed": "Hồ sơ đã ký", "student_viewers": "Danh sách người đã xem",
-           "transfer_record": "Hồ sơ chuyển trường", "other": "Hồ sơ học sinh"},
-    "en": {"student_transcript": "The year's results", "page_student": "The results page",
-           "student_issued": "The list of issued học bạ", "student_issued_document": "An issued học bạ file",
-           "page_student_document": "An issued học bạ file", "hocba_xml": "The học bạ (XML)",
-           "hocba_pdf": "The học bạ (PDF)", "class_summary": "The class's summary",
-           "page_board": "The class's signing board", "page_sheet": "A subject's grade sheet",
-           "sheet_read": "A subject's grade sheet", "student_record_signed": "The signed record",
-           "student_viewers": "The list of viewers", "transfer_record": "The transfer record",
-           "other": "The student's record"},
-}  # fmt: skip
 
 ROLES = {
     "vi": {"SUBJECT_TEACHER": "Giáo viên bộ môn", "HOMEROOM_TEACHER": "Giáo viên chủ nhiệm",
@@ -397,4 +379,58 @@ EVENTS = {
            "assignment.approved": "Grant approved by the principal",
            "assignment.refused": "Grant refused by the principal",
            "calendar.reopened": "Reopened by the Department's decision"},
+}  # fmt: skip
+
+# What each request did, by its route's operation, as the access log shows it.
+OPERATIONS = {
+    "vi": {
+        "absences_write": "Ghi số buổi nghỉ", "account_create": "Mở tài khoản", "account_disable": "Khóa tài khoản",
+        "assessment_evaluate": "Tính kết quả theo TT22", "assignment_approve": "Duyệt phân công",
+        "assignment_end": "Kết thúc phân công", "assignment_list": "Xem phân công",
+        "assignment_refuse": "Từ chối phân công", "audit_access": "Xem nhật ký truy cập",
+        "audit_alerts": "Xem cảnh báo", "auth_certificate": "Đăng nhập bằng chứng thư số",
+        "auth_challenge": "Xin mã thử thách đăng nhập", "auth_sign_out": "Đăng xuất", "auth_token": "Đăng nhập",
+        "calendar_read": "Xem lịch năm học", "calendar_reopen": "Mở lại sau hạn",
+        "calendar_set": "Ban hành lịch năm học",
+        "certificate_list": "Xem chứng thư số", "certificate_register": "Đăng ký chứng thư số",
+        "certificate_revoke": "Thu hồi chứng thư số", "class_summary": "Xem tổng hợp kết quả lớp",
+        "conduct_write": "Ghi kết quả rèn luyện", "correction_approve": "Phê duyệt điều chỉnh",
+        "correction_file_conduct": "Đề nghị điều chỉnh rèn luyện", "correction_file_sheet": "Đề nghị điều chỉnh điểm",
+        "correction_list": "Xem đề nghị điều chỉnh", "correction_read": "Xem một đề nghị điều chỉnh",
+        "correction_reject": "Từ chối điều chỉnh", "health": "Kiểm tra dịch vụ", "hocba_issue": "Ban hành học bạ",
+        "hocba_pdf": "Xem học bạ (PDF)", "hocba_xml": "Xem học bạ (XML)",
+        "homeroom_comments_write": "Ghi nhận xét của GVCN", "import_rows": "Nhập dữ liệu từ tệp",
+        "integration_feed": "Đọc dữ liệu kết nối", "issued_list": "Xem danh sách học bạ đã ban hành",
+        "issued_revoke": "Thu hồi học bạ", "ledger_checkpoint": "Xem điểm kiểm tra sổ cái",
+        "ledger_verify": "Kiểm tra sổ cái", "lock_set": "Khóa hoặc mở nhập liệu", "me": "Xem tài khoản của mình",
+        "me_password": "Đổi mật khẩu", "metrics": "Đọc số liệu giám sát", "page_access": "Trang nhật ký truy cập",
+        "page_account_disable": "Khóa tài khoản (trang)", "page_assignment_end": "Kết thúc phân công (trang)",
+        "page_audit": "Trang tình trạng sổ cái", "page_audit_verify": "Kiểm tra sổ cái (trang)",
+        "page_board": "Trang ký số của lớp", "page_board_sign": "Ký số trên bảng ký của lớp",
+        "page_calendar": "Trang lịch năm học", "page_charts": "Trang biểu đồ của lớp",
+        "page_decide": "Quyết định đề nghị điều chỉnh (trang)", "page_grant_decide": "Duyệt phân công (trang)",
+        "page_home": "Trang chính", "page_inbox": "Trang đề nghị điều chỉnh", "page_lock": "Khóa nhập liệu (trang)",
+        "page_login": "Trang đăng nhập", "page_login_submit": "Đăng nhập (trang)", "page_logout": "Đăng xuất (trang)",
+        "page_people": "Trang nhân sự", "page_portal": "Cổng xác minh", "page_portal_lookup": "Tra cứu học bạ",
+        "page_portal_verify": "Kiểm tra tệp học bạ", "page_sheet": "Trang sổ điểm", "page_sheet_save": "Lưu sổ điểm",
+        "page_sheet_correction": "Đề nghị điều chỉnh (trang)", "page_sheet_sign": "Ký bảng điểm lớp (trang)",
+        "page_sheet_sign_hocba": "Ký môn trong học bạ (trang)", "page_student": "Trang kết quả học tập",
+        "page_student_document": "Tải tệp học bạ", "page_timeline": "Trang dòng thời gian",
+        "pki_crl": "Tải danh sách chứng thư bị thu hồi", "portal_lookup": "Tra cứu học bạ",
+        "portal_resend": "Gửi lại học bạ", "portal_verify": "Kiểm tra tệp học bạ", "ready": "Kiểm tra dịch vụ",
+        "reassessments_write": "Ghi kết quả kiểm tra lại", "sheet_import": "Nhập sổ điểm từ tệp",
+        "sheet_read": "Xem sổ điểm", "sheet_reconcile": "Đối soát sổ điểm",
+        "sheet_signature_prepare": "Chuẩn bị ký bảng điểm lớp", "sheet_signature_status": "Xem chữ ký bảng điểm lớp",
+        "sheet_signature_submit": "Ký bảng điểm lớp", "sheet_write": "Ghi sổ điểm",
+        "signature_prepare": "Chuẩn bị ký học bạ", "signature_submit": "Ký học bạ",
+        "signature_submit_pdf": "Ký bản PDF của học bạ", "student_issued": "Xem học bạ đã ban hành",
+        "student_issued_document": "Tải tệp học bạ", "student_record_signed": "Xem hồ sơ đã ký",
+        "student_transcript": "Xem kết quả học tập", "student_viewers": "Xem ai đã xem hồ sơ",
+        "summer_conduct_write": "Ghi kết quả rèn luyện hè", "time_stamp": "Xin dấu thời gian",
+        "transfer_list": "Xem hồ sơ chuyển trường", "transfer_open": "Mở hồ sơ chuyển trường",
+        "transfer_paper": "Lưu bản quét học bạ giấy", "transfer_prepare": "Chuẩn bị ký hồ sơ chuyển trường",
+        "transfer_receive": "Nhận hồ sơ chuyển đến", "transfer_record": "Xem hồ sơ chuyển trường",
+        "transfer_submit": "Ký hồ sơ chuyển trường",
+    },
+    "en": {},  # the English pages show the operation's own name
 }  # fmt: skip

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.http.scope import PUBLIC
 from api.pages.charts import SCORE_BANDS, band_of
-from api.pages.text import EVENTS, TEXT
+from api.pages.text import EVENTS, OPERATIONS, TEXT
 from audit.trail import query_access
 from ledger.app.demo import ADMIN, CLERK, PRINCIPAL, DemoSchool, issuing, sign_as
 from ledger.app.runtime import Runtime
@@ -75,6 +75,17 @@ async def principal(term: TermSchool) -> AsyncIterator[httpx.AsyncClient]:
 def test_both_languages_have_every_word() -> None:
     assert set(TEXT["vi"]) == set(TEXT["en"])
     assert set(EVENTS["vi"]) == set(EVENTS["en"])
+
+
+def test_every_operation_has_a_vietnamese_name_for_the_access_log(app: Any) -> None:
+    """No code on a Vietnamese page: every route the access log can show is named in words."""
+    operations = {
+        handler.operation_id
+        for route in app.app.routes
+        for handler in getattr(route, "route_handlers", [])
+        if isinstance(getattr(handler, "operation_id", None), str)
+    }
+    assert operations and operations <= set(OPERATIONS["vi"]), sorted(operations - set(OPERATIONS["vi"]))
 
 
 def test_every_page_names_an_action_of_the_policy(app: Any) -> None:
@@ -438,7 +449,7 @@ async def test_auditor_pages_status_verification_timeline_as_of_and_access_log(
         assert "Ghi điểm" in as_of.text and "Xếp lớp" not in as_of.text  # only what came after
         assert 'class="changed"' in as_of.text
         log = await auditor.get(f"/truong/{school}/kiem-toan/truy-cap?tai-khoan={term.teacher}")
-        assert log.status_code == 200 and "page_sheet_save" in log.text and labelled(log.text)
+        assert log.status_code == 200 and "Lưu sổ điểm" in log.text and labelled(log.text)
         assert AUDITOR not in log.text.split("<tbody>")[1]  # the filter shows only the teacher's entries
         assert (await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh=123")).status_code == 422
         english = await auditor.get(f"/truong/{school}/kiem-toan?lang=en")
