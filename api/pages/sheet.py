@@ -36,10 +36,17 @@ from ledger.school.class_sheets.queries import sheet_status
 from ledger.school.corrections.model import assessment_target
 from ledger.school.rules.tt22 import Kind, value_text
 
+NO_CORRECTION = {"deadline.final"}  # refusals that no correction request can get past
+
 
 def _cells(subject: dict[str, Any]) -> list[tuple[str, int]]:
     """The columns of a sheet: each regular assessment, the midterm and the final (TT22 Đ.6, Đ.7)."""
     return [("regular", n) for n in range(1, int(subject["regular_count"]) + 1)] + [("midterm", 0), ("final", 0)]
+
+
+def _column(cell: dict[str, Any], text: dict[str, str]) -> str:
+    """A sheet's column as the teacher reads it: ĐĐGtx 2, ĐĐGgk, ĐĐGck."""
+    return text[cell["kind"]] + (f" {cell['slot']}" if cell["slot"] else "")
 
 
 def _field(student: str, kind: str, slot: int) -> str:
@@ -124,7 +131,7 @@ async def _sheet(
         "sheet",
         status,
         heading=_title(facts, text_of(request)),
-        **{**facts, "typed": {}, "invalid": {}, "proposals": [], **extra},
+        **{**facts, "typed": {}, "invalid": {}, "proposals": [], "unsaved": set(), "unsaved_note": None, **extra},
     )
 
 
@@ -204,32 +211,54 @@ async def sheet_save(
         return await _sheet(
             request, state, school, class_id, subject, term, facts=facts, notice=text_of(request)["nothing_changed"]
         )
-    try:
+    year = need_year(request)
+    actor = actor_for(principal_of(request), "SUBJECT_TEACHER")
+
+    async def record(chosen: list[SheetEntry]) -> int:
         events = await record_sheet(
-            ledger_of(state),
-            school,
-            actor_for(principal_of(request), "SUBJECT_TEACHER"),
-            year=need_year(request),
-            term=term,
-            class_id=class_id,
-            subject=subject,
-            entries=entries,
+            ledger_of(state), school, actor, year=year, term=term, class_id=class_id, subject=subject, entries=chosen
         )
+        return len(events)
+
+    try:
+        saved = await record(entries)
     except DomainError as error:
-        return await _sheet(
-            request,
-            state,
-            school,
-            class_id,
-            subject,
-            term,
-            error.status,
-            facts=facts,
-            typed=typed,
-            proposals=proposals,
-            **refusal_message(request, error),
-        )
-    return Redirect(here(request, luu=str(len(events))), status_code=303)
+        refusal = error
+    else:
+        return Redirect(here(request, luu=str(saved)), status_code=303)
+    # A recorded value is changed only by a correction (Điều 17.3); a new one typed inside the window
+    # is an entry: it is saved, and only the changed cells are left for correction requests.
+    fresh = [entry for entry, cell in zip(entries, proposals, strict=True) if not cell["old"]]
+    saved = 0
+    if refusal.code == "assessment.already_recorded" and fresh and len(fresh) < len(entries):
+        try:
+            saved = await record(fresh)
+        except DomainError as error:
+            refusal = error
+        else:
+            proposals = [cell for cell in proposals if cell["old"]]
+            facts = await _sheet_facts(request, state, school, class_id, subject, term)
+    text = text_of(request)
+    unsaved = {_field(cell["student"], cell["kind"], cell["slot"]) for cell in proposals}
+    listed = ", ".join(
+        f"{cell['name']} ({text[cell['kind']]}{' ' + str(cell['slot']) if cell['slot'] else ''})" for cell in proposals
+    )
+    return await _sheet(
+        request,
+        state,
+        school,
+        class_id,
+        subject,
+        term,
+        refusal.status,
+        facts=facts,
+        typed={name: value for name, value in typed.items() if name in unsaved},
+        unsaved=unsaved,
+        unsaved_note=(text["saved_some"] % (saved, listed)) if saved else text["nothing_saved"] % listed,
+        # After the final date nothing changes, not even by a correction (Điều 25.3): no form is offered.
+        proposals=[] if refusal.code in NO_CORRECTION else proposals,
+        **refusal_message(request, refusal),
+    )
 
 
 @post(

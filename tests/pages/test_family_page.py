@@ -60,7 +60,7 @@ async def test_a_guardian_reads_the_results_downloads_the_hoc_ba_and_sees_who_vi
     assert mine.status_code == 200, mine.text
     assert demo.names[student] in mine.text
     order = ["Ngữ văn", "Toán", "Ngoại ngữ 1", "Giáo dục công dân", "Lịch sử và Địa lí", "Khoa học tự nhiên"]
-    places = [mine.text.index(f"<th scope=\"row\">{name}</th>") for name in order]
+    places = [mine.text.index(f'<th scope="row">{name}</th>') for name in order]
     assert places == sorted(places), "subjects in the học bạ's order, not by code"
     cells = re.findall(r"<td>([^<]*)</td>", mine.text)
     assert any(re.fullmatch(r"\d{1,2},\d", c) for c in cells), cells  # 8,5, as a school writes it

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,6 +23,7 @@ from api.pages.text import EVENTS, OPERATIONS, TEXT
 from audit.trail import query_access
 from ledger.app.demo import ADMIN, CLERK, PRINCIPAL, DemoSchool, issuing, sign_as
 from ledger.app.runtime import Runtime
+from ledger.base.clock import VN_TZ
 from ledger.base.settings import Settings
 from ledger.log.projection import read
 from ledger.school.assessments.tables import assessments
@@ -244,6 +245,11 @@ async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with
     assert "Điểm này đã được nhập (8.5); không thể ghi đè bằng 9." in again.text and "Điều 17.3" in again.text
     assert 'name="old_value" value="8.5"' in again.text and 'name="new_value" value="9"' in again.text
     assert '<span class="old">8,5</span> → <span class="new">9</span>' in again.text
+    assert 'value="9" size="4"' in again.text and 'class="unsaved"' in again.text  # typed, marked unsaved
+    assert (
+        f"Chưa ô nào được lưu vào sổ cái. Các ô chưa lưu (đánh dấu trong bảng): {term.demo.names[student]} (ĐĐGtx 1)."
+        in again.text
+    )
     filed = await teacher.post(
         sheet_path(school).replace("?", "/dieu-chinh?"),
         data={
@@ -266,6 +272,34 @@ async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with
             data={"csrf": token, "decision": "approve", "reason": "x"},
         )
     ).status_code == 403
+
+
+async def test_a_new_value_inside_the_window_is_an_entry_and_only_a_changed_one_asks_for_a_correction_dieu_17_3(
+    term: TermSchool, teacher: httpx.AsyncClient
+) -> None:
+    """A save that changes a recorded cell and fills an empty one: the empty one is saved as an entry
+    (the window is open), only the recorded one is offered as a correction request. After the final
+    date no correction form is offered at all (Điều 25.3), and nothing is saved."""
+    school, (first, second) = term.school, term.demo.rosters["6A1"][:2]
+    token = csrf((await teacher.get(sheet_path(school))).text)
+    assert (await teacher.post(sheet_path(school), data={"csrf": token, cell(first): "7"})).status_code == 303
+    before = await head(term.demo.ledger, school)
+    mixed = await teacher.post(sheet_path(school), data={"csrf": token, cell(first): "8", cell(second): "6,5"})
+    assert mixed.status_code == 409
+    assert await head(term.demo.ledger, school) == before + 1  # the new cell, as an entry
+    assert "Đã lưu 1 ô mới vào sổ cái." in mixed.text and mixed.text.count('class="proposal"') == 1
+    assert f'name="student" value="{first}"' in mixed.text and f'name="student" value="{second}"' not in mixed.text
+    async with term.runtime.engine().connect() as conn:
+        rows = await read(conn, assessments, school, student_id=second, subject="TOAN", term=1, kind="regular")
+    assert [r["value"] for r in rows] == ["6.5"]
+
+    term.demo.clock.set(datetime(2026, 9, 1, 8, tzinfo=VN_TZ))  # after the final date of the year
+    await sign_in(teacher, school, term.teacher)  # the session of August has expired
+    token = csrf((await teacher.get(sheet_path(school))).text)
+    late = await teacher.post(sheet_path(school), data={"csrf": token, cell(first): "9"})
+    assert late.status_code in (403, 409) and 'class="proposal"' not in late.text
+    assert "Chưa ô nào được lưu vào sổ cái" in late.text
+    assert await head(term.demo.ledger, school) == before + 1
 
 
 async def test_the_grade_sheet_page_takes_the_subject_by_its_name_as_the_api_and_the_cli_do(
