@@ -79,7 +79,9 @@ class SchoolSession:
         a window's opening, the next day for a date). A decision taken ahead of the lock holds only
         while the clock is before the earliest such moment. Every rule that compares the time on a
         command that decides ahead must say so."""
-        if moment > self.now() and (self.horizon is None or moment < self.horizon):
+        # A moment that is now counts too: a rule comparing `now > moment` answers otherwise at the
+        # next instant.
+        if moment >= self.now() and (self.horizon is None or moment < self.horizon):
             self.horizon = moment
 
     async def since(self, seq: int) -> list[Event]:
