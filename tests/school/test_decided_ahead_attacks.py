@@ -1,19 +1,22 @@
 """A write decided ahead of the lock lands only if deciding it under the lock at the moment of its
-append would let it through: at the very moment a window closes, and when the clock is set back
-between the decision and the append."""
+append would let it through: at the very moment a window closes, when the clock is set back
+between the decision and the append, and when the head's time is ahead of the clock."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.app.demo import CALENDAR_ORDER, PRINCIPAL, build_demo_school
+from ledger.app.demo import ADMIN, CALENDAR_ORDER, PRINCIPAL, build_demo_school
 from ledger.base.clock import VN_TZ
-from ledger.school.calendar.commands import set_calendar
-from ledger.school.calendar.model import Window, default_calendar
-from tests.school.test_decided_ahead import YEAR, at, cell, value_of, write
+from ledger.log.projection import read
+from ledger.school.calendar.commands import set_calendar, set_lock
+from ledger.school.calendar.model import LockScope, Window, default_calendar
+from ledger.school.years.commands import end_assignment
+from ledger.school.years.tables import assignments
+from tests.school.test_decided_ahead import ORDER, YEAR, at, cell, value_of, write
 from tests.support import helpers
 
 
@@ -55,4 +58,33 @@ async def test_a_write_decided_once_the_window_opened_but_appended_on_a_clock_se
         demo.ledger, school, "window.not_open", lambda: write(demo, cell(demo, "8"), clock_set_back)
     )
     assert error.rule == "Điều 33.3c"
+    assert await value_of(demo) is None
+
+
+async def test_an_assignment_that_ended_yesterday_is_not_held_after_midnight_whatever_the_heads_time(
+    app_engine: AsyncEngine, school: str
+) -> None:
+    """The day an assignment is checked on is the day in Việt Nam, also when the moment a decision
+    takes is the head's (a clock behind it): 00:20 on 15 October is 17:20 on 14 October in UTC."""
+    demo = await build_demo_school(app_engine, school, students_per_class=2, terms=())
+    at(demo, 2025, 10, 1)
+    teacher = demo.teacher("TOAN")
+    async with demo.ledger.engine.connect() as conn:
+        rows = await read(conn, assignments, school, staff_id=str(teacher.user), class_id="6A1", subject="TOAN")
+    for row in rows:
+        await end_assignment(demo.ledger, school, PRINCIPAL, row["assignment_id"], date(2025, 10, 14), ORDER)
+    # Something is recorded at 00:20 on 15 October; then the clock reads 00:10 (set back, or another
+    # writer's clock ahead of this one's).
+    at(demo, 2025, 10, 15, 0, 20)
+    await set_lock(
+        demo.ledger, school, ADMIN, LockScope(YEAR, "7A1"), closed=False, order=ORDER, ordered_by=PRINCIPAL.user
+    )
+    at(demo, 2025, 10, 15, 0, 10)
+
+    async def clock_catches_up() -> None:
+        at(demo, 2025, 10, 15, 0, 30)
+
+    await helpers.refused(
+        demo.ledger, school, "assignment.not_held", lambda: write(demo, cell(demo, "8"), clock_catches_up)
+    )
     assert await value_of(demo) is None
