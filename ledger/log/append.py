@@ -119,7 +119,9 @@ class SchoolSession:
         recorded_at is non-decreasing along the chain. Rules that depend on time decide on it."""
         now = self.clock.now()
         if self.head.recorded_at is not None and now < self.head.recorded_at:
-            return self.head.recorded_at
+            # In the clock's zone, as read from the database it is in the server's: the date of a
+            # moment (the day an assignment holds on) is the date in Việt Nam.
+            return self.head.recorded_at.astimezone(now.tzinfo)
         return now
 
     def seal(self, new_events: Sequence[NewEvent], at: datetime | None = None) -> list[Event]:
