@@ -13,8 +13,9 @@ from before it reads the head until commit, so the state a command reads is stil
 its events land, and commit order is seq order.
 
 A command that reads much can decide ahead instead (`Ledger.decide_ahead`): it reads and decides on a
-snapshot without the lock, and under the lock only its guard is checked: the clock is still before
-the first moment at which a rule it applied would answer otherwise (`SchoolSession.changes_at`), and
+snapshot without the lock, and under the lock only its guard is checked: the clock is not before the
+moment it decided at and still before the first moment at which a rule it applied would answer
+otherwise (`SchoolSession.changes_at`), and
 no event appended since the head it read is one its decision depends on. If the guard holds, its
 events are sealed and written with the other appends of the transaction (one COPY); if not, it
 decides again under the lock, as any command does.
@@ -38,7 +39,7 @@ from uuid import UUID
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ledger.base.clock import Clock, SystemClock, format_time
+from ledger.base.clock import Clock, ManualClock, SystemClock, format_time
 from ledger.base.errors import HocbaError
 from ledger.format.envelope import Event, NewEvent, seal, validate_school
 from ledger.log import store
@@ -79,7 +80,9 @@ class SchoolSession:
         a window's opening, the next day for a date). A decision taken ahead of the lock holds only
         while the clock is before the earliest such moment. Every rule that compares the time on a
         command that decides ahead must say so."""
-        if moment > self.now() and (self.horizon is None or moment < self.horizon):
+        # A moment that is now counts too: a rule comparing `now > moment` answers otherwise at the
+        # next instant.
+        if moment >= self.now() and (self.horizon is None or moment < self.horizon):
             self.horizon = moment
 
     async def since(self, seq: int) -> list[Event]:
@@ -116,7 +119,9 @@ class SchoolSession:
         recorded_at is non-decreasing along the chain. Rules that depend on time decide on it."""
         now = self.clock.now()
         if self.head.recorded_at is not None and now < self.head.recorded_at:
-            return self.head.recorded_at
+            # In the clock's zone, as read from the database it is in the server's: the date of a
+            # moment (the day an assignment holds on) is the date in Việt Nam.
+            return self.head.recorded_at.astimezone(now.tzinfo)
         return now
 
     def seal(self, new_events: Sequence[NewEvent], at: datetime | None = None) -> list[Event]:
@@ -179,6 +184,7 @@ class _Guard:
     """The conditions under which a decision taken ahead still holds at the append."""
 
     seq: int  # the head the decision read
+    decided_at: datetime  # the moment the decision applied its rules at; the clock must not be before it
     horizon: datetime | None  # the clock must still be before this
     depends_on: Callable[[Event], bool]
     decide: Decide  # to decide again, under the lock
@@ -189,7 +195,9 @@ class _Guard:
         if session.head.seq != self.seq and any(self.depends_on(e) for e in await session.since(self.seq)):
             return None
         now = session.now()
-        return None if self.horizon is not None and now >= self.horizon else now
+        if now < self.decided_at or (self.horizon is not None and now >= self.horizon):
+            return None
+        return now
 
 
 class _Append:
@@ -304,7 +312,7 @@ class Ledger:
             session, decision = await self._decide_on_snapshot(school, decide)
         if not decision.events:
             return []
-        guard = _Guard(session.head.seq, session.horizon, decision.depends_on, decide)
+        guard = _Guard(session.head.seq, session.now(), session.horizon, decision.depends_on, decide)
         return await self.execute(school, _Append(decision.events, guard))
 
     async def _decide_on_snapshot(self, school: str, decide: Decide) -> tuple[SchoolSession, Decision]:
@@ -313,6 +321,9 @@ class Ledger:
             async with snapshot.begin():
                 head = await store.read_head(snapshot, school, self.chain)
                 session = SchoolSession(snapshot, school, head, self.clock, self.projections, self.chain)
+                # One decision, one moment: every rule it applies compares the same time, the one the
+                # guard then holds the append to (not before it, and before the horizon).
+                session.clock = ManualClock(session.now())
                 return session, await decide(session)
 
     async def _drain(self, school: str, queue: _Queue) -> None:
