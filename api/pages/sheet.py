@@ -3,6 +3,7 @@ ledger, refusals explained with a correction request offered, and the teacher's 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -10,7 +11,7 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
-from api.pages.staff import SHEET_PAGE, class_subjects, demo_sign, need_year, roster_names, sign_hocba
+from api.pages.staff import SHEET_PAGE, class_subjects, demo_sign, need_year, roster_names, sign_hocba, student_names
 from api.pages.toolkit import (
     form_of,
     here,
@@ -34,7 +35,7 @@ from ledger.school.calendar.tables import calendars
 from ledger.school.class_sheets.commands import prepare_sheet, submit_sheet
 from ledger.school.class_sheets.queries import sheet_status
 from ledger.school.corrections.model import assessment_target
-from ledger.school.rules.tt22 import Kind, value_text
+from ledger.school.rules.tt22 import Kind, term_average, value_text
 
 NO_CORRECTION = {"deadline.final"}  # refusals that no correction request can get past
 
@@ -42,6 +43,17 @@ NO_CORRECTION = {"deadline.final"}  # refusals that no correction request can ge
 def _cells(subject: dict[str, Any]) -> list[tuple[str, int]]:
     """The columns of a sheet: each regular assessment, the midterm and the final (TT22 Đ.6, Đ.7)."""
     return [("regular", n) for n in range(1, int(subject["regular_count"]) + 1)] + [("midterm", 0), ("final", 0)]
+
+
+def _averages(names: dict[str, str], cells: list[tuple[str, int]], recorded: dict[str, str]) -> dict[str, Decimal]:
+    """ĐTBmhk of each student whose every column is recorded (TT22 Đ.9.1)."""
+    found = {}
+    for student in names:
+        values = [recorded.get(_field(student, kind, slot)) for kind, slot in cells]
+        if all(values):
+            scores = [Decimal(str(v)) for v in values]
+            found[student] = term_average(scores[:-2], scores[-2], scores[-1])
+    return found
 
 
 def _column(cell: dict[str, Any], text: dict[str, str]) -> str:
@@ -67,7 +79,9 @@ async def _sheet_facts(
         comments = await read(conn, subject_comments, school, year=year, subject=subject, term=term, class_id=class_id)
         calendar_rows = await read(conn, calendars, school, year=year)
         signed = await sheet_status(conn, school, year, class_id, subject, term)
+        codes = await student_names(conn, school, list(names), "ministry_code")
     recorded = {_field(r["student_id"], r["kind"], r["slot"] or 0): r["value"] for r in rows}
+    cells = _cells(catalogue[subject])
     entry_of(request).touch(names)
     window = Calendar.from_payload(calendar_rows[0]["calendar"]).entry.get(term) if calendar_rows else None
 
@@ -92,8 +106,10 @@ async def _sheet_facts(
         "subject": catalogue[subject],
         "term": term,
         "names": names,
-        "cells": _cells(catalogue[subject]),
+        "cells": cells,
         "recorded": recorded,
+        "codes": codes,
+        "averages": _averages(names, cells, recorded) if catalogue[subject]["kind"] == Kind.SCORE.value else {},
         "comments": {r["student_id"]: r["text"] for r in comments},
         "window": window,
         "refusal": refusal,

@@ -39,9 +39,10 @@ def need_year(request: Request[Any, Any, Any]) -> str:
     return year
 
 
-async def student_names(conn: Any, school: str, ids: list[str]) -> dict[str, str]:
+async def student_names(conn: Any, school: str, ids: list[str], column: str = "full_name") -> dict[str, str]:
+    """The students' names (or another column of their profiles: `ministry_code`), by identifier."""
     rows = await conn.execute(
-        select(students.c.student_id, students.c.full_name).where(
+        select(students.c.student_id, students.c[column]).where(
             students.c.school_id == school, students.c.student_id.in_(ids), students.c.seq_to.is_(None)
         )
     )

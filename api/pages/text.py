@@ -79,7 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
         "entry_closed": "Đã hết thời hạn nhập điểm học kì này (%s).", "entry_not_open": "Chưa đến thời hạn nhập "
         "điểm học kì này (từ %s).", "locked": "Đang khóa nhập liệu: %s",
         "save": "Lưu điểm", "saved": "Đã lưu %s ô điểm vào sổ cái.", "nothing_changed": "Không có ô nào thay đổi.",
-        "refused": "Không lưu được",
+        "refused": "Không lưu được", "stt": "STT", "term_average": "ĐTBmhk",
         "nothing_saved": "Chưa ô nào được lưu vào sổ cái. Các ô chưa lưu (đánh dấu trong bảng): %s.",
         "saved_some": "Đã lưu %s ô mới vào sổ cái. Các ô đã có điểm chưa được sửa (đánh dấu trong bảng): %s.",
         "unsaved": "chưa lưu", "offer_correction": "Gửi đề nghị điều chỉnh cho ô này",
@@ -235,6 +235,7 @@ TEXT: dict[str, dict[str, str]] = {
         "entry_not_open": "Entry for this term is not open yet (from %s).", "locked": "Entry is locked: %s",
         "save": "Save", "saved": "%s cells saved to the ledger.", "nothing_changed": "No cell changed.",
         "refused": "Not saved", "offer_correction": "File a correction request for this cell",
+        "stt": "No.", "term_average": "Term average",
         "nothing_saved": "Nothing was saved to the ledger. Cells not saved (marked in the sheet): %s.",
         "saved_some": "%s new cells saved to the ledger. Cells already recorded were not changed (marked): %s.",
         "unsaved": "not saved",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote
 
@@ -29,6 +30,8 @@ from ledger.log.projection import read
 from ledger.school.assessments.tables import assessments
 from ledger.school.corrections.tables import corrections
 from ledger.school.rules.policy import POLICY
+from ledger.school.rules.tt22 import term_average
+from ledger.school.years.tables import students
 from signing.x509.pki import Pki
 from tests.support.helpers import PASSWORD as FIXTURE_PASSWORD
 from tests.support.helpers import head
@@ -300,6 +303,29 @@ async def test_a_new_value_inside_the_window_is_an_entry_and_only_a_changed_one_
     assert late.status_code in (403, 409) and 'class="proposal"' not in late.text
     assert "Chưa ô nào được lưu vào sổ cái" in late.text
     assert await head(term.demo.ledger, school) == before + 1
+
+
+async def test_the_grid_numbers_its_rows_shows_the_ministry_code_and_the_term_average_tt22_d9(
+    term: TermSchool, teacher: httpx.AsyncClient
+) -> None:
+    """The grid teachers know: STT, the Mã học sinh (not the 12-digit personal identifier), and ĐTBmhk
+    = (ΣĐĐGtx + 2·ĐĐGgk + 3·ĐĐGck) / (số ĐĐGtx + 5) once a row is complete (TT22 Đ.9.1)."""
+    school, student = term.school, term.demo.rosters["6A1"][0]
+    page = await teacher.get(sheet_path(school))
+    regular = page.text.count(f'id="c-{student}-regular-')
+    values = {cell(student, "regular", n): v for n, v in zip(range(1, regular + 1), ["8", "7", "9", "6"], strict=False)}
+    values |= {cell(student, "midterm", 0): "7", cell(student, "final", 0): "8"}
+    saved = await teacher.post(sheet_path(school), data={"csrf": csrf(page.text), **values})
+    assert saved.status_code == 303, saved.text
+    shown = (await teacher.get(saved.headers["location"])).text
+    scores = [Decimal(v) for v in values.values()]
+    expected = term_average(scores[:-2], scores[-2], scores[-1])
+    assert f'id="avg-{student}" aria-live="polite">{str(expected).replace(".", ",")}</td>' in shown
+    async with term.runtime.engine().connect() as conn:
+        [profile] = await read(conn, students, school, student_id=student)
+    row = shown.split(f'<tr data-student="{student}">', 1)[1].split("</tr>", 1)[0]
+    assert row.startswith("<td>1</td>") and f'<span class="muted">{profile["ministry_code"]}</span>' in row
+    assert f">{student}<" not in row  # the personal identifier is not shown
 
 
 async def test_the_grade_sheet_page_takes_the_subject_by_its_name_as_the_api_and_the_cli_do(
