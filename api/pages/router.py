@@ -15,6 +15,7 @@ from api.pages.family import student_document, student_page
 from api.pages.inbox import decide, inbox
 from api.pages.people import account_disable_page, assignment_end_page, grant_decide_page, people_page
 from api.pages.portal import portal_lookup_page, portal_page, portal_verify_page
+from api.pages.progress import progress_page
 from api.pages.sheet import sheet_correction, sheet_page, sheet_save, sheet_sign, sheet_sign_hocba
 from api.pages.sign_in import home, login_page, login_submit, logout
 from api.pages.toolkit import PACKAGE, PAGE_ERRORS
@@ -77,6 +78,7 @@ def page_router() -> Router:
         account_disable_page,
         student_page,
         student_document,
+        progress_page,
     ]
     return Router(
         path="/",

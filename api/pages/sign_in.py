@@ -118,6 +118,7 @@ async def home(request: Request[Any, Any, Any], state: State, school: SchoolId) 
         calendar=may(principal, "calendar.read"),
         audit=may(principal, "audit.read"),
         people=may(principal, "assignment.read"),
+        progress=may(principal, "progress.read"),
         child=principal.student_id if principal.kind in (AccountKind.GUARDIAN, AccountKind.STUDENT) else None,
         role_names=sorted({g.role.value for g in principal.grants}),
     )

@@ -80,6 +80,11 @@ TEXT: dict[str, dict[str, str]] = {
         "điểm học kì này (từ %s).", "locked": "Đang khóa nhập liệu: %s",
         "save": "Lưu điểm", "saved": "Đã lưu %s ô điểm vào sổ cái.", "nothing_changed": "Không có ô nào thay đổi.",
         "refused": "Không lưu được", "stt": "STT", "term_average": "ĐTBmhk",
+        "progress": "Tiến độ nhập điểm và ký bảng điểm", "progress_help": "Mỗi ô là một bảng điểm lớp × môn × học "
+        "kì: số ô đã nhập trên số ô cần nhập (mỗi học sinh: các lần ĐĐGtx, ĐĐGgk và ĐĐGck).",
+        "progress_legend": "✓ giáo viên đã ký bảng điểm (Điều 18.3); ⟳ có điểm ghi sau khi ký, cần ký lại; "
+        "“quá hạn”: đã hết thời hạn nhập mà còn thiếu điểm.", "changed_after_signing": "Có thay đổi sau khi ký",
+        "sheet_is_signed": "Đã ký", "late": "quá hạn",
         "nothing_saved": "Chưa ô nào được lưu vào sổ cái. Các ô chưa lưu (đánh dấu trong bảng): %s.",
         "saved_some": "Đã lưu %s ô mới vào sổ cái. Các ô đã có điểm chưa được sửa (đánh dấu trong bảng): %s.",
         "unsaved": "chưa lưu", "offer_correction": "Gửi đề nghị điều chỉnh cho ô này",
@@ -236,6 +241,11 @@ TEXT: dict[str, dict[str, str]] = {
         "save": "Save", "saved": "%s cells saved to the ledger.", "nothing_changed": "No cell changed.",
         "refused": "Not saved", "offer_correction": "File a correction request for this cell",
         "stt": "No.", "term_average": "Term average",
+        "progress": "Grade entry and signing progress", "progress_help": "Each cell is a class × subject × term "
+        "sheet: cells entered out of cells due (per student: each regular, the midterm and the final).",
+        "progress_legend": "✓ signed by its teacher (Điều 18.3); ⟳ changed after signing, to be signed again; "
+        "“late”: the entry window has closed with cells still empty.", "changed_after_signing": "Changed after signing",
+        "sheet_is_signed": "Signed", "late": "late",
         "nothing_saved": "Nothing was saved to the ledger. Cells not saved (marked in the sheet): %s.",
         "saved_some": "%s new cells saved to the ledger. Cells already recorded were not changed (marked): %s.",
         "unsaved": "not saved",
@@ -419,6 +429,7 @@ OPERATIONS = {
         "page_home": "Trang chính", "page_inbox": "Trang đề nghị điều chỉnh", "page_lock": "Khóa nhập liệu (trang)",
         "page_login": "Trang đăng nhập", "page_login_submit": "Đăng nhập (trang)", "page_logout": "Đăng xuất (trang)",
         "page_people": "Trang nhân sự", "page_portal": "Cổng xác minh", "page_portal_lookup": "Tra cứu học bạ",
+        "page_progress": "Trang tiến độ nhập điểm",
         "page_portal_verify": "Kiểm tra tệp học bạ", "page_sheet": "Trang sổ điểm", "page_sheet_save": "Lưu sổ điểm",
         "page_sheet_correction": "Đề nghị điều chỉnh (trang)", "page_sheet_sign": "Ký bảng điểm lớp (trang)",
         "page_sheet_sign_hocba": "Ký môn trong học bạ (trang)", "page_student": "Trang kết quả học tập",

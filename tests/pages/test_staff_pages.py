@@ -425,6 +425,39 @@ async def test_a_lock_on_the_calendar_page_refuses_entry_and_says_why(
     assert 'name="new_value" value="7"' in refused.text  # the correction request is offered
 
 
+async def test_the_progress_board_counts_entries_and_shows_signed_and_changed_sheets_dieu_18_3(
+    term: TermSchool, teacher: httpx.AsyncClient, principal: httpx.AsyncClient
+) -> None:
+    """Leadership follows the term: each class × subject × term sheet with cells entered out of cells
+    due, ✓ once its teacher signed it, ⟳ when a value was recorded after the signature."""
+    school, year, student = term.school, term.demo.year, term.demo.rosters["6A1"][0]
+    board = f"/truong/{school}/tien-do?year={year}"
+    assert (await teacher.get(board)).status_code == 403  # a subject teacher does not follow the school
+
+    def toan(html: str) -> str:
+        return html.split(f'href="/truong/{school}/lop/6A1/mon/TOAN/hoc-ky/1?year={year}"', 1)[1].split("</td>", 1)[0]
+
+    first = await principal.get(board)
+    assert first.status_code == 200 and labelled(first.text)
+    head_row = first.text.split("<thead>", 1)[1].split("</thead>", 1)[0]
+    assert head_row.index("Ngữ văn") < head_row.index("Toán") < head_row.index("Ngoại ngữ 1")  # the học bạ's order
+    entered, due = (int(n) for n in toan(first.text).split(">", 1)[1].split("<", 1)[0].split("/"))
+    token = csrf((await teacher.get(sheet_path(school))).text)
+    assert (
+        await teacher.post(sheet_path(school), data={"csrf": token, cell(student, "final"): "7"})
+    ).status_code == 303
+    assert f">{entered + 1}/{due}<" in toan((await principal.get(board)).text)
+    assert (
+        await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
+    ).status_code == 303
+    assert "✓" in toan((await principal.get(board)).text)
+    assert (
+        await teacher.post(sheet_path(school), data={"csrf": token, cell(student, "midterm"): "6"})
+    ).status_code == 303
+    changed = toan((await principal.get(board)).text)
+    assert "⟳" in changed and "✓" not in changed
+
+
 async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, teacher: httpx.AsyncClient) -> None:
     """Điều 18.3: the subject teacher signs the class sheet; Điều 18, 24.5: the homeroom teacher signs
     only after every subject teacher, and the board says who signed what."""

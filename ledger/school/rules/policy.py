@@ -163,6 +163,8 @@ POLICY: dict[str, Rule] = {
     "record.signed": _either(_any(Role.INTEGRATION), _READERS, _homeroom, _own),
     # issuance (Điều 24.5, 25.3): the clerk issues; the principal revokes before the close
     "issuance.read": _any(*LEADERS, Role.CLERK, Role.AUDITOR),
+    # the progress of grade entry and of the sheets' signatures, class × subject × term (Điều 33)
+    "progress.read": _any(*LEADERS, Role.CLERK, Role.AUDITOR),
     "issuance.write": _any(Role.CLERK),
     "issuance.revoke": _any(Role.PRINCIPAL),
     # transfers (Điều 26): the principal or the clerk opens and receives records; the principal signs
