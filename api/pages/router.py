@@ -12,6 +12,7 @@ from api.pages.audit import access_log, audit_page, audit_verify, charts, timeli
 from api.pages.board import board, board_sign
 from api.pages.calendar import calendar_page, lock_page
 from api.pages.family import student_document, student_page
+from api.pages.homeroom import homeroom_page, homeroom_save
 from api.pages.inbox import decide, inbox
 from api.pages.people import account_disable_page, assignment_end_page, grant_decide_page, people_page
 from api.pages.portal import portal_lookup_page, portal_page, portal_verify_page
@@ -79,6 +80,8 @@ def page_router() -> Router:
         student_page,
         student_document,
         progress_page,
+        homeroom_page,
+        homeroom_save,
     ]
     return Router(
         path="/",

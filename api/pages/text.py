@@ -80,6 +80,15 @@ TEXT: dict[str, dict[str, str]] = {
         "điểm học kì này (từ %s).", "locked": "Đang khóa nhập liệu: %s",
         "save": "Lưu điểm", "saved": "Đã lưu %s ô điểm vào sổ cái.", "nothing_changed": "Không có ô nào thay đổi.",
         "refused": "Không lưu được", "stt": "STT", "term_average": "ĐTBmhk",
+        "homeroom_page": "Chủ nhiệm", "homeroom_help": "Giáo viên chủ nhiệm ghi kết quả rèn luyện từng học kì "
+        "(Tốt, Khá, Đạt, Chưa đạt), số buổi nghỉ có phép và không phép, và nhận xét của học kì; ở học kì II thêm "
+        "nhận xét cả năm (Điều 34.1, 34.6; TT22 Đ.8). Kết quả rèn luyện đã ghi chỉ sửa được bằng đề nghị điều chỉnh.",
+        "homeroom_comment_1": "Nhận xét học kì I", "homeroom_comment_2": "Nhận xét học kì II",
+        "homeroom_comment_year": "Nhận xét cả năm", "save_homeroom": "Lưu",
+        "saved_homeroom": "Đã lưu %s mục vào sổ cái.",
+        "homeroom_partly": "Đã lưu: %s. Chưa lưu: %s.", "nothing_word": "không có gì",
+        "part_conduct": "kết quả rèn luyện", "part_absences": "số buổi nghỉ", "part_comments": "nhận xét",
+        "excused_days": "Nghỉ có phép", "unexcused_days": "Nghỉ không phép", "homeroom_link": "Chủ nhiệm lớp",
         "progress": "Tiến độ nhập điểm và ký bảng điểm", "progress_help": "Mỗi ô là một bảng điểm lớp × môn × học "
         "kì: số ô đã nhập trên số ô cần nhập (mỗi học sinh: các lần ĐĐGtx, ĐĐGgk và ĐĐGck).",
         "progress_legend": "✓ giáo viên đã ký bảng điểm (Điều 18.3); ⟳ có điểm ghi sau khi ký, cần ký lại; "
@@ -241,6 +250,15 @@ TEXT: dict[str, dict[str, str]] = {
         "save": "Save", "saved": "%s cells saved to the ledger.", "nothing_changed": "No cell changed.",
         "refused": "Not saved", "offer_correction": "File a correction request for this cell",
         "stt": "No.", "term_average": "Term average",
+        "homeroom_page": "Homeroom", "homeroom_help": "The homeroom teacher records each term's conduct (Tốt, Khá, "
+        "Đạt, Chưa đạt), sessions absent with and without leave, and the term's comment; in term II also the "
+        "year's comment (Điều 34.1, 34.6; TT22 Đ.8). Recorded conduct changes only by a correction request.",
+        "homeroom_comment_1": "Term I comment", "homeroom_comment_2": "Term II comment",
+        "homeroom_comment_year": "Year comment", "save_homeroom": "Save",
+        "saved_homeroom": "%s entries saved to the ledger.",
+        "homeroom_partly": "Saved: %s. Not saved: %s.", "nothing_word": "nothing",
+        "part_conduct": "conduct", "part_absences": "absences", "part_comments": "comments",
+        "excused_days": "Absent with leave", "unexcused_days": "Absent without leave", "homeroom_link": "Homeroom",
         "progress": "Grade entry and signing progress", "progress_help": "Each cell is a class × subject × term "
         "sheet: cells entered out of cells due (per student: each regular, the midterm and the final).",
         "progress_legend": "✓ signed by its teacher (Điều 18.3); ⟳ changed after signing, to be signed again; "
@@ -429,7 +447,8 @@ OPERATIONS = {
         "page_home": "Trang chính", "page_inbox": "Trang đề nghị điều chỉnh", "page_lock": "Khóa nhập liệu (trang)",
         "page_login": "Trang đăng nhập", "page_login_submit": "Đăng nhập (trang)", "page_logout": "Đăng xuất (trang)",
         "page_people": "Trang nhân sự", "page_portal": "Cổng xác minh", "page_portal_lookup": "Tra cứu học bạ",
-        "page_progress": "Trang tiến độ nhập điểm",
+        "page_progress": "Trang tiến độ nhập điểm", "page_homeroom": "Trang chủ nhiệm",
+        "page_homeroom_save": "Lưu trang chủ nhiệm",
         "page_portal_verify": "Kiểm tra tệp học bạ", "page_sheet": "Trang sổ điểm", "page_sheet_save": "Lưu sổ điểm",
         "page_sheet_correction": "Đề nghị điều chỉnh (trang)", "page_sheet_sign": "Ký bảng điểm lớp (trang)",
         "page_sheet_sign_hocba": "Ký môn trong học bạ (trang)", "page_student": "Trang kết quả học tập",

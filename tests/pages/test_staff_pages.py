@@ -27,7 +27,7 @@ from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ
 from ledger.base.settings import Settings
 from ledger.log.projection import read
-from ledger.school.assessments.tables import assessments
+from ledger.school.assessments.tables import assessments, conduct
 from ledger.school.corrections.tables import corrections
 from ledger.school.rules.policy import POLICY
 from ledger.school.rules.tt22 import term_average
@@ -456,6 +456,45 @@ async def test_the_progress_board_counts_entries_and_shows_signed_and_changed_sh
     ).status_code == 303
     changed = toan((await principal.get(board)).text)
     assert "⟳" in changed and "✓" not in changed
+
+
+async def test_the_homeroom_teacher_records_conduct_absences_and_comments_on_a_page_dieu_34(
+    term: TermSchool, teacher: httpx.AsyncClient
+) -> None:
+    """Điều 34.1, 34.6; TT22 Đ.8: the homeroom teacher's term on a page: conduct, sessions absent with
+    and without leave, the comment. A recorded conduct is not overwritten: the page says what was
+    saved and what was not. A subject teacher only reads it."""
+    school, year, (first, second) = term.school, term.demo.year, term.demo.rosters["6A1"][:2]
+    path = f"/truong/{school}/lop/6A1/chu-nhiem/hoc-ky/1?year={year}"
+    async with client_of(term.runtime, "10.40.0.9") as homeroom:
+        await sign_in(homeroom, school, term.homeroom)
+        page = await homeroom.get(path)
+        assert page.status_code == 200 and labelled(page.text) and "Nhận xét học kì I" in page.text
+        form = {
+            "csrf": csrf(page.text),
+            f"level-{first}": "Tốt",
+            f"excused-{first}": "2",
+            f"unexcused-{first}": "1",
+            f"comment-1-{first}": "Chăm ngoan, tích cực phát biểu.",
+        }
+        saved = await homeroom.post(path, data=form)
+        assert saved.status_code == 303 and "luu=3" in saved.headers["location"], saved.text
+        shown = (await homeroom.get(saved.headers["location"])).text
+        assert "Đã lưu 3 mục vào sổ cái." in shown and "Chăm ngoan, tích cực phát biểu." in shown
+        assert '<option value="Tốt" selected>' in shown and f'name="excused-{first}"' in shown
+
+        changed = await homeroom.post(path, data={**form, f"level-{first}": "Khá", f"excused-{second}": "1"})
+        assert (
+            changed.status_code == 409
+            and "Đã lưu: không có gì. Chưa lưu: kết quả rèn luyện, số buổi nghỉ." in changed.text
+        )
+        assert "Điều 17.3" in changed.text
+        async with term.runtime.engine().connect() as conn:
+            [row] = await read(conn, conduct, school, year=year, term=1, student_id=first)
+        assert row["level"] == "Tốt"
+    assert (await teacher.get(path)).status_code == 403 or "readonly" in (await teacher.get(path)).text
+    token = csrf((await teacher.get(sheet_path(school))).text)
+    assert (await teacher.post(path, data={"csrf": token, f"level-{second}": "Khá"})).status_code == 403
 
 
 async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, teacher: httpx.AsyncClient) -> None:

@@ -1,0 +1,168 @@
+"""The homeroom teacher's page of a class and term (Điều 34.1, 34.6; TT22 Đ.8): each pupil's conduct
+(kết quả rèn luyện), sessions absent with and without leave, and the homeroom comment, for the term
+and, in term II, for the year. Saved through the same commands as the API, each refusal shown with
+what was and was not saved."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.response import Redirect, Template
+
+from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
+from api.pages.staff import CLASS_PAGE, need_year, roster_names, student_names
+from api.pages.toolkit import form_of, here, may, page, refusal_message, render, text_of
+from api.v1.params import ClassId, SchoolId, Term
+from ledger.app.db import AUDITOR_ROLE
+from ledger.base.errors import DomainError
+from ledger.format.envelope import Event
+from ledger.log.projection import read
+from ledger.school.assessments.commands import record_absences, record_conduct, record_homeroom_comments
+from ledger.school.assessments.tables import absences, conduct, homeroom_comments
+from ledger.school.rules.tt22 import Level
+
+HOMEROOM_PAGE = CLASS_PAGE + "/chu-nhiem/hoc-ky/{term:str}"
+LEVELS = [level.value for level in Level]
+
+
+def _periods(term: int) -> list[str]:
+    """The comments written this term: the term's, and in term II the year's too (Điều 34.6)."""
+    return ["1"] if term == 1 else ["2", "year"]
+
+
+async def _facts(
+    request: Request[Any, Any, Any], state: State, school: str, class_id: str, term: int
+) -> dict[str, Any]:
+    runtime = runtime_of(state)
+    year = need_year(request)
+    names = await roster_names(runtime, school, year, class_id)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        levels = {r["student_id"]: r["level"] for r in await read(conn, conduct, school, year=year, term=term)}
+        absent = {
+            r["student_id"]: (r["excused"], r["unexcused"])
+            for r in await read(conn, absences, school, year=year, term=term)
+        }
+        comments = {
+            (r["student_id"], r["period"]): r["text"]
+            for period in _periods(term)
+            for r in await read(conn, homeroom_comments, school, year=year, period=period)
+        }
+        codes = await student_names(conn, school, list(names), "ministry_code")
+    entry_of(request).touch(names)
+    target = {"year": year, "class_id": class_id}
+    return {
+        "school": school,
+        "class_id": class_id,
+        "term": term,
+        "names": names,
+        "codes": codes,
+        "levels": levels,
+        "absent": absent,
+        "comments": comments,
+        "periods": _periods(term),
+        "choices": LEVELS,
+        "can_write": may(principal_of(request), "homeroom.write", **target),
+    }
+
+
+def _title(facts: dict[str, Any], text: dict[str, str]) -> str:
+    return f"{text['homeroom_page']} — {text['class']} {facts['class_id']}, {text['term']} {facts['term']}"
+
+
+@get(HOMEROOM_PAGE, operation_id="page_homeroom", opt=page("class.read"), include_in_schema=False)
+async def homeroom_page(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, term: Term
+) -> Template:
+    facts = await _facts(request, state, school, class_id, term)
+    query = request.query_params
+    notice = text_of(request)["saved_homeroom"] % query["luu"] if "luu" in query else None
+    return render(
+        request, "homeroom.html", "homeroom_page", heading=_title(facts, text_of(request)), notice=notice, **facts
+    )
+
+
+def _changes(form: dict[str, str], facts: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
+    """What the form changes, by part: conduct levels, absences, and each period's comments."""
+    pupils = list(facts["names"])
+    field = form.get
+    levels = facts["levels"]
+    changes: dict[str, list[tuple[Any, ...]]] = {
+        "level": [(s, field(f"level-{s}")) for s in pupils if field(f"level-{s}") not in (None, "", levels.get(s))],
+        "absences": [],
+    }
+    for s in pupils:
+        typed = (field(f"excused-{s}") or "0", field(f"unexcused-{s}") or "0")
+        recorded = tuple(str(n) for n in facts["absent"].get(s, (0, 0)))
+        if (field(f"excused-{s}") or field(f"unexcused-{s}")) and typed != recorded:
+            changes["absences"].append((s, *(int(n) if n.isdigit() else n for n in typed)))
+    for period in facts["periods"]:
+        written = [(s, field(f"comment-{period}-{s}")) for s in pupils]
+        changes[period] = [(s, t) for s, t in written if t and t != facts["comments"].get((s, period))]
+    return changes
+
+
+@post(
+    HOMEROOM_PAGE,
+    operation_id="page_homeroom_save",
+    opt=page("homeroom.write"),
+    status_code=303,
+    include_in_schema=False,
+)
+async def homeroom_save(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, term: Term
+) -> Response[Any]:
+    """Conduct, then absences, then comments, each only where it changed. A refused part appends
+    nothing of its own; the page says which parts were saved before it and which were not."""
+    form = await form_of(request)
+    facts = await _facts(request, state, school, class_id, term)
+    year, changes = need_year(request), _changes(form, facts)
+    ledger, actor = ledger_of(state), actor_for(principal_of(request), "HOMEROOM_TEACHER")
+    parts: list[tuple[str, Callable[[], Awaitable[list[Event]]]]] = []
+    if changes["level"]:
+        levels = changes["level"]
+        parts.append(
+            (
+                "part_conduct",
+                lambda: record_conduct(ledger, school, actor, year=year, term=term, class_id=class_id, entries=levels),
+            )
+        )
+    if changes["absences"]:
+        counts = changes["absences"]
+        parts.append(
+            (
+                "part_absences",
+                lambda: record_absences(ledger, school, actor, year=year, term=term, class_id=class_id, entries=counts),
+            )
+        )
+    for period in facts["periods"]:
+        if changes[period]:
+
+            def comments(period: str = period, written: list[Any] = changes[period]) -> Awaitable[list[Event]]:
+                return record_homeroom_comments(
+                    ledger, school, actor, year=year, period=period, class_id=class_id, entries=written
+                )
+
+            parts.append(("part_comments", comments))
+    text = text_of(request)
+    saved = 0
+    for done, (_name, write) in enumerate(parts):
+        try:
+            saved += len(await write())
+        except DomainError as error:
+            before = ", ".join(text[name] for name, _ in parts[:done]) or text["nothing_word"]
+            after = ", ".join(text[name] for name, _ in parts[done:])
+            fresh = await _facts(request, state, school, class_id, term)
+            return render(
+                request,
+                "homeroom.html",
+                "homeroom_page",
+                error.status,
+                heading=_title(fresh, text),
+                typed=form,
+                unsaved_note=text["homeroom_partly"] % (before, after),
+                **{**fresh, **refusal_message(request, error)},
+            )
+    return Redirect(here(request, luu=str(saved)), status_code=303)
