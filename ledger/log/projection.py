@@ -8,12 +8,38 @@ a replay from seq 1 (ledger.replay), history included.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, time
+from decimal import Decimal
+from functools import cache
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Insert,
+    Table,
+    TableValuedAlias,
+    Text,
+    Update,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 from ledger.format.envelope import Event
 
@@ -139,23 +165,75 @@ class ProjectionWriter:
         if not pending:
             return
         names = table.info["key"]
-        closes, inserts = [], []
+        closes: dict[str, list[dict[str, Any]]] = {}
+        inserts: list[dict[str, Any]] = []
         for key, ops in pending.items():
             match = dict(zip(["school_id", *names], key, strict=True))
-            closes.append({**{f"k_{n}": v for n, v in match.items()}, "k_seq": ops[0].seq})
+            closes.setdefault(key[0], []).append({**match, "seq": ops[0].seq})
             for index, op in enumerate(ops):
                 if op.values is not None:
                     following = ops[index + 1].seq if index + 1 < len(ops) else None
                     inserts.append({**match, **op.values, "seq_from": op.seq, "seq_to": following})
-        condition = [table.c[n] == bindparam(f"k_{n}") for n in ["school_id", *names]]
-        await self.conn.execute(
-            update(table)
-            .where(*condition, table.c.seq_to.is_(None), table.c.seq_from < bindparam("k_seq"))
-            .values(seq_to=bindparam("k_seq")),
-            closes,
-        )
+        for school, keys in closes.items():
+            await self.conn.execute(_closing(table), {"school": school, "keys": _json(keys)})
         if inserts:
-            await self.conn.execute(insert(table), inserts)
+            present = set().union(*inserts)
+            columns = tuple(c.name for c in table.columns if c.name in present)
+            rows = [{c: row.get(c) for c in columns} for row in inserts]
+            await self.conn.execute(_inserting(table, columns), {"versions": _json(rows)})
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date | time):  # datetime too
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a value a read model can hold")
+
+
+def _recordset(name: str, columns: Sequence[tuple[str, TypeEngine[Any]]]) -> TableValuedAlias:
+    """The rows of the JSON parameter `name` (an array of objects) as the derived table `name`, each
+    member converted to its column's type by PostgreSQL's own input function: a batch of any size
+    is one parameter of one statement with a fixed text, which the server plans once."""
+    rows = func.json_to_recordset(cast(bindparam(name, type_=Text()), JSON()))
+    derived = rows.table_valued(*(column(n, kind) for n, kind in columns), name=name)
+    return derived.render_derived(name=name, with_types=True)
+
+
+@cache
+def _closing(table: Table) -> Update:
+    """Close the current version of every key of one school's batch at the key's first seq here.
+    Only versions from before that seq are closed, so a replay of a prefix does not end rows written
+    later; a key without a current row closes nothing."""
+    names = table.info["key"]
+    keys = _recordset("keys", [*((n, table.c[n].type) for n in names), ("seq", BigInteger())])
+    return (
+        update(table)
+        .where(
+            table.c.school_id == bindparam("school"),
+            *(table.c[n] == keys.c[n] for n in names),
+            table.c.seq_to.is_(None),
+            table.c.seq_from < keys.c.seq,
+        )
+        .values(seq_to=keys.c.seq)
+    )
+
+
+@cache
+def _inserting(table: Table, columns: tuple[str, ...]) -> Insert:
+    """Insert a batch of versions. A JSONB column's None is JSON null, as a single row's would be."""
+    versions = _recordset("versions", [(c, table.c[c].type) for c in columns])
+
+    def stored(name: str) -> ColumnElement[Any]:
+        if isinstance(table.c[name].type, JSONB):
+            return func.coalesce(versions.c[name], literal_column("'null'::jsonb"))
+        return versions.c[name]
+
+    return insert(table).from_select(columns, select(*(stored(c) for c in columns)))
 
 
 Field = str | Callable[[Event], Any]
