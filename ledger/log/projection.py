@@ -22,6 +22,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Insert,
+    Integer,
     Table,
     TableValuedAlias,
     Text,
@@ -97,8 +98,9 @@ class _Op:
 class ProjectionWriter:
     """What projection handlers may do while a batch of events is applied.
 
-    Writes are buffered per table and flushed in bulk (one UPDATE closing the current versions and
-    one INSERT of the new ones), so a batch costs two statements per table, not two per row. Reads
+    Writes are buffered per table and flushed in bulk (one statement closing the current versions of
+    every key written, one INSERT of every new version, each with the whole batch as one JSON
+    parameter), so a batch costs two statements per table, whatever its number of rows. Reads
     see the buffer: `get` of a buffered key answers from it, and `rows` flushes its table first. The
     versions written depend only on the events' seqs, never on where batches begin and end, so a
     replay with other batch sizes writes exactly the same rows.
@@ -220,7 +222,7 @@ def _closing(table: Table) -> Insert:
     names = table.info["key"]
     keys = _recordset("keys", [*((n, table.c[n].type) for n in names), ("seq", BigInteger())])
     current = table.alias("current_row")
-    found = select(literal_column("1")).where(
+    found = select(literal_column("1", Integer())).where(
         current.c.school_id == bindparam("school"),
         *(current.c[n] == keys.c[n] for n in names),
         current.c.seq_to.is_(None),
