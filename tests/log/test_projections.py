@@ -90,13 +90,7 @@ def tally_table(database_url: str) -> None:
             "CREATE TABLE IF NOT EXISTS hocba_read.test_marks (school_id text NOT NULL, mark_id uuid NOT NULL,"
             " day date NOT NULL, note jsonb, tags text[], seq_from bigint NOT NULL, seq_to bigint,"
             " CONSTRAINT test_marks_pkey PRIMARY KEY (school_id, mark_id, day, seq_from))"
-            " PARTITION BY HASH (school_id)"
         )
-        for remainder in range(4):
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS hocba_read.test_marks_p{remainder} PARTITION OF hocba_read.test_marks"
-                f" FOR VALUES WITH (MODULUS 4, REMAINDER {remainder})"
-            )
         conn.execute(
             "CREATE UNIQUE INDEX IF NOT EXISTS test_marks_current ON hocba_read.test_marks"
             " (school_id, mark_id, day) WHERE seq_to IS NULL"
