@@ -5,11 +5,12 @@
 Uses DATABASE_URL's server (or the embedded PostgreSQL) and a scratch database it drops afterwards.
 
 Append: the same rows (same school, payloads and batch sizes) go (a) through the ledger core alone
-(per-school lock, canonical encoding, hash chain; no read models: ops/bench_province.py measures
-appends with them) and (b) as plain INSERTs into an unchained table with the same
-columns and keys, its payload serialised with json.dumps and seq drawn from an identity column. Both
+(per-school lock, canonical encoding, hash chain, no read models), (a') through the ledger with the
+school's read models folded in the same transaction (each event a new version of a row of
+hocba_read.assessments), and (b) as plain INSERTs into an unchained table with the same
+columns and keys, its payload serialised with json.dumps and seq drawn from an identity column. All
 go through the same engine and driver. Measured for one writer with batches, and for 16 concurrent
-writers on one school.
+writers on one school. --skip-verify measures the appends alone.
 
 Verify: the whole verification `hocba verify` runs over both logs (events and access trail) of one
 school, --events entries each (checkpoint signatures, timestamps and their chain, each body's
@@ -48,6 +49,7 @@ from ledger.log.checkpointing import make_checkpoint
 from ledger.log.schema import ACCESS, EVENTS
 from ledger.log.verify import verify
 from ledger.log.walk import stream_rows
+from ledger.school.readmodels import school_ledger
 from signing.x509.pki import Pki
 
 TEACHER = Actor("gv.nguyenthilan", "SUBJECT_TEACHER")
@@ -122,6 +124,7 @@ async def bench_append(url: str, total: int, batch: int, writers: int) -> dict[s
     results["append_single_events_per_s"] = total / ledger_s
     results["append_single_plain_events_per_s"] = total / plain_s
     results["append_single_ratio"] = plain_s / ledger_s
+    plain_single_s = plain_s
 
     small = max(1, batch // 10)
     work = events(total, start=total)
@@ -151,7 +154,7 @@ async def bench_append(url: str, total: int, batch: int, writers: int) -> dict[s
     # Two service processes (`hocba serve --workers 2`), each combining the appends of its half of the
     # writers: the school's lock alternates between two transactions that each carry a batch.
     pair = [Ledger(engine, ()) for _ in range(2)]
-    work = events(total, start=3 * total)
+    work = events(total, start=5 * total)
     chunks = [work[i : i + small] for i in range(0, total, small)]
     turn = iter(range(10**9))
     pair_s = await timed(
@@ -160,6 +163,22 @@ async def bench_append(url: str, total: int, batch: int, writers: int) -> dict[s
     )
     results["append_concurrent_two_events_per_s"] = total / pair_s
     results["append_concurrent_two_ratio"] = plain_s / pair_s
+    # The same two measures with the school's read models, against the same plain INSERTs.
+    models = school_ledger(engine)
+    work = events(total, start=3 * total)
+    chunks = [work[i : i + batch] for i in range(0, total, batch)]
+    print(f"append with read models, one writer, {total} events in batches of {batch}")
+    models_s = await timed("ledger with read models", _sequential(lambda c: models.append("bench-models-1", c), chunks))
+    results["append_models_single_events_per_s"] = total / models_s
+    results["append_models_single_ratio"] = plain_single_s / models_s
+    work = events(total, start=4 * total)
+    chunks = [work[i : i + small] for i in range(0, total, small)]
+    print(f"append with read models, {writers} concurrent writers on one school, batches of {small}")
+    models_s = await timed(
+        "ledger with read models", _concurrent(lambda c: models.append("bench-models-16", c), chunks, writers)
+    )
+    results["append_models_concurrent_events_per_s"] = total / models_s
+    results["append_models_concurrent_ratio"] = plain_s / models_s
     await engine.dispose()
     await plain.dispose()
     return results
@@ -263,6 +282,7 @@ async def main() -> None:
     parser.add_argument("--append-events", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--writers", type=int, default=16)
+    parser.add_argument("--skip-verify", action="store_true", help="measure the appends only")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
@@ -274,7 +294,8 @@ async def main() -> None:
     pki.init_demo()
     try:
         figures = await bench_append(url, args.append_events, args.batch, args.writers)
-        figures |= await bench_verify(url, args.events, pki)
+        if not args.skip_verify:
+            figures |= await bench_verify(url, args.events, pki)
     finally:
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -283,6 +304,16 @@ async def main() -> None:
     print(f"append, 16 writers:      ledger/plain = {figures['append_concurrent_ratio']:.2f}   (target >= 0.7)")
     print(f"  same, one ledger each: ledger/plain = {figures['append_concurrent_separate_ratio']:.2f}")
     print(f"  same, two ledgers (two workers): ledger/plain = {figures['append_concurrent_two_ratio']:.2f}")
+    print(
+        f"append with read models, one writer: ledger/plain = {figures['append_models_single_ratio']:.2f}   (target >= 0.9)"
+    )
+    print(
+        f"append with read models, 16 writers: ledger/plain = {figures['append_models_concurrent_ratio']:.2f}   (target >= 0.9)"
+    )
+    if args.skip_verify:
+        if args.json:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        return
     print(f"verify vs stream+SHA-256:              {figures['verify_ratio_to_stream_and_hash']:.2f}   (target >= 0.7)")
     print(f"verify vs in-memory SHA-256:           {figures['verify_ratio_to_raw_sha256']:.2f}")
     print(f"  in one process, vs stream+SHA-256:   {figures['verify_one_process_ratio_to_stream_and_hash']:.2f}")

@@ -35,7 +35,9 @@ from bench_ledger import PLAIN_DDL, events, plain_insert
 
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, AUDITOR_ROLE, create_engine, ensure_database, start_embedded
-from ledger.log.checkpointing import make_checkpoint
+from ledger.app.runtime import checkpoint_policy_for
+from ledger.base.settings import Settings
+from ledger.log.checkpointing import CheckpointPolicy, make_checkpoint
 from ledger.log.verify import verify
 from ledger.school.readmodels import school_ledger
 from signing.x509.pki import Pki
@@ -58,6 +60,19 @@ async def _writers(schools: list[str], per_school: int, writers: int, append: An
     return time.perf_counter() - started
 
 
+def timestamped(url: str, pki: Pki) -> CheckpointPolicy:
+    """Checkpoints timestamped by the school's authority, as the service signs them (verify requires it)."""
+    settings = Settings(
+        database_url=url,
+        home=pki.directory,
+        environment="development",
+        log_format="console",
+        school=None,
+        checkpoint_interval=300,
+    )
+    return checkpoint_policy_for(settings, pki)
+
+
 async def run(url: str, pki: Pki, tag: str, schools: int, total: int, writers: int) -> dict[str, Any]:
     names = [f"{tag}-{n:04d}" for n in range(schools)]
     per_school = total // schools
@@ -68,9 +83,10 @@ async def run(url: str, pki: Pki, tag: str, schools: int, total: int, writers: i
     try:
         ledger_s = await _writers(names, per_school, writers, lambda s, batch: by_school[s].append(s, batch))
         plain_s = await _writers(names, per_school, writers, lambda s, batch: plain_insert(engine, f"plain-{s}", batch))
+        policy = timestamped(url, pki)
         started = time.perf_counter()
         for school in names:
-            await make_checkpoint(engine, school, pki.demo_service_key(school))
+            await make_checkpoint(engine, school, pki.demo_service_key(school), policy=policy)
         checkpoint_s = time.perf_counter() - started
         started = time.perf_counter()
         report = await verify(auditor, pki.roots(), names)

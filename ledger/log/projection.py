@@ -8,12 +8,38 @@ a replay from seq 1 (ledger.replay), history included.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, time
+from decimal import Decimal
+from functools import cache
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Insert,
+    Integer,
+    Table,
+    TableValuedAlias,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    column,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import TypeEngine
 
 from ledger.format.envelope import Event
 
@@ -72,8 +98,9 @@ class _Op:
 class ProjectionWriter:
     """What projection handlers may do while a batch of events is applied.
 
-    Writes are buffered per table and flushed in bulk (one UPDATE closing the current versions and
-    one INSERT of the new ones), so a batch costs two statements per table, not two per row. Reads
+    Writes are buffered per table and flushed in bulk (one statement closing the current versions of
+    every key written, one INSERT of every new version, each with the whole batch as one JSON
+    parameter), so a batch costs two statements per table, whatever its number of rows. Reads
     see the buffer: `get` of a buffered key answers from it, and `rows` flushes its table first. The
     versions written depend only on the events' seqs, never on where batches begin and end, so a
     replay with other batch sizes writes exactly the same rows.
@@ -139,23 +166,90 @@ class ProjectionWriter:
         if not pending:
             return
         names = table.info["key"]
-        closes, inserts = [], []
+        closes: dict[str, list[dict[str, Any]]] = {}
+        inserts: list[dict[str, Any]] = []
         for key, ops in pending.items():
             match = dict(zip(["school_id", *names], key, strict=True))
-            closes.append({**{f"k_{n}": v for n, v in match.items()}, "k_seq": ops[0].seq})
+            closes.setdefault(key[0], []).append({**match, "seq": ops[0].seq})
             for index, op in enumerate(ops):
                 if op.values is not None:
                     following = ops[index + 1].seq if index + 1 < len(ops) else None
                     inserts.append({**match, **op.values, "seq_from": op.seq, "seq_to": following})
-        condition = [table.c[n] == bindparam(f"k_{n}") for n in ["school_id", *names]]
-        await self.conn.execute(
-            update(table)
-            .where(*condition, table.c.seq_to.is_(None), table.c.seq_from < bindparam("k_seq"))
-            .values(seq_to=bindparam("k_seq")),
-            closes,
-        )
+        for school, keys in closes.items():
+            await self.conn.execute(_closing(table), {"school": school, "keys": _json(keys)})
         if inserts:
-            await self.conn.execute(insert(table), inserts)
+            present = set().union(*inserts)
+            columns = tuple(c.name for c in table.columns if c.name in present)
+            rows = [{c: row.get(c) for c in columns} for row in inserts]
+            await self.conn.execute(_inserting(table, columns), {"versions": _json(rows)})
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, date | time):  # datetime too
+        return value.isoformat()
+    if isinstance(value, UUID | Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a value a read model can hold")
+
+
+def _recordset(name: str, columns: Sequence[tuple[str, TypeEngine[Any]]]) -> TableValuedAlias:
+    """The rows of the JSON parameter `name` (an array of objects) as the derived table `name`, each
+    member converted to its column's type by PostgreSQL's own input function: a batch of any size
+    is one parameter of one statement with a fixed text, which the server plans once."""
+    rows = func.json_to_recordset(cast(bindparam(name, type_=Text()), JSON()))
+    derived = rows.table_valued(*(column(n, kind) for n, kind in columns), name=name)
+    return derived.render_derived(name=name, with_types=True)
+
+
+@cache
+def _closing(table: Table) -> Insert:
+    """Close the current version of every key of one school's batch at the key's first seq here.
+    Only versions from before that seq are closed, so a replay of a prefix does not end rows written
+    later; a key without a current row closes nothing.
+
+    One statement for any number of keys, costing one or two index probes per key however many
+    rows the school has. Written as an UPDATE joined to the batch, the planner could choose to hash
+    every current row of the school (it does when its statistics lag behind a growing school), so
+    the close goes through the unique index of current versions instead: each key that has a
+    current version (looked up on its own, by a subquery the planner keeps per key) is proposed
+    as a row, conflicts with that version, and the conflict sets its seq_to. No proposed row is
+    ever inserted: the school's lock keeps the current versions as the lookup saw them.
+    """
+    names = table.info["key"]
+    keys = _recordset("keys", [*((n, table.c[n].type) for n in names), ("seq", BigInteger())])
+    current = table.alias("current_row")
+    found = select(literal_column("1", Integer())).where(
+        current.c.school_id == bindparam("school"),
+        *(current.c[n] == keys.c[n] for n in names),
+        current.c.seq_to.is_(None),
+        current.c.seq_from < keys.c.seq,
+    )
+    proposed = select(bindparam("school", type_=Text()), *(keys.c[n] for n in names), keys.c.seq).where(
+        found.scalar_subquery().is_not(None)
+    )
+    statement = pg_insert(table).from_select(["school_id", *names, "seq_from"], proposed)
+    return statement.on_conflict_do_update(
+        index_elements=["school_id", *names],
+        index_where=table.c.seq_to.is_(None),
+        set_={"seq_to": statement.excluded.seq_from},
+    )
+
+
+@cache
+def _inserting(table: Table, columns: tuple[str, ...]) -> Insert:
+    """Insert a batch of versions. A JSONB column's None is JSON null, as a single row's would be."""
+    versions = _recordset("versions", [(c, table.c[c].type) for c in columns])
+
+    def stored(name: str) -> ColumnElement[Any]:
+        if isinstance(table.c[name].type, JSONB):
+            return func.coalesce(versions.c[name], literal_column("'null'::jsonb"))
+        return versions.c[name]
+
+    return insert(table).from_select(columns, select(*(stored(c) for c in columns)))
 
 
 Field = str | Callable[[Event], Any]
