@@ -153,6 +153,7 @@ class AccessTrail:
         self._heads: dict[str, store.Head] = {}  # the head each school's chain had after this trail's last write
         self._waiting: dict[str, list[tuple[NewEvent, asyncio.Future[Event]]]] = {}
         self._drainers: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, AsyncConnection] = {}  # a drain's connection, kept while entries keep coming
 
     async def record(self, entry: AccessEntry, status: int) -> Event:
         """Append the request's entry; returns once it is committed."""
@@ -175,6 +176,9 @@ class AccessTrail:
                 del waiting[:MAX_COMBINED]
                 await self._settle(school, batch)
         finally:
+            held = self._held.pop(school, None)
+            if held is not None:
+                await held.close()
             del self._drainers[school]
             if not self._waiting.get(school):
                 self._waiting.pop(school, None)
@@ -216,14 +220,22 @@ class AccessTrail:
         return recorded
 
     async def _insert(self, school: str, sealed: list[Event]) -> None:
-        """The lock, the entries, their index rows and the commit, in one round trip."""
-        async with self.engine.connect() as conn:
+        """The lock, the entries, their index rows and the commit, in one round trip (on the drain's
+        connection, checked out once for as long as entries keep coming)."""
+        conn = self._held.get(school)
+        if conn is None:
+            conn = self._held[school] = await self.engine.connect()
+        try:
             driver: Any = (await conn.get_raw_connection()).driver_connection
             async with driver.pipeline():
                 await driver.execute(*store.append_lock(school, ACCESS))
                 await driver.execute(_INSERT_ENTRIES, _columns(sealed), prepare=True)
                 await driver.cursor().executemany(_INSERT_INDEX, [_index_row(e) for e in sealed])
                 await driver.commit()
+        except BaseException:
+            del self._held[school]
+            await conn.close()  # rolled back and given back; the next batch takes a fresh one
+            raise
 
     async def record_verification(self, school: str, log: str, result: dict[str, Any]) -> Event:
         """Keep a verification's outcome (the nightly job's, or an auditor's) in the school's trail."""
