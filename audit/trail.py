@@ -10,8 +10,9 @@ wrote, seals the entries waiting for that school after it, and sends the lock, t
 access_index rows (always new: inserted, never updated) and the commit in one pipeline. Should
 another writer have moved the head meanwhile (another process, or this one's alerts), the entry's seq
 is taken already and the insert is refused by the chain's primary key; the entries are then
-appended the ordinary way, under the lock, and the head they end at is kept. A request waits for
-its entry's commit without holding anything the event loop needs.
+appended the ordinary way, under the lock, and the head they end at is kept (so too when the
+pipeline fails for any other reason). A request waits for its entry's commit without holding
+anything the event loop needs.
 """
 
 from __future__ import annotations
@@ -24,18 +25,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, Index, Integer, Text, Uuid, and_, select
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ledger.base.clock import Clock, SystemClock, format_time, parse_time
+from ledger.base.logs import get_logger
 from ledger.format.envelope import SERVICE_CHAIN, SYSTEM, Actor, Event, NewEvent, seal, validate_school
 from ledger.log import store
 from ledger.log.append import MAX_COMBINED, Ledger, SchoolSession
 from ledger.log.projection import Projection, copy_payload
 from ledger.log.schema import ACCESS, READ_SCHEMA, projection_table
 
+log = get_logger(__name__)
 _PERSONAL_ID = re.compile(r"^\d{12}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ACCESS_RECORDED = "access.recorded"
@@ -210,8 +212,11 @@ class AccessTrail:
             sealed = _seal_after(school, head, new_events, self.clock)
             try:
                 await self._insert(school, sealed)
-            except psycopg.errors.UniqueViolation:
-                pass  # the head moved: another writer took these seqs
+            except Exception as exc:
+                # The head moved (another writer took these seqs), or the connection failed: the
+                # ordinary way decides, under the lock. It is idempotent by event id, so entries whose
+                # commit did land but was not heard of are not written twice.
+                log.debug("access entries appended under the lock", school=school, reason=type(exc).__name__)
             else:
                 self._heads[school] = _head_of(sealed[-1])
                 return sealed
