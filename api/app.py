@@ -26,6 +26,7 @@ from ledger.app.jobs import build_scheduler
 from ledger.app.notify import Notifier, notifier_for
 from ledger.app.runtime import Runtime
 from ledger.app.tokens import Challenges, Tokens, token_secret
+from ledger.school.accounts.principals import Principals
 from ledger.school.readmodels import school_ledger
 
 DESCRIPTION = (
@@ -44,6 +45,7 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
             "trail": AccessTrail(runtime.engine(), clock=runtime.clock),
             "tokens": Tokens(secret, runtime.clock),
             "challenges": Challenges(secret, runtime.clock),
+            "principals": Principals(),
             "notifier": notifier or notifier_for(runtime.settings.smtp),
         }
     )

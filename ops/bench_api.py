@@ -9,7 +9,11 @@ network or a load generator competing for the machine's two cores.
 1. Reads (transcripts of random students) with the access trail on, against the same reads with the
    trail's write replaced by a no-op, in the same run; the trail written synchronously (each request's
    entry in the first transaction that can take it, group commit) and in short batches (5 ms linger).
-2. A mixed load: 50 clients for a fixed time: 30 teachers entering grades, 15 leaders reading class
+2. A cheap authenticated GET (`/api/v1/me`: the token checked, the account and its grants loaded, the
+   policy asked, the access entry written) against a bare Litestar handler in the same venv, and the
+   same GET with the trail's write replaced by a no-op; both driven by a minimal ASGI caller, one
+   process, in the same run.
+3. A mixed load: 50 clients for a fixed time: 30 teachers entering grades, 15 leaders reading class
    summaries and transcripts, 5 integration clients reading the signed checkpoint. Throughput and
    p50/p99 latency per kind; then every accepted write is looked up in the ledger and the event and
    access chains are verified.
@@ -118,6 +122,95 @@ async def bench_reads(app: Any, demo: DemoSchool, runtime: Runtime, count: int, 
         "reads_batched_per_s": batched_rate,
         "reads_sync_ratio": sync_rate / off_rate,
         "reads_batched_ratio": batched_rate / off_rate,
+    }
+
+
+def bare_app() -> Any:
+    """The floor: a Litestar application with one handler and nothing else."""
+    from litestar import Litestar, get
+
+    @get("/")
+    async def hello() -> dict[str, str]:
+        return {"hello": "world"}
+
+    return Litestar(route_handlers=[hello], openapi_config=None)
+
+
+async def asgi_get(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> int:
+    """One GET through `app`, in process, with the least possible around it; the status."""
+    raw_path, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": raw_path,
+        "raw_path": raw_path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"bench"), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("bench", 80),
+        "state": {},
+    }
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Any) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def timed_gets(app: Any, path: str, headers: list[tuple[bytes, bytes]], count: int, concurrency: int) -> float:
+    async def worker(share: int) -> None:
+        for _ in range(share):
+            status = await asgi_get(app, path, headers)
+            assert status == 200, status
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(count // concurrency) for _ in range(concurrency)))
+    return (count // concurrency * concurrency) / (time.perf_counter() - started)
+
+
+async def bench_cheap(app: Any, demo: DemoSchool, count: int, concurrency: int) -> dict[str, float]:
+    """`/api/v1/me` as the principal (audited, and with the trail's write a no-op) against a bare
+    handler, interleaved in rounds."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        token = (await login(client, demo.school, PRINCIPAL.user))["Authorization"]
+    headers = [(b"authorization", token.encode())]
+    bare = bare_app()
+    trail = app.state.trail
+    real_record = trail.record
+
+    async def off(*_: Any, **__: Any) -> None:
+        return None
+
+    await timed_gets(bare, "/", [], 200, concurrency)  # warm up
+    await timed_gets(app, "/api/v1/me", headers, 200, concurrency)
+    rates: dict[str, list[float]] = defaultdict(list)
+    for _ in range(3):
+        rates["bare"].append(await timed_gets(bare, "/", [], count * 5, concurrency))
+        rates["audited"].append(await timed_gets(app, "/api/v1/me", headers, count, concurrency))
+        trail.record = off
+        try:
+            rates["unaudited"].append(await timed_gets(app, "/api/v1/me", headers, count, concurrency))
+        finally:
+            trail.record = real_record
+    bare_rate, audited, unaudited = (statistics.median(rates[k]) for k in ("bare", "audited", "unaudited"))
+    return {
+        "cheap_bare_per_s": bare_rate,
+        "cheap_audited_per_s": audited,
+        "cheap_unaudited_per_s": unaudited,
+        "cheap_vs_bare_ratio": audited / bare_rate,
+        "cheap_audited_ratio": audited / unaudited,
     }
 
 
@@ -238,6 +331,8 @@ async def main() -> None:
     parser.add_argument("--reads", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--mixed-seconds", type=float, default=30)
+    parser.add_argument("--cheap", type=int, default=1000, help="cheap GETs per round (0: skip)")
+    parser.add_argument("--only", choices=["reads", "cheap", "mixed"], help="run one part alone")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
 
@@ -284,25 +379,39 @@ async def main() -> None:
             policy=runtime.checkpoint_policy(),
         )
 
-        print(f"reads: {args.reads} transcripts, {args.concurrency} at a time, trail off / synchronous / 5 ms batches")
-        figures: dict[str, Any] = await bench_reads(app, reads_school, runtime, args.reads, args.concurrency)
-        print(
-            f"  off {figures['reads_off_per_s']:.0f}/s, synchronous {figures['reads_sync_per_s']:.0f}/s "
-            f"(ratio {figures['reads_sync_ratio']:.2f}), batched {figures['reads_batched_per_s']:.0f}/s "
-            f"(ratio {figures['reads_batched_ratio']:.2f}); target >= 0.8"
-        )
-        print(f"mixed load: 50 clients for {args.mixed_seconds:.0f} s")
-        figures["mixed"] = await bench_mixed(app, write_school, runtime, args.mixed_seconds)
-        for kind, row in figures["mixed"]["kinds"].items():
+        figures: dict[str, Any] = {}
+        if args.only in (None, "reads"):
             print(
-                f"  {kind:<24} {row['requests']:6d} requests {row['per_s']:7.1f}/s  p50 {row['p50_ms']:6.1f} ms  "
-                f"p99 {row['p99_ms']:7.1f} ms  {row['statuses']}"
+                f"reads: {args.reads} transcripts, {args.concurrency} at a time, trail off / synchronous / 5 ms batches"
             )
-        mixed = figures["mixed"]
-        print(
-            f"  accepted writes {mixed['accepted_writes']}, found in the ledger {mixed['accepted_writes_found_in_ledger']}; "
-            f"event chain verifies: {mixed['events_chain_verifies']}, access chain: {mixed['access_chain_verifies']}"
-        )
+            figures.update(await bench_reads(app, reads_school, runtime, args.reads, args.concurrency))
+            print(
+                f"  off {figures['reads_off_per_s']:.0f}/s, synchronous {figures['reads_sync_per_s']:.0f}/s "
+                f"(ratio {figures['reads_sync_ratio']:.2f}), batched {figures['reads_batched_per_s']:.0f}/s "
+                f"(ratio {figures['reads_batched_ratio']:.2f}); target >= 0.8"
+            )
+        if args.cheap and args.only in (None, "cheap"):
+            print(f"cheap GET /api/v1/me: {args.cheap} per round, {args.concurrency} at a time, one process, 3 rounds")
+            figures.update(await bench_cheap(app, reads_school, args.cheap, args.concurrency))
+            print(
+                f"  bare Litestar {figures['cheap_bare_per_s']:.0f}/s, audited {figures['cheap_audited_per_s']:.0f}/s "
+                f"(ratio to bare {figures['cheap_vs_bare_ratio']:.3f}; target >= 0.1), unaudited "
+                f"{figures['cheap_unaudited_per_s']:.0f}/s (audited/unaudited {figures['cheap_audited_ratio']:.2f}; "
+                "target >= 0.9)"
+            )
+        if args.only in (None, "mixed"):
+            print(f"mixed load: 50 clients for {args.mixed_seconds:.0f} s")
+            figures["mixed"] = await bench_mixed(app, write_school, runtime, args.mixed_seconds)
+            for kind, row in figures["mixed"]["kinds"].items():
+                print(
+                    f"  {kind:<24} {row['requests']:6d} requests {row['per_s']:7.1f}/s  p50 {row['p50_ms']:6.1f} ms  "
+                    f"p99 {row['p99_ms']:7.1f} ms  {row['statuses']}"
+                )
+            mixed = figures["mixed"]
+            print(
+                f"  accepted writes {mixed['accepted_writes']}, found in the ledger {mixed['accepted_writes_found_in_ledger']}; "
+                f"event chain verifies: {mixed['events_chain_verifies']}, access chain: {mixed['access_chain_verifies']}"
+            )
         if args.json:
             args.json.write_text(json.dumps(figures, indent=2, default=str) + "\n")
     finally:

@@ -14,7 +14,8 @@ from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
 from ledger.base.errors import AuthenticationFailed, BadRequest, DomainError
 from ledger.log.projection import read
-from ledger.school.accounts.queries import account_by_api_key, load_principal
+from ledger.school.accounts.principals import Principals
+from ledger.school.accounts.queries import account_by_api_key
 from ledger.school.rules import identity
 from ledger.school.rules.policy import Principal, Target, allowed
 from ledger.school.years.queries import current_year, subject_code
@@ -163,9 +164,10 @@ async def authenticate(
             school, username, kind = await account_by_api_key(runtime.engine(), credential.strip())
         else:
             raise AuthenticationFailed("credential.missing")
-        today = runtime.clock.now().date()
-        async with runtime.engine().connect() as conn:
-            return await load_principal(conn, school, username, kind, today, token=jti)
+        principals: Principals = connection.app.state.principals
+        return await principals.principal(
+            runtime.engine(), school, username, kind, runtime.clock.now().date(), token=jti
+        )
     except AuthenticationFailed as failure:
         entry.reason = failure.reason
         if school is not None:  # a genuine token of a signed-out or disabled account: its school's auditors see it

@@ -40,6 +40,12 @@ _LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))"
 _HEAD = "SELECT seq, hash, recorded_at FROM {table} WHERE school_id = %s ORDER BY seq DESC LIMIT 1"
 
 
+def append_lock(school: str, chain: Chain = EVENTS) -> tuple[str, tuple[str]]:
+    """The statement (and its parameters) that takes the school's append lock on `chain`, for a
+    writer that sends it in a pipeline of its own."""
+    return _LOCK, (f"{chain.name}:{school}",)
+
+
 def _driver(raw: Any) -> Any:
     return raw.driver_connection
 

@@ -5,6 +5,7 @@ is a read model of the hash-chained trail: the application's database role can e
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit.trail import AccessEntry, AccessTrail, query_alerts
+from audit.trail import ACCESS_PROJECTIONS, AccessEntry, AccessTrail, query_alerts
 from ledger.app.demo import build_demo_school
 from ledger.app.jobs import nightly_verification
 from ledger.app.runtime import Runtime
@@ -49,3 +50,52 @@ async def test_an_access_entry_erased_from_the_index_is_found_by_replay_and_the_
         alerts = await query_alerts(conn, school)
     [differs] = [a for a in alerts if a["rule"] == "replay_differs"]
     assert differs["detail"] == {"tables": ["access_index"]}
+
+
+async def test_entries_of_two_processes_and_alerts_between_them_make_one_chain_and_the_index_replays(
+    app_engine: AsyncEngine, auditor_engine: AsyncEngine, runtime: Runtime
+) -> None:
+    """Each process's trail writes after the head it last wrote; when another process (or an alert)
+    moved the head, its insert is refused and it appends under the lock instead. Interleaved and
+    concurrent, the entries make one gapless chain, and the index rows inserted directly are exactly
+    what a replay of the chain makes."""
+    from audit.rules import alert
+    from ledger.log.replay import replay
+    from ledger.log.schema import ACCESS
+    from ledger.log.verify import verify_school
+
+    school = f"audit-{uuid.uuid4().hex[:8]}"
+    one, other = AccessTrail(app_engine, clock=runtime.clock), AccessTrail(app_engine, clock=runtime.clock)
+
+    def entry(who: str, student: str | None = None) -> AccessEntry:
+        made = AccessEntry(str(uuid.uuid4()), "GET", "/api/v1/x", "10.1.1.1", runtime.clock.now(), school)
+        made.username, made.roles, made.action = who, ["SUBJECT_TEACHER"], "student_transcript"
+        made.touch([student] if student else [])
+        return made
+
+    recorded = [await one.record(entry("gv.a", "012345678901"), 200) for _ in range(3)]
+    recorded.append(await other.record(entry("gv.b"), 403))
+    recorded.append(await one.record(entry("gv.a"), 200))  # its head moved: appended under the lock
+    now = runtime.clock.now()
+    await other.raise_alerts(school, [alert("after_hours", "gv.b", now, now, {"n": 1})])
+    recorded += await asyncio.gather(*(t.record(entry(f"gv.{i}"), 200) for i in range(6) for t in (one, other)))
+    recorded.append(await one.record(entry("gv.a"), 500))
+    seqs = sorted(e.seq for e in recorded)
+    assert len(set(seqs)) == len(seqs) == 18 and seqs[-1] == 19  # 18 entries and one alert, no gap
+
+    result = await verify_school(auditor_engine, school, runtime.trusted_roots(), chain=ACCESS)
+    assert result.ok, result
+    async with app_engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT entry, outcome, students, seq_from, seq_to FROM hocba_read.access_index WHERE school_id = :s"
+                ),
+                {"s": school},
+            )
+        ).all()
+    assert sorted(r.entry for r in rows) == seqs and all(r.seq_from == r.entry and r.seq_to is None for r in rows)
+    assert [r.outcome for r in rows].count("denied") == 1 and [r.outcome for r in rows].count("failed") == 1
+    assert [r.students for r in rows].count(["012345678901"]) == 3
+    report = await replay(auditor_engine, ACCESS_PROJECTIONS, school, chain=ACCESS)
+    assert report.ok, report.different
