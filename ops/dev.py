@@ -64,13 +64,14 @@ SYSTEM_TOOLS = {
     "certutil": "libnss3-tools",
     "crlutil": "libnss3-tools",
     "chromium": "chromium",
+    "pgbackrest": "pgbackrest",
 }
 
 
 def ensure_system_tools(tools: tuple[str, ...] = tuple(SYSTEM_TOOLS)) -> None:
     """Install SoftHSM2 (the token that holds the ledger service's keys), xmlsec1, poppler's pdfsig,
-    NSS's certutil and Chromium (for the browser tests) when missing, where apt-get can (as root);
-    elsewhere say what to install. The tests that need them fail, never skip, without them."""
+    NSS's certutil, Chromium (for the browser tests) and pgBackRest (the point-in-time drills) when
+    missing, where apt-get can (as root); elsewhere say what to install. The tests that need them fail, never skip, without them."""
     missing = sorted({SYSTEM_TOOLS[tool] for tool in tools if shutil.which(tool) is None})
     if not missing:
         return
