@@ -18,6 +18,7 @@ must find it intact, and a restored ledger that lacks a tree held outside is ref
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -68,6 +69,7 @@ def write_config(
             f"repo{number}-cipher-type=aes-256-cbc",
             f"repo{number}-cipher-pass={repo.passphrase}",
             f"repo{number}-retention-full={repo.full}",
+            f"repo{number}-bundle=y",  # small files travel together: a ledger has thousands of partitions
         ]
     for name in ("log", "lock"):
         hand_over(work / name, cluster.user)
@@ -77,6 +79,7 @@ def write_config(
         "log-level-console=warn",
         "log-level-file=info",
         "start-fast=y",
+        "process-max=2",
         "archive-timeout=60",
         "compress-type=gz",
         "compress-level=1",
@@ -212,6 +215,7 @@ RESTORE_SETTINGS = {
     "log_directory": "log",
     "log_filename": "server.log",
     "hot_standby": "on",
+    "recovery_init_sync_method": "syncfs",  # one sync of the file system, not one per restored file
 }
 
 
