@@ -27,6 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from ledger.app.cluster import Cluster, ClusterError, hand_over, owner_for_clusters, run
 from ledger.app.runtime import Runtime
 from ledger.base.clock import ManualClock
@@ -96,7 +99,6 @@ def write_config(
 
 
 def cluster_owner(path: Path, user: str) -> None:
-    import os
     import pwd
 
     if os.geteuid() == 0:
@@ -151,6 +153,41 @@ def last_backup(info: Sequence[Mapping[str, Any]]) -> dict[int, datetime]:
             if repo not in newest or stop > newest[repo]:
                 newest[repo] = stop
     return newest
+
+
+async def archiving(conn: AsyncConnection) -> dict[str, float | None]:
+    """The database's side of point-in-time recovery and failover, for /metrics: WAL segments archived
+    and failed (pg_stat_archiver), when each last happened, and the timeline (a promotion, Patroni's
+    failover or switchover, starts a new one)."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT archived_count, failed_count, EXTRACT(EPOCH FROM last_archived_time), "
+                "EXTRACT(EPOCH FROM last_failed_time), pg_is_in_recovery(), "
+                "CASE WHEN pg_is_in_recovery() THEN (SELECT timeline_id FROM pg_control_checkpoint()) "
+                "ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END "
+                "FROM pg_stat_archiver"
+            )
+        )
+    ).one()
+    names = ("archived", "failed", "last_archived", "last_failed", "in_recovery", "timeline")
+    return {name: None if value is None else float(value) for name, value in zip(names, row, strict=True)}
+
+
+def backup_ages(settings: Settings, now: datetime) -> dict[int, float] | None:
+    """Seconds since the newest pgBackRest backup of each repository (HOCBA_PGBACKREST_STANZA); None when
+    point-in-time recovery is not configured here, {} when pgBackRest answers nothing."""
+    if not settings.pgbackrest_stanza:
+        return None
+    config = settings.pgbackrest_config or Path("/etc/pgbackrest/pgbackrest.conf")
+    import pwd
+
+    stanza = Stanza(config, settings.pgbackrest_stanza, pwd.getpwuid(os.geteuid()).pw_name)
+    try:
+        newest = last_backup(stanza.info())
+    except (ClusterError, ValueError):
+        return {}
+    return {repo: max(0.0, (now - stop).total_seconds()) for repo, stop in newest.items()}
 
 
 # --- the target -------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -138,12 +139,43 @@ async def test_a_restore_to_a_point_verifies_and_holds_exactly_the_events_up_to_
     cluster = restored_cluster(archived, into, done.stdout)
     try:
         assert seqs(cluster, archived.school) == list(range(1, BEFORE + 1))  # not one event after the point
-        with cluster.connect() as conn:
+        with cluster.connect() as conn:  # promoted: open for writes, on a timeline of its own
             assert conn.execute("SELECT pg_is_in_recovery()").fetchone() == (False,)
+            assert conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()[0][:8] == "00000002"  # type: ignore[index]
     finally:
         cluster.stop()
     # the primary went on: the restore took a copy, and left the primary's history alone
     assert seqs(archived.primary, archived.school) == list(range(1, BEFORE + AFTER + 1))
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    selector = rf"\{{{re.escape(inner)}\}}" if inner else ""
+    found = re.search(rf"^{name}{selector} (\S+)$", text, re.MULTILINE)
+    assert found, f"{name}{{{inner}}} is missing"
+    return float(found.group(1))
+
+
+async def test_metrics_show_the_archiving_the_backups_of_each_repository_and_the_timeline(
+    archived: Archived, settings: Settings
+) -> None:
+    from api.http.metrics import exposition
+
+    url = archived.primary.url("hocba")
+    watched = replace(settings, database_url=url, pgbackrest_stanza="hocba", pgbackrest_config=archived.stanza.config)
+    runtime = Runtime(watched, url, SystemClock())
+    try:
+        text = await exposition(runtime)
+    finally:
+        await runtime.close()
+    assert sample(text, "hocba_wal_archived_total") >= 3
+    assert sample(text, "hocba_wal_archive_failures_total") == 0
+    assert sample(text, "hocba_wal_last_archived_timestamp_seconds") > archived.point.timestamp()
+    assert sample(text, "hocba_postgres_timeline", role="primary") == 1
+    assert 0 <= sample(text, "hocba_pitr_backup_age_seconds", repo="1") < 600  # the incremental one
+    assert sample(text, "hocba_pitr_backup_age_seconds", repo="2") >= sample(
+        text, "hocba_pitr_backup_age_seconds", repo="1"
+    )
 
 
 async def test_a_point_before_a_checkpoint_held_outside_is_refused(archived: Archived, env: dict[str, str]) -> None:
