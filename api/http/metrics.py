@@ -48,7 +48,7 @@ def _family(name: str, kind: str, text: str, samples: Iterable[tuple[dict[str, s
     lines = [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
     for labels, value in samples:
         inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-        lines.append(f"{name}{{{inner}}} {value:g}" if inner else f"{name} {value:g}")
+        lines.append(f"{name}{{{inner}}} {value:.15g}" if inner else f"{name} {value:.15g}")
     return lines
 
 
