@@ -65,13 +65,15 @@ SYSTEM_TOOLS = {
     "crlutil": "libnss3-tools",
     "chromium": "chromium",
     "pgbackrest": "pgbackrest",
+    "patroni": "patroni",
+    "etcd": "etcd-server",
 }
 
 
 def ensure_system_tools(tools: tuple[str, ...] = tuple(SYSTEM_TOOLS)) -> None:
     """Install SoftHSM2 (the token that holds the ledger service's keys), xmlsec1, poppler's pdfsig,
-    NSS's certutil, Chromium (for the browser tests) and pgBackRest (the point-in-time drills) when
-    missing, where apt-get can (as root); elsewhere say what to install. The tests that need them fail, never skip, without them."""
+    NSS's certutil, Chromium (for the browser tests), pgBackRest, Patroni and etcd (the recovery and
+    failover drills) when missing, where apt-get can (as root); elsewhere say what to install. The tests that need them fail, never skip, without them."""
     missing = sorted({SYSTEM_TOOLS[tool] for tool in tools if shutil.which(tool) is None})
     if not missing:
         return
