@@ -22,11 +22,9 @@ from ledger.app import migrate
 from signing.x509.pki import Pki
 from tests.scenario.test_crash import STUDENTS, Service, recorded, row_of, school_open_today, token, verifies
 from tests.support.helpers import hocba
-from tests.support.patroni import TTL, Etcd, Node, multi_host_url, wait_for
+from tests.support.patroni import PRIMARY_ROLES, TTL, Etcd, Node, multi_host_url, wait_for
 
 pytestmark = pytest.mark.slow
-
-PRIMARY = ("master", "primary")
 
 
 @pytest.fixture
@@ -37,15 +35,9 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Node]]:
     first, second = Node("n1", base, etcd), Node("n2", base, etcd)
     try:
         first.start()
-        wait_for("n1 leading", lambda: first.role() in PRIMARY, 120, [first.log])
+        wait_for("n1 leading", lambda: first.role() in PRIMARY_ROLES, 120, [first.log])
         second.start()
-        logs = [first.log, second.log]
-
-        def in_sync() -> bool:
-            members = httpx.get(f"http://127.0.0.1:{first.rest}/cluster", timeout=2).json()["members"]
-            return any(m["name"] == "n2" and m["role"] == "sync_standby" for m in members)
-
-        wait_for("n2 in sync", in_sync, 120, logs)
+        wait_for("n2 in sync", lambda: first.sync_standby() == "n2", 120, [first.log, second.log])
         yield [first, second]
     finally:
         for node in (first, second):
@@ -108,7 +100,7 @@ async def test_the_primary_dies_under_writes_patroni_promotes_the_replica_and_no
             await asyncio.gather(crash_the_primary(), *(write_until_accepted(n, s) for n, s in enumerate(STUDENTS)))
     finally:
         service.stop()
-    assert second.role() in PRIMARY  # Patroni promoted the replica
+    assert second.role() in PRIMARY_ROLES  # Patroni promoted the replica
     assert outage, "the service answered while no node took writes"
     assert {a.status_code for a in outage} == {503}
     assert all(int(a.headers["Retry-After"]) > 0 for a in outage)

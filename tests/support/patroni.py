@@ -26,6 +26,7 @@ from ledger.app.cluster import bindir, hand_over, owner_for_clusters
 from tests.support.helpers import free_port
 
 TTL = 20
+PRIMARY_ROLES = ("master", "primary")  # Patroni 3.0 says master
 
 
 def _popen(argv: list[str], user: str, log: Path) -> subprocess.Popen[bytes]:
@@ -88,6 +89,7 @@ class Node:
     user: str = field(default_factory=owner_for_clusters)
     port: int = field(default_factory=free_port)
     rest: int = field(default_factory=free_port)
+    durable: bool = False  # fsync on (benchmarks), off (drills)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -123,7 +125,7 @@ class Node:
                             "max_wal_senders": 5,
                             "max_replication_slots": 5,
                             "wal_keep_size": "256MB",
-                            "fsync": "off",
+                            "fsync": "on" if self.durable else "off",
                         },
                     },
                 },
@@ -162,6 +164,14 @@ class Node:
     def role(self) -> str | None:
         state = self.state()
         return str(state["role"]) if state.get("state") == "running" else None
+
+    def sync_standby(self) -> str | None:
+        """The member the cluster's primary waits for, as this node's REST API sees the cluster."""
+        try:
+            members = httpx.get(f"http://127.0.0.1:{self.rest}/cluster", timeout=2).json()["members"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return None
+        return next((str(m["name"]) for m in members if m.get("role") == "sync_standby"), None)
 
     def crash(self) -> None:
         """The node's machine dies: Patroni and every PostgreSQL process are killed at once."""
