@@ -23,6 +23,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 
@@ -117,7 +118,7 @@ class Cluster:
 
     def url(self, database: str = "postgres", user: str = "postgres") -> str:
         """A libpq URL over the cluster's Unix socket."""
-        return f"postgresql://{user}@/{database}?host={self.data}&port={self.port}"
+        return f"postgresql://{user}@/{database}?host={quote(str(self.data), safe='/')}&port={self.port}"
 
     def tcp_url(self, database: str = "postgres", user: str = "postgres") -> str:
         return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
