@@ -64,6 +64,9 @@ SYSTEM_TOOLS = {
     "certutil": "libnss3-tools",
     "crlutil": "libnss3-tools",
     "chromium": "chromium",
+    "pgbackrest": "pgbackrest",
+    "patroni": "patroni",
+    "etcd": "etcd-server",
     # What PyICU (ICU's Vietnamese collation) is built with
     "icuinfo": "libicu-dev",
     "pkg-config": "pkg-config",
@@ -73,8 +76,9 @@ SYSTEM_TOOLS = {
 
 def ensure_system_tools(tools: tuple[str, ...] = tuple(SYSTEM_TOOLS)) -> None:
     """Install SoftHSM2 (the token that holds the ledger service's keys), xmlsec1, poppler's pdfsig,
-    NSS's certutil, Chromium (for the browser tests) and what PyICU is built with when missing, where apt-get can (as root);
-    elsewhere say what to install. The tests that need them fail, never skip, without them."""
+    NSS's certutil, Chromium (for the browser tests), pgBackRest, Patroni and etcd (the recovery and
+    failover drills) and what PyICU is built with, when missing, where apt-get can (as root); elsewhere
+    say what to install. The tests that need them fail, never skip, without them."""
     missing = sorted({SYSTEM_TOOLS[tool] for tool in tools if shutil.which(tool) is None})
     if not missing:
         return

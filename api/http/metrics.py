@@ -48,7 +48,7 @@ def _family(name: str, kind: str, text: str, samples: Iterable[tuple[dict[str, s
     lines = [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
     for labels, value in samples:
         inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-        lines.append(f"{name}{{{inner}}} {value:g}" if inner else f"{name} {value:g}")
+        lines.append(f"{name}{{{inner}}} {value:.15g}" if inner else f"{name} {value:.15g}")
     return lines
 
 
@@ -103,6 +103,7 @@ async def exposition(runtime: Runtime) -> str:
         )
         replicas = [({"replica": str(name)}, float(seconds)) for name, seconds in lag.all() if seconds is not None]
     lines += _family("hocba_replica_lag_seconds", "gauge", "Replay lag of each streaming replica.", replicas)
+    lines += await _recovery_metrics(runtime, now)
     from ledger.app.backup import backup_age, configured_destinations
 
     destinations = configured_destinations(runtime.settings)
@@ -115,6 +116,41 @@ async def exposition(runtime: Runtime) -> str:
             [({}, -1.0 if age is None else age)],
         )
     return "\n".join(lines) + "\n"
+
+
+async def _recovery_metrics(runtime: Runtime, now: datetime) -> list[str]:
+    """WAL archiving, the timeline (each failover starts one) and pgBackRest's last backups."""
+    import asyncio
+
+    from ledger.app.pitr import archiving, backup_ages
+
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        wal = await archiving(conn)
+    lines = _family("hocba_wal_archived_total", "counter", "WAL segments archived.", [({}, wal["archived"] or 0)])
+    lines += _family(
+        "hocba_wal_archive_failures_total", "counter", "Failed WAL archiving attempts.", [({}, wal["failed"] or 0)]
+    )
+    for name, key, what in (
+        ("hocba_wal_last_archived_timestamp_seconds", "last_archived", "archived"),
+        ("hocba_wal_last_archive_failure_timestamp_seconds", "last_failed", "failed to archive"),
+    ):
+        when = wal[key]
+        lines += _family(name, "gauge", f"When a WAL segment last {what} (Unix time; 0: never).", [({}, when or 0)])
+    lines += _family(
+        "hocba_postgres_timeline",
+        "gauge",
+        "The database's timeline: it grows by one at each promotion (a failover or switchover).",
+        [({"role": "replica" if wal["in_recovery"] else "primary"}, wal["timeline"] or 0)],
+    )
+    ages = await asyncio.to_thread(backup_ages, runtime.settings, now)
+    if ages is not None:
+        lines += _family(
+            "hocba_pitr_backup_age_seconds",
+            "gauge",
+            "Seconds since pgBackRest's newest backup in each repository (-1: none, or pgBackRest did not answer).",
+            [({"repo": str(repo)}, age) for repo, age in sorted(ages.items())] or [({"repo": "all"}, -1.0)],
+        )
+    return lines
 
 
 @get("/metrics", operation_id="metrics", opt={"action": PUBLIC}, include_in_schema=False)

@@ -94,8 +94,22 @@ def resolve_database_url(settings: Settings) -> str:
     return ensure_database(start_embedded(settings.home / "pgdata"), EMBEDDED_DATABASE)
 
 
+def _hosts_in_query(url: str) -> str:
+    """A libpq URL naming several servers (`postgresql://u@db1:5432,db2:5432/hocba?target_session_attrs=
+    read-write`, for a primary that may move) in the form SQLAlchemy reads: `…@/hocba?host=db1:5432&host=…`."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    user, at, hosts = parts.netloc.rpartition("@")
+    if "," not in hosts:
+        return url
+    listed = "&".join(f"host={host}" for host in hosts.split(","))
+    query = f"{listed}&{parts.query}" if parts.query else listed
+    return urlunsplit((parts.scheme, f"{user}{at}", parts.path, query, parts.fragment))
+
+
 def sqlalchemy_url(url: str) -> str:
-    parsed = make_url(url)
+    parsed = make_url(_hosts_in_query(url))
     if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg"}:
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     raise ValueError(f"DATABASE_URL must be a postgresql:// URL, not {parsed.drivername}://")

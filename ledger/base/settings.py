@@ -102,6 +102,8 @@ class Settings:
     backup_dirs: tuple[Path, ...] = ()
     backup_key_file: Path | None = None
     backup_keep: int = 14
+    pgbackrest_stanza: str | None = None  # point-in-time recovery: /metrics shows its last backups
+    pgbackrest_config: Path | None = None
     pkcs11_module: str | None = None
     pkcs11_label: str = "hocba"
     pkcs11_pin_file: Path | None = None
@@ -155,6 +157,10 @@ def load_settings() -> Settings:
         backup_dirs=tuple(Path(d) for d in os.environ.get("HOCBA_BACKUP_DIRS", "").split(os.pathsep) if d),
         backup_key_file=Path(key_file) if key_file else None,
         backup_keep=int(keep),
+        pgbackrest_stanza=os.environ.get("HOCBA_PGBACKREST_STANZA") or None,
+        pgbackrest_config=Path(os.environ["HOCBA_PGBACKREST_CONFIG"])
+        if os.environ.get("HOCBA_PGBACKREST_CONFIG")
+        else None,
         pkcs11_module=os.environ.get("HOCBA_PKCS11_MODULE") or None,
         pkcs11_label=os.environ.get("HOCBA_PKCS11_TOKEN") or "hocba",
         pkcs11_pin_file=Path(pin_file) if pin_file else None,

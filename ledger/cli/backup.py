@@ -76,19 +76,28 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
+def _checkpoint_documents(paths: list[str] | None) -> list[Any]:
+    documents = []
+    for path in paths or []:
+        doc = json.loads(read_file(path))
+        documents += doc if isinstance(doc, list) else [doc]
+    return documents
+
+
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     """Restore a backup into an empty database; verify; prove it extends every checkpoint held outside."""
     from ledger.app.backup import manifests, newest_outside, restore_backup
     from signing.x509.certs import load_certificates
     from signing.x509.pki import Pki
 
+    if args.pitr:
+        return cmd_restore_pitr(args, settings)
+    if args.file is None or args.into is None:
+        raise CliError("name the backup file and --into URL (or --pitr --to TIME|LSN --into DIR --port P)")
     data, key = read_file(args.file), _backup_key(args, settings)
     name = Path(args.file).name
     others = [m for m in manifests(_destinations(args.from_dirs, settings)) if m.get("file") != name]
-    documents = []
-    for path in args.checkpoint or []:
-        doc = json.loads(read_file(path))
-        documents += doc if isinstance(doc, list) else [doc]
+    documents = _checkpoint_documents(args.checkpoint)
     roots = load_certificates(Path(args.trust)) if args.trust else Pki(settings.pki_dir).roots()
     with working("đang khôi phục và kiểm tra / restoring and verifying", quiet=args.json):
         report = asyncio.run(restore_backup(data, key, args.into, roots, newest_outside(others, documents)))
@@ -99,6 +108,43 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"restored {name} into the target database and verified it ({events}); "
             f"it extends {len(report['consistency'])} checkpoints held outside it"
+        )
+    return EXIT_OK
+
+
+def cmd_restore_pitr(args: argparse.Namespace, settings: Settings) -> int:
+    """pgBackRest restores a new cluster to a moment or an LSN; the service verifies it in full and
+    refuses a point before a checkpoint held outside."""
+    from ledger.app.backup import manifests, newest_outside
+    from ledger.app.cluster import owner_for_clusters
+    from ledger.app.pitr import PointRestore, Stanza, parse_target, restore_to_point
+    from signing.x509.certs import load_certificates
+    from signing.x509.pki import Pki
+
+    if args.file is not None:
+        raise CliError("--pitr restores from the pgBackRest repositories, not from a backup file")
+    if not (args.to and args.into and args.port):
+        raise CliError("--pitr needs --to TIME|LSN, --into DIR (a new directory) and --port P")
+    destinations = _destinations(args.from_dirs, settings)
+    files = [Path(d.label) / n for d in destinations for n in d.names() if n.endswith(".json")]
+    files += [Path(f) for f in args.checkpoint or []]
+    outside = newest_outside(manifests(destinations), _checkpoint_documents(args.checkpoint))
+    stanza = Stanza(Path(args.pgbackrest_config), args.stanza, args.os_user or owner_for_clusters())
+    request = PointRestore(
+        stanza, parse_target(args.to), Path(args.into).resolve(), args.port, args.database, args.repo
+    )
+    roots = load_certificates(Path(args.trust)) if args.trust else Pki(settings.pki_dir).roots()
+    with working("đang khôi phục và kiểm tra / restoring and verifying", quiet=args.json):
+        report = asyncio.run(restore_to_point(settings, request, outside, files, roots, ask_witnesses=not args.offline))
+    for note in report["notes"]:
+        print(f"hocba: {note}", file=sys.stderr)
+    if args.json:
+        print_json(report)
+    else:
+        events = ", ".join(f"{log}: {v['events']} events" for log, v in report["verified"].items())
+        print(
+            f"restored to {report['target']} into {report['into']} and verified it ({events}, as of "
+            f"{report['as_of']}); it holds every tree held outside; it runs at {report['url']}"
         )
     return EXIT_OK
 
@@ -121,9 +167,13 @@ def add_backup_key(commands: Any) -> None:
 
 
 def add_restore(commands: Any) -> None:
-    restore_cmd = commands.add_parser("restore", help="restore a backup into an empty database, verified")
-    restore_cmd.add_argument("file", metavar="BACKUP.hbk")
-    restore_cmd.add_argument("--into", required=True, metavar="URL", help="the empty target database")
+    restore_cmd = commands.add_parser(
+        "restore", help="restore a backup into an empty database, or a cluster to a point in time; verified"
+    )
+    restore_cmd.add_argument("file", metavar="BACKUP.hbk", nargs="?", help="a backup file (not with --pitr)")
+    restore_cmd.add_argument(
+        "--into", metavar="URL|DIR", help="the empty target database; with --pitr, a new directory for the cluster"
+    )
     restore_cmd.add_argument(
         "--from",
         dest="from_dirs",
@@ -135,6 +185,21 @@ def add_restore(commands: Any) -> None:
     restore_cmd.add_argument("--trust", help="trusted root certificates, PEM (default: this installation's)")
     restore_cmd.add_argument("--json", action="store_true")
     _key_options(restore_cmd)
+    pitr = restore_cmd.add_argument_group("point in time (pgBackRest)")
+    pitr.add_argument("--pitr", action="store_true", help="restore a new cluster from the pgBackRest repositories")
+    pitr.add_argument("--to", metavar="TIME|LSN", help="2026-11-28T01:00:00+07:00, or an LSN such as 0/3000060")
+    pitr.add_argument("--port", type=int, help="the new cluster's port (on its Unix socket in DIR)")
+    pitr.add_argument("--stanza", default="hocba", help="the pgBackRest stanza (default hocba)")
+    pitr.add_argument(
+        "--pgbackrest-config",
+        default="/etc/pgbackrest/pgbackrest.conf",
+        metavar="FILE",
+        help="pgBackRest's configuration (default: its own default)",
+    )
+    pitr.add_argument("--repo", type=int, help="restore from this repository only (default: each in turn)")
+    pitr.add_argument("--database", default="hocba", help="the service's database in the cluster (default hocba)")
+    pitr.add_argument("--os-user", help="the cluster's owner (default: yours, or postgres for root)")
+    pitr.add_argument("--offline", action="store_true", help="do not ask the witnesses what they cosigned")
     restore_cmd.set_defaults(handler=cmd_restore)
 
 
