@@ -31,8 +31,8 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ledger.app import migrate
-from ledger.app.cluster import Cluster, hand_over, owner_for_clusters
 from ledger.app.db import APP_ROLE, create_engine
+from ledger.app.recovery.cluster import Cluster, hand_over, owner_for_clusters
 from ledger.format.envelope import Actor, NewEvent
 from ledger.school.readmodels import school_ledger
 from tests.support.helpers import free_port

@@ -122,7 +122,7 @@ async def _recovery_metrics(runtime: Runtime, now: datetime) -> list[str]:
     """WAL archiving, the timeline (each failover starts one) and pgBackRest's last backups."""
     import asyncio
 
-    from ledger.app.pitr import archiving, backup_ages
+    from ledger.app.recovery.pitr import archiving, backup_ages
 
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         wal = await archiving(conn)

@@ -116,8 +116,8 @@ def cmd_restore_pitr(args: argparse.Namespace, settings: Settings) -> int:
     """pgBackRest restores a new cluster to a moment or an LSN; the service verifies it in full and
     refuses a point before a checkpoint held outside."""
     from ledger.app.backup import manifests, newest_outside
-    from ledger.app.cluster import owner_for_clusters
-    from ledger.app.pitr import PointRestore, Stanza, parse_target, restore_to_point
+    from ledger.app.recovery.cluster import owner_for_clusters
+    from ledger.app.recovery.pitr import PointRestore, Stanza, parse_target, restore_to_point
     from signing.x509.certs import load_certificates
     from signing.x509.pki import Pki
 

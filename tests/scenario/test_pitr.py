@@ -23,9 +23,9 @@ import psycopg
 import pytest
 
 from ledger.app import migrate
-from ledger.app.cluster import Cluster
 from ledger.app.db import ensure_database
-from ledger.app.pitr import Repository, Stanza, write_config
+from ledger.app.recovery.cluster import Cluster
+from ledger.app.recovery.pitr import Repository, Stanza, write_config
 from ledger.app.runtime import Runtime
 from ledger.base.clock import SystemClock
 from ledger.base.settings import Settings

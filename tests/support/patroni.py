@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import psutil
 
-from ledger.app.cluster import bindir, hand_over, owner_for_clusters
+from ledger.app.recovery.cluster import bindir, hand_over, owner_for_clusters
 from tests.support.helpers import free_port
 
 TTL = 20

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from ledger.app.db import sqlalchemy_url
-from ledger.app.pitr import RestoreRefused, archive_errors, last_backup, parse_target, refuse_before_outside
+from ledger.app.recovery.pitr import RestoreRefused, archive_errors, last_backup, parse_target, refuse_before_outside
 from ledger.format.checkpoint import Checkpoint
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ledger.app.cluster import Cluster, ClusterError, hand_over, owner_for_clusters, run
+from ledger.app.recovery.cluster import Cluster, ClusterError, hand_over, owner_for_clusters, run
 from ledger.app.runtime import Runtime
 from ledger.base.clock import ManualClock
 from ledger.base.errors import HocbaError

@@ -1,0 +1,1 @@
+"""Physical recovery: scratch PostgreSQL clusters, and point-in-time recovery with pgBackRest."""
