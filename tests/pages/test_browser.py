@@ -105,14 +105,56 @@ class Visit:
 async def visit(chromium: Browser, artifacts: Path, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     contexts = []
 
-    async def open_window(base: str, who: str) -> Visit:
-        context = await chromium.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900})
+    async def open_window(base: str, who: str, width: int = 1280, height: int = 900) -> Visit:
+        context = await chromium.new_context(locale="vi-VN", viewport={"width": width, "height": height})
         contexts.append(context)
         return Visit(await context.new_page(), base, artifacts / "screens" / request.node.name / who)
 
     yield open_window
     for context in contexts:
         await context.close()
+
+
+SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+# The outermost elements that reach past the window's right edge, to name what overflows.
+TOO_WIDE = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+  && !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
+  .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 5)"""
+
+
+async def test_every_page_fits_a_phone_without_sideways_scrolling(term: TermSchool, site: str, visit: Any) -> None:
+    """At 390×844, as a principal, a teacher and a visitor of the portal: no page scrolls sideways;
+    wide tables scroll inside their own frame."""
+    school, year, student = term.school, term.demo.year, term.demo.rosters["6A1"][0]
+    pages = {
+        PRINCIPAL.user: [
+            f"/truong/{school}",
+            f"/truong/{school}/lich?year={year}",
+            f"/truong/{school}/dieu-chinh",
+            f"/truong/{school}/nhan-su",
+            f"/truong/{school}/tien-do?year={year}",
+            f"/truong/{school}/lop/6A1/ky-so?year={year}",
+            f"/truong/{school}/lop/6A1/bieu-do?year={year}",
+            f"/truong/{school}/lop/6A1/chu-nhiem/hoc-ky/1?year={year}",
+            f"/truong/{school}/hoc-sinh/{student}?year={year}",
+            f"/truong/{school}/kiem-toan",
+            f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh={student}",
+            f"/truong/{school}/kiem-toan/truy-cap",
+        ],
+        term.teacher: [f"/truong/{school}", sheet_path(school)],
+    }
+    for who, paths in pages.items():
+        window = await visit(site, f"dien-thoai-{who}", width=390, height=844)
+        await window.sign_in(school, who)
+        for path in paths:
+            await window.go(
+                path, path.split("?")[0].replace(f"/truong/{school}", "truong").strip("/").replace("/", "-")
+            )
+            if await window.page.evaluate(SIDEWAYS) > 0:
+                pytest.fail(f"{path} scrolls sideways at 390 px: {await window.page.evaluate(TOO_WIDE)}")
+    visitor = await visit(site, "dien-thoai-cong", width=390, height=844)
+    await visitor.go("/cong-xac-minh", "cong-xac-minh")
+    assert await visitor.page.evaluate(SIDEWAYS) <= 0
 
 
 async def test_signing_in_with_the_keyboard_only(term: TermSchool, site: str, visit: Any) -> None:
