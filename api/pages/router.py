@@ -19,6 +19,7 @@ from api.pages.portal import portal_lookup_page, portal_page, portal_verify_page
 from api.pages.progress import progress_page
 from api.pages.sheet import sheet_correction, sheet_page, sheet_save, sheet_sign, sheet_sign_hocba
 from api.pages.sign_in import home, login_page, login_submit, logout
+from api.pages.summary import summary_page
 from api.pages.toolkit import PACKAGE, PAGE_ERRORS
 
 # What a browser is told about every page, error page and asset: scripts, styles and images from this
@@ -82,6 +83,7 @@ def page_router() -> Router:
         progress_page,
         homeroom_page,
         homeroom_save,
+        summary_page,
     ]
     return Router(
         path="/",

@@ -94,6 +94,13 @@ TEXT: dict[str, dict[str, str]] = {
         "progress_legend": "✓ giáo viên đã ký bảng điểm (Điều 18.3); ⟳ có điểm ghi sau khi ký, cần ký lại; "
         "“quá hạn”: đã hết thời hạn nhập mà còn thiếu điểm.", "changed_after_signing": "Có thay đổi sau khi ký",
         "sheet_is_signed": "Đã ký", "late": "quá hạn",
+        "summary": "Tổng hợp kết quả học tập và rèn luyện", "summary_help": "Số học sinh và tỉ lệ trên sĩ số "
+        "ở từng mức của kết quả học tập và rèn luyện (TT22 Đ.8, Đ.9), theo lớp, khối và toàn trường; cả năm có "
+        "thêm kết quả lên lớp và khen thưởng (Điều 33.6).", "enrolled": "Sĩ số", "not_rated": "Chưa xếp loại",
+        "year_outcomes": "Lên lớp và khen thưởng", "grade_total": "Khối %s", "school_total": "Toàn trường",
+        "outcome_promoted": "Lên lớp, hoàn thành", "outcome_re_assessment": "Kiểm tra lại",
+        "outcome_summer_training": "Rèn luyện hè", "outcome_not_promoted": "Ở lại lớp",
+        "outcome_excellent": "HS Xuất sắc", "outcome_good": "HS Giỏi",
         "nothing_saved": "Chưa ô nào được lưu vào sổ cái. Các ô chưa lưu (đánh dấu trong bảng): %s.",
         "saved_some": "Đã lưu %s ô mới vào sổ cái. Các ô đã có điểm chưa được sửa (đánh dấu trong bảng): %s.",
         "unsaved": "chưa lưu", "offer_correction": "Gửi đề nghị điều chỉnh cho ô này",
@@ -264,6 +271,13 @@ TEXT: dict[str, dict[str, str]] = {
         "progress_legend": "✓ signed by its teacher (Điều 18.3); ⟳ changed after signing, to be signed again; "
         "“late”: the entry window has closed with cells still empty.", "changed_after_signing": "Changed after signing",
         "sheet_is_signed": "Signed", "late": "late",
+        "summary": "Results of learning and conduct", "summary_help": "Students and their share of the class at "
+        "each level of learning and conduct (TT22 Đ.8, Đ.9), per class, grade and school; for the year also "
+        "promotion and awards (Điều 33.6).", "enrolled": "Enrolled", "not_rated": "Not yet rated",
+        "year_outcomes": "Promotion and awards", "grade_total": "Grade %s", "school_total": "School",
+        "outcome_promoted": "Promoted, completed", "outcome_re_assessment": "Re-assessment",
+        "outcome_summer_training": "Summer training", "outcome_not_promoted": "Held back",
+        "outcome_excellent": "Excellent", "outcome_good": "Good",
         "nothing_saved": "Nothing was saved to the ledger. Cells not saved (marked in the sheet): %s.",
         "saved_some": "%s new cells saved to the ledger. Cells already recorded were not changed (marked): %s.",
         "unsaved": "not saved",
@@ -447,7 +461,8 @@ OPERATIONS = {
         "page_home": "Trang chính", "page_inbox": "Trang đề nghị điều chỉnh", "page_lock": "Khóa nhập liệu (trang)",
         "page_login": "Trang đăng nhập", "page_login_submit": "Đăng nhập (trang)", "page_logout": "Đăng xuất (trang)",
         "page_people": "Trang nhân sự", "page_portal": "Cổng xác minh", "page_portal_lookup": "Tra cứu học bạ",
-        "page_progress": "Trang tiến độ nhập điểm", "page_homeroom": "Trang chủ nhiệm",
+        "page_progress": "Trang tiến độ nhập điểm", "page_summary": "Trang tổng hợp kết quả",
+        "page_homeroom": "Trang chủ nhiệm",
         "page_homeroom_save": "Lưu trang chủ nhiệm",
         "page_portal_verify": "Kiểm tra tệp học bạ", "page_sheet": "Trang sổ điểm", "page_sheet_save": "Lưu sổ điểm",
         "page_sheet_correction": "Đề nghị điều chỉnh (trang)", "page_sheet_sign": "Ký bảng điểm lớp (trang)",

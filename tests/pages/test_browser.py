@@ -133,6 +133,7 @@ async def test_every_page_fits_a_phone_without_sideways_scrolling(term: TermScho
             f"/truong/{school}/dieu-chinh",
             f"/truong/{school}/nhan-su",
             f"/truong/{school}/tien-do?year={year}",
+            f"/truong/{school}/tong-hop?year={year}",
             f"/truong/{school}/lop/6A1/ky-so?year={year}",
             f"/truong/{school}/lop/6A1/bieu-do?year={year}",
             f"/truong/{school}/lop/6A1/chu-nhiem/hoc-ky/1?year={year}",

@@ -497,6 +497,25 @@ async def test_the_homeroom_teacher_records_conduct_absences_and_comments_on_a_p
     assert (await teacher.post(path, data={"csrf": token, f"level-{second}": "Khá"})).status_code == 403
 
 
+async def test_the_school_summary_counts_every_student_once_per_class_grade_and_school_dieu_33_6(
+    term: TermSchool, teacher: httpx.AsyncClient, principal: httpx.AsyncClient
+) -> None:
+    """The results the school reports: per class, a subtotal per grade and the school's total, each
+    student counted once in learning and once in conduct, with shares written as schools write them."""
+    school, year = term.school, term.demo.year
+    page = await principal.get(f"/truong/{school}/tong-hop?year={year}&ky=1")
+    assert page.status_code == 200 and labelled(page.text)
+    assert "Toàn trường" in page.text and "Khối 6" in page.text and "Chưa xếp loại" in page.text
+    enrolled = sum(len(roster) for roster in term.demo.rosters.values())
+    total = page.text.split("<tfoot>", 1)[1].split("</tfoot>", 1)[0]
+    cells = [c.split("<br>")[0] for c in re.findall(r"<td>(.*?)</td>", total, flags=re.S)]
+    assert int(cells[0]) == enrolled
+    learning, conduct = [int(c) for c in cells[1:6]], [int(c) for c in cells[6:11]]
+    assert sum(learning) == enrolled and sum(conduct) == enrolled
+    assert re.search(r"\d+(,\d)?%", total)  # 100,0% or 33,3%: a decimal comma
+    assert (await teacher.get(f"/truong/{school}/tong-hop?year={year}")).status_code == 403
+
+
 async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, teacher: httpx.AsyncClient) -> None:
     """Điều 18.3: the subject teacher signs the class sheet; Điều 18, 24.5: the homeroom teacher signs
     only after every subject teacher, and the board says who signed what."""
