@@ -12,9 +12,9 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from api.http.scope import entry_of, runtime_of, year_of
-from api.pages.staff import student_names
+from api.pages.staff import need_year, student_names
 from api.pages.text import OPERATIONS
-from api.pages.toolkit import SCHOOL_PAGE, lang_of, may, page, principal_or_none, render, staff_names
+from api.pages.toolkit import SCHOOL_PAGE, lang_of, may, page, principal_or_none, render, staff_names, text_of
 from api.v1.params import SchoolId, StudentId
 from audit.trail import query_access
 from ledger.app.db import AUDITOR_ROLE
@@ -23,6 +23,7 @@ from ledger.log.projection import read
 from ledger.school.issuance.queries import stored_document
 from ledger.school.issuance.tables import issued
 from ledger.school.rules.identity import personal_id
+from ledger.school.schools.tables import schools
 from ledger.school.transcripts.views import load_student_year
 
 STUDENT_PAGE = SCHOOL_PAGE + "/hoc-sinh/{student:str}"
@@ -98,6 +99,42 @@ async def student_page(
         result=view.to_json() if view is not None else None,
         documents=[d for d in reversed(documents)],
         viewers=viewers,
+    )
+
+
+@get(STUDENT_PAGE + "/phieu-bao", operation_id="page_report_card", opt=page("student.read"), include_in_schema=False)
+async def report_card(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, student: FromPath[StudentId]
+) -> Template:
+    """The phiếu báo kết quả of a term or the year, to print and hand to the family: each subject's
+    result, the learning and conduct levels, days absent and the homeroom comment, with the lines the
+    homeroom teacher and a parent sign on paper."""
+    personal_id(student)
+    runtime = runtime_of(state)
+    year = need_year(request)
+    chosen = request.query_params.get("ky", "1")
+    period = {"1": "term1", "2": "term2"}.get(chosen, "year")
+    entry_of(request).touch([student])
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        view = await load_student_year(conn, school, year, student)
+        found = await read(conn, schools, school)
+    result = view.to_json()
+    absent = result["absences_by_term"].get(chosen) if period != "year" else None
+    comment_key = chosen if period != "year" else "year"
+    return render(
+        request,
+        "report_card.html",
+        "report_card",
+        heading=f"{text_of(request)['report_card']} — {view.student['full_name']}",
+        school_name=(found[0]["name"] if found else None) or school,
+        view=view,
+        period=period,
+        chosen=chosen,
+        subjects=_subject_rows(view),
+        result=result,
+        absent=absent,
+        comment=view.homeroom_comments.get(comment_key, ""),
+        today=runtime.clock.now(),
     )
 
 

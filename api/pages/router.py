@@ -11,7 +11,7 @@ from api.http.scope import PUBLIC
 from api.pages.audit import access_log, audit_page, audit_verify, charts, timeline
 from api.pages.board import board, board_sign
 from api.pages.calendar import calendar_page, lock_page
-from api.pages.family import student_document, student_page
+from api.pages.family import report_card, student_document, student_page
 from api.pages.homeroom import homeroom_page, homeroom_save
 from api.pages.inbox import decide, inbox
 from api.pages.people import account_disable_page, assignment_end_page, grant_decide_page, people_page
@@ -84,6 +84,7 @@ def page_router() -> Router:
         homeroom_page,
         homeroom_save,
         summary_page,
+        report_card,
     ]
     return Router(
         path="/",

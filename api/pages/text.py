@@ -94,6 +94,9 @@ TEXT: dict[str, dict[str, str]] = {
         "progress_legend": "✓ giáo viên đã ký bảng điểm (Điều 18.3); ⟳ có điểm ghi sau khi ký, cần ký lại; "
         "“quá hạn”: đã hết thời hạn nhập mà còn thiếu điểm.", "changed_after_signing": "Có thay đổi sau khi ký",
         "sheet_is_signed": "Đã ký", "late": "quá hạn",
+        "report_card": "Phiếu báo kết quả học tập và rèn luyện", "result": "Kết quả", "homeroom_says": "Nhận xét "
+        "của giáo viên chủ nhiệm", "parent_signs": "Cha mẹ học sinh (ký, ghi rõ họ tên)",
+        "homeroom_signs": "Giáo viên chủ nhiệm (ký, ghi rõ họ tên)", "print_card": "Phiếu báo để in",
         "summary": "Tổng hợp kết quả học tập và rèn luyện", "summary_help": "Số học sinh và tỉ lệ trên sĩ số "
         "ở từng mức của kết quả học tập và rèn luyện (TT22 Đ.8, Đ.9), theo lớp, khối và toàn trường; cả năm có "
         "thêm kết quả lên lớp và khen thưởng (Điều 33.6).", "enrolled": "Sĩ số", "not_rated": "Chưa xếp loại",
@@ -271,6 +274,9 @@ TEXT: dict[str, dict[str, str]] = {
         "progress_legend": "✓ signed by its teacher (Điều 18.3); ⟳ changed after signing, to be signed again; "
         "“late”: the entry window has closed with cells still empty.", "changed_after_signing": "Changed after signing",
         "sheet_is_signed": "Signed", "late": "late",
+        "report_card": "Report of results and conduct", "result": "Result", "homeroom_says": "The homeroom "
+        "teacher's comment", "parent_signs": "Parent (signature and full name)",
+        "homeroom_signs": "Homeroom teacher (signature and full name)", "print_card": "Report to print",
         "summary": "Results of learning and conduct", "summary_help": "Students and their share of the class at "
         "each level of learning and conduct (TT22 Đ.8, Đ.9), per class, grade and school; for the year also "
         "promotion and awards (Điều 33.6).", "enrolled": "Enrolled", "not_rated": "Not yet rated",
@@ -462,6 +468,7 @@ OPERATIONS = {
         "page_login": "Trang đăng nhập", "page_login_submit": "Đăng nhập (trang)", "page_logout": "Đăng xuất (trang)",
         "page_people": "Trang nhân sự", "page_portal": "Cổng xác minh", "page_portal_lookup": "Tra cứu học bạ",
         "page_progress": "Trang tiến độ nhập điểm", "page_summary": "Trang tổng hợp kết quả",
+        "page_report_card": "Phiếu báo kết quả",
         "page_homeroom": "Trang chủ nhiệm",
         "page_homeroom_save": "Lưu trang chủ nhiệm",
         "page_portal_verify": "Kiểm tra tệp học bạ", "page_sheet": "Trang sổ điểm", "page_sheet_save": "Lưu sổ điểm",

@@ -23,7 +23,7 @@ from api.pages.text import ROLES, TEXT
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
 from ledger.base import vietnamese
-from ledger.base.clock import parse_time
+from ledger.base.clock import VN_TZ, parse_time
 from ledger.base.errors import AuthenticationFailed, DomainError
 from ledger.base.logs import get_logger
 from ledger.log.projection import read
@@ -187,6 +187,11 @@ def score(value: Any, lang: str) -> str:
     return vietnamese.number(text) if lang == "vi" and SCORE_TEXT.match(text) else text
 
 
+def place_date(value: datetime) -> str:
+    """Today's date line of a paper the school hands out: ngày 05 tháng 02 năm 2026."""
+    return vietnamese.date_line(value.astimezone(VN_TZ).date())
+
+
 def refusal_message(request: Request[Any, Any, Any], error: DomainError) -> dict[str, Any]:
     """What a page shows of a refusal: the message in the page's language and the rule; the access
     entry keeps its code."""
@@ -195,7 +200,7 @@ def refusal_message(request: Request[Any, Any, Any], error: DomainError) -> dict
 
 
 def template_filters(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters.update(when=when, day=day, score=score)
+    engine.engine.filters.update(when=when, day=day, score=score, date_line=place_date)
 
 
 def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

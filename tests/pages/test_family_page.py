@@ -66,6 +66,11 @@ async def test_a_guardian_reads_the_results_downloads_the_hoc_ba_and_sees_who_vi
     assert any(re.fullmatch(r"\d{1,2},\d", c) for c in cells), cells  # 8,5, as a school writes it
     assert not any(re.fullmatch(r"\d{1,2}\.\d", c) for c in cells), cells
 
+    card = await family.get(f"{page}/phieu-bao?year={YEAR}&ky=ca-nam")
+    assert card.status_code == 200 and "Phiếu báo kết quả học tập và rèn luyện" in card.text
+    assert "Cha mẹ học sinh (ký, ghi rõ họ tên)" in card.text and "Toán" in card.text
+    assert re.search(r"ngày \d{2} tháng \d{1,2} năm 2026", card.text)  # the date line, filled
+
     issuance = done.row["issuance_id"]
     pdf = await family.get(f"{page}/hoc-ba/{issuance}?format=pdf")
     xml = await family.get(f"{page}/hoc-ba/{issuance}?format=xml")
