@@ -12,9 +12,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.app.demo import build_demo_school
+from ledger.app.demo import build_demo_school, issuing_class, sign_class
 from ledger.school.assessments.commands import SheetEntry, record_sheet
-from ledger.app.demo import issuing_class, sign_class
 from tests.support.signers import Signers, issuing, sign_all
 
 # The budgets: the counts measured when they were set, with room for a few more (docs/BENCHMARKS.md).
