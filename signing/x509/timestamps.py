@@ -8,16 +8,16 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 from asn1crypto import cms
 from asn1crypto import crl as asn1_crl
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
+
+from signing.x509.certs import asn1_certificate
 
 
 @dataclass
@@ -29,18 +29,6 @@ class TimestampCheck:
     @property
     def ok(self) -> bool:
         return not self.problems
-
-
-@lru_cache(maxsize=32)
-def _root(der: bytes) -> asn1_x509.Certificate:
-    """A trusted root as the validator takes it, parsed once: the parsed form keeps what comparing
-    names needs, which asn1crypto otherwise prepares again for every token."""
-    return asn1_x509.Certificate.load(der)
-
-
-@lru_cache(maxsize=32)
-def _crl(der: bytes) -> asn1_crl.CertificateList:
-    return asn1_crl.CertificateList.load(der)
 
 
 async def check_timestamp(
@@ -59,8 +47,8 @@ async def check_timestamp(
     except ValueError as exc:
         return TimestampCheck(None, [f"the timestamp token cannot be read: {exc}"])
     context = ValidationContext(
-        trust_roots=[_root(r.public_bytes(serialization.Encoding.DER)) for r in roots],
-        crls=[_crl(c.public_bytes(serialization.Encoding.DER)) for c in crls],
+        trust_roots=[asn1_certificate(r) for r in roots],
+        crls=[asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)) for c in crls],
         allow_fetching=False,
         revocation_mode="hard-fail" if crls else "soft-fail",
     )
