@@ -40,14 +40,21 @@ from ledger.school.calendar.commands import set_calendar
 from ledger.school.calendar.model import default_calendar
 from ledger.school.corrections.commands import decide_request, file_request
 from ledger.school.corrections.model import assessment_target
-from ledger.school.issuance.commands import issue_hocba
+from ledger.school.issuance.commands import issue_hocba, issue_hocbas
 from ledger.school.readmodels import school_ledger
 from ledger.school.rules.roles import Role
 from ledger.school.rules.tt22 import Kind, Promotion, required_regular
 from ledger.school.schools.commands import registration
 from ledger.school.signatures.certificates import register_certificate
-from ledger.school.signatures.commands import prepare_signature, submit_pdf, submit_signature
-from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
+from ledger.school.signatures.commands import (
+    prepare_signature,
+    prepare_signatures,
+    submit_pdf,
+    submit_pdfs,
+    submit_signature,
+    submit_signatures,
+)
+from ledger.school.signatures.queries import Documents, current_signatures, load_documents, pdf_document, xml_document
 from ledger.school.transcripts.views import class_summary
 from ledger.school.years.commands import (
     define_subjects,
@@ -529,6 +536,85 @@ async def sign_all(s: Signers, student: str) -> None:
     await sign_pdf_as(s, student, "ORGANISATION")
 
 
+async def sign_class(s: Signers, students: Sequence[str]) -> None:
+    """Every signature the học bạ of `students` (one class) still lack, role by role as each signer
+    signs the whole class in one batch: the subject teachers, the homeroom teacher, the principal,
+    the seal (Điều 18), then the principal's signature and the seal on the PDF."""
+    demo = s.demo
+    async with demo.ledger.engine.connect() as conn:
+        documents = await load_documents(conn, demo.school, YEAR, students)
+    root, _ = documents.xml(students[0])
+    steps: list[tuple[str, str | None]] = [("SUBJECT_TEACHER", e.get("Ma")) for e in root.iter(hocba_xml.tag("MonHoc"))]
+    steps += [("HOMEROOM_TEACHER", None), ("PRINCIPAL", None), ("ORGANISATION", None)]
+    for role, subject in steps:
+        waiting = [
+            student
+            for student in students
+            if not any(r["role"] == role and r["subject"] == subject for r in documents.signatures(student))
+        ]
+        if waiting:
+            await sign_batch(s, waiting, role, subject)
+    for role in ("PRINCIPAL", "ORGANISATION"):
+        async with demo.ledger.engine.connect() as conn:
+            documents = await load_documents(conn, demo.school, YEAR, students)
+        waiting = [st for st in students if role not in {r["role"] for r in documents.signatures(st, "pdf")}]
+        if waiting:
+            await sign_pdf_batch(s, documents, waiting, role)
+
+
+async def sign_batch(s: Signers, students: Sequence[str], role: str, subject: str | None = None) -> list[Event]:
+    """One signer's XML signatures for several students of one class: prepared in one request, signed
+    on the signer's side, submitted in one request."""
+    demo = s.demo
+    async with demo.ledger.engine.connect() as conn:
+        prepared = await prepare_signatures(conn, demo.school, YEAR, students, role, subject, demo.clock.now().date())
+    class_id = next(c for c, r in demo.rosters.items() if students[0] in r)
+    actor, keys = s.holder(role, subject, class_id)
+    now = demo.clock.now()
+    signed = [
+        (p["student"], xades.sign_prepared(p["document"], keys.key, keys.certificate, signing_time=now))
+        for p in prepared
+    ]
+    from ledger.app.runtime import demo_time_stamper, stamp_with
+
+    stamp = stamp_with(demo_time_stamper(s.pki, demo.clock))
+    return await submit_signatures(demo.ledger, demo.school, actor, YEAR, signed, s.pki.roots(), [s.pki.crl()], stamp)
+
+
+async def sign_pdf_batch(s: Signers, documents: Documents, students: Sequence[str], role: str) -> list[Event]:
+    """The principal's signature or the seal on the PDF học bạ of several students, in one request."""
+    from ledger.app.runtime import demo_time_stamper
+    from signing.pdf.sign import sign_pdf
+
+    demo = s.demo
+    keys = s.people[PRINCIPAL.user] if role == "PRINCIPAL" else s.people["organisation"]
+    signed = []
+    for student in students:
+        current, _ = documents.pdf(student)
+        data = await sign_pdf(
+            current,
+            keys.key,
+            keys.certificate,
+            chain=s.pki.roots(),
+            appearance="principal" if role == "PRINCIPAL" else "seal",
+            role=role,
+            signer_name=role,
+            signing_time=demo.clock.now(),
+            time_stamper=demo_time_stamper(s.pki),
+            field_name=f"ky-{role.lower()}",
+        )
+        signed.append((student, data))
+    actor = PRINCIPAL if role == "PRINCIPAL" else CLERK
+    return await submit_pdfs(demo.ledger, demo.school, actor, YEAR, signed, s.pki.roots(), [s.pki.crl()])
+
+
+def issuing_class(s: Signers, students: Sequence[str], actor: Actor = CLERK) -> Callable[[], Awaitable[list[Event]]]:
+    """The clerk's issuance of a class's signed học bạ in one batch, ready to run."""
+    return lambda: issue_hocbas(
+        s.demo.ledger, s.demo.school, actor, YEAR, students, s.pki.roots(), [s.pki.crl()], s.service, s.policy
+    )
+
+
 def issuing(s: Signers, student: str, actor: Actor = CLERK) -> Callable[[], Awaitable[Event]]:
     """The clerk's issuance of the student's signed học bạ, ready to run."""
     return lambda: issue_hocba(
@@ -594,20 +680,21 @@ async def build_complete_demo(
         "subject_teachers": demo.subject_teachers,
         "homeroom": demo.homeroom,
     }
-    students = list(enumerate(_student_ids(demo)))
-    progress(f"ký và ban hành {len(students)} học bạ ({workers} tiến trình)…")
+    classes = sorted(demo.rosters.items())
+    progress(f"ký và ban hành {len(_student_ids(demo))} học bạ, từng lớp ({workers} tiến trình)…")
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        parts = [students[i::workers] for i in range(workers)]
-        futures = [pool.submit(_sign_and_issue, url, school, settings, layout, part) for part in parts]
+        parts = [list(enumerate(classes))[i::workers] for i in range(workers)]
+        futures = [pool.submit(_sign_and_issue, url, school, settings, layout, part) for part in parts if part]
         done = sum(future.result() for future in futures)
     progress(f"đã ban hành {done} học bạ")
     return demo
 
 
 def _sign_and_issue(
-    url: str, school: str, settings: Settings, layout: dict[str, Any], part: list[tuple[int, str]]
+    url: str, school: str, settings: Settings, layout: dict[str, Any], part: list[tuple[int, tuple[str, list[str]]]]
 ) -> int:
-    """A worker process: sign and issue the học bạ of `part` (position, student)."""
+    """A worker process: sign and issue the học bạ of the classes of `part` (position, (class, roster)),
+    each class in batches."""
     import asyncio
     import logging
     from datetime import timedelta
@@ -627,11 +714,12 @@ def _sign_and_issue(
             people = {name: pki.load_holder(school, name) for name in names}
             service = ServiceKeys(settings, pki).signer(school)
             signers = Signers(demo, pki, people, service, checkpoint_policy_for(settings, pki, clock))
-            for position, student in part:
-                clock.set(SIGNING_DAY + timedelta(minutes=3 * position))
-                await sign_all(signers, student)
-                await issuing(signers, student)()
-            return len(part)
+            issued = 0
+            for position, (_, roster) in part:
+                clock.set(SIGNING_DAY + timedelta(minutes=30 * position))
+                await sign_class(signers, roster)
+                issued += len(await issuing_class(signers, roster)())
+            return issued
         finally:
             await engine.dispose()
 

@@ -210,6 +210,17 @@ async def inclusion_proof(
     return merkle.inclusion_proof(await _leaves(conn, school, tree_size, chain), seq - 1)
 
 
+async def inclusion_proofs(
+    conn: AsyncConnection, school: str, seqs: Sequence[int], tree_size: int, chain: Chain = EVENTS
+) -> dict[int, list[bytes]]:
+    """Audit paths of several events in the school's tree of `tree_size` events, by seq, from one
+    read of the tree's leaves."""
+    if any(not 1 <= seq <= tree_size for seq in seqs):
+        raise ValueError(f"seqs {list(seqs)} are not all in a tree of {tree_size} events")
+    leaves = await _leaves(conn, school, tree_size, chain)
+    return {seq: merkle.inclusion_proof(leaves, seq - 1) for seq in seqs}
+
+
 async def consistency_proof(
     conn: AsyncConnection, school: str, first: int, second: int, chain: Chain = EVENTS
 ) -> list[bytes]:

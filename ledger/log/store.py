@@ -136,6 +136,17 @@ async def find_events(
     return {e.event_id: e for e in _decode_rows(rows)}
 
 
+async def events_at(conn: AsyncConnection, school: str, seqs: Sequence[int], chain: Chain = EVENTS) -> dict[int, Event]:
+    """The events at these seqs, by seq (those that exist)."""
+    if not seqs:
+        return {}
+    t = chain.events
+    rows = await conn.execute(
+        select(t.c.body, t.c.prev_hash, t.c.hash).where(t.c.school_id == school, t.c.seq.in_(sorted(set(seqs))))
+    )
+    return {e.seq: e for e in _decode_rows(rows)}
+
+
 async def events_mentioning(
     conn: AsyncConnection,
     school: str,

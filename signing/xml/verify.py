@@ -124,7 +124,8 @@ def verify_signature(
     uris = [r.get("URI", "") for r in signature.iterfind(f"{{{DS}}}SignedInfo/{{{DS}}}Reference")]
     signed_ids = {u[1:] for u in uris if u.startswith("#")}
     earlier_ids = [w.get("Id", "") for w in wrappers(root)[:index]]
-    parts = [u[1:] for u in uris if u.startswith("#") and u[1:] in _data_ids(root)]
+    data_ids = _data_ids(root)
+    parts = [u[1:] for u in uris if u.startswith("#") and u[1:] in data_ids]
     report.parts = parts + [u[1:] for u in uris if u[1:] in earlier_ids]
     moment = _signing_time(signature, signed_ids)
     if moment is not None:

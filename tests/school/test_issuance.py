@@ -219,3 +219,29 @@ async def test_the_receipt_proves_this_document_is_the_one_issued(signers: Signe
     other = xml.replace(b'NoiO="', b'NoiO="X', 1) if b'NoiO="' in xml else xml.replace(b"<NhanXet>", b"<NhanXet>X", 1)
     codes = {f.code for f in (await xml_verify.verify_xml(other, roots, crls)).findings}
     assert "receipt.document" in codes
+
+
+async def test_issuance_stands_on_the_signature_events_not_on_rows_of_the_read_model(
+    signers: Signers, superuser: psycopg.Connection
+) -> None:
+    """Each signature is verified once, when submitted; issuance checks that the document's signatures
+    are those the log recorded, over what they signed then. Someone with the database who puts a row
+    into the signatures read model, not backed by its event, skips nothing: issuance is refused."""
+    demo = signers.demo
+    forged, other = demo.rosters["7A1"][:2]
+    await sign_all(signers, forged)
+    await sign_all(signers, other)
+    table = "hocba_read.signatures"
+    where = "school_id = %s AND year = %s AND student_id = %s AND role = 'HOMEROOM_TEACHER' AND seq_to IS NULL"
+    [(theirs,)] = superuser.execute(f"SELECT element FROM {table} WHERE {where}", (demo.school, YEAR, other))
+    # the other student's homeroom signature, valid in itself, put in place of this one's
+    superuser.execute(f"UPDATE {table} SET element = %s WHERE {where}", (theirs, demo.school, YEAR, forged))
+    await helpers.refused(demo.ledger, demo.school, "issuance.invalid", issuing(signers, forged))
+    # a row pointing at a real event, of another student
+    superuser.execute(
+        f"UPDATE {table} SET element = (SELECT element FROM {table} WHERE {where}), "
+        f"position = (SELECT position FROM {table} WHERE {where}) WHERE {where}",
+        (demo.school, YEAR, other, demo.school, YEAR, other, demo.school, YEAR, forged),
+    )
+    await helpers.refused(demo.ledger, demo.school, "issuance.invalid", issuing(signers, forged))
+    assert (await issuing(signers, other)()).type == "hocba.issued"

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from cryptography import x509
@@ -18,19 +20,18 @@ from ledger.format.checkpoint import CheckpointSigner
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log import store
 from ledger.log.append import Ledger, SchoolSession
-from ledger.log.checkpointing import CheckpointPolicy, inclusion_proof, make_checkpoint
+from ledger.log.checkpointing import CheckpointPolicy, inclusion_proofs, make_checkpoint
 from ledger.log.projection import read
 from ledger.school.calendar.checks import calendar_of, summer_pending
+from ledger.school.issuance.kept import Kept
 from ledger.school.issuance.tables import HOCBA_ISSUED, HOCBA_RECEIPT, HOCBA_REVOKED, documents, issued
 from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
-from ledger.school.signatures.queries import pdf_document, xml_document
+from ledger.school.signatures.queries import Documents, load_documents
 from ledger.school.transcripts.hocba import hocba_id
 from ledger.school.years.queries import holds
-from signing.pdf.verify import verify_pdf
 from signing.xml import document as hocba_xml
 from signing.xml import receipt
-from signing.xml import verify as xml_verify
 
 
 async def store_document(conn: AsyncConnection, school: str, content: bytes, media_type: str) -> str:
@@ -54,19 +55,39 @@ async def issue_hocba(
     """The clerk issues one student's học bạ for a year: `hocba.issued` names the signed document's
     digest and the PDF; then the school's ledger signs a checkpoint over it, and the XML with its
     ledger receipt is stored and named by `hocba.receipt`. Returns the issuance event."""
+    [event] = await issue_hocbas(ledger, school, actor, year, [student], trusted_roots, crls, signer, policy)
+    return event
+
+
+async def issue_hocbas(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    year: str,
+    students: Sequence[str],
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    signer: CheckpointSigner,
+    policy: CheckpointPolicy | None = None,
+) -> list[Event]:
+    """The clerk issues the học bạ of several students of a year (a class, usually), all or none, as
+    `issue_hocba` does one: their documents are read in one set of queries, and one checkpoint covers
+    every issuance of the batch. Returns the issuance events, in the order of `students`."""
     async with ledger.engine.connect() as conn:
         pending = [
             r
-            for r in await read(conn, issued, school, hocba_id=hocba_id(school, year, student), status="issued")
-            if r["xml_sha256"] is None
+            for r in await read(conn, issued, school, year=year, status="issued")
+            if r["xml_sha256"] is None and r["student_id"] in set(students)
         ]
         recorded = await store.find_events(conn, school, [UUID(r["event_id"]) for r in pending]) if pending else {}
     # An issuance whose receipt was not stored (the process stopped in between) is completed, not repeated.
-    event = next(iter(recorded.values()), None) or await _issue(
-        ledger, school, actor, year, student, trusted_roots, crls
-    )
-    await attach_receipt(ledger, school, event, signer, policy)
-    return event
+    done = {e.payload["student"]: e for e in recorded.values()}
+    fresh = [s for s in students if s not in done]
+    if fresh:
+        done |= {e.payload["student"]: e for e in await _issue(ledger, school, actor, year, fresh, trusted_roots, crls)}
+    events = [done[s] for s in students]
+    await attach_receipts(ledger, school, events, signer, policy)
+    return events
 
 
 async def _issue(
@@ -74,10 +95,10 @@ async def _issue(
     school: str,
     actor: Actor,
     year: str,
-    student: str,
+    students: Sequence[str],
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
-) -> Event:
+) -> list[Event]:
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
         today = session.now().astimezone(VN_TZ).date()
@@ -89,57 +110,80 @@ async def _issue(
                 field="actor",
                 rule="Điều 24.5",
             )
-        ident = hocba_id(session.school, year, student)
-        previous = await read(session.conn, issued, session.school, hocba_id=ident)
-        standing = [r for r in previous if r["status"] == "issued"]
-        if standing:
-            raise Conflict(
-                "issuance.exists",
-                "Học bạ này đã được ban hành; muốn thay thế, hãy thu hồi bản đã ban hành trước (Điều 25.3).",
-                "This học bạ is already issued; to replace it, revoke the issued one first (Điều 25.3).",
-                field="student",
-                issuance=standing[0]["issuance_id"],
+        before: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in await read(session.conn, issued, session.school, year=year):
+            before[row["hocba_id"]].append(row)
+        documents = await load_documents(session.conn, session.school, year, students)
+        kept = await Kept.load(session.conn, session.school, documents)
+        made = []
+        for student in students:
+            ident = hocba_id(session.school, year, student)
+            made.append(
+                await _issued(session, actor, year, student, before[ident], documents, kept, today, trusted_roots, crls)
             )
-        root, rows = await xml_document(session.conn, session.school, year, student)
-        if "ORGANISATION" not in {r["role"] for r in rows}:
-            raise Refused(
-                "issuance.unsigned",
-                "Học bạ chưa đủ chữ ký: giáo viên bộ môn, giáo viên chủ nhiệm, hiệu trưởng và dấu của nhà trường.",
-                "The học bạ lacks signatures: subject teachers, homeroom teacher, principal and the school seal.",
-                field="student",
-                rule="Điều 18, 24.5",
-            )
-        xml_report = await xml_verify.verify_xml(hocba_xml.to_bytes(root), trusted_roots, crls)
-        pdf_bytes, pdf_rows = await pdf_document(session.conn, session.school, year, student)
-        pdf_report = await verify_pdf(pdf_bytes, trusted_roots, crls)
-        problems = [f for report in (xml_report, pdf_report) for s in report.signatures for f in s.findings]
-        problems += [f for report in (xml_report, pdf_report) for f in report.findings]
-        if not xml_report.ok or not pdf_report.ok or [r["role"] for r in pdf_rows] != ["PRINCIPAL", "ORGANISATION"]:
-            detail = problems[0] if problems else None
-            raise Refused(
-                "issuance.invalid",
-                f"Học bạ chưa thể ban hành: {detail.vi if detail else 'bản PDF chưa được ký và đóng dấu'}",
-                f"The học bạ cannot be issued: {detail.en if detail else 'the PDF is not signed and sealed'}",
-                field="student",
-                rule="Điều 15, 24",
-            )
-        version = len(previous) + 1
-        year_part = root.find(hocba_xml.tag("NamHoc"))
-        payload = {
-            "issuance": f"{ident}-{version}",
-            "hocba_id": ident,
-            "year": year,
-            "student": student,
-            "class": year_part.get("Lop") if year_part is not None else None,
-            "xml_c14n_sha256": receipt.document_digest(root),
-            "pdf_sha256": await store_document(session.conn, session.school, pdf_bytes, "application/pdf"),
-            "issued_on": today.isoformat(),
-            "replaces": previous[-1]["issuance_id"] if previous else None,
-        }
-        return [NewEvent(HOCBA_ISSUED, payload, actor)]
+        return made
 
-    [event] = await ledger.decide(school, decide)
-    return event
+    return await ledger.decide(school, decide)
+
+
+async def _issued(
+    session: SchoolSession,
+    actor: Actor,
+    year: str,
+    student: str,
+    previous: list[dict[str, Any]],
+    documents: Documents,
+    kept: Kept,
+    today: date,
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+) -> NewEvent:
+    """One student's issuance, checked under the school's lock: not already issued, fully signed,
+    and every signature still the one verified when it was submitted, over what it signed then."""
+    ident = hocba_id(session.school, year, student)
+    standing = [r for r in previous if r["status"] == "issued"]
+    if standing:
+        raise Conflict(
+            "issuance.exists",
+            "Học bạ này đã được ban hành; muốn thay thế, hãy thu hồi bản đã ban hành trước (Điều 25.3).",
+            "This học bạ is already issued; to replace it, revoke the issued one first (Điều 25.3).",
+            field="student",
+            issuance=standing[0]["issuance_id"],
+        )
+    root, rows = documents.xml(student)
+    if "ORGANISATION" not in {r["role"] for r in rows}:
+        raise Refused(
+            "issuance.unsigned",
+            "Học bạ chưa đủ chữ ký: giáo viên bộ môn, giáo viên chủ nhiệm, hiệu trưởng và dấu của nhà trường.",
+            "The học bạ lacks signatures: subject teachers, homeroom teacher, principal and the school seal.",
+            field="student",
+            rule="Điều 18, 24.5",
+        )
+    pdf_bytes, pdf_rows = documents.pdf(student)
+    problems = kept.problems(documents, student, root, pdf_bytes, trusted_roots, crls)
+    if problems or [r["role"] for r in pdf_rows] != ["PRINCIPAL", "ORGANISATION"]:
+        detail = problems[0] if problems else None
+        raise Refused(
+            "issuance.invalid",
+            f"Học bạ chưa thể ban hành: {detail.vi if detail else 'bản PDF chưa được ký và đóng dấu'}",
+            f"The học bạ cannot be issued: {detail.en if detail else 'the PDF is not signed and sealed'}",
+            field="student",
+            rule="Điều 15, 24",
+        )
+    version = len(previous) + 1
+    year_part = root.find(hocba_xml.tag("NamHoc"))
+    payload = {
+        "issuance": f"{ident}-{version}",
+        "hocba_id": ident,
+        "year": year,
+        "student": student,
+        "class": year_part.get("Lop") if year_part is not None else None,
+        "xml_c14n_sha256": receipt.document_digest(root),
+        "pdf_sha256": await store_document(session.conn, session.school, pdf_bytes, "application/pdf"),
+        "issued_on": today.isoformat(),
+        "replaces": previous[-1]["issuance_id"] if previous else None,
+    }
+    return NewEvent(HOCBA_ISSUED, payload, actor)
 
 
 async def attach_receipt(
@@ -147,34 +191,62 @@ async def attach_receipt(
 ) -> Event:
     """Sign a checkpoint over the issuance event, put the receipt into the issued XML, store it, and
     record its hash (`hocba.receipt`)."""
+    [recorded] = await attach_receipts(ledger, school, [event], signer, policy)
+    return recorded
 
+
+async def attach_receipts(
+    ledger: Ledger,
+    school: str,
+    events: Sequence[Event],
+    signer: CheckpointSigner,
+    policy: CheckpointPolicy | None = None,
+) -> list[Event]:
+    """`attach_receipt` for several issuance events of one year, under one checkpoint."""
+    if not events:
+        return []
     checkpoint = await make_checkpoint(ledger.engine, school, signer, ledger.clock, policy=policy)
     assert checkpoint is not None
-    assert checkpoint.tree_size >= event.seq
-    p = event.payload
+    assert checkpoint.tree_size >= max(event.seq for event in events)
+    [year] = {event.payload["year"] for event in events}
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
-        rows = await read(session.conn, issued, session.school, issuance_id=p["issuance"])
-        if rows and rows[0]["xml_sha256"] is not None:
+        receipted = {
+            r["issuance_id"]
+            for r in await read(session.conn, issued, session.school, year=year)
+            if r["xml_sha256"] is not None
+        }
+        waiting = [e for e in events if e.payload["issuance"] not in receipted]
+        if not waiting:
             return []
-        root, _ = await xml_document(session.conn, session.school, p["year"], p["student"])
-        if receipt.document_digest(root) != p["xml_c14n_sha256"]:
-            raise Conflict(
-                "issuance.changed",
-                "Học bạ đã thay đổi từ khi ban hành; hãy thu hồi và ban hành lại.",
-                "The học bạ changed since it was issued; revoke it and issue it again.",
-                field="issuance",
+        documents = await load_documents(session.conn, session.school, year, [e.payload["student"] for e in waiting])
+        proofs = await inclusion_proofs(session.conn, session.school, [e.seq for e in waiting], checkpoint.tree_size)
+        made = []
+        for event in waiting:
+            p = event.payload
+            root, _ = documents.xml(p["student"])
+            if receipt.document_digest(root) != p["xml_c14n_sha256"]:
+                raise Conflict(
+                    "issuance.changed",
+                    "Học bạ đã thay đổi từ khi ban hành; hãy thu hồi và ban hành lại.",
+                    "The học bạ changed since it was issued; revoke it and issue it again.",
+                    field="issuance",
+                )
+            receipt.attach(
+                root,
+                seq=event.seq,
+                prev_hash=event.prev_hash,
+                body=event.body,
+                checkpoint=checkpoint,
+                proof=proofs[event.seq],
             )
-        proof = await inclusion_proof(session.conn, session.school, event.seq, checkpoint.tree_size)
-        receipt.attach(
-            root, seq=event.seq, prev_hash=event.prev_hash, body=event.body, checkpoint=checkpoint, proof=proof
-        )
-        digest = await store_document(session.conn, session.school, hocba_xml.to_bytes(root), "application/xml")
-        payload = {"issuance": p["issuance"], "xml_sha256": digest, "checkpoint_tree_size": checkpoint.tree_size}
-        return [NewEvent(HOCBA_RECEIPT, payload, event.actor)]
+            digest = await store_document(session.conn, session.school, hocba_xml.to_bytes(root), "application/xml")
+            payload = {"issuance": p["issuance"], "xml_sha256": digest, "checkpoint_tree_size": checkpoint.tree_size}
+            made.append(NewEvent(HOCBA_RECEIPT, payload, event.actor))
+        return made
 
-    [recorded] = await ledger.decide(school, decide) or [event]
-    return recorded
+    recorded = {e.payload["issuance"]: e for e in await ledger.decide(school, decide)}
+    return [recorded.get(e.payload["issuance"], e) for e in events]
 
 
 async def revoke_hocba(ledger: Ledger, school: str, actor: Actor, issuance_id: str, reason: str) -> Event:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from cryptography import x509
@@ -19,7 +19,6 @@ from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
 from ledger.school.rules.roles import Role
 from ledger.school.signatures.tables import CERTIFICATE_REGISTERED, CERTIFICATE_REVOKED, certificates
-from ledger.school.transcripts.views import load_student_year
 from ledger.school.years.queries import holds, roster
 from ledger.school.years.tables import staff
 from signing.x509.certs import issued_by, san_uris
@@ -116,12 +115,19 @@ async def revoke_certificate(
     return await ledger.decide(school, decide)
 
 
-async def registered_certificate(session: SchoolSession, wrapper: Any, signed_at: datetime) -> dict[str, Any]:
+async def registered_certificate(
+    session: SchoolSession, wrapper: Any, signed_at: datetime, known: dict[str, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     """The school's registration of the certificate that made the signature in `wrapper` (a ChuKy),
-    which must not have been revoked at the signing time (Điều 9.4, 13)."""
+    which must not have been revoked at the signing time (Điều 9.4, 13). `known` keeps the
+    registrations read for a batch of signatures, by fingerprint."""
     cert = xml_verify.first_certificate(wrapper.find(f"{{{hocba_xml.DS}}}Signature"))
     assert cert is not None
-    registered = await read(session.conn, certificates, session.school, fingerprint=fingerprint(cert))
+    digest = fingerprint(cert)
+    known = {} if known is None else known
+    if digest not in known:
+        known[digest] = await read(session.conn, certificates, session.school, fingerprint=digest)
+    registered = known[digest]
     if not registered:
         raise signature_refusal(
             "certificate.unregistered",
@@ -134,43 +140,63 @@ async def registered_certificate(session: SchoolSession, wrapper: Any, signed_at
     return registered[0]
 
 
-async def check_holder(
-    session: SchoolSession,
-    actor: Actor,
-    role: str,
-    holder: str,
-    year: str,
-    student: str,
-    subject: str | None,
-    signed_at: datetime,
-    *,
-    in_place: bool = False,
-) -> None:
-    """The signer is the certificate's holder and holds the role for this student at signing time
-    (`in_place`: the signer signs for a departed teacher, and was found entitled to, Điều 18.5, 18.7)."""
+class Holders:
+    """Who holds which role, and who is in which class, as a batch of signatures is checked: each
+    assignment and roster is read once for the batch (a class's signatures share them)."""
 
-    user, day = str(actor.user), signed_at.astimezone(VN_TZ).date()
-    class_id = (await load_student_year(session.conn, session.school, year, student)).class_id
-    if role == "ORGANISATION":
-        ok = holder == "organisation" and await holds(session, user, Role.CLERK, day)
-    elif holder != user:
-        ok = False
-    elif in_place:
-        ok = True
-    elif role == "SUBJECT_TEACHER":
-        ok = await holds(session, user, Role.SUBJECT_TEACHER, day, year=year, class_id=class_id, subject=subject)
-    elif role == "HOMEROOM_TEACHER":
-        ok = await holds(session, user, Role.HOMEROOM_TEACHER, day, year=year, class_id=class_id)
-    else:
-        ok = await holds(session, user, Role.PRINCIPAL, day) or await holds(session, user, Role.LEADERSHIP, day)
-    if not ok:
-        raise Refused(
-            "signature.not_assigned",
-            f"{user} không giữ vai trò {role} cho học sinh này vào ngày {day.isoformat()}, hoặc chứng thư số "
-            "không phải của người này.",
-            f"{user} does not hold {role} for this student on {day.isoformat()}, or the certificate is not theirs.",
-            field="actor",
-            rule="Điều 18",
-        )
-    if student not in await roster(session, year, class_id):
-        raise NotFound("student.not_enrolled", "học sinh không học lớp này", "the student is not in this class")
+    def __init__(self, session: SchoolSession) -> None:
+        self.session = session
+        self._held: dict[tuple[Any, ...], bool] = {}
+        self._rosters: dict[tuple[str, str], list[str]] = {}
+
+    async def holds(self, user: str, role: Role, day: date, **scope: Any) -> bool:
+        key = (user, role, day, *sorted(scope.items()))
+        if key not in self._held:
+            self._held[key] = await holds(self.session, user, role, day, **scope)
+        return self._held[key]
+
+    async def roster(self, year: str, class_id: str) -> list[str]:
+        if (year, class_id) not in self._rosters:
+            self._rosters[(year, class_id)] = await roster(self.session, year, class_id)
+        return self._rosters[(year, class_id)]
+
+    async def check(
+        self,
+        actor: Actor,
+        role: str,
+        holder: str,
+        year: str,
+        class_id: str,
+        student: str,
+        subject: str | None,
+        signed_at: datetime,
+        *,
+        in_place: bool = False,
+    ) -> None:
+        """The signer is the certificate's holder and holds the role for this student (of `class_id`)
+        at signing time (`in_place`: the signer signs for a departed teacher, and was found entitled
+        to, Điều 18.5, 18.7)."""
+        user, day = str(actor.user), signed_at.astimezone(VN_TZ).date()
+        if role == "ORGANISATION":
+            ok = holder == "organisation" and await self.holds(user, Role.CLERK, day)
+        elif holder != user:
+            ok = False
+        elif in_place:
+            ok = True
+        elif role == "SUBJECT_TEACHER":
+            ok = await self.holds(user, Role.SUBJECT_TEACHER, day, year=year, class_id=class_id, subject=subject)
+        elif role == "HOMEROOM_TEACHER":
+            ok = await self.holds(user, Role.HOMEROOM_TEACHER, day, year=year, class_id=class_id)
+        else:
+            ok = await self.holds(user, Role.PRINCIPAL, day) or await self.holds(user, Role.LEADERSHIP, day)
+        if not ok:
+            raise Refused(
+                "signature.not_assigned",
+                f"{user} không giữ vai trò {role} cho học sinh này vào ngày {day.isoformat()}, hoặc chứng thư số "
+                "không phải của người này.",
+                f"{user} does not hold {role} for this student on {day.isoformat()}, or the certificate is not theirs.",
+                field="actor",
+                rule="Điều 18",
+            )
+        if student not in await self.roster(year, class_id):
+            raise NotFound("student.not_enrolled", "học sinh không học lớp này", "the student is not in this class")

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+import hashlib
+import json
+from collections import OrderedDict, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.log.projection import read
 from ledger.school.signatures.tables import signatures
-from ledger.school.transcripts.hocba import document_model
+from ledger.school.transcripts.hocba import document_models
 from signing.pdf.render import render_hocba
 from signing.xml import document as hocba_xml
 
@@ -22,32 +27,102 @@ async def current_signatures(
     return sorted(rows, key=lambda r: r["position"])
 
 
+_RENDERED: OrderedDict[str, bytes] = OrderedDict()
+_RENDERED_KEPT = 128  # a class and some: the PDFs a batch renders before and under the school's lock
+
+
+def rendered(model: Mapping[str, Any]) -> bytes:
+    """The PDF rendering of a document model. Rendering is a function of the model alone (the same
+    data always renders the same bytes), so the last renderings are kept by the model's digest: a
+    PDF prepared for its signer, checked when submitted and issued is rendered once."""
+    key = hashlib.sha256(json.dumps(model, sort_keys=True, default=str).encode()).hexdigest()
+    data = _RENDERED.get(key)
+    if data is None:
+        data = render_hocba(model)
+        _RENDERED[key] = data
+        while len(_RENDERED) > _RENDERED_KEPT:
+            _RENDERED.popitem(last=False)
+    else:
+        _RENDERED.move_to_end(key)
+    return data
+
+
+@dataclass(frozen=True)
+class Documents:
+    """The học bạ of several students of one year as they stand: each document model, built once, and
+    the signatures that are not stale, in order, by format ("xml", "pdf"). Loaded in one set of
+    queries for a class, whatever its size; every XML and PDF a signature's check or an issuance
+    needs is made from it."""
+
+    year: str
+    models: Mapping[str, dict[str, Any]]
+    rows: Mapping[tuple[str, str], list[dict[str, Any]]]  # (student, format) -> signatures in order
+
+    def signatures(self, student: str, fmt: str = "xml") -> list[dict[str, Any]]:
+        return self.rows.get((student, fmt), [])
+
+    def xml(self, student: str, *, issued_on: str | None = None) -> tuple[Any, list[dict[str, Any]]]:
+        """The XML học bạ as it stands now: the data, the issuance part once sealed, and the
+        signatures that are not stale, in order."""
+        rows = self.signatures(student)
+        sealed = next((r["issued_on"] for r in rows if r["role"] == "ORGANISATION"), None)
+        on = sealed or issued_on
+        root = hocba_xml.build(
+            self.models[student],
+            issuance={"date": on} if on else None,
+            signatures=[base64.b64decode(r["element"]) for r in rows],
+        )
+        return root, rows
+
+    def pdf(self, student: str) -> tuple[bytes, list[dict[str, Any]]]:
+        """The PDF học bạ as it stands: the rendering of the current data, then each recorded
+        signature's revision, in order (a PDF signature appends a revision and leaves the earlier
+        bytes as they were)."""
+        model = self.models[student]
+        in_place = signed_in_place(self.signatures(student), model)
+        if in_place:
+            model = {**model, "years": [{**model["years"][0], "in_place": in_place}, *model["years"][1:]]}
+        data = rendered(model)
+        rows = self.signatures(student, "pdf")
+        for row in rows:
+            data += base64.b64decode(row["element"])
+        return data, rows
+
+    def class_of(self, student: str) -> str:
+        return str(self.models[student]["years"][0]["class"])
+
+
+async def load_documents(conn: AsyncConnection, school: str, year: str, students: Sequence[str]) -> Documents:
+    """The học bạ of `students` (of one year) as they stand, in one set of queries."""
+    models = await document_models(conn, school, year, students)
+    query = select(signatures).where(
+        signatures.c.school_id == school,
+        signatures.c.year == year,
+        signatures.c.student_id.in_(list(students)),
+        signatures.c.stale.is_(False),
+        signatures.c.seq_to.is_(None),
+    )
+    rows: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in sorted((await conn.execute(query)).mappings(), key=lambda r: r["position"]):
+        public = {k: v for k, v in row.items() if k not in {"school_id", "seq_from", "seq_to"}}
+        rows[(row["student_id"], row["format"])].append(public)
+    return Documents(year, models, dict(rows))
+
+
 async def xml_document(
     conn: AsyncConnection, school: str, year: str, student: str, *, issued_on: str | None = None
 ) -> tuple[Any, list[dict[str, Any]]]:
-    """The XML học bạ as it stands now: the data, the issuance part once sealed, and the signatures
-    that are not stale, in order."""
-    model = await document_model(conn, school, year, student)
-    rows = await current_signatures(conn, school, year, student)
-    sealed = next((r["issued_on"] for r in rows if r["role"] == "ORGANISATION"), None)
-    on = sealed or issued_on
-    root = hocba_xml.build(
-        model,
-        issuance={"date": on} if on else None,
-        signatures=[base64.b64decode(r["element"]) for r in rows],
-    )
-    return root, rows
+    """The XML học bạ of one student as it stands now (Documents.xml)."""
+    return (await load_documents(conn, school, year, [student])).xml(student, issued_on=issued_on)
 
 
-async def signed_in_place(
-    conn: AsyncConnection, school: str, year: str, student: str, model: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """The current XML signatures made in a departed teacher's place (Điều 18.5, 18.7), by name, as
-    their KyThay says (checked against the signed one when recorded): the role, the subject's name,
-    who signed, for whom, the decision."""
+def signed_in_place(rows: Sequence[Mapping[str, Any]], model: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The current XML signatures (`rows`) made in a departed teacher's place (Điều 18.5, 18.7), by
+    name, as their KyThay says (checked against the signed one when recorded): the role, the
+    subject's name, who signed, for whom, the decision."""
     names = {s["code"]: s["name"] for s in model["years"][0]["subjects"]}
     found = []
-    for row in await current_signatures(conn, school, year, student):
+    for row in rows:
         wrapper = hocba_xml.parse(base64.b64decode(row["element"]))
         named = hocba_xml.substitution_of(wrapper)
         if named is None:
@@ -67,15 +142,5 @@ async def signed_in_place(
 async def pdf_document(
     conn: AsyncConnection, school: str, year: str, student: str
 ) -> tuple[bytes, list[dict[str, Any]]]:
-    """The PDF học bạ as it stands: the rendering of the current data, then each recorded signature's
-    revision, in order (a PDF signature appends a revision and leaves the earlier bytes as they were)."""
-
-    model = await document_model(conn, school, year, student)
-    rows = await current_signatures(conn, school, year, student, "pdf")
-    in_place = await signed_in_place(conn, school, year, student, model)
-    if in_place:
-        model = {**model, "years": [{**model["years"][0], "in_place": in_place}, *model["years"][1:]]}
-    data = render_hocba(model)
-    for row in rows:
-        data += base64.b64decode(row["element"])
-    return data, rows
+    """The PDF học bạ of one student as it stands (Documents.pdf)."""
+    return (await load_documents(conn, school, year, [student])).pdf(student)

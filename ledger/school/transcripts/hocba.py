@@ -4,7 +4,7 @@ render it, and the same data always renders the same bytes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.log.projection import read
 from ledger.school.schools.tables import schools
-from ledger.school.transcripts.views import load_student_year
+from ledger.school.transcripts.views import StudentYearView, load_views
 from ledger.school.years.tables import assignments, staff
 
 
@@ -29,16 +29,16 @@ def _number(value: Any) -> str | None:
     return str(value)
 
 
-async def _holder(conn: AsyncConnection, school: str, role: str, on: date, **scope: Any) -> str | None:
-    """The name of the staff member who holds `role` (for this scope) on a day."""
-    for grant in await read(conn, assignments, school, role=role, **scope):
+def _holder(grants: list[dict[str, Any]], names: Mapping[str, str], on: date, **scope: Any) -> str | None:
+    """The name of the staff member who holds a role (among `grants`, for this scope) on a day."""
+    for grant in grants:
         if (
-            not grant["pending"]
+            all(grant[k] == v for k, v in scope.items())
+            and not grant["pending"]
             and grant["valid_from"] <= on
             and (grant["valid_to"] is None or on <= grant["valid_to"])
         ):
-            people = await read(conn, staff, school, staff_id=grant["staff_id"])
-            return str(people[0]["full_name"]) if people else str(grant["staff_id"])
+            return names.get(grant["staff_id"], str(grant["staff_id"]))
     return None
 
 
@@ -71,9 +71,40 @@ def student_part(student: str, profile: Mapping[str, Any]) -> dict[str, Any]:
 async def document_model(
     conn: AsyncConnection, school: str, year: str, student: str, *, as_of: int | None = None
 ) -> dict[str, Any]:
-    view = await load_student_year(conn, school, year, student, as_of)
-    result = view.to_json()
+    """One student's học bạ document model."""
+    return (await document_models(conn, school, year, [student], as_of=as_of))[student]
+
+
+async def document_models(
+    conn: AsyncConnection, school: str, year: str, students: Sequence[str], *, as_of: int | None = None
+) -> dict[str, dict[str, Any]]:
+    """The học bạ document models of several students of one year (a class, usually), by student,
+    read in one set of queries whatever their number."""
+    views = await load_views(conn, school, year, list(students), as_of)
+    registered = await school_part(conn, school)
     year_end = date(int(year[-4:]), 5, 31)
+    homerooms = await read(conn, assignments, school, role="HOMEROOM_TEACHER", year=year)
+    principals = await read(conn, assignments, school, role="PRINCIPAL")
+    names = {row["staff_id"]: str(row["full_name"]) for row in await read(conn, staff, school)}
+    principal = _holder(principals, names, year_end)
+    return {
+        view.student["student_id"]: _model(
+            school, year, view, registered, _holder(homerooms, names, year_end, class_id=view.class_id), principal
+        )
+        for view in views
+    }
+
+
+def _model(
+    school: str,
+    year: str,
+    view: StudentYearView,
+    registered: Mapping[str, Any],
+    homeroom_teacher: str | None,
+    principal: str | None,
+) -> dict[str, Any]:
+    result = view.to_json()
+    student = str(view.student["student_id"])
     subjects = []
     for line in view.lines:
         outcome = result["subjects"][line.code]
@@ -90,10 +121,9 @@ async def document_model(
             }
         )
     learning, conduct = result["learning"], result["conduct"]
-    registered = await school_part(conn, school)
     return {
         "hocba_id": hocba_id(school, year, student),
-        "school": registered,
+        "school": dict(registered),
         "student": student_part(student, view.student),
         "years": [
             {
@@ -116,13 +146,11 @@ async def document_model(
                 },
                 "absences": _absences(view.absences),
                 "homeroom_comment": view.homeroom_comments.get("year") or view.homeroom_comments.get("2") or "",
-                "homeroom_teacher": await _holder(
-                    conn, school, "HOMEROOM_TEACHER", year_end, year=year, class_id=view.class_id
-                ),
+                "homeroom_teacher": homeroom_teacher,
                 "promotion": result["promotion_vi"],
                 "award": result["award_vi"],
                 "corrections": result["corrections"],
-                "principal": {"name": await _holder(conn, school, "PRINCIPAL", year_end), "date": None},
+                "principal": {"name": principal, "date": None},
             }
         ],
     }
