@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -23,10 +24,11 @@ from api.pages.toolkit import (
 from api.v1.params import SchoolId
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
+from ledger.base.clock import VN_TZ, format_time
 from ledger.base.errors import DomainError, ValidationError
 from ledger.log.projection import read
-from ledger.school.calendar.commands import set_lock
-from ledger.school.calendar.model import Calendar, LockScope
+from ledger.school.calendar.commands import set_calendar, set_lock
+from ledger.school.calendar.model import Calendar, LockScope, calendar_from, default_calendar
 from ledger.school.calendar.tables import calendars, locks, reopenings
 from ledger.school.years.tables import classes
 
@@ -65,10 +67,69 @@ async def _calendar(
         locks=shown_locks,
         reopenings=reopened,
         can_lock=may(principal_or_none(request), "lock.set"),
+        can_set=may(principal_or_none(request), "calendar.set"),
+        draft=calendar or default_calendar(year, ""),
         now=now,
         class_ids=sorted(await _class_ids(runtime, school, year)),
         **extra,
     )
+
+
+def _day_start(text: str, field: str) -> datetime:
+    return datetime.combine(_date(text, field), time.min, VN_TZ)
+
+
+def _day_end(text: str, field: str) -> datetime:
+    return datetime.combine(_date(text, field), time.max, VN_TZ)
+
+
+def _date(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError("calendar.date", "ngày không hợp lệ", "not a date", field=field) from None
+
+
+def calendar_of_form(year: str, form: dict[str, str]) -> Calendar:
+    """The calendar the principal's form gives: each term's first and last day, each entry window
+    from the start of its first day to the end of its last, the close and the final date at the end
+    of their days, and the decision that sets them."""
+    changes: dict[str, Any] = {
+        "terms": {t: {"starts": form.get(f"t{t}-starts", ""), "ends": form.get(f"t{t}-ends", "")} for t in "12"},
+        "entry": {
+            t: {
+                "opens": format_time(_day_start(form.get(f"e{t}-opens", ""), f"entry.{t}.opens")),
+                "closes": format_time(_day_end(form.get(f"e{t}-closes", ""), f"entry.{t}.closes")),
+            }
+            for t in "12"
+        },
+        "close": format_time(_day_end(form.get("close", ""), "close")),
+        "final": format_time(_day_end(form.get("final", ""), "final")),
+    }
+    for t in "12":
+        for part in ("starts", "ends"):
+            _date(changes["terms"][t][part], f"terms.{t}.{part}")
+    return calendar_from(year, form.get("order", ""), changes)
+
+
+@post(
+    SCHOOL_PAGE + "/lich/ban-hanh",
+    operation_id="page_calendar_set",
+    opt=page("calendar.set"),
+    status_code=303,
+    include_in_schema=False,
+)
+async def calendar_set_page(request: Request[Any, Any, Any], state: State, school: SchoolId) -> Response[Any]:
+    """The principal sets the year's calendar on the page, as through the API: a date that has passed
+    is never moved (Điều 25), and a refusal says which and why."""
+    form = await form_of(request)
+    year = need_year(request)
+    try:
+        calendar = calendar_of_form(year, form)
+        await set_calendar(ledger_of(state), school, actor_for(principal_of(request), "PRINCIPAL"), calendar)
+    except DomainError as error:
+        return await _calendar(request, state, school, error.status, typed=form, **refusal_message(request, error))
+    return Redirect(f"/truong/{school}/lich?year={year}&ban-hanh=1", status_code=303)
 
 
 async def _class_ids(runtime: Runtime, school: str, year: str) -> list[str]:
@@ -78,7 +139,14 @@ async def _class_ids(runtime: Runtime, school: str, year: str) -> list[str]:
 
 @get(SCHOOL_PAGE + "/lich", operation_id="page_calendar", opt=page("calendar.read"), include_in_schema=False)
 async def calendar_page(request: Request[Any, Any, Any], state: State, school: SchoolId) -> Template:
-    done = text_of(request)["lock_done"] if request.query_params.get("xong") else None
+    query = request.query_params
+    done = (
+        text_of(request)["lock_done"]
+        if query.get("xong")
+        else text_of(request)["calendar_done"]
+        if query.get("ban-hanh")
+        else None
+    )
     return await _calendar(request, state, school, notice=done)
 
 

@@ -10,7 +10,7 @@ from litestar.static_files import create_static_files_router
 from api.http.scope import PUBLIC
 from api.pages.audit import access_log, audit_page, audit_verify, charts, timeline
 from api.pages.board import board, board_sign
-from api.pages.calendar import calendar_page, lock_page
+from api.pages.calendar import calendar_page, calendar_set_page, lock_page
 from api.pages.family import report_card, student_document, student_page
 from api.pages.homeroom import homeroom_page, homeroom_save
 from api.pages.inbox import decide, inbox
@@ -85,6 +85,7 @@ def page_router() -> Router:
         homeroom_save,
         summary_page,
         report_card,
+        calendar_set_page,
     ]
     return Router(
         path="/",

@@ -94,6 +94,12 @@ TEXT: dict[str, dict[str, str]] = {
         "progress_legend": "✓ giáo viên đã ký bảng điểm (Điều 18.3); ⟳ có điểm ghi sau khi ký, cần ký lại; "
         "“quá hạn”: đã hết thời hạn nhập mà còn thiếu điểm.", "changed_after_signing": "Có thay đổi sau khi ký",
         "sheet_is_signed": "Đã ký", "late": "quá hạn",
+        "set_calendar": "Ban hành lịch năm học", "set_calendar_help": "Hiệu trưởng ban hành thời gian từng học kì, "
+        "thời hạn nhập điểm, ngày khóa sổ và ngày cuối cùng được điều chỉnh (Điều 25, 33.3c). Ngày đã qua không "
+        "thể dời; thời hạn nhập đóng vào cuối ngày được chọn.", "term_starts": "Ngày bắt đầu học kì",
+        "term_ends": "Ngày kết thúc học kì", "entry_opens": "Mở nhập điểm từ ngày", "entry_closes": "Đóng nhập điểm "
+        "vào cuối ngày", "issue_calendar": "Ban hành", "order_example": "Quyết định số …/QĐ-THCS ngày …",
+        "calendar_done": "Đã ban hành lịch năm học.",
         "report_card": "Phiếu báo kết quả học tập và rèn luyện", "result": "Kết quả", "homeroom_says": "Nhận xét "
         "của giáo viên chủ nhiệm", "parent_signs": "Cha mẹ học sinh (ký, ghi rõ họ tên)",
         "homeroom_signs": "Giáo viên chủ nhiệm (ký, ghi rõ họ tên)", "print_card": "Phiếu báo để in",
@@ -274,6 +280,12 @@ TEXT: dict[str, dict[str, str]] = {
         "progress_legend": "✓ signed by its teacher (Điều 18.3); ⟳ changed after signing, to be signed again; "
         "“late”: the entry window has closed with cells still empty.", "changed_after_signing": "Changed after signing",
         "sheet_is_signed": "Signed", "late": "late",
+        "set_calendar": "Set the year's calendar", "set_calendar_help": "The principal sets each term's dates, the "
+        "entry windows, the close and the final date for corrections (Điều 25, 33.3c). A date that has passed "
+        "cannot be moved; an entry window closes at the end of the day chosen.", "term_starts": "Term starts",
+        "term_ends": "Term ends", "entry_opens": "Entry opens on", "entry_closes": "Entry closes at the end of",
+        "issue_calendar": "Set", "order_example": "Decision no. …/QĐ-THCS of …",
+        "calendar_done": "The year's calendar is set.",
         "report_card": "Report of results and conduct", "result": "Result", "homeroom_says": "The homeroom "
         "teacher's comment", "parent_signs": "Parent (signature and full name)",
         "homeroom_signs": "Homeroom teacher (signature and full name)", "print_card": "Report to print",
@@ -468,6 +480,7 @@ OPERATIONS = {
         "page_login": "Trang đăng nhập", "page_login_submit": "Đăng nhập (trang)", "page_logout": "Đăng xuất (trang)",
         "page_people": "Trang nhân sự", "page_portal": "Cổng xác minh", "page_portal_lookup": "Tra cứu học bạ",
         "page_progress": "Trang tiến độ nhập điểm", "page_summary": "Trang tổng hợp kết quả",
+        "page_calendar_set": "Ban hành lịch năm học (trang)",
         "page_report_card": "Phiếu báo kết quả",
         "page_homeroom": "Trang chủ nhiệm",
         "page_homeroom_save": "Lưu trang chủ nhiệm",

@@ -516,6 +516,33 @@ async def test_the_school_summary_counts_every_student_once_per_class_grade_and_
     assert (await teacher.get(f"/truong/{school}/tong-hop?year={year}")).status_code == 403
 
 
+async def test_the_principal_sets_the_calendar_on_the_page_and_a_passed_date_is_never_moved_dieu_25(
+    term: TermSchool, teacher: httpx.AsyncClient, principal: httpx.AsyncClient
+) -> None:
+    """Điều 25, 33.3c: the principal sets the year's dates on the page, as through the API; a date that
+    has passed is not moved, and the page says so; a teacher has no such form."""
+    school, year = term.school, term.demo.year
+    page = await principal.get(f"/truong/{school}/lich?year={year}")
+    assert page.status_code == 200 and labelled(page.text) and "Ban hành lịch năm học" in page.text
+    assert "Ban hành lịch năm học" not in (await teacher.get(f"/truong/{school}/lich?year={year}")).text
+    fields = dict(re.findall(r'name="([te][12]-[a-z]+|close|final)" type="date" required value="([0-9-]+)"', page.text))
+    assert len(fields) == 10, fields
+    later = {**fields, "e2-closes": "2026-05-25", "order": "Quyết định số 12/QĐ-THCS ngày 10/01/2026"}
+    done = await principal.post(f"/truong/{school}/lich/ban-hanh?year={year}", data={"csrf": csrf(page.text), **later})
+    assert done.status_code == 303, done.text
+    shown = (await principal.get(done.headers["location"])).text
+    assert "Đã ban hành lịch năm học." in shown and "25/05/2026" in shown
+    before = await head(term.demo.ledger, school)
+    moved = {**later, "e1-opens": "2025-09-20"}  # term I's window opened in September: a date that has passed
+    refused = await principal.post(f"/truong/{school}/lich/ban-hanh?year={year}", data={"csrf": csrf(shown), **moved})
+    assert refused.status_code in (409, 422) and 'role="alert"' in refused.text and "Điều 25" in refused.text
+    assert 'value="2025-09-20"' in refused.text  # what was typed stays on the form
+    assert await head(term.demo.ledger, school) == before
+    assert (
+        await teacher.post(f"/truong/{school}/lich/ban-hanh?year={year}", data={"csrf": csrf(shown), **later})
+    ).status_code == 403
+
+
 async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, teacher: httpx.AsyncClient) -> None:
     """Điều 18.3: the subject teacher signs the class sheet; Điều 18, 24.5: the homeroom teacher signs
     only after every subject teacher, and the board says who signed what."""
