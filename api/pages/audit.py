@@ -100,14 +100,14 @@ _FIELDS = {
            "excused": "nghỉ có phép", "unexcused": "nghỉ không phép", "comment": "nhận xét", "level": "mức",
            "deadline": "mốc", "at": "lúc", "since": "từ ngày", "until": "đến ngày", "valid_from": "từ ngày",
            "valid_to": "đến ngày", "hocba_id": "số học bạ", "issued_on": "ngày ban hành", "order": "theo lệnh",
-           "decision": "quyết định", "recipients": "số người nhận"},
+           "decision": "quyết định", "recipients": "số người nhận", "text": "nội dung", "period": "kì"},
     "en": {"year": "year", "class": "class", "subject": "subject", "term": "term", "kind": "column", "slot": "entry",
            "value": "value", "student": "student", "reason": "reason", "old_value": "old value",
            "new_value": "new value", "role": "role", "staff": "person", "username": "account",
            "excused": "excused", "unexcused": "unexcused", "comment": "comment", "level": "level",
            "deadline": "deadline", "at": "at", "since": "since", "until": "until", "valid_from": "from",
            "valid_to": "to", "hocba_id": "học bạ", "issued_on": "issued on", "order": "ordered by",
-           "decision": "decision", "recipients": "recipients"},
+           "decision": "decision", "recipients": "recipients", "text": "text", "period": "period"},
 }  # fmt: skip
 _KINDS = {"regular": "ĐĐGtx", "midterm": "ĐĐGgk", "final": "ĐĐGck"}
 _DEADLINES = {"vi": {"close": "khóa sổ cuối năm", "final": "hạn cuối điều chỉnh"}, "en": {}}

@@ -42,9 +42,15 @@ def _subject_rows(view: Any) -> list[dict[str, Any]]:
     ]
 
 
-async def _viewers(conn: Any, school: str, student: str, lang: str, names: dict[str, str]) -> list[dict[str, Any]]:
-    """The latest views of the record by anyone else, by name and what they opened."""
-    rows = await query_access(conn, school, student=student, outcome="allowed", limit=VIEWERS_SHOWN)
+async def _viewers(
+    conn: Any, school: str, student: str, lang: str, names: dict[str, str], me: str
+) -> list[dict[str, Any]]:
+    """The latest views of the record by anyone but the one asking, by name and what they opened."""
+    rows = [
+        row
+        for row in await query_access(conn, school, student=student, outcome="allowed", limit=VIEWERS_SHOWN * 2)
+        if row["username"] != me
+    ][:VIEWERS_SHOWN]
     words = OPERATIONS[lang]
     return [
         {
@@ -80,10 +86,10 @@ async def student_page(
         documents = (
             await read(conn, issued, school, student_id=student, order_by=["issuance_id"])
             if may(principal, "issued.document", student=student)
-            else []
+            else None  # not this reader's to download: the section is not shown
         )
         viewers = (
-            await _viewers(conn, school, student, lang_of(request), names)
+            await _viewers(conn, school, student, lang_of(request), names, principal.username if principal else "")
             if may(principal, "student.viewers", student=student)
             else None
         )
@@ -97,7 +103,7 @@ async def student_page(
         view=view,
         subjects=_subject_rows(view) if view is not None else [],
         result=view.to_json() if view is not None else None,
-        documents=[d for d in reversed(documents)],
+        documents=None if documents is None else list(reversed(documents)),
         viewers=viewers,
     )
 

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.pages.staff import CLASS_PAGE, need_year, roster_names, student_names
-from api.pages.toolkit import form_of, here, may, page, refusal_message, render, text_of
+from api.pages.toolkit import counted, form_of, here, may, page, refusal_message, render, roman, text_of
 from api.v1.params import ClassId, SchoolId, Term
 from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import DomainError
@@ -69,7 +69,7 @@ async def _facts(
 
 
 def _title(facts: dict[str, Any], text: dict[str, str]) -> str:
-    return f"{text['homeroom_page']} — {text['class']} {facts['class_id']}, {text['term']} {facts['term']}"
+    return f"{text['homeroom_page']} — {text['class']} {facts['class_id']}, {text['term']} {roman(facts['term'])}"
 
 
 @get(HOMEROOM_PAGE, operation_id="page_homeroom", opt=page("class.read"), include_in_schema=False)
@@ -77,8 +77,14 @@ async def homeroom_page(
     request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, term: Term
 ) -> Template:
     facts = await _facts(request, state, school, class_id, term)
-    query = request.query_params
-    notice = text_of(request)["saved_homeroom"] % query["luu"] if "luu" in query else None
+    saved = counted(request, "luu")
+    notice = (
+        None
+        if saved is None
+        else text_of(request)["nothing_changed_homeroom"]
+        if saved == "0"
+        else text_of(request)["saved_homeroom"] % saved
+    )
     return render(
         request, "homeroom.html", "homeroom_page", heading=_title(facts, text_of(request)), notice=notice, **facts
     )
@@ -96,11 +102,18 @@ def _changes(form: dict[str, str], facts: dict[str, Any]) -> dict[str, list[tupl
     for s in pupils:
         typed = (field(f"excused-{s}") or "0", field(f"unexcused-{s}") or "0")
         recorded = tuple(str(n) for n in facts["absent"].get(s, (0, 0)))
-        if (field(f"excused-{s}") or field(f"unexcused-{s}")) and typed != recorded:
+        # Fields emptied over a recorded count mean no sessions missed: 0, as typed.
+        if (field(f"excused-{s}") or field(f"unexcused-{s}") or s in facts["absent"]) and typed != recorded:
             changes["absences"].append((s, *(int(n) if n.isdigit() else n for n in typed)))
     for period in facts["periods"]:
         written = [(s, field(f"comment-{period}-{s}")) for s in pupils]
         changes[period] = [(s, t) for s, t in written if t and t != facts["comments"].get((s, period))]
+    changes["cleared"] = [
+        (s, period)
+        for period in facts["periods"]
+        for s in pupils
+        if (s, period) in facts["comments"] and not (field(f"comment-{period}-{s}") or "").strip()
+    ]
     return changes
 
 
@@ -119,6 +132,19 @@ async def homeroom_save(
     form = await form_of(request)
     facts = await _facts(request, state, school, class_id, term)
     year, changes = need_year(request), _changes(form, facts)
+    text = text_of(request)
+    if changes["cleared"]:  # a recorded comment is rewritten, never erased (Điều 34.6)
+        names = ", ".join(facts["names"][s] for s, _ in changes["cleared"])
+        return render(
+            request,
+            "homeroom.html",
+            "homeroom_page",
+            422,
+            heading=_title(facts, text),
+            typed=form,
+            unsaved_note=text["comment_cleared"] % names,
+            **facts,
+        )
     ledger, actor = ledger_of(state), actor_for(principal_of(request), "HOMEROOM_TEACHER")
     parts: list[tuple[str, Callable[[], Awaitable[list[Event]]]]] = []
     if changes["level"]:
@@ -146,7 +172,6 @@ async def homeroom_save(
                 )
 
             parts.append(("part_comments", comments))
-    text = text_of(request)
     saved = 0
     for done, (_name, write) in enumerate(parts):
         try:

@@ -15,10 +15,9 @@ from sqlalchemy import func, select
 
 from api.http.scope import runtime_of
 from api.pages.staff import need_year
-from api.pages.toolkit import SCHOOL_PAGE, page, render
+from api.pages.toolkit import SCHOOL_PAGE, class_order, page, render
 from api.v1.params import SchoolId
 from ledger.app.db import AUDITOR_ROLE
-from ledger.base.vietnamese import collation_key
 from ledger.log.projection import read
 from ledger.school.assessments.tables import assessments
 from ledger.school.calendar.model import Calendar
@@ -46,11 +45,14 @@ class Cell:
 
 
 async def _facts(conn: Any, school: str, year: str) -> dict[str, Any]:
-    t, s = assessments, sheet_signatures
+    t, s, e = assessments, sheet_signatures, enrolments
+    # Only the scores of the pupils in the class now: one who left or moved takes theirs along.
     entered = await conn.execute(
-        select(t.c.class_id, t.c.subject, t.c.term, func.count(), func.max(t.c.seq_from))
+        select(e.c.class_id, t.c.subject, t.c.term, func.count(), func.max(t.c.seq_from))
+        .join(e, (e.c.school_id == t.c.school_id) & (e.c.year == t.c.year) & (e.c.student_id == t.c.student_id))
         .where(t.c.school_id == school, t.c.year == year, t.c.seq_to.is_(None))
-        .group_by(t.c.class_id, t.c.subject, t.c.term)
+        .where(e.c.seq_to.is_(None), e.c.until.is_(None))
+        .group_by(e.c.class_id, t.c.subject, t.c.term)
     )
     signed = await conn.execute(
         select(s.c.class_id, s.c.subject, s.c.term, s.c.seq_from).where(
@@ -70,7 +72,7 @@ async def _facts(conn: Any, school: str, year: str) -> dict[str, Any]:
 
 def board(facts: dict[str, Any], now: Any) -> dict[str, Any]:
     """The board's rows (classes in order), columns (subjects in the học bạ's order) and cells."""
-    class_rows = sorted(facts["classes"], key=lambda c: (c["grade"], collation_key(c["class_id"])))
+    class_rows = sorted(facts["classes"], key=lambda c: (c["grade"], class_order(c["class_id"])))
     by_grade: dict[int, dict[str, Any]] = {}
     for subject in facts["subjects"]:
         by_grade.setdefault(subject["grade"], {})[subject["code"]] = subject

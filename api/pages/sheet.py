@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.pages.staff import SHEET_PAGE, class_subjects, demo_sign, need_year, roster_names, sign_hocba, student_names
 from api.pages.toolkit import (
+    counted,
     form_of,
     here,
     may,
@@ -20,6 +21,7 @@ from api.pages.toolkit import (
     principal_or_none,
     refusal_message,
     render,
+    roman,
     text_of,
 )
 from api.v1.corrections import CorrectionIn, file_correction
@@ -124,7 +126,7 @@ async def _sheet_facts(
 
 def _title(facts: dict[str, Any], text: dict[str, str]) -> str:
     subject = facts["subject"]["name"]
-    return f"{text['sheet']} — {text['class']} {facts['class_id']}, {subject}, {text['term']} {facts['term']}"
+    return f"{text['sheet']} — {text['class']} {facts['class_id']}, {subject}, {text['term']} {roman(facts['term'])}"
 
 
 async def _sheet(
@@ -157,13 +159,14 @@ async def sheet_page(
 ) -> Template:
     text = text_of(request)
     query = request.query_params
+    saved, signed = counted(request, "luu"), counted(request, "ky")
     notice = (
-        text["saved"] % query["luu"]
-        if "luu" in query
+        text["saved"] % saved
+        if saved is not None
         else text["filed"]
         if "dieu-chinh" in query
-        else text["signed_count"] % query["ky"]
-        if "ky" in query
+        else text["signed_count"] % signed
+        if signed is not None
         else None
     )
     return await _sheet(request, state, school, class_id, subject, term, notice=notice)

@@ -14,10 +14,10 @@ from litestar.response import Template
 
 from api.http.scope import entry_of, runtime_of
 from api.pages.staff import need_year
-from api.pages.toolkit import SCHOOL_PAGE, page, render
+from api.pages.toolkit import SCHOOL_PAGE, class_order, page, render
 from api.v1.params import SchoolId
 from ledger.app.db import AUDITOR_ROLE
-from ledger.base.vietnamese import collation_key, number
+from ledger.base.vietnamese import number
 from ledger.log.projection import read
 from ledger.school.rules.tt22 import Level
 from ledger.school.transcripts.views import class_summary
@@ -52,7 +52,7 @@ async def summary_page(request: Request[Any, Any, Any], state: State, school: Sc
     total: Counter[str] = Counter()
     async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         listed = sorted(
-            await read(conn, classes, school, year=year), key=lambda c: (c["grade"], collation_key(c["class_id"]))
+            await read(conn, classes, school, year=year), key=lambda c: (c["grade"], class_order(c["class_id"]))
         )
         for row in listed:
             summary = await class_summary(conn, school, year, row["class_id"])

@@ -87,6 +87,8 @@ TEXT: dict[str, dict[str, str]] = {
         "homeroom_comment_year": "Nhận xét cả năm", "save_homeroom": "Lưu",
         "saved_homeroom": "Đã lưu %s mục vào sổ cái.",
         "homeroom_partly": "Đã lưu: %s. Chưa lưu: %s.", "nothing_word": "không có gì",
+        "nothing_changed_homeroom": "Không có mục nào thay đổi.", "comment_cleared": "Chưa lưu gì: nhận xét đã "
+        "ghi không xóa được, chỉ sửa được nội dung (%s).",
         "part_conduct": "kết quả rèn luyện", "part_absences": "số buổi nghỉ", "part_comments": "nhận xét",
         "excused_days": "Nghỉ có phép", "unexcused_days": "Nghỉ không phép", "homeroom_link": "Chủ nhiệm lớp",
         "progress": "Tiến độ nhập điểm và ký bảng điểm", "progress_help": "Mỗi ô là một bảng điểm lớp × môn × học "
@@ -273,6 +275,8 @@ TEXT: dict[str, dict[str, str]] = {
         "homeroom_comment_year": "Year comment", "save_homeroom": "Save",
         "saved_homeroom": "%s entries saved to the ledger.",
         "homeroom_partly": "Saved: %s. Not saved: %s.", "nothing_word": "nothing",
+        "nothing_changed_homeroom": "Nothing changed.", "comment_cleared": "Nothing saved: a recorded comment "
+        "cannot be erased, only rewritten (%s).",
         "part_conduct": "conduct", "part_absences": "absences", "part_comments": "comments",
         "excused_days": "Absent with leave", "unexcused_days": "Absent without leave", "homeroom_link": "Homeroom",
         "progress": "Grade entry and signing progress", "progress_help": "Each cell is a class × subject × term "

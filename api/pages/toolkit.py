@@ -187,6 +187,25 @@ def score(value: Any, lang: str) -> str:
     return vietnamese.number(text) if lang == "vi" and SCORE_TEXT.match(text) else text
 
 
+def roman(term: Any) -> str:
+    """A term as schools name it: I or II."""
+    return {1: "I", 2: "II", "1": "I", "2": "II"}.get(term, str(term))
+
+
+def counted(request: Request[Any, Any, Any], name: str) -> str | None:
+    """A count carried in the query after a redirect ("?luu=3"), only if it is one: no other text
+    from an address reaches a page's message."""
+    value = request.query_params.get(name, "")
+    return value if value.isdigit() else None
+
+
+def class_order(class_id: str) -> tuple[Any, ...]:
+    """Classes as a school lists them: 6A1, 6A2, …, 6A10, not 6A1, 6A10, 6A2."""
+    return tuple(
+        int(part) if part.isdigit() else vietnamese.collation_key(part) for part in re.split(r"(\d+)", class_id) if part
+    )
+
+
 def place_date(value: datetime) -> str:
     """Today's date line of a paper the school hands out: ngày 05 tháng 02 năm 2026."""
     return vietnamese.date_line(value.astimezone(VN_TZ).date())
@@ -200,7 +219,7 @@ def refusal_message(request: Request[Any, Any, Any], error: DomainError) -> dict
 
 
 def template_filters(engine: JinjaTemplateEngine) -> None:
-    engine.engine.filters.update(when=when, day=day, score=score, date_line=place_date)
+    engine.engine.filters.update(when=when, day=day, score=score, date_line=place_date, roman=roman)
 
 
 def _error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -28,24 +28,21 @@ def compose(
     kind: str, notice: dict[str, Any], student: dict[str, Any], school_name: str, url: str | None
 ) -> tuple[str, str]:
     """The subject and text of a notice, in Vietnamese, naming the student, the class, the year and
-    the school (never their codes), and where to read and check the học bạ."""
+    the school (never their codes, nor the student's personal identifier: e-mail is read by more than
+    the family), and where to read and check the học bạ."""
     name, year, class_id = student["full_name"], notice["year"], notice["class_id"]
     if kind == "issued":
         subject = f"Học bạ năm học {year} của em {name} đã được ban hành"
-        what = (
-            f"{school_name} đã ban hành học bạ số năm học {year} của em {name}, lớp {class_id} "
-            f"(số học bạ {notice['hocba_id']})."
-        )
+        what = f"{school_name} đã ban hành học bạ số năm học {year} của em {name}, lớp {class_id}."
     else:
         subject = f"Học bạ năm học {year} của em {name} đã bị thu hồi"
         what = (
-            f"{school_name} đã thu hồi học bạ số năm học {year} của em {name}, lớp {class_id} "
-            f"(số học bạ {notice['hocba_id']}). Bản đã tải trước đây không còn giá trị; nhà trường sẽ "
-            "ban hành bản thay thế nếu cần."
+            f"{school_name} đã thu hồi học bạ số năm học {year} của em {name}, lớp {class_id}. Bản đã tải "
+            "trước đây không còn giá trị; nhà trường sẽ ban hành bản thay thế nếu cần."
         )
     where = (
-        f"Quý phụ huynh đăng nhập tại {url}/truong/{notice['school_id']}/hoc-sinh/{notice['student_id']} để xem "
-        f"và tải học bạ, và có thể kiểm tra một tệp học bạ tại cổng xác minh {url}/cong-xac-minh."
+        f"Quý phụ huynh đăng nhập tại {url}/truong/{notice['school_id']} để xem và tải học bạ, và có thể "
+        f"kiểm tra một tệp học bạ tại cổng xác minh {url}/cong-xac-minh."
         if url
         else "Quý phụ huynh đăng nhập trang Học bạ số của nhà trường để xem và tải học bạ."
     )

@@ -59,16 +59,20 @@ class SmtpNotifier(LoggingNotifier):
         self.sender_name = sender_name
 
     async def notice(self, school: str, student: str, addresses: Sequence[str], subject: str, body: str) -> None:
-        message = EmailMessage()
-        message["From"] = formataddr((self.sender_name, self.settings.sender))
-        message["To"] = ", ".join(addresses)
-        message["Subject"] = subject
-        message["Message-ID"] = make_msgid(domain=self.settings.sender.rsplit("@", 1)[-1])
-        message.set_content(body, charset="utf-8")
-        await asyncio.to_thread(self._deliver, message)
+        """One message per address: guardians of one child need not be shown each other's address."""
+        messages = []
+        for address in addresses:
+            message = EmailMessage()
+            message["From"] = formataddr((self.sender_name, self.settings.sender))
+            message["To"] = address
+            message["Subject"] = subject
+            message["Message-ID"] = make_msgid(domain=self.settings.sender.rsplit("@", 1)[-1])
+            message.set_content(body, charset="utf-8")
+            messages.append(message)
+        await asyncio.to_thread(self._deliver, messages)
         log.info("notice mailed to a family", school=school, student=student, to=len(addresses))
 
-    def _deliver(self, message: EmailMessage) -> None:
+    def _deliver(self, messages: list[EmailMessage]) -> None:
         s = self.settings
         context = ssl.create_default_context()
         smtp: smtplib.SMTP
@@ -81,7 +85,8 @@ class SmtpNotifier(LoggingNotifier):
                 smtp.starttls(context=context)
             if s.user and s.password_file:
                 smtp.login(s.user, s.password_file.read_text().strip())
-            smtp.send_message(message)
+            for message in messages:
+                smtp.send_message(message)
 
 
 def notifier_for(settings: SmtpSettings | None) -> Notifier:

@@ -83,6 +83,7 @@ async def test_a_guardian_reads_the_results_downloads_the_hoc_ba_and_sees_who_vi
     again = await family.get(f"{page}?year={YEAR}")
     viewers = again.text.split("Ai đã xem hồ sơ của con", 1)[1]
     assert principal_name in viewers and "Hiệu trưởng" in viewers and "Trang kết quả học tập" in viewers
+    assert GUARDIAN not in viewers  # the family's own visits are not listed as someone else's
 
     # Another child's page and files are refused, and each refusal is recorded with the student.
     refused = await family.get(f"/truong/{demo.school}/hoc-sinh/{other}?year={YEAR}")

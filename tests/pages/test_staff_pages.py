@@ -489,6 +489,12 @@ async def test_the_homeroom_teacher_records_conduct_absences_and_comments_on_a_p
             and "Đã lưu: không có gì. Chưa lưu: kết quả rèn luyện, số buổi nghỉ." in changed.text
         )
         assert "Điều 17.3" in changed.text
+        same = await homeroom.post(path, data=form)
+        assert "Không có mục nào thay đổi." in (await homeroom.get(same.headers["location"])).text
+        erased = await homeroom.post(path, data={**form, f"comment-1-{first}": ""})
+        assert erased.status_code == 422 and "nhận xét đã ghi không xóa được" in erased.text
+        forged = await homeroom.get(path + "&luu=Hệ+thống+lỗi")  # no text from an address reaches a message
+        assert "Hệ thống lỗi" not in forged.text and "Đã lưu" not in forged.text
         async with term.runtime.engine().connect() as conn:
             [row] = await read(conn, conduct, school, year=year, term=1, student_id=first)
         assert row["level"] == "Tốt"

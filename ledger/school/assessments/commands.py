@@ -426,7 +426,10 @@ async def record_homeroom_comments(
     year, class_id = identity.school_year(year), identity.class_id(class_id)
     if period not in ("1", "2", "year"):
         raise ValidationError(
-            "comment.period", "kì nhận xét là 1, 2 hoặc year", "the period is 1, 2 or year", field="period"
+            "comment.period",
+            "kì nhận xét là học kì 1, học kì 2 hoặc cả năm (year)",
+            "the period is 1, 2 or year",
+            field="period",
         )
 
     async def load(session: SchoolSession) -> dict[str, str]:

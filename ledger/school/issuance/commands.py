@@ -14,6 +14,7 @@ from cryptography import x509
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ledger.base import vietnamese
 from ledger.base.clock import VN_TZ, format_time
 from ledger.base.errors import Conflict, NotFound, Refused
 from ledger.format.checkpoint import CheckpointSigner
@@ -283,7 +284,8 @@ async def revoke_hocba(ledger: Ledger, school: str, actor: Actor, issuance_id: s
         if now > deadline:
             raise Refused(
                 "issuance.closed",
-                f"Đã qua thời hạn {format_time(deadline)}: học bạ đã ban hành không còn được thu hồi hay thay thế.",
+                f"Đã qua thời hạn {vietnamese.moment(deadline)}: học bạ đã ban hành không còn được thu hồi "
+                "hay thay thế.",
                 f"After {format_time(deadline)} an issued học bạ can no longer be revoked or replaced.",
                 field="issuance",
                 rule="Điều 25.3, 25.4",
