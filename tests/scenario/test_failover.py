@@ -24,6 +24,7 @@ from signing.x509.pki import Pki
 from tests.scenario.test_crash import STUDENTS, Service, recorded, row_of, school_open_today, token, verifies
 from tests.support.helpers import hocba
 from tests.support.patroni import PRIMARY_ROLES, TTL, Etcd, Node, multi_host_url, wait_for
+from tests.support.witnesses import WitnessProcess, witness_process
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +47,14 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Node]]:
         etcd.stop()
 
 
+@pytest.fixture
+def witness(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WitnessProcess]:
+    with witness_process(server_url, tmp_path_factory.mktemp("witness-home")) as running:
+        yield running
+
+
 async def test_a_switchover_then_a_dead_primary_under_writes_lose_nothing_acknowledged(
-    nodes: list[Node], home: Path, pki: Pki, env: dict[str, str], artifacts: Path
+    nodes: list[Node], home: Path, pki: Pki, env: dict[str, str], artifacts: Path, witness: WitnessProcess
 ) -> None:
     first, second = nodes
     with psycopg.connect(multi_host_url(nodes, "postgres"), autocommit=True) as conn:
@@ -58,8 +65,8 @@ async def test_a_switchover_then_a_dead_primary_under_writes_lose_nothing_acknow
     year, slots = await school_open_today(url, school)
     sheet = f"/api/v1/schools/{school}/classes/6A1/sheets/TOAN/1?year={year}"
     whole = slots + 2
-    service_env = {**env, "DATABASE_URL": url}
-    signed = hocba("checkpoint", "--school", school, "--json", env=service_env)  # what a witness would hold
+    service_env = witness.witness(school, {**env, "DATABASE_URL": url}, home)  # the Sở witnesses the school
+    signed = hocba("checkpoint", "--school", school, "--json", env=service_env)  # cosigned: the witness holds it
     assert signed.returncode == 0, signed.stderr
     kept = home / "before-the-crash.json"
     kept.write_text(signed.stdout)
@@ -139,6 +146,11 @@ async def test_a_switchover_then_a_dead_primary_under_writes_lose_nothing_acknow
     # the new primary's ledger still holds the tree signed before the crash: no fork for a witness
     after = hocba("verify", "--school", school, "--checkpoint", str(kept), env=service_env)
     assert after.returncode == 0, after.stdout + after.stderr
+    # and the witness, which refuses a smaller or forked tree, cosigns the checkpoint after the failover
+    published = hocba("checkpoint", "--school", school, env=service_env)
+    assert published.returncode == 0 and "cosigned by witness.sogddt-ninhbinh.test" in published.stdout, (
+        published.stdout + published.stderr
+    )
     assert failed_over < TTL * 4
     measured = {
         "ttl_seconds": TTL,

@@ -6,10 +6,7 @@ naming what is wrong."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -22,7 +19,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit.trail import AccessEntry, AccessTrail
-from ledger.app.db import ensure_database
 from ledger.app.runtime import Runtime
 from ledger.app.standing import standing
 from ledger.base.clock import ManualClock, SystemClock
@@ -36,56 +32,17 @@ from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind
 from signing.x509.pki import Pki
 from tests.support.feed_client import FeedAlarm, FeedClient
-from tests.support.helpers import SETUP_PRINCIPAL, database_url_of, free_port, hocba, noted
+from tests.support.helpers import SETUP_PRINCIPAL, database_url_of, hocba, noted
+from tests.support.witnesses import WitnessProcess, witness_process
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class WitnessProcess:
-    url: str
-    env: dict[str, str]
-    vkey: str
 
 
 @pytest.fixture(scope="module")
 def witness(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WitnessProcess]:
     """`hocba witness serve`: its own database, its own HOCBA_HOME (so its own key), on loopback."""
-    name = f"hocba_witness_{uuid.uuid4().hex[:8]}"
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "SOFTHSM2_CONF"},
-        "DATABASE_URL": ensure_database(server_url, name),
-        "HOCBA_HOME": str(tmp_path_factory.mktemp("witness-home")),
-        "HOCBA_WITNESS_NAME": "witness.sogddt-ninhbinh.test",
-    }
-    port = free_port()
-    script = Path(sys.executable).with_name("hocba")
-    process = subprocess.Popen(
-        [str(script), "witness", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode() if process.stdout else ""
-                    pytest.fail(f"hocba witness serve did not come up:\n{output}")
-                time.sleep(0.2)
-        key = hocba("witness", "key", env=env)
-        assert key.returncode == 0, key.stderr
-        yield WitnessProcess(url, env, key.stdout.strip())
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with witness_process(server_url, tmp_path_factory.mktemp("witness-home")) as running:
+        yield running
 
 
 @dataclass
@@ -106,15 +63,7 @@ async def school(app_engine: AsyncEngine, env: dict[str, str], witness: WitnessP
             str(uuid.uuid4()), "GET", f"/api/v1/schools/{name}/x{number}", "127.0.0.1", clock.now(), name
         )
         await trail.record(entry, 200)
-    witnesses = tmp_path / "witnesses"
-    witnesses.write_text(f"# the Sở\n{witness.vkey} {witness.url}\n")
-    school_env = {**env, "HOCBA_WITNESSES_FILE": str(witnesses), "HOCBA_WITNESS_QUORUM": "1"}
-    keys = hocba("log-keys", "--school", name, env=school_env)
-    assert keys.returncode == 0, keys.stderr
-    for line in keys.stdout.splitlines():
-        origin, vkey = line.split()
-        added = hocba("witness", "add-log", "--origin", origin, "--vkey", vkey, env=witness.env)
-        assert added.returncode == 0, added.stderr
+    school_env = witness.witness(name, env, tmp_path)
     signed = hocba("checkpoint", "--school", name, env=school_env)
     assert signed.returncode == 0, signed.stderr
     assert "cosigned by witness.sogddt-ninhbinh.test" in signed.stdout
