@@ -20,7 +20,7 @@ from audit.trail import query_access
 from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import NotFound
 from ledger.log.projection import read
-from ledger.school.issuance.queries import stored_document
+from ledger.school.issuance.queries import issued_file
 from ledger.school.issuance.tables import issued
 from ledger.school.rules.identity import personal_id
 from ledger.school.schools.tables import schools
@@ -160,12 +160,10 @@ async def student_document(
     """The exact bytes issued, to keep: the PDF to read and print, the XML that carries the signatures."""
     personal_id(student)
     async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
-        rows = await read(conn, issued, school, issuance_id=issuance, student_id=student)
-        digest = rows[0][f"{format}_sha256"] if rows else None
-        if digest is None:
-            raise NotFound("issued.unknown", "không có học bạ đã ban hành này", "no such issued học bạ")
-        content = await stored_document(conn, school, digest)
-        hocba_id = rows[0]["hocba_id"]
+        found = await issued_file(conn, school, student, issuance, format)
+    if found is None:
+        raise NotFound("issued.unknown", "không có học bạ đã ban hành này", "no such issued học bạ")
+    content, hocba_id = found
     return Response(
         content,
         media_type="application/pdf" if format == "pdf" else "application/xml",

@@ -259,9 +259,7 @@ async def sheet_save(
             facts = await _sheet_facts(request, state, school, class_id, subject, term)
     text = text_of(request)
     unsaved = {_field(cell["student"], cell["kind"], cell["slot"]) for cell in proposals}
-    listed = ", ".join(
-        f"{cell['name']} ({text[cell['kind']]}{' ' + str(cell['slot']) if cell['slot'] else ''})" for cell in proposals
-    )
+    listed = ", ".join(f"{cell['name']} ({_column(cell, text)})" for cell in proposals)
     return await _sheet(
         request,
         state,

@@ -18,7 +18,7 @@ from ledger.app.db import AUDITOR_ROLE
 from ledger.app.tokens import token_secret
 from ledger.log.projection import read
 from ledger.school.issuance.commands import issue_hocba, revoke_hocba
-from ledger.school.issuance.queries import lookup_code, stored_document
+from ledger.school.issuance.queries import issued_file, lookup_code
 from ledger.school.issuance.tables import issued
 from ledger.school.rules.identity import personal_id
 
@@ -128,9 +128,7 @@ async def student_issued_document(
 ) -> Response[Any]:
     personal_id(student)
     async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
-        rows = await read(conn, issued, school, issuance_id=issuance, student_id=student)
-        digest = rows[0][f"{format}_sha256"] if rows else None
-        if digest is None:
-            return problem(404, "no such issued học bạ", "Không có học bạ đã ban hành này.")
-        content = await stored_document(conn, school, digest)
-    return Response(content, media_type="application/pdf" if format == "pdf" else "application/xml")
+        found = await issued_file(conn, school, student, issuance, format)
+    if found is None:
+        return problem(404, "no such issued học bạ", "Không có học bạ đã ban hành này.")
+    return Response(found[0], media_type="application/pdf" if format == "pdf" else "application/xml")

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.base.errors import NotFound
-from ledger.school.issuance.tables import documents
+from ledger.log.projection import read
+from ledger.school.issuance.tables import documents, issued
 
 
 def lookup_code(secret: bytes, school: str, issuance_id: str) -> str:
@@ -20,6 +21,18 @@ def lookup_code(secret: bytes, school: str, issuance_id: str) -> str:
     digest = hmac.new(secret, f"hocba-lookup:{school}:{issuance_id}".encode(), hashlib.sha256).digest()
     code = base64.b32encode(digest).decode()[:10]
     return f"{code[:5]}-{code[5:]}"
+
+
+async def issued_file(
+    conn: AsyncConnection, school: str, student: str, issuance: str, kind: str
+) -> tuple[bytes, str] | None:
+    """The exact bytes of a student's issued học bạ, "xml" (with its receipt) or "pdf", and its
+    học bạ id; None when this student has no such issuance or file."""
+    rows = await read(conn, issued, school, issuance_id=issuance, student_id=student)
+    digest = rows[0][f"{kind}_sha256"] if rows else None
+    if digest is None:
+        return None
+    return await stored_document(conn, school, digest), str(rows[0]["hocba_id"])
 
 
 async def stored_document(conn: AsyncConnection, school: str, digest: str) -> bytes:
