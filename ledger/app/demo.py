@@ -504,16 +504,12 @@ async def sign_everything(s: Signers, student: str) -> bytes:
     return hocba_xml.to_bytes(root)
 
 
-async def sign_pdf_as(s: Signers, student: str, role: str, holder: DocumentSigner | None = None) -> Any:
-    """The principal's signature or the seal on the PDF học bạ, with a timestamp of the demo TSA."""
+async def _signed_pdf(s: Signers, current: bytes, role: str, keys: DocumentSigner) -> bytes:
+    """The principal's signature or the seal on a học bạ's PDF, timestamped, as the demo signs it."""
     from ledger.app.runtime import demo_time_stamper
     from signing.pdf.sign import sign_pdf
 
-    demo = s.demo
-    async with demo.ledger.engine.connect() as conn:
-        current, _ = await pdf_document(conn, demo.school, YEAR, student)
-    keys = holder or (s.people[PRINCIPAL.user] if role == "PRINCIPAL" else s.people["organisation"])
-    signed = await sign_pdf(
+    return await sign_pdf(
         current,
         keys.key,
         keys.certificate,
@@ -521,10 +517,20 @@ async def sign_pdf_as(s: Signers, student: str, role: str, holder: DocumentSigne
         appearance="principal" if role == "PRINCIPAL" else "seal",
         role=role,
         signer_name=role,
-        signing_time=demo.clock.now(),
+        signing_time=s.demo.clock.now(),
         time_stamper=demo_time_stamper(s.pki),
         field_name=f"ky-{role.lower()}",
     )
+
+
+async def sign_pdf_as(s: Signers, student: str, role: str, holder: DocumentSigner | None = None) -> Any:
+    """The principal's signature or the seal on the PDF học bạ, with a timestamp of the demo TSA."""
+
+    demo = s.demo
+    async with demo.ledger.engine.connect() as conn:
+        current, _ = await pdf_document(conn, demo.school, YEAR, student)
+    keys = holder or (s.people[PRINCIPAL.user] if role == "PRINCIPAL" else s.people["organisation"])
+    signed = await _signed_pdf(s, current, role, keys)
     actor = PRINCIPAL if role == "PRINCIPAL" else CLERK
     return await submit_pdf(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
 
@@ -583,26 +589,13 @@ async def sign_batch(s: Signers, students: Sequence[str], role: str, subject: st
 
 async def sign_pdf_batch(s: Signers, documents: Documents, students: Sequence[str], role: str) -> list[Event]:
     """The principal's signature or the seal on the PDF học bạ of several students, in one request."""
-    from ledger.app.runtime import demo_time_stamper
-    from signing.pdf.sign import sign_pdf
 
     demo = s.demo
     keys = s.people[PRINCIPAL.user] if role == "PRINCIPAL" else s.people["organisation"]
     signed = []
     for student in students:
         current, _ = documents.pdf(student)
-        data = await sign_pdf(
-            current,
-            keys.key,
-            keys.certificate,
-            chain=s.pki.roots(),
-            appearance="principal" if role == "PRINCIPAL" else "seal",
-            role=role,
-            signer_name=role,
-            signing_time=demo.clock.now(),
-            time_stamper=demo_time_stamper(s.pki),
-            field_name=f"ky-{role.lower()}",
-        )
+        data = await _signed_pdf(s, current, role, keys)
         signed.append((student, data))
     actor = PRINCIPAL if role == "PRINCIPAL" else CLERK
     return await submit_pdfs(demo.ledger, demo.school, actor, YEAR, signed, s.pki.roots(), [s.pki.crl()])
