@@ -57,7 +57,7 @@ async def test_hocba_demo_loads_a_signed_and_issued_year_once(
     assert all(helpers.xmlsec1_verifies(path, pki.root_path))
 
     verified = helpers.hocba("verify", "--school", school, "--json", env=env)
-    assert verified.returncode == 0 and json.loads(verified.stdout)["ok"] is True
+    assert verified.returncode == 0 and json.loads(verified.stdout)["ok"] is True, verified.stdout
     # once: a second run finds the school and appends nothing
     before = await helpers.head(school_ledger(app_engine), school)
     again = helpers.hocba(*command, env=env)
