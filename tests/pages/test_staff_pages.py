@@ -31,6 +31,7 @@ from ledger.school.assessments.tables import assessments, conduct
 from ledger.school.corrections.tables import corrections
 from ledger.school.rules.policy import POLICY
 from ledger.school.rules.tt22 import term_average
+from ledger.school.signatures.tables import signatures
 from ledger.school.years.tables import students
 from signing.x509.pki import Pki
 from tests.support.helpers import PASSWORD as FIXTURE_PASSWORD
@@ -547,6 +548,23 @@ async def test_the_principal_sets_the_calendar_on_the_page_and_a_passed_date_is_
     assert (
         await teacher.post(f"/truong/{school}/lich/ban-hanh?year={year}", data={"csrf": csrf(shown), **later})
     ).status_code == 403
+
+
+async def test_a_value_entered_after_the_hoc_ba_was_signed_leaves_that_signature_stale_dieu_18(
+    term: TermSchool, teacher: httpx.AsyncClient
+) -> None:
+    """Điều 18: a signature covers what was on the học bạ when it was signed. A score entered after the
+    subject teacher signed makes that pupil's signature stale (⟳), not only a correction does; the other
+    pupils' signatures stand."""
+    school, (first, second) = term.school, term.demo.rosters["6A1"][:2]
+    token = csrf((await teacher.get(sheet_path(school))).text)
+    signed = await teacher.post(sheet_path(school).replace("?", "/ky-hoc-ba?"), data={"csrf": token})
+    assert signed.status_code == 303, signed.text
+    assert (await teacher.post(sheet_path(school), data={"csrf": token, cell(first, "final"): "8"})).status_code == 303
+    async with term.runtime.engine().connect() as conn:
+        rows = await read(conn, signatures, school, year=term.demo.year, subject="TOAN")
+    state = {r["student_id"]: r["stale"] for r in rows}
+    assert state[first] is True and state[second] is False
 
 
 async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, teacher: httpx.AsyncClient) -> None:

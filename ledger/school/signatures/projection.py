@@ -4,10 +4,21 @@ makes stale."""
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import select
 
 from ledger.format.envelope import Event
 from ledger.log.projection import Projection, ProjectionWriter
-from ledger.school.assessments.tables import REASSESSMENT_RECORDED, SUMMER_CONDUCT_RECORDED
+from ledger.school.assessments.tables import (
+    ABSENCES_RECORDED,
+    ASSESSMENT_RECORDED,
+    CONDUCT_RECORDED,
+    HOMEROOM_COMMENT_RECORDED,
+    REASSESSMENT_RECORDED,
+    SUBJECT_COMMENT_RECORDED,
+    SUMMER_CONDUCT_RECORDED,
+)
 from ledger.school.corrections.tables import ASSESSMENT_CORRECTED, CONDUCT_CORRECTED
 from ledger.school.signatures.tables import (
     CERTIFICATE_REGISTERED,
@@ -45,8 +56,29 @@ async def _on_revoked(w: ProjectionWriter, e: Event) -> None:
         await w.put(certificates, {"fingerprint": e.payload["fingerprint"]}, values)
 
 
+# The students with a signature not yet stale, per batch being applied: most data entry concerns
+# students nobody has signed for yet, and needs no look at their signatures. Read once per batch.
+_SIGNED: WeakKeyDictionary[ProjectionWriter, set[tuple[str, str]]] = WeakKeyDictionary()
+
+
+async def _signed(w: ProjectionWriter) -> set[tuple[str, str]]:
+    found = _SIGNED.get(w)
+    if found is None:
+        await w.flush()
+        t = signatures
+        rows = await w.conn.execute(
+            select(t.c.year, t.c.student_id)
+            .distinct()
+            .where(t.c.school_id == w.school, t.c.seq_to.is_(None), t.c.stale.is_(False))
+        )
+        found = _SIGNED[w] = {(str(year), str(student)) for year, student in rows}
+    return found
+
+
 async def _on_signature(w: ProjectionWriter, e: Event) -> None:
     p = e.payload
+    if w in _SIGNED:
+        _SIGNED[w].add((p["year"], p["student"]))
     await w.put(
         signatures,
         {"year": p["year"], "student_id": p["student"], "wrapper_id": p["wrapper_id"]},
@@ -68,9 +100,12 @@ async def _on_signature(w: ProjectionWriter, e: Event) -> None:
 
 
 def _stale_from(part_of: Any) -> Any:
-    """Mark stale the signature over the changed part, and every signature made after it."""
+    """Mark stale the signature over the changed part, and every signature made after it: a value
+    entered, a comment written, a correction made, all change what was signed."""
 
     async def handler(w: ProjectionWriter, e: Event) -> None:
+        if (e.payload["year"], e.payload["student"]) not in await _signed(w):
+            return
         part = part_of(e.payload)
         rows = await w.rows(signatures, year=e.payload["year"], student_id=e.payload["student"], stale=False)
         covering = [r["position"] for r in rows if part in r["parts"]]
@@ -91,6 +126,11 @@ PROJECTION = Projection(
         CERTIFICATE_REGISTERED: _on_registered,
         CERTIFICATE_REVOKED: _on_revoked,
         SIGNATURE_ADDED: _on_signature,
+        ASSESSMENT_RECORDED: _stale_from(lambda p: f"subject-{p['subject']}"),
+        SUBJECT_COMMENT_RECORDED: _stale_from(lambda p: f"subject-{p['subject']}"),
+        CONDUCT_RECORDED: _stale_from(lambda p: "homeroom"),
+        ABSENCES_RECORDED: _stale_from(lambda p: "homeroom"),
+        HOMEROOM_COMMENT_RECORDED: _stale_from(lambda p: "homeroom"),
         ASSESSMENT_CORRECTED: _stale_from(lambda p: f"subject-{p['subject']}"),
         CONDUCT_CORRECTED: _stale_from(lambda p: "homeroom"),
         REASSESSMENT_RECORDED: _stale_from(lambda p: f"subject-{p['subject']}"),
