@@ -14,13 +14,14 @@ import pytest
 
 from ledger.app.demo import CLERK, PRINCIPAL, VICE_PRINCIPAL
 from ledger.log.projection import read
+from ledger.log.replay import replay
 from ledger.school.assessments.tables import assessments
 from ledger.school.corrections.commands import decide_request, file_request
 from ledger.school.corrections.model import assessment_target
 from ledger.school.issuance.commands import revoke_hocba
 from ledger.school.issuance.queries import stored_document
 from ledger.school.issuance.tables import issued
-from ledger.school.readmodels import school_ledger
+from ledger.school.readmodels import PROJECTIONS, school_ledger
 from ledger.school.transcripts.views import class_summary
 from tests.support import helpers
 from tests.support.helpers import SETUP
@@ -234,6 +235,7 @@ async def test_issuance_stands_on_the_signature_events_not_on_rows_of_the_read_m
     table = "hocba_read.signatures"
     where = "school_id = %s AND year = %s AND student_id = %s AND role = 'HOMEROOM_TEACHER' AND seq_to IS NULL"
     [(theirs,)] = superuser.execute(f"SELECT element FROM {table} WHERE {where}", (demo.school, YEAR, other))
+    [original] = superuser.execute(f"SELECT element, position FROM {table} WHERE {where}", (demo.school, YEAR, forged))
     # the other student's homeroom signature, valid in itself, put in place of this one's
     superuser.execute(f"UPDATE {table} SET element = %s WHERE {where}", (theirs, demo.school, YEAR, forged))
     await helpers.refused(demo.ledger, demo.school, "issuance.invalid", issuing(signers, forged))
@@ -245,3 +247,11 @@ async def test_issuance_stands_on_the_signature_events_not_on_rows_of_the_read_m
     )
     await helpers.refused(demo.ledger, demo.school, "issuance.invalid", issuing(signers, forged))
     assert (await issuing(signers, other)()).type == "hocba.issued"
+    # the read model edited behind the ledger no longer agrees with a replay of it; put back, it does
+    assert [t.table for t in (await replay(demo.ledger.engine, PROJECTIONS, demo.school)).tables if not t.equal] == [
+        "signatures"
+    ]
+    superuser.execute(
+        f"UPDATE {table} SET element = %s, position = %s WHERE {where}", (*original, demo.school, YEAR, forged)
+    )
+    assert (await replay(demo.ledger.engine, PROJECTIONS, demo.school)).ok
