@@ -28,6 +28,8 @@ from ledger.base.clock import VN_TZ
 from ledger.base.settings import Settings
 from ledger.log.projection import read
 from ledger.school.assessments.tables import assessments, conduct
+from ledger.school.corrections.commands import decide_request, file_request
+from ledger.school.corrections.model import assessment_target
 from ledger.school.corrections.tables import corrections
 from ledger.school.rules.policy import POLICY
 from ledger.school.rules.tt22 import term_average
@@ -43,6 +45,7 @@ from tests.support.web import (
     accounts,
     cell,
     csrf,
+    fill_sheet,
     labelled,
     school_in_term,
     service_for,
@@ -448,13 +451,19 @@ async def test_the_progress_board_counts_entries_and_shows_signed_and_changed_sh
         await teacher.post(sheet_path(school), data={"csrf": token, cell(student, "final"): "7"})
     ).status_code == 303
     assert f">{entered + 1}/{due}<" in toan((await principal.get(board)).text)
-    assert (
-        await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
-    ).status_code == 303
+    early = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
+    assert early.status_code == 409 and "Bảng điểm còn thiếu điểm" in early.text  # not signed half entered
+    await fill_sheet(teacher, school, term.demo.rosters["6A1"])
+    assert f">{due}/{due}<" in toan((await principal.get(board)).text)
+    signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
+    assert signed.status_code == 303, signed.text
     assert "✓" in toan((await principal.get(board)).text)
-    assert (
-        await teacher.post(sheet_path(school), data={"csrf": token, cell(student, "midterm"): "6"})
-    ).status_code == 303
+    # a value corrected after the signature (Điều 17.3): the sheet is to be signed again
+    target = assessment_target(year, 1, "6A1", "TOAN", student, "final", None)
+    asked = await file_request(
+        term.demo.ledger, school, term.demo.teacher("TOAN"), target, old_value="7.0", new_value="8", reason="Cộng nhầm"
+    )
+    await decide_request(term.demo.ledger, school, PRINCIPAL, asked.payload["request"], approve=True, reason="Đúng")
     changed = toan((await principal.get(board)).text)
     assert "⟳" in changed and "✓" not in changed
 
@@ -571,6 +580,7 @@ async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, t
     """Điều 18.3: the subject teacher signs the class sheet; Điều 18, 24.5: the homeroom teacher signs
     only after every subject teacher, and the board says who signed what."""
     school = term.school
+    await fill_sheet(teacher, school, term.demo.rosters["6A1"])
     token = csrf((await teacher.get(sheet_path(school))).text)
     signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
     assert signed.status_code == 303, signed.text

@@ -15,6 +15,7 @@ from ledger.base.clock import VN_TZ
 from ledger.base.errors import Conflict, Refused
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
+from ledger.log.projection import read
 from ledger.school.class_sheets.queries import sheet_digest, sheet_document
 from ledger.school.class_sheets.tables import RULE, SHEET_SIGNED
 from ledger.school.rules import identity
@@ -22,12 +23,37 @@ from ledger.school.rules.roles import Role
 from ledger.school.signatures.certificates import registered_certificate
 from ledger.school.signatures.commands import checked_signing_time, parse_submitted, signing_actor
 from ledger.school.years.queries import holds
+from ledger.school.years.tables import classes, subjects
 from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
 
 
 def _refuse(code: str, vi: str, en: str, field: str = "document") -> Refused:
     return Refused(code, vi, en, field=field, rule=RULE)
+
+
+async def _missing(conn: AsyncConnection, school: str, year: str, class_id: str, part: Any) -> list[str]:
+    """The pupils of the sheet without every assessment of the term: each regular one the subject's
+    periods call for, the mid-term and the end-of-term (TT22 Đ.6, Đ.7)."""
+    [row] = await read(conn, classes, school, year=year, class_id=class_id)
+    [subject] = await read(conn, subjects, school, year=year, code=part.get("Mon"), grade=row["grade"])
+    due = int(subject["regular_count"]) + 2
+    return [
+        pupil.get("HoTen") or pupil.get("SoDinhDanh", "")
+        for pupil in part.iterfind(hocba_xml.tag("HocSinh"))
+        if len(pupil.findall(hocba_xml.tag("Diem"))) < due
+    ]
+
+
+def _incomplete(names: list[str]) -> Refused:
+    shown = ", ".join(names[:5]) + (f" và {len(names) - 5} học sinh khác" if len(names) > 5 else "")
+    return _refuse(
+        "sheet.incomplete",
+        f"Bảng điểm còn thiếu điểm của {len(names)} học sinh ({shown}): chỉ ký khi đã nhập đủ các lần đánh "
+        "giá của học kì.",
+        f"The sheet lacks assessments of {len(names)} students: it is signed once every one is entered.",
+        field="sheet",
+    )
 
 
 async def prepare_sheet(
@@ -43,6 +69,9 @@ async def prepare_sheet(
             field="sheet",
         )
     part = root[0]
+    missing = await _missing(conn, school, year, class_id, part)
+    if missing:
+        raise _incomplete(missing)
     wrapper = f"ck-{part.get('Lop', '').lower()}-{part.get('Mon', '').lower()}-{part.get('HocKy')}-{today.isoformat()}"
     hocba_xml.add_placeholder(root, wrapper, "SUBJECT_TEACHER", hocba_xml.references_for(root, "SUBJECT_TEACHER"))
     return hocba_xml.to_bytes(root)
@@ -69,6 +98,9 @@ async def submit_sheet(
         root, _ = await sheet_document(session.conn, session.school, year, class_id, code, term_no)
         if hocba_xml.wrappers(root):
             raise Conflict("signature.done", "Bảng điểm này đã được ký.", "This class sheet is already signed.")
+        missing = await _missing(session.conn, session.school, year, class_id, root[0])
+        if missing:  # on the append path too: a sheet prepared elsewhere is refused the same way
+            raise _incomplete(missing)
         new = hocba_xml.wrappers(submitted)
         expected = hocba_xml.references_for(root, "SUBJECT_TEACHER")
         if len(new) != 1 or new[0].get("VaiTro") != "SUBJECT_TEACHER":
