@@ -119,7 +119,7 @@ def _through_ledger(url: str, home: str, layout: dict[str, Any], part: list[tupl
 
     setattr(wiring, "stamp_with", timed_stamp_with)  # noqa: B010 - the time-stamping authority's side
     started = time.perf_counter()
-    done = demo_flow._sign_and_issue(url, SCHOOL, _settings(url, Path(home)), layout, part)
+    done = demo_flow.sign_and_issue_classes(url, SCHOOL, _settings(url, Path(home)), layout, part)
     return done, signer_seconds + tsa_seconds, sent, time.perf_counter() - started
 
 
@@ -197,12 +197,7 @@ async def main() -> None:
             await engine.dispose()
         for holder, keys in signers.people.items():
             pki.save_holder(SCHOOL, holder, keys)
-        layout = {
-            "classes": school.classes,
-            "rosters": school.rosters,
-            "subject_teachers": school.subject_teachers,
-            "homeroom": school.homeroom,
-        }
+        layout = demo_flow.layout_of(school)
         classes = list(enumerate(sorted(school.rosters.items())))
         students = [s for _, (_, roster) in classes for s in roster]
         parts = [classes[i :: args.workers] for i in range(args.workers)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -30,6 +30,7 @@ from ledger.log.projection import read
 from ledger.school.calendar.commands import set_calendar, set_lock
 from ledger.school.calendar.model import Calendar, LockScope, calendar_from, default_calendar
 from ledger.school.calendar.tables import calendars, locks, reopenings
+from ledger.school.rules import identity
 from ledger.school.years.tables import classes
 
 
@@ -76,18 +77,11 @@ async def _calendar(
 
 
 def _day_start(text: str, field: str) -> datetime:
-    return datetime.combine(_date(text, field), time.min, VN_TZ)
+    return datetime.combine(identity.parse_date(text, field), time.min, VN_TZ)
 
 
 def _day_end(text: str, field: str) -> datetime:
-    return datetime.combine(_date(text, field), time.max, VN_TZ)
-
-
-def _date(text: str, field: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError("calendar.date", "ngày không hợp lệ", "not a date", field=field) from None
+    return datetime.combine(identity.parse_date(text, field), time.max, VN_TZ)
 
 
 def calendar_of_form(year: str, form: dict[str, str]) -> Calendar:
@@ -108,7 +102,7 @@ def calendar_of_form(year: str, form: dict[str, str]) -> Calendar:
     }
     for t in "12":
         for part in ("starts", "ends"):
-            _date(changes["terms"][t][part], f"terms.{t}.{part}")
+            changes["terms"][t][part] = identity.parse_date(changes["terms"][t][part], f"terms.{t}.{part}").isoformat()
     return calendar_from(year, form.get("order", ""), changes)
 
 

@@ -667,23 +667,28 @@ async def build_complete_demo(
         await engine.dispose()
     for name, holder in signers.people.items():
         pki.save_holder(school, name, holder)
-    layout = {
-        "classes": demo.classes,
-        "rosters": demo.rosters,
-        "subject_teachers": demo.subject_teachers,
-        "homeroom": demo.homeroom,
-    }
+    layout = layout_of(demo)
     classes = sorted(demo.rosters.items())
     progress(f"ký và ban hành {len(_student_ids(demo))} học bạ, từng lớp ({workers} tiến trình)…")
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         parts = [list(enumerate(classes))[i::workers] for i in range(workers)]
-        futures = [pool.submit(_sign_and_issue, url, school, settings, layout, part) for part in parts if part]
+        futures = [pool.submit(sign_and_issue_classes, url, school, settings, layout, part) for part in parts if part]
         done = sum(future.result() for future in futures)
     progress(f"đã ban hành {done} học bạ")
     return demo
 
 
-def _sign_and_issue(
+def layout_of(demo: DemoSchool) -> dict[str, Any]:
+    """What a worker process needs to stand for the demo school: its classes, rosters and teachers."""
+    return {
+        "classes": demo.classes,
+        "rosters": demo.rosters,
+        "subject_teachers": demo.subject_teachers,
+        "homeroom": demo.homeroom,
+    }
+
+
+def sign_and_issue_classes(
     url: str, school: str, settings: Settings, layout: dict[str, Any], part: list[tuple[int, tuple[str, list[str]]]]
 ) -> int:
     """A worker process: sign and issue the học bạ of the classes of `part` (position, (class, roster)),

@@ -110,6 +110,8 @@ class ProjectionWriter:
         self.conn = conn
         self.event: Event | None = None
         self._pending: dict[Table, dict[tuple[Any, ...], list[_Op]]] = {}
+        # What a handler read once and keeps up to date for the rest of the batch, by its own key.
+        self.memo: dict[str, Any] = {}
 
     @property
     def school(self) -> str:

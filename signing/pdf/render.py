@@ -31,14 +31,10 @@ def _date_vi(value: Any) -> str:
         return _text(value)
 
 
-_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
-
-
 def _figure(value: Any) -> str:
     """A score or an average as the form prints it, with a decimal comma ('8.5' → '8,5'); a level,
     Đ or CĐ as given."""
-    text = _text(value)
-    return vietnamese.number(text) if _NUMBER.match(text) else text
+    return vietnamese.number(_text(value))
 
 
 _ADMIN_PREFIX = re.compile(r"^(huyện|quận|thị xã|thành phố|tỉnh|xã|phường|thị trấn)\s+", re.IGNORECASE)

@@ -4,7 +4,6 @@ makes stale."""
 from __future__ import annotations
 
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import select
 
@@ -56,13 +55,13 @@ async def _on_revoked(w: ProjectionWriter, e: Event) -> None:
         await w.put(certificates, {"fingerprint": e.payload["fingerprint"]}, values)
 
 
-# The students with a signature not yet stale, per batch being applied: most data entry concerns
-# students nobody has signed for yet, and needs no look at their signatures. Read once per batch.
-_SIGNED: WeakKeyDictionary[ProjectionWriter, set[tuple[str, str]]] = WeakKeyDictionary()
+# The students with a signature not yet stale, kept for the batch being applied: most data entry
+# concerns students nobody has signed for yet, and needs no look at their signatures.
+SIGNED = "signatures.signed"
 
 
 async def _signed(w: ProjectionWriter) -> set[tuple[str, str]]:
-    found = _SIGNED.get(w)
+    found: set[tuple[str, str]] | None = w.memo.get(SIGNED)
     if found is None:
         await w.flush()
         t = signatures
@@ -71,14 +70,14 @@ async def _signed(w: ProjectionWriter) -> set[tuple[str, str]]:
             .distinct()
             .where(t.c.school_id == w.school, t.c.seq_to.is_(None), t.c.stale.is_(False))
         )
-        found = _SIGNED[w] = {(str(year), str(student)) for year, student in rows}
+        found = w.memo[SIGNED] = {(str(year), str(student)) for year, student in rows}
     return found
 
 
 async def _on_signature(w: ProjectionWriter, e: Event) -> None:
     p = e.payload
-    if w in _SIGNED:
-        _SIGNED[w].add((p["year"], p["student"]))
+    if SIGNED in w.memo:
+        w.memo[SIGNED].add((p["year"], p["student"]))
     await w.put(
         signatures,
         {"year": p["year"], "student_id": p["student"], "wrapper_id": p["wrapper_id"]},
