@@ -8,118 +8,20 @@ also checked for a label on every input, select and text area."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.app import create_app
 from ledger.app.demo import ADMIN, PRINCIPAL
 from ledger.app.runtime import Runtime
 from ledger.base.clock import ManualClock
-from ledger.base.settings import Settings
-from signing.x509.pki import Pki
+from tests.support.browser import SIDEWAYS, TOO_WIDE, serve
 from tests.support.signers import Signers, signed_and_issued
-from tests.support.web import PASSWORD, TermSchool, cell, school_in_term, sheet_path
+from tests.support.web import PASSWORD, TermSchool, cell, sheet_path
 
 pytestmark = pytest.mark.slow
-UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-    .filter(e => e.labels === null || e.labels.length === 0).map(e => e.name || e.id)"""
-
-
-@pytest.fixture(scope="session")
-async def chromium() -> AsyncIterator[Browser]:
-    """Debian's Chromium (`apt-get install chromium`; ops/dev.py test installs it): Playwright drives
-    it, nothing is downloaded."""
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert executable, "Chromium is needed for the browser tests: apt-get install chromium"
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield browser
-        await browser.close()
-
-
-@asynccontextmanager
-async def serve(runtime: Runtime) -> AsyncIterator[str]:
-    """The application on a free local port, in this event loop, until the test ends."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime, scheduler=False), lifespan="off", log_config=None))
-    task = asyncio.create_task(server.serve(sockets=[listener]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn sets a flag, not an event
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest.fixture
-async def term(app_engine: AsyncEngine, settings: Settings, pki: Pki) -> TermSchool:
-    return await school_in_term(app_engine, settings, pki)
-
-
-@pytest.fixture
-async def site(term: TermSchool) -> AsyncIterator[str]:
-    async with serve(term.runtime) as url:
-        yield url
-
-
-class Visit:
-    """One person's browser window: each page they reach is checked for labels and photographed."""
-
-    def __init__(self, page: Page, base: str, folder: Path) -> None:
-        self.page, self.base, self.folder, self.count = page, base, folder, 0
-
-    async def shot(self, name: str) -> None:
-        assert await self.page.evaluate(UNLABELLED) == [], f"{name}: every input has a label"
-        self.count += 1
-        self.folder.mkdir(parents=True, exist_ok=True)
-        await self.page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
-
-    async def go(self, path: str, name: str) -> None:
-        await self.page.goto(self.base + path)
-        await self.shot(name)
-
-    async def sign_in(self, school: str, username: str, name: str = "dang-nhap") -> None:
-        await self.page.goto(self.base + "/dang-nhap")
-        await self.page.fill("#school", school)
-        await self.page.fill("#username", username)
-        await self.page.fill("#password", PASSWORD)
-        await self.shot(name)
-        await self.page.get_by_role("button", name="Đăng nhập", exact=True).click()
-        await self.page.wait_for_url(f"**/truong/{school}")
-
-
-@pytest.fixture
-async def visit(chromium: Browser, artifacts: Path, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    contexts = []
-
-    async def open_window(base: str, who: str, width: int = 1280, height: int = 900) -> Visit:
-        context = await chromium.new_context(locale="vi-VN", viewport={"width": width, "height": height})
-        contexts.append(context)
-        return Visit(await context.new_page(), base, artifacts / "screens" / request.node.name / who)
-
-    yield open_window
-    for context in contexts:
-        await context.close()
-
-
-SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-# The outermost elements that reach past the window's right edge, to name what overflows.
-TOO_WIDE = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
-  && !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
-  .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 5)"""
 
 
 async def test_every_page_fits_a_phone_without_sideways_scrolling(term: TermSchool, site: str, visit: Any) -> None:
