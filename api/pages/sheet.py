@@ -329,7 +329,7 @@ async def sheet_sign(
     principal = principal_of(request)
     try:
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-            prepared = await prepare_sheet(conn, school, year, class_id, subject, term, runtime.clock.now().date())
+            prepared = await prepare_sheet(conn, school, year, class_id, subject, term, runtime.clock.now())
         signed = demo_sign(runtime, school, principal.staff_id, prepared)
         await submit_sheet(
             ledger_of(state),

@@ -200,7 +200,7 @@ async def sheet_signature_prepare(
 ) -> dict[str, Any]:
     runtime = runtime_of(state)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        document = await prepare_sheet(conn, school, year, class_id, subject, term, runtime.clock.now().date())
+        document = await prepare_sheet(conn, school, year, class_id, subject, term, runtime.clock.now())
     return {"document": base64.b64encode(document).decode()}
 
 

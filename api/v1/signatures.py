@@ -118,7 +118,7 @@ async def prepare_for(
             student,
             role,
             subject,
-            runtime.clock.now().date(),
+            runtime.clock.now(),
             substitution=substitution,
             signer=principal.staff_id,
         )

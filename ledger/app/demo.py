@@ -474,7 +474,7 @@ async def sign_as(
     demo = s.demo
     async with demo.ledger.engine.connect() as conn:
         class_id = next(c for c, r in demo.rosters.items() if student in r)
-        prepared = await prepare_signature(conn, demo.school, YEAR, student, role, subject, demo.clock.now().date())
+        prepared = await prepare_signature(conn, demo.school, YEAR, student, role, subject, demo.clock.now())
     actor, keys = holder or s.holder(role, subject, class_id)
     signed = xades.sign_prepared(prepared["document"], keys.key, keys.certificate, signing_time=at or demo.clock.now())
     if tamper is not None:
@@ -573,7 +573,7 @@ async def sign_batch(s: Signers, students: Sequence[str], role: str, subject: st
     on the signer's side, submitted in one request."""
     demo = s.demo
     async with demo.ledger.engine.connect() as conn:
-        prepared = await prepare_signatures(conn, demo.school, YEAR, students, role, subject, demo.clock.now().date())
+        prepared = await prepare_signatures(conn, demo.school, YEAR, students, role, subject, demo.clock.now())
     class_id = next(c for c, r in demo.rosters.items() if students[0] in r)
     actor, keys = s.holder(role, subject, class_id)
     now = demo.clock.now()

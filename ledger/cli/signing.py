@@ -27,7 +27,6 @@ def cmd_signing_prepare(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.signatures.commands import prepare_signature
 
     async def produce(conn: Any, school: str, runtime: Any) -> bytes:
-        today = runtime.clock.now().date()
         await resolve_names(conn, school, args)
         prepared = await prepare_signature(
             conn,
@@ -36,7 +35,7 @@ def cmd_signing_prepare(args: argparse.Namespace, settings: Settings) -> int:
             args.student,
             args.role,
             args.subject,
-            today,
+            runtime.clock.now(),
             substitution=_substitution(args),
             signer=args.signer,
         )
@@ -92,9 +91,8 @@ def cmd_signing_prepare_sheet(args: argparse.Namespace, settings: Settings) -> i
     from ledger.school.class_sheets.commands import prepare_sheet
 
     async def produce(conn: Any, school: str, runtime: Any) -> bytes:
-        today = runtime.clock.now().date()
         await resolve_names(conn, school, args)
-        return await prepare_sheet(conn, school, args.year, args.class_id, args.subject, args.term, today)
+        return await prepare_sheet(conn, school, args.year, args.class_id, args.subject, args.term, runtime.clock.now())
 
     return write_output(
         settings,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from api.app import create_app
 from api.http.scope import PUBLIC
 from api.pages.charts import SCORE_BANDS, band_of
+from api.pages.staff import demo_sign
 from api.pages.text import EVENTS, OPERATIONS, TEXT
 from audit.trail import query_access
 from ledger.app.demo import ADMIN, CLERK, PRINCIPAL, DemoSchool, issuing, sign_as
@@ -27,17 +28,19 @@ from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ
 from ledger.base.settings import Settings
 from ledger.log.projection import read
+from ledger.school.assessments.commands import SheetEntry, record_sheet
 from ledger.school.assessments.tables import assessments, conduct
 from ledger.school.corrections.commands import decide_request, file_request
 from ledger.school.corrections.model import assessment_target
 from ledger.school.corrections.tables import corrections
 from ledger.school.rules.policy import POLICY
 from ledger.school.rules.tt22 import term_average
+from ledger.school.signatures.commands import prepare_signatures, submit_signature
 from ledger.school.signatures.tables import signatures
 from ledger.school.years.tables import students
 from signing.x509.pki import Pki
 from tests.support.helpers import PASSWORD as FIXTURE_PASSWORD
-from tests.support.helpers import head
+from tests.support.helpers import head, refused
 from tests.support.signers import Signers
 from tests.support.web import (
     AUDITOR,
@@ -47,6 +50,7 @@ from tests.support.web import (
     csrf,
     fill_sheet,
     labelled,
+    lock_entry,
     school_in_term,
     service_for,
     sheet_path,
@@ -455,6 +459,7 @@ async def test_the_progress_board_counts_entries_and_shows_signed_and_changed_sh
     assert early.status_code == 409 and "Bảng điểm còn thiếu điểm" in early.text  # not signed half entered
     await fill_sheet(teacher, school, term.demo.rosters["6A1"])
     assert f">{due}/{due}<" in toan((await principal.get(board)).text)
+    await lock_entry(term)  # Điều 18.3, 36.2: signed once nothing more can be entered
     signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
     assert signed.status_code == 303, signed.text
     assert "✓" in toan((await principal.get(board)).text)
@@ -562,14 +567,53 @@ async def test_the_principal_sets_the_calendar_on_the_page_and_a_passed_date_is_
 async def test_a_value_entered_after_the_hoc_ba_was_signed_leaves_that_signature_stale_dieu_18(
     term: TermSchool, teacher: httpx.AsyncClient
 ) -> None:
-    """Điều 18: a signature covers what was on the học bạ when it was signed. A score entered after the
-    subject teacher signed makes that pupil's signature stale (⟳), not only a correction does; the other
-    pupils' signatures stand."""
-    school, (first, second) = term.school, term.demo.rosters["6A1"][:2]
-    token = csrf((await teacher.get(sheet_path(school))).text)
-    signed = await teacher.post(sheet_path(school).replace("?", "/ky-hoc-ba?"), data={"csrf": token})
-    assert signed.status_code == 303, signed.text
-    assert (await teacher.post(sheet_path(school), data={"csrf": token, cell(first, "final"): "8"})).status_code == 303
+    """Điều 18: a signature covers what was on the học bạ when it was signed. The Toán teacher signs
+    the year's Toán in each học bạ once both terms are entered and the principal has had entry locked
+    (Điều 36.2); entry is opened again and a comment written for one pupil: that pupil's signature is
+    stale (⟳), not only after a correction; the other pupils' signatures stand."""
+    school, pupils = term.school, term.demo.rosters["6A1"]
+    first, second = pupils[:2]
+    await fill_sheet(teacher, school, pupils)
+    term.demo.clock.set(datetime(2026, 3, 2, 9, tzinfo=VN_TZ))  # inside term II's entry window
+    await sign_in(teacher, school, term.teacher)
+    await fill_sheet(teacher, school, pupils, term=2)
+    second_term = sheet_path(school, term=2)
+    await lock_entry(term, term_no=2)
+    # Điều 18.3, 36.2: signed under the lock, sent back after entry was opened again: refused on the
+    # append path, nothing appended
+    runtime, year = term.runtime, term.demo.year
+    async with runtime.engine().connect() as conn:
+        [prepared] = await prepare_signatures(
+            conn, school, year, [first], "SUBJECT_TEACHER", "TOAN", runtime.clock.now()
+        )
+    signed_early = demo_sign(runtime, school, term.teacher, prepared["document"])
+    await lock_entry(term, closed=False, term_no=2)
+
+    def sending() -> Any:
+        teacher_actor = term.demo.teacher("TOAN")
+        roots, crls = runtime.trusted_roots(), runtime.crls()
+        return submit_signature(
+            term.demo.ledger, school, teacher_actor, year, first, signed_early, roots, crls, runtime.stamp()
+        )
+
+    refusal = await refused(term.demo.ledger, school, "signature.period_open", sending)
+    assert "học bạ của " + term.demo.names[first] in refusal.vi
+    await lock_entry(term, term_no=2)
+    token = csrf((await teacher.get(second_term)).text)
+    signed = await teacher.post(second_term.replace("?", "/ky-hoc-ba?"), data={"csrf": token})
+    assert signed.status_code == 303 and signed.headers["location"].endswith(f"ky={len(pupils)}"), signed.text
+    await lock_entry(term, closed=False, term_no=2)
+    comment = SheetEntry(first, "comment", "Tiến bộ rõ trong học kì II")
+    await record_sheet(
+        term.demo.ledger,
+        school,
+        term.demo.teacher("TOAN"),
+        year=term.demo.year,
+        term=2,
+        class_id="6A1",
+        subject="TOAN",
+        entries=[comment],
+    )
     async with term.runtime.engine().connect() as conn:
         rows = await read(conn, signatures, school, year=term.demo.year, subject="TOAN")
     state = {r["student_id"]: r["stale"] for r in rows}
@@ -582,15 +626,26 @@ async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, t
     school = term.school
     await fill_sheet(teacher, school, term.demo.rosters["6A1"])
     token = csrf((await teacher.get(sheet_path(school))).text)
+    early = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
+    assert early.status_code == 409 and "còn đến 23:59 ngày 22/01/2026" in early.text  # term I's entry is open
+    await lock_entry(term)
     signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
     assert signed.status_code == 303, signed.text
     assert "Bảng điểm đã được ký bởi" in (await teacher.get(signed.headers["location"])).text
+    # the year's học bạ waits for term II: its entry is open until 31 May (Điều 18.3, 33.3c)
     hocba = await teacher.post(sheet_path(school).replace("?", "/ky-hoc-ba?"), data={"csrf": token})
-    assert hocba.status_code == 303 and hocba.headers["location"].endswith("ky=3")
+    assert hocba.status_code == 409 and "học kì II còn đến 23:59 ngày 31/05/2026" in hocba.text
     async with client_of(term.runtime, "10.40.0.4") as homeroom:
         await sign_in(homeroom, school, term.homeroom)
         board = await homeroom.get(f"/truong/{school}/lop/6A1/ky-so?year=2025-2026")
-        assert board.status_code == 200 and board.text.count('class="sig signed"') == 3  # Toán, three students
+        assert board.status_code == 200 and 'class="sig signed"' not in board.text
+        # not the homeroom teacher's turn: said once, no button offered; pupils shown by Mã học sinh
+        assert "Chưa đến lượt ký: còn thiếu chữ ký của giáo viên môn" in board.text
+        assert 'name="role" value="HOMEROOM_TEACHER"' not in board.text
+        async with term.runtime.engine().connect() as conn:
+            [profile] = await read(conn, students, school, student_id=term.demo.rosters["6A1"][0])
+        row = board.text.split("<tbody>")[1].split("</tr>")[0]
+        assert profile["ministry_code"] in row and profile["student_id"] not in row
         student = term.demo.rosters["6A1"][0]
         early = await homeroom.post(
             f"/truong/{school}/lop/6A1/ky-so?year=2025-2026",
@@ -624,11 +679,17 @@ async def test_the_principal_and_the_clerk_sign_from_the_board_the_xml_then_the_
             await sign_in(person, demo.school, username)
             page = await person.get(board)
             assert f'name="role" value="{role}"' in page.text, role
-            signed = await person.post(board, data={"csrf": csrf(page.text), "student": student, "role": role})
+            asked = {"csrf": csrf(page.text), "student": student, "role": role}
+            before = await head(demo.ledger, demo.school)
+            shown = await person.post(board, data=asked)  # the first press names what will be signed
+            assert shown.status_code == 200 and "Xác nhận trước khi ký" in shown.text
+            assert demo.names[student] in shown.text.split('class="confirm"')[1].split("</div>")[0]
+            assert await head(demo.ledger, demo.school) == before  # nothing signed yet
+            signed = await person.post(board, data={**asked, "csrf": csrf(shown.text), "confirm": "1"})
             assert signed.status_code == 303 and signed.headers["location"].endswith("ky=1"), signed.text
     async with client_of(runtime, "10.40.1.9") as principal:
         await sign_in(principal, demo.school, PRINCIPAL.user)
-        row = (await principal.get(board)).text.split(student)[1].split("</tr>")[0]
+        row = (await principal.get(board)).text.split(demo.names[student])[1].split("</tr>")[0]
     assert row.count('class="sig signed"') == len(demo.subject_teachers) + 5 and "sig unsigned" not in row
     event = await issuing(signers, student)()
     assert event.payload["student"] == student

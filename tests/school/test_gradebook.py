@@ -17,13 +17,15 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.app.demo import IT_REVIEWER, PRINCIPAL, DemoSchool, build_demo_school, certify
+from ledger.app.demo import ADMIN, IT_REVIEWER, PRINCIPAL, DemoSchool, build_demo_school, certify
 from ledger.app.runtime import Runtime
 from ledger.base.clock import VN_TZ
 from ledger.base.errors import DomainError
 from ledger.format.envelope import Actor
 from ledger.log.projection import read
 from ledger.school.assessments.tables import assessments
+from ledger.school.calendar.commands import set_lock
+from ledger.school.calendar.model import LockScope
 from ledger.school.class_sheets.commands import prepare_sheet, submit_sheet
 from ledger.school.class_sheets.queries import sheet_document, sheet_status
 from ledger.school.corrections.commands import decide_request, file_request
@@ -439,8 +441,17 @@ async def test_after_the_import_the_subject_teacher_signs_the_class_sheet_dieu_1
     await importing(demo, vnedu_csv(demo, await regular_count(demo)), "toan.csv")()
     signers = await certify(demo, pki, runtime.signer(demo.school))
     teacher, other = demo.subject_teachers["TOAN"], demo.subject_teachers["NGU_VAN"]
+    # Điều 18.3, 33.3c: while term I's entry window is open the sheet can still change: not signed yet
     async with demo.ledger.engine.connect() as conn:
-        prepared = await prepare_sheet(conn, demo.school, YEAR, CLASS, "TOAN", 1, demo.clock.now().date())
+        with pytest.raises(DomainError) as early:
+            await prepare_sheet(conn, demo.school, YEAR, CLASS, "TOAN", 1, demo.clock.now())
+    assert early.value.code == "signature.period_open" and "Toán lớp 6A1" in early.value.vi
+    assert "hết thời hạn nhập" in early.value.vi and "Điều 18.3" in (early.value.rule or "")
+    # the principal has entry of the class locked (Điều 36.2): nothing more can be entered, it is signed
+    lock = LockScope(YEAR, CLASS, "TOAN", 1)
+    await set_lock(demo.ledger, demo.school, ADMIN, lock, closed=True, order="Lệnh 3/LĐ", ordered_by=PRINCIPAL.user)
+    async with demo.ledger.engine.connect() as conn:
+        prepared = await prepare_sheet(conn, demo.school, YEAR, CLASS, "TOAN", 1, demo.clock.now())
     part = hocba_xml.parse(prepared)[0]
     assert (part.get("Lop"), part.get("Mon"), part.get("HocKy")) == (CLASS, "TOAN", "1")
     assert [p.get("SoDinhDanh") for p in part.iter(hocba_xml.tag("HocSinh"))] == sorted(demo.rosters[CLASS])
@@ -456,6 +467,10 @@ async def test_after_the_import_the_subject_teacher_signs_the_class_sheet_dieu_1
         )
 
     await helpers.refused(demo.ledger, demo.school, "signature.not_assigned", submitting(other, signed_by(other)))
+    # opened again before the teacher sends it back: refused on the append path, nothing appended
+    await set_lock(demo.ledger, demo.school, ADMIN, lock, closed=False, order="Lệnh 4/LĐ", ordered_by=PRINCIPAL.user)
+    await helpers.refused(demo.ledger, demo.school, "signature.period_open", submitting(teacher, signed_by(teacher)))
+    demo.clock.set(datetime(2026, 1, 25, 9, tzinfo=VN_TZ))  # term I's window has closed
     event = await submitting(teacher, signed_by(teacher))()
     assert event.type == "sheet.signed" and event.actor.role == "SUBJECT_TEACHER"
     async with demo.ledger.engine.connect() as conn:
@@ -484,6 +499,6 @@ async def test_after_the_import_the_subject_teacher_signs_the_class_sheet_dieu_1
     await decide_request(demo.ledger, demo.school, PRINCIPAL, request.payload["request"], approve=True, reason="Đúng")
     async with demo.ledger.engine.connect() as conn:
         state = await sheet_status(conn, demo.school, YEAR, CLASS, "TOAN", 1)
-        again = await prepare_sheet(conn, demo.school, YEAR, CLASS, "TOAN", 1, demo.clock.now().date())
+        again = await prepare_sheet(conn, demo.school, YEAR, CLASS, "TOAN", 1, demo.clock.now())
     assert (state["signed"], state["stale"]) == (False, True)
     assert hocba_xml.wrappers(hocba_xml.parse(again))[0].get("VaiTro") == "SUBJECT_TEACHER"

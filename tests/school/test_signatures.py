@@ -6,6 +6,7 @@ correction, and the offline verifier against independent xmlsec1."""
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ from ledger.school.signatures.certificates import fingerprint as cert_fingerprin
 from ledger.school.signatures.certificates import register_certificate, revoke_certificate
 from ledger.school.signatures.commands import prepare_signature
 from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
+from ledger.school.signatures.readiness import missing_results
+from ledger.school.transcripts.hocba import document_model
 from signing.x509.keys import DocumentSigner
 from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
@@ -57,12 +60,33 @@ async def test_a_fully_signed_hoc_ba_verifies_here_and_with_xmlsec1_dieu_14_15_1
     assert not all(helpers.xmlsec1_verifies(tampered, signers.pki.root_path))
 
 
+async def test_a_hoc_ba_is_signed_only_with_the_results_its_signer_vouches_for_dieu_18_3_18_4(
+    signers: Signers,
+) -> None:
+    """Điều 18.3: the subject teacher vouches for their subject's year result; Điều 18.4 and after: the
+    homeroom teacher and those after vouch for every subject's and the year's conduct. A học bạ missing
+    one is not signed (the same rule refuses it when prepared and on the append path)."""
+    demo = signers.demo
+    student = demo.rosters["6A1"][0]
+    async with demo.ledger.engine.connect() as conn:
+        model = await document_model(conn, demo.school, YEAR, student)
+    assert all(missing_results(model, role, "TOAN") == [] for role in ("SUBJECT_TEACHER", "HOMEROOM_TEACHER"))
+    gap = copy.deepcopy(model)
+    [year] = gap["years"]
+    next(s for s in year["subjects"] if s["code"] == "TOAN")["year"] = None
+    year["conduct"]["year"] = None
+    assert missing_results(gap, "SUBJECT_TEACHER", "TOAN") == ["kết quả cả năm môn Toán"]
+    assert missing_results(gap, "SUBJECT_TEACHER", "NGU_VAN") == []
+    assert missing_results(gap, "PRINCIPAL", None) == ["kết quả cả năm môn Toán", "kết quả rèn luyện cả năm"]
+
+
 async def test_signing_follows_the_order_of_dieu_18(signers: Signers) -> None:
     student = signers.demo.rosters["7A1"][0]
     for role in ("HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"):
         with pytest.raises(DomainError) as refused:
             await sign_as(signers, student, role)
-        assert refused.value.code == "signature.order" and "SUBJECT_TEACHER:TOAN" in refused.value.en
+        assert refused.value.code == "signature.order" and "giáo viên môn Toán" in refused.value.vi
+        assert "SUBJECT_TEACHER" not in refused.value.vi + refused.value.en  # names, not codes
     await sign_as(signers, student, "SUBJECT_TEACHER", "TOAN")
     with pytest.raises(DomainError) as again:
         await sign_as(signers, student, "SUBJECT_TEACHER", "TOAN")
@@ -249,9 +273,7 @@ async def test_the_verifier_rejects_a_signature_made_after_the_certificate_expir
     toan = demo.subject_teachers["TOAN"]
     short = signers.pki.issue_demo_personal(demo.school, toan, toan, valid_from=CERTS_FROM, days=30)
     async with demo.ledger.engine.connect() as conn:
-        prepared = await prepare_signature(
-            conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY.date()
-        )
+        prepared = await prepare_signature(conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY)
     data = xades.sign_prepared(prepared["document"], short.key, short.certificate, signing_time=SIGNING_DAY)
     [report] = (await _verify(signers, data)).signatures
     assert report.intact and report.chain_trusted and not report.valid_at_signing and not report.ok
@@ -264,9 +286,7 @@ async def test_the_verifier_rejects_a_signer_without_the_role(signers: Signers) 
     student = demo.rosters["6A1"][3]
     toan = signers.people[demo.subject_teachers["TOAN"]]
     async with demo.ledger.engine.connect() as conn:
-        prepared = await prepare_signature(
-            conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY.date()
-        )
+        prepared = await prepare_signature(conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY)
     grab = prepared["document"].replace(b'ThamChieu="#subject-TOAN"', b'ThamChieu="#decision"')
     [report] = (
         await _verify(signers, xades.sign_prepared(grab, toan.key, toan.certificate, signing_time=SIGNING_DAY))
@@ -299,9 +319,7 @@ async def test_signing_time_in_signature_properties_is_accepted(signers: Signers
     student = demo.rosters["6A1"][1]
     teacher = signers.people[demo.subject_teachers["TOAN"]]
     async with demo.ledger.engine.connect() as conn:
-        prepared = await prepare_signature(
-            conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY.date()
-        )
+        prepared = await prepare_signature(conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY)
     data = _sign_with_signature_properties(prepared["document"], teacher)
     [report] = (await _verify(signers, data)).signatures
     assert report.signing_time == "2026-08-12T09:00:00+07:00"

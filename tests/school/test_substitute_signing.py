@@ -62,7 +62,7 @@ async def sign_in_place(
             student,
             role,
             subject,
-            demo.clock.now().date(),
+            demo.clock.now(),
             substitution=in_place,
             signer=str(by.user),
         )
@@ -239,7 +239,7 @@ async def _submit_in_place(
     demo = s.demo
     async with demo.ledger.engine.connect() as conn:
         prepared = await prepare_signature(
-            conn, demo.school, YEAR, student, "SUBJECT_TEACHER", subject, demo.clock.now().date()
+            conn, demo.school, YEAR, student, "SUBJECT_TEACHER", subject, demo.clock.now()
         )
     root = hocba_xml.parse(prepared["document"])
     wrapper = hocba_xml.wrappers(root)[-1]

@@ -16,6 +16,8 @@ from ledger.app.service_keys import ServiceKeys
 from ledger.base.settings import Settings
 from ledger.log.checkpointing import checkpoint_logs
 from ledger.school.accounts.commands import create_account
+from ledger.school.calendar.commands import set_lock
+from ledger.school.calendar.model import LockScope
 from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind
 from signing.x509.keys import DocumentSigner
@@ -105,6 +107,23 @@ async def fill_sheet(client: httpx.AsyncClient, school: str, students: list[str]
                 data[name] = value
     answer = await client.post(sheet_path(school, term=term), data=data)
     assert answer.status_code == 303, answer.text
+
+
+async def lock_entry(
+    term: TermSchool, *, closed: bool = True, class_id: str = "6A1", subject: str = "TOAN", term_no: int = 1
+) -> None:
+    """The admin closes (or opens again) entry of one class sheet on the principal's order (Điều 36.2):
+    once nothing more can be entered, what was entered may be signed (Điều 18.3)."""
+    order = "Lệnh khóa số 5/LĐ" if closed else "Lệnh mở số 6/LĐ"
+    await set_lock(
+        term.demo.ledger,
+        term.school,
+        ADMIN,
+        LockScope(term.demo.year, class_id, subject, term_no),
+        closed=closed,
+        order=order,
+        ordered_by=PRINCIPAL.user,
+    )
 
 
 def csrf(html: str) -> str:

@@ -14,6 +14,7 @@ from ledger.school.accounts.passwords import api_key_hash, password_matches
 from ledger.school.accounts.tables import account_records, accounts, revoked_tokens
 from ledger.school.rules.policy import FIXED_ROLES, AccountKind, Grant, Principal
 from ledger.school.rules.roles import Role
+from ledger.school.schools.tables import schools
 from ledger.school.years.tables import assignments, staff, students
 
 
@@ -86,8 +87,11 @@ async def load_principal(
     account = await account_row(conn, school, username)
     if account is None or account["disabled"] or AccountKind(account["kind"]) is not kind:
         raise AuthenticationFailed("account.unavailable")
+    registered = await read(conn, schools, school)
+    named = (registered[0]["name"] if registered else None) or school
     if kind is not AccountKind.STAFF:
-        return Principal(username, school, kind, (Grant(FIXED_ROLES[kind]),), student_id=account["student_id"])
+        fixed = (Grant(FIXED_ROLES[kind]),)
+        return Principal(username, school, kind, fixed, student_id=account["student_id"], school_name=named)
     t = assignments
     rows = await conn.execute(
         select(t).where(
@@ -100,7 +104,7 @@ async def load_principal(
         )
     )
     grants = tuple(Grant(Role(r["role"]), r["year"], r["class_id"], r["subject"], r["term"]) for r in rows.mappings())
-    return Principal(username, school, kind, grants, staff_id=account["staff_id"])
+    return Principal(username, school, kind, grants, staff_id=account["staff_id"], school_name=named)
 
 
 async def account_list(conn: AsyncConnection, school: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from ledger.base.errors import DomainError, Refused, ValidationError
 from ledger.log import store
 from ledger.log.append import SchoolSession
 from ledger.log.projection import read
-from ledger.school.calendar.model import Calendar, Change, LockScope, vietnamese_time
+from ledger.school.calendar.model import Calendar, Change, LockScope, Window, vietnamese_time
 from ledger.school.calendar.tables import ANY, calendars, locks, reopenings
 from ledger.school.rules.tt22 import Promotion, promotion
 from ledger.school.transcripts.views import load_student_year
@@ -33,9 +33,9 @@ async def calendar_of(session: SchoolSession, year: str) -> Calendar:
 
 
 async def closed_lock(
-    session: SchoolSession, year: str, class_id: str | None, subject: str | None, term: int | None
+    conn: AsyncConnection, school: str, year: str, class_id: str | None, subject: str | None, term: int | None
 ) -> dict[str, Any] | None:
-    for row in await read(session.conn, locks, session.school, year=year):
+    for row in await read(conn, locks, school, year=year):
         if row["state"] != "closed":
             continue
         if (
@@ -135,7 +135,7 @@ async def check_change(
                 rule="Điều 33.3c",
                 closed=format_time(window.closes),
             )
-    lock = await closed_lock(session, year, class_id, subject, term)
+    lock = await closed_lock(session.conn, session.school, year, class_id, subject, term)
     if lock is not None:
         scope = LockScope(year, lock["class_id"], lock["subject"], lock["term"]).describe()
         raise Refused(
@@ -172,3 +172,55 @@ async def summer_pending(session: SchoolSession, year: str, student: str) -> boo
         return False
     before_summer = promotion(year_data.grade, year_data.absences, conduct, learning.level)
     return before_summer in (Promotion.RE_ASSESSMENT, Promotion.SUMMER_TRAINING)
+
+
+async def entry_still_open(
+    conn: AsyncConnection,
+    school: str,
+    year: str,
+    term: int,
+    now: datetime,
+    *,
+    class_id: str | None = None,
+    subject: str | None = None,
+) -> Window | None:
+    """The term's entry window while data of `class_id` and `subject` may still be entered or is not
+    yet due (before the window has closed, the year is closed, or a lock on the principal's order has
+    closed it); None once nothing more can be entered."""
+    rows = await read(conn, calendars, school, year=year)
+    if not rows:
+        return None
+    calendar = Calendar.from_payload(rows[0]["calendar"])
+    window = calendar.entry.get(term)
+    if window is None or now > window.closes or now > calendar.close:
+        return None
+    if await closed_lock(conn, school, year, class_id, subject, term) is not None:
+        return None
+    return window
+
+
+async def check_entry_over(
+    session: SchoolSession, year: str, term: int, what: tuple[str, str], **scope: str | None
+) -> None:
+    """Điều 18.3, 18.4: results are signed once they can no longer change by entry: after the term's
+    entry window has closed, or once the principal has had entry locked. `what` names what is being
+    signed, in Vietnamese and in English."""
+    window = await entry_still_open(session.conn, session.school, year, term, session.now(), **scope)
+    if window is None:
+        return
+    session.changes_at(window.closes)
+    raise period_open(window, term, what)
+
+
+def period_open(window: Window, term: int, what: tuple[str, str]) -> Refused:
+    numeral = "I" if term == 1 else "II"
+    return Refused(
+        "signature.period_open",
+        f"Chưa ký được {what[0]}: thời hạn nhập dữ liệu học kì {numeral} còn đến {vietnamese_time(window.closes)}. "
+        "Kết quả được ký xác nhận khi đã hết thời hạn nhập, hoặc khi hiệu trưởng đã cho khóa nhập liệu.",
+        f"{what[1].capitalize()} cannot be signed yet: term {term} entry is open until "
+        f"{format_time(window.closes)}. Results are signed once entry has closed or been locked.",
+        field="term",
+        rule="Điều 18.3, 18.4, 33.3c",
+        closes=format_time(window.closes),
+    )

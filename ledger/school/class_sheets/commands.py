@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
@@ -16,6 +16,7 @@ from ledger.base.errors import Conflict, Refused
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
+from ledger.school.calendar.checks import check_entry_over, entry_still_open, period_open
 from ledger.school.class_sheets.queries import sheet_digest, sheet_document
 from ledger.school.class_sheets.tables import RULE, SHEET_SIGNED
 from ledger.school.rules import identity
@@ -56,10 +57,16 @@ def _incomplete(names: list[str]) -> Refused:
     )
 
 
+def _what(class_id: str, part: Any) -> tuple[str, str]:
+    name = part.get("TenMon") or part.get("Mon", "")
+    return f"bảng điểm môn {name} lớp {class_id}", f"the {name} sheet of {class_id}"
+
+
 async def prepare_sheet(
-    conn: AsyncConnection, school: str, year: str, class_id: str, subject: str, term: Any, today: date
+    conn: AsyncConnection, school: str, year: str, class_id: str, subject: str, term: Any, now: datetime
 ) -> bytes:
-    """The class sheet with room for the subject teacher's signature."""
+    """The class sheet with room for the subject teacher's signature, once it may be signed: every
+    pupil's assessments entered, and entry over (Điều 18.3)."""
     root, _ = await sheet_document(conn, school, year, class_id, subject, term)
     if hocba_xml.wrappers(root):
         raise Conflict(
@@ -72,7 +79,12 @@ async def prepare_sheet(
     missing = await _missing(conn, school, year, class_id, part)
     if missing:
         raise _incomplete(missing)
-    wrapper = f"ck-{part.get('Lop', '').lower()}-{part.get('Mon', '').lower()}-{part.get('HocKy')}-{today.isoformat()}"
+    term_no = int(part.get("HocKy", "0"))
+    window = await entry_still_open(conn, school, year, term_no, now, class_id=class_id, subject=part.get("Mon"))
+    if window is not None:
+        raise period_open(window, term_no, _what(class_id, part))
+    today = now.astimezone(VN_TZ).date().isoformat()
+    wrapper = f"ck-{part.get('Lop', '').lower()}-{part.get('Mon', '').lower()}-{part.get('HocKy')}-{today}"
     hocba_xml.add_placeholder(root, wrapper, "SUBJECT_TEACHER", hocba_xml.references_for(root, "SUBJECT_TEACHER"))
     return hocba_xml.to_bytes(root)
 
@@ -101,6 +113,7 @@ async def submit_sheet(
         missing = await _missing(session.conn, session.school, year, class_id, root[0])
         if missing:  # on the append path too: a sheet prepared elsewhere is refused the same way
             raise _incomplete(missing)
+        await check_entry_over(session, year, term_no, _what(class_id, root[0]), class_id=class_id, subject=code)
         new = hocba_xml.wrappers(submitted)
         expected = hocba_xml.references_for(root, "SUBJECT_TEACHER")
         if len(new) != 1 or new[0].get("VaiTro") != "SUBJECT_TEACHER":

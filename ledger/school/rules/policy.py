@@ -46,6 +46,7 @@ class Principal:
     grants: tuple[Grant, ...] = ()
     staff_id: str | None = None
     student_id: str | None = None
+    school_name: str = ""  # as registered, for the pages' header; the school id when none is
 
     @property
     def roles(self) -> set[Role]:

@@ -22,6 +22,7 @@ from ledger.log.projection import read
 from ledger.school.rules.roles import Role
 from ledger.school.signatures.certificates import Holders, registered_certificate, signature_refusal
 from ledger.school.signatures.queries import Documents, load_documents
+from ledger.school.signatures.readiness import check_signable, missing_signers, signing_refusal
 from ledger.school.signatures.substitutes import Substitution, check_substitution, missing_signer
 from ledger.school.signatures.tables import SIGNATURE_ADDED, certificates
 from signing.pdf.verify import verify_pdf
@@ -76,32 +77,20 @@ def check_claim(claimed: datetime, trusted: datetime) -> None:
         )
 
 
-def _missing_before(role: str, rows: list[dict[str, Any]], subjects: list[str]) -> list[str]:
-    """What must be signed before `role` may sign (Điều 18): the roles still missing."""
-    signed_subjects = {r["subject"] for r in rows if r["role"] == "SUBJECT_TEACHER"}
-    roles = {r["role"] for r in rows}
-    missing = [f"SUBJECT_TEACHER:{s}" for s in subjects if s not in signed_subjects]
-    order = ["HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
-    if role == "SUBJECT_TEACHER":
-        return []
-    needed = order[: order.index(role)]
-    return missing + [r for r in needed if r not in roles]
-
-
 def expected_references(root: Any, rows: list[dict[str, Any]], role: str, subject: str | None) -> list[str]:
     """The parts a signer of `role` (and `subject`) signs now in the document `root` with the
     signatures `rows`, once it is their turn and their part is not already signed (Điều 18, 24.5)."""
     if role not in hocba_xml.ROLES:
         raise ValidationError("signature.role", "vai trò ký không hợp lệ", "unknown signing role", field="role")
-    subjects = [e.get("Ma", "") for e in root.iter(hocba_xml.tag("MonHoc"))]
+    subjects = {e.get("Ma", ""): e.get("Ten", "") for e in root.iter(hocba_xml.tag("MonHoc"))}
     if role == "SUBJECT_TEACHER" and subject not in subjects:
         raise NotFound("subject.unknown", "môn học không có trong học bạ này", "no such subject here", field="subject")
-    missing = _missing_before(role, rows, subjects)
-    if missing:
+    missing_vi, missing_en = missing_signers(role, rows, subjects)
+    if missing_vi:
         raise Refused(
             "signature.order",
-            f"Chưa đến lượt ký: còn thiếu chữ ký của {', '.join(missing)}.",
-            f"Not yet: these must sign first: {', '.join(missing)}.",
+            f"Chưa đến lượt ký: còn thiếu chữ ký của {', '.join(missing_vi)}.",
+            f"Not yet: these must sign first: {', '.join(missing_en)}.",
             field="role",
             rule="Điều 18, 24.5",
         )
@@ -123,7 +112,7 @@ async def prepare_signature(
     student: str,
     role: str,
     subject: str | None,
-    today: date,
+    now: datetime,
     *,
     substitution: Substitution | None = None,
     signer: str | None = None,
@@ -131,7 +120,7 @@ async def prepare_signature(
     """What a signer of `role` signs now for one student's year; with `substitution`, what `signer`
     signs in a departed teacher's place (Điều 18.5, 18.7), once they are found entitled to."""
     [prepared] = await prepare_signatures(
-        conn, school, year, [student], role, subject, today, substitution=substitution, signer=signer
+        conn, school, year, [student], role, subject, now, substitution=substitution, signer=signer
     )
     return prepared
 
@@ -143,15 +132,17 @@ async def prepare_signatures(
     students: Sequence[str],
     role: str,
     subject: str | None,
-    today: date,
+    now: datetime,
     *,
     substitution: Substitution | None = None,
     signer: str | None = None,
 ) -> list[dict[str, Any]]:
-    """What a signer of `role` signs now for each of `students` (a class, usually), in order: their
-    học bạ are read in one set of queries, whatever their number."""
+    """What a signer of `role` signs now for each of `students` (a class, usually), in order, once
+    each may be signed (readiness); their học bạ are read in one set of queries, whatever their
+    number."""
     if role not in hocba_xml.ROLES:
         raise ValidationError("signature.role", "vai trò ký không hợp lệ", "unknown signing role", field="role")
+    today = now.astimezone(VN_TZ).date()
     sealing = today.isoformat() if role == "ORGANISATION" else None
     documents = await load_documents(conn, school, year, students)
     prepared = []
@@ -159,6 +150,9 @@ async def prepare_signatures(
         root, rows = documents.xml(student, issued_on=sealing)
         references = expected_references(root, rows, role, subject)
         class_id = documents.class_of(student)
+        refusal = await signing_refusal(conn, school, year, documents.models[student], class_id, role, subject, now)
+        if refusal is not None:
+            raise refusal
         in_place = await substituted(conn, school, substitution, signer, role, year, class_id, subject, today)
         wrapper_id = f"ck-{secrets.token_hex(6)}"
         hocba_xml.add_placeholder(root, wrapper_id, role, references, in_place)
@@ -173,6 +167,27 @@ async def prepare_signatures(
             }
         )
     return prepared
+
+
+async def signing_refusals(
+    conn: AsyncConnection, school: str, year: str, students: Sequence[str], role: str, subject: str | None, now: datetime
+) -> dict[str, DomainError | None]:
+    """Why each of `students` cannot be signed by `role` now, as prepare_signatures would refuse it
+    (not their turn, already signed, entry still open, results missing), or None where it can; read
+    in one set of queries. What a page shows before the signer clicks."""
+    documents = await load_documents(conn, school, year, students)
+    found: dict[str, DomainError | None] = {}
+    for student in students:
+        root, rows = documents.xml(student)
+        try:
+            expected_references(root, rows, role, subject)
+            model = documents.models[student]
+            found[student] = await signing_refusal(
+                conn, school, year, model, documents.class_of(student), role, subject, now
+            )
+        except DomainError as refused:
+            found[student] = refused
+    return found
 
 
 async def substituted(
@@ -416,6 +431,7 @@ async def _checked(
     made, report = check(documents, item)
     role, subject, wrapper, root = made.role, made.subject, made.wrapper, made.root
     class_id = documents.class_of(student)
+    await check_signable(session, year, documents.models[student], class_id, role, subject)
     signer = str(actor.user)
     today = session.now().date()
     await substituted(session.conn, session.school, substitution, signer, role, year, class_id, subject, today)
