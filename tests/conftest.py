@@ -32,7 +32,7 @@ from ledger.school.readmodels import school_ledger
 from signing.x509.pki import Pki
 from tests.support.helpers import PASSWORD, SETUP, database_url_of
 
-pytest_plugins = ["tests.support.signers"]  # the signing fixture school
+pytest_plugins = ["tests.support.signers", "tests.support.mail"]  # the signing fixture school, a mail server
 
 
 LAYERS = ("unit", "log", "school", "api", "pages", "interop", "scenario")

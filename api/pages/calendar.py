@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
-from api.pages.staff import need_year
+from api.pages.staff import need_year, subject_names_of
 from api.pages.toolkit import (
     SCHOOL_PAGE,
     form_of,
@@ -19,6 +19,7 @@ from api.pages.toolkit import (
     principal_or_none,
     refusal_message,
     render,
+    staff_names,
     text_of,
 )
 from api.v1.params import SchoolId
@@ -31,7 +32,8 @@ from ledger.school.calendar.commands import set_calendar, set_lock
 from ledger.school.calendar.model import Calendar, LockScope, calendar_from, default_calendar
 from ledger.school.calendar.tables import calendars, locks, reopenings
 from ledger.school.rules import identity
-from ledger.school.years.tables import classes
+from ledger.school.years.model import hocba_order
+from ledger.school.years.tables import assignments, classes
 
 
 def _window_state(now: Any, opens: Any, closes: Any) -> str:
@@ -72,6 +74,8 @@ async def _calendar(
         draft=calendar or default_calendar(year, ""),
         now=now,
         class_ids=sorted(await _class_ids(runtime, school, year)),
+        subjects=await _subjects(runtime, school, year),
+        principals=await _principals(runtime, school, now.astimezone(VN_TZ).date()),
         **extra,
     )
 
@@ -167,3 +171,22 @@ async def lock_page(request: Request[Any, Any, Any], state: State, school: Schoo
     except DomainError as error:
         return await _calendar(request, state, school, error.status, **refusal_message(request, error))
     return Redirect(f"/truong/{school}/lich?year={year}&xong=1", status_code=303)
+
+
+async def _subjects(runtime: Runtime, school: str, year: str) -> list[tuple[str, str]]:
+    """The year's subjects, code and name, in the học bạ's order: a lock names one of them."""
+    names = await subject_names_of(runtime, school, year)
+    return sorted(names.items(), key=lambda item: hocba_order(*item))
+
+
+async def _principals(runtime: Runtime, school: str, today: date) -> list[tuple[str, str]]:
+    """Who holds the principal's office today, by staff id and name: a lock is on their order (Điều 36.2)."""
+    names = await staff_names(runtime, school)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        rows = await read(conn, assignments, school, role="PRINCIPAL")
+    holders = {
+        r["staff_id"]
+        for r in rows
+        if not r["pending"] and r["valid_from"] <= today and (r["valid_to"] is None or r["valid_to"] >= today)
+    }
+    return sorted(((staff_id, names.get(staff_id, staff_id)) for staff_id in holders), key=lambda p: p[1])

@@ -89,6 +89,33 @@ async def test_signing_in_with_the_keyboard_only(term: TermSchool, site: str, vi
     await window.shot("trang-chinh-en")
 
 
+async def test_the_principal_moves_an_entry_deadline_and_reads_the_term_summary_dieu_25_33(
+    term: TermSchool, site: str, visit: Any
+) -> None:
+    """Điều 33.3c, 25: the principal sets the calendar on the page (a date still ahead may move; the
+    decision is named); Điều 33.6: then reads the term I summary by class, grade and school."""
+    school, year = term.school, term.demo.year
+    principal = await visit(site, "hieu-truong")
+    await principal.sign_in(school, PRINCIPAL.user)
+    await principal.page.get_by_role("link", name="Lịch năm học và khóa nhập liệu").click()
+    await principal.shot("lich-nam-hoc")
+    page = principal.page
+    assert await page.input_value("#e1-closes") == "2026-01-22"
+    await page.fill("#e1-closes", "2026-01-29")
+    await page.fill("#order", "Quyết định số 12/QĐ-THCS ngày 01/10/2025")
+    await page.get_by_role("button", name="Ban hành").click()
+    main = await page.inner_text("main")
+    assert "Đã ban hành lịch năm học." in main and "29/01/2026" in main and "2026-01-29" not in main
+    await principal.shot("da-ban-hanh")
+
+    await principal.go(f"/truong/{school}", "trang-chinh")
+    await page.get_by_role("link", name="Tổng hợp kết quả học tập và rèn luyện").click()
+    await page.get_by_role("link", name="Học kì I", exact=True).click()
+    table = await page.inner_text("table.summary")
+    assert "6A1" in table and "Khối 6" in table and "Toàn trường" in table
+    await principal.shot("tong-hop-hoc-ky-1")
+
+
 async def test_an_edit_after_a_lock_is_refused_with_the_reason_and_a_correction_offer(
     term: TermSchool, site: str, visit: Any
 ) -> None:
@@ -98,10 +125,12 @@ async def test_an_edit_after_a_lock_is_refused_with_the_reason_and_a_correction_
     await admin.sign_in(term.school, ADMIN.user)
     await admin.go(f"/truong/{term.school}/lich?year=2025-2026", "lich-nam-hoc")
     await admin.page.select_option("#lock-class", "6A1")
-    await admin.page.fill("#lock-subject", "TOAN")
+    assert "Toán" in await admin.page.inner_text("#lock-subject")  # chosen by name from the year's subjects
+    await admin.page.select_option("#lock-subject", "TOAN")
     await admin.page.select_option("#lock-term", "1")
     await admin.page.fill("#lock-order", "Lệnh số 7/LĐ ngày 01/10/2025")
-    await admin.page.fill("#lock-by", PRINCIPAL.user)
+    assert await admin.page.inner_text("#lock-by") == "Đoàn Thị Thủy"  # the principal in office, by name
+    await admin.page.select_option("#lock-by", PRINCIPAL.user)
     await admin.page.get_by_role("button", name="Ghi nhận").click()
     assert "Đã ghi nhận việc khóa hoặc mở nhập liệu." in await admin.page.inner_text("main")
     await admin.shot("da-khoa")

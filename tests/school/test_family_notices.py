@@ -5,26 +5,18 @@ down, and the read model of what is owed agrees with a replay."""
 
 from __future__ import annotations
 
-import email
 import os
-import socket
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
-from email.message import EmailMessage
-from email.policy import default
-from typing import Any
 
 import psycopg
 import pytest
-from aiosmtpd.controller import Controller
 
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, create_engine, ensure_database
 from ledger.app.notices import send_family_notices
-from ledger.app.notify import SmtpNotifier
 from ledger.app.runtime import Runtime
-from ledger.base.settings import Settings, SmtpSettings
+from ledger.base.settings import Settings
 from ledger.format.envelope import NewEvent
 from ledger.log import store
 from ledger.log.append import Ledger
@@ -37,54 +29,12 @@ from ledger.school.notices.tables import FAMILY_NOTIFIED, family_notices
 from ledger.school.readmodels import PROJECTIONS
 from ledger.school.schools.tables import schools
 from ledger.school.transcripts.views import class_summary
-from ledger.school.years.commands import register_students
-from ledger.school.years.model import profile_of
-from ledger.school.years.tables import students
 from tests.support.helpers import SETUP, database_url_of
+from tests.support.mail import Inbox, free_port, mailer, with_guardian_emails
 from tests.support.signers import YEAR, Signers, issuing, sign_all
 
 pytestmark = pytest.mark.slow
 PUBLIC = "https://hocba.khanhphu.edu.vn"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
-
-
-def mailer(port: int) -> SmtpNotifier:
-    return SmtpNotifier(SmtpSettings(host="127.0.0.1", port=port, sender="hocba@khanhphu.edu.vn", tls="none"))
-
-
-async def with_guardian_emails(signers: Signers, student: str, addresses: list[str]) -> None:
-    """The student's guardians, each with an address of their own."""
-    async with signers.demo.ledger.engine.connect() as conn:
-        [row] = await read(conn, students, signers.demo.school, student_id=student)
-    profile = profile_of(row)
-    profile["guardians"] = [
-        {"full_name": name, "relation": relation, "email": address}
-        for (name, relation), address in zip((("Trần Thị Mai", "Mẹ"), ("Lê Văn Hùng", "Bố")), addresses, strict=False)
-    ]
-    await register_students(signers.demo.ledger, signers.demo.school, SETUP, [profile])
 
 
 async def test_families_are_told_of_issuance_and_revocation_once_through_a_real_mail_server_dieu_31(
