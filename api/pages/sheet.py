@@ -404,24 +404,22 @@ async def sheet_sign_hocba(
 
 
 def _dry_run(plan: dict[str, Any], facts: dict[str, Any], text: dict[str, str], data: bytes) -> dict[str, Any]:
-    """The dry run as the page shows it: what the file says it is, the cells that would be written and
-    the ones that differ from the ledger (each a correction request on confirmation, Điều 17.3), by the
-    pupils' names and the columns' names; and the file itself, to be sent back on confirmation."""
+    """The dry run as the page shows it: what the file says it is, and the file laid out as the grid,
+    a row per pupil by name and a column per assessment by its name, each cell new, the same as the
+    ledger, or different from it (a correction request on confirmation, Điều 17.3); and the file
+    itself, to be sent back on confirmation."""
     pending = {(p["row"], p["column"]) for p in plan["proposals"] if p["request"]}
-    status = {"new": text["import_new"], "differs": text["import_differs"]}
-    rows = [
-        {
-            "name": facts["names"].get(cell["student"], cell["student"]),
-            "column": _column(cell, text),
-            "place": text["import_place"] % (cell["row"], cell["column"]),
-            "file": cell["file"],
-            "ledger": cell["ledger"],
-            "status": text["import_pending"] if (cell["row"], cell["column"]) in pending else status[cell["status"]],
-            "kind": cell["status"],
-        }
-        for cell in plan["cells"]
-        if cell["status"] != "unchanged"
-    ]
+    shown = list(facts["cells"])
+    if any(cell["kind"] == "comment" for cell in plan["cells"]):
+        shown.append(("comment", 0))
+    pupils: dict[str, dict[str, Any]] = {}
+    for cell in plan["cells"]:
+        pupil = pupils.setdefault(
+            cell["student"],
+            {"name": facts["names"].get(cell["student"], cell["student"]), "row": cell["row"], "cells": {}},
+        )
+        outcome = "pending" if (cell["row"], cell["column"]) in pending else cell["status"]
+        pupil["cells"][(cell["kind"], cell["slot"] or 0)] = {**cell, "outcome": outcome}
     fields = {name: text[f"field_{name}"] for name in ("subject", "class", "term", "year")}
     counts = plan["counts"]
     requests = len(plan["proposals"]) - len(pending)
@@ -433,7 +431,8 @@ def _dry_run(plan: dict[str, Any], facts: dict[str, Any], text: dict[str, str], 
         "unstated": ", ".join(fields[name] for name in plan["unstated"]),
         "left_aside": ", ".join(plan["left_aside"]),
         "counts": counts,
-        "rows": rows,
+        "columns": [((kind, slot), _column({"kind": kind, "slot": slot}, text)) for kind, slot in shown],
+        "pupils": list(pupils.values()),
         "deadline": deadline,
         # Past the entry window a new value is refused on confirmation as it is when typed (Điều 33.3c).
         "can_confirm": bool(counts["new"] or requests) and not (deadline and counts["new"]),

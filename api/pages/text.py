@@ -124,11 +124,11 @@ TEXT: dict[str, dict[str, str]] = {
         "import_counts": "%s ô mới sẽ được ghi; %s ô khác với sổ sẽ thành đề nghị điều chỉnh; %s ô giống sổ.",
         "import_unstated": "Tệp không ghi %s; dùng của trang này.",
         "import_left_aside": "Bỏ qua các cột tính sẵn hoặc mô tả: %s.", "import_stated": "Tệp ghi",
-        "import_nothing_new": "Không có gì mới để nhập vào sổ.", "import_place": "dòng %s, cột %s",
-        "import_new": "ghi mới", "import_differs": "khác sổ: đề nghị điều chỉnh",
-        "import_pending": "khác sổ: đã có đề nghị chờ duyệt", "import_in_file": "Trong tệp",
-        "import_in_ledger": "Trong sổ", "import_where": "Vị trí trong tệp", "import_outcome": "Khi nhập",
-        "import_column": "Cột", "imported": "Đã nhập %s ô điểm từ tệp vào sổ cái; %s ô khác với sổ được gửi "
+        "import_nothing_new": "Không có gì mới để nhập vào sổ.", "import_row": "Dòng trong tệp",
+        "import_legend": "Mỗi ô là giá trị trong tệp: chữ thường là ô mới sẽ được ghi; chữ mờ là ô giống sổ, "
+        "không ghi lại; ô có giá trị gạch ngang là giá trị trong sổ, khác với tệp, sẽ thành đề nghị điều chỉnh "
+        "(Điều 17.3).", "import_same": "giống sổ", "import_differs": "đề nghị điều chỉnh",
+        "import_pending": "đã có đề nghị chờ duyệt", "imported": "Đã nhập %s ô điểm từ tệp vào sổ cái; %s ô khác với sổ được gửi "
         "thành đề nghị điều chỉnh (Điều 17.3).", "import_no_file": "Chưa chọn tệp, hoặc tệp rỗng.",
         "import_lost": "Không đọc được tệp của lần chạy thử; hãy chọn tệp và chạy thử lại.",
         "field_subject": "môn", "field_class": "lớp", "field_term": "học kì", "field_year": "năm học",
@@ -330,10 +330,11 @@ TEXT: dict[str, dict[str, str]] = {
         "correction requests; %s cells are the same.", "import_unstated": "The file does not state the %s; this "
         "page's is used.", "import_left_aside": "Computed or descriptive columns left aside: %s.",
         "import_stated": "The file states", "import_nothing_new": "Nothing new to write to the ledger.",
-        "import_place": "row %s, column %s", "import_new": "new", "import_differs": "differs: correction request",
-        "import_pending": "differs: a request is already pending", "import_in_file": "In the file",
-        "import_in_ledger": "In the ledger", "import_where": "Place in the file", "import_outcome": "On import",
-        "import_column": "Column", "imported": "%s cells imported from the file into the ledger; %s cells that "
+        "import_row": "Row in the file", "import_legend": "Each cell is the file's value: plain text is a new "
+        "cell to be written; faded text is the same as the ledger, not written again; a struck-out value is the "
+        "ledger's, which differs from the file: a correction request (Điều 17.3).", "import_same": "same as the "
+        "ledger", "import_differs": "correction request", "import_pending": "a request is already pending",
+        "imported": "%s cells imported from the file into the ledger; %s cells that "
         "differ from the ledger were filed as correction requests (Điều 17.3).",
         "import_no_file": "No file chosen, or the file is empty.",
         "import_lost": "The dry run's file could not be read; choose the file and run it again.",
