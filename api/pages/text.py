@@ -128,8 +128,9 @@ TEXT: dict[str, dict[str, str]] = {
         "import_legend": "Mỗi ô là giá trị trong tệp: chữ thường là ô mới sẽ được ghi; chữ mờ là ô giống sổ, "
         "không ghi lại; ô có giá trị gạch ngang là giá trị trong sổ, khác với tệp, sẽ thành đề nghị điều chỉnh "
         "(Điều 17.3).", "import_same": "giống sổ", "import_differs": "đề nghị điều chỉnh",
-        "import_pending": "đã có đề nghị chờ duyệt", "imported": "Đã nhập %s ô điểm từ tệp vào sổ cái; %s ô khác với sổ được gửi "
-        "thành đề nghị điều chỉnh (Điều 17.3).", "import_no_file": "Chưa chọn tệp, hoặc tệp rỗng.",
+        "import_pending": "đã có đề nghị chờ duyệt",
+        "imported": "Đã nhập %s ô điểm từ tệp vào sổ cái; %s ô khác với sổ được gửi thành đề nghị điều chỉnh "
+        "(Điều 17.3).", "import_no_file": "Chưa chọn tệp, hoặc tệp rỗng.",
         "import_lost": "Không đọc được tệp của lần chạy thử; hãy chọn tệp và chạy thử lại.",
         "field_subject": "môn", "field_class": "lớp", "field_term": "học kì", "field_year": "năm học",
         "correction_help": "Lãnh đạo nhà trường sẽ xem xét và phê duyệt hoặc từ chối (Điều 17.3).",

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 async def teacher(term: TermSchool) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(term.runtime, scheduler=False), client=("10.40.0.1", 42000))
+    app: Any = create_app(term.runtime, scheduler=False)
+    transport = httpx.ASGITransport(app=app, client=("10.40.0.1", 42000))
     async with httpx.AsyncClient(transport=transport, base_url="http://hocba.test") as client:
         await sign_in(client, term.school, term.teacher)
         yield client
@@ -104,9 +106,9 @@ async def test_the_dry_run_writes_nothing_and_the_confirmation_imports_as_the_ap
     assert done.headers["location"].endswith(f"nhap={new}&de-nghi=1")
     assert await head(term.demo.ledger, school) == before + new + 1  # the values, and the correction request
     async with term.runtime.engine().connect() as conn:
-        rows = await read(conn, assessments, school, year=term.demo.year, subject="TOAN", term=1, class_id="6A1")
+        entries = await read(conn, assessments, school, year=term.demo.year, subject="TOAN", term=1, class_id="6A1")
         [request] = await read(conn, corrections, school, status="pending")
-    stored = {(r["student_id"], r["kind"], r["slot"]): r["value"] for r in rows}
+    stored = {(r["student_id"], r["kind"], r["slot"]): r["value"] for r in entries}
     assert stored[(pupils[1], "midterm", 0)] == "8.5" and stored[(pupils[0], "final", 0)] == "7.0"
     assert len(stored) == new + 1
     assert (request["old_value"], request["new_value"], request["requested_by"]) == ("7.0", "8.0", term.teacher)
