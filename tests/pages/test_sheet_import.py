@@ -96,6 +96,7 @@ async def test_the_dry_run_writes_nothing_and_the_confirmation_imports_as_the_ap
     assert rows[pupils[0]].count("đề nghị điều chỉnh") == 1 and rows[pupils[1]].count("<td>8,5") == 1
     assert not any(pupil in report for pupil in pupils)  # names, never the identifiers
     assert "Nhập vào sổ" in dry.text
+    assert f'<form method="post" action="{sheet_path(school)}" novalidate>' in dry.text  # the grid saves to itself
 
     carried = re.search(r'name="data" value="([^"]+)"', dry.text)
     assert carried
@@ -124,6 +125,11 @@ async def test_the_dry_run_writes_nothing_and_the_confirmation_imports_as_the_ap
     )
     assert "0 ô mới sẽ được ghi" in again.text and "đã có đề nghị chờ duyệt" in again.text
     assert "Không có gì mới để nhập vào sổ." in again.text and "Nhập vào sổ</button>" not in again.text
+    english = await teacher.post(
+        action(school, "nhap-tep") + "&lang=en", data={"csrf": token}, files={"file": ("toan-6a1.csv", data)}
+    )
+    assert "Dry run of toan-6a1.csv" in english.text and "a request is already pending" in english.text
+    assert "Nothing new to write to the ledger." in english.text
 
 
 async def test_a_bad_file_another_sheet_or_a_late_one_is_refused_plainly_and_nothing_is_written_dieu_33_3c(
