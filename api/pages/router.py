@@ -17,7 +17,15 @@ from api.pages.inbox import decide, inbox
 from api.pages.people import account_disable_page, assignment_end_page, grant_decide_page, people_page
 from api.pages.portal import portal_lookup_page, portal_page, portal_verify_page
 from api.pages.progress import progress_page
-from api.pages.sheet import sheet_correction, sheet_page, sheet_save, sheet_sign, sheet_sign_hocba
+from api.pages.sheet import (
+    sheet_correction,
+    sheet_import,
+    sheet_import_check,
+    sheet_page,
+    sheet_save,
+    sheet_sign,
+    sheet_sign_hocba,
+)
 from api.pages.sign_in import home, login_page, login_submit, logout
 from api.pages.summary import summary_page
 from api.pages.toolkit import PACKAGE, PAGE_ERRORS
@@ -67,6 +75,8 @@ def page_router() -> Router:
         sheet_correction,
         sheet_sign,
         sheet_sign_hocba,
+        sheet_import_check,
+        sheet_import,
         board,
         board_sign,
         audit_page,

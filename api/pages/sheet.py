@@ -1,13 +1,17 @@
 """The teacher's grade sheet of a class × subject × term: entry checked as it is typed and again by the
-ledger, refusals explained with a correction request offered, and the teacher's signatures."""
+ledger, refusals explained with a correction request offered, the import of the sheet the school's
+software exports (a dry run shown first, then written on confirmation, as the API and the CLI do it),
+and the teacher's signatures."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from decimal import Decimal
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import State
+from litestar.datastructures import State, UploadFile
 from litestar.response import Redirect, Template
 
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
@@ -26,6 +30,7 @@ from api.pages.toolkit import (
 )
 from api.v1.corrections import CorrectionIn, file_correction
 from api.v1.params import ClassId, SchoolId, SubjectCode, Term
+from api.v1.sheets import imported
 from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import Conflict, DomainError, NotFound
 from ledger.log.projection import read
@@ -37,9 +42,13 @@ from ledger.school.calendar.tables import calendars
 from ledger.school.class_sheets.commands import prepare_sheet, submit_sheet
 from ledger.school.class_sheets.queries import sheet_status
 from ledger.school.corrections.model import assessment_target
+from ledger.school.imports.sheets import MAX_BYTES
 from ledger.school.rules.tt22 import Kind, term_average, value_text
 
 NO_CORRECTION = {"deadline.final"}  # refusals that no correction request can get past
+# A request carrying a gradebook file, as uploaded or carried back in base64 to be confirmed: a file
+# past MAX_BYTES is still received, to be refused with the reader's own message.
+IMPORT_BODY = 2 * MAX_BYTES
 
 
 def _cells(subject: dict[str, Any]) -> list[tuple[str, int]]:
@@ -61,6 +70,10 @@ def _averages(names: dict[str, str], cells: list[tuple[str, int]], recorded: dic
 def _column(cell: dict[str, Any], text: dict[str, str]) -> str:
     """A sheet's column as the teacher reads it: ĐĐGtx 2, ĐĐGgk, ĐĐGck."""
     return text[cell["kind"]] + (f" {cell['slot']}" if cell["slot"] else "")
+
+
+def _sheet_path(school: str, class_id: str, subject: str, term: int) -> str:
+    return f"/truong/{school}/lop/{class_id}/mon/{subject}/hoc-ky/{term}"
 
 
 def _field(student: str, kind: str, slot: int) -> str:
@@ -121,6 +134,8 @@ async def _sheet_facts(
         "can_sign": may(principal, "signature.write", **target),
         "scored": catalogue[subject]["kind"] == Kind.SCORE.value,
         "field": _field,
+        # The forms' address: this page's, also when it is shown in answer to one of its forms.
+        "sheet_path": _sheet_path(school, class_id, subject, term),
     }
 
 
@@ -149,7 +164,16 @@ async def _sheet(
         "sheet",
         status,
         heading=_title(facts, text_of(request)),
-        **{**facts, "typed": {}, "invalid": {}, "proposals": [], "unsaved": set(), "unsaved_note": None, **extra},
+        **{
+            **facts,
+            "typed": {},
+            "invalid": {},
+            "proposals": [],
+            "unsaved": set(),
+            "unsaved_note": None,
+            "dry_run": None,
+            **extra,
+        },
     )
 
 
@@ -160,6 +184,7 @@ async def sheet_page(
     text = text_of(request)
     query = request.query_params
     saved, signed = counted(request, "luu"), counted(request, "ky")
+    written, requested = counted(request, "nhap"), counted(request, "de-nghi")
     notice = (
         text["saved"] % saved
         if saved is not None
@@ -167,6 +192,8 @@ async def sheet_page(
         if "dieu-chinh" in query
         else text["signed_count"] % signed
         if signed is not None
+        else text["imported"] % (written, requested or "0")
+        if written is not None
         else None
     )
     return await _sheet(request, state, school, class_id, subject, term, notice=notice)
@@ -307,9 +334,7 @@ async def sheet_correction(
         return await _sheet(
             request, state, school, class_id, subject, term, error.status, **refusal_message(request, error)
         )
-    return Redirect(
-        f"/truong/{school}/lop/{class_id}/mon/{subject}/hoc-ky/{term}?year={year}&dieu-chinh=1", status_code=303
-    )
+    return Redirect(f"{_sheet_path(school, class_id, subject, term)}?year={year}&dieu-chinh=1", status_code=303)
 
 
 @post(
@@ -347,7 +372,7 @@ async def sheet_sign(
         return await _sheet(
             request, state, school, class_id, subject, term, error.status, **refusal_message(request, error)
         )
-    return Redirect(f"/truong/{school}/lop/{class_id}/mon/{subject}/hoc-ky/{term}?year={year}&ky=1", status_code=303)
+    return Redirect(f"{_sheet_path(school, class_id, subject, term)}?year={year}&ky=1", status_code=303)
 
 
 @post(
@@ -375,6 +400,128 @@ async def sheet_sign_hocba(
             return await _sheet(
                 request, state, school, class_id, subject, term, error.status, **refusal_message(request, error)
             )
-    return Redirect(
-        f"/truong/{school}/lop/{class_id}/mon/{subject}/hoc-ky/{term}?year={year}&ky={count}", status_code=303
+    return Redirect(f"{_sheet_path(school, class_id, subject, term)}?year={year}&ky={count}", status_code=303)
+
+
+def _dry_run(plan: dict[str, Any], facts: dict[str, Any], text: dict[str, str], data: bytes) -> dict[str, Any]:
+    """The dry run as the page shows it: what the file says it is, and the file laid out as the grid,
+    a row per pupil by name and a column per assessment by its name, each cell new, the same as the
+    ledger, or different from it (a correction request on confirmation, Điều 17.3); and the file
+    itself, to be sent back on confirmation."""
+    pending = {(p["row"], p["column"]) for p in plan["proposals"] if p["request"]}
+    shown = list(facts["cells"])
+    if any(cell["kind"] == "comment" for cell in plan["cells"]):
+        shown.append(("comment", 0))
+    pupils: dict[str, dict[str, Any]] = {}
+    for cell in plan["cells"]:
+        pupil = pupils.setdefault(
+            cell["student"],
+            {"name": facts["names"].get(cell["student"], cell["student"]), "row": cell["row"], "cells": {}},
+        )
+        outcome = "pending" if (cell["row"], cell["column"]) in pending else cell["status"]
+        pupil["cells"][(cell["kind"], cell["slot"] or 0)] = {**cell, "outcome": outcome}
+    fields = {name: text[f"field_{name}"] for name in ("subject", "class", "term", "year")}
+    counts = plan["counts"]
+    requests = len(plan["proposals"]) - len(pending)
+    deadline = plan["deadline"]
+    return {
+        "file": plan["file"],
+        "data": base64.b64encode(data).decode(),
+        "stated": [f"{fields[name]} {s['text']} ({s['where']})" for name, s in plan["stated"].items()],
+        "unstated": ", ".join(fields[name] for name in plan["unstated"]),
+        "left_aside": ", ".join(plan["left_aside"]),
+        "counts": counts,
+        "columns": [((kind, slot), _column({"kind": kind, "slot": slot}, text)) for kind, slot in shown],
+        "pupils": list(pupils.values()),
+        "deadline": deadline,
+        # Past the entry window a new value is refused on confirmation as it is when typed (Điều 33.3c).
+        "can_confirm": bool(counts["new"] or requests) and not (deadline and counts["new"]),
+    }
+
+
+async def _import(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: str,
+    class_id: str,
+    subject: str,
+    term: int,
+    data: bytes,
+    file: str,
+    *,
+    dry_run: bool,
+) -> Response[Any]:
+    """The API's import of a gradebook file into this sheet: the dry run shown on the sheet page, or
+    the file written and the sheet shown again with what was written."""
+    year = need_year(request)
+    target = {"year": year, "class_id": class_id, "subject": subject, "term": term}
+    try:
+        plan = await imported(request, state, school, target, data, file, dry_run=dry_run)
+    except DomainError as error:  # the file is refused whole, naming its row and column: nothing is written
+        return await _sheet(
+            request, state, school, class_id, subject, term, error.status, **refusal_message(request, error)
+        )
+    if not dry_run:
+        written, requests = plan["counts"]["new"], len(plan["proposals"])
+        counts = f"nhap={written}&de-nghi={requests}"
+        return Redirect(f"{_sheet_path(school, class_id, subject, term)}?year={year}&{counts}", status_code=303)
+    facts = await _sheet_facts(request, state, school, class_id, subject, term)
+    return await _sheet(
+        request,
+        state,
+        school,
+        class_id,
+        subject,
+        term,
+        facts=facts,
+        dry_run=_dry_run(plan, facts, text_of(request), data),
     )
+
+
+@post(
+    SHEET_PAGE + "/nhap-tep",
+    operation_id="page_sheet_import_check",
+    opt=page("sheet.write"),
+    status_code=200,
+    include_in_schema=False,
+    request_max_body_size=IMPORT_BODY,
+)
+async def sheet_import_check(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term
+) -> Response[Any]:
+    """A dry run of the uploaded file against this sheet: nothing is written."""
+    await form_of(request)
+    upload = (await request.form()).get("file")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not data or not isinstance(upload, UploadFile):
+        entry_of(request).reason = "import.no_file"
+        error = text_of(request)["import_no_file"]
+        return await _sheet(request, state, school, class_id, subject, term, 422, error=error)
+    file = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:200] or "tep"
+    return await _import(request, state, school, class_id, subject, term, data, file, dry_run=True)
+
+
+@post(
+    SHEET_PAGE + "/nhap-vao-so",
+    operation_id="page_sheet_import",
+    opt=page("sheet.write"),
+    status_code=303,
+    include_in_schema=False,
+    request_max_body_size=IMPORT_BODY,
+)
+async def sheet_import(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term
+) -> Response[Any]:
+    """The file of the dry run, sent back by its page, written: checked again from the start, all or
+    nothing."""
+    form = await form_of(request)
+    try:
+        data = base64.b64decode(form.get("data", ""), validate=True)
+    except binascii.Error:
+        data = b""
+    if not data:
+        entry_of(request).reason = "import.no_file"
+        error = text_of(request)["import_lost"]
+        return await _sheet(request, state, school, class_id, subject, term, 422, error=error)
+    file = form.get("file", "")[:200] or "tep"
+    return await _import(request, state, school, class_id, subject, term, data, file, dry_run=False)

@@ -115,6 +115,24 @@ TEXT: dict[str, dict[str, str]] = {
         "nothing_saved": "Chưa ô nào được lưu vào sổ cái. Các ô chưa lưu (đánh dấu trong bảng): %s.",
         "saved_some": "Đã lưu %s ô mới vào sổ cái. Các ô đã có điểm chưa được sửa (đánh dấu trong bảng): %s.",
         "unsaved": "chưa lưu", "offer_correction": "Gửi đề nghị điều chỉnh cho ô này",
+        "import": "Nhập từ tệp", "import_help": "Tệp XLSX, CSV hoặc XML của đúng lớp, môn và học kì này, xuất từ "
+        "phần mềm quản lý trường học (SMAS, vnEdu…), tối đa 5 MB. Bấm “Chạy thử” để xem trước ô nào sẽ được ghi; "
+        "chỉ khi bấm “Nhập vào sổ” điểm mới được ghi. Ô đã có điểm khác với tệp không bị ghi đè mà thành đề nghị "
+        "điều chỉnh (Điều 17.3).", "import_file": "Tệp bảng điểm", "import_check": "Chạy thử",
+        "import_confirm": "Nhập vào sổ", "import_result": "Chạy thử tệp %s",
+        "import_nothing_written": "Đây là kết quả chạy thử: chưa ghi gì vào sổ cái.",
+        "import_counts": "%s ô mới sẽ được ghi; %s ô khác với sổ sẽ thành đề nghị điều chỉnh; %s ô giống sổ.",
+        "import_unstated": "Tệp không ghi %s; dùng của trang này.",
+        "import_left_aside": "Bỏ qua các cột tính sẵn hoặc mô tả: %s.", "import_stated": "Tệp ghi",
+        "import_nothing_new": "Không có gì mới để nhập vào sổ.", "import_row": "Dòng trong tệp",
+        "import_legend": "Mỗi ô là giá trị trong tệp: chữ thường là ô mới sẽ được ghi; chữ mờ là ô giống sổ, "
+        "không ghi lại; ô có giá trị gạch ngang là giá trị trong sổ, khác với tệp, sẽ thành đề nghị điều chỉnh "
+        "(Điều 17.3).", "import_same": "giống sổ", "import_differs": "đề nghị điều chỉnh",
+        "import_pending": "đã có đề nghị chờ duyệt",
+        "imported": "Đã nhập %s ô điểm từ tệp vào sổ cái; %s ô khác với sổ được gửi thành đề nghị điều chỉnh "
+        "(Điều 17.3).", "import_no_file": "Chưa chọn tệp, hoặc tệp rỗng.",
+        "import_lost": "Không đọc được tệp của lần chạy thử; hãy chọn tệp và chạy thử lại.",
+        "field_subject": "môn", "field_class": "lớp", "field_term": "học kì", "field_year": "năm học",
         "correction_help": "Lãnh đạo nhà trường sẽ xem xét và phê duyệt hoặc từ chối (Điều 17.3).",
         "correction_reason": "Lý do điều chỉnh", "file_correction": "Gửi đề nghị",
         "filed": "Đã gửi đề nghị điều chỉnh; lãnh đạo nhà trường sẽ phê duyệt.",
@@ -307,6 +325,25 @@ TEXT: dict[str, dict[str, str]] = {
         "nothing_saved": "Nothing was saved to the ledger. Cells not saved (marked in the sheet): %s.",
         "saved_some": "%s new cells saved to the ledger. Cells already recorded were not changed (marked): %s.",
         "unsaved": "not saved",
+        "import": "Import from a file", "import_help": "An XLSX, CSV or XML file of this very class, subject and "
+        "term, exported by the school-management software (SMAS, vnEdu…), at most 5 MB. “Dry run” shows which "
+        "cells would be written; only “Write to the ledger” writes them. A recorded cell that differs from the "
+        "file is not overwritten but becomes a correction request (Điều 17.3).", "import_file": "Gradebook file",
+        "import_check": "Dry run", "import_confirm": "Write to the ledger", "import_result": "Dry run of %s",
+        "import_nothing_written": "This is a dry run: nothing is written to the ledger yet.",
+        "import_counts": "%s new cells would be written; %s cells that differ from the ledger would become "
+        "correction requests; %s cells are the same.", "import_unstated": "The file does not state the %s; this "
+        "page's is used.", "import_left_aside": "Computed or descriptive columns left aside: %s.",
+        "import_stated": "The file states", "import_nothing_new": "Nothing new to write to the ledger.",
+        "import_row": "Row in the file", "import_legend": "Each cell is the file's value: plain text is a new "
+        "cell to be written; faded text is the same as the ledger, not written again; a struck-out value is the "
+        "ledger's, which differs from the file: a correction request (Điều 17.3).", "import_same": "same as the "
+        "ledger", "import_differs": "correction request", "import_pending": "a request is already pending",
+        "imported": "%s cells imported from the file into the ledger; %s cells that "
+        "differ from the ledger were filed as correction requests (Điều 17.3).",
+        "import_no_file": "No file chosen, or the file is empty.",
+        "import_lost": "The dry run's file could not be read; choose the file and run it again.",
+        "field_subject": "subject", "field_class": "class", "field_term": "term", "field_year": "year",
         "correction_help": "School leadership will approve or reject it (Điều 17.3).",
         "correction_reason": "Reason for the correction", "file_correction": "File the request",
         "filed": "The correction request is filed; school leadership will decide.",
@@ -499,6 +536,8 @@ OPERATIONS = {
         "page_portal_verify": "Kiểm tra tệp học bạ", "page_sheet": "Trang sổ điểm", "page_sheet_save": "Lưu sổ điểm",
         "page_sheet_correction": "Đề nghị điều chỉnh (trang)", "page_sheet_sign": "Ký bảng điểm lớp (trang)",
         "page_sheet_sign_hocba": "Ký môn trong học bạ (trang)", "page_student": "Trang kết quả học tập",
+        "page_sheet_import_check": "Chạy thử nhập sổ điểm từ tệp (trang)",
+        "page_sheet_import": "Nhập sổ điểm từ tệp (trang)",
         "page_student_document": "Tải tệp học bạ", "page_timeline": "Trang dòng thời gian",
         "pki_crl": "Tải danh sách chứng thư bị thu hồi", "portal_lookup": "Tra cứu học bạ",
         "portal_resend": "Gửi lại học bạ", "portal_verify": "Kiểm tra tệp học bạ", "ready": "Kiểm tra dịch vụ",

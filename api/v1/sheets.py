@@ -128,16 +128,34 @@ async def sheet_import(
     sheet: Annotated[str | None, QueryParameter(max_length=100, description="the workbook's sheet")] = None,
     preset: Annotated[str | None, QueryParameter(description="smas, vnedu, emis or hocba (default: detected)")] = None,
 ) -> dict[str, Any]:
-    book = await gradebook(runtime_of(state), await request.body(), filename, sheet=sheet, preset=preset)
+    target = {"year": year, "class_id": class_id, "subject": subject, "term": term}
+    body = await request.body()
+    return await imported(request, state, school, target, body, filename, dry_run=dry_run, sheet=sheet, preset=preset)
+
+
+async def imported(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: str,
+    target: dict[str, Any],
+    data: bytes,
+    filename: str,
+    *,
+    dry_run: bool,
+    sheet: str | None = None,
+    preset: str | None = None,
+) -> dict[str, Any]:
+    """A gradebook file imported into the sheet `target` (year, class_id, subject, term) by the
+    signed-in subject teacher, as the API's import and the grade-sheet page do it: read in a worker
+    process within the upload limits, compared with the ledger cell by cell, and, unless `dry_run`,
+    appended (ledger.school.imports.gradebook.import_sheet). Returns the plan."""
+    book = await gradebook(runtime_of(state), data, filename, sheet=sheet, preset=preset)
     plan = await import_sheet(
         ledger_of(state),
         school,
         actor_for(principal_of(request), "SUBJECT_TEACHER"),
         book,
-        year=year,
-        class_id=class_id,
-        subject=subject,
-        term=term,
+        **target,
         dry_run=dry_run,
     )
     entry_of(request).touch(cell["student"] for cell in plan["cells"])

@@ -2,7 +2,8 @@
    (TT22 Đ.5, Đ.6): a score from 0 to 10 with at most one decimal, "8,5" or "8.5"; or Đ / CĐ for a
    comment-only subject, typed as teachers type it ("đ", "cđ", "Đạt", "Chưa đạt", any case). Once a
    row's every column holds a score, its term average ĐTBmhk is shown (TT22 Đ.9.1), computed in
-   tenths so that rounding half up is exact. The page works without this script; the service checks
+   tenths so that rounding half up is exact. A cell the service refused to save keeps its note
+   ("chưa lưu") while its value is valid. The page works without this script; the service checks
    every value again. */
 (function () {
   "use strict";
@@ -22,7 +23,7 @@
     var ok = valid(input);
     input.setAttribute("aria-invalid", ok ? "false" : "true");
     var note = document.getElementById(input.id + "-msg");
-    if (note) { note.textContent = ok ? "" : input.dataset.help; }
+    if (note) { note.textContent = ok ? input.dataset.note || "" : input.dataset.help; }
     return ok;
   }
 

@@ -317,7 +317,7 @@ async def _proposals(
     for student, cell, current, value in differing:
         slot = cell.slot if cell.kind == "regular" else None
         target = assessment_target(year, term, class_id, code, student, cell.kind, slot)
-        pending = waiting.get((student, cell.kind, slot))
+        pending = waiting.get((student, cell.kind, target.slot))  # a request's target has slot 0 but for ĐĐGtx
         proposal = {
             "row": cell.row,
             "column": cell.column,
