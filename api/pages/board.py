@@ -245,12 +245,15 @@ async def board_sign(
             raise refused
         signable = [s for s in chosen if not blocked[role][s]]
         if form.get("confirm") != "1":
+            here_now = f"/truong/{school}/lop/{class_id}/ky-so?year={year}"
             confirming = {
-                "role": role,
-                "student": single or "",
-                "label": text["sign_" + role.lower()],
+                "what": text["confirm_sign"] % (text["sign_" + role.lower()], year, len(signable), class_id),
                 "names": [names[s] for s in signable],
                 "left_out": len(chosen) - len(signable),
+                "action": here_now,
+                "back": here_now,
+                "fields": {"role": role, **({"student": single} if single else {})},
+                "button": text["confirm_button"] % len(signable),
             }
             return await _board(request, state, school, class_id, confirming=confirming)
         for student in signable:

@@ -44,6 +44,7 @@ from ledger.school.class_sheets.queries import sheet_status
 from ledger.school.corrections.model import assessment_target
 from ledger.school.imports.sheets import MAX_BYTES
 from ledger.school.rules.tt22 import Kind, term_average, value_text
+from ledger.school.signatures.commands import signing_refusals
 
 NO_CORRECTION = {"deadline.final"}  # refusals that no correction request can get past
 # A request carrying a gradebook file, as uploaded or carried back in base64 to be confirmed: a file
@@ -117,6 +118,7 @@ async def _sheet_facts(
     target = {"year": year, "class_id": class_id, "subject": subject, "term": term}
     return {
         "school": school,
+        "year": year,
         "class_id": class_id,
         "subject": catalogue[subject],
         "term": term,
@@ -347,14 +349,21 @@ async def sheet_correction(
 async def sheet_sign(
     request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term
 ) -> Response[Any]:
-    """The subject teacher signs the class sheet (Điều 18.3): prepare → demo signer → submit."""
-    await form_of(request)
+    """The subject teacher signs the class sheet (Điều 18.3): prepare → demo signer → submit. The first
+    press says what will be signed, or why it cannot be yet; only the confirmation signs."""
+    form = await form_of(request)
     runtime = runtime_of(state)
     year = need_year(request)
     principal = principal_of(request)
     try:
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
             prepared = await prepare_sheet(conn, school, year, class_id, subject, term, runtime.clock.now())
+        if form.get("confirm") != "1":
+            facts = await _sheet_facts(request, state, school, class_id, subject, term)
+            text = text_of(request)
+            what = text["confirm_sheet"] % (facts["subject"]["name"], class_id, roman(term), len(facts["names"]))
+            confirming = _confirming(facts, "ky-bang-diem", what, [], text["confirm_sheet_button"])
+            return await _sheet(request, state, school, class_id, subject, term, facts=facts, confirming=confirming)
         signed = demo_sign(runtime, school, principal.staff_id, prepared)
         await submit_sheet(
             ledger_of(state),
@@ -385,22 +394,61 @@ async def sheet_sign(
 async def sheet_sign_hocba(
     request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, subject: SubjectCode, term: Term
 ) -> Response[Any]:
-    """The subject teacher signs their subject in every học bạ of the class that still lacks it."""
-    await form_of(request)
+    """The subject teacher signs their subject in every học bạ of the class that may be signed now
+    (Điều 18.3): the first press names them, or says why none can be yet; the confirmation signs."""
+    form = await form_of(request)
     year = need_year(request)
-    names = await roster_names(runtime_of(state), school, year, class_id)
+    runtime = runtime_of(state)
+    names = await roster_names(runtime, school, year, class_id)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        refusals = await signing_refusals(
+            conn, school, year, list(names), "SUBJECT_TEACHER", subject, runtime.clock.now()
+        )
+    waiting = {s: e for s, e in refusals.items() if e is None or e.code != "signature.done"}
+    ready = [s for s, e in waiting.items() if e is None]
+    if not ready:
+        first = next((e for e in waiting.values() if e is not None), None)
+        if first is None:
+            return Redirect(f"{_sheet_path(school, class_id, subject, term)}?year={year}&ky=0", status_code=303)
+        return await _sheet(
+            request, state, school, class_id, subject, term, first.status, **refusal_message(request, first)
+        )
+    if form.get("confirm") != "1":
+        facts = await _sheet_facts(request, state, school, class_id, subject, term)
+        text = text_of(request)
+        what = text["confirm_hocba_subject"] % (facts["subject"]["name"], year, len(ready), class_id)
+        chosen = [names[s] for s in ready]
+        confirming = {
+            **_confirming(facts, "ky-hoc-ba", what, chosen, text["confirm_button"] % len(ready)),
+            "left_out": len(waiting) - len(ready),
+        }
+        return await _sheet(request, state, school, class_id, subject, term, facts=facts, confirming=confirming)
     count = 0
-    for student in names:
+    for student in ready:
         try:
             await sign_hocba(request, state, school, year, student, "SUBJECT_TEACHER", subject)
             count += 1
         except Conflict:
-            continue  # already signed and unchanged
+            continue  # signed meanwhile
         except DomainError as error:
             return await _sheet(
                 request, state, school, class_id, subject, term, error.status, **refusal_message(request, error)
             )
     return Redirect(f"{_sheet_path(school, class_id, subject, term)}?year={year}&ky={count}", status_code=303)
+
+
+def _confirming(facts: dict[str, Any], action: str, what: str, names: list[str], button: str) -> dict[str, Any]:
+    """The confirmation a sign button asks for first: what will be signed, and the button that signs."""
+    here_now = f"{facts['sheet_path']}?year={facts['year']}"
+    return {
+        "what": what,
+        "names": names,
+        "left_out": 0,
+        "action": f"{facts['sheet_path']}/{action}?year={facts['year']}",
+        "back": here_now,
+        "fields": {},
+        "button": button,
+    }
 
 
 def _dry_run(plan: dict[str, Any], facts: dict[str, Any], text: dict[str, str], data: bytes) -> dict[str, Any]:

@@ -158,6 +158,10 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_sign": "Bạn sắp ký (%s) học bạ năm học %s của %s học sinh lớp %s:",
         "confirm_left_out": "%s học sinh chưa ký được lúc này (lý do ghi ở từng dòng của bảng) sẽ không được ký.",
         "confirm_button": "Xác nhận ký %s học bạ", "cancel": "Hủy",
+        "confirm_sheet": "Bạn sắp ký bảng điểm môn %s lớp %s, học kì %s, của %s học sinh, đã nhập đủ các lần "
+        "đánh giá. Sau khi ký, mọi thay đổi đều làm chữ ký này phải ký lại.",
+        "confirm_sheet_button": "Xác nhận ký bảng điểm",
+        "confirm_hocba_subject": "Bạn sắp ký kết quả môn %s trong học bạ năm học %s của %s học sinh lớp %s:",
         # auditors
         "audit": "Kiểm tra sổ cái", "ledger_status": "Tình trạng sổ cái", "events": "Số sự kiện",
         "last_verification": "Lần kiểm tra gần nhất", "intact": "nguyên vẹn", "broken": "KHÔNG nguyên vẹn",
@@ -367,6 +371,10 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_sign": "You are about to sign (%s) the %s học bạ of %s pupils of %s:",
         "confirm_left_out": "%s pupils who cannot be signed now (the reason is on their row) are left out.",
         "confirm_button": "Confirm: sign %s học bạ", "cancel": "Cancel",
+        "confirm_sheet": "You are about to sign the %s sheet of %s, term %s, for %s pupils, every assessment "
+        "entered. Any later change makes this signature to be signed again.",
+        "confirm_sheet_button": "Confirm: sign the sheet",
+        "confirm_hocba_subject": "You are about to sign %s in the %s học bạ of %s pupils of %s:",
         "audit": "Ledger audit", "ledger_status": "Ledger status", "events": "Events",
         "last_verification": "Last verification", "intact": "intact", "broken": "NOT intact",
         "never_verified": "Never verified.", "checkpoint": "Latest checkpoint", "tree_size": "Events signed",

@@ -460,7 +460,11 @@ async def test_the_progress_board_counts_entries_and_shows_signed_and_changed_sh
     await fill_sheet(teacher, school, term.demo.rosters["6A1"])
     assert f">{due}/{due}<" in toan((await principal.get(board)).text)
     await lock_entry(term)  # Điều 18.3, 36.2: signed once nothing more can be entered
-    signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
+    sign = sheet_path(school).replace("?", "/ky-bang-diem?")
+    asked = await teacher.post(sign, data={"csrf": token})  # the first press says what will be signed
+    assert asked.status_code == 200 and "Bạn sắp ký bảng điểm môn Toán lớp 6A1, học kì I, của 3 học sinh" in asked.text
+    assert "✓" not in toan((await principal.get(board)).text)
+    signed = await teacher.post(sign, data={"csrf": token, "confirm": "1"})
     assert signed.status_code == 303, signed.text
     assert "✓" in toan((await principal.get(board)).text)
     # a value corrected after the signature (Điều 17.3): the sheet is to be signed again
@@ -600,7 +604,10 @@ async def test_a_value_entered_after_the_hoc_ba_was_signed_leaves_that_signature
     assert "học bạ của " + term.demo.names[first] in refusal.vi
     await lock_entry(term, term_no=2)
     token = csrf((await teacher.get(second_term)).text)
-    signed = await teacher.post(second_term.replace("?", "/ky-hoc-ba?"), data={"csrf": token})
+    asked = await teacher.post(second_term.replace("?", "/ky-hoc-ba?"), data={"csrf": token})
+    listed = asked.text.split('class="confirm"')[1].split("</div>")[0]
+    assert all(term.demo.names[p] in listed for p in pupils) and "Xác nhận ký 3 học bạ" in listed
+    signed = await teacher.post(second_term.replace("?", "/ky-hoc-ba?"), data={"csrf": token, "confirm": "1"})
     assert signed.status_code == 303 and signed.headers["location"].endswith(f"ky={len(pupils)}"), signed.text
     await lock_entry(term, closed=False, term_no=2)
     comment = SheetEntry(first, "comment", "Tiến bộ rõ trong học kì II")
@@ -629,11 +636,12 @@ async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, t
     early = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
     assert early.status_code == 409 and "còn đến 23:59 ngày 22/01/2026" in early.text  # term I's entry is open
     await lock_entry(term)
-    signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
+    signing = {"csrf": token, "confirm": "1"}
+    signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data=signing)
     assert signed.status_code == 303, signed.text
     assert "Bảng điểm đã được ký bởi" in (await teacher.get(signed.headers["location"])).text
     # the year's học bạ waits for term II: its entry is open until 31 May (Điều 18.3, 33.3c)
-    hocba = await teacher.post(sheet_path(school).replace("?", "/ky-hoc-ba?"), data={"csrf": token})
+    hocba = await teacher.post(sheet_path(school).replace("?", "/ky-hoc-ba?"), data=signing)
     assert hocba.status_code == 409 and "học kì II còn đến 23:59 ngày 31/05/2026" in hocba.text
     async with client_of(term.runtime, "10.40.0.4") as homeroom:
         await sign_in(homeroom, school, term.homeroom)
