@@ -44,6 +44,7 @@ from sqlalchemy.engine import Engine
 from ledger.app import demo as demo_flow
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, create_engine, ensure_database, start_embedded
+from ledger.app.runtime import verification_for
 from ledger.app.service_keys import ServiceKeys
 from ledger.base.settings import Settings
 from ledger.log.projection import read
@@ -191,7 +192,8 @@ async def main() -> None:
                 corrections=True,
             )
             school.clock.set(demo_flow.SIGNING_DAY)
-            signers = await demo_flow.certify(school, pki, ServiceKeys(settings, pki).signer(SCHOOL))
+            service = ServiceKeys(settings, pki).signer(SCHOOL)
+            signers = await demo_flow.certify(school, pki, service, verification_for(settings))
             print(f"setup: the school year in {time.perf_counter() - started:.1f} s (not timed below)")
         finally:
             await engine.dispose()

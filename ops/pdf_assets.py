@@ -1,6 +1,6 @@
 """Draws the PDF form's development assets: the demo principal's signature and the demo school's seal
 (transparent PNGs in signing/pdf/assets), and the stamp font (Liberation Serif reduced to the characters
-of an ISO 8601 time, at 1000 units per em, in signing/pdf/fonts). Run from the repository's root when
+of a signing time, at 1000 units per em, in signing/pdf/fonts). Run from the repository's root when
 they need to change:
 
     .venv/bin/python ops/pdf_assets.py
@@ -119,12 +119,12 @@ def demo_images(directory: Path = ASSETS_DIR) -> tuple[Path, Path]:
     return signature, seal
 
 
-STAMP_CHARACTERS = "0123456789-:+TZ. "  # an ISO 8601 time is all a stamp writes
+STAMP_CHARACTERS = "0123456789/-:+TZ. "  # a time as a school writes it (12/08/2026 09:00), or in ISO 8601
 
 
 def stamp_font(directory: Path = FONTS_DIR) -> Path:
     """Write the stamp font: Liberation Serif Regular at 1000 units per em, under its own name,
-    reduced to the characters of an ISO 8601 time (embedding a subset of a small font into each
+    reduced to the characters of the signing time it writes (embedding a subset of a small font into each
     signature's appearance is then quick)."""
     from fontTools import subset
     from fontTools.ttLib import TTFont

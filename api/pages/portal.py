@@ -43,9 +43,17 @@ def _portal(request: Request[Any, Any, Any], template: str, title: str, status: 
     return render(request, template, title, status, labels=labels, **context)
 
 
+PREFILLED = {"school": 63, "hocba_id": 200, "code": 20}  # the lookup's details a QR code may carry, their lengths
+
+
 @get("/cong-xac-minh", operation_id="page_portal", opt={"action": PUBLIC}, include_in_schema=False)
 async def portal_page(request: Request[Any, Any, Any]) -> Template:
-    return _portal(request, "portal.html", "portal")
+    """The portal. The QR code on the PDF học bạ opens it with the school, the học bạ id and the
+    verification code in the query (ledger.school.transcripts.verification), filled into the lookup
+    form: the family types the rest, which never travels in an address."""
+    given = {key: request.query_params.get(key, "").strip() for key in PREFILLED}
+    prefill = {key: value if len(value) <= PREFILLED[key] else "" for key, value in given.items()}
+    return _portal(request, "portal.html", "portal", prefill=prefill)
 
 
 @post(

@@ -112,7 +112,7 @@ async def sign_pdf_hocba(
     principal = principal_of(request)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         await check_signer(conn, principal, school, year, student, role, None)
-        current, done = await pdf_document(conn, school, year, student)
+        current, done = await pdf_document(conn, school, year, student, runtime.verification())
     if role in {r["role"] for r in done}:
         raise Conflict(
             "signature.done",
@@ -134,5 +134,13 @@ async def sign_pdf_hocba(
         field_name=f"ky-{role.lower()}",
     )
     return await submit_pdf(
-        ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+        ledger_of(state),
+        school,
+        signer_of(request),
+        year,
+        student,
+        signed,
+        runtime.trusted_roots(),
+        runtime.crls(),
+        verification=runtime.verification(),
     )

@@ -15,10 +15,9 @@ from api.http.problems import ERRORS, problem
 from api.http.scope import actor_for, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, IssuanceId, RevocationIn, SchoolId, StudentId, Year, appended
 from ledger.app.db import AUDITOR_ROLE
-from ledger.app.tokens import token_secret
 from ledger.log.projection import read
 from ledger.school.issuance.commands import issue_hocba, revoke_hocba
-from ledger.school.issuance.queries import issued_file, lookup_code
+from ledger.school.issuance.queries import issued_file
 from ledger.school.issuance.tables import issued
 from ledger.school.rules.identity import personal_id
 
@@ -45,8 +44,9 @@ async def hocba_issue(
         runtime.crls(),
         runtime.signer(school),
         runtime.checkpoint_policy(),
+        verification=runtime.verification(),
     )
-    code = lookup_code(token_secret(runtime.settings), school, event.payload["issuance"])
+    code = runtime.verification().code(school, event.payload["hocba_id"])
     return {"seq": event.seq, **event.payload, "lookup_code": code}
 
 

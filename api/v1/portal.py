@@ -7,7 +7,8 @@ PORTAL_REQUESTS requests per PORTAL_WINDOW.
   witnesses (ledger.app.standing), and whether the school issued this very file, and later revoked
   or replaced it.
 - Look up: a record by học bạ id, the student's name, date of birth, personal identifier and the
-  verification code given with the files; all five must match.
+  verification code printed on the PDF học bạ (ledger.school.transcripts.verification); all five
+  must match. The code of one issuance given before the PDF printed one still matches it.
 - Send again: a guardian asks for lost files by personal identifier and registered phone number;
   the files go to that phone through the notifier (api.notify), and the answer never says whether
   the details matched.
@@ -42,6 +43,7 @@ from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log.projection import read
 from ledger.school.issuance.queries import lookup_code, stored_document
 from ledger.school.issuance.tables import issued
+from ledger.school.transcripts.verification import verification_code
 from ledger.school.years.tables import students
 
 V1 = "/api/v1"
@@ -193,6 +195,7 @@ def _code(text: str) -> str:
 async def lookup(runtime: Runtime, data: LookupIn) -> dict[str, Any] | None:
     """The issued học bạ that matches all five details of Điều 2.14, or None."""
     secret = token_secret(runtime.settings)
+    printed = _code(verification_code(secret, data.school, data.hocba_id))
     code = _code(data.code)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         rows = await read(conn, issued, data.school, hocba_id=data.hocba_id, student_id=data.student_id)
@@ -204,7 +207,7 @@ async def lookup(runtime: Runtime, data: LookupIn) -> dict[str, Any] | None:
         if person is not None
         and _name(person["full_name"]) == _name(data.full_name)
         and person["date_of_birth"].isoformat() == data.birth_date
-        and _code(lookup_code(secret, data.school, r["issuance_id"])) == code
+        and code in {printed, _code(lookup_code(secret, data.school, r["issuance_id"]))}
     ]
     return _issued_out(matches[-1], data.school) if matches else None
 

@@ -251,8 +251,9 @@ async def signature_submit(
 )
 async def hocba_pdf_read(state: State, school: SchoolId, student: StudentId, year: Year) -> Response[bytes]:
     personal_id(student)
-    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
-        data, _ = await pdf_document(conn, school, year, student)
+    runtime = runtime_of(state)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        data, _ = await pdf_document(conn, school, year, student, runtime.verification())
     return Response(data, media_type="application/pdf")
 
 
@@ -276,7 +277,15 @@ async def signature_submit_pdf(
     runtime = runtime_of(state)
     await within_limits(runtime, signed)
     event = await submit_pdf(
-        ledger_of(state), school, signer_of(request), year, student, signed, runtime.trusted_roots(), runtime.crls()
+        ledger_of(state),
+        school,
+        signer_of(request),
+        year,
+        student,
+        signed,
+        runtime.trusted_roots(),
+        runtime.crls(),
+        verification=runtime.verification(),
     )
     return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"]}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.app.runtime import checkpoint_policy_for
+from ledger.app.runtime import checkpoint_policy_for, verification_for
 from ledger.app.service_keys import ServiceKeys
 from ledger.base.clock import VN_TZ, ManualClock
 from ledger.base.settings import Settings
@@ -55,6 +55,7 @@ from ledger.school.signatures.commands import (
     submit_signatures,
 )
 from ledger.school.signatures.queries import Documents, current_signatures, load_documents, pdf_document, xml_document
+from ledger.school.transcripts.verification import Verification
 from ledger.school.transcripts.views import class_summary
 from ledger.school.years.commands import (
     define_subjects,
@@ -433,6 +434,7 @@ class Signers:
     pki: Pki
     people: dict[str, DocumentSigner]  # staff id, or "organisation" -> key and certificate
     service: Signer  # the school's ledger service key, which signs the checkpoints of issuance
+    verification: Verification  # what the PDF học bạ prints for checking it (the service's)
     policy: CheckpointPolicy | None = None  # how those checkpoints are made (timestamped, named)
 
     def holder(self, role: str, subject: str | None, class_id: str) -> tuple[Actor, DocumentSigner]:
@@ -447,7 +449,7 @@ class Signers:
         return CLERK, self.people["organisation"]
 
 
-async def certify(demo: DemoSchool, pki: Pki, service: Signer) -> Signers:
+async def certify(demo: DemoSchool, pki: Pki, service: Signer, verification: Verification) -> Signers:
     """Demo certificates for the principal, every teacher and the school, registered by the principal
     (Điều 9.4)."""
     people: dict[str, DocumentSigner] = {}
@@ -457,7 +459,7 @@ async def certify(demo: DemoSchool, pki: Pki, service: Signer) -> Signers:
     people["organisation"] = pki.issue_demo_organisation(demo.school, SCHOOL_NAME, valid_from=CERTS_FROM)
     for holder in people.values():
         await register_certificate(demo.ledger, demo.school, PRINCIPAL, holder.certificate, pki.roots())
-    return Signers(demo, pki, people, service)
+    return Signers(demo, pki, people, service, verification)
 
 
 async def sign_as(
@@ -528,11 +530,21 @@ async def sign_pdf_as(s: Signers, student: str, role: str, holder: DocumentSigne
 
     demo = s.demo
     async with demo.ledger.engine.connect() as conn:
-        current, _ = await pdf_document(conn, demo.school, YEAR, student)
+        current, _ = await pdf_document(conn, demo.school, YEAR, student, s.verification)
     keys = holder or (s.people[PRINCIPAL.user] if role == "PRINCIPAL" else s.people["organisation"])
     signed = await _signed_pdf(s, current, role, keys)
     actor = PRINCIPAL if role == "PRINCIPAL" else CLERK
-    return await submit_pdf(demo.ledger, demo.school, actor, YEAR, student, signed, s.pki.roots(), [s.pki.crl()])
+    return await submit_pdf(
+        demo.ledger,
+        demo.school,
+        actor,
+        YEAR,
+        student,
+        signed,
+        s.pki.roots(),
+        [s.pki.crl()],
+        verification=s.verification,
+    )
 
 
 async def sign_all(s: Signers, student: str) -> None:
@@ -594,24 +606,44 @@ async def sign_pdf_batch(s: Signers, documents: Documents, students: Sequence[st
     keys = s.people[PRINCIPAL.user] if role == "PRINCIPAL" else s.people["organisation"]
     signed = []
     for student in students:
-        current, _ = documents.pdf(student)
+        current, _ = documents.pdf(student, s.verification)
         data = await _signed_pdf(s, current, role, keys)
         signed.append((student, data))
     actor = PRINCIPAL if role == "PRINCIPAL" else CLERK
-    return await submit_pdfs(demo.ledger, demo.school, actor, YEAR, signed, s.pki.roots(), [s.pki.crl()])
+    return await submit_pdfs(
+        demo.ledger, demo.school, actor, YEAR, signed, s.pki.roots(), [s.pki.crl()], verification=s.verification
+    )
 
 
 def issuing_class(s: Signers, students: Sequence[str], actor: Actor = CLERK) -> Callable[[], Awaitable[list[Event]]]:
     """The clerk's issuance of a class's signed học bạ in one batch, ready to run."""
     return lambda: issue_hocbas(
-        s.demo.ledger, s.demo.school, actor, YEAR, students, s.pki.roots(), [s.pki.crl()], s.service, s.policy
+        s.demo.ledger,
+        s.demo.school,
+        actor,
+        YEAR,
+        students,
+        s.pki.roots(),
+        [s.pki.crl()],
+        s.service,
+        s.policy,
+        verification=s.verification,
     )
 
 
 def issuing(s: Signers, student: str, actor: Actor = CLERK) -> Callable[[], Awaitable[Event]]:
     """The clerk's issuance of the student's signed học bạ, ready to run."""
     return lambda: issue_hocba(
-        s.demo.ledger, s.demo.school, actor, YEAR, student, s.pki.roots(), [s.pki.crl()], s.service, s.policy
+        s.demo.ledger,
+        s.demo.school,
+        actor,
+        YEAR,
+        student,
+        s.pki.roots(),
+        [s.pki.crl()],
+        s.service,
+        s.policy,
+        verification=s.verification,
     )
 
 
@@ -661,7 +693,7 @@ async def build_complete_demo(
             engine, school, classes_per_grade=classes_per_grade, students_per_class=students_per_class, corrections=True
         )
         demo.clock.set(SIGNING_DAY)
-        signers = await certify(demo, pki, service)
+        signers = await certify(demo, pki, service, verification_for(settings))
         signers.policy = checkpoint_policy_for(settings, pki, demo.clock)
     finally:
         await engine.dispose()
@@ -711,7 +743,8 @@ def sign_and_issue_classes(
             names = {*demo.subject_teachers.values(), *demo.homeroom.values(), PRINCIPAL.user, "organisation"}
             people = {name: pki.load_holder(school, name) for name in names}
             service = ServiceKeys(settings, pki).signer(school)
-            signers = Signers(demo, pki, people, service, checkpoint_policy_for(settings, pki, clock))
+            policy = checkpoint_policy_for(settings, pki, clock)
+            signers = Signers(demo, pki, people, service, verification_for(settings), policy)
             issued = 0
             for position, (_, roster) in part:
                 # Each class a little later than the one before; the workers' clocks stay within seconds

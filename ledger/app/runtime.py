@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ledger.app import migrate
 from ledger.app.db import APP_ROLE, create_engine, resolve_database_url, timeouts_of
 from ledger.app.service_keys import ServiceKeys
+from ledger.app.tokens import token_secret
 from ledger.app.workers import WorkerPool
 from ledger.base.clock import Clock, SystemClock
 from ledger.base.errors import NotFound, Refused
@@ -21,6 +22,7 @@ from ledger.base.settings import Settings
 from ledger.format.checkpoint import Checkpoint
 from ledger.log.checkpointing import CheckpointPolicy, Stamp, make_checkpoint
 from ledger.log.schema import EVENTS, Chain
+from ledger.school.transcripts.verification import Verification
 from signing.pdf.timestamp import LocalTimeStamper
 from signing.x509.keys import DocumentSigner, Signer
 from signing.x509.pki import Pki, PkiError
@@ -74,6 +76,26 @@ def checkpoint_policy_for(settings: Settings, pki: Pki, clock: Clock | None = No
     return CheckpointPolicy(settings.origin_prefix, stamp_for(settings, pki, clock))
 
 
+DEVELOPMENT_URL = "http://localhost:8000"  # `hocba serve` on this machine, its default port
+
+
+def verification_for(settings: Settings) -> Verification:
+    """What the PDF học bạ prints for checking it: its verification code, derived from the service's
+    secret (HOCBA_TOKEN_SECRET), and the portal's address at HOCBA_PUBLIC_URL (in development
+    without one, `hocba serve` on this machine). Production has no default: a printed address
+    must be the one families reach."""
+    url = settings.public_url
+    if url is None:
+        if settings.production:
+            raise NotFound(
+                "issuance.no_public_url",
+                "Chưa cấu hình địa chỉ công khai của dịch vụ (HOCBA_PUBLIC_URL) để in trên học bạ.",
+                "The service's public address (HOCBA_PUBLIC_URL), which the học bạ prints, is not configured.",
+            )
+        url = DEVELOPMENT_URL
+    return Verification(token_secret(settings), url)
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -123,6 +145,10 @@ class Runtime:
     def stamp(self) -> Stamp:
         """The school's time-stamping authority, on this runtime's clock (signatures' trusted time)."""
         return stamp_for(self.settings, self.pki, self.clock)
+
+    def verification(self) -> Verification:
+        """What the PDF học bạ prints for checking it (see `verification_for`)."""
+        return verification_for(self.settings)
 
     def checkpoint_policy(self, clock: Clock | None = None) -> CheckpointPolicy:
         return checkpoint_policy_for(self.settings, self.pki, clock or self.clock)

@@ -45,8 +45,10 @@ HOCBA_SMTP_HOST     The mail server that sends families their notices of issuanc
                     HOCBA_SMTP_FROM (the sender's address), HOCBA_SMTP_USER and
                     HOCBA_SMTP_PASSWORD_FILE (to sign in), HOCBA_SMTP_TLS ("starttls", the
                     default, "tls" or "none"; "none" only in development).
-HOCBA_PUBLIC_URL    The service's address as families reach it (https://hocba.example.edu.vn), for
-                    the links in their notices.
+HOCBA_PUBLIC_URL    The service's address as families reach it (https://hocba.example.edu.vn): the
+                    PDF học bạ prints its portal and a QR code of its lookup, and the families'
+                    notices link to it. Development without it: http://localhost:8000 on the PDF and
+                    no link in notices; production: required to render, sign and issue PDFs.
 HOCBA_ORIGIN        The prefix of the logs' names in signed notes and to witnesses,
                     `<prefix>/<school>/<log>` (default "hocba-ledger"); a scheme-less URL of the
                     school's, such as "hocba.thcs-khanhphu.edu.vn", is best.

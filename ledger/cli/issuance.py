@@ -25,8 +25,12 @@ def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work(ledger: Any, school: str, actor: Any) -> Any:
         roots, crls, signer = keys.trusted_roots(), keys.crls(), keys.signer(school)
-        policy = keys.checkpoint_policy()
-        return [await issue_hocba(ledger, school, actor, args.year, args.student, roots, crls, signer, policy)]
+        policy, verification = keys.checkpoint_policy(), keys.verification()
+        return [
+            await issue_hocba(
+                ledger, school, actor, args.year, args.student, roots, crls, signer, policy, verification=verification
+            )
+        ]
 
     return ledger_command(settings, args, "issue", work, role="CLERK", action="issuance.write")
 
@@ -70,9 +74,8 @@ def cmd_issued_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_issued_code(args: argparse.Namespace, settings: Settings) -> int:
     """The verification code of an issued học bạ, for the clerk to give the family with the files."""
     from ledger.app.db import AUDITOR_ROLE
-    from ledger.app.tokens import token_secret
+    from ledger.app.runtime import verification_for
     from ledger.log.projection import read
-    from ledger.school.issuance.queries import lookup_code
     from ledger.school.issuance.tables import issued
 
     async def body(runtime: Any) -> int:
@@ -83,7 +86,7 @@ def cmd_issued_code(args: argparse.Namespace, settings: Settings) -> int:
                 if not rows:
                     raise CliError(f"no issued học bạ {args.id!r} in school {school}")
                 session.entry.touch([rows[0]["student_id"]])
-        print(lookup_code(token_secret(settings), school, args.id))
+        print(verification_for(settings).code(school, rows[0]["hocba_id"]))
         return EXIT_OK
 
     return with_runtime(settings, body)

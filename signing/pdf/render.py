@@ -3,12 +3,14 @@ the learning and conduct results, the homeroom teacher's comment and the princip
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import segno
 import typst
 
 from ledger.base import vietnamese
@@ -103,6 +105,22 @@ def _year_view(year: Mapping[str, Any], school: Mapping[str, Any]) -> dict[str, 
     }
 
 
+def qr_svg(text: str) -> str:
+    """The QR code of `text` as SVG: error correction level M at least, with its quiet zone of four
+    modules; the same text always gives the same drawing."""
+    out = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(out, kind="svg", xmldecl=False, border=4)
+    return out.getvalue().decode()
+
+
+def _verification(part: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The verification code, the portal's address and the QR code of its lookup (`url`), as the
+    ledger gives them; None when the model has none (nothing is printed then)."""
+    if not part:
+        return None
+    return {"code": _text(part.get("code")), "portal": _text(part.get("portal")), "qr": qr_svg(_text(part.get("url")))}
+
+
 def _view(doc: Mapping[str, Any]) -> dict[str, Any]:
     """Everything the template prints, as strings (an absent value prints as an empty cell)."""
     school = doc.get("school") or {}
@@ -110,6 +128,7 @@ def _view(doc: Mapping[str, Any]) -> dict[str, Any]:
     years = doc.get("years") or []
     return {
         "hocba_id": _text(doc.get("hocba_id")),
+        "verification": _verification(doc.get("verification")),
         "school": {k: _text(school.get(k)) for k in ("id", "name", "province", "district")},
         "student": {
             **{
@@ -125,7 +144,10 @@ def _view(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 def render_hocba(doc: Mapping[str, Any]) -> bytes:
     """The học bạ as PDF: the identity page, then one page per school year. The same document gives
-    the same bytes (no creation date is embedded)."""
+    the same bytes (no creation date is embedded). The document's "verification" part, when it has
+    one ({"code", "portal", "url"}, made by the ledger, which alone knows the secret behind the
+    code), prints at the foot of the identity page: the code, the portal's address and a QR code of
+    `url`."""
     data = json.dumps(_view(doc), ensure_ascii=False, sort_keys=True)
     try:
         pdf = typst.compile(

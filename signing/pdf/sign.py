@@ -1,6 +1,6 @@
 """PAdES signatures on the học bạ: each an incremental revision (the signed bytes stay a prefix of the
 file), with its visible stamp: the principal's signature image, or the school's seal over a third of
-it, and the signing time in +07:00 (Điều 13)."""
+it, and the signing time in Vietnam's time, day first (Điều 13)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pyhanko.sign import fields, signers
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from ledger.base import vietnamese
 from ledger.base.clock import VN_TZ
 from signing.pdf.layout import (
     LAYOUT,
@@ -145,8 +146,9 @@ async def sign_pdf(
 
     `appearance` "principal" shows the signature image in the principal's signature space of the year
     page; "seal" shows the school's seal at actual size over the left third of it. Both show the
-    signing time. Without `year_index` the last school year's page is used (`doc` gives the number of
-    years; without it, the last page of the PDF). `role` is recorded in the signature's /Reason.
+    signing time as a school writes it (12/08/2026 09:00, in Vietnam's time). Without `year_index`
+    the last school year's page is used (`doc` gives the number of years; without it, the last page
+    of the PDF). `role` is recorded in the signature's /Reason.
     """
     if signing_time.tzinfo is None:
         raise PdfError("the signing time needs a timezone")
@@ -158,7 +160,7 @@ async def sign_pdf(
     page, box = placement({"years": [{}] * (year_index + 1)}, year_index)
     if not 0 <= page < pages:
         raise PdfError(f"the PDF has no page {page + 1} for school year {year_index}")
-    signed_at = iso_time(signing_time)
+    signed_at = vietnamese.moment(signing_time)
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         reason=_reason(role),

@@ -128,7 +128,15 @@ async def test_issued_hoc_ba_by_personal_identifier_for_an_integration_client(
     await sign_pdf_as(signers, student, "PRINCIPAL")
     await sign_pdf_as(signers, student, "ORGANISATION")
     event = await issue_hocba(
-        demo.ledger, demo.school, CLERK, YEAR, student, signers.pki.roots(), [signers.pki.crl()], signers.service
+        demo.ledger,
+        demo.school,
+        CLERK,
+        YEAR,
+        student,
+        signers.pki.roots(),
+        [signers.pki.crl()],
+        signers.service,
+        verification=signers.verification,
     )
     made = await create_account(
         school_ledger(runtime.engine(), clock=runtime.clock),

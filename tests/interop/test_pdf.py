@@ -17,6 +17,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from ledger.app.runtime import demo_time_stamper
 from ledger.base.clock import VN_TZ
+from ledger.school.transcripts.verification import Verification
 from signing.pdf.layout import PdfError, seal_box, signature_box
 from signing.pdf.render import render_hocba
 from signing.pdf.sign import sign_pdf
@@ -249,6 +250,26 @@ def test_render_is_deterministic_and_tolerates_empty_values() -> None:
     assert render_hocba(sparse).startswith(b"%PDF")
 
 
+def test_the_identity_page_prints_the_verification_code_and_the_portal_dieu_2_14(tmp_path: Path) -> None:
+    """The verification part the ledger gives is printed at the foot of the identity page, with a QR
+    code of the lookup address; four school years still fit the page."""
+    check = Verification(b"k" * 32, "https://hocba.thcs-khanhphu.edu.vn")
+    doc = {**full_doc(years=4), "verification": check.printed(SCHOOL, DOC["hocba_id"])}
+    path = tmp_path / "hocba.pdf"
+    path.write_bytes(render_hocba(doc))
+    assert page_count(path) == 1 + 4
+    first = " ".join(run(tool("pdftotext"), "-l", "1", str(path), "-").split())
+    code = check.code(SCHOOL, DOC["hocba_id"])
+    assert re.fullmatch(r"[A-Z2-7]{5}-[A-Z2-7]{5}", code) and f"Mã xác minh: {code}" in first
+    assert "cổng xác minh https://hocba.thcs-khanhphu.edu.vn/cong-xac-minh (quét mã QR)" in first
+    assert render_hocba(doc) == path.read_bytes()  # deterministic, QR code included
+    other = {**doc, "verification": {**doc["verification"], "url": check.portal()}}
+    assert render_hocba(other) != path.read_bytes()  # the QR code is drawn from the lookup address
+    bare = tmp_path / "bare.pdf"
+    bare.write_bytes(render_hocba(DOC))  # a model without the part prints none
+    assert "Mã xác minh" not in run(tool("pdftotext"), "-l", "1", str(bare), "-")
+
+
 def test_overlong_year_page_is_refused() -> None:
     doc = full_doc(years=1)
     doc["years"][0]["subjects"] *= 2
@@ -306,7 +327,8 @@ async def test_principal_and_seal_verify(signed: Signed, tmp_path: Path) -> None
     path = tmp_path / "signed.pdf"
     path.write_bytes(signed.final)
     text = run(tool("pdftotext"), str(path), "-")
-    assert signed.signing_time.isoformat() in text  # the stamps show the signing time, +07:00
+    # the stamps show the signing time as a school writes it, in Vietnam's time
+    assert signed.signing_time.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") in text
     png = render_page_png(path, 2, tmp_path)
     assert png.stat().st_size > 0
 

@@ -439,7 +439,7 @@ async def test_after_the_import_the_subject_teacher_signs_the_class_sheet_dieu_1
 ) -> None:
     demo = school_at_term_one
     await importing(demo, vnedu_csv(demo, await regular_count(demo)), "toan.csv")()
-    signers = await certify(demo, pki, runtime.signer(demo.school))
+    signers = await certify(demo, pki, runtime.signer(demo.school), runtime.verification())
     teacher, other = demo.subject_teachers["TOAN"], demo.subject_teachers["NGU_VAN"]
     # Điều 18.3, 33.3c: while term I's entry window is open the sheet can still change: not signed yet
     async with demo.ledger.engine.connect() as conn:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import psycopg
 import pytest
@@ -22,7 +24,11 @@ from ledger.school.issuance.commands import revoke_hocba
 from ledger.school.issuance.queries import stored_document
 from ledger.school.issuance.tables import issued
 from ledger.school.readmodels import PROJECTIONS, school_ledger
+from ledger.school.signatures.queries import load_documents
+from ledger.school.transcripts.verification import Verification
 from ledger.school.transcripts.views import class_summary
+from ledger.school.years.model import default_catalogue
+from ledger.school.years.tables import students
 from tests.support import helpers
 from tests.support.helpers import SETUP
 from tests.support.signers import YEAR, Signers, issuing, sign_all, sign_everything, sign_pdf_as, signed_and_issued
@@ -160,7 +166,7 @@ async def test_issued_list_and_export_write_the_exact_stored_bytes(
     assert missing.returncode == 2 and "no issued học bạ" in missing.stderr
 
 
-async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime: Any) -> None:
+async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime: Any, tmp_path: Path) -> None:
     from ledger.school.accounts.commands import create_account
     from ledger.school.rules.policy import AccountKind
     from tests.support.helpers import PASSWORD
@@ -189,11 +195,9 @@ async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime
     assert denied.status_code == 403
     done = await api.post(f"{base}/students/{student}/issue?year={YEAR}", headers=headers[CLERK.user])
     assert done.status_code == 201, done.text
-    from ledger.app.tokens import token_secret
-    from ledger.school.issuance.queries import lookup_code
-
-    assert done.json()["lookup_code"] == lookup_code(
-        token_secret(runtime.settings), demo.school, done.json()["issuance"]
+    assert done.json()["lookup_code"] == runtime.verification().code(demo.school, done.json()["hocba_id"])
+    await the_issued_pdf_prints_the_code_the_family_is_given(
+        api, runtime, demo, headers[CLERK.user], done.json(), tmp_path
     )
     items = (await api.get(f"{base}/issued", headers=headers[PRINCIPAL.user])).json()["items"]
     assert [(i["id"], i["student_id"], i["status"]) for i in items] == [(done.json()["issuance"], student, "issued")]
@@ -201,6 +205,53 @@ async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime
         f"{base}/issued/{done.json()['issuance']}/revoke", json={"reason": "Sai sót"}, headers=headers[PRINCIPAL.user]
     )
     assert closed.status_code == 409 and closed.json()["rule"] == "Điều 25.3, 25.4"
+
+
+async def the_issued_pdf_prints_the_code_the_family_is_given(
+    api: Any, runtime: Any, demo: Any, clerk: dict[str, str], issuance: dict[str, Any], tmp_path: Path
+) -> None:
+    """The issued PDF reads as a school writes it (figures with a decimal comma, dates day first,
+    subjects by name, the place-and-date line filled in) and prints the verification code the
+    issuance answered, with the QR code of the portal's lookup, which finds this học bạ (Điều 2.14, 31)."""
+    student, code, ident = issuance["student"], issuance["lookup_code"], issuance["hocba_id"]
+    base = f"/api/v1/schools/{demo.school}/students/{student}/issued/{issuance['issuance']}"
+    pdf = await api.get(f"{base}?format=pdf", headers=clerk)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    path = tmp_path / "hocba.pdf"
+    path.write_bytes(pdf.content)
+    text = " ".join(helpers.run(helpers.tool("pdftotext"), str(path), "-").split())
+    assert f"Mã xác minh: {code}" in text and f"Số học bạ: {ident}" in text
+    verification = runtime.verification()
+    assert f"cổng xác minh {verification.portal()}" in text
+    assert re.search(r"\b\d{1,2},\d\b", text) and not re.search(r"\b\d{1,2}\.\d\b", text)
+    async with demo.ledger.engine.connect() as conn:
+        [person] = await read(conn, students, demo.school, student_id=student)
+        documents = await load_documents(conn, demo.school, YEAR, [student])
+    assert person["date_of_birth"].strftime("%d/%m/%Y") in text and not re.search(r"\d{4}-\d{2}-\d{2}", text)
+    codes = [s.code for s in default_catalogue()]
+    assert not [c for c in codes if re.search(rf"\b{c}\b", text)] and "Toán" in text and "Ngữ văn" in text
+    assert re.search(r", ngày \d{1,2} tháng \d{1,2} năm \d{4}", text) and "....." not in text
+    # The issued file is the rendering with this code and the QR code of this lookup address, signed.
+    rendered, _ = documents.pdf(student, verification)
+    assert pdf.content.startswith(rendered)
+    assert documents.pdf(student, Verification(b"another secret", verification.public_url))[0] != rendered
+    url = verification.lookup_url(demo.school, ident)
+    assert url.startswith(f"{verification.portal()}?") and url.endswith("#tra-cuu")
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert query == {"school": demo.school, "hocba_id": ident, "code": code}
+    page = await api.get(urlsplit(url).path, params=query)
+    assert page.status_code == 200
+    for value in query.values():
+        assert f'value="{value}"' in page.text  # the form is filled in; the family types the rest
+    typed = {
+        **query,
+        "full_name": person["full_name"],
+        "birth_date": person["date_of_birth"].isoformat(),
+        "student_id": student,
+    }
+    found = await api.post("/api/v1/portal/lookup", json=typed)
+    assert found.status_code == 200, found.text
+    assert found.json()["issued"]["issuance_id"] == issuance["issuance"]
 
 
 async def test_the_receipt_proves_this_document_is_the_one_issued(signers: Signers) -> None:

@@ -197,7 +197,7 @@ async def test_a_correction_makes_the_signatures_over_it_stale_dieu_17_3(signers
     await decide_request(demo.ledger, demo.school, PRINCIPAL, request.payload["request"], approve=True, reason="Đúng")
     async with demo.ledger.engine.connect() as conn:
         after = await current_signatures(conn, demo.school, YEAR, student)
-        _, pdf_rows = await pdf_document(conn, demo.school, YEAR, student)
+        _, pdf_rows = await pdf_document(conn, demo.school, YEAR, student, signers.verification)
     assert pdf_rows == []  # the PDF shows the changed value: its signature is stale too
     toan = next(r for r in before if r["subject"] == "TOAN")
     assert {r["wrapper_id"] for r in after} == {r["wrapper_id"] for r in before if r["position"] < toan["position"]}
@@ -450,7 +450,7 @@ async def test_the_pdf_is_signed_by_the_principal_then_sealed_dieu_13(signers: S
     await sign_pdf_as(signers, student, "PRINCIPAL")
     await sign_pdf_as(signers, student, "ORGANISATION")
     async with demo.ledger.engine.connect() as conn:
-        data, rows = await pdf_document(conn, demo.school, YEAR, student)
+        data, rows = await pdf_document(conn, demo.school, YEAR, student, signers.verification)
     assert [r["role"] for r in rows] == ["PRINCIPAL", "ORGANISATION"]
     report = await verify_pdf(data, signers.pki.roots(), [signers.pki.crl()])
     assert report.ok, report.to_json()

@@ -112,7 +112,7 @@ async def test_the_principal_signs_for_a_departed_subject_teacher_dieu_18_7(
     assert not (await xml_verify.verify_xml(altered, signers.pki.roots(), [signers.pki.crl()])).ok
     # the PDF shows it at the subject's line, by name
     async with demo.ledger.engine.connect() as conn:
-        pdf, _ = await pdf_document(conn, demo.school, YEAR, student)
+        pdf, _ = await pdf_document(conn, demo.school, YEAR, student, signers.verification)
     path = tmp_path / "hocba.pdf"
     path.write_bytes(pdf)
     text = " ".join(helpers.run(helpers.tool("pdftotext"), str(path), "-").split())

@@ -48,7 +48,7 @@ __all__ = [
 async def signers(app_engine: AsyncEngine, school: str, pki: Pki, runtime: Runtime) -> Signers:
     demo = await build_demo_school(app_engine, school, students_per_class=4, summer=False)
     demo.clock.set(SIGNING_DAY)
-    return await certify(demo, pki, runtime.signer(school))
+    return await certify(demo, pki, runtime.signer(school), runtime.verification())
 
 
 @dataclass(frozen=True)

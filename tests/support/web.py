@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.app.demo import ADMIN, PRINCIPAL, VICE_PRINCIPAL, DemoSchool, build_demo_school, certify
-from ledger.app.runtime import Runtime
+from ledger.app.runtime import Runtime, verification_for
 from ledger.app.service_keys import ServiceKeys
 from ledger.base.settings import Settings
 from ledger.log.checkpointing import checkpoint_logs
@@ -44,7 +44,7 @@ async def school_in_term(engine: AsyncEngine, settings: Settings, pki: Pki, *, s
     """A school on 1 October 2025: calendar set, staff assigned, term I's entry window open, no
     grades yet; demo certificates registered and their keys saved where the demo signer finds them."""
     demo = await build_demo_school(engine, f"w-{uuid.uuid4().hex[:10]}", terms=(), students_per_class=students)
-    signers = await certify(demo, pki, ServiceKeys(settings, pki).signer(demo.school))
+    signers = await certify(demo, pki, ServiceKeys(settings, pki).signer(demo.school), verification_for(settings))
     runtime = await service_for(demo, settings, signers.people)
     await accounts(
         runtime,

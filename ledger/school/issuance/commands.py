@@ -30,6 +30,7 @@ from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
 from ledger.school.signatures.queries import Documents, load_documents
 from ledger.school.transcripts.hocba import hocba_id
+from ledger.school.transcripts.verification import Verification
 from ledger.school.years.queries import holds
 from signing.xml import document as hocba_xml
 from signing.xml import receipt
@@ -52,11 +53,16 @@ async def issue_hocba(
     crls: Sequence[x509.CertificateRevocationList],
     signer: CheckpointSigner,
     policy: CheckpointPolicy | None = None,
+    *,
+    verification: Verification,
 ) -> Event:
     """The clerk issues one student's học bạ for a year: `hocba.issued` names the signed document's
     digest and the PDF; then the school's ledger signs a checkpoint over it, and the XML with its
-    ledger receipt is stored and named by `hocba.receipt`. Returns the issuance event."""
-    [event] = await issue_hocbas(ledger, school, actor, year, [student], trusted_roots, crls, signer, policy)
+    ledger receipt is stored and named by `hocba.receipt`. `verification`: what the PDF prints for
+    checking it, as when it was signed. Returns the issuance event."""
+    [event] = await issue_hocbas(
+        ledger, school, actor, year, [student], trusted_roots, crls, signer, policy, verification=verification
+    )
     return event
 
 
@@ -70,6 +76,8 @@ async def issue_hocbas(
     crls: Sequence[x509.CertificateRevocationList],
     signer: CheckpointSigner,
     policy: CheckpointPolicy | None = None,
+    *,
+    verification: Verification,
 ) -> list[Event]:
     """The clerk issues the học bạ of several students of a year (a class, usually), all or none, as
     `issue_hocba` does one: their documents are read in one set of queries, and one checkpoint covers
@@ -85,7 +93,10 @@ async def issue_hocbas(
     done = {e.payload["student"]: e for e in recorded.values()}
     fresh = [s for s in students if s not in done]
     if fresh:
-        done |= {e.payload["student"]: e for e in await _issue(ledger, school, actor, year, fresh, trusted_roots, crls)}
+        done |= {
+            e.payload["student"]: e
+            for e in await _issue(ledger, school, actor, year, fresh, trusted_roots, crls, verification)
+        }
     events = [done[s] for s in students]
     await attach_receipts(ledger, school, events, signer, policy)
     return events
@@ -99,6 +110,7 @@ async def _issue(
     students: Sequence[str],
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    verification: Verification,
 ) -> list[Event]:
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
@@ -120,7 +132,19 @@ async def _issue(
         for student in students:
             ident = hocba_id(session.school, year, student)
             made.append(
-                await _issued(session, actor, year, student, before[ident], documents, kept, today, trusted_roots, crls)
+                await _issued(
+                    session,
+                    actor,
+                    year,
+                    student,
+                    before[ident],
+                    documents,
+                    kept,
+                    today,
+                    trusted_roots,
+                    crls,
+                    verification,
+                )
             )
         return made
 
@@ -138,6 +162,7 @@ async def _issued(
     today: date,
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    verification: Verification,
 ) -> NewEvent:
     """One student's issuance, checked under the school's lock: not already issued, fully signed,
     and every signature still the one verified when it was submitted, over what it signed then."""
@@ -160,7 +185,7 @@ async def _issued(
             field="student",
             rule="Điều 18, 24.5",
         )
-    pdf_bytes, pdf_rows = documents.pdf(student)
+    pdf_bytes, pdf_rows = documents.pdf(student, verification)
     problems = kept.problems(documents, student, root, pdf_bytes, trusted_roots, crls)
     if problems or [r["role"] for r in pdf_rows] != ["PRINCIPAL", "ORGANISATION"]:
         detail = problems[0] if problems else None

@@ -1,4 +1,5 @@
-"""Reading issued documents: the exact stored bytes, and the verification code a family uses."""
+"""Reading issued documents: the exact stored bytes, and the verification codes given before the PDF
+printed one."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from ledger.school.issuance.tables import documents, issued
 
 
 def lookup_code(secret: bytes, school: str, issuance_id: str) -> str:
-    """The verification code of an issued học bạ, given to the family with the files: derived from the
-    service's secret, so that it is kept nowhere and the ledger (which integration clients read) does
-    not reveal it. Ten characters, in two groups of five."""
+    """The verification code of one issuance, as it was given to families before the PDF printed the
+    học bạ's own (ledger.school.transcripts.verification): the portal's lookup still accepts it for
+    that issuance. Derived from the service's secret and kept nowhere; ten characters, in two groups
+    of five."""
     digest = hmac.new(secret, f"hocba-lookup:{school}:{issuance_id}".encode(), hashlib.sha256).digest()
     code = base64.b32encode(digest).decode()[:10]
     return f"{code[:5]}-{code[5:]}"

@@ -25,6 +25,7 @@ from ledger.school.signatures.queries import Documents, load_documents
 from ledger.school.signatures.readiness import check_signable, missing_signers, signing_refusal
 from ledger.school.signatures.substitutes import Substitution, check_substitution, missing_signer
 from ledger.school.signatures.tables import SIGNATURE_ADDED, certificates
+from ledger.school.transcripts.verification import Verification
 from signing.pdf.verify import verify_pdf
 from signing.x509.timestamps import check_timestamp
 from signing.xml import document as hocba_xml
@@ -503,10 +504,14 @@ async def submit_pdf(
     signed: bytes,
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    *,
+    verification: Verification,
 ) -> Event:
     """Check a PDF signed on the signer's side (the principal's signature, then the clerk's seal) and
-    record the revision it added."""
-    [event] = await submit_pdfs(ledger, school, actor, year, [(student, signed)], trusted_roots, crls)
+    record the revision it added. `verification`: what the học bạ prints for checking it."""
+    [event] = await submit_pdfs(
+        ledger, school, actor, year, [(student, signed)], trusted_roots, crls, verification=verification
+    )
     return event
 
 
@@ -518,6 +523,8 @@ async def submit_pdfs(
     signed: Sequence[tuple[str, bytes]],
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    *,
+    verification: Verification,
 ) -> list[Event]:
     """Check the PDFs one signer signed for several students (a class, usually) and record them all,
     or none, with the students' học bạ read in one set of queries. As for the XML, the PDFs are
@@ -536,7 +543,9 @@ async def submit_pdfs(
         documents = await load_documents(session.conn, session.school, year, students)
         holders = Holders(session)
         return [
-            await _checked_pdf(session, actor, year, documents, student, data, verified, holders, trusted_roots, crls)
+            await _checked_pdf(
+                session, actor, year, documents, student, data, verified, holders, trusted_roots, crls, verification
+            )
             for student, data in signed
         ]
 
@@ -554,8 +563,9 @@ async def _checked_pdf(
     holders: Holders,
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    verification: Verification,
 ) -> NewEvent:
-    current, rows = documents.pdf(student)
+    current, rows = documents.pdf(student, verification)
     if len(rows) >= len(PDF_ORDER):
         raise Conflict("signature.done", "Học bạ PDF đã được ký và đóng dấu.", "The PDF is already signed and sealed.")
     role = PDF_ORDER[len(rows)]

@@ -8,14 +8,17 @@ import json
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ledger.base.clock import VN_TZ
 from ledger.log.projection import read
 from ledger.school.signatures.tables import signatures
 from ledger.school.transcripts.hocba import document_models
+from ledger.school.transcripts.verification import Verification
 from signing.pdf.render import render_hocba
 from signing.xml import document as hocba_xml
 
@@ -32,9 +35,10 @@ _RENDERED_KEPT = 128  # a class and some: the PDFs a batch renders before and un
 
 
 def rendered(model: Mapping[str, Any]) -> bytes:
-    """The PDF rendering of a document model. Rendering is a function of the model alone (the same
-    data always renders the same bytes), so the last renderings are kept by the model's digest: a
-    PDF prepared for its signer, checked when submitted and issued is rendered once."""
+    """The PDF rendering of a document model (its verification part included). Rendering is a
+    function of the model alone (the same data always renders the same bytes), so the last
+    renderings are kept by the model's digest: a PDF prepared for its signer, checked when submitted
+    and issued is rendered once."""
     key = hashlib.sha256(json.dumps(model, sort_keys=True, default=str).encode()).hexdigest()
     data = _RENDERED.get(key)
     if data is None:
@@ -74,15 +78,21 @@ class Documents:
         )
         return root, rows
 
-    def pdf(self, student: str) -> tuple[bytes, list[dict[str, Any]]]:
-        """The PDF học bạ as it stands: the rendering of the current data, then each recorded
+    def pdf(self, student: str, verification: Verification) -> tuple[bytes, list[dict[str, Any]]]:
+        """The PDF học bạ as it stands: the rendering of the current data, with the day of the
+        principal's approval, who signed in a departed teacher's place, and the verification code
+        and the portal's address (`verification`; the XML carries neither), then each recorded
         signature's revision, in order (a PDF signature appends a revision and leaves the earlier
         bytes as they were)."""
         model = self.models[student]
-        in_place = signed_in_place(self.signatures(student), model)
+        xml_rows = self.signatures(student)
+        principal = {**model["years"][0]["principal"], "date": approved_on(xml_rows)}
+        year = {**model["years"][0], "principal": principal}
+        in_place = signed_in_place(xml_rows, model)
         if in_place:
-            model = {**model, "years": [{**model["years"][0], "in_place": in_place}, *model["years"][1:]]}
-        data = rendered(model)
+            year["in_place"] = in_place
+        printed = verification.printed(str(model["school"]["id"]), str(model["hocba_id"]))
+        data = rendered({**model, "years": [year, *model["years"][1:]], "verification": printed})
         rows = self.signatures(student, "pdf")
         for row in rows:
             data += base64.b64decode(row["element"])
@@ -116,6 +126,15 @@ async def xml_document(
     return (await load_documents(conn, school, year, [student])).xml(student, issued_on=issued_on)
 
 
+def approved_on(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """The day, in Vietnam, of the principal's current signature of the XML học bạ (`rows`), which
+    the PDF's place-and-date line over the principal's name states; None before it (the line is left
+    to fill in). The principal signs the XML before the PDF (Điều 18), so every PDF signature is
+    made over a rendering that states it."""
+    signed = next((r["signing_time"] for r in rows if r["role"] == "PRINCIPAL"), None)
+    return datetime.fromisoformat(signed).astimezone(VN_TZ).date().isoformat() if signed else None
+
+
 def signed_in_place(rows: Sequence[Mapping[str, Any]], model: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The current XML signatures (`rows`) made in a departed teacher's place (Điều 18.5, 18.7), by
     name, as their KyThay says (checked against the signed one when recorded): the role, the
@@ -140,7 +159,7 @@ def signed_in_place(rows: Sequence[Mapping[str, Any]], model: Mapping[str, Any])
 
 
 async def pdf_document(
-    conn: AsyncConnection, school: str, year: str, student: str
+    conn: AsyncConnection, school: str, year: str, student: str, verification: Verification
 ) -> tuple[bytes, list[dict[str, Any]]]:
     """The PDF học bạ of one student as it stands (Documents.pdf)."""
-    return (await load_documents(conn, school, year, [student])).pdf(student)
+    return (await load_documents(conn, school, year, [student])).pdf(student, verification)
