@@ -22,7 +22,7 @@ from ledger.log.projection import read
 from ledger.school.rules.roles import Role
 from ledger.school.signatures.certificates import Holders, registered_certificate, signature_refusal
 from ledger.school.signatures.queries import Documents, load_documents
-from ledger.school.signatures.readiness import check_signable, missing_signers, signing_refusal
+from ledger.school.signatures.readiness import Readiness, missing_signers
 from ledger.school.signatures.substitutes import Substitution, check_substitution, missing_signer
 from ledger.school.signatures.tables import SIGNATURE_ADDED, certificates
 from ledger.school.transcripts.verification import Verification
@@ -146,12 +146,13 @@ async def prepare_signatures(
     today = now.astimezone(VN_TZ).date()
     sealing = today.isoformat() if role == "ORGANISATION" else None
     documents = await load_documents(conn, school, year, students)
+    readiness = Readiness(conn, school, year, now)
     prepared = []
     for student in students:
         root, rows = documents.xml(student, issued_on=sealing)
         references = expected_references(root, rows, role, subject)
         class_id = documents.class_of(student)
-        refusal = await signing_refusal(conn, school, year, documents.models[student], class_id, role, subject, now)
+        refusal = await readiness.refusal(documents.models[student], class_id, role, subject)
         if refusal is not None:
             raise refusal
         in_place = await substituted(conn, school, substitution, signer, role, year, class_id, subject, today)
@@ -171,21 +172,26 @@ async def prepare_signatures(
 
 
 async def signing_refusals(
-    conn: AsyncConnection, school: str, year: str, students: Sequence[str], role: str, subject: str | None, now: datetime
+    conn: AsyncConnection,
+    school: str,
+    year: str,
+    students: Sequence[str],
+    role: str,
+    subject: str | None,
+    now: datetime,
 ) -> dict[str, DomainError | None]:
     """Why each of `students` cannot be signed by `role` now, as prepare_signatures would refuse it
     (not their turn, already signed, entry still open, results missing), or None where it can; read
     in one set of queries. What a page shows before the signer clicks."""
     documents = await load_documents(conn, school, year, students)
+    readiness = Readiness(conn, school, year, now)
     found: dict[str, DomainError | None] = {}
     for student in students:
         root, rows = documents.xml(student)
         try:
             expected_references(root, rows, role, subject)
             model = documents.models[student]
-            found[student] = await signing_refusal(
-                conn, school, year, model, documents.class_of(student), role, subject, now
-            )
+            found[student] = await readiness.refusal(model, documents.class_of(student), role, subject)
         except DomainError as refused:
             found[student] = refused
     return found
@@ -400,8 +406,11 @@ async def submit_signatures(
         documents = await load_documents(session.conn, session.school, year, students)
         holders = Holders(session)
         registrations: dict[str, list[dict[str, Any]]] = {}
+        readiness = Readiness(session.conn, session.school, year, session.now())
         return [
-            await _checked(session, actor, year, documents, item, substitution, holders, registrations, check)
+            await _checked(
+                session, actor, year, documents, item, substitution, holders, readiness, registrations, check
+            )
             for item in items
         ]
 
@@ -424,6 +433,7 @@ async def _checked(
     item: _Received,
     substitution: Substitution | None,
     holders: Holders,
+    readiness: Readiness,
     registrations: dict[str, list[dict[str, Any]]],
     check: Callable[[Documents, _Received], tuple[_Assembled, Any]],
 ) -> NewEvent:
@@ -432,7 +442,7 @@ async def _checked(
     made, report = check(documents, item)
     role, subject, wrapper, root = made.role, made.subject, made.wrapper, made.root
     class_id = documents.class_of(student)
-    await check_signable(session, year, documents.models[student], class_id, role, subject)
+    await readiness.check(session, documents.models[student], class_id, role, subject)
     signer = str(actor.user)
     today = session.now().date()
     await substituted(session.conn, session.school, substitution, signer, role, year, class_id, subject, today)

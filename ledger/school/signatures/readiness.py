@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.base.errors import Refused
 from ledger.log.append import SchoolSession
-from ledger.school.calendar.checks import check_entry_over, entry_still_open, period_open
+from ledger.school.calendar.checks import entry_still_open, period_open
+from ledger.school.calendar.model import Window
 
 YEAR_TERM = 2  # the year's results stand once term II's entry is over
 ORDER = ["HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
@@ -25,9 +26,7 @@ SIGNERS_VI = {
 SIGNERS_EN = {"HOMEROOM_TEACHER": "the homeroom teacher", "PRINCIPAL": "the principal", "ORGANISATION": "the seal"}
 
 
-def missing_signers(
-    role: str, rows: list[dict[str, Any]], subjects: Mapping[str, str]
-) -> tuple[list[str], list[str]]:
+def missing_signers(role: str, rows: list[dict[str, Any]], subjects: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """Who must sign before `role` may (Điều 18, 24.5), in Vietnamese and in English, named by role
     and subject name; `subjects` maps the học bạ's subject codes to their names, in its order."""
     if role == "SUBJECT_TEACHER":
@@ -69,36 +68,40 @@ def _what(model: Mapping[str, Any]) -> tuple[str, str]:
     return f"học bạ của {name}", f"the học bạ of {name}"
 
 
-def _subject_scope(role: str, subject: str | None) -> str | None:
-    return subject if role == "SUBJECT_TEACHER" else None
+class Readiness:
+    """The readiness rules for one batch of học bạ of one year, at one moment: each class's entry
+    window (and lock) read once, whatever the number of pupils."""
 
+    def __init__(self, conn: AsyncConnection, school: str, year: str, now: datetime) -> None:
+        self.conn, self.school, self.year, self.now = conn, school, year, now
+        self._windows: dict[tuple[str, str | None], Window | None] = {}
 
-async def signing_refusal(
-    conn: AsyncConnection,
-    school: str,
-    year: str,
-    model: Mapping[str, Any],
-    class_id: str,
-    role: str,
-    subject: str | None,
-    now: datetime,
-) -> Refused | None:
-    """Why this học bạ cannot be signed by `role` now, as the append path would say; None if it can
-    (the order of signatures apart). What a page shows before the signer clicks."""
-    scope = _subject_scope(role, subject)
-    window = await entry_still_open(conn, school, year, YEAR_TERM, now, class_id=class_id, subject=scope)
-    if window is not None:
-        return period_open(window, YEAR_TERM, _what(model))
-    missing = missing_results(model, role, subject)
-    return _incomplete(model, missing) if missing else None
+    async def window(self, class_id: str, role: str, subject: str | None) -> Window | None:
+        """Term II's entry window while the class's results (the subject's, for its teacher) may still
+        change by entry; None once they cannot."""
+        key = (class_id, subject if role == "SUBJECT_TEACHER" else None)
+        if key not in self._windows:
+            self._windows[key] = await entry_still_open(
+                self.conn, self.school, self.year, YEAR_TERM, self.now, class_id=class_id, subject=key[1]
+            )
+        return self._windows[key]
 
+    async def refusal(self, model: Mapping[str, Any], class_id: str, role: str, subject: str | None) -> Refused | None:
+        """Why this học bạ cannot be signed by `role` now, as the append path would say; None if it
+        can (the order of signatures apart). What a page shows before the signer clicks."""
+        window = await self.window(class_id, role, subject)
+        if window is not None:
+            return period_open(window, YEAR_TERM, _what(model))
+        missing = missing_results(model, role, subject)
+        return _incomplete(model, missing) if missing else None
 
-async def check_signable(
-    session: SchoolSession, year: str, model: Mapping[str, Any], class_id: str, role: str, subject: str | None
-) -> None:
-    """signing_refusal on the append path, under the school's lock."""
-    scope = _subject_scope(role, subject)
-    await check_entry_over(session, year, YEAR_TERM, _what(model), class_id=class_id, subject=scope)
-    missing = missing_results(model, role, subject)
-    if missing:
-        raise _incomplete(model, missing)
+    async def check(
+        self, session: SchoolSession, model: Mapping[str, Any], class_id: str, role: str, subject: str | None
+    ) -> None:
+        """The refusal on the append path, under the school's lock (whose session reads this batch)."""
+        window = await self.window(class_id, role, subject)
+        if window is not None:
+            session.changes_at(window.closes)
+        refused = await self.refusal(model, class_id, role, subject)
+        if refused is not None:
+            raise refused
