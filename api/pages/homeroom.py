@@ -109,14 +109,13 @@ async def homeroom_page(
     )
     # The confirmation before signing (?xac-nhan): offered only when there is something to sign.
     confirm = "xac-nhan" in request.query_params and facts["can_write"] and not facts["signature"]["signed"]
+    return _page(request, facts, notice=notice, confirm=confirm and facts["missing"] is None)
+
+
+def _page(request: Request[Any, Any, Any], facts: dict[str, Any], status: int = 200, **extra: Any) -> Template:
+    """The homeroom page of `facts`, with a notice, a refusal or what was typed (`extra`)."""
     return render(
-        request,
-        "homeroom.html",
-        "homeroom_page",
-        heading=_title(facts, text),
-        notice=notice,
-        confirm=confirm and facts["missing"] is None,
-        **facts,
+        request, "homeroom.html", "homeroom_page", status, heading=_title(facts, text_of(request)), **{**facts, **extra}
     )
 
 
@@ -165,16 +164,7 @@ async def homeroom_save(
     text = text_of(request)
     if changes["cleared"]:  # a recorded comment is rewritten, never erased (Điều 34.6)
         names = ", ".join(facts["names"][s] for s, _ in changes["cleared"])
-        return render(
-            request,
-            "homeroom.html",
-            "homeroom_page",
-            422,
-            heading=_title(facts, text),
-            typed=form,
-            unsaved_note=text["comment_cleared"] % names,
-            **facts,
-        )
+        return _page(request, facts, 422, typed=form, unsaved_note=text["comment_cleared"] % names)
     ledger, actor = ledger_of(state), actor_for(principal_of(request), "HOMEROOM_TEACHER")
     parts: list[tuple[str, Callable[[], Awaitable[list[Event]]]]] = []
     if changes["level"]:
@@ -210,15 +200,13 @@ async def homeroom_save(
             before = ", ".join(text[name] for name, _ in parts[:done]) or text["nothing_word"]
             after = ", ".join(text[name] for name, _ in parts[done:])
             fresh = await _facts(request, state, school, class_id, term)
-            return render(
+            return _page(
                 request,
-                "homeroom.html",
-                "homeroom_page",
+                fresh,
                 error.status,
-                heading=_title(fresh, text),
                 typed=form,
                 unsaved_note=text["homeroom_partly"] % (before, after),
-                **{**fresh, **refusal_message(request, error)},
+                **refusal_message(request, error),
             )
     return Redirect(here(request, luu=str(saved)), status_code=303)
 
@@ -256,12 +244,5 @@ async def homeroom_sign(
         )
     except DomainError as error:
         facts = await _facts(request, state, school, class_id, term)
-        return render(
-            request,
-            "homeroom.html",
-            "homeroom_page",
-            error.status,
-            heading=_title(facts, text_of(request)),
-            **{**facts, **refusal_message(request, error)},
-        )
+        return _page(request, facts, error.status, **refusal_message(request, error))
     return Redirect(f"/truong/{school}/lop/{class_id}/chu-nhiem/hoc-ky/{term}?year={year}&ky=1", status_code=303)

@@ -15,9 +15,8 @@ from litestar.status_codes import HTTP_200_OK
 from api.http.problems import ERRORS, UPLOAD_ERRORS
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ClassId, Period, SchoolId, SubjectCode, Term, Year, appended
-from api.v1.signatures import SignedIn, base64_body
+from api.v1.signatures import SignedIn, class_signature_answer, signed_body
 from ledger.app.db import AUDITOR_ROLE
-from ledger.app.uploads import within_limits
 from ledger.school.assessments.commands import (
     record_absences,
     record_conduct,
@@ -268,8 +267,7 @@ async def class_term_signature_submit(
     data: JSONBody[SignedIn],
 ) -> dict[str, Any]:
     runtime = runtime_of(state)
-    signed = base64_body(data.document)
-    await within_limits(runtime, signed)
+    signed = await signed_body(state, data)
     event = await submit_term(
         ledger_of(state),
         school,
@@ -281,4 +279,4 @@ async def class_term_signature_submit(
         runtime.trusted_roots(),
         runtime.crls(),
     )
-    return {"seq": event.seq, "signing_time": event.payload["signing_time"], "digest": event.payload["digest"]}
+    return class_signature_answer(event)

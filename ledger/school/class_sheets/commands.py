@@ -4,7 +4,7 @@ term record (Điều 18.4): prepared by the service, signed on the teacher's sid
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -63,6 +63,7 @@ class _Kind:
     """A class document and who signs it: the class sheet, or the class's term record."""
 
     role: Role
+    event: str
     rule: str
     field: str
     noun: str  # as a refusal names it: "Bảng điểm này"
@@ -70,9 +71,17 @@ class _Kind:
     signer: str  # "giáo viên bộ môn"
 
 
-SHEET = _Kind(Role.SUBJECT_TEACHER, RULE, "sheet", "Bảng điểm này", "This class sheet", "giáo viên bộ môn")
+SHEET = _Kind(
+    Role.SUBJECT_TEACHER, SHEET_SIGNED, RULE, "sheet", "Bảng điểm này", "This class sheet", "giáo viên bộ môn"
+)
 TERM = _Kind(
-    Role.HOMEROOM_TEACHER, TERM_RULE, "term", "Kết quả học kì này của lớp", "This term record", "giáo viên chủ nhiệm"
+    Role.HOMEROOM_TEACHER,
+    CLASS_TERM_SIGNED,
+    TERM_RULE,
+    "term",
+    "Kết quả học kì này của lớp",
+    "This term record",
+    "giáo viên chủ nhiệm",
 )
 
 
@@ -113,83 +122,83 @@ async def prepare_term(conn: AsyncConnection, school: str, year: str, class_id: 
     return _placeholder(root, f"ck-{part.get('Lop', '').lower()}-hk{part.get('HocKy')}-{today.isoformat()}", TERM)
 
 
-@dataclass(frozen=True)
-class Accepted:
-    """A class document's new signature, checked: what its event records."""
-
-    signer: str
-    fingerprint: str
-    signing_time: str
-    wrapper: Any
-
-    def payload(self, root: Any) -> dict[str, Any]:
-        return {
-            "signer": self.signer,
-            "fingerprint": self.fingerprint,
-            "signing_time": self.signing_time,
-            "digest": part_digest(root[0]),
-            "wrapper_id": self.wrapper.get("Id"),
-            "element": base64.b64encode(hocba_xml.canonical(self.wrapper)).decode(),
-        }
+Held = tuple[Any, dict[str, Any], Refused | None, dict[str, Any]]
 
 
-async def _accept(
-    session: SchoolSession,
-    kind: _Kind,
-    documents: tuple[Any, Any],
-    keys: tuple[Sequence[x509.Certificate], Sequence[x509.CertificateRevocationList]],
+async def _record(
+    ledger: Ledger,
+    school: str,
     actor: Actor,
-    assignment: dict[str, Any],
-    refusal: Refused | None,
-) -> Accepted:
-    """Check the one new signature in the submitted document against the document as the ledger holds
-    it (`documents`: held, submitted): not yet signed, complete (`refusal` says why not), the right
-    references, the signature itself, its time, a registered certificate of the signer, who held the
-    `assignment` that day."""
-    root, submitted = documents
+    kind: _Kind,
+    signed: bytes,
+    keys: tuple[Sequence[x509.Certificate], Sequence[x509.CertificateRevocationList]],
+    held: Callable[[SchoolSession], Awaitable[Held]],
+) -> Event:
+    """Check the one new signature in the `signed` document against the document as the ledger holds
+    it, and record it. `held` gives that document, the assignment its signer holds, why it cannot be
+    signed yet (None: complete) and what names it in the event. Checked: not yet signed, complete (on
+    the append path too: a document prepared elsewhere is refused the same way), the right references,
+    the signature itself, its time, a registered certificate of the signer, who held the assignment
+    on the day they signed."""
+    submitted = parse_submitted(signed)
     role = kind.role.value
-    if hocba_xml.wrappers(root):
-        raise Conflict("signature.done", f"{kind.noun} đã được ký.", f"{kind.noun_en} is already signed.")
-    if refusal is not None:  # on the append path too: a document prepared elsewhere is refused the same way
-        raise refusal
-    new = hocba_xml.wrappers(submitted)
-    expected = hocba_xml.references_for(root, role)
-    if len(new) != 1 or new[0].get("VaiTro") != role:
-        raise Refused(
-            "signature.count",
-            f"Cần đúng một chữ ký của {kind.signer}.",
-            f"Exactly one signature, by the {role.lower().replace('_', ' ')}, is expected.",
-            field="document",
-            rule=kind.rule,
-        )
-    if (new[0].get("ThamChieu") or "").split() != expected:
-        raise Refused(
-            "signature.references",
-            f"Chữ ký phải tham chiếu đúng phần được ký ({' '.join(expected)}).",
-            f"The signature must reference exactly {' '.join(expected)}.",
-            field="document",
-            rule=kind.rule,
-        )
-    wrapper = new[0]
-    container = root.find(hocba_xml.tag("ChuKySo"))
-    assert container is not None
-    container.append(wrapper)
-    report = xml_verify.verify_signature(hocba_xml.to_bytes(root), 0, *keys)
-    signed_at = checked_signing_time(session, report, kind.rule)
-    certificate = await registered_certificate(session, wrapper, signed_at)
-    day, user = signed_at.astimezone(VN_TZ).date(), str(actor.user)
-    if certificate["holder"] != user or not await holds(session, user, kind.role, day, **assignment):
-        scope = " ".join(str(value) for value in assignment.values())
-        raise Refused(
-            "signature.not_assigned",
-            f"{user} không phải {kind.signer} ({scope}) vào ngày {day.isoformat()}, "
-            "hoặc chứng thư số không phải của người này.",
-            f"{user} was not the {role.lower().replace('_', ' ')} ({scope}) on {day.isoformat()}, "
-            "or the certificate is not theirs.",
-            field="actor",
-            rule=kind.rule,
-        )
-    return Accepted(user, certificate["fingerprint"], str(report.signing_time), wrapper)
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        root, assignment, refusal, named = await held(session)
+        if hocba_xml.wrappers(root):
+            raise Conflict("signature.done", f"{kind.noun} đã được ký.", f"{kind.noun_en} is already signed.")
+        if refusal is not None:
+            raise refusal
+        new = hocba_xml.wrappers(submitted)
+        expected = hocba_xml.references_for(root, role)
+        if len(new) != 1 or new[0].get("VaiTro") != role:
+            raise Refused(
+                "signature.count",
+                f"Cần đúng một chữ ký của {kind.signer}.",
+                f"Exactly one signature, by the {role.lower().replace('_', ' ')}, is expected.",
+                field="document",
+                rule=kind.rule,
+            )
+        if (new[0].get("ThamChieu") or "").split() != expected:
+            raise Refused(
+                "signature.references",
+                f"Chữ ký phải tham chiếu đúng phần được ký ({' '.join(expected)}).",
+                f"The signature must reference exactly {' '.join(expected)}.",
+                field="document",
+                rule=kind.rule,
+            )
+        wrapper = new[0]
+        container = root.find(hocba_xml.tag("ChuKySo"))
+        assert container is not None
+        container.append(wrapper)
+        report = xml_verify.verify_signature(hocba_xml.to_bytes(root), 0, *keys)
+        signed_at = checked_signing_time(session, report, kind.rule)
+        certificate = await registered_certificate(session, wrapper, signed_at)
+        day, user = signed_at.astimezone(VN_TZ).date(), str(actor.user)
+        if certificate["holder"] != user or not await holds(session, user, kind.role, day, **assignment):
+            scope = " ".join(str(value) for value in assignment.values())
+            raise Refused(
+                "signature.not_assigned",
+                f"{user} không phải {kind.signer} ({scope}) vào ngày {day.isoformat()}, "
+                "hoặc chứng thư số không phải của người này.",
+                f"{user} was not the {role.lower().replace('_', ' ')} ({scope}) on {day.isoformat()}, "
+                "or the certificate is not theirs.",
+                field="actor",
+                rule=kind.rule,
+            )
+        payload = {
+            **named,
+            "signer": user,
+            "fingerprint": certificate["fingerprint"],
+            "signing_time": report.signing_time,
+            "digest": part_digest(root[0]),
+            "wrapper_id": wrapper.get("Id"),
+            "element": base64.b64encode(hocba_xml.canonical(wrapper)).decode(),
+        }
+        return [NewEvent(kind.event, payload, signing_actor(actor, role))]
+
+    [event] = await ledger.decide(school, decide)
+    return event
 
 
 async def submit_sheet(
@@ -205,28 +214,17 @@ async def submit_sheet(
     crls: Sequence[x509.CertificateRevocationList],
 ) -> Event:
     """Check the subject teacher's signature over the class sheet and record it."""
-    submitted = parse_submitted(signed)
     year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
     code = subject.strip().upper()
 
-    async def decide(session: SchoolSession) -> list[NewEvent]:
+    async def held(session: SchoolSession) -> Held:
         root, _ = await sheet_document(session.conn, session.school, year, class_id, code, term_no)
         missing = await _missing(session.conn, session.school, year, class_id, root[0])
+        named = {"year": year, "class": class_id, "subject": code, "term": term_no}
         assignment = {"year": year, "class_id": class_id, "subject": code, "term": term_no}
-        accepted = await _accept(
-            session,
-            SHEET,
-            (root, submitted),
-            (trusted_roots, crls),
-            actor,
-            assignment,
-            _incomplete(missing) if missing else None,
-        )
-        payload = {"year": year, "class": class_id, "subject": code, "term": term_no, **accepted.payload(root)}
-        return [NewEvent(SHEET_SIGNED, payload, signing_actor(actor, "SUBJECT_TEACHER"))]
+        return root, assignment, _incomplete(missing) if missing else None, named
 
-    [event] = await ledger.decide(school, decide)
-    return event
+    return await _record(ledger, school, actor, SHEET, signed, (trusted_roots, crls), held)
 
 
 async def submit_term(
@@ -241,22 +239,11 @@ async def submit_term(
     crls: Sequence[x509.CertificateRevocationList],
 ) -> Event:
     """Check the homeroom teacher's signature over the class's term record and record it (Điều 18.4)."""
-    submitted = parse_submitted(signed)
     year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
 
-    async def decide(session: SchoolSession) -> list[NewEvent]:
+    async def held(session: SchoolSession) -> Held:
         root, _ = await term_document(session.conn, session.school, year, class_id, term_no)
-        accepted = await _accept(
-            session,
-            TERM,
-            (root, submitted),
-            (trusted_roots, crls),
-            actor,
-            {"year": year, "class_id": class_id},
-            incomplete(root[0]),
-        )
-        payload = {"year": year, "class": class_id, "term": term_no, **accepted.payload(root)}
-        return [NewEvent(CLASS_TERM_SIGNED, payload, signing_actor(actor, "HOMEROOM_TEACHER"))]
+        named = {"year": year, "class": class_id, "term": term_no}
+        return root, {"year": year, "class_id": class_id}, incomplete(root[0]), named
 
-    [event] = await ledger.decide(school, decide)
-    return event
+    return await _record(ledger, school, actor, TERM, signed, (trusted_roots, crls), held)
