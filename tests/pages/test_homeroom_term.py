@@ -5,6 +5,7 @@ stale (⟳)."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from api.app import create_app
 from api.pages.toolkit import staff_names
 from ledger.app.demo import PRINCIPAL
+from signing.xml import xades
 from tests.support.helpers import head
 from tests.support.web import TermSchool, bearer, csrf, sign_in, signed_sheets, trail
 
@@ -66,7 +68,23 @@ async def test_the_homeroom_teacher_signs_the_term_on_the_page_once_complete_die
         assert "⟳ Kết quả học kì đã thay đổi sau khi ký; cần ký lại." in (await homeroom.get(path)).text
         state = (await homeroom.get(status, params={"year": year}, headers=headers)).json()
         assert (state["signed"], state["stale"]) == (False, True)
-    assert await board_mark(term) == "⟳"
+        assert await board_mark(term) == "⟳"
+
+        # Signed again over the API, as the teacher's own signing software does it.
+        prepared = await homeroom.post(f"{status}/prepare", params={"year": year}, headers=headers)
+        assert prepared.status_code == 200, prepared.text
+        keys = term.runtime.demo_signer(school, term.homeroom)
+        signed = xades.sign_prepared(
+            base64.b64decode(prepared.json()["document"]),
+            keys.key,
+            keys.certificate,
+            signing_time=term.demo.clock.now(),
+        )
+        body = {"document": base64.b64encode(signed).decode()}
+        done = await homeroom.post(status, params={"year": year}, json=body, headers=headers)
+        assert done.status_code == 201 and done.json()["digest"] == state["digest"], done.text
+        assert (await homeroom.get(status, params={"year": year}, headers=headers)).json()["signed"] is True
+    assert await board_mark(term) == "✓"
 
 
 async def board_mark(term: TermSchool) -> str:

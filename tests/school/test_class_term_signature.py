@@ -4,6 +4,7 @@ every subject's sheet signed by its teacher, Điều 18.3), and again after anyt
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,7 +58,9 @@ async def _unchecked(demo: DemoSchool) -> bytes:
     return hocba_xml.to_bytes(root)
 
 
-async def test_the_homeroom_teacher_signs_the_class_term_once_complete_dieu_18_4(signers: Signers) -> None:
+async def test_the_homeroom_teacher_signs_the_class_term_once_complete_dieu_18_4(
+    signers: Signers, env: dict[str, str], tmp_path: Path
+) -> None:
     s, demo = signers, signers.demo
     homeroom, first, second = demo.homeroom[CLASS], *demo.rosters[CLASS]
     codes = await signed_sheets(demo, s.pki, s.people.__getitem__, CLASS, 1, unsigned=("TOAN",))
@@ -130,6 +133,13 @@ async def test_the_homeroom_teacher_signs_the_class_term_once_complete_dieu_18_4
         again = await prepare_term(conn, demo.school, demo.year, CLASS, 1, demo.clock.now().date())
     assert (status["signed"], status["stale"]) == (False, True)
     assert [w.get("VaiTro") for w in hocba_xml.wrappers(hocba_xml.parse(again))] == ["HOMEROOM_TEACHER"]
+    # the homeroom teacher's own signing software starts from the same document, from the command line
+    env = await helpers.signed_in(demo.ledger.engine, env, demo.school, homeroom)
+    out = tmp_path / "hk1-6a1.xml"
+    where = ["--school", demo.school, "--year", demo.year, "--class", "lớp 6a1", "--term", "HK I"]
+    done = helpers.hocba("signing", "prepare-term", *where, "-o", str(out), env=env)
+    assert done.returncode == 0, done.stderr
+    assert hocba_xml.canonical(hocba_xml.parse(out.read_bytes())[0]) == hocba_xml.canonical(hocba_xml.parse(again)[0])
     await _submitting(s, homeroom, _signed(s, homeroom, again))()
     async with demo.ledger.engine.connect() as conn:
         assert (await term_status(conn, demo.school, demo.year, CLASS, 1))["signed"] is True
