@@ -100,7 +100,7 @@ async def homeroom_page(
     saved, text = counted(request, "luu"), text_of(request)
     notice = (
         text["term_signed_notice"]
-        if "ky" in request.query_params
+        if counted(request, "ky") is not None
         else None
         if saved is None
         else text["nothing_changed_homeroom"]

@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.base.errors import NotFound
@@ -22,11 +22,15 @@ from signing.xml import document as hocba_xml
 
 async def pupils(conn: AsyncConnection, school: str, year: str, class_id: str) -> list[tuple[str, str]]:
     """The pupils enrolled in the class now, by personal identifier, with their names."""
-    names = {r["student_id"]: r["full_name"] for r in await read(conn, students, school)}
-    enrolled = await read(conn, enrolments, school, year=year, class_id=class_id)
-    return [
-        (student, names.get(student, "")) for student in sorted(r["student_id"] for r in enrolled if r["until"] is None)
-    ]
+    rows = await read(conn, enrolments, school, year=year, class_id=class_id)
+    enrolled = sorted(r["student_id"] for r in rows if r["until"] is None)
+    found = await conn.execute(
+        select(students.c.student_id, students.c.full_name).where(
+            students.c.school_id == school, students.c.student_id.in_(enrolled), students.c.seq_to.is_(None)
+        )
+    )
+    names = {row[0]: row[1] for row in found}
+    return [(student, names.get(student, "")) for student in enrolled]
 
 
 async def _sheet(

@@ -91,7 +91,7 @@ async def _term(conn: AsyncConnection, school: str, year: str, class_id: str, te
         pupil = etree.SubElement(part, hocba_xml.tag("HocSinh"), SoDinhDanh=student, HoTen=name)
         for subject, _, _ in sheets:
             entered = etree.SubElement(pupil, hocba_xml.tag("Mon"), Ma=subject["code"])
-            entered.extend(copy.deepcopy(child) for child in results[(subject["code"], student)])
+            entered.extend(copy.deepcopy(child) for child in results.get((subject["code"], student), ()))
         if student in levels:
             etree.SubElement(pupil, hocba_xml.tag("RenLuyen")).text = levels[student]
         excused, unexcused = absent.get(student, (0, 0))
