@@ -28,6 +28,7 @@ from api.pages.toolkit import (
     staff_names,
     text_of,
 )
+from api.v1.homeroom import term_signed
 from api.v1.params import ClassId, SchoolId, Term
 from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import DomainError
@@ -35,7 +36,7 @@ from ledger.format.envelope import Event
 from ledger.log.projection import read
 from ledger.school.assessments.commands import record_absences, record_conduct, record_homeroom_comments
 from ledger.school.assessments.tables import absences, conduct, homeroom_comments
-from ledger.school.class_sheets.commands import prepare_term, submit_term
+from ledger.school.class_sheets.commands import prepare_term
 from ledger.school.class_sheets.queries import signature_status
 from ledger.school.class_sheets.terms import incomplete, periods, summary, term_document
 from ledger.school.rules.tt22 import Level
@@ -231,17 +232,7 @@ async def homeroom_sign(
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
             prepared = await prepare_term(conn, school, year, class_id, term, runtime.clock.now().date())
         signed = demo_sign(runtime, school, principal.staff_id, prepared)
-        await submit_term(
-            ledger_of(state),
-            school,
-            actor_for(principal, "HOMEROOM_TEACHER"),
-            year,
-            class_id,
-            term,
-            signed,
-            runtime.trusted_roots(),
-            runtime.crls(),
-        )
+        await term_signed(request, state, school, class_id, term, year, signed)
     except DomainError as error:
         facts = await _facts(request, state, school, class_id, term)
         return _page(request, facts, error.status, **refusal_message(request, error))

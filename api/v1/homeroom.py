@@ -17,6 +17,7 @@ from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime
 from api.v1.params import SCHOOL, ClassId, Period, SchoolId, SubjectCode, Term, Year, appended
 from api.v1.signatures import SignedIn, class_signature_answer, signed_body
 from ledger.app.db import AUDITOR_ROLE
+from ledger.format.envelope import Event
 from ledger.school.assessments.commands import (
     record_absences,
     record_conduct,
@@ -266,17 +267,17 @@ async def class_term_signature_submit(
     year: Year,
     data: JSONBody[SignedIn],
 ) -> dict[str, Any]:
-    runtime = runtime_of(state)
-    signed = await signed_body(state, data)
-    event = await submit_term(
-        ledger_of(state),
-        school,
-        actor_for(principal_of(request), "HOMEROOM_TEACHER"),
-        year,
-        class_id,
-        term,
-        signed,
-        runtime.trusted_roots(),
-        runtime.crls(),
-    )
+    event = await term_signed(request, state, school, class_id, term, year, await signed_body(state, data))
     return class_signature_answer(event)
+
+
+async def term_signed(
+    request: Request[Any, Any, Any], state: State, school: str, class_id: str, term: int, year: str, signed: bytes
+) -> Event:
+    """The class's term record signed by the signed-in homeroom teacher, checked against the
+    installation's roots and revocation lists, and recorded (the API's and the page's one path)."""
+    runtime = runtime_of(state)
+    actor = actor_for(principal_of(request), "HOMEROOM_TEACHER")
+    return await submit_term(
+        ledger_of(state), school, actor, year, class_id, term, signed, runtime.trusted_roots(), runtime.crls()
+    )
