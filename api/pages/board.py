@@ -247,7 +247,7 @@ async def board_sign(
         if form.get("confirm") != "1":
             here_now = f"/truong/{school}/lop/{class_id}/ky-so?year={year}"
             confirming = {
-                "what": text["confirm_sign"] % (text["sign_" + role.lower()], year, len(signable), class_id),
+                "what": text["confirm_board"] % (text["sign_" + role.lower()], year, len(signable), class_id),
                 "names": [names[s] for s in signable],
                 "left_out": len(chosen) - len(signable),
                 "action": here_now,

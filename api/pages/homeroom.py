@@ -1,7 +1,8 @@
 """The homeroom teacher's page of a class and term (Điều 34.1, 34.6; TT22 Đ.8): each pupil's conduct
 (kết quả rèn luyện), sessions absent with and without leave, and the homeroom comment, for the term
 and, in term II, for the year. Saved through the same commands as the API, each refusal shown with
-what was and was not saved."""
+what was and was not saved. Then the homeroom teacher signs the class's term record (Điều 18.4): a
+confirmation names what will be signed, and the signature is made with the account's demo key."""
 
 from __future__ import annotations
 
@@ -13,8 +14,21 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
-from api.pages.staff import CLASS_PAGE, need_year, roster_names, student_names
-from api.pages.toolkit import counted, form_of, here, may, page, refusal_message, render, roman, text_of
+from api.pages.staff import CLASS_PAGE, demo_sign, need_year, roster_names, student_names
+from api.pages.toolkit import (
+    counted,
+    form_of,
+    here,
+    lang_of,
+    may,
+    page,
+    refusal_message,
+    render,
+    roman,
+    staff_names,
+    text_of,
+)
+from api.v1.homeroom import term_signed
 from api.v1.params import ClassId, SchoolId, Term
 from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import DomainError
@@ -22,15 +36,13 @@ from ledger.format.envelope import Event
 from ledger.log.projection import read
 from ledger.school.assessments.commands import record_absences, record_conduct, record_homeroom_comments
 from ledger.school.assessments.tables import absences, conduct, homeroom_comments
+from ledger.school.class_sheets.commands import prepare_term, term_refusal
+from ledger.school.class_sheets.queries import signature_status
+from ledger.school.class_sheets.terms import periods, summary, term_document
 from ledger.school.rules.tt22 import Level
 
 HOMEROOM_PAGE = CLASS_PAGE + "/chu-nhiem/hoc-ky/{term:str}"
 LEVELS = [level.value for level in Level]
-
-
-def _periods(term: int) -> list[str]:
-    """The comments written this term: the term's, and in term II the year's too (Điều 34.6)."""
-    return ["1"] if term == 1 else ["2", "year"]
 
 
 async def _facts(
@@ -47,12 +59,17 @@ async def _facts(
         }
         comments = {
             (r["student_id"], r["period"]): r["text"]
-            for period in _periods(term)
+            for period in periods(term)
             for r in await read(conn, homeroom_comments, school, year=year, period=period)
         }
         codes = await student_names(conn, school, list(names), "ministry_code")
+        record, signed = await term_document(conn, school, year, class_id, term)
+        missing = await term_refusal(conn, school, year, class_id, record[0], runtime.clock.now())
     entry_of(request).touch(names)
     target = {"year": year, "class_id": class_id}
+    signature = signature_status(record, signed)
+    if signature["signer"]:  # the signer by name, as the school knows them
+        signature["signer"] = (await staff_names(runtime, school)).get(signature["signer"], signature["signer"])
     return {
         "school": school,
         "class_id": class_id,
@@ -62,9 +79,13 @@ async def _facts(
         "levels": levels,
         "absent": absent,
         "comments": comments,
-        "periods": _periods(term),
+        "periods": periods(term),
         "choices": LEVELS,
         "can_write": may(principal_of(request), "homeroom.write", **target),
+        "signature": signature,
+        "record": summary(record[0]),
+        # what the record still lacks before it is signed (Điều 18.4), in the page's language
+        "missing": None if missing is None else missing.vi if lang_of(request) == "vi" else missing.en,
     }
 
 
@@ -77,16 +98,25 @@ async def homeroom_page(
     request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, term: Term
 ) -> Template:
     facts = await _facts(request, state, school, class_id, term)
-    saved = counted(request, "luu")
+    saved, text = counted(request, "luu"), text_of(request)
     notice = (
-        None
+        text["term_signed_notice"]
+        if counted(request, "ky") is not None
+        else None
         if saved is None
-        else text_of(request)["nothing_changed_homeroom"]
+        else text["nothing_changed_homeroom"]
         if saved == "0"
-        else text_of(request)["saved_homeroom"] % saved
+        else text["saved_homeroom"] % saved
     )
+    # The confirmation before signing (?xac-nhan): offered only when there is something to sign.
+    confirm = "xac-nhan" in request.query_params and facts["can_write"] and not facts["signature"]["signed"]
+    return _page(request, facts, notice=notice, confirm=confirm and facts["missing"] is None)
+
+
+def _page(request: Request[Any, Any, Any], facts: dict[str, Any], status: int = 200, **extra: Any) -> Template:
+    """The homeroom page of `facts`, with a notice, a refusal or what was typed (`extra`)."""
     return render(
-        request, "homeroom.html", "homeroom_page", heading=_title(facts, text_of(request)), notice=notice, **facts
+        request, "homeroom.html", "homeroom_page", status, heading=_title(facts, text_of(request)), **{**facts, **extra}
     )
 
 
@@ -135,16 +165,7 @@ async def homeroom_save(
     text = text_of(request)
     if changes["cleared"]:  # a recorded comment is rewritten, never erased (Điều 34.6)
         names = ", ".join(facts["names"][s] for s, _ in changes["cleared"])
-        return render(
-            request,
-            "homeroom.html",
-            "homeroom_page",
-            422,
-            heading=_title(facts, text),
-            typed=form,
-            unsaved_note=text["comment_cleared"] % names,
-            **facts,
-        )
+        return _page(request, facts, 422, typed=form, unsaved_note=text["comment_cleared"] % names)
     ledger, actor = ledger_of(state), actor_for(principal_of(request), "HOMEROOM_TEACHER")
     parts: list[tuple[str, Callable[[], Awaitable[list[Event]]]]] = []
     if changes["level"]:
@@ -180,14 +201,39 @@ async def homeroom_save(
             before = ", ".join(text[name] for name, _ in parts[:done]) or text["nothing_word"]
             after = ", ".join(text[name] for name, _ in parts[done:])
             fresh = await _facts(request, state, school, class_id, term)
-            return render(
+            return _page(
                 request,
-                "homeroom.html",
-                "homeroom_page",
+                fresh,
                 error.status,
-                heading=_title(fresh, text),
                 typed=form,
                 unsaved_note=text["homeroom_partly"] % (before, after),
-                **{**fresh, **refusal_message(request, error)},
+                **refusal_message(request, error),
             )
     return Redirect(here(request, luu=str(saved)), status_code=303)
+
+
+@post(
+    HOMEROOM_PAGE + "/ky-hoc-ky",
+    operation_id="page_homeroom_sign",
+    opt=page("homeroom.write"),
+    status_code=303,
+    include_in_schema=False,
+)
+async def homeroom_sign(
+    request: Request[Any, Any, Any], state: State, school: SchoolId, class_id: ClassId, term: Term
+) -> Response[Any]:
+    """The homeroom teacher signs the class's term record (Điều 18.4): prepare → demo signer → submit,
+    refused, with what is missing, while the record is incomplete."""
+    await form_of(request)
+    runtime = runtime_of(state)
+    year = need_year(request)
+    principal = principal_of(request)
+    try:
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            prepared = await prepare_term(conn, school, year, class_id, term, runtime.clock.now())
+        signed = demo_sign(runtime, school, principal.staff_id, prepared)
+        await term_signed(request, state, school, class_id, term, year, signed)
+    except DomainError as error:
+        facts = await _facts(request, state, school, class_id, term)
+        return _page(request, facts, error.status, **refusal_message(request, error))
+    return Redirect(f"/truong/{school}/lop/{class_id}/chu-nhiem/hoc-ky/{term}?year={year}&ky=1", status_code=303)

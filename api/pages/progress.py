@@ -1,6 +1,8 @@
 """Leadership's progress board: for each class × subject × term, how much of the sheet is entered,
 whether its teacher has signed it (Điều 18.3), whether it changed after signing, and whether the
-entry window closed with cells still empty (Điều 33: the principal follows the school's data)."""
+entry window closed with cells still empty; for each class × term, whether the homeroom teacher has
+signed the class's term (Điều 18.4) and whether anything it holds changed since (Điều 33: the
+principal follows the school's data)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,10 @@ from api.pages.toolkit import SCHOOL_PAGE, class_order, page, render
 from api.v1.params import SchoolId
 from ledger.app.db import AUDITOR_ROLE
 from ledger.log.projection import read
-from ledger.school.assessments.tables import assessments
+from ledger.school.assessments.tables import absences, assessments, conduct, homeroom_comments, subject_comments
 from ledger.school.calendar.model import Calendar
 from ledger.school.calendar.tables import calendars
-from ledger.school.class_sheets.tables import sheet_signatures
+from ledger.school.class_sheets.tables import sheet_signatures, term_signatures
 from ledger.school.years.model import hocba_order
 from ledger.school.years.tables import classes, enrolments, subjects
 
@@ -60,6 +62,11 @@ async def _facts(conn: Any, school: str, year: str) -> dict[str, Any]:
         )
     )
     calendar_rows = await read(conn, calendars, school, year=year)
+    terms_signed = await conn.execute(
+        select(term_signatures.c.class_id, term_signatures.c.term, term_signatures.c.seq_from).where(
+            term_signatures.c.school_id == school, term_signatures.c.year == year, term_signatures.c.seq_to.is_(None)
+        )
+    )
     return {
         "classes": await read(conn, classes, school, year=year),
         "subjects": await read(conn, subjects, school, year=year),
@@ -67,7 +74,42 @@ async def _facts(conn: Any, school: str, year: str) -> dict[str, Any]:
         "entered": {(r[0], r[1], r[2]): (int(r[3]), int(r[4])) for r in entered},
         "signed": {(r[0], r[1], r[2]): int(r[3]) for r in signed},
         "calendar": Calendar.from_payload(calendar_rows[0]["calendar"]) if calendar_rows else None,
+        "terms_signed": {(r[0], int(r[1])): int(r[2]) for r in terms_signed},
+        "term_changes": await _term_changes(conn, school, year),
     }
+
+
+async def _term_changes(conn: Any, school: str, year: str) -> dict[tuple[str, int], int]:
+    """The seq of the last change, per class × term, to what the class's term record holds: its pupils,
+    their assessments and subject comments, conduct, absences and homeroom comments."""
+    e = enrolments
+    now = (e.c.seq_to.is_(None), e.c.until.is_(None))
+    changes: dict[tuple[str, int], int] = {}
+    for table in (assessments, subject_comments, conduct, absences, homeroom_comments):
+        term = table.c.term if "term" in table.c else table.c.period
+        rows = await conn.execute(
+            select(e.c.class_id, term, func.max(table.c.seq_from))
+            .join(
+                e,
+                (e.c.school_id == table.c.school_id)
+                & (e.c.year == table.c.year)
+                & (e.c.student_id == table.c.student_id),
+            )
+            .where(table.c.school_id == school, table.c.year == year, table.c.seq_to.is_(None), *now)
+            .group_by(e.c.class_id, term)
+        )
+        for class_id, period, seq in rows:
+            key = (class_id, 1 if str(period) == "1" else 2)  # the year's comment is in term II's record
+            changes[key] = max(changes.get(key, 0), int(seq))
+    roster = await conn.execute(
+        select(e.c.class_id, func.max(e.c.seq_from))
+        .where(e.c.school_id == school, e.c.year == year)
+        .group_by(e.c.class_id)
+    )
+    for class_id, seq in roster:
+        for term_no in TERMS:
+            changes[(class_id, term_no)] = max(changes.get((class_id, term_no), 0), int(seq))
+    return changes
 
 
 def board(facts: dict[str, Any], now: Any) -> dict[str, Any]:
@@ -96,7 +138,11 @@ def board(facts: dict[str, Any], now: Any) -> dict[str, Any]:
                     changed_since=signed_at is not None and last_change > signed_at,
                     late=window is not None and now > window.closes and entered < expected,
                 )
-    return {"rows": [c["class_id"] for c in class_rows], "columns": columns, "cells": cells}
+    homeroom = {
+        key: ("changed" if facts["term_changes"].get(key, 0) > signed_at else "signed")
+        for key, signed_at in facts["terms_signed"].items()
+    }
+    return {"rows": [c["class_id"] for c in class_rows], "columns": columns, "cells": cells, "homeroom": homeroom}
 
 
 @get(SCHOOL_PAGE + "/tien-do", operation_id="page_progress", opt=page("progress.read"), include_in_schema=False)

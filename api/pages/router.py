@@ -12,7 +12,7 @@ from api.pages.audit import access_log, audit_page, audit_verify, charts, timeli
 from api.pages.board import board, board_sign
 from api.pages.calendar import calendar_page, calendar_set_page, lock_page
 from api.pages.family import report_card, student_document, student_page
-from api.pages.homeroom import homeroom_page, homeroom_save
+from api.pages.homeroom import homeroom_page, homeroom_save, homeroom_sign
 from api.pages.inbox import decide, inbox
 from api.pages.people import account_disable_page, assignment_end_page, grant_decide_page, people_page
 from api.pages.portal import portal_lookup_page, portal_page, portal_verify_page
@@ -93,6 +93,7 @@ def page_router() -> Router:
         progress_page,
         homeroom_page,
         homeroom_save,
+        homeroom_sign,
         summary_page,
         report_card,
         calendar_set_page,

@@ -90,11 +90,23 @@ TEXT: dict[str, dict[str, str]] = {
         "nothing_changed_homeroom": "Không có mục nào thay đổi.", "comment_cleared": "Chưa lưu gì: nhận xét đã "
         "ghi không xóa được, chỉ sửa được nội dung (%s).",
         "part_conduct": "kết quả rèn luyện", "part_absences": "số buổi nghỉ", "part_comments": "nhận xét",
+        "sign_term": "Ký xác nhận học kì %s (Điều 18.4)", "sign_term_help": "Giáo viên chủ nhiệm rà soát và ký số "
+        "kết quả học kì của cả lớp: điểm và nhận xét của tất cả các môn học, kết quả rèn luyện, số buổi nghỉ và "
+        "nhận xét của giáo viên chủ nhiệm (ở học kì II cả nhận xét cả năm). Chỉ ký được khi mọi học sinh đã có kết "
+        "quả rèn luyện và bảng điểm của từng môn đã được giáo viên bộ môn ký; sửa bất kỳ dữ liệu nào sau khi ký thì "
+        "cần ký lại.", "term_signed": "Kết quả học kì đã được ký bởi %s lúc %s.",
+        "term_stale": "Kết quả học kì đã thay đổi sau khi ký; cần ký lại.",
+        "term_unsigned": "Kết quả học kì chưa được ký.", "sign_term_button": "Ký xác nhận học kì…",
+        "confirm_term": "Ký xác nhận kết quả học kì %s của lớp %s: %s học sinh, %s môn học.",
+        "confirm_subjects": "Các môn học", "confirm_sign": "Ký xác nhận", "cancel_sign": "Không ký",
+        "term_signed_notice": "Đã ký xác nhận kết quả học kì của lớp.",
         "excused_days": "Nghỉ có phép", "unexcused_days": "Nghỉ không phép", "homeroom_link": "Chủ nhiệm lớp",
         "progress": "Tiến độ nhập điểm và ký bảng điểm", "progress_help": "Mỗi ô là một bảng điểm lớp × môn × học "
         "kì: số ô đã nhập trên số ô cần nhập (mỗi học sinh: các lần ĐĐGtx, ĐĐGgk và ĐĐGck).",
         "progress_legend": "✓ giáo viên đã ký bảng điểm (Điều 18.3); ⟳ có điểm ghi sau khi ký, cần ký lại; "
-        "“quá hạn”: đã hết thời hạn nhập mà còn thiếu điểm.", "changed_after_signing": "Có thay đổi sau khi ký",
+        "“quá hạn”: đã hết thời hạn nhập mà còn thiếu điểm. Cột “GVCN ký học kì”: giáo viên chủ nhiệm đã ký "
+        "kết quả học kì của lớp (Điều 18.4; ⟳: có thay đổi sau khi ký).", "homeroom_term_column": "GVCN ký học kì",
+        "changed_after_signing": "Có thay đổi sau khi ký",
         "sheet_is_signed": "Đã ký", "late": "quá hạn",
         "set_calendar": "Ban hành lịch năm học", "set_calendar_help": "Hiệu trưởng ban hành thời gian từng học kì, "
         "thời hạn nhập điểm, ngày khóa sổ và ngày cuối cùng được điều chỉnh (Điều 25, 33.3c). Ngày đã qua không "
@@ -155,7 +167,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sign_principal": "Hiệu trưởng, học bạ XML", "sign_organisation": "đóng dấu, học bạ XML",
         "sign_pdf_principal": "Hiệu trưởng, học bạ PDF", "sign_pdf_organisation": "đóng dấu, học bạ PDF",
         "ready_count": "%s học bạ sẵn sàng", "confirm_title": "Xác nhận trước khi ký",
-        "confirm_sign": "Bạn sắp ký (%s) học bạ năm học %s của %s học sinh lớp %s:",
+        "confirm_board": "Bạn sắp ký (%s) học bạ năm học %s của %s học sinh lớp %s:",
         "confirm_left_out": "%s học sinh chưa ký được lúc này (lý do ghi ở từng dòng của bảng) sẽ không được ký.",
         "confirm_button": "Xác nhận ký %s học bạ", "cancel": "Hủy",
         "confirm_sheet": "Bạn sắp ký bảng điểm môn %s lớp %s, học kì %s, của %s học sinh, đã nhập đủ các lần "
@@ -305,10 +317,22 @@ TEXT: dict[str, dict[str, str]] = {
         "cannot be erased, only rewritten (%s).",
         "part_conduct": "conduct", "part_absences": "absences", "part_comments": "comments",
         "excused_days": "Absent with leave", "unexcused_days": "Absent without leave", "homeroom_link": "Homeroom",
+        "sign_term": "Sign term %s (Điều 18.4)", "sign_term_help": "The homeroom teacher reviews and signs the "
+        "class's term: every subject's assessments and comments, conduct, sessions absent and the homeroom comments "
+        "(in term II the year's comment too). It is signed once every pupil has the term's conduct and every "
+        "subject's sheet is signed by its teacher; any change afterwards calls for signing again.",
+        "term_signed": "The term is signed by %s at %s.",
+        "term_stale": "The term changed after it was signed; sign it again.",
+        "term_unsigned": "The term is not signed.", "sign_term_button": "Sign the term…",
+        "confirm_term": "Sign term %s of class %s: %s pupils, %s subjects.",
+        "confirm_subjects": "Subjects", "confirm_sign": "Sign", "cancel_sign": "Do not sign",
+        "term_signed_notice": "The class's term is signed.",
         "progress": "Grade entry and signing progress", "progress_help": "Each cell is a class × subject × term "
         "sheet: cells entered out of cells due (per student: each regular, the midterm and the final).",
         "progress_legend": "✓ signed by its teacher (Điều 18.3); ⟳ changed after signing, to be signed again; "
-        "“late”: the entry window has closed with cells still empty.", "changed_after_signing": "Changed after signing",
+        "“late”: the entry window has closed with cells still empty. “Homeroom signed term”: the homeroom "
+        "teacher has signed the class's term (Điều 18.4; ⟳: changed since).",
+        "homeroom_term_column": "Homeroom signed term", "changed_after_signing": "Changed after signing",
         "sheet_is_signed": "Signed", "late": "late",
         "set_calendar": "Set the year's calendar", "set_calendar_help": "The principal sets each term's dates, the "
         "entry windows, the close and the final date for corrections (Điều 25, 33.3c). A date that has passed "
@@ -368,7 +392,7 @@ TEXT: dict[str, dict[str, str]] = {
         "sign_principal": "principal, XML học bạ", "sign_organisation": "seal, XML học bạ",
         "sign_pdf_principal": "principal, PDF học bạ", "sign_pdf_organisation": "seal, PDF học bạ",
         "ready_count": "%s học bạ ready", "confirm_title": "Confirm before signing",
-        "confirm_sign": "You are about to sign (%s) the %s học bạ of %s pupils of %s:",
+        "confirm_board": "You are about to sign (%s) the %s học bạ of %s pupils of %s:",
         "confirm_left_out": "%s pupils who cannot be signed now (the reason is on their row) are left out.",
         "confirm_button": "Confirm: sign %s học bạ", "cancel": "Cancel",
         "confirm_sheet": "You are about to sign the %s sheet of %s, term %s, for %s pupils, every assessment "
@@ -475,7 +499,8 @@ EVENTS = {
            "correction.approved": "Phê duyệt điều chỉnh", "correction.rejected": "Từ chối điều chỉnh",
            "correction.expired": "Đề nghị hết hạn", "assessment.corrected": "Điều chỉnh điểm",
            "conduct.corrected": "Điều chỉnh rèn luyện", "signature.added": "Chữ ký số",
-           "sheet.signed": "Ký bảng điểm lớp", "hocba.issued": "Ban hành học bạ", "hocba.receipt": "Biên nhận",
+           "sheet.signed": "Ký bảng điểm lớp", "class_term.signed": "GVCN ký kết quả học kì",
+           "hocba.issued": "Ban hành học bạ", "hocba.receipt": "Biên nhận",
            "hocba.revoked": "Thu hồi học bạ", "hocba.inherited": "Nhận học bạ chuyển đến",
            "family.notified": "Gửi thông báo cho gia đình",
            "student.registered": "Hồ sơ học sinh", "student.enrolled": "Xếp lớp", "student.withdrawn": "Rời lớp",
@@ -492,7 +517,8 @@ EVENTS = {
            "correction.approved": "Correction approved", "correction.rejected": "Correction rejected",
            "correction.expired": "Correction expired", "assessment.corrected": "Assessment corrected",
            "conduct.corrected": "Conduct corrected", "signature.added": "Digital signature",
-           "sheet.signed": "Class sheet signed", "hocba.issued": "Học bạ issued", "hocba.receipt": "Receipt",
+           "sheet.signed": "Class sheet signed", "class_term.signed": "Term signed by the homeroom teacher",
+           "hocba.issued": "Học bạ issued", "hocba.receipt": "Receipt",
            "hocba.revoked": "Học bạ revoked", "hocba.inherited": "Học bạ received on transfer",
            "family.notified": "Family notified",
            "student.registered": "Student profile", "student.enrolled": "Enrolled", "student.withdrawn": "Withdrawn",
@@ -518,6 +544,9 @@ OPERATIONS = {
         "calendar_set": "Ban hành lịch năm học",
         "certificate_list": "Xem chứng thư số", "certificate_register": "Đăng ký chứng thư số",
         "certificate_revoke": "Thu hồi chứng thư số", "class_summary": "Xem tổng hợp kết quả lớp",
+        "class_term_signature_prepare": "Chuẩn bị ký kết quả học kì của lớp",
+        "class_term_signature_status": "Xem chữ ký kết quả học kì của lớp",
+        "class_term_signature_submit": "Ký kết quả học kì của lớp",
         "conduct_write": "Ghi kết quả rèn luyện", "correction_approve": "Phê duyệt điều chỉnh",
         "correction_file_conduct": "Đề nghị điều chỉnh rèn luyện", "correction_file_sheet": "Đề nghị điều chỉnh điểm",
         "correction_list": "Xem đề nghị điều chỉnh", "correction_read": "Xem một đề nghị điều chỉnh",
@@ -541,6 +570,7 @@ OPERATIONS = {
         "page_report_card": "Phiếu báo kết quả",
         "page_homeroom": "Trang chủ nhiệm",
         "page_homeroom_save": "Lưu trang chủ nhiệm",
+        "page_homeroom_sign": "Ký xác nhận học kì (trang)",
         "page_portal_verify": "Kiểm tra tệp học bạ", "page_sheet": "Trang sổ điểm", "page_sheet_save": "Lưu sổ điểm",
         "page_sheet_correction": "Đề nghị điều chỉnh (trang)", "page_sheet_sign": "Ký bảng điểm lớp (trang)",
         "page_sheet_sign_hocba": "Ký môn trong học bạ (trang)", "page_student": "Trang kết quả học tập",

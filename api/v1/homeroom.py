@@ -1,18 +1,23 @@
-"""The homeroom teacher's entries (Điều 34): conduct, absences, comments; and the summer results."""
+"""The homeroom teacher's entries (Điều 34): conduct, absences, comments; the summer results; and the
+homeroom teacher's signature of the class's term record (Điều 18.4)."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import msgspec
-from litestar import Request, post
+from litestar import Request, get, post
 from litestar.datastructures import State
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 
-from api.http.problems import ERRORS
-from api.http.scope import actor_for, entry_of, ledger_of, principal_of
+from api.http.problems import ERRORS, UPLOAD_ERRORS
+from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ClassId, Period, SchoolId, SubjectCode, Term, Year, appended
+from api.v1.signatures import SignedIn, class_signature_answer, signed_body
+from ledger.app.db import AUDITOR_ROLE
+from ledger.format.envelope import Event
 from ledger.school.assessments.commands import (
     record_absences,
     record_conduct,
@@ -20,6 +25,8 @@ from ledger.school.assessments.commands import (
     record_reassessments,
     record_summer_conduct,
 )
+from ledger.school.class_sheets.commands import prepare_term, submit_term
+from ledger.school.class_sheets.terms import term_status
 
 
 class ConductIn(msgspec.Struct):
@@ -205,3 +212,72 @@ async def summer_conduct_write(
         entries=[(e.student, e.level) for e in data.entries],
     )
     return appended(events)
+
+
+TERM_SIGNATURE = f"{SCHOOL}/classes/{{class_id:str}}/terms/{{term:str}}/signature"
+
+
+@get(
+    TERM_SIGNATURE,
+    operation_id="class_term_signature_status",
+    opt={"action": "class.read"},
+    responses=ERRORS,
+    summary="Whether the class's term record is signed by the homeroom teacher, whether it changed since, what "
+    "it holds and what it still lacks (Điều 18.4)",
+)
+async def class_term_signature_status(
+    state: State, school: SchoolId, class_id: ClassId, term: Term, year: Year
+) -> dict[str, Any]:
+    async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
+        return await term_status(conn, school, year, class_id, term)
+
+
+@post(
+    TERM_SIGNATURE + "/prepare",
+    operation_id="class_term_signature_prepare",
+    opt={"action": "homeroom.write"},
+    status_code=HTTP_200_OK,
+    responses=ERRORS,
+    summary="The class's term record for the homeroom teacher to sign on their side; refused while a pupil "
+    "lacks the term's conduct or a subject's sheet is not signed by its teacher (Điều 18.3, 18.4)",
+)
+async def class_term_signature_prepare(
+    state: State, school: SchoolId, class_id: ClassId, term: Term, year: Year
+) -> dict[str, Any]:
+    runtime = runtime_of(state)
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        document = await prepare_term(conn, school, year, class_id, term, runtime.clock.now())
+    return {"document": base64.b64encode(document).decode()}
+
+
+@post(
+    TERM_SIGNATURE,
+    operation_id="class_term_signature_submit",
+    opt={"action": "homeroom.write"},
+    responses=UPLOAD_ERRORS,
+    summary="Submit the class's term record signed by the homeroom teacher; it is checked and the signature "
+    "recorded (Điều 18.4)",
+)
+async def class_term_signature_submit(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: SchoolId,
+    class_id: ClassId,
+    term: Term,
+    year: Year,
+    data: JSONBody[SignedIn],
+) -> dict[str, Any]:
+    event = await term_signed(request, state, school, class_id, term, year, await signed_body(state, data))
+    return class_signature_answer(event)
+
+
+async def term_signed(
+    request: Request[Any, Any, Any], state: State, school: str, class_id: str, term: int, year: str, signed: bytes
+) -> Event:
+    """The class's term record signed by the signed-in homeroom teacher, checked against the
+    installation's roots and revocation lists, and recorded (the API's and the page's one path)."""
+    runtime = runtime_of(state)
+    actor = actor_for(principal_of(request), "HOMEROOM_TEACHER")
+    return await submit_term(
+        ledger_of(state), school, actor, year, class_id, term, signed, runtime.trusted_roots(), runtime.crls()
+    )

@@ -17,6 +17,9 @@ from api.v1.corrections import (
 )
 from api.v1.homeroom import (
     absences_write,
+    class_term_signature_prepare,
+    class_term_signature_status,
+    class_term_signature_submit,
     conduct_write,
     homeroom_comments_write,
     reassessments_write,
@@ -103,6 +106,9 @@ ROUTES = [
     homeroom_comments_write,
     reassessments_write,
     summer_conduct_write,
+    class_term_signature_status,
+    class_term_signature_prepare,
+    class_term_signature_submit,
     import_rows,
     account_create,
     account_disable,

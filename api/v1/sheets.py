@@ -16,9 +16,9 @@ from api.http.media import SPREADSHEETS, documented
 from api.http.problems import ERRORS, UPLOAD_ERRORS
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.v1.params import SCHOOL, ClassId, SchoolId, SubjectCode, Term, Year, appended
-from api.v1.signatures import SignedIn, base64_body
+from api.v1.signatures import SignedIn, class_signature_answer, signed_body
 from ledger.app.db import AUDITOR_ROLE
-from ledger.app.uploads import gradebook, within_limits
+from ledger.app.uploads import gradebook
 from ledger.log.projection import read
 from ledger.school.assessments.commands import (
     SheetEntry,
@@ -240,8 +240,7 @@ async def sheet_signature_submit(
     data: JSONBody[SignedIn],
 ) -> dict[str, Any]:
     runtime = runtime_of(state)
-    signed = base64_body(data.document)
-    await within_limits(runtime, signed)
+    signed = await signed_body(state, data)
     event = await submit_sheet(
         ledger_of(state),
         school,
@@ -254,4 +253,4 @@ async def sheet_signature_submit(
         runtime.trusted_roots(),
         runtime.crls(),
     )
-    return {"seq": event.seq, "signing_time": event.payload["signing_time"], "digest": event.payload["digest"]}
+    return class_signature_answer(event)

@@ -290,6 +290,18 @@ async def signature_submit_pdf(
     return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"]}
 
 
+async def signed_body(state: State, data: SignedIn) -> bytes:
+    """The signed document a signer submits: base64, within the installation's upload limits."""
+    signed = base64_body(data.document)
+    await within_limits(runtime_of(state), signed)
+    return signed
+
+
+def class_signature_answer(event: Event) -> dict[str, Any]:
+    """What the API answers when a class document's signature is recorded (Điều 18.3, 18.4)."""
+    return {"seq": event.seq, "signing_time": event.payload["signing_time"], "digest": event.payload["digest"]}
+
+
 def base64_body(text: str) -> bytes:
     try:
         return base64.b64decode(text, validate=True)

@@ -424,8 +424,8 @@ def student_target(year: str, student: str) -> Targeting:
 
 
 def sheet_target(args: argparse.Namespace) -> Targeting:
-    """The target of a command about one class × subject × term (names resolved as people type them;
-    the year, when not given, is the current one)."""
+    """The target of a command about one class × subject × term, or one class × term (names resolved
+    as people type them; the year, when not given, is the current one)."""
 
     async def find(conn: Any, school: str) -> Target:
         from ledger.cli.common import resolve_names
@@ -436,6 +436,6 @@ def sheet_target(args: argparse.Namespace) -> Targeting:
 
             args.year = await current_year(conn, school, SystemClock().now().date())
         await resolve_names(conn, school, args)
-        return Target(year=args.year, class_id=args.class_id, subject=args.subject, term=args.term)
+        return Target(year=args.year, class_id=args.class_id, subject=getattr(args, "subject", None), term=args.term)
 
     return find

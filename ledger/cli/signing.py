@@ -87,57 +87,56 @@ def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
-def cmd_signing_prepare_sheet(args: argparse.Namespace, settings: Settings) -> int:
-    from ledger.school.class_sheets.commands import prepare_sheet
+def _class_document(args: argparse.Namespace) -> tuple[str, str, str]:
+    """A class sheet (with --subject, Điều 18.3) or the class's term record (Điều 18.4): the command's
+    name, the action it needs, the role that signs."""
+    if getattr(args, "subject", None) is None:
+        return "term", "homeroom.write", "HOMEROOM_TEACHER"
+    return "sheet", "sheet.write", "SUBJECT_TEACHER"
+
+
+def cmd_signing_prepare_class(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.school.class_sheets.commands import prepare_sheet, prepare_term
+
+    kind, action, _ = _class_document(args)
 
     async def produce(conn: Any, school: str, runtime: Any) -> bytes:
         await resolve_names(conn, school, args)
-        return await prepare_sheet(conn, school, args.year, args.class_id, args.subject, args.term, runtime.clock.now())
+        now = runtime.clock.now()
+        if kind == "term":
+            return await prepare_term(conn, school, args.year, args.class_id, args.term, now)
+        return await prepare_sheet(conn, school, args.year, args.class_id, args.subject, args.term, now)
 
     return write_output(
         settings,
         args,
         produce,
         f"sign it with 'hocba sign {args.output} --p12 … -o SIGNED.xml'",
-        command="signing prepare-sheet",
-        action="sheet.write",
+        command=f"signing prepare-{kind}",
+        action=action,
         target=sheet_target(args),
     )
 
 
-def cmd_signing_submit_sheet(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_signing_submit_class(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.app.runtime import Runtime
-    from ledger.school.class_sheets.commands import submit_sheet
+    from ledger.school.class_sheets.commands import submit_sheet, submit_term
 
+    kind, action, role = _class_document(args)
     data = read_file(args.file)
     keys = Runtime(settings, "")
 
     async def work(ledger: Any, school: str, actor: Any) -> Any:
         async with ledger.engine.connect() as conn:
             await resolve_names(conn, school, args)
-        return await one(
-            submit_sheet(
-                ledger,
-                school,
-                actor,
-                args.year,
-                args.class_id,
-                args.subject,
-                args.term,
-                data,
-                keys.trusted_roots(),
-                keys.crls(),
-            )
-        )
+        where = (ledger, school, actor, args.year, args.class_id)
+        checks = (data, keys.trusted_roots(), keys.crls())
+        if kind == "term":
+            return await one(submit_term(*where, args.term, *checks))
+        return await one(submit_sheet(*where, args.subject, args.term, *checks))
 
     return ledger_command(
-        settings,
-        args,
-        "signing submit-sheet",
-        work,
-        role="SUBJECT_TEACHER",
-        action="sheet.write",
-        target=sheet_target(args),
+        settings, args, f"signing submit-{kind}", work, role=role, action=action, target=sheet_target(args)
     )
 
 
@@ -175,16 +174,24 @@ def add_signing(commands: Any) -> None:
     submit_signature.add_argument("file", metavar="SIGNED.xml")
     submit_signature.set_defaults(handler=cmd_signing_submit)
     for name, text, handler in (
-        ("prepare-sheet", "write a class sheet for its subject teacher to sign (Điều 18.3)", cmd_signing_prepare_sheet),
-        ("submit-sheet", "check a signed class sheet and record the signature", cmd_signing_submit_sheet),
+        ("prepare-sheet", "write a class sheet for its subject teacher to sign (Điều 18.3)", cmd_signing_prepare_class),
+        ("submit-sheet", "check a signed class sheet and record the signature", cmd_signing_submit_class),
+        (
+            "prepare-term",
+            "write the class's term record for its homeroom teacher to sign (Điều 18.4)",
+            cmd_signing_prepare_class,
+        ),
+        ("submit-term", "check a signed term record of a class and record the signature", cmd_signing_submit_class),
     ):
         command = signing.add_parser(name, help=text)
-        school_option(command, "subject teacher" if name == "submit-sheet" else None)
+        signer = {"submit-sheet": "subject teacher", "submit-term": "homeroom teacher"}.get(name)
+        school_option(command, signer)
         command.add_argument("--year", required=True)
         command.add_argument("--class", dest="class_id", required=True)
-        command.add_argument("--subject", required=True, help="code or name: TOAN, Toán")
+        if name.endswith("-sheet"):
+            command.add_argument("--subject", required=True, help="code or name: TOAN, Toán")
         command.add_argument("--term", required=True, help="1 or 2 (also I, II, 'HK I', 'Học kì 1')")
-        if name == "prepare-sheet":
+        if name.startswith("prepare"):
             command.add_argument("-o", "--output", required=True)
         else:
             command.add_argument("file", metavar="SIGNED.xml")

@@ -11,9 +11,10 @@ of its role plus every earlier `ChuKy`, so a later signature covers the earlier 
     ORGANISATION      #issuance + earlier signatures (the clerk, with the school's organisation
                       certificate)
 
-The same schema holds two more documents signed the same way: the transfer record (`ChuyenTruong`,
-signing/transfer.py: the principal signs #student #transfer, the clerk seals #transfer) and the
-class sheet (`BangDiemLop`, ledger/school/class_sheets: the subject teacher signs #sheet).
+The same schema holds three more documents signed the same way: the transfer record (`ChuyenTruong`,
+signing/transfer.py: the principal signs #student #transfer, the clerk seals #transfer), the class
+sheet (`BangDiemLop`, ledger/school/class_sheets: the subject teacher signs #sheet) and the class's
+term record (`KetQuaHocKy`, ledger/school/class_sheets: the homeroom teacher signs #term).
 
 The signed properties carry SigningTime (ISO 8601, +07:00) and the role (ClaimedRole); KeyInfo
 carries the certificate; the unsigned properties carry the school's timestamp over the signature

@@ -23,6 +23,8 @@ OWN_PARTS = {"HOMEROOM_TEACHER": ["homeroom"], "PRINCIPAL": ["student", "decisio
 TRANSFER_PARTS = {"PRINCIPAL": ["student", "transfer"], "ORGANISATION": ["transfer"]}
 # In a class sheet (BangDiemLop) the subject teacher signs the class's results of a term (Điều 18.3).
 SHEET_PARTS = {"SUBJECT_TEACHER": ["sheet"]}
+# In a class's term record (KetQuaHocKy) the homeroom teacher signs the whole class's term (Điều 18.4).
+TERM_PARTS = {"HOMEROOM_TEACHER": ["term"]}
 PLACEHOLDER = "placeholder"
 # Signing in a departed teacher's place (Điều 18.5, 18.7): on the ChuKy to tell the signer, and as
 # the signed KyThay element in the signature's ClaimedRole, so it cannot be altered.
@@ -150,8 +152,10 @@ def wrappers(root: etree._Element) -> list[etree._Element]:
 
 
 def own_parts(root: etree._Element) -> Mapping[str, list[str]]:
-    """The parts each role signs in this kind of document (a học bạ, a transfer record, a class sheet)."""
-    return {tag("ChuyenTruong"): TRANSFER_PARTS, tag("BangDiemLop"): SHEET_PARTS}.get(root.tag, OWN_PARTS)
+    """The parts each role signs in this kind of document (a học bạ, a transfer record, a class sheet, a
+    class's term record)."""
+    kinds = {tag("ChuyenTruong"): TRANSFER_PARTS, tag("BangDiemLop"): SHEET_PARTS, tag("KetQuaHocKy"): TERM_PARTS}
+    return kinds.get(root.tag, OWN_PARTS)
 
 
 def references_for(root: etree._Element, role: str, subject: str | None = None) -> list[str]:

@@ -106,7 +106,7 @@ def verify_signature(
     wrapper = wrappers(root)[index]
     wrapper_id = wrapper.get("Id") or ""
     signature = wrapper.find(f"{{{DS}}}Signature")
-    truong = root.find(f"./*/{tag('Truong')}")  # the school: in HoSo (học bạ, transfer record) or Lop (sheet)
+    truong = root.find(f"./*/{tag('Truong')}")  # the school: in HoSo (học bạ, transfer record), Lop (sheet) or HocKyLop
     school = truong.get("Ma", "") if truong is not None else ""
     cert = first_certificate(signature) if signature is not None else None
     report = SignatureReport(signer=_common_name(cert) if cert else "?")
@@ -324,6 +324,7 @@ def _in_place(element: etree._Element, root: etree._Element) -> bool:
         tag("BanHanh"): root,
         tag("ChuyenDi"): root,
         tag("Lop"): root,
+        tag("HocKyLop"): root,
         tag("MonHoc"): root.find(tag("NamHoc")),
         tag("ChuNhiem"): root.find(tag("NamHoc")),
         tag("QuyetDinh"): root.find(tag("NamHoc")),

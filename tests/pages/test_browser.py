@@ -94,7 +94,7 @@ async def test_the_principal_moves_an_entry_deadline_and_reads_the_term_summary_
 ) -> None:
     """Điều 33.3c, 25: the principal sets the calendar on the page (a date still ahead may move; the
     decision is named); Điều 33.6: then reads the term I summary by class, grade and school."""
-    school, year = term.school, term.demo.year
+    school = term.school
     principal = await visit(site, "hieu-truong")
     await principal.sign_in(school, PRINCIPAL.user)
     await principal.page.get_by_role("link", name="Lịch năm học và khóa nhập liệu").click()

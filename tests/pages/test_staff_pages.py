@@ -459,7 +459,7 @@ async def test_the_progress_board_counts_entries_and_shows_signed_and_changed_sh
     assert early.status_code == 409 and "Bảng điểm còn thiếu điểm" in early.text  # not signed half entered
     await fill_sheet(teacher, school, term.demo.rosters["6A1"])
     assert f">{due}/{due}<" in toan((await principal.get(board)).text)
-    await lock_entry(term)  # Điều 18.3, 36.2: signed once nothing more can be entered
+    await lock_entry(term.demo)  # Điều 18.3, 36.2: signed once nothing more can be entered
     sign = sheet_path(school).replace("?", "/ky-bang-diem?")
     asked = await teacher.post(sign, data={"csrf": token})  # the first press says what will be signed
     assert asked.status_code == 200 and "Bạn sắp ký bảng điểm môn Toán lớp 6A1, học kì I, của 3 học sinh" in asked.text
@@ -582,7 +582,7 @@ async def test_a_value_entered_after_the_hoc_ba_was_signed_leaves_that_signature
     await sign_in(teacher, school, term.teacher)
     await fill_sheet(teacher, school, pupils, term=2)
     second_term = sheet_path(school, term=2)
-    await lock_entry(term, term_no=2)
+    await lock_entry(term.demo, term_no=2)
     # Điều 18.3, 36.2: signed under the lock, sent back after entry was opened again: refused on the
     # append path, nothing appended
     runtime, year = term.runtime, term.demo.year
@@ -591,7 +591,7 @@ async def test_a_value_entered_after_the_hoc_ba_was_signed_leaves_that_signature
             conn, school, year, [first], "SUBJECT_TEACHER", "TOAN", runtime.clock.now()
         )
     signed_early = demo_sign(runtime, school, term.teacher, prepared["document"])
-    await lock_entry(term, closed=False, term_no=2)
+    await lock_entry(term.demo, closed=False, term_no=2)
 
     def sending() -> Any:
         teacher_actor = term.demo.teacher("TOAN")
@@ -602,14 +602,14 @@ async def test_a_value_entered_after_the_hoc_ba_was_signed_leaves_that_signature
 
     refusal = await refused(term.demo.ledger, school, "signature.period_open", sending)
     assert "học bạ của " + term.demo.names[first] in refusal.vi
-    await lock_entry(term, term_no=2)
+    await lock_entry(term.demo, term_no=2)
     token = csrf((await teacher.get(second_term)).text)
     asked = await teacher.post(second_term.replace("?", "/ky-hoc-ba?"), data={"csrf": token})
     listed = asked.text.split('class="confirm"')[1].split("</div>")[0]
     assert all(term.demo.names[p] in listed for p in pupils) and "Xác nhận ký 3 học bạ" in listed
     signed = await teacher.post(second_term.replace("?", "/ky-hoc-ba?"), data={"csrf": token, "confirm": "1"})
     assert signed.status_code == 303 and signed.headers["location"].endswith(f"ky={len(pupils)}"), signed.text
-    await lock_entry(term, closed=False, term_no=2)
+    await lock_entry(term.demo, closed=False, term_no=2)
     comment = SheetEntry(first, "comment", "Tiến bộ rõ trong học kì II")
     await record_sheet(
         term.demo.ledger,
@@ -635,7 +635,7 @@ async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, t
     token = csrf((await teacher.get(sheet_path(school))).text)
     early = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data={"csrf": token})
     assert early.status_code == 409 and "còn đến 23:59 ngày 22/01/2026" in early.text  # term I's entry is open
-    await lock_entry(term)
+    await lock_entry(term.demo)
     signing = {"csrf": token, "confirm": "1"}
     signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data=signing)
     assert signed.status_code == 303, signed.text

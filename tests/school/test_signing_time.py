@@ -104,9 +104,7 @@ async def test_the_document_carries_each_signature_s_timestamp_as_xades_t_dieu_1
     token = xades_t.embedded(stored.find(f"{{{hocba_xml.DS}}}Signature"))
     assert token == base64.b64decode(first.payload["time_stamp"])
     async with demo.ledger.engine.connect() as conn:
-        prepared = await prepare_signature(
-            conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "NGU_VAN", SIGNING_DAY
-        )
+        prepared = await prepare_signature(conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "NGU_VAN", SIGNING_DAY)
     assert b"EncapsulatedTimeStamp" in prepared["document"]  # what the next signer signs next to
     data = await sign_everything(signers, student)
     report = await xml_verify.verify_xml(data, signers.pki.roots(), [signers.pki.crl()])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -15,13 +16,20 @@ from ledger.app.runtime import Runtime, verification_for
 from ledger.app.service_keys import ServiceKeys
 from ledger.base.settings import Settings
 from ledger.log.checkpointing import checkpoint_logs
+from ledger.log.projection import read
 from ledger.school.accounts.commands import create_account
+from ledger.school.assessments.commands import SheetEntry, record_sheet
 from ledger.school.calendar.commands import set_lock
 from ledger.school.calendar.model import LockScope
+from ledger.school.calendar.tables import ANY
+from ledger.school.class_sheets.commands import prepare_sheet, submit_sheet
 from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind
+from ledger.school.rules.tt22 import Kind
+from ledger.school.years.tables import subjects
 from signing.x509.keys import DocumentSigner
 from signing.x509.pki import Pki
+from signing.xml import xades
 from tests.support.helpers import SETUP, SETUP_PRINCIPAL, database_url_of
 
 PASSWORD = "mat-khau-trang-web"
@@ -110,19 +118,75 @@ async def fill_sheet(client: httpx.AsyncClient, school: str, students: list[str]
 
 
 async def lock_entry(
-    term: TermSchool, *, closed: bool = True, class_id: str = "6A1", subject: str = "TOAN", term_no: int = 1
+    demo: DemoSchool,
+    *,
+    closed: bool = True,
+    class_id: str = "6A1",
+    subject: str | None = "TOAN",
+    term_no: int = 1,
 ) -> None:
-    """The admin closes (or opens again) entry of one class sheet on the principal's order (Điều 36.2):
-    once nothing more can be entered, what was entered may be signed (Điều 18.3)."""
+    """The admin closes (or opens again) entry of one class sheet (of the whole class: subject None) on
+    the principal's order (Điều 36.2): once nothing more can be entered, what was entered may be
+    signed (Điều 18.3, 18.4)."""
     order = "Lệnh khóa số 5/LĐ" if closed else "Lệnh mở số 6/LĐ"
     await set_lock(
-        term.demo.ledger,
-        term.school,
+        demo.ledger,
+        demo.school,
         ADMIN,
-        LockScope(term.demo.year, class_id, subject, term_no),
+        LockScope(demo.year, class_id, subject or ANY, term_no),
         closed=closed,
         order=order,
         ordered_by=PRINCIPAL.user,
+    )
+
+
+async def signed_sheets(
+    demo: DemoSchool,
+    pki: Pki,
+    keys: Callable[[str], DocumentSigner],
+    class_id: str = "6A1",
+    term: int = 1,
+    *,
+    unsigned: tuple[str, ...] = (),
+) -> list[str]:
+    """Every subject's sheet of the class for the term entered in full by its teacher and signed
+    (Điều 18.3), except those of `unsigned`, entered but left unsigned; the subjects' codes. `keys`
+    gives a teacher's demo key by staff id."""
+    async with demo.ledger.engine.connect() as conn:
+        listed = await read(conn, subjects, demo.school, year=demo.year, grade=demo.classes[class_id])
+    for subject in listed:
+        code, value = subject["code"], "8" if subject["kind"] == Kind.SCORE.value else "Đ"
+        pupils = demo.rosters[class_id]
+        entries = [SheetEntry(s, "regular", value, n) for s in pupils for n in range(1, subject["regular_count"] + 1)]
+        entries += [SheetEntry(s, kind, value) for s in pupils for kind in ("midterm", "final")]
+        await record_sheet(
+            demo.ledger,
+            demo.school,
+            demo.teacher(code),
+            year=demo.year,
+            term=term,
+            class_id=class_id,
+            subject=code,
+            entries=entries,
+        )
+        if code not in unsigned:
+            await sign_sheet(demo, pki, keys, class_id, code, term)
+    return [subject["code"] for subject in listed]
+
+
+async def sign_sheet(
+    demo: DemoSchool, pki: Pki, keys: Callable[[str], DocumentSigner], class_id: str, subject: str, term: int = 1
+) -> None:
+    """Entry of the class sheet locked on the principal's order, then its subject teacher signs it with
+    their demo key (Điều 18.3, 36.2)."""
+    await lock_entry(demo, class_id=class_id, subject=subject, term_no=term)
+    teacher = demo.teacher(subject)
+    async with demo.ledger.engine.connect() as conn:
+        prepared = await prepare_sheet(conn, demo.school, demo.year, class_id, subject, term, demo.clock.now())
+    holder = keys(str(teacher.user))
+    signed = xades.sign_prepared(prepared, holder.key, holder.certificate, signing_time=demo.clock.now())
+    await submit_sheet(
+        demo.ledger, demo.school, teacher, demo.year, class_id, subject, term, signed, pki.roots(), [pki.crl()]
     )
 
 

@@ -199,26 +199,13 @@ async def entry_still_open(
     return window
 
 
-async def check_entry_over(
-    session: SchoolSession, year: str, term: int, what: tuple[str, str], **scope: str | None
-) -> None:
-    """Điều 18.3, 18.4: results are signed once they can no longer change by entry: after the term's
-    entry window has closed, or once the principal has had entry locked. `what` names what is being
-    signed, in Vietnamese and in English."""
-    window = await entry_still_open(session.conn, session.school, year, term, session.now(), **scope)
-    if window is None:
-        return
-    session.changes_at(window.closes)
-    raise period_open(window, term, what)
-
-
 def period_open(window: Window, term: int, what: tuple[str, str]) -> Refused:
     numeral = "I" if term == 1 else "II"
     return Refused(
         "signature.period_open",
         f"Chưa ký được {what[0]}: thời hạn nhập dữ liệu học kì {numeral} còn đến {vietnamese_time(window.closes)}. "
         "Kết quả được ký xác nhận khi đã hết thời hạn nhập, hoặc khi hiệu trưởng đã cho khóa nhập liệu.",
-        f"{what[1].capitalize()} cannot be signed yet: term {term} entry is open until "
+        f"{what[1][:1].upper()}{what[1][1:]} cannot be signed yet: term {term} entry is open until "
         f"{format_time(window.closes)}. Results are signed once entry has closed or been locked.",
         field="term",
         rule="Điều 18.3, 18.4, 33.3c",

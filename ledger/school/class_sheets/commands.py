@@ -1,10 +1,11 @@
-"""The subject teacher signs the class sheet of a term (Điều 18.3): prepared by the service, signed on
-the teacher's side, checked here."""
+"""The subject teacher signs the class sheet of a term (Điều 18.3), the homeroom teacher the class's
+term record (Điều 18.4): prepared by the service, signed on the teacher's side, checked here."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,9 +17,11 @@ from ledger.base.errors import Conflict, Refused
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
-from ledger.school.calendar.checks import check_entry_over, entry_still_open, period_open
-from ledger.school.class_sheets.queries import sheet_digest, sheet_document
-from ledger.school.class_sheets.tables import RULE, SHEET_SIGNED
+from ledger.school.calendar.checks import entry_still_open, period_open
+from ledger.school.calendar.model import Window
+from ledger.school.class_sheets.queries import part_digest, sheet_document
+from ledger.school.class_sheets.tables import CLASS_TERM_SIGNED, RULE, SHEET_SIGNED, TERM_RULE
+from ledger.school.class_sheets.terms import incomplete, term_document
 from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
 from ledger.school.signatures.certificates import registered_certificate
@@ -57,9 +60,64 @@ def _incomplete(names: list[str]) -> Refused:
     )
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """A class document and who signs it: the class sheet, or the class's term record."""
+
+    role: Role
+    event: str
+    rule: str
+    field: str
+    noun: str  # as a refusal names it: "Bảng điểm này"
+    noun_en: str
+    signer: str  # "giáo viên bộ môn"
+
+
+SHEET = _Kind(
+    Role.SUBJECT_TEACHER, SHEET_SIGNED, RULE, "sheet", "Bảng điểm này", "This class sheet", "giáo viên bộ môn"
+)
+TERM = _Kind(
+    Role.HOMEROOM_TEACHER,
+    CLASS_TERM_SIGNED,
+    TERM_RULE,
+    "term",
+    "Kết quả học kì này của lớp",
+    "This term record",
+    "giáo viên chủ nhiệm",
+)
+
+
+def _placeholder(root: Any, wrapper: str, kind: _Kind) -> bytes:
+    """The document with room for the signer's signature, unless it is already signed and unchanged."""
+    if hocba_xml.wrappers(root):
+        raise Conflict(
+            "signature.done",
+            f"{kind.noun} đã được ký và chưa thay đổi.",
+            f"{kind.noun_en} is already signed and has not changed since.",
+            field=kind.field,
+        )
+    role = kind.role.value
+    hocba_xml.add_placeholder(root, wrapper, role, hocba_xml.references_for(root, role))
+    return hocba_xml.to_bytes(root)
+
+
 def _what(class_id: str, part: Any) -> tuple[str, str]:
-    name = part.get("TenMon") or part.get("Mon", "")
-    return f"bảng điểm môn {name} lớp {class_id}", f"the {name} sheet of {class_id}"
+    """What a refusal says is being signed: the subject's sheet, or the class's term record."""
+    name = part.get("TenMon") or part.get("Mon")
+    if name:
+        return f"bảng điểm môn {name} lớp {class_id}", f"the {name} sheet of {class_id}"
+    return f"kết quả học kì của lớp {class_id}", f"the term record of {class_id}"
+
+
+async def _entry_over(
+    conn: AsyncConnection, school: str, year: str, class_id: str, part: Any, now: datetime
+) -> tuple[Window | None, Refused | None]:
+    """Điều 18.3, 18.4: a term's results are signed once they can no longer change by entry (the
+    term's window closed, or entry locked on the principal's order): the window still open and the
+    refusal, or (None, None)."""
+    term = int(part.get("HocKy", "0"))
+    window = await entry_still_open(conn, school, year, term, now, class_id=class_id, subject=part.get("Mon"))
+    return window, None if window is None else period_open(window, term, _what(class_id, part))
 
 
 async def prepare_sheet(
@@ -68,25 +126,125 @@ async def prepare_sheet(
     """The class sheet with room for the subject teacher's signature, once it may be signed: every
     pupil's assessments entered, and entry over (Điều 18.3)."""
     root, _ = await sheet_document(conn, school, year, class_id, subject, term)
-    if hocba_xml.wrappers(root):
-        raise Conflict(
-            "signature.done",
-            "Bảng điểm này đã được ký và chưa thay đổi.",
-            "This class sheet is already signed and has not changed since.",
-            field="sheet",
-        )
     part = root[0]
-    missing = await _missing(conn, school, year, class_id, part)
-    if missing:
-        raise _incomplete(missing)
-    term_no = int(part.get("HocKy", "0"))
-    window = await entry_still_open(conn, school, year, term_no, now, class_id=class_id, subject=part.get("Mon"))
-    if window is not None:
-        raise period_open(window, term_no, _what(class_id, part))
+    if not hocba_xml.wrappers(root):
+        missing = await _missing(conn, school, year, class_id, part)
+        if missing:
+            raise _incomplete(missing)
+        _, refusal = await _entry_over(conn, school, year, class_id, part, now)
+        if refusal is not None:
+            raise refusal
     today = now.astimezone(VN_TZ).date().isoformat()
     wrapper = f"ck-{part.get('Lop', '').lower()}-{part.get('Mon', '').lower()}-{part.get('HocKy')}-{today}"
-    hocba_xml.add_placeholder(root, wrapper, "SUBJECT_TEACHER", hocba_xml.references_for(root, "SUBJECT_TEACHER"))
-    return hocba_xml.to_bytes(root)
+    return _placeholder(root, wrapper, SHEET)
+
+
+async def prepare_term(conn: AsyncConnection, school: str, year: str, class_id: str, term: Any, now: datetime) -> bytes:
+    """The class's term record with room for the homeroom teacher's signature (Điều 18.4), once it may
+    be signed: complete, and the class's entry over."""
+    root, _ = await term_document(conn, school, year, class_id, term)
+    part = root[0]
+    if not hocba_xml.wrappers(root):
+        refusal = await term_refusal(conn, school, year, class_id, part, now)
+        if refusal is not None:
+            raise refusal
+    today = now.astimezone(VN_TZ).date().isoformat()
+    return _placeholder(root, f"ck-{part.get('Lop', '').lower()}-hk{part.get('HocKy')}-{today}", TERM)
+
+
+async def term_refusal(
+    conn: AsyncConnection, school: str, year: str, class_id: str, part: Any, now: datetime
+) -> Refused | None:
+    """Why the class's term record `part` cannot be signed now (Điều 18.4): something missing, or
+    entry of the class still open; None when it can."""
+    return incomplete(part) or (await _entry_over(conn, school, year, class_id, part, now))[1]
+
+
+async def _held_refusal(session: SchoolSession, year: str, class_id: str, part: Any) -> Refused | None:
+    """On the append path: the entry rule at the session's moment, which changes when the window closes."""
+    window, refusal = await _entry_over(session.conn, session.school, year, class_id, part, session.now())
+    if window is not None:
+        session.changes_at(window.closes)
+    return refusal
+
+
+Held = tuple[Any, dict[str, Any], Refused | None, dict[str, Any]]
+
+
+async def _record(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    kind: _Kind,
+    signed: bytes,
+    keys: tuple[Sequence[x509.Certificate], Sequence[x509.CertificateRevocationList]],
+    held: Callable[[SchoolSession], Awaitable[Held]],
+) -> Event:
+    """Check the one new signature in the `signed` document against the document as the ledger holds
+    it, and record it. `held` gives that document, the assignment its signer holds, why it cannot be
+    signed yet (None: complete) and what names it in the event. Checked: not yet signed, complete (on
+    the append path too: a document prepared elsewhere is refused the same way), the right references,
+    the signature itself, its time, a registered certificate of the signer, who held the assignment
+    on the day they signed."""
+    submitted = parse_submitted(signed)
+    role = kind.role.value
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        root, assignment, refusal, named = await held(session)
+        if hocba_xml.wrappers(root):
+            raise Conflict("signature.done", f"{kind.noun} đã được ký.", f"{kind.noun_en} is already signed.")
+        if refusal is not None:
+            raise refusal
+        new = hocba_xml.wrappers(submitted)
+        expected = hocba_xml.references_for(root, role)
+        if len(new) != 1 or new[0].get("VaiTro") != role:
+            raise Refused(
+                "signature.count",
+                f"Cần đúng một chữ ký của {kind.signer}.",
+                f"Exactly one signature, by the {role.lower().replace('_', ' ')}, is expected.",
+                field="document",
+                rule=kind.rule,
+            )
+        if (new[0].get("ThamChieu") or "").split() != expected:
+            raise Refused(
+                "signature.references",
+                f"Chữ ký phải tham chiếu đúng phần được ký ({' '.join(expected)}).",
+                f"The signature must reference exactly {' '.join(expected)}.",
+                field="document",
+                rule=kind.rule,
+            )
+        wrapper = new[0]
+        container = root.find(hocba_xml.tag("ChuKySo"))
+        assert container is not None
+        container.append(wrapper)
+        report = xml_verify.verify_signature(hocba_xml.to_bytes(root), 0, *keys)
+        signed_at = checked_signing_time(session, report, kind.rule)
+        certificate = await registered_certificate(session, wrapper, signed_at)
+        day, user = signed_at.astimezone(VN_TZ).date(), str(actor.user)
+        if certificate["holder"] != user or not await holds(session, user, kind.role, day, **assignment):
+            scope = " ".join(str(value) for value in assignment.values())
+            raise Refused(
+                "signature.not_assigned",
+                f"{user} không phải {kind.signer} ({scope}) vào ngày {day.isoformat()}, "
+                "hoặc chứng thư số không phải của người này.",
+                f"{user} was not the {role.lower().replace('_', ' ')} ({scope}) on {day.isoformat()}, "
+                "or the certificate is not theirs.",
+                field="actor",
+                rule=kind.rule,
+            )
+        payload = {
+            **named,
+            "signer": user,
+            "fingerprint": certificate["fingerprint"],
+            "signing_time": report.signing_time,
+            "digest": part_digest(root[0]),
+            "wrapper_id": wrapper.get("Id"),
+            "element": base64.b64encode(hocba_xml.canonical(wrapper)).decode(),
+        }
+        return [NewEvent(kind.event, payload, signing_actor(actor, role))]
+
+    [event] = await ledger.decide(school, decide)
+    return event
 
 
 async def submit_sheet(
@@ -102,65 +260,38 @@ async def submit_sheet(
     crls: Sequence[x509.CertificateRevocationList],
 ) -> Event:
     """Check the subject teacher's signature over the class sheet and record it."""
-    submitted = parse_submitted(signed)
     year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
     code = subject.strip().upper()
 
-    async def decide(session: SchoolSession) -> list[NewEvent]:
+    async def held(session: SchoolSession) -> Held:
         root, _ = await sheet_document(session.conn, session.school, year, class_id, code, term_no)
-        if hocba_xml.wrappers(root):
-            raise Conflict("signature.done", "Bảng điểm này đã được ký.", "This class sheet is already signed.")
         missing = await _missing(session.conn, session.school, year, class_id, root[0])
-        if missing:  # on the append path too: a sheet prepared elsewhere is refused the same way
-            raise _incomplete(missing)
-        await check_entry_over(session, year, term_no, _what(class_id, root[0]), class_id=class_id, subject=code)
-        new = hocba_xml.wrappers(submitted)
-        expected = hocba_xml.references_for(root, "SUBJECT_TEACHER")
-        if len(new) != 1 or new[0].get("VaiTro") != "SUBJECT_TEACHER":
-            raise _refuse(
-                "signature.count",
-                "Cần đúng một chữ ký của giáo viên bộ môn.",
-                "Exactly one signature, by the subject teacher, is expected.",
-            )
-        if (new[0].get("ThamChieu") or "").split() != expected:
-            raise _refuse(
-                "signature.references",
-                "Chữ ký phải tham chiếu đúng bảng điểm (#sheet).",
-                "The signature must reference exactly the sheet (#sheet).",
-            )
-        wrapper = new[0]
-        container = root.find(hocba_xml.tag("ChuKySo"))
-        assert container is not None
-        container.append(wrapper)
-        report = xml_verify.verify_signature(hocba_xml.to_bytes(root), 0, trusted_roots, crls)
-        signed_at = checked_signing_time(session, report, RULE)
-        certificate = await registered_certificate(session, wrapper, signed_at)
-        day, user = signed_at.astimezone(VN_TZ).date(), str(actor.user)
-        assigned = await holds(
-            session, user, Role.SUBJECT_TEACHER, day, year=year, class_id=class_id, subject=code, term=term_no
-        )
-        if certificate["holder"] != user or not assigned:
-            raise _refuse(
-                "signature.not_assigned",
-                f"{user} không dạy môn {code} lớp {class_id} học kì {term_no} vào ngày {day.isoformat()}, "
-                "hoặc chứng thư số không phải của người này.",
-                f"{user} did not teach {code} in {class_id}, term {term_no}, on {day.isoformat()}, "
-                "or the certificate is not theirs.",
-                field="actor",
-            )
-        payload = {
-            "year": year,
-            "class": class_id,
-            "subject": code,
-            "term": term_no,
-            "signer": user,
-            "fingerprint": certificate["fingerprint"],
-            "signing_time": report.signing_time,
-            "digest": sheet_digest(root[0]),
-            "wrapper_id": wrapper.get("Id"),
-            "element": base64.b64encode(hocba_xml.canonical(wrapper)).decode(),
-        }
-        return [NewEvent(SHEET_SIGNED, payload, signing_actor(actor, "SUBJECT_TEACHER"))]
+        named = {"year": year, "class": class_id, "subject": code, "term": term_no}
+        assignment = {"year": year, "class_id": class_id, "subject": code, "term": term_no}
+        refusal = _incomplete(missing) if missing else await _held_refusal(session, year, class_id, root[0])
+        return root, assignment, refusal, named
 
-    [event] = await ledger.decide(school, decide)
-    return event
+    return await _record(ledger, school, actor, SHEET, signed, (trusted_roots, crls), held)
+
+
+async def submit_term(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    year: str,
+    class_id: str,
+    term: Any,
+    signed: bytes,
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+) -> Event:
+    """Check the homeroom teacher's signature over the class's term record and record it (Điều 18.4)."""
+    year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
+
+    async def held(session: SchoolSession) -> Held:
+        root, _ = await term_document(session.conn, session.school, year, class_id, term_no)
+        named = {"year": year, "class": class_id, "term": term_no}
+        refusal = incomplete(root[0]) or await _held_refusal(session, year, class_id, root[0])
+        return root, {"year": year, "class_id": class_id}, refusal, named
+
+    return await _record(ledger, school, actor, TERM, signed, (trusted_roots, crls), held)

@@ -7,6 +7,7 @@ import hashlib
 from typing import Any
 
 from lxml import etree
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.base.errors import NotFound
@@ -17,6 +18,19 @@ from ledger.school.rules import identity
 from ledger.school.schools.tables import schools
 from ledger.school.years.tables import classes, enrolments, students, subjects
 from signing.xml import document as hocba_xml
+
+
+async def pupils(conn: AsyncConnection, school: str, year: str, class_id: str) -> list[tuple[str, str]]:
+    """The pupils enrolled in the class now, by personal identifier, with their names."""
+    rows = await read(conn, enrolments, school, year=year, class_id=class_id)
+    enrolled = sorted(r["student_id"] for r in rows if r["until"] is None)
+    found = await conn.execute(
+        select(students.c.student_id, students.c.full_name).where(
+            students.c.school_id == school, students.c.student_id.in_(enrolled), students.c.seq_to.is_(None)
+        )
+    )
+    names = {row[0]: row[1] for row in found}
+    return [(student, names.get(student, "")) for student in enrolled]
 
 
 async def _sheet(
@@ -39,19 +53,14 @@ async def _sheet(
     for r in await read(conn, assessments, school, **keys):
         values.setdefault(r["student_id"], []).append((r["kind"], r["slot"], r["value"]))
     comments = {r["student_id"]: r["text"] for r in await read(conn, subject_comments, school, **keys)}
-    names = {r["student_id"]: r["full_name"] for r in await read(conn, students, school)}
-    enrolled = sorted(
-        r["student_id"]
-        for r in await read(conn, enrolments, school, year=year, class_id=class_id)
-        if r["until"] is None
-    )
+    enrolled = await pupils(conn, school, year, class_id)
     order = {"regular": 0, "midterm": 1, "final": 2}
     part = etree.Element(
         hocba_xml.tag("Lop"), Id="sheet", Nam=year, Lop=class_id, Mon=subject, TenMon=listed[0]["name"], HocKy=str(term)
     )
     etree.SubElement(part, hocba_xml.tag("Truong"), Ma=school, Ten=registered["name"])
-    for student in enrolled:
-        pupil = etree.SubElement(part, hocba_xml.tag("HocSinh"), SoDinhDanh=student, HoTen=names.get(student, ""))
+    for student, name in enrolled:
+        pupil = etree.SubElement(part, hocba_xml.tag("HocSinh"), SoDinhDanh=student, HoTen=name)
         for kind, slot, value in sorted(values.get(student, []), key=lambda v: (order[v[0]], v[1])):
             etree.SubElement(pupil, hocba_xml.tag("Diem"), Loai=kind, Lan=str(slot), GiaTri=value)
         if comments.get(student):
@@ -67,31 +76,44 @@ async def sheet_document(
     year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
     code = subject.strip().upper()
     part = await _sheet(conn, school, year, class_id, code, term_no)
-    root = etree.Element(hocba_xml.tag("BangDiemLop"), nsmap={None: hocba_xml.NS})
+    keys = {"year": year, "class_id": class_id, "subject": code, "term": term_no}
+    return await signed_document(conn, school, "BangDiemLop", part, sheet_signatures, keys)
+
+
+async def signed_document(
+    conn: AsyncConnection, school: str, root_tag: str, part: etree._Element, table: Table, keys: dict[str, Any]
+) -> tuple[etree._Element, dict[str, Any] | None]:
+    """A class document (`root_tag`) of one signed part, with the signature recorded in `table` under
+    `keys` unless the part changed since it was signed (stale); and that recorded signature, if any."""
+    root = etree.Element(hocba_xml.tag(root_tag), nsmap={None: hocba_xml.NS})
     root.set("PhienBan", "1")
     root.append(part)
     container = etree.SubElement(root, hocba_xml.tag("ChuKySo"))
-    rows = await read(conn, sheet_signatures, school, year=year, class_id=class_id, subject=code, term=term_no)
+    rows = await read(conn, table, school, **keys)
     signed = rows[0] if rows else None
-    if signed is not None and signed["digest"] == sheet_digest(part):
+    if signed is not None and signed["digest"] == part_digest(part):
         container.append(hocba_xml.parse(base64.b64decode(signed["element"])))
     return root, signed
 
 
-def sheet_digest(part: etree._Element) -> str:
+def part_digest(part: etree._Element) -> str:
     return hashlib.sha256(hocba_xml.canonical(part)).hexdigest()
 
 
-async def sheet_status(
-    conn: AsyncConnection, school: str, year: str, class_id: str, subject: str, term: Any
-) -> dict[str, Any]:
-    """Whether the class sheet is signed, by whom and when, and whether it changed since (stale)."""
-    root, signed = await sheet_document(conn, school, year, class_id, subject, term)
+def signature_status(root: etree._Element, signed: dict[str, Any] | None) -> dict[str, Any]:
+    """Whether a class document is signed, by whom and when, and whether it changed since (stale)."""
     current = len(hocba_xml.wrappers(root)) == 1
     return {
         "signed": current,
         "stale": signed is not None and not current,
         "signer": signed["signer"] if signed else None,
         "signing_time": signed["signing_time"] if signed else None,
-        "digest": sheet_digest(root[0]),
+        "digest": part_digest(root[0]),
     }
+
+
+async def sheet_status(
+    conn: AsyncConnection, school: str, year: str, class_id: str, subject: str, term: Any
+) -> dict[str, Any]:
+    """Whether the class sheet is signed, by whom and when, and whether it changed since (stale)."""
+    return signature_status(*await sheet_document(conn, school, year, class_id, subject, term))
