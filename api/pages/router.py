@@ -29,6 +29,7 @@ from api.pages.sheet import (
 from api.pages.sign_in import home, login_page, login_submit, logout
 from api.pages.summary import summary_page
 from api.pages.toolkit import PACKAGE, PAGE_ERRORS
+from api.pages.year_end import reassessment_page, reassessment_save, summer_conduct_save, year_end_page
 
 # What a browser is told about every page, error page and asset: scripts, styles and images from this
 # service only, never inline; no page inside another site's frame; no page's address sent on.
@@ -95,6 +96,10 @@ def page_router() -> Router:
         homeroom_save,
         homeroom_sign,
         summary_page,
+        year_end_page,
+        reassessment_page,
+        reassessment_save,
+        summer_conduct_save,
         report_card,
         calendar_set_page,
     ]

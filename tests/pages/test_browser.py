@@ -39,6 +39,7 @@ async def test_every_page_fits_a_phone_without_sideways_scrolling(term: TermScho
             f"/truong/{school}/lop/6A1/ky-so?year={year}",
             f"/truong/{school}/lop/6A1/bieu-do?year={year}",
             f"/truong/{school}/lop/6A1/chu-nhiem/hoc-ky/1?year={year}",
+            f"/truong/{school}/lop/6A1/tong-ket?year={year}",
             f"/truong/{school}/hoc-sinh/{student}?year={year}",
             f"/truong/{school}/kiem-toan",
             f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh={student}",

@@ -462,19 +462,21 @@ async def record_reassessments(
     level is Chưa đạt with conduct Đạt or better, and only in a subject below 5.0 or rated Chưa đạt."""
     year, class_id, code = identity.school_year(year), identity.class_id(class_id), subject.strip().upper()
 
-    async def load(session: SchoolSession) -> Kind:
+    async def load(session: SchoolSession) -> tuple[Kind, str]:
         grade = await class_grade(session, year, class_id)
-        return Kind((await subject_row(session, year, code, grade))["kind"])
+        row = await subject_row(session, year, code, grade)
+        return Kind(row["kind"]), str(row["name"])
 
     async def build(
-        session: SchoolSession, kind: Any, student: str, rest: Sequence[Any], field: str
+        session: SchoolSession, subject: Any, student: str, rest: Sequence[Any], field: str
     ) -> dict[str, Any] | None:
+        kind, name = subject
         view = await load_student_year(session.conn, session.school, year, student)
         if code not in view.reassessable:
             raise Refused(
                 "reassessment.not_eligible",
-                f"học sinh không thuộc diện kiểm tra lại môn {code}",
-                f"the student is not to be re-assessed in {code}",
+                f"{view.student['full_name']} không thuộc diện kiểm tra lại môn {name}",
+                f"{view.student['full_name']} is not to be re-assessed in {name}",
                 field=f"{field}.student",
                 rule="TT22 Đ.12–14",
             )
@@ -515,8 +517,10 @@ async def record_summer_conduct(
         if view.outcome.conduct["year"] is not Level.CHUA_DAT or view.outcome.conduct["after_summer"] is not None:
             raise Refused(
                 "summer_conduct.not_eligible",
-                "chỉ đánh giá lại rèn luyện sau hè cho học sinh có rèn luyện cả năm Chưa đạt, một lần",
-                "conduct is re-assessed after summer only for a year conduct of Chưa đạt, once",
+                f"{view.student['full_name']}: chỉ đánh giá lại rèn luyện sau hè cho học sinh có rèn luyện cả năm "
+                "Chưa đạt, một lần",
+                f"{view.student['full_name']}: conduct is re-assessed after summer only for a year conduct of "
+                "Chưa đạt, once",
                 field=f"{field}.student",
                 rule="TT22 Đ.12–14",
             )
