@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import State, UploadFile
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.pages.staff import SHEET_PAGE, class_subjects, demo_sign, need_year, roster_names, sign_hocba, student_names
@@ -42,6 +43,7 @@ from ledger.school.calendar.tables import calendars
 from ledger.school.class_sheets.commands import prepare_sheet, submit_sheet
 from ledger.school.class_sheets.queries import sheet_status
 from ledger.school.corrections.model import assessment_target
+from ledger.school.corrections.tables import corrections
 from ledger.school.imports.sheets import MAX_BYTES
 from ledger.school.rules.tt22 import Kind, term_average, value_text
 from ledger.school.signatures.commands import signing_refusals
@@ -113,6 +115,7 @@ async def _sheet_facts(
             subject=subject,
             students=list(names),
         )
+        requests = await _requests(conn, school, year, class_id, subject, term)
     refusal = refusal_message(request, refused)["error"] if refused is not None else None
     principal = principal_or_none(request)
     target = {"year": year, "class_id": class_id, "subject": subject, "term": term}
@@ -128,6 +131,9 @@ async def _sheet_facts(
         "codes": codes,
         "averages": _averages(names, cells, recorded) if catalogue[subject]["kind"] == Kind.SCORE.value else {},
         "comments": {r["student_id"]: r["text"] for r in comments},
+        # the correction requests of the sheet, newest first, and each cell's newest (Điều 17.3)
+        "requests": requests,
+        "requested": {r["cell"]: r for r in reversed(requests)},
         "window": window,
         "refusal": refusal,
         "signed": signed,
@@ -139,6 +145,28 @@ async def _sheet_facts(
         # The forms' address: this page's, also when it is shown in answer to one of its forms.
         "sheet_path": _sheet_path(school, class_id, subject, term),
     }
+
+
+async def _requests(conn: Any, school: str, year: str, class_id: str, subject: str, term: int) -> list[dict[str, Any]]:
+    """The correction requests filed on this sheet's cells, newest first, each with its cell's field."""
+    target = corrections.c.target
+    rows = await conn.execute(
+        select(corrections)
+        .where(
+            corrections.c.school_id == school,
+            corrections.c.seq_to.is_(None),
+            target["what"].astext == "assessment",
+            target["year"].astext == year,
+            target["class"].astext == class_id,
+            target["subject"].astext == subject,
+            target["term"].as_integer() == term,
+        )
+        .order_by(corrections.c.requested_at.desc())
+    )
+    return [
+        {**r, "cell": _field(r["target"]["student"], r["target"]["kind"], r["target"]["slot"] or 0)}
+        for r in rows.mappings()
+    ]
 
 
 def _title(facts: dict[str, Any], text: dict[str, str]) -> str:

@@ -472,7 +472,15 @@ async def test_the_progress_board_counts_entries_and_shows_signed_and_changed_sh
     asked = await file_request(
         term.demo.ledger, school, term.demo.teacher("TOAN"), target, old_value="7.0", new_value="8", reason="Cộng nhầm"
     )
+    # the teacher's sheet marks the cell and lists the request with its status (Điều 17.3)
+    grid = (await teacher.get(sheet_path(school))).text
+    cell_html = grid.split(f'id="{cell(student, "final")}"', 1)[1].split("</td>", 1)[0]
+    assert "đề nghị sửa thành 8,0, chờ duyệt" in cell_html
+    listed = grid.split('id="requests"', 1)[1].split("</table>", 1)[0]
+    assert term.demo.names[student] in listed and "ĐĐGck" in listed and "7,0" in listed and "Đang chờ" in listed
     await decide_request(term.demo.ledger, school, PRINCIPAL, asked.payload["request"], approve=True, reason="Đúng")
+    decided = (await teacher.get(sheet_path(school))).text
+    assert "đã duyệt sửa thành 8,0" in decided.split(f'id="{cell(student, "final")}"', 1)[1].split("</td>", 1)[0]
     changed = toan((await principal.get(board)).text)
     assert "⟳" in changed and "✓" not in changed
 
