@@ -9,18 +9,17 @@ from litestar import Request
 from litestar.datastructures import State
 from sqlalchemy import select
 
-from api.http.scope import ledger_of, principal_of, runtime_of, year_of
+from api.http.scope import principal_of, runtime_of, year_of
 from api.pages.toolkit import (
     SCHOOL_PAGE,
 )
-from api.v1.signatures import check_signer, prepare_for, signer_of, submit_for
+from api.v1.signatures import check_signer, prepare_for, submit_for, submit_pdf_for
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
 from ledger.base.errors import Conflict, NotFound
 from ledger.base.vietnamese import name_order
 from ledger.format.envelope import Event
 from ledger.log.projection import read
-from ledger.school.signatures.commands import submit_pdf
 from ledger.school.signatures.queries import pdf_document
 from ledger.school.years.model import hocba_order
 from ledger.school.years.tables import classes, enrolments, students, subjects
@@ -133,14 +132,4 @@ async def sign_pdf_hocba(
         time_stamper=stamper,
         field_name=f"ky-{role.lower()}",
     )
-    return await submit_pdf(
-        ledger_of(state),
-        school,
-        signer_of(request),
-        year,
-        student,
-        signed,
-        runtime.trusted_roots(),
-        runtime.crls(),
-        verification=runtime.verification(),
-    )
+    return await submit_pdf_for(request, state, school, year, student, signed)

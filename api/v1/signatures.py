@@ -273,10 +273,18 @@ async def signature_submit_pdf(
     data: JSONBody[SignedIn],
 ) -> dict[str, Any]:
     personal_id(student)
-    signed = base64_body(data.document)
+    event = await submit_pdf_for(request, state, school, year, student, base64_body(data.document))
+    return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"]}
+
+
+async def submit_pdf_for(
+    request: Request[Any, Any, Any], state: State, school: str, year: str, student: str, signed: bytes
+) -> Event:
+    """A signed PDF học bạ from the signed-in signer, checked against the installation's roots and
+    revocation lists (the API's and the pages' one path)."""
     runtime = runtime_of(state)
     await within_limits(runtime, signed)
-    event = await submit_pdf(
+    return await submit_pdf(
         ledger_of(state),
         school,
         signer_of(request),
@@ -287,7 +295,6 @@ async def signature_submit_pdf(
         runtime.crls(),
         verification=runtime.verification(),
     )
-    return {"seq": event.seq, "role": event.payload["role"], "signing_time": event.payload["signing_time"]}
 
 
 async def signed_body(state: State, data: SignedIn) -> bytes:
