@@ -27,6 +27,7 @@ from api.pages.toolkit import (
     refusal_message,
     render,
     roman,
+    staff_names,
     text_of,
 )
 from api.v1.corrections import CorrectionIn, file_correction
@@ -117,6 +118,8 @@ async def _sheet_facts(
         )
         requests = await _requests(conn, school, year, class_id, subject, term)
     refusal = refusal_message(request, refused)["error"] if refused is not None else None
+    if signed.get("signer"):  # the teacher who signed, by name (the ledger keeps the account)
+        signed = {**signed, "signer": (await staff_names(runtime, school)).get(signed["signer"], signed["signer"])}
     principal = principal_or_none(request)
     target = {"year": year, "class_id": class_id, "subject": subject, "term": term}
     return {

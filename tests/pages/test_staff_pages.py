@@ -22,6 +22,7 @@ from api.http.scope import PUBLIC
 from api.pages.charts import SCORE_BANDS, band_of
 from api.pages.staff import demo_sign
 from api.pages.text import EVENTS, OPERATIONS, TEXT
+from api.pages.toolkit import staff_names
 from audit.trail import query_access
 from ledger.app.demo import ADMIN, CLERK, PRINCIPAL, DemoSchool, issuing, sign_as
 from ledger.app.runtime import Runtime
@@ -647,7 +648,8 @@ async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, t
     signing = {"csrf": token, "confirm": "1"}
     signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data=signing)
     assert signed.status_code == 303, signed.text
-    assert "Bảng điểm đã được ký bởi" in (await teacher.get(signed.headers["location"])).text
+    teacher_name = (await staff_names(term.runtime, school))[term.teacher]
+    assert f"Bảng điểm đã được ký bởi {teacher_name}" in (await teacher.get(signed.headers["location"])).text
     # the year's học bạ waits for term II: its entry is open until 31 May (Điều 18.3, 33.3c)
     hocba = await teacher.post(sheet_path(school).replace("?", "/ky-hoc-ba?"), data=signing)
     assert hocba.status_code == 409 and "học kì II còn đến 23:59 ngày 31/05/2026" in hocba.text
@@ -707,6 +709,7 @@ async def test_the_principal_and_the_clerk_sign_from_the_board_the_xml_then_the_
         await sign_in(principal, demo.school, PRINCIPAL.user)
         row = (await principal.get(board)).text.split(demo.names[student])[1].split("</tr>")[0]
     assert row.count('class="sig signed"') == len(demo.subject_teachers) + 5 and "sig unsigned" not in row
+    assert "organisation" not in row  # the seal on the PDF is the school's, by its name
     event = await issuing(signers, student)()
     assert event.payload["student"] == student
 
