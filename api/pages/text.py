@@ -14,6 +14,7 @@ TEXT: dict[str, dict[str, str]] = {
         "disabled": "Đã khóa", "people_done": "Đã ghi vào sổ cái.", "account_of": "Người",
         "appointed_by": "Quyết định bổ nhiệm",
         "student_page": "Học sinh", "my_child": "Kết quả học tập và học bạ của con",
+        "my_record": "Kết quả học tập và học bạ của em", "guardian_of": "cha mẹ học sinh %s",
         "results_year": "Kết quả năm học %s, lớp %s", "not_enrolled_year": "Học sinh không học ở trường trong năm "
         "học này.", "term1": "Học kì I", "term2": "Học kì II", "whole_year": "Cả năm", "reassessed": "Kiểm tra lại",
         "learning_result": "Kết quả học tập", "conduct_result": "Kết quả rèn luyện",
@@ -42,7 +43,7 @@ TEXT: dict[str, dict[str, str]] = {
         "gì được thực hiện.", "stale_form": "Biểu mẫu đã cũ hoặc không phải do trang này gửi; hãy tải lại trang.",
         # home
         "welcome": "Xin chào, %s", "roles_now": "Vai trò hiện giữ", "no_roles": "Tài khoản chưa được phân công "
-        "vai trò nào trong năm học này.", "leadership": "Lãnh đạo nhà trường", "teaching": "Giảng dạy",
+        "vai trò nào trong năm học này.", "leadership": "Quản lý năm học", "teaching": "Giảng dạy",
         "oversight": "Kiểm tra, thanh tra", "classes": "Các lớp", "no_year": "Trường chưa mở năm học nào.",
         # corrections
         "inbox": "Đề nghị điều chỉnh", "inbox_help": "Mỗi đề nghị nêu giá trị cũ, giá trị mới, lịch sử của điểm "
@@ -285,7 +286,7 @@ TEXT: dict[str, dict[str, str]] = {
         "internal": "Internal error; nothing was done.",
         "stale_form": "The form is out of date or was not sent by this page; reload the page.",
         "welcome": "Hello, %s", "roles_now": "Roles held now", "no_roles": "The account holds no role this school "
-        "year.", "leadership": "School leadership", "teaching": "Teaching", "oversight": "Oversight and inspection",
+        "year.", "leadership": "The school year", "teaching": "Teaching", "oversight": "Oversight and inspection",
         "classes": "Classes", "no_year": "The school has opened no school year.",
         "inbox": "Correction requests", "inbox_help": "Each request shows the old and new value, the history of "
         "that value, who asked and why. Whoever asked cannot approve it (Điều 4.4, 17.3).",
@@ -496,7 +497,8 @@ TEXT: dict[str, dict[str, str]] = {
         "bad_lookup": "The lookup details are not well formed.",
         "bad_file": "Choose an XML or PDF file of at most 10 MB.", "back": "← Check or look up another",
         "too_many": "Too many requests from this address; please try again in a few minutes.",
-        "student_page": "Student", "my_child": "Results and học bạ",
+        "student_page": "Student", "my_child": "Your child's results and học bạ",
+        "my_record": "Your results and học bạ", "guardian_of": "parent of %s",
         "results_year": "Results of %s, class %s", "not_enrolled_year": "Not enrolled at the school this year.",
         "term1": "Term I", "term2": "Term II", "whole_year": "Year", "reassessed": "Re-assessment",
         "learning_result": "Learning", "conduct_result": "Conduct", "absent": "Days absent",
