@@ -484,6 +484,11 @@ async def test_the_progress_board_counts_entries_and_shows_signed_and_changed_sh
     assert "đã duyệt sửa thành 8,0" in decided.split(f'id="{cell(student, "final")}"', 1)[1].split("</td>", 1)[0]
     changed = toan((await principal.get(board)).text)
     assert "⟳" in changed and "✓" not in changed
+    await accounts(term.runtime, term.demo, [CLERK.user])
+    async with client_of(term.runtime, "10.40.0.8") as clerk:  # the clerk follows the counts, not the sheets
+        await sign_in(clerk, school, CLERK.user)
+        counts = await clerk.get(board)
+        assert counts.status_code == 200 and f">{due}/{due}<" in counts.text and "/mon/" not in counts.text
 
 
 async def test_the_homeroom_teacher_records_conduct_absences_and_comments_on_a_page_dieu_34(
