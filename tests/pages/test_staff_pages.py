@@ -408,6 +408,7 @@ async def test_a_lock_on_the_calendar_page_refuses_entry_and_says_why(
     school, student = term.school, term.demo.rosters["6A1"][2]
     calendar = await principal.get(f"/truong/{school}/lich?year=2025-2026")
     assert calendar.status_code == 200 and "đang mở" in calendar.text and "Khóa sổ cuối năm" in calendar.text
+    assert '<th scope="row">I</th>' in calendar.text and '<th scope="row">II</th>' in calendar.text  # Học kì I, II
     assert "Khóa hoặc mở nhập liệu" not in calendar.text  # the principal orders, the admin locks
     async with client_of(term.runtime, "10.40.0.3") as admin:
         await sign_in(admin, school, ADMIN.user)
