@@ -427,9 +427,11 @@ async def test_a_lock_on_the_calendar_page_refuses_entry_and_says_why(
             },
         )
         assert locked.status_code == 303
-        assert "Lệnh số 3/LĐ ngày 01/10/2025" in (await admin.get(locked.headers["location"])).text
+        listed = (await admin.get(locked.headers["location"])).text
+        assert "Lệnh số 3/LĐ ngày 01/10/2025" in listed
+        assert "lớp 6A1, môn Toán, học kì I" in listed and "môn TOAN" not in listed
     sheet = await teacher.get(sheet_path(school))
-    assert "đang bị khóa theo Lệnh số 3/LĐ" in sheet.text
+    assert "(năm học 2025-2026, lớp 6A1, môn Toán, học kì I) đang bị khóa theo Lệnh số 3/LĐ" in sheet.text
     refused = await teacher.post(sheet_path(school), data={"csrf": csrf(sheet.text), cell(student, "final"): "7"})
     assert refused.status_code == 409 and "đang bị khóa" in refused.text
     assert 'name="new_value" value="7"' in refused.text  # the correction request is offered
