@@ -739,6 +739,8 @@ async def test_auditor_pages_status_verification_timeline_as_of_and_access_log(
             verified.status_code == 200
             and "Vừa kiểm tra: Sổ cái sự kiện: nguyên vẹn, Nhật ký truy cập: nguyên vẹn." in verified.text
         )
+        bare = await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian")
+        assert "Nhập mã định danh học sinh hoặc chọn lớp." in bare.text and 'id="replay"' not in bare.text
         timeline = await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh={student}")
         assert timeline.status_code == 200 and labelled(timeline.text)
         assert "Xếp lớp" in timeline.text and "Ghi điểm" in timeline.text and "giá trị: 9,5" in timeline.text
