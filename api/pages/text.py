@@ -28,7 +28,7 @@ TEXT: dict[str, dict[str, str]] = {
         "product": "Học bạ số — Trường THCS", "switch": "English", "skip": "Bỏ qua, đến nội dung chính",
         "signed_in_as": "Đang đăng nhập: %s", "sign_out": "Đăng xuất", "home": "Trang chính",
         "year": "Năm học", "class": "Lớp", "subject": "Môn học", "term": "Học kì", "student": "Học sinh",
-        "status": "Trạng thái", "when": "Thời điểm", "who": "Người thực hiện", "reason": "Lý do", "none": "Không có.",
+        "policy_refused": "Không có quyền", "status": "Trạng thái", "when": "Thời điểm", "who": "Người thực hiện", "reason": "Lý do", "none": "Không có.",
         "show": "Xem", "back_home": "← Về trang chính", "rule": "Căn cứ",
         # sign-in
         "login": "Đăng nhập", "login_help": "Cán bộ, giáo viên và thanh tra đăng nhập bằng tài khoản nhà trường cấp.",
@@ -189,7 +189,8 @@ TEXT: dict[str, dict[str, str]] = {
         "type": "Loại", "details": "Nội dung", "seq": "Số thứ tự", "learning": "Học tập", "conduct": "Rèn luyện",
         "promotion": "Lên lớp", "year_avg": "Cả năm", "access_log": "Nhật ký truy cập", "user": "Tài khoản",
         "outcome": "Kết quả", "action": "Thao tác", "address": "Địa chỉ", "students_touched": "Học sinh liên quan",
-        "allowed": "cho phép", "denied": "từ chối", "failed": "lỗi", "more": "Trang sau →",
+        "outcome_allowed": "Cho phép", "outcome_denied": "Từ chối: không có quyền",
+        "outcome_refused": "Từ chối theo quy định", "outcome_failed": "Lỗi", "more": "Trang sau →",
         "pick_target": "Nhập mã định danh học sinh hoặc chọn lớp.",
         # charts
         "year_end": "Tổng kết năm học", "year_end_results": "Kết quả cả năm học %s",
@@ -272,7 +273,7 @@ TEXT: dict[str, dict[str, str]] = {
         "product": "Digital học bạ — lower-secondary school", "switch": "Tiếng Việt", "skip": "Skip to the content",
         "signed_in_as": "Signed in: %s", "sign_out": "Sign out", "home": "Home",
         "year": "School year", "class": "Class", "subject": "Subject", "term": "Term", "student": "Student",
-        "status": "Status", "when": "When", "who": "By", "reason": "Reason", "none": "None.",
+        "policy_refused": "Not permitted", "status": "Status", "when": "When", "who": "By", "reason": "Reason", "none": "None.",
         "show": "Show", "back_home": "← Home", "rule": "Rule",
         "login": "Sign in",
         "login_help": "Staff, teachers and inspectors sign in with the account the school gave them.",
@@ -429,7 +430,8 @@ TEXT: dict[str, dict[str, str]] = {
         "details": "Details", "seq": "Seq", "learning": "Learning", "conduct": "Conduct", "promotion": "Promotion",
         "year_avg": "Year", "access_log": "Access log", "user": "Account", "outcome": "Outcome",
         "action": "Action", "address": "Address", "students_touched": "Students concerned",
-        "allowed": "allowed", "denied": "denied", "failed": "failed", "more": "Next page →",
+        "outcome_allowed": "Allowed", "outcome_denied": "Denied: not permitted",
+        "outcome_refused": "Refused by a rule", "outcome_failed": "Failed", "more": "Next page →",
         "pick_target": "Enter a student's personal identifier or pick a class.",
         "year_end": "Year-end summary", "year_end_results": "Results of the %s school year",
         "year_end_help": "Each subject's year result in the học bạ's order, learning, conduct, promotion and "

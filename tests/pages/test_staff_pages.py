@@ -753,6 +753,7 @@ async def test_auditor_pages_status_verification_timeline_as_of_and_access_log(
         log = await auditor.get(f"/truong/{school}/kiem-toan/truy-cap?tai-khoan={term.teacher}")
         assert log.status_code == 200 and "Lưu sổ điểm" in log.text and labelled(log.text)
         assert AUDITOR not in log.text.split("<tbody>")[1]  # the filter shows only the teacher's entries
+        assert ">Cho phép (200)<" in log.text and ">Từ chối theo quy định</option>" in log.text  # outcomes in words
         assert (await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh=123")).status_code == 422
         english = await auditor.get(f"/truong/{school}/kiem-toan?lang=en")
         assert '<html lang="en">' in english.text and "Ledger status" in english.text
