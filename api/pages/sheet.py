@@ -246,6 +246,7 @@ async def sheet_save(
     invalid: dict[str, str] = {}
     entries: list[SheetEntry] = []
     proposals: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []  # every cell typed differently, in the grid's order
     for student in facts["names"]:
         for cell_kind, slot in facts["cells"]:
             name = _field(student, cell_kind, slot)
@@ -253,26 +254,21 @@ async def sheet_save(
             typed[name] = value
             if not value or value == before:
                 continue
+            cell = {"student": student, "name": facts["names"][student], "kind": cell_kind, "slot": slot}
             try:
                 stored = value_text(kind, value, name)
             except DomainError as error:
                 invalid[name] = refusal_message(request, error)["error"]
+                changed.append(cell)
                 continue
             if stored == before:
                 continue
             entries.append(SheetEntry(student, cell_kind, value, slot or None))
-            proposals.append(
-                {
-                    "student": student,
-                    "name": facts["names"][student],
-                    "kind": cell_kind,
-                    "slot": slot,
-                    "old": before or "",
-                    "new": value,
-                }
-            )
+            proposals.append({**cell, "old": before or "", "new": value})
+            changed.append(cell)
     entry_of(request).touch(e.student for e in entries)
-    if invalid:
+    if invalid:  # all or nothing: the valid cells typed beside a wrong one are not saved either
+        text = text_of(request)
         return await _sheet(
             request,
             state,
@@ -284,7 +280,9 @@ async def sheet_save(
             facts=facts,
             typed=typed,
             invalid=invalid,
-            error=text_of(request)["invalid_value"],
+            unsaved={_field(c["student"], c["kind"], c["slot"]) for c in changed},
+            unsaved_note=text["nothing_saved"] % ", ".join(f"{c['name']} ({_column(c, text)})" for c in changed),
+            error=text["invalid_value"],
         )
     if not entries:
         return await _sheet(

@@ -240,9 +240,14 @@ async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with
     token = csrf(page.text)
     before = await head(term.demo.ledger, school)
 
-    bad = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "11"})
+    beside = term.demo.rosters["6A1"][1]
+    bad = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "11", cell(beside): "7"})
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
     assert "Điểm phải là số từ 0 đến 10" in bad.text
+    # all or nothing: the good value typed beside the wrong one is not saved either, and says so
+    names = term.demo.names
+    assert f"Các ô chưa lưu (đánh dấu trong bảng): {names[student]} (ĐĐGtx 1), {names[beside]} (ĐĐGtx 1)." in bad.text
+    assert 'value="7" size="4"' in bad.text and bad.text.count('class="unsaved"') == 2
     assert await head(term.demo.ledger, school) == before
 
     saved = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "8,5"})
