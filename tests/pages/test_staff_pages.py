@@ -259,7 +259,7 @@ async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with
 
     again = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "9"})
     assert again.status_code == 409
-    assert "Điểm này đã được nhập (8.5); không thể ghi đè bằng 9." in again.text and "Điều 17.3" in again.text
+    assert "Điểm này đã được nhập (8,5); không thể ghi đè bằng 9,0." in again.text and "Điều 17.3" in again.text
     assert 'name="old_value" value="8.5"' in again.text and 'name="new_value" value="9"' in again.text
     assert '<span class="old">8,5</span> → <span class="new">9</span>' in again.text
     assert 'value="9" size="4"' in again.text and 'class="unsaved"' in again.text  # typed, marked unsaved
