@@ -57,7 +57,9 @@ async def test_a_guardian_reads_the_results_downloads_the_hoc_ba_and_sees_who_vi
     home = await family.get(f"/truong/{demo.school}")
     assert f'href="{page}' in home.text and "Kết quả học tập và học bạ của con" in home.text
     # greeted and linked by the child's name, not the account's username; no staff heading for a family
-    assert f"Xin chào, cha mẹ học sinh {demo.names[student]}" in home.text and GUARDIAN not in home.text.split("<main")[1]
+    assert (
+        f"Xin chào, cha mẹ học sinh {demo.names[student]}" in home.text and GUARDIAN not in home.text.split("<main")[1]
+    )
     assert "Lãnh đạo nhà trường" not in home.text
     mine = await family.get(f"{page}?year={YEAR}")
     assert mine.status_code == 200, mine.text
