@@ -190,8 +190,8 @@ TEXT: dict[str, dict[str, str]] = {
         "type": "Loại", "details": "Nội dung", "seq": "Số thứ tự", "learning": "Học tập", "conduct": "Rèn luyện",
         "promotion": "Lên lớp", "year_avg": "Cả năm", "access_log": "Nhật ký truy cập", "user": "Tài khoản",
         "outcome": "Kết quả", "action": "Thao tác", "address": "Địa chỉ", "students_touched": "Học sinh liên quan",
-        "outcome_allowed": "Cho phép", "outcome_denied": "Từ chối: không có quyền",
-        "outcome_refused": "Từ chối theo quy định", "outcome_failed": "Lỗi", "more": "Trang sau →",
+        "access_allowed": "Cho phép", "access_denied": "Từ chối: không có quyền",
+        "access_refused": "Từ chối theo quy định", "access_failed": "Lỗi", "more": "Trang sau →",
         "pick_target": "Nhập mã định danh học sinh hoặc chọn lớp.",
         # charts
         "year_end": "Tổng kết năm học", "year_end_results": "Kết quả cả năm học %s",
@@ -432,8 +432,8 @@ TEXT: dict[str, dict[str, str]] = {
         "details": "Details", "seq": "Seq", "learning": "Learning", "conduct": "Conduct", "promotion": "Promotion",
         "year_avg": "Year", "access_log": "Access log", "user": "Account", "outcome": "Outcome",
         "action": "Action", "address": "Address", "students_touched": "Students concerned",
-        "outcome_allowed": "Allowed", "outcome_denied": "Denied: not permitted",
-        "outcome_refused": "Refused by a rule", "outcome_failed": "Failed", "more": "Next page →",
+        "access_allowed": "Allowed", "access_denied": "Denied: not permitted",
+        "access_refused": "Refused by a rule", "access_failed": "Failed", "more": "Next page →",
         "pick_target": "Enter a student's personal identifier or pick a class.",
         "year_end": "Year-end summary", "year_end_results": "Results of the %s school year",
         "year_end_help": "Each subject's year result in the học bạ's order, learning, conduct, promotion and "
