@@ -379,6 +379,8 @@ async def test_leadership_approves_in_the_inbox_and_the_value_changes(
     inbox = await principal.get(f"/truong/{school}/dieu-chinh")
     assert inbox.status_code == 200 and labelled(inbox.text)
     assert "Chấm sót câu 3" in inbox.text and term.demo.names[student] in inbox.text
+    heading = inbox.text.split('<h2 id="req-', 1)[1].split("</h2>", 1)[0]
+    assert student not in heading and ", học kì I, " in heading  # the Mã học sinh, not the personal id
     assert '<dd class="old">6,0</dd>' in inbox.text and '<dd class="new">7,5</dd>' in inbox.text
     request_id = re.search(r'action="/truong/[^/]+/dieu-chinh/([0-9a-f-]{36})"', inbox.text)
     assert request_id
