@@ -32,7 +32,9 @@ TEXT: dict[str, dict[str, str]] = {
         "status": "Trạng thái", "when": "Thời điểm", "who": "Người thực hiện", "reason": "Lý do", "none": "Không có.",
         "show": "Xem", "back_home": "← Về trang chính", "rule": "Căn cứ",
         # sign-in
-        "login": "Đăng nhập", "login_help": "Cán bộ, giáo viên và thanh tra đăng nhập bằng tài khoản nhà trường cấp.",
+        "login": "Đăng nhập",
+        "login_help": "Cán bộ, giáo viên, thanh tra, cha mẹ học sinh và học sinh đăng nhập bằng tài khoản "
+        "nhà trường cấp.",
         "school": "Mã trường", "username": "Tên đăng nhập", "password": "Mật khẩu", "login_button": "Đăng nhập",
         "login_failed": "Tên đăng nhập hoặc mật khẩu không đúng.",
         "login_blocked": "Đăng nhập sai quá nhiều lần; vui lòng thử lại sau %s phút.",
@@ -278,7 +280,8 @@ TEXT: dict[str, dict[str, str]] = {
         "status": "Status", "when": "When", "who": "By", "reason": "Reason", "none": "None.",
         "show": "Show", "back_home": "← Home", "rule": "Rule",
         "login": "Sign in",
-        "login_help": "Staff, teachers and inspectors sign in with the account the school gave them.",
+        "login_help": "Staff, teachers, inspectors, parents and students sign in with the account the school "
+        "gave them.",
         "school": "School id", "username": "Username", "password": "Password", "login_button": "Sign in",
         "login_failed": "The username or password is not right.",
         "login_blocked": "Too many refused sign-ins; please try again in %s minutes.",
