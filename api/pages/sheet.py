@@ -142,6 +142,8 @@ async def _sheet_facts(
         "signed": signed,
         "now": runtime.clock.now(),
         "can_write": may(principal, "sheet.write", **target),
+        # after the final date nothing can be typed or imported (Điều 25.3): the grid is only read
+        "final_passed": refused is not None and refused.code in NO_CORRECTION,
         "can_sign": may(principal, "signature.write", **target),
         "scored": catalogue[subject]["kind"] == Kind.SCORE.value,
         "field": _field,

@@ -312,7 +312,10 @@ async def test_a_new_value_inside_the_window_is_an_entry_and_only_a_changed_one_
 
     term.demo.clock.set(datetime(2026, 9, 1, 8, tzinfo=VN_TZ))  # after the final date of the year
     await sign_in(teacher, school, term.teacher)  # the session of August has expired
-    token = csrf((await teacher.get(sheet_path(school))).text)
+    final = (await teacher.get(sheet_path(school))).text
+    token = csrf(final)
+    # nothing can be typed or imported any more (Điều 25.3): the grid is only read
+    assert ">Lưu điểm</button>" not in final and 'id="import-file"' not in final and "readonly" in final
     late = await teacher.post(sheet_path(school), data={"csrf": token, cell(first): "9"})
     assert late.status_code in (403, 409) and 'class="proposal"' not in late.text
     assert "Chưa ô nào được lưu vào sổ cái" in late.text
