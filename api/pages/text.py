@@ -104,6 +104,8 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_term": "Ký xác nhận kết quả học kì %s của lớp %s: %s học sinh, %s môn học.",
         "confirm_subjects": "Các môn học", "confirm_sign": "Ký xác nhận", "cancel_sign": "Không ký",
         "term_signed_notice": "Đã ký xác nhận kết quả học kì của lớp.",
+        "final_passed_read_only": "Đã qua hạn cuối điều chỉnh (%s, Điều 25.3): dữ liệu năm học là bản cuối cùng, "
+        "trang này chỉ để xem.",
         "excused_days": "Nghỉ có phép", "unexcused_days": "Nghỉ không phép", "homeroom_link": "Chủ nhiệm lớp",
         "progress": "Tiến độ nhập điểm và ký bảng điểm", "progress_help": "Mỗi ô là một bảng điểm lớp × môn × học "
         "kì: số ô đã nhập trên số ô cần nhập (mỗi học sinh: các lần ĐĐGtx, ĐĐGgk và ĐĐGck).",
@@ -350,6 +352,8 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_term": "Sign term %s of class %s: %s pupils, %s subjects.",
         "confirm_subjects": "Subjects", "confirm_sign": "Sign", "cancel_sign": "Do not sign",
         "term_signed_notice": "The class's term is signed.",
+        "final_passed_read_only": "The final date (%s, Điều 25.3) has passed: the year's data is final; this page "
+        "is read only.",
         "progress": "Grade entry and signing progress", "progress_help": "Each cell is a class × subject × term "
         "sheet: cells entered out of cells due (per student: each regular, the midterm and the final).",
         "progress_legend": "✓ signed by its teacher (Điều 18.3); ⟳ changed after signing, to be signed again; "

@@ -544,9 +544,16 @@ async def test_the_homeroom_teacher_records_conduct_absences_and_comments_on_a_p
         async with term.runtime.engine().connect() as conn:
             [row] = await read(conn, conduct, school, year=year, term=1, student_id=first)
         assert row["level"] == "Tốt"
+        assert 'id="final-passed"' not in shown
     assert (await teacher.get(path)).status_code == 403 or "readonly" in (await teacher.get(path)).text
     token = csrf((await teacher.get(sheet_path(school))).text)
     assert (await teacher.post(path, data={"csrf": token, f"level-{second}": "Khá"})).status_code == 403
+    term.demo.clock.set(datetime(2026, 9, 1, 8, tzinfo=VN_TZ))  # after the final date (Điều 25.3)
+    async with client_of(term.runtime, "10.40.0.9") as homeroom:
+        await sign_in(homeroom, school, term.homeroom)
+        final = (await homeroom.get(path)).text
+    assert "Đã qua hạn cuối điều chỉnh (30/08/2026 23:59, Điều 25.3)" in final
+    assert ">Lưu</button>" not in final and 'name="level-' in final and "disabled" in final
 
 
 async def test_the_school_summary_counts_every_student_once_per_class_grade_and_school_dieu_33_6(
