@@ -159,6 +159,8 @@ async def test_sign_in_opens_only_what_the_policy_allows_and_every_view_is_recor
         home = await visitor.get(f"/truong/{school}")
         assert home.status_code == 200 and "Xin chào, Đoàn Thị Thủy" in home.text
         assert f"/truong/{school}/dieu-chinh" in home.text and f"/truong/{school}/lich?year=2025-2026" in home.text
+        people = (await visitor.get(f"/truong/{school}/nhan-su")).text
+        assert "<td>Toán</td><td>I</td>" in people  # a teaching assignment: the subject by name, the term as I
         # the cookie is not a credential of the API
         api = await visitor.get(f"/api/v1/schools/{school}/corrections")
         assert api.status_code == 401
