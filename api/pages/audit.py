@@ -268,7 +268,7 @@ async def timeline(request: Request[Any, Any, Any], state: State, school: School
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:  # every reopening is counted here too
         context["reopenings"] = await read(conn, reopenings, school, order_by=["year", "opens_at"])
     if student is None and class_id is None:
-        return render(request, "timeline.html", "timeline", events=[], **context)
+        return render(request, "timeline.html", "timeline", events=[], replay=None, **context)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         as_of = await store.seq_at_time(conn, school, _end_of(day)) if day else None
         events = await store.events_mentioning(

@@ -146,9 +146,15 @@ async def _board(
         blocked=blocked,
         shared=shared,
         board_roles=BOARD_ROLES,
-        staff=await staff_names(runtime, school),
+        # the seal on the PDF is the school's organisation certificate: the school signs, by its name
+        staff={**await staff_names(runtime, school), "organisation": _school_name(request, school)},
         **extra,
     )
+
+
+def _school_name(request: Request[Any, Any, Any], school: str) -> str:
+    principal = principal_or_none(request)
+    return principal.school_name if principal is not None and principal.school_name else school
 
 
 async def _signatures_of(conn: Any, school: str, year: str, names: Mapping[str, str]) -> list[dict[str, Any]]:

@@ -56,8 +56,15 @@ async def _calendar(
         if calendar
         else []
     )
+    subject_names = await subject_names_of(runtime, school, year)
     shown_locks = [
-        {**row, "scope": LockScope(year, row["class_id"], row["subject"], row["term"]).describe()} for row in lock_rows
+        {
+            **row,
+            "scope": LockScope(year, row["class_id"], row["subject"], row["term"]).describe(
+                subject_names.get(row["subject"])
+            ),
+        }
+        for row in lock_rows
     ]
     return render(
         request,

@@ -125,7 +125,10 @@ async def report_card(
         view = await load_student_year(conn, school, year, student)
         found = await read(conn, schools, school)
     result = view.to_json()
-    absent = result["absences_by_term"].get(chosen) if period != "year" else None
+    by_term = result["absences_by_term"]
+    absent = by_term.get(chosen) if period != "year" else None
+    if period == "year" and by_term:  # the year's sessions absent: both terms', as the học bạ prints them
+        absent = {kind: sum(days[kind] for days in by_term.values()) for kind in ("excused", "unexcused")}
     comment_key = chosen if period != "year" else "year"
     return render(
         request,
@@ -141,6 +144,7 @@ async def report_card(
         absent=absent,
         comment=view.homeroom_comments.get(comment_key, ""),
         today=runtime.clock.now(),
+        place=(found[0]["province"] if found else None) or "",
     )
 
 

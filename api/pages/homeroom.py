@@ -36,6 +36,8 @@ from ledger.format.envelope import Event
 from ledger.log.projection import read
 from ledger.school.assessments.commands import record_absences, record_conduct, record_homeroom_comments
 from ledger.school.assessments.tables import absences, conduct, homeroom_comments
+from ledger.school.calendar.model import Calendar
+from ledger.school.calendar.tables import calendars
 from ledger.school.class_sheets.commands import prepare_term, term_refusal
 from ledger.school.class_sheets.queries import signature_status
 from ledger.school.class_sheets.terms import periods, summary, term_document
@@ -65,6 +67,8 @@ async def _facts(
         codes = await student_names(conn, school, list(names), "ministry_code")
         record, signed = await term_document(conn, school, year, class_id, term)
         missing = await term_refusal(conn, school, year, class_id, record[0], runtime.clock.now())
+        calendar_rows = await read(conn, calendars, school, year=year)
+    final = Calendar.from_payload(calendar_rows[0]["calendar"]).final if calendar_rows else None
     entry_of(request).touch(names)
     target = {"year": year, "class_id": class_id}
     signature = signature_status(record, signed)
@@ -82,6 +86,8 @@ async def _facts(
         "periods": periods(term),
         "choices": LEVELS,
         "can_write": may(principal_of(request), "homeroom.write", **target),
+        # after the final date nothing changes (Điều 25.3): the page is only read, and says so
+        "final_passed": final if final is not None and runtime.clock.now() > final else None,
         "signature": signature,
         "record": summary(record[0]),
         # what the record still lacks before it is signed (Điều 18.4), in the page's language

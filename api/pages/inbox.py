@@ -20,6 +20,7 @@ from api.pages.toolkit import (
     principal_or_none,
     refusal_message,
     render,
+    roman,
     staff_names,
     text_of,
 )
@@ -35,10 +36,10 @@ from ledger.school.years.tables import subjects
 
 def _describe(target: dict[str, Any], subject_names: dict[str, str], text: dict[str, str]) -> str:
     if target["what"] == "conduct":
-        return f"{text['what_conduct']}, {text['term'].lower()} {target['term']}"
+        return f"{text['what_conduct']}, {text['term'].lower()} {roman(target['term'])}"
     slot = f" {target['slot']}" if target.get("slot") else ""
     name = subject_names.get(target["subject"], target["subject"])
-    return f"{name}, {text['term'].lower()} {target['term']}, {text[target['kind']]}{slot}"
+    return f"{name}, {text['term'].lower()} {roman(target['term'])}, {text[target['kind']]}{slot}"
 
 
 async def _inbox(
@@ -56,6 +57,7 @@ async def _inbox(
         subject_names = {r["code"]: r["name"] for r in await read(conn, subjects, school)}
         student_ids = sorted({r["target"]["student"] for r in rows})
         names_of = await student_names(conn, school, student_ids)
+        codes_of = await student_names(conn, school, student_ids, "ministry_code")  # the Mã học sinh
         for row in rows:
             target = row["target"]
             items.append(
@@ -64,6 +66,7 @@ async def _inbox(
                     "id": str(row["request_id"]),
                     "what": _describe(target, subject_names, text),
                     "student_name": names_of.get(target["student"], target["student"]),
+                    "student_code": codes_of.get(target["student"]) or "",
                     "requester": names.get(row["requested_by"], row["requested_by"]),
                     "decider": names.get(row["decided_by"] or "", row["decided_by"]),
                     "history": await value_history(conn, school, target),

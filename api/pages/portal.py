@@ -20,6 +20,7 @@ from ledger.app.db import AUDITOR_ROLE
 from ledger.base.errors import DomainError, Unavailable
 from ledger.log.projection import read
 from ledger.school.schools.tables import schools
+from ledger.school.years.tables import staff, subjects
 
 
 async def _named(state: State, issued: dict[str, Any] | None, student: str | None) -> dict[str, Any] | None:
@@ -30,10 +31,16 @@ async def _named(state: State, issued: dict[str, Any] | None, student: str | Non
     async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         school = await read(conn, schools, issued["school"])
         names = await student_names(conn, issued["school"], [student] if student else [])
+        staff_rows = await read(conn, staff, issued["school"])
+        subject_rows = await read(conn, subjects, issued["school"], year=issued["year"])
     return {
         **issued,
         "school_name": (school[0]["name"] if school else None) or issued["school"],
         "student_name": names.get(student or "", ""),
+        # the signers by name: the school that issued this very file names its staff
+        "signers": {r["staff_id"]: r["full_name"] for r in staff_rows},
+        # a subject teacher's signature covers the part of their subject: named as the học bạ names it
+        "subjects": {f"subject-{r['code']}": r["name"] for r in subject_rows},
     }
 
 

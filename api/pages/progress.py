@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from api.http.scope import runtime_of
 from api.pages.staff import need_year
-from api.pages.toolkit import SCHOOL_PAGE, class_order, page, render
+from api.pages.toolkit import SCHOOL_PAGE, class_order, may, page, principal_or_none, render
 from api.v1.params import SchoolId
 from ledger.app.db import AUDITOR_ROLE
 from ledger.log.projection import read
@@ -152,4 +152,10 @@ async def progress_page(request: Request[Any, Any, Any], state: State, school: S
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
         facts = await _facts(conn, school, year)
     shown = board(facts, runtime.clock.now())
-    return render(request, "progress.html", "progress", school=school, terms=TERMS, **shown)
+    principal = principal_or_none(request)
+
+    def opens(class_id: str, subject: str, term: int) -> bool:
+        """A cell links to its sheet only for those who may read it (the clerk reads the counts only)."""
+        return may(principal, "sheet.read", year=year, class_id=class_id, subject=subject, term=term)
+
+    return render(request, "progress.html", "progress", school=school, terms=TERMS, opens=opens, **shown)

@@ -27,6 +27,7 @@ from api.pages.toolkit import (
     refusal_message,
     render,
     roman,
+    staff_names,
     text_of,
 )
 from api.v1.corrections import CorrectionIn, file_correction
@@ -117,6 +118,8 @@ async def _sheet_facts(
         )
         requests = await _requests(conn, school, year, class_id, subject, term)
     refusal = refusal_message(request, refused)["error"] if refused is not None else None
+    if signed.get("signer"):  # the teacher who signed, by name (the ledger keeps the account)
+        signed = {**signed, "signer": (await staff_names(runtime, school)).get(signed["signer"], signed["signer"])}
     principal = principal_or_none(request)
     target = {"year": year, "class_id": class_id, "subject": subject, "term": term}
     return {
@@ -139,6 +142,8 @@ async def _sheet_facts(
         "signed": signed,
         "now": runtime.clock.now(),
         "can_write": may(principal, "sheet.write", **target),
+        # after the final date nothing can be typed or imported (Điều 25.3): the grid is only read
+        "final_passed": refused is not None and refused.code in NO_CORRECTION,
         "can_sign": may(principal, "signature.write", **target),
         "scored": catalogue[subject]["kind"] == Kind.SCORE.value,
         "field": _field,
@@ -243,6 +248,7 @@ async def sheet_save(
     invalid: dict[str, str] = {}
     entries: list[SheetEntry] = []
     proposals: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []  # every cell typed differently, in the grid's order
     for student in facts["names"]:
         for cell_kind, slot in facts["cells"]:
             name = _field(student, cell_kind, slot)
@@ -250,26 +256,21 @@ async def sheet_save(
             typed[name] = value
             if not value or value == before:
                 continue
+            cell = {"student": student, "name": facts["names"][student], "kind": cell_kind, "slot": slot}
             try:
                 stored = value_text(kind, value, name)
             except DomainError as error:
                 invalid[name] = refusal_message(request, error)["error"]
+                changed.append(cell)
                 continue
             if stored == before:
                 continue
             entries.append(SheetEntry(student, cell_kind, value, slot or None))
-            proposals.append(
-                {
-                    "student": student,
-                    "name": facts["names"][student],
-                    "kind": cell_kind,
-                    "slot": slot,
-                    "old": before or "",
-                    "new": value,
-                }
-            )
+            proposals.append({**cell, "old": before or "", "new": value})
+            changed.append(cell)
     entry_of(request).touch(e.student for e in entries)
-    if invalid:
+    if invalid:  # all or nothing: the valid cells typed beside a wrong one are not saved either
+        text = text_of(request)
         return await _sheet(
             request,
             state,
@@ -281,7 +282,9 @@ async def sheet_save(
             facts=facts,
             typed=typed,
             invalid=invalid,
-            error=text_of(request)["invalid_value"],
+            unsaved={_field(c["student"], c["kind"], c["slot"]) for c in changed},
+            unsaved_note=text["nothing_saved"] % ", ".join(f"{c['name']} ({_column(c, text)})" for c in changed),
+            error=text["invalid_value"],
         )
     if not entries:
         return await _sheet(

@@ -9,7 +9,7 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from api.http.scope import PUBLIC, SESSION_COOKIE, entry_of, runtime_of, year_of
-from api.pages.staff import subject_names_of
+from api.pages.staff import student_names, subject_names_of
 from api.pages.toolkit import (
     SAFE_PATH,
     SCHOOL_PAGE,
@@ -105,11 +105,21 @@ async def home(request: Request[Any, Any, Any], state: State, school: SchoolId) 
         key=lambda s: (str(s[0]), hocba_order(str(s[1]), subject_names.get(str(s[1]), str(s[1]))), s[2] or 0),
     )
     board = [c for c in class_ids if may(principal, "class.read", year=year, class_id=c)]
+    family = principal.kind in (AccountKind.GUARDIAN, AccountKind.STUDENT)
+    child = principal.student_id if family else None
+    name = names.get(principal.staff_id or "", principal.username)
+    child_name = ""
+    if child:  # a family's account is greeted, and its link named, by the pupil's name, not the username
+        async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+            child_name = (await student_names(conn, school, [child])).get(child, "")
+        if child_name:
+            guardian = principal.kind == AccountKind.GUARDIAN
+            name = text_of(request)["guardian_of"] % child_name if guardian else child_name
     return render(
         request,
         "home.html",
         "home",
-        name=names.get(principal.staff_id or "", principal.username),
+        name=name,
         school=school,
         sheets=sheets,
         subject_names=subject_names,
@@ -119,6 +129,8 @@ async def home(request: Request[Any, Any, Any], state: State, school: SchoolId) 
         audit=may(principal, "audit.read"),
         people=may(principal, "assignment.read"),
         progress=may(principal, "progress.read"),
-        child=principal.student_id if principal.kind in (AccountKind.GUARDIAN, AccountKind.STUDENT) else None,
+        child=child,
+        child_name=child_name,
+        own_record=principal.kind == AccountKind.STUDENT,
         role_names=sorted({g.role.value for g in principal.grants}),
     )

@@ -14,6 +14,7 @@ TEXT: dict[str, dict[str, str]] = {
         "disabled": "Đã khóa", "people_done": "Đã ghi vào sổ cái.", "account_of": "Người",
         "appointed_by": "Quyết định bổ nhiệm",
         "student_page": "Học sinh", "my_child": "Kết quả học tập và học bạ của con",
+        "my_record": "Kết quả học tập và học bạ của em", "guardian_of": "cha mẹ học sinh %s",
         "results_year": "Kết quả năm học %s, lớp %s", "not_enrolled_year": "Học sinh không học ở trường trong năm "
         "học này.", "term1": "Học kì I", "term2": "Học kì II", "whole_year": "Cả năm", "reassessed": "Kiểm tra lại",
         "learning_result": "Kết quả học tập", "conduct_result": "Kết quả rèn luyện",
@@ -27,10 +28,13 @@ TEXT: dict[str, dict[str, str]] = {
         "product": "Học bạ số — Trường THCS", "switch": "English", "skip": "Bỏ qua, đến nội dung chính",
         "signed_in_as": "Đang đăng nhập: %s", "sign_out": "Đăng xuất", "home": "Trang chính",
         "year": "Năm học", "class": "Lớp", "subject": "Môn học", "term": "Học kì", "student": "Học sinh",
+        "policy_refused": "Không có quyền",
         "status": "Trạng thái", "when": "Thời điểm", "who": "Người thực hiện", "reason": "Lý do", "none": "Không có.",
         "show": "Xem", "back_home": "← Về trang chính", "rule": "Căn cứ",
         # sign-in
-        "login": "Đăng nhập", "login_help": "Cán bộ, giáo viên và thanh tra đăng nhập bằng tài khoản nhà trường cấp.",
+        "login": "Đăng nhập",
+        "login_help": "Cán bộ, giáo viên, thanh tra, cha mẹ học sinh và học sinh đăng nhập bằng tài khoản "
+        "nhà trường cấp.",
         "school": "Mã trường", "username": "Tên đăng nhập", "password": "Mật khẩu", "login_button": "Đăng nhập",
         "login_failed": "Tên đăng nhập hoặc mật khẩu không đúng.",
         "login_blocked": "Đăng nhập sai quá nhiều lần; vui lòng thử lại sau %s phút.",
@@ -42,7 +46,7 @@ TEXT: dict[str, dict[str, str]] = {
         "gì được thực hiện.", "stale_form": "Biểu mẫu đã cũ hoặc không phải do trang này gửi; hãy tải lại trang.",
         # home
         "welcome": "Xin chào, %s", "roles_now": "Vai trò hiện giữ", "no_roles": "Tài khoản chưa được phân công "
-        "vai trò nào trong năm học này.", "leadership": "Lãnh đạo nhà trường", "teaching": "Giảng dạy",
+        "vai trò nào trong năm học này.", "leadership": "Quản lý năm học", "teaching": "Giảng dạy",
         "oversight": "Kiểm tra, thanh tra", "classes": "Các lớp", "no_year": "Trường chưa mở năm học nào.",
         # corrections
         "inbox": "Đề nghị điều chỉnh", "inbox_help": "Mỗi đề nghị nêu giá trị cũ, giá trị mới, lịch sử của điểm "
@@ -100,6 +104,8 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_term": "Ký xác nhận kết quả học kì %s của lớp %s: %s học sinh, %s môn học.",
         "confirm_subjects": "Các môn học", "confirm_sign": "Ký xác nhận", "cancel_sign": "Không ký",
         "term_signed_notice": "Đã ký xác nhận kết quả học kì của lớp.",
+        "final_passed_read_only": "Đã qua hạn cuối điều chỉnh (%s, Điều 25.3): dữ liệu năm học là bản cuối cùng, "
+        "trang này chỉ để xem.",
         "excused_days": "Nghỉ có phép", "unexcused_days": "Nghỉ không phép", "homeroom_link": "Chủ nhiệm lớp",
         "progress": "Tiến độ nhập điểm và ký bảng điểm", "progress_help": "Mỗi ô là một bảng điểm lớp × môn × học "
         "kì: số ô đã nhập trên số ô cần nhập (mỗi học sinh: các lần ĐĐGtx, ĐĐGgk và ĐĐGck).",
@@ -188,7 +194,8 @@ TEXT: dict[str, dict[str, str]] = {
         "type": "Loại", "details": "Nội dung", "seq": "Số thứ tự", "learning": "Học tập", "conduct": "Rèn luyện",
         "promotion": "Lên lớp", "year_avg": "Cả năm", "access_log": "Nhật ký truy cập", "user": "Tài khoản",
         "outcome": "Kết quả", "action": "Thao tác", "address": "Địa chỉ", "students_touched": "Học sinh liên quan",
-        "allowed": "cho phép", "denied": "từ chối", "failed": "lỗi", "more": "Trang sau →",
+        "access_allowed": "Cho phép", "access_denied": "Từ chối: không có quyền",
+        "access_refused": "Từ chối theo quy định", "access_failed": "Lỗi", "more": "Trang sau →",
         "pick_target": "Nhập mã định danh học sinh hoặc chọn lớp.",
         # charts
         "year_end": "Tổng kết năm học", "year_end_results": "Kết quả cả năm học %s",
@@ -271,10 +278,12 @@ TEXT: dict[str, dict[str, str]] = {
         "product": "Digital học bạ — lower-secondary school", "switch": "Tiếng Việt", "skip": "Skip to the content",
         "signed_in_as": "Signed in: %s", "sign_out": "Sign out", "home": "Home",
         "year": "School year", "class": "Class", "subject": "Subject", "term": "Term", "student": "Student",
+        "policy_refused": "Not permitted",
         "status": "Status", "when": "When", "who": "By", "reason": "Reason", "none": "None.",
         "show": "Show", "back_home": "← Home", "rule": "Rule",
         "login": "Sign in",
-        "login_help": "Staff, teachers and inspectors sign in with the account the school gave them.",
+        "login_help": "Staff, teachers, inspectors, parents and students sign in with the account the school "
+        "gave them.",
         "school": "School id", "username": "Username", "password": "Password", "login_button": "Sign in",
         "login_failed": "The username or password is not right.",
         "login_blocked": "Too many refused sign-ins; please try again in %s minutes.",
@@ -285,7 +294,7 @@ TEXT: dict[str, dict[str, str]] = {
         "internal": "Internal error; nothing was done.",
         "stale_form": "The form is out of date or was not sent by this page; reload the page.",
         "welcome": "Hello, %s", "roles_now": "Roles held now", "no_roles": "The account holds no role this school "
-        "year.", "leadership": "School leadership", "teaching": "Teaching", "oversight": "Oversight and inspection",
+        "year.", "leadership": "The school year", "teaching": "Teaching", "oversight": "Oversight and inspection",
         "classes": "Classes", "no_year": "The school has opened no school year.",
         "inbox": "Correction requests", "inbox_help": "Each request shows the old and new value, the history of "
         "that value, who asked and why. Whoever asked cannot approve it (Điều 4.4, 17.3).",
@@ -343,6 +352,8 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_term": "Sign term %s of class %s: %s pupils, %s subjects.",
         "confirm_subjects": "Subjects", "confirm_sign": "Sign", "cancel_sign": "Do not sign",
         "term_signed_notice": "The class's term is signed.",
+        "final_passed_read_only": "The final date (%s, Điều 25.3) has passed: the year's data is final; this page "
+        "is read only.",
         "progress": "Grade entry and signing progress", "progress_help": "Each cell is a class × subject × term "
         "sheet: cells entered out of cells due (per student: each regular, the midterm and the final).",
         "progress_legend": "✓ signed by its teacher (Điều 18.3); ⟳ changed after signing, to be signed again; "
@@ -428,7 +439,8 @@ TEXT: dict[str, dict[str, str]] = {
         "details": "Details", "seq": "Seq", "learning": "Learning", "conduct": "Conduct", "promotion": "Promotion",
         "year_avg": "Year", "access_log": "Access log", "user": "Account", "outcome": "Outcome",
         "action": "Action", "address": "Address", "students_touched": "Students concerned",
-        "allowed": "allowed", "denied": "denied", "failed": "failed", "more": "Next page →",
+        "access_allowed": "Allowed", "access_denied": "Denied: not permitted",
+        "access_refused": "Refused by a rule", "access_failed": "Failed", "more": "Next page →",
         "pick_target": "Enter a student's personal identifier or pick a class.",
         "year_end": "Year-end summary", "year_end_results": "Results of the %s school year",
         "year_end_help": "Each subject's year result in the học bạ's order, learning, conduct, promotion and "
@@ -496,7 +508,8 @@ TEXT: dict[str, dict[str, str]] = {
         "bad_lookup": "The lookup details are not well formed.",
         "bad_file": "Choose an XML or PDF file of at most 10 MB.", "back": "← Check or look up another",
         "too_many": "Too many requests from this address; please try again in a few minutes.",
-        "student_page": "Student", "my_child": "Results and học bạ",
+        "student_page": "Student", "my_child": "Your child's results and học bạ",
+        "my_record": "Your results and học bạ", "guardian_of": "parent of %s",
         "results_year": "Results of %s, class %s", "not_enrolled_year": "Not enrolled at the school this year.",
         "term1": "Term I", "term2": "Term II", "whole_year": "Year", "reassessed": "Re-assessment",
         "learning_result": "Learning", "conduct_result": "Conduct", "absent": "Days absent",

@@ -206,9 +206,9 @@ def class_order(class_id: str) -> tuple[Any, ...]:
     )
 
 
-def place_date(value: datetime) -> str:
-    """Today's date line of a paper the school hands out: ngày 05 tháng 02 năm 2026."""
-    return vietnamese.date_line(value.astimezone(VN_TZ).date())
+def place_date(value: datetime, place: str = "") -> str:
+    """Today's place-and-date line of a paper the school hands out: Ninh Bình, ngày 05 tháng 02 năm 2026."""
+    return vietnamese.date_line(value.astimezone(VN_TZ).date(), place)
 
 
 def refusal_message(request: Request[Any, Any, Any], error: DomainError) -> dict[str, Any]:

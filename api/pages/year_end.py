@@ -61,7 +61,9 @@ async def _facts(
                 "learning": result["learning"],
                 "conduct": result["conduct"],
                 "promotion": result["promotion"],
+                "promotion_vi": result["promotion_vi"],  # as the học bạ writes it: "Được lên lớp"
                 "award": result["award"],
+                "award_vi": result["award_vi"],
                 "reassess": [s for s in subjects if s["code"] in view.reassessable],
             }
         )

@@ -178,7 +178,7 @@ async def test_a_correction_filed_by_the_teacher_is_approved_by_the_principal(
     await teacher.shot("da-luu")
     await page.fill(f"#{cell(student, 'final')}", "8,5")
     await page.get_by_role("button", name="Lưu điểm").click()
-    assert "Điểm này đã được nhập (7.0)" in await page.inner_text("main")
+    assert "Điểm này đã được nhập (7,0)" in await page.inner_text("main")
     await teacher.shot("khong-ghi-de")
     await page.fill("form.proposal textarea", "Chấm thiếu câu 4, đã đối chiếu bài làm")
     await page.click("form.proposal button")

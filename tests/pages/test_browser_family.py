@@ -60,7 +60,7 @@ async def test_a_guardian_told_by_mail_signs_in_and_downloads_the_issued_hoc_ba_
         await page.get_by_role("button", name="Đăng nhập", exact=True).click()
         await page.wait_for_url(f"**/truong/{demo.school}")
         await window.shot("trang-chinh")
-        await page.get_by_role("link", name="Kết quả học tập và học bạ của con").click()
+        await page.get_by_role("link", name=demo.names[student]).click()
         await page.wait_for_url(f"**/hoc-sinh/{student}**")
         main = await page.inner_text("main")
         assert demo.names[student] in main and "Toán" in main and "TOAN" not in main

@@ -92,7 +92,7 @@ async def test_a_save_after_the_entry_window_says_nothing_was_saved_and_keeps_th
         f"{names[first]} (ĐĐGtx 1), {names[second]} (ĐĐGck)."
     )
     main = await page.inner_text("main")
-    assert "Đã hết thời hạn nhập dữ liệu học kì 1" in main and "Điều 33.3c" in main
+    assert "Đã hết thời hạn nhập dữ liệu học kì I" in main and "Điều 33.3c" in main
     for field, typed in ((cell(first), "8,5"), (cell(second, "final"), "7")):
         assert await page.input_value(f"#{field}") == typed
         assert await page.get_attribute(f"#{field}", "class") == "unsaved"

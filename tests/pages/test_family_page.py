@@ -56,6 +56,11 @@ async def test_a_guardian_reads_the_results_downloads_the_hoc_ba_and_sees_who_vi
     await sign_in(family, demo.school, GUARDIAN)
     home = await family.get(f"/truong/{demo.school}")
     assert f'href="{page}' in home.text and "Kết quả học tập và học bạ của con" in home.text
+    # greeted and linked by the child's name, not the account's username; no staff heading for a family
+    assert (
+        f"Xin chào, cha mẹ học sinh {demo.names[student]}" in home.text and GUARDIAN not in home.text.split("<main")[1]
+    )
+    assert "Lãnh đạo nhà trường" not in home.text
     mine = await family.get(f"{page}?year={YEAR}")
     assert mine.status_code == 200, mine.text
     assert demo.names[student] in mine.text
@@ -69,7 +74,8 @@ async def test_a_guardian_reads_the_results_downloads_the_hoc_ba_and_sees_who_vi
     card = await family.get(f"{page}/phieu-bao?year={YEAR}&ky=ca-nam")
     assert card.status_code == 200 and "Phiếu báo kết quả học tập và rèn luyện" in card.text
     assert "Cha mẹ học sinh (ký, ghi rõ họ tên)" in card.text and "Toán" in card.text
-    assert re.search(r"ngày \d{2} tháng \d{1,2} năm 2026", card.text)  # the date line, filled
+    assert re.search(r"Ninh Bình, ngày \d{2} tháng \d{1,2} năm 2026", card.text)  # the place-and-date line
+    assert "Nghỉ có phép" in card.text and "Nghỉ không phép" in card.text  # the year's sessions absent
 
     issuance = done.row["issuance_id"]
     pdf = await family.get(f"{page}/hoc-ba/{issuance}?format=pdf")

@@ -67,6 +67,8 @@ async def test_uploading_an_issued_hoc_ba_shows_each_check_and_a_changed_one_is_
     assert "Cảnh báo" not in good.text
     assert "✓ đạt" in good.text and "✗ không đạt" not in good.text
     assert "Hiệu trưởng" in good.text and "Dấu của nhà trường" in good.text
+    assert "Hiệu trưởng: Đoàn Thị Thủy" in good.text and "ht.doanthuy" not in good.text  # signers by name
+    assert "Giáo viên bộ môn (Toán): " in good.text  # and the subject each teacher signed
     assert "Thời điểm ký tin cậy: 12/08/2026" in good.text  # each signature's embedded timestamp (XAdES-T)
 
     changed = xml.replace(demo.names[student].encode(), "Nguyễn Văn Giả".encode(), 1)  # another name

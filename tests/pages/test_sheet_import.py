@@ -174,7 +174,7 @@ async def test_a_bad_file_another_sheet_or_a_late_one_is_refused_plainly_and_not
     late = await teacher.post(action(school, "nhap-tep"), data={"csrf": token}, files={"file": ("toan.csv", data)})
     assert late.status_code == 200
     report = html.unescape(dry_run_section(late.text))
-    assert "Đã hết thời hạn nhập dữ liệu học kì 1" in report and "Điều 33.3c" in report
+    assert "Đã hết thời hạn nhập dữ liệu học kì I" in report and "Điều 33.3c" in report
     assert "Nhập vào sổ</button>" not in late.text
     carried = re.search(r'name="data" value="([^"]+)"', late.text)
     assert carried is None
@@ -182,5 +182,5 @@ async def test_a_bad_file_another_sheet_or_a_late_one_is_refused_plainly_and_not
         action(school, "nhap-vao-so"),
         data={"csrf": token, "file": "toan.csv", "data": base64.b64encode(data).decode()},
     )
-    assert sent.status_code == 409 and "Đã hết thời hạn nhập dữ liệu học kì 1" in alert(sent)
+    assert sent.status_code == 409 and "Đã hết thời hạn nhập dữ liệu học kì I" in alert(sent)
     assert await head(term.demo.ledger, school) == before

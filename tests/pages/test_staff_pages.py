@@ -22,6 +22,7 @@ from api.http.scope import PUBLIC
 from api.pages.charts import SCORE_BANDS, band_of
 from api.pages.staff import demo_sign
 from api.pages.text import EVENTS, OPERATIONS, TEXT
+from api.pages.toolkit import staff_names
 from audit.trail import query_access
 from ledger.app.demo import ADMIN, CLERK, PRINCIPAL, DemoSchool, issuing, sign_as
 from ledger.app.runtime import Runtime
@@ -158,6 +159,8 @@ async def test_sign_in_opens_only_what_the_policy_allows_and_every_view_is_recor
         home = await visitor.get(f"/truong/{school}")
         assert home.status_code == 200 and "Xin chào, Đoàn Thị Thủy" in home.text
         assert f"/truong/{school}/dieu-chinh" in home.text and f"/truong/{school}/lich?year=2025-2026" in home.text
+        people = (await visitor.get(f"/truong/{school}/nhan-su")).text
+        assert "<td>Toán</td><td>I</td>" in people  # a teaching assignment: the subject by name, the term as I
         # the cookie is not a credential of the API
         api = await visitor.get(f"/api/v1/schools/{school}/corrections")
         assert api.status_code == 401
@@ -239,9 +242,14 @@ async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with
     token = csrf(page.text)
     before = await head(term.demo.ledger, school)
 
-    bad = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "11"})
+    beside = term.demo.rosters["6A1"][1]
+    bad = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "11", cell(beside): "7"})
     assert bad.status_code == 422 and 'aria-invalid="true"' in bad.text
     assert "Điểm phải là số từ 0 đến 10" in bad.text
+    # all or nothing: the good value typed beside the wrong one is not saved either, and says so
+    names = term.demo.names
+    assert f"Các ô chưa lưu (đánh dấu trong bảng): {names[student]} (ĐĐGtx 1), {names[beside]} (ĐĐGtx 1)." in bad.text
+    assert 'value="7" size="4"' in bad.text and bad.text.count('class="unsaved"') == 2
     assert await head(term.demo.ledger, school) == before
 
     saved = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "8,5"})
@@ -253,7 +261,7 @@ async def test_the_grade_sheet_checks_values_saves_and_refuses_an_overwrite_with
 
     again = await teacher.post(sheet_path(school), data={"csrf": token, cell(student): "9"})
     assert again.status_code == 409
-    assert "Điểm này đã được nhập (8.5); không thể ghi đè bằng 9." in again.text and "Điều 17.3" in again.text
+    assert "Điểm này đã được nhập (8,5); không thể ghi đè bằng 9,0." in again.text and "Điều 17.3" in again.text
     assert 'name="old_value" value="8.5"' in again.text and 'name="new_value" value="9"' in again.text
     assert '<span class="old">8,5</span> → <span class="new">9</span>' in again.text
     assert 'value="9" size="4"' in again.text and 'class="unsaved"' in again.text  # typed, marked unsaved
@@ -306,7 +314,10 @@ async def test_a_new_value_inside_the_window_is_an_entry_and_only_a_changed_one_
 
     term.demo.clock.set(datetime(2026, 9, 1, 8, tzinfo=VN_TZ))  # after the final date of the year
     await sign_in(teacher, school, term.teacher)  # the session of August has expired
-    token = csrf((await teacher.get(sheet_path(school))).text)
+    final = (await teacher.get(sheet_path(school))).text
+    token = csrf(final)
+    # nothing can be typed or imported any more (Điều 25.3): the grid is only read
+    assert ">Lưu điểm</button>" not in final and 'id="import-file"' not in final and "readonly" in final
     late = await teacher.post(sheet_path(school), data={"csrf": token, cell(first): "9"})
     assert late.status_code in (403, 409) and 'class="proposal"' not in late.text
     assert "Chưa ô nào được lưu vào sổ cái" in late.text
@@ -373,6 +384,8 @@ async def test_leadership_approves_in_the_inbox_and_the_value_changes(
     inbox = await principal.get(f"/truong/{school}/dieu-chinh")
     assert inbox.status_code == 200 and labelled(inbox.text)
     assert "Chấm sót câu 3" in inbox.text and term.demo.names[student] in inbox.text
+    heading = inbox.text.split('<h2 id="req-', 1)[1].split("</h2>", 1)[0]
+    assert student not in heading and ", học kì I, " in heading  # the Mã học sinh, not the personal id
     assert '<dd class="old">6,0</dd>' in inbox.text and '<dd class="new">7,5</dd>' in inbox.text
     request_id = re.search(r'action="/truong/[^/]+/dieu-chinh/([0-9a-f-]{36})"', inbox.text)
     assert request_id
@@ -407,6 +420,7 @@ async def test_a_lock_on_the_calendar_page_refuses_entry_and_says_why(
     school, student = term.school, term.demo.rosters["6A1"][2]
     calendar = await principal.get(f"/truong/{school}/lich?year=2025-2026")
     assert calendar.status_code == 200 and "đang mở" in calendar.text and "Khóa sổ cuối năm" in calendar.text
+    assert '<th scope="row">I</th>' in calendar.text and '<th scope="row">II</th>' in calendar.text  # Học kì I, II
     assert "Khóa hoặc mở nhập liệu" not in calendar.text  # the principal orders, the admin locks
     async with client_of(term.runtime, "10.40.0.3") as admin:
         await sign_in(admin, school, ADMIN.user)
@@ -425,9 +439,11 @@ async def test_a_lock_on_the_calendar_page_refuses_entry_and_says_why(
             },
         )
         assert locked.status_code == 303
-        assert "Lệnh số 3/LĐ ngày 01/10/2025" in (await admin.get(locked.headers["location"])).text
+        listed = (await admin.get(locked.headers["location"])).text
+        assert "Lệnh số 3/LĐ ngày 01/10/2025" in listed
+        assert "lớp 6A1, môn Toán, học kì I" in listed and "môn TOAN" not in listed
     sheet = await teacher.get(sheet_path(school))
-    assert "đang bị khóa theo Lệnh số 3/LĐ" in sheet.text
+    assert "(năm học 2025-2026, lớp 6A1, môn Toán, học kì I) đang bị khóa theo Lệnh số 3/LĐ" in sheet.text
     refused = await teacher.post(sheet_path(school), data={"csrf": csrf(sheet.text), cell(student, "final"): "7"})
     assert refused.status_code == 409 and "đang bị khóa" in refused.text
     assert 'name="new_value" value="7"' in refused.text  # the correction request is offered
@@ -483,6 +499,11 @@ async def test_the_progress_board_counts_entries_and_shows_signed_and_changed_sh
     assert "đã duyệt sửa thành 8,0" in decided.split(f'id="{cell(student, "final")}"', 1)[1].split("</td>", 1)[0]
     changed = toan((await principal.get(board)).text)
     assert "⟳" in changed and "✓" not in changed
+    await accounts(term.runtime, term.demo, [CLERK.user])
+    async with client_of(term.runtime, "10.40.0.8") as clerk:  # the clerk follows the counts, not the sheets
+        await sign_in(clerk, school, CLERK.user)
+        counts = await clerk.get(board)
+        assert counts.status_code == 200 and f">{due}/{due}<" in counts.text and "/mon/" not in counts.text
 
 
 async def test_the_homeroom_teacher_records_conduct_absences_and_comments_on_a_page_dieu_34(
@@ -525,9 +546,16 @@ async def test_the_homeroom_teacher_records_conduct_absences_and_comments_on_a_p
         async with term.runtime.engine().connect() as conn:
             [row] = await read(conn, conduct, school, year=year, term=1, student_id=first)
         assert row["level"] == "Tốt"
+        assert 'id="final-passed"' not in shown
     assert (await teacher.get(path)).status_code == 403 or "readonly" in (await teacher.get(path)).text
     token = csrf((await teacher.get(sheet_path(school))).text)
     assert (await teacher.post(path, data={"csrf": token, f"level-{second}": "Khá"})).status_code == 403
+    term.demo.clock.set(datetime(2026, 9, 1, 8, tzinfo=VN_TZ))  # after the final date (Điều 25.3)
+    async with client_of(term.runtime, "10.40.0.9") as homeroom:
+        await sign_in(homeroom, school, term.homeroom)
+        final = (await homeroom.get(path)).text
+    assert "Đã qua hạn cuối điều chỉnh (30/08/2026 23:59, Điều 25.3)" in final
+    assert ">Lưu</button>" not in final and 'name="level-' in final and "disabled" in final
 
 
 async def test_the_school_summary_counts_every_student_once_per_class_grade_and_school_dieu_33_6(
@@ -647,7 +675,8 @@ async def test_sign_buttons_prepare_sign_and_submit_in_order(term: TermSchool, t
     signing = {"csrf": token, "confirm": "1"}
     signed = await teacher.post(sheet_path(school).replace("?", "/ky-bang-diem?"), data=signing)
     assert signed.status_code == 303, signed.text
-    assert "Bảng điểm đã được ký bởi" in (await teacher.get(signed.headers["location"])).text
+    teacher_name = (await staff_names(term.runtime, school))[term.teacher]
+    assert f"Bảng điểm đã được ký bởi {teacher_name}" in (await teacher.get(signed.headers["location"])).text
     # the year's học bạ waits for term II: its entry is open until 31 May (Điều 18.3, 33.3c)
     hocba = await teacher.post(sheet_path(school).replace("?", "/ky-hoc-ba?"), data=signing)
     assert hocba.status_code == 409 and "học kì II còn đến 23:59 ngày 31/05/2026" in hocba.text
@@ -707,6 +736,7 @@ async def test_the_principal_and_the_clerk_sign_from_the_board_the_xml_then_the_
         await sign_in(principal, demo.school, PRINCIPAL.user)
         row = (await principal.get(board)).text.split(demo.names[student])[1].split("</tr>")[0]
     assert row.count('class="sig signed"') == len(demo.subject_teachers) + 5 and "sig unsigned" not in row
+    assert "organisation" not in row  # the seal on the PDF is the school's, by its name
     event = await issuing(signers, student)()
     assert event.payload["student"] == student
 
@@ -728,6 +758,8 @@ async def test_auditor_pages_status_verification_timeline_as_of_and_access_log(
             verified.status_code == 200
             and "Vừa kiểm tra: Sổ cái sự kiện: nguyên vẹn, Nhật ký truy cập: nguyên vẹn." in verified.text
         )
+        bare = await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian")
+        assert "Nhập mã định danh học sinh hoặc chọn lớp." in bare.text and 'id="replay"' not in bare.text
         timeline = await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh={student}")
         assert timeline.status_code == 200 and labelled(timeline.text)
         assert "Xếp lớp" in timeline.text and "Ghi điểm" in timeline.text and "giá trị: 9,5" in timeline.text
@@ -740,6 +772,7 @@ async def test_auditor_pages_status_verification_timeline_as_of_and_access_log(
         log = await auditor.get(f"/truong/{school}/kiem-toan/truy-cap?tai-khoan={term.teacher}")
         assert log.status_code == 200 and "Lưu sổ điểm" in log.text and labelled(log.text)
         assert AUDITOR not in log.text.split("<tbody>")[1]  # the filter shows only the teacher's entries
+        assert ">Cho phép (200)<" in log.text and ">Từ chối theo quy định</option>" in log.text  # outcomes in words
         assert (await auditor.get(f"/truong/{school}/kiem-toan/dong-thoi-gian?hoc-sinh=123")).status_code == 422
         english = await auditor.get(f"/truong/{school}/kiem-toan?lang=en")
         assert '<html lang="en">' in english.text and "Ledger status" in english.text

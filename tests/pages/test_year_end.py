@@ -68,7 +68,8 @@ async def test_the_year_end_summary_and_the_summer_results_on_a_page_tt22_dieu_1
         assert subject not in head_row  # names, not codes
         cells = re.findall(r"<td>(\d{1,2}[,.]\d)", shown.text)
         assert cells and all("," in c for c in cells)  # 7,5 as a school writes it
-        assert "Rèn luyện hè" in shown.text and "Kiểm tra lại" in shown.text
+        assert "Rèn luyện trong kì nghỉ hè" in shown.text and "Kiểm tra lại trong hè" in shown.text  # as the học bạ
+        assert "<td>Được lên lớp</td>" in shown.text.split(demo.names[promoted], 1)[1].split("</tr>", 1)[0]
         # only the principal enters the conduct after summer; only the subject's teacher its re-assessment
         assert f'name="he-{training}"' in shown.text and f'name="rt-{subject}-{retaking}"' not in shown.text
         # the subject teacher reads only their subject's re-assessment, not the class's year (Điều 5.3c)

@@ -85,7 +85,7 @@ async def test_through_the_terms_windows_and_locks_dieu_33_3c_36_2(app_engine: A
 
     # Locks: the admin closes class 6A1 on the principal's order; other classes stay open.
     at(demo, 2025, 10, 1)
-    await refused(
+    not_admin = await refused(
         demo,
         "role.not_held",
         lambda: set_lock(
@@ -98,6 +98,7 @@ async def test_through_the_terms_windows_and_locks_dieu_33_3c_36_2(app_engine: A
             ordered_by=PRINCIPAL.user,
         ),
     )
+    assert "không giữ vai trò quản trị viên vào ngày 01/10/2025" in not_admin.vi  # words and dd/mm/yyyy
     await refused(
         demo,
         "lock.order",

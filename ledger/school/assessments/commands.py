@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Table, select
 
+from ledger.base import vietnamese
 from ledger.base.errors import Forbidden, NotFound, Refused, ValidationError
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Decision, Ledger, SchoolSession
@@ -224,7 +225,8 @@ async def sheet_decision(
         if previous is not None:
             raise Refused(
                 "assessment.already_recorded",
-                f"Điểm này đã được nhập ({previous}); không thể ghi đè bằng {value}. {CORRECTION_HINT_VI}",
+                f"Điểm này đã được nhập ({vietnamese.number(previous)}); không thể ghi đè bằng "
+                f"{vietnamese.number(value)}. {CORRECTION_HINT_VI}",
                 f"This assessment is already recorded ({previous}); it cannot be overwritten with {value}. "
                 + CORRECTION_HINT_EN,
                 field=f"{field}.value",

@@ -17,6 +17,7 @@ from ledger.school.calendar.model import Calendar, Change, LockScope, Window, vi
 from ledger.school.calendar.tables import ANY, calendars, locks, reopenings
 from ledger.school.rules.tt22 import Promotion, promotion
 from ledger.school.transcripts.views import load_student_year
+from ledger.school.years.tables import subjects
 
 
 async def calendar_of(session: SchoolSession, year: str) -> Calendar:
@@ -89,7 +90,7 @@ async def check_change(
     if now > calendar.final:
         raise Refused(
             "deadline.final",
-            f"Đã qua ngày {vietnamese_time(calendar.final)}: dữ liệu năm học {year} là bản cuối cùng, "
+            f"Đã qua {vietnamese_time(calendar.final)}: dữ liệu năm học {year} là bản cuối cùng, "
             "không được sửa đổi, kể cả khi có đề nghị điều chỉnh.",
             f"After {format_time(calendar.final)} the {year} data is final and cannot change, "
             "not even by an approved correction.",
@@ -118,7 +119,7 @@ async def check_change(
         if now < window.opens:
             raise Refused(
                 "window.not_open",
-                f"Chưa đến thời hạn nhập dữ liệu học kì {term}: mở lúc {vietnamese_time(window.opens)}.",
+                f"Chưa đến thời hạn nhập dữ liệu học kì {'I' * (term or 0)}: mở lúc {vietnamese_time(window.opens)}.",
                 f"Entry for term {term} opens at {format_time(window.opens)}.",
                 field=field,
                 rule="Điều 33.3c",
@@ -127,7 +128,7 @@ async def check_change(
         if now > window.closes:
             raise Refused(
                 "window.closed",
-                f"Đã hết thời hạn nhập dữ liệu học kì {term} lúc {vietnamese_time(window.closes)}. "
+                f"Đã hết thời hạn nhập dữ liệu học kì {'I' * (term or 0)} lúc {vietnamese_time(window.closes)}. "
                 "Muốn sửa hay bổ sung, hãy gửi đề nghị điều chỉnh để lãnh đạo phê duyệt (Điều 17.3).",
                 f"Entry for term {term} closed at {format_time(window.closes)}. To change or add data, "
                 "file a correction request for leadership approval (Điều 17.3).",
@@ -137,7 +138,10 @@ async def check_change(
             )
     lock = await closed_lock(session.conn, session.school, year, class_id, subject, term)
     if lock is not None:
-        scope = LockScope(year, lock["class_id"], lock["subject"], lock["term"]).describe()
+        named = await read(session.conn, subjects, session.school, year=year, code=lock["subject"])
+        scope = LockScope(year, lock["class_id"], lock["subject"], lock["term"]).describe(
+            named[0]["name"] if named else None
+        )
         raise Refused(
             "lock.closed",
             f"Việc nhập dữ liệu ({scope}) đang bị khóa theo {lock['order_ref']['text']}. "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from ledger.base import vietnamese
 from ledger.base.clock import format_time
 from ledger.base.errors import Refused, ValidationError
 from ledger.format.envelope import Actor, Event, NewEvent
@@ -26,16 +27,18 @@ from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
 from ledger.school.years.queries import holds, known_class, known_year, subject_code, year_row
 
+_ROLE_VI = {Role.PRINCIPAL: "hiệu trưởng", Role.ADMIN: "quản trị viên"}  # who sets calendars and locks
+
 
 async def _require_role(session: SchoolSession, actor: Actor, roles: tuple[Role, ...], field: str) -> None:
     today = session.now().date()
     for role in roles:
         if await holds(session, str(actor.user), role, today):
             return
-    names = " hoặc ".join(role.value for role in roles)
+    names = " hoặc ".join(_ROLE_VI.get(role, role.value) for role in roles)
     raise Refused(
         "role.not_held",
-        f"{actor.user} không giữ vai trò {names} vào ngày {today.isoformat()}",
+        f"{actor.user} không giữ vai trò {names} vào ngày {vietnamese.day(today)}",
         f"{actor.user} does not hold {'/'.join(r.value for r in roles)} on {today.isoformat()}",
         field=field,
         rule="Điều 33, 36",

@@ -171,14 +171,15 @@ class LockScope:
     def key(self) -> dict[str, Any]:
         return {"year": self.year, "class_id": self.class_id, "subject": self.subject, "term": self.term}
 
-    def describe(self) -> str:
+    def describe(self, subject_name: str | None = None) -> str:
+        """The scope as a school says it: "năm học 2025-2026, lớp 6A1, môn Toán, học kì I"."""
         parts = [f"năm học {self.year}"]
         if self.class_id != ANY:
             parts.append(f"lớp {self.class_id}")
         if self.subject != ANY:
-            parts.append(f"môn {self.subject}")
+            parts.append(f"môn {subject_name or self.subject}")
         if self.term:
-            parts.append(f"học kì {self.term}")
+            parts.append(f"học kì {'I' * self.term}")
         return ", ".join(parts)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ledger.base import vietnamese
 from ledger.base.clock import VN_TZ
 from ledger.base.errors import Conflict, Refused
 from ledger.format.envelope import Actor, Event, NewEvent
@@ -225,7 +226,7 @@ async def _record(
             scope = " ".join(str(value) for value in assignment.values())
             raise Refused(
                 "signature.not_assigned",
-                f"{user} không phải {kind.signer} ({scope}) vào ngày {day.isoformat()}, "
+                f"{user} không phải {kind.signer} ({scope}) vào ngày {vietnamese.day(day)}, "
                 "hoặc chứng thư số không phải của người này.",
                 f"{user} was not the {role.lower().replace('_', ' ')} ({scope}) on {day.isoformat()}, "
                 "or the certificate is not theirs.",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
+from ledger.base import vietnamese
 from ledger.base.clock import format_time
 from ledger.base.errors import Conflict, NotFound, Refused, ValidationError
 from ledger.format.envelope import SYSTEM, Actor, Event, NewEvent
@@ -198,7 +199,7 @@ async def decide_request(
         ):
             raise Refused(
                 "correction.not_leadership",
-                f"{actor.user} không giữ vai trò hiệu trưởng hay phó hiệu trưởng vào ngày {today.isoformat()}.",
+                f"{actor.user} không giữ vai trò hiệu trưởng hay phó hiệu trưởng vào ngày {vietnamese.day(today)}.",
                 f"{actor.user} is not the principal or a vice-principal on {today.isoformat()}.",
                 field="actor",
                 rule=RULE,

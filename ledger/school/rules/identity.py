@@ -13,6 +13,7 @@ import unicodedata
 from datetime import date
 from typing import Any
 
+from ledger.base import vietnamese
 from ledger.base.errors import ValidationError
 from ledger.school.rules import names
 
@@ -140,7 +141,7 @@ def personal_id(value: Any, field: str = "student", *, birth: date | None = None
         raise _invalid(
             "personal_id.birth_year",
             field,
-            f"số định danh ghi năm sinh {base + int(raw[4:6])}, không khớp ngày sinh {birth.isoformat()}",
+            f"số định danh ghi năm sinh {base + int(raw[4:6])}, không khớp ngày sinh {vietnamese.day(birth)}",
             f"the identifier encodes birth year {base + int(raw[4:6])}, which does not match {birth.isoformat()}",
         )
     if gender is not None and GENDERS[century_digit % 2] != gender:
