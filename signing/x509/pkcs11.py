@@ -9,6 +9,7 @@ session: one PIN entry."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -189,8 +190,11 @@ class TokenKey:
         with self.token._lock:
             private = self.token._private(self.key_label)
             try:
-                if _ecdsa(private):
-                    return [encode_ecdsa_signature(private.sign(m, mechanism=Mechanism.ECDSA_SHA256)) for m in messages]
+                if _ecdsa(private):  # the digest is made here: plain ECDSA is what every token offers
+                    return [
+                        encode_ecdsa_signature(private.sign(hashlib.sha256(m).digest(), mechanism=Mechanism.ECDSA))
+                        for m in messages
+                    ]
                 return [private.sign(m, mechanism=Mechanism.SHA256_RSA_PKCS) for m in messages]
             except PKCS11Error as exc:
                 raise TokenError(f"the token refused to sign with {self.key_label!r}: {exc!r}") from exc
