@@ -5,6 +5,7 @@ entry, or one authorisation of the remote credential."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -25,8 +26,9 @@ from ledger.app.service_keys import SOFTHSM_MODULES
 from ledger.format.envelope import Actor
 from ledger.school.rules.roles import Role
 from ledger.school.signatures.certificates import register_certificate
-from ledger.school.signatures.commands import prepare_signatures, submit_signatures
-from ledger.school.signatures.queries import xml_document
+from ledger.school.signatures.commands import prepare_signatures, submit_pdf, submit_signatures
+from ledger.school.signatures.queries import pdf_document, xml_document
+from signing.pdf.sign import sign_pdf
 from signing.x509.csc import CscKey
 from signing.x509.names import staff_uri
 from signing.x509.pkcs11 import Token, TokenKey
@@ -86,7 +88,7 @@ def _token_with(key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate, 
 
 
 async def test_a_teacher_signs_a_class_with_a_softhsm2_token_and_one_pin_dieu_8_12_14_18(
-    signers: Signers, tmp_path: Path
+    signers: Signers, env: dict[str, str], tmp_path: Path
 ) -> None:
     s, subject = signers, "TOAN"
     students = s.demo.rosters["6A1"]
@@ -112,6 +114,25 @@ async def test_a_teacher_signs_a_class_with_a_softhsm2_token_and_one_pin_dieu_8_
         on_token.token.close()
     assert asked == [label], "one PIN entry for the whole class"
     assert on_token.certificate == keys.certificate  # read from the token
+    files = []
+    for p in prepared:
+        files.append(tmp_path / f"{p['student']}.xml")
+        files[-1].write_bytes(p["document"])
+    token_options = ("--pkcs11-module", token.module, "--token-label", label, "--key-label", label)
+    step = helpers.hocba(
+        "sign",
+        *map(str, files),
+        *token_options,
+        "--pin-env",
+        "TEACHER_PIN",
+        "--output-dir",
+        str(tmp_path / "signed"),
+        env={**env, "SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"], "TEACHER_PIN": PIN},
+    )
+    assert step.returncode == 0 and step.stdout.count("signed ") == len(students), step.stderr
+    by_cli = (tmp_path / "signed" / files[-1].name).read_bytes()
+    [signature] = (await xml_verify.verify_xml(by_cli, s.pki.roots(), [s.pki.crl()])).signatures
+    assert signature.ok and signature.staff_id == teacher
     stamp = stamp_with(demo_time_stamper(s.pki, s.demo.clock))
     events = await submit_signatures(
         s.demo.ledger,
@@ -251,6 +272,33 @@ async def test_the_principal_signs_a_class_through_csc_in_one_authorisation_dieu
     assert [e.payload["role"] for e in events] == ["PRINCIPAL"] * len(students)
     report = await xml_verify.verify_xml(signed[0], s.pki.roots(), [s.pki.crl()])
     assert report.signatures[-1].ok and report.signatures[-1].role == "PRINCIPAL", report.to_json()
+    async with s.demo.ledger.engine.connect() as conn:  # then the PDF, through the same credential
+        current, _ = await pdf_document(conn, s.demo.school, YEAR, students[0], s.verification)
+    async with CscKey(csc_service, "school/principal") as remote:
+        pdf = await sign_pdf(
+            current,
+            remote,
+            None,
+            chain=s.pki.roots(),
+            appearance="principal",
+            role="PRINCIPAL",
+            signer_name=PRINCIPAL.user,
+            signing_time=s.demo.clock.now(),
+            time_stamper=demo_time_stamper(s.pki),
+            field_name="ky-principal",
+        )
+    event = await submit_pdf(
+        s.demo.ledger,
+        s.demo.school,
+        PRINCIPAL,
+        YEAR,
+        students[0],
+        pdf,
+        s.pki.roots(),
+        [s.pki.crl()],
+        verification=s.verification,
+    )
+    assert (event.payload["format"], event.payload["role"]) == ("pdf", "PRINCIPAL"), event.payload
 
 
 def test_a_pkcs12_signer_is_refused_in_production_mode_dieu_8(
