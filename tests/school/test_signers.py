@@ -23,11 +23,9 @@ from pkcs11 import Attribute, CertificateType, ObjectClass
 from ledger.app.demo import PRINCIPAL, Signers, sign_batch
 from ledger.app.runtime import demo_time_stamper, stamp_with
 from ledger.app.service_keys import SOFTHSM_MODULES
-from ledger.format.envelope import Actor
-from ledger.school.rules.roles import Role
 from ledger.school.signatures.certificates import register_certificate
 from ledger.school.signatures.commands import prepare_signatures, submit_pdf, submit_signatures
-from ledger.school.signatures.queries import pdf_document, xml_document
+from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
 from signing.pdf.sign import sign_pdf
 from signing.x509.csc import CscKey
 from signing.x509.names import staff_uri
@@ -87,16 +85,28 @@ def _token_with(key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate, 
     return Token(module, label, PIN)
 
 
+@pytest.mark.slow
 async def test_a_teacher_signs_a_class_with_a_softhsm2_token_and_one_pin_dieu_8_12_14_18(
-    signers: Signers, env: dict[str, str], tmp_path: Path
+    signers: Signers, app_engine: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
+    """Prepare the class, sign every học bạ with the token, submit them all: from the command line, as
+    a teacher does it, on the system clock (the school year is over)."""
     s, subject = signers, "TOAN"
-    students = s.demo.rosters["6A1"]
+    students = sorted(s.demo.rosters["6A1"])
     teacher = s.demo.subject_teachers[subject]
     keys = s.people[teacher]
     assert isinstance(keys.key, ec.EllipticCurvePrivateKey)
     label = f"gv-{s.demo.school[-8:]}"
     token = _token_with(keys.key, keys.certificate, label, tmp_path)
+    as_teacher = {**await helpers.signed_in(app_engine, env, s.demo.school, teacher)}
+    where = ("--school", s.demo.school, "--year", YEAR, "--class", "6A1", "--role", "SUBJECT_TEACHER")
+    step = helpers.hocba(
+        "signing", "prepare-class", *where, "--subject", subject, "--output-dir", str(tmp_path / "hs"), env=as_teacher
+    )
+    assert step.returncode == 0, step.stderr
+    files = sorted((tmp_path / "hs").iterdir())
+    assert [f.stem for f in files] == students
+
     asked: list[str] = []
 
     def prompt() -> str:
@@ -104,21 +114,17 @@ async def test_a_teacher_signs_a_class_with_a_softhsm2_token_and_one_pin_dieu_8_
         return PIN
 
     on_token = TokenKey(Token(token.module, label, prompt), label)
-    async with s.demo.ledger.engine.connect() as conn:
-        prepared = await prepare_signatures(
-            conn, s.demo.school, YEAR, students, "SUBJECT_TEACHER", subject, s.demo.clock.now()
-        )
     try:
-        signed = await xades.sign_all([p["document"] for p in prepared], on_token, signing_time=s.demo.clock.now())
+        signed = await xades.sign_all([f.read_bytes() for f in files], on_token, signing_time=s.demo.clock.now())
     finally:
         on_token.token.close()
     assert asked == [label], "one PIN entry for the whole class"
     assert on_token.certificate == keys.certificate  # read from the token
-    files = []
-    for p in prepared:
-        files.append(tmp_path / f"{p['student']}.xml")
-        files[-1].write_bytes(p["document"])
+    [signature] = (await xml_verify.verify_xml(signed[0], s.pki.roots(), [s.pki.crl()])).signatures
+    assert signature.ok and signature.role == "SUBJECT_TEACHER" and signature.staff_id == teacher
+
     token_options = ("--pkcs11-module", token.module, "--token-label", label, "--key-label", label)
+    pin = {"SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"], "TEACHER_PIN": PIN}
     step = helpers.hocba(
         "sign",
         *map(str, files),
@@ -127,28 +133,16 @@ async def test_a_teacher_signs_a_class_with_a_softhsm2_token_and_one_pin_dieu_8_
         "TEACHER_PIN",
         "--output-dir",
         str(tmp_path / "signed"),
-        env={**env, "SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"], "TEACHER_PIN": PIN},
+        env={**env, **pin},
     )
     assert step.returncode == 0 and step.stdout.count("signed ") == len(students), step.stderr
-    by_cli = (tmp_path / "signed" / files[-1].name).read_bytes()
-    [signature] = (await xml_verify.verify_xml(by_cli, s.pki.roots(), [s.pki.crl()])).signatures
-    assert signature.ok and signature.staff_id == teacher
-    stamp = stamp_with(demo_time_stamper(s.pki, s.demo.clock))
-    events = await submit_signatures(
-        s.demo.ledger,
-        s.demo.school,
-        Actor(teacher, Role.SUBJECT_TEACHER),
-        YEAR,
-        [(p["student"], data) for p, data in zip(prepared, signed, strict=True)],
-        s.pki.roots(),
-        [s.pki.crl()],
-        stamp,
-    )
-    assert [e.type for e in events] == ["signature.added"] * len(students)
-    assert {e.payload["student"] for e in events} == set(students)
-    report = await xml_verify.verify_xml(signed[0], s.pki.roots(), [s.pki.crl()])
-    [signature] = report.signatures
-    assert signature.ok and signature.role == "SUBJECT_TEACHER" and signature.staff_id == teacher, report.to_json()
+    signed_files = [str(tmp_path / "signed" / f.name) for f in files]
+    step = helpers.hocba("signing", "submit-class", *where, "--subject", subject, *signed_files, env=as_teacher)
+    assert (step.returncode, step.stdout.strip()) == (0, f"appended={len(students)}"), step.stderr
+    async with s.demo.ledger.engine.connect() as conn:
+        for student in students:
+            done = await current_signatures(conn, s.demo.school, YEAR, student)
+            assert [(r["role"], r["subject"]) for r in done] == [("SUBJECT_TEACHER", subject)]
 
 
 def _free_port() -> int:
