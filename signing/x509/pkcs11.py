@@ -20,6 +20,7 @@ from typing import Any
 import pkcs11
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.exceptions import PKCS11Error
 from pkcs11.util.ec import encode_ecdsa_signature, encode_named_curve_parameters
@@ -203,9 +204,11 @@ class TokenKey:
         return await asyncio.to_thread(self._sign, messages)
 
     def pdf_signer(self, batch_size: int = 1) -> pyhanko_signers.Signer:
+        ecdsa = isinstance(self.certificate.public_key(), ec.EllipticCurvePublicKey)
         return PKCS11Signer(
             self.token._open(),
             key_label=self.key_label,
             signing_cert=asn1_certificate(self.certificate),
             ca_chain=[asn1_certificate(c) for c in self.chain],
+            use_raw_mechanism=ecdsa,  # the digest made here, plain ECDSA on the token, as for the XML
         )
