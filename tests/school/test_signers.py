@@ -5,6 +5,7 @@ entry, or one authorisation of the remote credential."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -233,7 +234,7 @@ async def csc_service(signers: Signers, tmp_path: Path) -> AsyncIterator[str]:
 
 @pytest.mark.slow
 async def test_the_principal_signs_a_class_through_csc_in_one_authorisation_dieu_8_12_14_18(
-    signers: Signers, csc_service: str
+    signers: Signers, csc_service: str, env: dict[str, str], tmp_path: Path
 ) -> None:
     s = signers
     students = s.demo.rosters["6A1"]
@@ -252,6 +253,27 @@ async def test_the_principal_signs_a_class_through_csc_in_one_authorisation_dieu
             )
         signed = await xades.sign_all([p["document"] for p in prepared], remote, signing_time=s.demo.clock.now())
         assert remote.authorisations == 1, "one authorisation over every hash of the class"
+    files = []
+    for p in prepared:  # the same from the command line, the service's access token read from a file
+        files.append(tmp_path / f"{p['student']}.xml")
+        files[-1].write_bytes(p["document"])
+    (tmp_path / "csc-token").write_text("access-token-of-the-principal\n")
+    remote_options = ("--csc-url", csc_service, "--credential", "school/principal")
+    step = await asyncio.to_thread(
+        helpers.hocba,
+        "sign",
+        *map(str, files),
+        *remote_options,
+        "--csc-token-file",
+        str(tmp_path / "csc-token"),
+        "--output-dir",
+        str(tmp_path / "signed"),
+        env=env,
+    )
+    assert step.returncode == 0 and step.stdout.count("signed ") == len(students), step.stderr
+    by_cli = (tmp_path / "signed" / files[0].name).read_bytes()
+    principal = (await xml_verify.verify_xml(by_cli, s.pki.roots(), [s.pki.crl()])).signatures[-1]
+    assert principal.ok and principal.role == "PRINCIPAL" and principal.staff_id == PRINCIPAL.user
     stamp = stamp_with(demo_time_stamper(s.pki, s.demo.clock))
     events = await submit_signatures(
         s.demo.ledger,
