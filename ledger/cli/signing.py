@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ledger.base.settings import Settings
@@ -100,15 +101,16 @@ def _class_target(args: argparse.Namespace) -> Any:
 
 
 def cmd_signing_prepare_batch(args: argparse.Namespace, settings: Settings) -> int:
-    """What a role signs now in every học bạ of a class, one file per pupil (<student>.xml in
-    --output-dir), for `hocba sign` to sign together with one PIN entry."""
+    """What a role signs now in every học bạ of a class that awaits it, one file per pupil
+    (<student>.xml in --output-dir), for `hocba sign` to sign together with one PIN entry; each pupil
+    whose học bạ does not await it is named on stderr with the reason."""
     from pathlib import Path
 
     from ledger.app.db import AUDITOR_ROLE
     from ledger.cli.common import with_runtime
     from ledger.cli.session import acting
     from ledger.log.projection import read
-    from ledger.school.signatures.commands import prepare_signatures
+    from ledger.school.signatures.commands import prepare_signatures, signing_refusals
     from ledger.school.years.tables import enrolments
 
     directory = Path(args.output_dir)
@@ -123,10 +125,14 @@ def cmd_signing_prepare_batch(args: argparse.Namespace, settings: Settings) -> i
         ):
             rows = await read(conn, enrolments, session.school, year=args.year, class_id=args.class_id)
             students = sorted({row["student_id"] for row in rows if row["until"] is None})
-            prepared = await prepare_signatures(
-                conn, session.school, args.year, students, args.role, args.subject, runtime.clock.now()
-            )
+            now = runtime.clock.now()
+            refusals = await signing_refusals(conn, session.school, args.year, students, args.role, args.subject, now)
+            ready = [student for student in students if refusals[student] is None]
+            prepared = await prepare_signatures(conn, session.school, args.year, ready, args.role, args.subject, now)
         documents.extend((item["student"], bytes(item["document"])) for item in prepared)
+        for student, refusal in refusals.items():
+            if refusal is not None:
+                print(f"{student}: {refusal.vi} / {refusal.en}", file=sys.stderr)
         return EXIT_OK
 
     status = with_runtime(settings, body)
