@@ -24,6 +24,7 @@ from ledger.base.errors import Forbidden, ValidationError
 from ledger.log.projection import read
 from ledger.school.rules.identity import personal_id
 from ledger.school.signatures.commands import prepare_signatures, signing_refusals, submit_signatures
+from ledger.school.years.queries import known_class
 from ledger.school.years.tables import enrolments
 
 CLASS_SIZE = 60  # more than any class holds (45 at most)
@@ -44,7 +45,9 @@ class ClassSignedIn(msgspec.Struct):
 
 
 async def _enrolled(state: State, school: str, year: str, class_id: str) -> list[str]:
+    """The pupils enrolled in the class now; an unknown class is refused, naming the year's classes."""
     async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
+        await known_class(conn, school, year, class_id)
         rows = await read(conn, enrolments, school, year=year, class_id=class_id)
     return sorted({row["student_id"] for row in rows if row["until"] is None})
 

@@ -34,6 +34,8 @@ async def test_a_teacher_signs_a_class_over_http_in_one_batch_dieu_8_18(
     not_mine = await api.post(prepare, json=body, headers=tokens["HOMEROOM_TEACHER"])
     assert not_mine.status_code == 403 and not_mine.json()["code"] == "signature.role", not_mine.text
 
+    unknown = await api.post(prepare.replace("/7A1/", "/9Z9/"), json={"role": "PRINCIPAL"}, headers=tokens["PRINCIPAL"])
+    assert unknown.status_code == 404 and unknown.json()["code"] == "class.unknown", unknown.text
     prepared = await api.post(prepare, json=body, headers=tokens["SUBJECT_TEACHER"])
     assert prepared.status_code == 200, prepared.text
     documents, not_ready = prepared.json()["documents"], prepared.json()["not_ready"]
