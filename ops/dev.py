@@ -75,7 +75,8 @@ SYSTEM_TOOLS = {
 
 
 def ensure_system_tools(tools: tuple[str, ...] = tuple(SYSTEM_TOOLS)) -> None:
-    """Install SoftHSM2 (the token that holds the ledger service's keys), xmlsec1, poppler's pdfsig,
+    """Install SoftHSM2 (the token that holds the ledger service's keys, and a teacher's USB token in
+    the signing tests), xmlsec1, poppler's pdfsig,
     NSS's certutil, Chromium (for the browser tests), pgBackRest, Patroni and etcd (the recovery and
     failover drills) and what PyICU is built with, when missing, where apt-get can (as root); elsewhere
     say what to install. The tests that need them fail, never skip, without them."""

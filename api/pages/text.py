@@ -633,6 +633,7 @@ OPERATIONS = {
         "sheet_signature_prepare": "Chuẩn bị ký bảng điểm lớp", "sheet_signature_status": "Xem chữ ký bảng điểm lớp",
         "sheet_signature_submit": "Ký bảng điểm lớp", "sheet_write": "Ghi sổ điểm",
         "signature_prepare": "Chuẩn bị ký học bạ", "signature_submit": "Ký học bạ",
+        "class_signature_prepare": "Chuẩn bị ký học bạ cả lớp", "class_signature_submit": "Ký học bạ cả lớp",
         "signature_submit_pdf": "Ký bản PDF của học bạ", "student_issued": "Xem học bạ đã ban hành",
         "student_issued_document": "Tải tệp học bạ", "student_record_signed": "Xem hồ sơ đã ký",
         "student_transcript": "Xem kết quả học tập", "student_viewers": "Xem ai đã xem hồ sơ",

@@ -7,6 +7,7 @@ from api.v1.audit import audit_access, audit_alerts, ledger_checkpoint, ledger_v
 from api.v1.auth import auth_certificate, auth_challenge, auth_sign_out, auth_token, me, me_password
 from api.v1.calendar import calendar_read, calendar_reopen, calendar_set, lock_set
 from api.v1.certificates import certificate_list, certificate_register, certificate_revoke
+from api.v1.class_signing import class_signature_prepare, class_signature_submit
 from api.v1.corrections import (
     correction_approve,
     correction_file_conduct,
@@ -72,6 +73,8 @@ ROUTES = [
     hocba_xml_read,
     signature_prepare,
     signature_submit,
+    class_signature_prepare,
+    class_signature_submit,
     hocba_pdf_read,
     signature_submit_pdf,
     time_stamp,

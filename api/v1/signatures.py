@@ -73,7 +73,7 @@ def signer_of(request: Request[Any, Any, Any]) -> Actor:
     return actor_for(principal, principal.grants[0].role.value if principal.grants else "STAFF")
 
 
-def _may_sign_as(
+def may_sign_as(
     principal: Principal, role: str, year: str, class_id: str, subject: str | None, in_place: bool = False
 ) -> bool:
     """The signer prepares only for a role they hold for this student, or, in a departed teacher's
@@ -138,7 +138,7 @@ async def check_signer(
     signing in a departed teacher's place, is the principal."""
     personal_id(student)
     class_id = (await load_student_year(conn, school, year, student)).class_id
-    if not _may_sign_as(principal, role, year, class_id, subject, in_place):
+    if not may_sign_as(principal, role, year, class_id, subject, in_place):
         raise Forbidden(
             "signature.role",
             f"Bạn không giữ vai trò {role} cho học sinh này.",

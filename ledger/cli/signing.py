@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ledger.base.settings import Settings
 from ledger.cli.common import (
+    EXIT_OK,
     one,
     read_file,
     resolve_names,
@@ -84,6 +86,91 @@ def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
         role=args.role,
         action="signature.write",
         target=student_target(args.year, args.student),
+    )
+
+
+def _class_target(args: argparse.Namespace) -> Any:
+    """A class's học bạ signed by one role (and subject): the target the policy judges."""
+    from ledger.school.rules.policy import Target
+
+    async def find(conn: Any, school: str) -> Any:
+        await resolve_names(conn, school, args)
+        return Target(year=args.year, class_id=args.class_id, subject=args.subject)
+
+    return find
+
+
+def cmd_signing_prepare_batch(args: argparse.Namespace, settings: Settings) -> int:
+    """What a role signs now in every học bạ of a class that awaits it, one file per pupil
+    (<student>.xml in --output-dir), for `hocba sign` to sign together with one PIN entry; each pupil
+    whose học bạ does not await it is named on stderr with the reason."""
+    from pathlib import Path
+
+    from ledger.app.db import AUDITOR_ROLE
+    from ledger.cli.common import with_runtime
+    from ledger.cli.session import acting
+    from ledger.log.projection import read
+    from ledger.school.signatures.commands import prepare_signatures, signing_refusals
+    from ledger.school.years.tables import enrolments
+
+    directory = Path(args.output_dir)
+    documents: list[tuple[str, bytes]] = []
+
+    async def body(runtime: Any) -> int:
+        reading = runtime.engine(AUDITOR_ROLE).connect()
+        target = _class_target(args)
+        async with (
+            acting(runtime, settings, args, "signing prepare-class", "signature.write", target=target) as session,
+            reading as conn,
+        ):
+            rows = await read(conn, enrolments, session.school, year=args.year, class_id=args.class_id)
+            students = sorted({row["student_id"] for row in rows if row["until"] is None})
+            now = runtime.clock.now()
+            refusals = await signing_refusals(conn, session.school, args.year, students, args.role, args.subject, now)
+            ready = [student for student in students if refusals[student] is None]
+            prepared = await prepare_signatures(conn, session.school, args.year, ready, args.role, args.subject, now)
+        documents.extend((item["student"], bytes(item["document"])) for item in prepared)
+        for student, refusal in refusals.items():
+            if refusal is not None:
+                print(f"{student}: {refusal.vi} / {refusal.en}", file=sys.stderr)
+        return EXIT_OK
+
+    status = with_runtime(settings, body)
+    directory.mkdir(parents=True, exist_ok=True)
+    for student, data in documents:
+        (directory / f"{student}.xml").write_bytes(data)
+    print(
+        f"wrote {len(documents)} documents in {directory}; sign them together with "
+        f"'hocba sign {directory}/*.xml --pkcs11-module …|--csc-url … --output-dir SIGNED'"
+    )
+    return status
+
+
+def cmd_signing_submit_batch(args: argparse.Namespace, settings: Settings) -> int:
+    """The signed học bạ of a class (each file named <student>.xml, as prepare-class wrote them),
+    checked and recorded together: all or none."""
+    from pathlib import Path
+
+    from ledger.school.signatures.commands import submit_signatures
+
+    signed = [(Path(name).stem, read_file(name)) for name in args.files]
+
+    async def work(ledger: Any, school: str, actor: Any) -> Any:
+        from ledger.app.runtime import Runtime
+
+        keys = Runtime(settings, "")
+        return await submit_signatures(
+            ledger, school, actor, args.year, signed, keys.trusted_roots(), keys.crls(), keys.stamp()
+        )
+
+    return ledger_command(
+        settings,
+        args,
+        "signing submit-class",
+        work,
+        role=args.role,
+        action="signature.write",
+        target=_class_target(args),
     )
 
 
@@ -173,6 +260,30 @@ def add_signing(commands: Any) -> None:
     _in_place_options(submit_signature)
     submit_signature.add_argument("file", metavar="SIGNED.xml")
     submit_signature.set_defaults(handler=cmd_signing_submit)
+    prepare_batch = signing.add_parser(
+        "prepare-class", help="write what a role signs next in every học bạ of a class, one file per pupil"
+    )
+    school_argument(prepare_batch)
+    prepare_batch.add_argument("--year", required=True)
+    prepare_batch.add_argument("--class", dest="class_id", required=True)
+    prepare_batch.add_argument(
+        "--role", required=True, choices=["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "ORGANISATION"]
+    )
+    prepare_batch.add_argument("--subject", help="for a subject teacher: the subject, by code or name")
+    prepare_batch.add_argument("--output-dir", required=True, metavar="DIR", help="where <student>.xml are written")
+    prepare_batch.set_defaults(handler=cmd_signing_prepare_batch)
+    submit_batch = signing.add_parser(
+        "submit-class", help="check the signed học bạ of a class and record every signature, or none"
+    )
+    school_option(submit_batch, "signer")
+    submit_batch.add_argument("--year", required=True)
+    submit_batch.add_argument("--class", dest="class_id", required=True)
+    submit_batch.add_argument(
+        "--role", required=True, choices=["SUBJECT_TEACHER", "HOMEROOM_TEACHER", "PRINCIPAL", "CLERK"]
+    )
+    submit_batch.add_argument("--subject", help="for a subject teacher: the subject, by code or name")
+    submit_batch.add_argument("files", nargs="+", metavar="STUDENT.xml", help="as prepare-class named them")
+    submit_batch.set_defaults(handler=cmd_signing_submit_batch)
     for name, text, handler in (
         ("prepare-sheet", "write a class sheet for its subject teacher to sign (Điều 18.3)", cmd_signing_prepare_class),
         ("submit-sheet", "check a signed class sheet and record the signature", cmd_signing_submit_class),

@@ -10,9 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from asn1crypto import keys as asn1_keys
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pyhanko.pdf_utils import images, layout
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -20,7 +19,6 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields, signers
 from pyhanko.stamp import TextStampStyle
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from ledger.base import vietnamese
 from ledger.base.clock import VN_TZ
@@ -37,21 +35,24 @@ from signing.pdf.layout import (
     signature_box,
 )
 from signing.x509.certs import DocumentKey, asn1_certificate
+from signing.x509.signers import KeyHolder, MemoryKey
 
 # Signing
 
 
-def _signer(key: DocumentKey, certificate: x509.Certificate, chain: Sequence[x509.Certificate]) -> signers.Signer:
-    key_der = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return signers.SimpleSigner(
-        signing_cert=asn1_certificate(certificate),
-        signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-        cert_registry=SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
-            [asn1_certificate(c) for c in chain]
-        ),
-    )
+def _signer(
+    key: DocumentKey | KeyHolder, certificate: x509.Certificate | None, chain: Sequence[x509.Certificate]
+) -> signers.Signer:
+    """pyHanko's signer over the key: in memory, on a token, or at a remote-signing service; it signs
+    the PDF's signed attributes."""
+    if isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
+        if certificate is None:
+            raise PdfError("a key in memory signs with its certificate")
+        return MemoryKey(key, certificate, tuple(chain)).pdf_signer()
+    signer = key.pdf_signer()
+    if chain:
+        signer.cert_registry.register_multiple([asn1_certificate(c) for c in chain])
+    return signer
 
 
 class _TimedPdfSigner(signers.PdfSigner):
@@ -129,8 +130,8 @@ def _stamp_style(appearance: Literal["principal", "seal"], signed_at: str) -> Te
 
 async def sign_pdf(
     pdf: bytes,
-    key: DocumentKey,
-    certificate: x509.Certificate,
+    key: DocumentKey | KeyHolder,
+    certificate: x509.Certificate | None,
     *,
     chain: Sequence[x509.Certificate],
     appearance: Literal["principal", "seal"],
@@ -142,7 +143,8 @@ async def sign_pdf(
     year_index: int | None = None,
     doc: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """Add one PAdES signature as a new revision of `pdf` (the input stays a prefix of the result).
+    """Add one PAdES signature as a new revision of `pdf` (the input stays a prefix of the result),
+    with a key in memory and its `certificate`, or any signer (a token, a remote-signing service).
 
     `appearance` "principal" shows the signature image in the principal's signature space of the year
     page; "seal" shows the school's seal at actual size over the left third of it. Both show the

@@ -19,6 +19,7 @@ term record (`KetQuaHocKy`, ledger/school/class_sheets: the homeroom teacher sig
 The signed properties carry SigningTime (ISO 8601, +07:00) and the role (ClaimedRole); KeyInfo
 carries the certificate; the unsigned properties carry the school's timestamp over the signature
 value, embedded by the service when it accepts the signature (`timestamp`, XAdES-T). Signing
-happens on the signer's side (`xades.sign_prepared`, used by `hocba sign` and, with demo keys only,
-by the demo); `verify.verify_xml` checks a whole file offline.
+happens on the signer's side (`xades.sign_all`, used by `hocba sign` with a token, a remote-signing
+service or a demo file; `xades.sign_prepared` with a demo key in memory, by the demo and the pages);
+`verify.verify_xml` checks a whole file offline.
 """

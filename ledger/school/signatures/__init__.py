@@ -4,7 +4,7 @@
   way. A signature counts only with a registered certificate that was not revoked when it signed.
 - Signing keys never reach the service. `prepare_signature` builds the XML học bạ as it stands, with
   room for the next signature and the references that role must sign; the signer signs on their side
-  (`hocba sign`, signing.xml.xades.sign_prepared) and `submit_signature` checks the result against a
+  (`hocba sign`, signing.xml.xades.sign_all) and `submit_signature` checks the result against a
   document the service rebuilds itself, then appends `signature.added` with the signature element.
 - Signing order: every subject teacher, then the homeroom teacher, then the principal, then the
   clerk with the organisation certificate (Điều 18, 24.5).

@@ -1,0 +1,336 @@
+"""Signing as staff sign (Điều 8, 12, 14, 18): a teacher's key on a USB token (SoftHSM2 here), the
+principal's key at a remote-signing service over the CSC API (certomancer's CSC test server, on
+loopback), and the demo PKCS#12 file, refused in production. A whole class is signed with one PIN
+entry, or one authorisation of the remote credential."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from pkcs11 import Attribute, CertificateType, ObjectClass
+
+from ledger.app.demo import PRINCIPAL, Signers, sign_batch
+from ledger.app.runtime import demo_time_stamper, stamp_with
+from ledger.app.service_keys import SOFTHSM_MODULES
+from ledger.school.signatures.certificates import register_certificate
+from ledger.school.signatures.commands import prepare_signatures, submit_pdf, submit_signatures
+from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
+from signing.pdf.sign import sign_pdf
+from signing.x509.csc import CscKey
+from signing.x509.names import staff_uri
+from signing.x509.pkcs11 import Token, TokenKey
+from signing.x509.signers import PKCS12_IN_PRODUCTION, SignerError, load_pkcs12, read_pkcs12
+from signing.xml import document as hocba_xml
+from signing.xml import verify as xml_verify
+from signing.xml import xades
+from tests.support import helpers
+from tests.support.signers import YEAR
+
+PIN = "2468"
+
+
+def _softhsm_module() -> str:
+    module = next((m for m in SOFTHSM_MODULES if Path(m).exists()), None)
+    if module is None or shutil.which("softhsm2-util") is None:
+        pytest.fail("SoftHSM2 is needed: run ops/dev.py setup")
+    return module
+
+
+def _token_with(key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate, label: str, tmp: Path) -> Token:
+    """A fresh token holding the key (not extractable) and its certificate, both labelled `label`, as a
+    CA hands a teacher their USB token; the setup's own session is closed afterwards. The token comes
+    with its own PKCS#11 module, as a vendor's does: a copy of SoftHSM2's library, loaded afresh, so it
+    finds the token made after SoftHSM2 was first loaded in this process."""
+    module = str(shutil.copy(_softhsm_module(), tmp / "vendor-pkcs11.so"))
+    util = ["softhsm2-util"]
+    subprocess.run(
+        [*util, "--init-token", "--free", "--label", label, "--pin", PIN, "--so-pin", PIN],
+        capture_output=True,
+        check=True,
+    )
+    pem = tmp / f"{label}.key.pem"
+    pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    subprocess.run(
+        [*util, "--import", str(pem), "--token", label, "--label", label, "--id", "01", "--pin", PIN],
+        capture_output=True,
+        check=True,
+    )
+    pem.unlink()
+    setup = Token(module, label, PIN)
+    setup._open().create_object(
+        {
+            Attribute.CLASS: ObjectClass.CERTIFICATE,
+            Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
+            Attribute.TOKEN: True,
+            Attribute.LABEL: label,
+            Attribute.ID: b"\x01",
+            Attribute.SUBJECT: certificate.subject.public_bytes(),
+            Attribute.VALUE: certificate.public_bytes(serialization.Encoding.DER),
+        }
+    )
+    setup.close()
+    return Token(module, label, PIN)
+
+
+@pytest.mark.slow
+async def test_a_teacher_signs_a_class_with_a_softhsm2_token_and_one_pin_dieu_8_12_14_18(
+    signers: Signers, app_engine: Any, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Prepare the class, sign every học bạ with the token, submit them all: from the command line, as
+    a teacher does it, on the system clock (the school year is over)."""
+    s, subject = signers, "TOAN"
+    students = sorted(s.demo.rosters["6A1"])
+    teacher = s.demo.subject_teachers[subject]
+    keys = s.people[teacher]
+    assert isinstance(keys.key, ec.EllipticCurvePrivateKey)
+    label = f"gv-{s.demo.school[-8:]}"
+    token = _token_with(keys.key, keys.certificate, label, tmp_path)
+    as_teacher = {**await helpers.signed_in(app_engine, env, s.demo.school, teacher)}
+    where = ("--school", s.demo.school, "--year", YEAR, "--class", "6A1", "--role", "SUBJECT_TEACHER")
+    step = helpers.hocba(
+        "signing", "prepare-class", *where, "--subject", subject, "--output-dir", str(tmp_path / "hs"), env=as_teacher
+    )
+    assert step.returncode == 0, step.stderr
+    files = sorted((tmp_path / "hs").iterdir())
+    assert [f.stem for f in files] == students
+
+    asked: list[str] = []
+
+    def prompt() -> str:
+        asked.append(label)
+        return PIN
+
+    on_token = TokenKey(Token(token.module, label, prompt), label)
+    try:
+        signed = await xades.sign_all([f.read_bytes() for f in files], on_token, signing_time=s.demo.clock.now())
+    finally:
+        on_token.token.close()
+    assert asked == [label], "one PIN entry for the whole class"
+    assert on_token.certificate == keys.certificate  # read from the token
+    [signature] = (await xml_verify.verify_xml(signed[0], s.pki.roots(), [s.pki.crl()])).signatures
+    assert signature.ok and signature.role == "SUBJECT_TEACHER" and signature.staff_id == teacher
+
+    token_options = ("--pkcs11-module", token.module, "--token-label", label, "--key-label", label)
+    pin = {"SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"], "TEACHER_PIN": PIN}
+    step = helpers.hocba(
+        "sign",
+        *map(str, files),
+        *token_options,
+        "--pin-env",
+        "TEACHER_PIN",
+        "--output-dir",
+        str(tmp_path / "signed"),
+        env={**env, **pin},
+    )
+    assert step.returncode == 0 and step.stdout.count("signed ") == len(students), step.stderr
+    signed_files = [str(tmp_path / "signed" / f.name) for f in files]
+    step = helpers.hocba("signing", "submit-class", *where, "--subject", subject, *signed_files, env=as_teacher)
+    assert (step.returncode, step.stdout.strip()) == (0, f"appended={len(students)}"), step.stderr
+    async with s.demo.ledger.engine.connect() as conn:
+        for student in students:
+            done = await current_signatures(conn, s.demo.school, YEAR, student)
+            assert [(r["role"], r["subject"]) for r in done] == [("SUBJECT_TEACHER", subject)]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _certomancer_config(s: Signers, directory: Path, holder: str) -> Path:
+    """A CSC service holding the principal's key, whose certificate the demo root issues: the service's
+    PKI is the school's own (the root's key and certificate as the demo PKI has them)."""
+    root = s.pki.roots()[0]
+
+    def attribute(oid: Any) -> str:
+        return str(root.subject.get_attributes_for_oid(oid)[0].value)
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    (directory / "principal.key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    shutil.copy(s.pki.root_key_path, directory / "root.key.pem")
+    shutil.copy(s.pki.root_path, directory / "root.pem")
+    uri = staff_uri(s.demo.school, holder)
+    (directory / "certomancer.yml").write_text(
+        f"""
+external-url-prefix: "http://csc.hocba-test.invalid"
+keysets:
+  school:
+    path-prefix: "{directory}"
+    keys:
+      root: {{path: root.key.pem}}
+      principal: {{path: principal.key.pem}}
+pki-architectures:
+  school:
+    keyset: school
+    entities:
+      root:
+        country-name: VN
+        organization-name: "{attribute(NameOID.ORGANIZATION_NAME)}"
+        common-name: "{attribute(NameOID.COMMON_NAME)}"
+      principal:
+        country-name: VN
+        organization-name: "{s.demo.school} (remote signing)"
+        common-name: "Hiệu trưởng {holder}"
+    certs:
+      root:
+        certificate-file: "{directory / "root.pem"}"
+        subject: root
+        issuer: root
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2045-01-01T00:00:00+0000"}}
+      principal:
+        subject: principal
+        issuer: root
+        validity: {{valid-from: "2025-01-01T00:00:00+0000", valid-to: "2029-01-01T00:00:00+0000"}}
+        extensions:
+          - id: key_usage
+            critical: true
+            smart-value: {{schema: key-usage, params: [digital_signature, non_repudiation]}}
+          - id: subject_alt_name
+            smart-value:
+              schema: general-names
+              params: [{{type: uri, value: "{uri}"}}]
+""",
+        encoding="utf-8",
+    )
+    return directory / "certomancer.yml"
+
+
+@pytest.fixture
+async def csc_service(signers: Signers, tmp_path: Path) -> AsyncIterator[str]:
+    """certomancer's CSC test server on a free loopback port; its address."""
+    from aiohttp import web
+    from certomancer import registry
+    from csc_dummy.csc_dummy_server import CSCWithCertomancer, DummyServiceParams
+
+    config = registry.CertomancerConfig.from_file(str(_certomancer_config(signers, tmp_path, PRINCIPAL.user)))
+    service = CSCWithCertomancer(config, service_params=DummyServiceParams(multisign=50))
+    service.register_routes()
+    runner = web.AppRunner(service.app)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.slow
+async def test_the_principal_signs_a_class_through_csc_in_one_authorisation_dieu_8_12_14_18(
+    signers: Signers, csc_service: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    s = signers
+    students = s.demo.rosters["6A1"]
+    async with s.demo.ledger.engine.connect() as conn:
+        root, _ = await xml_document(conn, s.demo.school, YEAR, students[0])
+    subjects = [e.get("Ma") for e in root.iter(hocba_xml.tag("MonHoc"))]
+    for subject in subjects:
+        await sign_batch(s, students, "SUBJECT_TEACHER", subject)
+    await sign_batch(s, students, "HOMEROOM_TEACHER")
+    async with CscKey(csc_service, "school/principal") as remote:
+        assert PRINCIPAL.user in str(remote.certificate.subject.rfc4514_string())
+        await register_certificate(s.demo.ledger, s.demo.school, PRINCIPAL, remote.certificate, s.pki.roots())
+        async with s.demo.ledger.engine.connect() as conn:
+            prepared = await prepare_signatures(
+                conn, s.demo.school, YEAR, students, "PRINCIPAL", None, s.demo.clock.now()
+            )
+        signed = await xades.sign_all([p["document"] for p in prepared], remote, signing_time=s.demo.clock.now())
+        assert remote.authorisations == 1, "one authorisation over every hash of the class"
+    files = []
+    for p in prepared:  # the same from the command line, the service's access token read from a file
+        files.append(tmp_path / f"{p['student']}.xml")
+        files[-1].write_bytes(p["document"])
+    (tmp_path / "csc-token").write_text("access-token-of-the-principal\n")
+    remote_options = ("--csc-url", csc_service, "--credential", "school/principal")
+    step = await asyncio.to_thread(
+        helpers.hocba,
+        "sign",
+        *map(str, files),
+        *remote_options,
+        "--csc-token-file",
+        str(tmp_path / "csc-token"),
+        "--output-dir",
+        str(tmp_path / "signed"),
+        env=env,
+    )
+    assert step.returncode == 0 and step.stdout.count("signed ") == len(students), step.stderr
+    by_cli = (tmp_path / "signed" / files[0].name).read_bytes()
+    principal = (await xml_verify.verify_xml(by_cli, s.pki.roots(), [s.pki.crl()])).signatures[-1]
+    assert principal.ok and principal.role == "PRINCIPAL" and principal.staff_id == PRINCIPAL.user
+    stamp = stamp_with(demo_time_stamper(s.pki, s.demo.clock))
+    events = await submit_signatures(
+        s.demo.ledger,
+        s.demo.school,
+        PRINCIPAL,
+        YEAR,
+        [(p["student"], data) for p, data in zip(prepared, signed, strict=True)],
+        s.pki.roots(),
+        [s.pki.crl()],
+        stamp,
+    )
+    assert [e.payload["role"] for e in events] == ["PRINCIPAL"] * len(students)
+    report = await xml_verify.verify_xml(signed[0], s.pki.roots(), [s.pki.crl()])
+    assert report.signatures[-1].ok and report.signatures[-1].role == "PRINCIPAL", report.to_json()
+    async with s.demo.ledger.engine.connect() as conn:  # then the PDF, through the same credential
+        current, _ = await pdf_document(conn, s.demo.school, YEAR, students[0], s.verification)
+    async with CscKey(csc_service, "school/principal") as remote:
+        pdf = await sign_pdf(
+            current,
+            remote,
+            None,
+            chain=s.pki.roots(),
+            appearance="principal",
+            role="PRINCIPAL",
+            signer_name=PRINCIPAL.user,
+            signing_time=s.demo.clock.now(),
+            time_stamper=demo_time_stamper(s.pki),
+            field_name="ky-principal",
+        )
+    event = await submit_pdf(
+        s.demo.ledger,
+        s.demo.school,
+        PRINCIPAL,
+        YEAR,
+        students[0],
+        pdf,
+        s.pki.roots(),
+        [s.pki.crl()],
+        verification=s.verification,
+    )
+    assert (event.payload["format"], event.payload["role"]) == ("pdf", "PRINCIPAL"), event.payload
+
+
+def test_a_pkcs12_signer_is_refused_in_production_mode_dieu_8(
+    signers: Signers, env: dict[str, str], tmp_path: Path
+) -> None:
+    p12 = signers.pki.save_holder(signers.demo.school, PRINCIPAL.user, signers.people[PRINCIPAL.user])
+    with pytest.raises(SignerError) as refused:
+        read_pkcs12(p12, b"hocba-demo", production=True)
+    assert str(refused.value) == PKCS12_IN_PRODUCTION and "\n" not in PKCS12_IN_PRODUCTION
+    assert (
+        load_pkcs12(p12.read_bytes(), b"hocba-demo", production=False).certificate
+        == signers.people[PRINCIPAL.user].certificate
+    )
+    prepared = tmp_path / "prepared.xml"
+    prepared.write_bytes(b"<x/>")
+    production = {**env, "HOCBA_ENV": "production"}
+    step = helpers.hocba("sign", str(prepared), "--p12", str(p12), "-o", str(tmp_path / "out.xml"), env=production)
+    assert step.returncode == 2 and step.stderr.strip().splitlines() == [f"hocba: {PKCS12_IN_PRODUCTION}"], step.stderr
+    assert not (tmp_path / "out.xml").exists()
