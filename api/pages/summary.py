@@ -13,11 +13,12 @@ from litestar.datastructures import State
 from litestar.response import Template
 
 from api.http.scope import entry_of, runtime_of
+from api.pages.charts import LEVEL_COLOURS, Row, stacked_bars
 from api.pages.staff import need_year
-from api.pages.toolkit import SCHOOL_PAGE, class_order, page, render
+from api.pages.toolkit import SCHOOL_PAGE, class_order, page, render, text_of
 from api.v1.params import SchoolId
 from ledger.app.db import AUDITOR_ROLE
-from ledger.base.vietnamese import number
+from ledger.base.vietnamese import name_order, number
 from ledger.log.projection import read
 from ledger.school.rules.tt22 import Level
 from ledger.school.transcripts.views import class_summary
@@ -26,6 +27,7 @@ from ledger.school.years.tables import classes
 PERIODS = {"1": "term1", "2": "term2", "ca-nam": "year"}
 LEVELS = [level.value for level in Level]
 OUTCOMES = ["promoted", "re_assessment", "summer_training", "not_promoted", "excellent", "good"]
+LISTED = ["re_assessment", "summer_training", "not_promoted", "excellent", "good"]  # listed by name (Điều 33.6)
 
 
 def _tally(views: list[Any], period: str) -> Counter[str]:
@@ -35,6 +37,10 @@ def _tally(views: list[Any], period: str) -> Counter[str]:
         counts["learning:" + (result["learning"].get(period) or "none")] += 1
         counts["conduct:" + (result["conduct"].get(period) or "none")] += 1
     return counts
+
+
+def _levels(counts: Counter[str], part: str) -> tuple[int, ...]:
+    return tuple(counts[f"{part}:{level}"] for level in [*LEVELS, "none"])
 
 
 def share(count: int, of: int) -> str:
@@ -50,6 +56,7 @@ async def summary_page(request: Request[Any, Any, Any], state: State, school: Sc
     rows: list[dict[str, Any]] = []
     grades: dict[int, Counter[str]] = {}
     total: Counter[str] = Counter()
+    named: dict[str, list[tuple[str, str]]] = {name: [] for name in LISTED}  # (name, class) per list
     async with runtime_of(state).engine(AUDITOR_ROLE).connect() as conn:
         listed = sorted(
             await read(conn, classes, school, year=year), key=lambda c: (c["grade"], class_order(c["class_id"]))
@@ -59,15 +66,30 @@ async def summary_page(request: Request[Any, Any, Any], state: State, school: Sc
             entry_of(request).touch(v.student["student_id"] for v in summary.views)
             counts = _tally(summary.views, period)
             if period == "year":
-                counts.update({name: len(ids) for name, ids in summary.lists().items()})
+                lists = summary.lists()
+                counts.update({name: len(ids) for name, ids in lists.items()})
+                names = {str(v.student["student_id"]): str(v.student["full_name"]) for v in summary.views}
+                for name in LISTED:
+                    people = sorted((names[sid] for sid in lists[name]), key=name_order)
+                    named[name] += [(person, row["class_id"]) for person in people]
             rows.append({"label": row["class_id"], "grade": row["grade"], "counts": counts})
             grades.setdefault(row["grade"], Counter()).update(counts)
             total.update(counts)
+    text = text_of(request)
+    bars = [Row(text["grade_total"] % grade, _levels(c, "learning")) for grade, c in grades.items()]
+    bars.append(Row(text["school_total"], _levels(total, "learning")))
+    conduct = [Row(text["grade_total"] % grade, _levels(c, "conduct")) for grade, c in grades.items()]
+    conduct.append(Row(text["school_total"], _levels(total, "conduct")))
+    segments = [*LEVELS, text["not_rated"]]
+    what = f"{school}, {year}"
     return render(
         request,
         "summary.html",
         "summary",
         school=school,
+        learning_chart=stacked_bars("hoc-tap", text["learning_result"], what, bars, segments, LEVEL_COLOURS),
+        conduct_chart=stacked_bars("ren-luyen", text["conduct_result"], what, conduct, segments, LEVEL_COLOURS),
+        named={name: people for name, people in named.items() if people} if period == "year" else {},
         chosen=chosen,
         period=period,
         rows=rows,

@@ -80,6 +80,15 @@ async def test_the_year_end_summary_and_the_summer_results_on_a_page_tt22_dieu_1
         assert f'name="rt-{subject}-{retaking}"' in theirs.text and f'name="he-{training}"' not in theirs.text
         assert demo.names[promoted] not in theirs.text  # only the pupils re-assessed in the subject
 
+        # Điều 33.6: the school's summary lists, by name and class, who is re-assessed, trained in summer
+        # or held back, and the awards; with charts of the levels per grade and for the school
+        report = (await principal.get(f"/truong/{demo.school}/tong-hop?year={demo.year}&ky=ca-nam")).text
+        listed = report.split('id="summary-lists"', 1)[1]
+        trained = listed.split("Rèn luyện hè", 1)[1].split("</table>", 1)[0]
+        assert f"<th scope=\"row\">{demo.names[training]}</th><td>{CLASS}</td>" in trained
+        assert demo.names[retaking] in listed.split("Kiểm tra lại", 1)[1].split("</table>", 1)[0]
+        assert report.count('role="img"') == 2 and "Toàn trường" in report.split('id="summary-charts"', 1)[1]
+
         # TT22 Đ.12–14: the principal records the conduct after summer training, once
         saved = await principal.post(
             page.replace("?", "/ren-luyen-he?"), data={"csrf": csrf(shown.text), f"he-{training}": "Đạt"}
