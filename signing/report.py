@@ -6,7 +6,10 @@ revoked, and the timestamp; then an overall result. Every finding is in Vietname
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from ledger.base import vietnamese
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,11 @@ class SignatureReport:
         """The trusted signing time as the report states it (the timestamp's time, Điều 12, 15)."""
         if self.timestamp is None:
             return "Không có thời điểm ký tin cậy (chữ ký không kèm dấu thời gian)"
-        return f"Thời điểm ký tin cậy: {self.timestamp}"
+        try:
+            shown = vietnamese.moment(datetime.fromisoformat(self.timestamp))
+        except (TypeError, ValueError):
+            shown = str(self.timestamp)
+        return f"Thời điểm ký tin cậy: {shown}"
 
     @property
     def substitution_vi(self) -> str | None:

@@ -111,7 +111,7 @@ async def test_the_document_carries_each_signature_s_timestamp_as_xades_t_dieu_1
     assert report.ok, report.to_json()
     assert {s.profile for s in report.signatures} == {"XAdES-T"}
     assert all(s.timestamp_valid and s.timestamp for s in report.signatures)
-    assert report.signatures[0].to_json()["trusted_time_vi"].startswith("Thời điểm ký tin cậy: 2026-08-12T09:00")
+    assert report.signatures[0].to_json()["trusted_time_vi"].startswith("Thời điểm ký tin cậy: 12/08/2026 09:00")
     root = hocba_xml.parse(data)
     stamps = root.findall(f".//{{{hocba_xml.XADES}}}SignatureTimeStamp")
     assert len(stamps) == len(report.signatures)

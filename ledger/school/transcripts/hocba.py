@@ -117,7 +117,8 @@ def _model(
                 "term2": _number(outcome["term2"]),
                 "year": _number(outcome["year"]),
                 "reassessment": _number(outcome["reassessed"]),
-                "comment": " ".join(c for _, c in sorted(line.comments.items()) if c),
+                # the year's comment: the teacher's latest (term II's; term I's while it is the only one)
+                "comment": next((c for _, c in sorted(line.comments.items(), reverse=True) if c), ""),
             }
         )
     learning, conduct = result["learning"], result["conduct"]
