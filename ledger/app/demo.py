@@ -227,7 +227,12 @@ async def build_demo_school(
         school,
         [
             registration(
-                SCHOOL_NAME, ADMIN, ministry_code="27001", province="Ninh Bình", address="Xã Khánh Phú, huyện Yên Khánh"
+                SCHOOL_NAME,
+                ADMIN,
+                ministry_code="27001",
+                province="Ninh Bình",
+                district="Yên Khánh",
+                address="Xã Khánh Phú, huyện Yên Khánh",
             )
         ],
     )

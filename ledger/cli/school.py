@@ -21,7 +21,12 @@ def cmd_school_register(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.school.schools.commands import registration
 
     async def work(ledger: Any, school: str, actor: Any) -> Any:
-        details = {"ministry_code": args.ministry_code, "province": args.province, "address": args.address}
+        details = {
+            "ministry_code": args.ministry_code,
+            "province": args.province,
+            "district": args.district,
+            "address": args.address,
+        }
         return await ledger.append(school, [registration(args.name, actor, **details)])
 
     # A school not yet in the database is registered by the operator (bootstrap); its details later
@@ -129,6 +134,7 @@ def add_school(commands: Any) -> None:
     register.add_argument("--name", required=True)
     register.add_argument("--ministry-code")
     register.add_argument("--province")
+    register.add_argument("--district", help="huyện, quận, thị xã or thành phố, as the học bạ's place line names it")
     register.add_argument("--address")
     register.set_defaults(handler=cmd_school_register)
 

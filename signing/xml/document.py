@@ -130,7 +130,13 @@ def identity_part(root: etree._Element, school: Mapping[str, Any], student: Mapp
     (ledger.school.transcripts.hocba.document_model)."""
     record = _child(root, "HoSo", Id="student")
     _child(
-        record, "Truong", Ma=school["id"], Ten=school["name"], Tinh=school.get("province"), DiaChi=school.get("address")
+        record,
+        "Truong",
+        Ma=school["id"],
+        Ten=school["name"],
+        Tinh=school.get("province"),
+        Huyen=school.get("district"),
+        DiaChi=school.get("address"),
     )
     _child(
         record,

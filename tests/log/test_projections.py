@@ -139,7 +139,13 @@ async def test_projection_is_current_after_append_and_readable_as_of_any_seq(
         day_two = await store.seq_at_time(conn, school, datetime(2025, 9, 6, 12, 0, tzinfo=VN_TZ))
         assert day_two == 5
         assert await read(conn, schools, school) == [
-            {"name": "Trường THCS Khánh Phú", "ministry_code": None, "province": "Ninh Bình", "address": None}
+            {
+                "name": "Trường THCS Khánh Phú",
+                "ministry_code": None,
+                "province": "Ninh Bình",
+                "address": None,
+                "district": None,
+            }
         ]
 
 

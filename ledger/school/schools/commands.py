@@ -15,6 +15,7 @@ def registration(
     *,
     ministry_code: str | None = None,
     province: str | None = None,
+    district: str | None = None,
     address: str | None = None,
 ) -> NewEvent:
     """The event that registers a school (or changes its registered details)."""
@@ -35,4 +36,6 @@ def registration(
         "province": province,
         "address": address,
     }
+    if district:  # absent from registrations made before the district was recorded
+        payload["district"] = district.strip()
     return NewEvent(SCHOOL_REGISTERED, payload, actor)

@@ -10,7 +10,14 @@ PROJECTION = Projection(
     (schools,),
     {
         SCHOOL_REGISTERED: copy_payload(
-            schools, {"name": "name", "ministry_code": "ministry_code", "province": "province", "address": "address"}
+            schools,
+            {
+                "name": "name",
+                "ministry_code": "ministry_code",
+                "province": "province",
+                "district": "district",
+                "address": "address",
+            },
         )
     },
 )

@@ -16,5 +16,6 @@ schools = projection_table(
         Column("ministry_code", Text),
         Column("province", Text),
         Column("address", Text),
+        Column("district", Text),  # huyện, quận, thị xã or thành phố: the học bạ's place line
     ],
 )

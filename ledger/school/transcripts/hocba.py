@@ -49,6 +49,7 @@ async def school_part(conn: AsyncConnection, school: str) -> dict[str, Any]:
         "id": school,
         "name": registered["name"],
         "province": registered.get("province"),
+        "district": registered.get("district"),
         "address": registered.get("address"),
     }
 
