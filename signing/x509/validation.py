@@ -232,7 +232,9 @@ async def validate_certificate(
         status.findings.append(UNKNOWN)
     except (ExpiredError, NotYetValidError):
         # outside the validity period at `moment`: the caller reports that; the chain is judged now
-        status = await _chain_only(cert, roots, intermediates)
+        status = CertificateStatus(chain_trusted=await chains_to_trust_list(cert, roots, intermediates))
+        if not status.chain_trusted:
+            status.findings.append(_untrusted(cert))
     except (PathBuildingError, InvalidCertificateError):
         status.findings.append(_untrusted(cert))
     except (PathValidationError, ValidationError):
@@ -244,16 +246,16 @@ async def validate_certificate(
     return status
 
 
-async def _chain_only(
-    cert: x509.Certificate, roots: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate]
-) -> CertificateStatus:
-    """Whether a path to the trust list exists at all (for a certificate outside its validity)."""
-    status = CertificateStatus()
+async def chains_to_trust_list(
+    cert: x509.Certificate, roots: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate] = ()
+) -> bool:
+    """Whether a chain of CA signatures leads from `cert` to a root of the trust list (through the
+    trust list's licensed CAs and `intermediates`), whatever the time and revocation status."""
+    if cert in roots:
+        return True
     context = validation_context(roots, [], None, intermediates)
     try:
         await context.path_builder.async_build_paths(_asn1(cert))
     except PathBuildingError:
-        status.findings.append(_untrusted(cert))
-    else:
-        status.chain_trusted = True
-    return status
+        return False
+    return True
