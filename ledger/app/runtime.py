@@ -135,7 +135,7 @@ class Runtime:
     def trusted_roots(self) -> list[x509.Certificate]:
         """The trust list signatures are validated against (signing.x509.validation): the file
         HOCBA_TRUST_ROOTS names (the national root and the licensed CAs), else the PKI directory's
-        root and, in development, the demo licensed CA under it."""
+        root.pem (in development, the demo root and its licensed CA)."""
         if self.settings.trust_roots is not None:
             try:
                 return load_certificates(self.settings.trust_roots)

@@ -23,8 +23,8 @@ HOCBA_PKCS11_PIN_FILE  A file holding the token's user PIN (development: a fixed
 HOCBA_TSA_URL       The RFC 3161 time-stamping authority that timestamps checkpoints and signatures.
                     Development: the demo authority, in process; production: required.
 HOCBA_TRUST_ROOTS   A PEM file of the trust list signatures are validated against: the national root
-                    and the licensed CAs under it. Default: the PKI directory's root.pem (and the
-                    demo licensed CA's ca.pem in development).
+                    and the licensed CAs under it. Default: the PKI directory's root.pem (in
+                    development, the demo root and its licensed CA).
 HOCBA_WITNESSES_FILE  The witnesses a school publishes its checkpoints to: a file with one witness per
                     line, "<verifier key> <URL of its add-checkpoint service>" (`hocba witness key`
                     prints the key); empty lines and lines starting with # are skipped.

@@ -14,7 +14,6 @@ keeps what it fetched for the whole run, so a class of signatures by the same CA
 
 from __future__ import annotations
 
-import base64
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -81,15 +80,9 @@ class CertificateStatus:
     revoked: bool | None = None  # None: the status could not be established
     revoked_at: datetime | None = None
     findings: list[Finding] = field(default_factory=list)
+    # what the status was established with (DER), to keep with the signature
     ocsp_responses: list[bytes] = field(default_factory=list)
     crls: list[bytes] = field(default_factory=list)
-
-    def revocation_info(self) -> dict[str, list[str]]:
-        """The OCSP responses and CRLs, base64 DER, as kept with the signature."""
-        return {
-            "ocsp": [base64.b64encode(r).decode() for r in self.ocsp_responses],
-            "crl": [base64.b64encode(c).decode() for c in self.crls],
-        }
 
 
 @functools.lru_cache(maxsize=1024)
