@@ -19,11 +19,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from werkzeug.serving import make_server
 
-from ledger.app.runtime import Runtime
+from ledger.app.runtime import Runtime, demo_time_stamper
 from ledger.base.settings import Settings
+from signing.pdf.render import render_hocba
+from signing.pdf.sign import sign_pdf
+from signing.pdf.verify import verify_pdf
 from signing.report import SignatureReport
+from signing.x509.pki import Pki
 from signing.x509.revocation import certificate_checks
 from signing.x509.validation import OnlineRevocation, validate_certificate
+from tests.interop.test_pdf import DOC
 
 KEYS = ("root", "ca", "ca-ocsp", "ca2", "teacher", "revoked", "teacher2")
 
@@ -90,6 +95,7 @@ pki-architectures:
 class Animated:
     animator: Animator
     certs: dict[str, x509.Certificate]
+    keys: dict[str, ec.EllipticCurvePrivateKey]
 
     @property
     def roots(self) -> list[x509.Certificate]:
@@ -99,8 +105,9 @@ class Animated:
 @pytest.fixture(scope="module")
 def animated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Animated]:
     directory = tmp_path_factory.mktemp("certomancer")
+    keys: dict[str, ec.EllipticCurvePrivateKey] = {}
     for name in KEYS:
-        key = ec.generate_private_key(ec.SECP256R1())
+        key = keys[name] = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
@@ -111,8 +118,8 @@ def animated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Animated]:
         return holder["animator"](environ, start_response)
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    keys = "{" + ", ".join(f"{n}: {{path: {n}.key.pem}}" for n in KEYS) + "}"
-    text = CONFIG.format(prefix=f"http://127.0.0.1:{server.server_port}", keys=keys)
+    keyset = "{" + ", ".join(f"{n}: {{path: {n}.key.pem}}" for n in KEYS) + "}"
+    text = CONFIG.format(prefix=f"http://127.0.0.1:{server.server_port}", keys=keyset)
     config = CertomancerConfig.from_yaml(text, key_search_dir=str(directory))
     arch = config.get_pki_arch(ArchLabel("vn"))
     holder["animator"] = Animator(AnimatorArchStore(config.pki_archs), with_web_ui=False)
@@ -123,7 +130,7 @@ def animated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Animated]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Animated(holder["animator"], certs)
+        yield Animated(holder["animator"], certs, keys)
     finally:
         server.shutdown()
         thread.join()
@@ -214,3 +221,34 @@ def test_the_trust_list_is_read_from_hocba_trust_roots_dieu_8(
     runtime = Runtime(replace(settings, trust_roots=path), "")
     assert runtime.trusted_roots() == [animated.certs[n] for n in ("root", "ca", "ca2")]
     assert Runtime(settings, "").trusted_roots() == runtime.pki.roots()
+
+
+async def test_a_pdf_signature_is_validated_the_same_way_dieu_15(
+    animated: Animated, online: OnlineRevocation, pki: Pki
+) -> None:
+    """The principal's PDF signature by a certificate of the licensed CA, which the signature
+    carries: valid; by one its OCSP responder reports revoked: refused with the same finding."""
+    rendered = render_hocba(DOC)
+    roots = [animated.certs["root"], *pki.roots()]  # the national root; the demo TSA's
+    reports = {}
+    for name in ("teacher", "revoked"):
+        signed = await sign_pdf(
+            rendered,
+            animated.keys[name],
+            animated.certs[name],
+            chain=[animated.certs["ca"]],
+            appearance="principal",
+            role="PRINCIPAL",
+            signer_name="Đoàn Thị Thủy",
+            signing_time=_signed_now(),
+            time_stamper=demo_time_stamper(pki),
+            field_name="HieuTruong-2025-2026",
+            year_index=0,
+            doc=DOC,
+        )
+        reports[name] = (await verify_pdf(signed, roots, pki.crls(), online=online)).signatures[0]
+    good, revoked = reports["teacher"], reports["revoked"]
+    assert good.intact and good.chain_trusted and good.revoked is False, good.findings
+    assert good.revocation_values
+    assert revoked.chain_trusted and revoked.revoked is True
+    assert {"pdf.revoked", "certificate.revoked"} <= {f.code for f in revoked.findings}
