@@ -42,6 +42,9 @@ class SignatureReport:
     # NguoiKy/NguoiKyHoTen (who signs), ThayMat/ThayMatHoTen (in whose place), QuyetDinh (the decision)
     on_behalf_of: dict[str, str] | None = None
     findings: list[Finding] = field(default_factory=list)
+    # the OCSP responses and CRLs (DER) the certificate's chain was checked with, kept with the
+    # signature; not part of the report's JSON
+    revocation_values: list[bytes] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -24,6 +24,7 @@ from ledger.log.checkpointing import CheckpointPolicy, Stamp, make_checkpoint
 from ledger.log.schema import EVENTS, Chain
 from ledger.school.transcripts.verification import Verification
 from signing.pdf.timestamp import LocalTimeStamper
+from signing.x509.certs import load_certificates
 from signing.x509.keys import DocumentSigner, Signer
 from signing.x509.pki import Pki, PkiError
 
@@ -132,11 +133,22 @@ class Runtime:
         return self.service_keys.signer(school)
 
     def trusted_roots(self) -> list[x509.Certificate]:
+        """The trust list signatures are validated against (signing.x509.validation): the file
+        HOCBA_TRUST_ROOTS names (the national root and the licensed CAs), else the PKI directory's
+        root.pem (in development, the demo root and its licensed CA)."""
+        if self.settings.trust_roots is not None:
+            try:
+                return load_certificates(self.settings.trust_roots)
+            except (OSError, ValueError):
+                raise PkiError(
+                    f"HOCBA_TRUST_ROOTS: no certificates can be read from {self.settings.trust_roots}"
+                ) from None
         return self.pki.roots()
 
     def crls(self) -> list[x509.CertificateRevocationList]:
-        """The revocation lists of the trusted issuers that this installation keeps (HOCBA_HOME/pki)."""
-        return [self.pki.crl()] if self.pki.crl_path.exists() else []
+        """The revocation lists of the trusted issuers that this installation keeps (HOCBA_HOME/pki):
+        the issuing CA's first, then the root's."""
+        return self.pki.crls()
 
     def time_stamper(self) -> TimeStamper:
         """The school's time-stamping authority (see `time_stamper_for`)."""

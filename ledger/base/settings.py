@@ -22,6 +22,9 @@ HOCBA_PKCS11_TOKEN  The token's label (default "hocba").
 HOCBA_PKCS11_PIN_FILE  A file holding the token's user PIN (development: a fixed demo PIN).
 HOCBA_TSA_URL       The RFC 3161 time-stamping authority that timestamps checkpoints and signatures.
                     Development: the demo authority, in process; production: required.
+HOCBA_TRUST_ROOTS   A PEM file of the trust list signatures are validated against: the national root
+                    and the licensed CAs under it. Default: the PKI directory's root.pem (in
+                    development, the demo root and its licensed CA).
 HOCBA_WITNESSES_FILE  The witnesses a school publishes its checkpoints to: a file with one witness per
                     line, "<verifier key> <URL of its add-checkpoint service>" (`hocba witness key`
                     prints the key); empty lines and lines starting with # are skipped.
@@ -110,6 +113,7 @@ class Settings:
     pkcs11_label: str = "hocba"
     pkcs11_pin_file: Path | None = None
     tsa_url: str | None = None
+    trust_roots: Path | None = None  # the trust list (PEM): the national root and the licensed CAs
     origin_prefix: str = "hocba-ledger"
     witness_name: str = "hocba-witness"
     witnesses: tuple[tuple[str, str], ...] = ()  # (verifier key, URL)
@@ -167,6 +171,7 @@ def load_settings() -> Settings:
         pkcs11_label=os.environ.get("HOCBA_PKCS11_TOKEN") or "hocba",
         pkcs11_pin_file=Path(pin_file) if pin_file else None,
         tsa_url=os.environ.get("HOCBA_TSA_URL") or None,
+        trust_roots=Path(os.environ["HOCBA_TRUST_ROOTS"]).expanduser() if os.environ.get("HOCBA_TRUST_ROOTS") else None,
         origin_prefix=_origin_prefix(os.environ.get("HOCBA_ORIGIN") or "hocba-ledger"),
         witness_name=_origin_prefix(os.environ.get("HOCBA_WITNESS_NAME") or "hocba-witness"),
         **_witnesses(os.environ.get("HOCBA_WITNESSES_FILE"), os.environ.get("HOCBA_WITNESS_QUORUM")),

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from asn1crypto import crl as asn1_crl
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
 
 from signing.pdf.sign import iso_time, role_from_reason
 from signing.report import FileReport, Finding, SignatureReport
-from signing.x509.certs import asn1_certificate, issued_by, san_uris
+from signing.x509.certs import san_uris
+from signing.x509.validation import CertificateStatus, OnlineRevocation, chain_context, validate_certificate
 
 # Verification
 
@@ -46,38 +43,6 @@ def _identity(cert: x509.Certificate) -> tuple[str | None, bool]:
     return staff_id, organisation
 
 
-def _revocation_date(
-    cert: x509.Certificate, crls: Sequence[x509.CertificateRevocationList], issuers: Sequence[x509.Certificate]
-) -> datetime | None:
-    """When `cert` was revoked according to a CRL signed by its issuer, or None."""
-    for crl in crls:
-        if crl.issuer != cert.issuer:
-            continue
-        if not any(i.subject == crl.issuer and crl.is_signature_valid(i.public_key()) for i in issuers):  # type: ignore[arg-type]
-            continue
-        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-        if entry is not None:
-            return entry.revocation_date_utc
-    return None
-
-
-def _validation_context(
-    roots: Sequence[x509.Certificate],
-    crls: Sequence[x509.CertificateRevocationList],
-    moment: datetime | None,
-    others: Sequence[asn1_x509.Certificate] = (),
-) -> ValidationContext:
-    return ValidationContext(
-        trust_roots=[asn1_certificate(r) for r in roots],
-        other_certs=list(others),
-        crls=[asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)) for c in crls],
-        allow_fetching=False,
-        revocation_mode="hard-fail" if crls else "soft-fail",
-        retroactive_revinfo=True,
-        moment=moment,
-    )
-
-
 UNREADABLE = _finding(
     "pdf.unreadable",
     "Không đọc được tệp PDF hoặc chữ ký trong tệp.",
@@ -91,6 +56,7 @@ async def verify_pdf(
     crls: Sequence[x509.CertificateRevocationList] = (),
     *,
     expected: Sequence[str] | None = None,
+    online: OnlineRevocation | None = None,
 ) -> FileReport:
     """Check every signature of a PDF học bạ offline against `roots` (and `crls`, when given), each at
     its signing time. `expected` lists roles that must each have signed (e.g. PRINCIPAL, ORGANISATION).
@@ -108,7 +74,7 @@ async def verify_pdf(
         )
     for emb in embedded:
         try:
-            sig = await _verify_one(emb, reader, roots, crls)
+            sig = await _verify_one(emb, reader, roots, crls, online)
         except Exception:  # a damaged signature is reported, never raised
             sig = SignatureReport(signer="?", findings=[UNREADABLE])
         report.signatures.append(sig)
@@ -153,6 +119,7 @@ async def _verify_one(
     reader: PdfFileReader,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    online: OnlineRevocation | None,
 ) -> SignatureReport:
     cert = x509.load_der_x509_certificate(emb.signer_cert.dump())
     staff_id, organisation = _identity(cert)
@@ -176,8 +143,8 @@ async def _verify_one(
     others = list(emb.other_embedded_certs)
     status: PdfSignatureStatus = await async_validate_pdf_signature(
         emb,
-        signer_validation_context=_validation_context(roots, crls, claimed, others),
-        ts_validation_context=_validation_context(roots, crls, None, others),
+        signer_validation_context=chain_context(roots, claimed, others),
+        ts_validation_context=chain_context(roots, None, others),
     )
     coverage_ok = status.coverage is not None and status.coverage >= SignatureCoverageLevel.ENTIRE_REVISION
     sig.intact = bool(status.intact and status.valid and coverage_ok)
@@ -200,19 +167,22 @@ async def _verify_one(
     problem = status.trust_problem_indic
     indication: str | None = str(getattr(problem, "name", problem)) if problem is not None else None
     embedded_certs = [x509.load_der_x509_certificate(c.dump()) for c in others]
+    ts = status.timestamp_validity
+    stamped = (
+        ts is not None
+        and bool(ts.intact and ts.valid and ts.trusted)
+        and cert.not_valid_before_utc <= ts.timestamp <= cert.not_valid_after_utc
+    )
+    # the certificate is judged at the timestamp's time when there is a valid one within its
+    # validity, else at the claimed time (a revocation after it is reported below as not disproved)
+    moment = ts.timestamp if ts is not None and stamped else claimed or datetime.now(UTC)
+    checked = await validate_certificate(cert, roots, crls, moment, intermediates=embedded_certs, online=online)
+    sig.revocation_values = checked.ocsp_responses + checked.crls
     sig.chain_trusted = (
         status.validation_path is not None
         and (indication is None or indication in _TIME_OR_REVOCATION)
-        and _chains_to_root(cert, roots, embedded_certs)
+        and checked.chain_trusted
     )
-    if not sig.chain_trusted:
-        sig.findings.append(
-            _finding(
-                "pdf.untrusted",
-                "Chứng thư số của người ký không được cấp bởi tổ chức chứng thực tin cậy.",
-                "The signer's certificate does not chain to a trusted root.",
-            )
-        )
     in_period = claimed is not None and cert.not_valid_before_utc <= claimed <= cert.not_valid_after_utc
     sig.valid_at_signing = in_period and indication not in {"EXPIRED", "NOT_YET_VALID", "OUT_OF_BOUNDS_NO_POE"}
     if not sig.valid_at_signing:
@@ -243,44 +213,8 @@ async def _verify_one(
                     "The stated signing time is later than the timestamp.",
                 )
             )
-    if crls:
-        revoked_at = _revocation_date(cert, crls, [*roots, *embedded_certs])
-        proven_before = (
-            revoked_at is not None and sig.timestamp_valid is True and ts is not None and ts.timestamp < revoked_at
-        )
-        if (
-            indication == "REVOKED"
-            or status.revocation_details is not None
-            or (revoked_at is not None and not proven_before and (claimed is None or revoked_at <= claimed))
-        ):
-            sig.revoked = True
-            sig.findings.append(
-                _finding(
-                    "pdf.revoked",
-                    "Chứng thư số của người ký đã bị thu hồi tại thời điểm ký.",
-                    "The signer's certificate was revoked at the signing time.",
-                )
-            )
-        elif revoked_at is not None and not proven_before:
-            sig.revoked = True
-            sig.findings.append(
-                _finding(
-                    "pdf.revoked_later_unproven",
-                    "Chứng thư số đã bị thu hồi và không có dấu thời gian chứng minh chữ ký có trước khi thu hồi.",
-                    "The certificate was revoked and no timestamp proves the signature was made before that.",
-                )
-            )
-        elif indication in {"TRY_LATER", "REVOCATION_OUT_OF_BOUNDS_NO_POE"}:
-            sig.revoked = None
-            sig.findings.append(
-                _finding(
-                    "pdf.revocation_unknown",
-                    "Không xác định được tình trạng thu hồi của chứng thư số.",
-                    "The certificate's revocation status could not be determined.",
-                )
-            )
-        else:
-            sig.revoked = False
+    if sig.chain_trusted:
+        await _revocation(sig, cert, checked, stamped, roots, crls, embedded_certs, online)
     if indication is not None and not sig.findings:
         # a problem none of the checks above names (a key usage the signature does not allow, …)
         sig.findings.append(
@@ -308,17 +242,48 @@ _TIME_OR_REVOCATION = {
 }
 
 
-def _chains_to_root(
-    cert: x509.Certificate, roots: Sequence[x509.Certificate], intermediates: Sequence[x509.Certificate]
-) -> bool:
-    """Whether each certificate from `cert` up is signed by the next, ending at one of `roots`."""
-    current = cert
-    for _ in range(8):
-        for root in roots:
-            if current == root or issued_by(current, root):
-                return True
-        issuer = next((c for c in intermediates if c != current and issued_by(current, c)), None)
-        if issuer is None:
-            return False
-        current = issuer
-    return False
+async def _revocation(
+    sig: SignatureReport,
+    cert: x509.Certificate,
+    checked: CertificateStatus,
+    stamped: bool,
+    roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    intermediates: Sequence[x509.Certificate],
+    online: OnlineRevocation | None,
+) -> None:
+    """The revocation status at the trusted (or claimed) time; without a valid timestamp, a
+    revocation after the claimed time is not disproved either."""
+    sig.revoked = checked.revoked
+    if checked.revoked:
+        sig.findings.append(
+            _finding(
+                "pdf.revoked",
+                "Chứng thư số của người ký đã bị thu hồi tại thời điểm ký.",
+                "The signer's certificate was revoked at the signing time.",
+            )
+        )
+        sig.findings += checked.findings
+        return
+    if checked.revoked is None:
+        sig.findings += checked.findings or [
+            _finding(
+                "pdf.revocation_unknown",
+                "Không xác định được tình trạng thu hồi của chứng thư số.",
+                "The certificate's revocation status could not be determined.",
+            )
+        ]
+        return
+    now = datetime.now(UTC)
+    if stamped or not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+        return
+    later = await validate_certificate(cert, roots, crls, now, intermediates=intermediates, online=online)
+    if later.revoked:
+        sig.revoked = True
+        sig.findings.append(
+            _finding(
+                "pdf.revoked_later_unproven",
+                "Chứng thư số đã bị thu hồi và không có dấu thời gian chứng minh chữ ký có trước khi thu hồi.",
+                "The certificate was revoked and no timestamp proves the signature was made before that.",
+            )
+        )

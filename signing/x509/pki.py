@@ -2,18 +2,27 @@
 
 Layout of a PKI directory (HOCBA_HOME/pki by default):
 
-    root.pem, root.key.pem            the root that stands in for the national root (demo only)
-    crl.pem                           the root's certificate revocation list
-    tsa.pem, tsa.key.pem              the local RFC 3161 time-stamping authority (demo only)
+    root.pem, root.key.pem            the trust list: the root that stands in for the national root,
+                                      then the licensed CA under it (ca.pem); the root's key (demo only)
+    root.crl.pem                      the root's certificate revocation list (of the CAs under it)
+    ca.pem, ca.key.pem                the intermediate CA that stands in for a licensed CA (demo only):
+                                      it issues the staff and organisation certificates
+    crl.pem                           the revocation list of the CA that issues staff certificates
+    tsa.pem, tsa.key.pem              the licensed CA's RFC 3161 time-stamping authority (demo only)
     services/<school>.pem, .key.pem   the school's software-service certificate (Điều 9.5), which
                                       signs ledger checkpoints
     holders/<school>/<name>.p12       demo personal and organisation certificates with their keys
                                       (PKCS#12, password DEMO_P12_PASSWORD), as a token would hold them
 
+The staff and organisation certificates name where their status is published: the CA's CRL
+(CRL distribution point) and its OCSP responder (authority information access), as a licensed CA's
+certificates do. The demo addresses are not served by `hocba serve`; the demo checks the CRLs kept
+here.
+
 In production the operator installs services/<school>.pem and its key as issued under the Sở's
-approval, root.pem as the trusted root and the CA's CRL; no root key is present and nothing is
-generated, and personal keys stay on their holders' tokens. In development, missing service
-certificates are issued from the demo root on first use.
+approval, and the trust list (HOCBA_TRUST_ROOTS: the national root and the licensed CAs); no root
+key is present and nothing is generated, and personal keys stay on their holders' tokens. In
+development, missing service certificates are issued from the demo root on first use.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 from ledger.base.errors import HocbaError
 from ledger.base.logs import get_logger
@@ -39,7 +48,9 @@ DEMO_NOTICE = "DEMO - not for production use"
 
 
 DEMO_P12_PASSWORD = b"hocba-demo"
-DEMO_CRL_URI = "http://crl.hocba-demo.invalid/root.crl"
+DEMO_CRL_URI = "http://crl.hocba-demo.invalid/root.crl"  # the root's CRL
+DEMO_CA_CRL_URI = "http://crl.hocba-demo.invalid/ca.crl"  # the licensed CA's CRL
+DEMO_OCSP_URI = "http://ocsp.hocba-demo.invalid/ca"  # the licensed CA's OCSP responder
 # The demo root, TSA and service certificates are valid from this day, so that a demo or a test can
 # play a school year that lies in the past (personal certificates take their own start).
 DEMO_EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -108,6 +119,9 @@ def _certificate(
     uris: tuple[str, ...] = (),
     valid_from: datetime | None = None,
     time_stamping: bool = False,
+    path_length: int | None = 1,
+    crl_uri: str | None = DEMO_CRL_URI,
+    ocsp_uri: str | None = None,
 ) -> x509.Certificate:
     now = valid_from + timedelta(days=1) if valid_from else datetime.now(UTC)
     builder = (
@@ -118,7 +132,7 @@ def _certificate(
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=1 if ca else None), critical=True)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True)
         .add_extension(_key_usage(ca=ca), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     )
@@ -126,11 +140,18 @@ def _certificate(
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.UniformResourceIdentifier(u) for u in uris]), critical=False
         )
-    if not ca:
-        # Where relying parties find the issuer's CRL (a demo address: nothing is fetched; NSS-based
-        # validators such as poppler's pdfsig expect the extension on end-entity certificates).
-        point = x509.DistributionPoint([x509.UniformResourceIdentifier(DEMO_CRL_URI)], None, None, None)
+    if crl_uri and issuer != subject:
+        # Where relying parties find the issuer's CRL (NSS-based validators such as poppler's pdfsig
+        # expect the extension on end-entity certificates).
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_uri)], None, None, None)
         builder = builder.add_extension(x509.CRLDistributionPoints([point]), critical=False)
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+    if ocsp_uri:
+        access = x509.AccessDescription(AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_uri))
+        builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
     if time_stamping:
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
     return builder.sign(issuer_key, hashes.SHA256())
@@ -151,10 +172,27 @@ class Pki:
     def exists(self) -> bool:
         return self.root_path.exists()
 
+    @property
+    def ca_path(self) -> Path:
+        return self.directory / "ca.pem"
+
+    @property
+    def root_crl_path(self) -> Path:
+        return self.directory / "root.crl.pem"
+
     def roots(self) -> list[x509.Certificate]:
+        """The trust list (root.pem): the root first, then the licensed CA under it."""
         if not self.root_path.exists():
             raise PkiError(f"no trusted root at {self.root_path}; run 'hocba pki init-demo' or install one")
         return load_certificates(self.root_path)
+
+    def _issuer(self) -> tuple[x509.Certificate, PrivateKey, str, str | None]:
+        """Who issues staff and organisation certificates: the licensed CA (the root in a PKI made
+        before there was one), with its CRL and OCSP addresses."""
+        if self.ca_path.exists():
+            ca = load_certificates(self.ca_path)[0]
+            return ca, _load_key(self.directory / "ca.key.pem"), DEMO_CA_CRL_URI, DEMO_OCSP_URI
+        return self.roots()[0], _load_key(self.root_key_path), DEMO_CRL_URI, None
 
     def init_demo(self, *, force: bool = False) -> x509.Certificate:
         """Create the demo root (offline). Refuses to overwrite an existing PKI unless forced."""
@@ -166,23 +204,33 @@ class Pki:
         if force:
             for stale in (self.directory / "services").glob("*"):
                 stale.unlink()
+        ca_key = ec.generate_private_key(ec.SECP256R1())
+        ca_name = _name(f"Hocba Demo Licensed CA ({DEMO_NOTICE})", "hocba-ledger demo")
+        ca = _certificate(
+            ca_name, ca_key.public_key(), name, key, days=365 * 20, ca=True, valid_from=DEMO_EPOCH, path_length=0
+        )
         _write_key(self.root_key_path, key)
-        _write_cert(self.root_path, cert)
+        _write_key(self.directory / "ca.key.pem", ca_key)
+        _write_cert(self.ca_path, ca)
+        # the trust list: the root, then the licensed CA under it
+        self.root_path.write_bytes(b"".join(c.public_bytes(serialization.Encoding.PEM) for c in (cert, ca)))
         tsa_key = ec.generate_private_key(ec.SECP256R1())
         tsa_name = _name("Hocba Demo Time-Stamping Authority", f"hocba-ledger ({DEMO_NOTICE})")
-        tsa = _certificate(
+        tsa = _certificate(  # the licensed CA's time-stamping service
             tsa_name,
             tsa_key.public_key(),
-            name,
-            key,
+            ca_name,
+            ca_key,
             days=365 * 15,
             ca=False,
             time_stamping=True,
             valid_from=DEMO_EPOCH,
+            crl_uri=DEMO_CA_CRL_URI,
         )
         _write_key(self.directory / "tsa.key.pem", tsa_key)
         _write_cert(self.directory / "tsa.pem", tsa)
-        self._write_crl([])
+        self._sign_crl(self.root_crl_path, cert, key, [])
+        self._sign_crl(self.crl_path, ca, ca_key, [])
         log.warning("created a demo PKI; its certificates have no legal value", directory=str(self.directory))
         return cert
 
@@ -236,19 +284,20 @@ class Pki:
     ) -> DocumentSigner:
         """A staff member's personal certificate (digitalSignature and contentCommitment), for the demo
         and tests: in a school, personal keys live on the holder's token, never on the server."""
-        root_key = _load_key(self.root_key_path)
-        root = self.roots()[0]
+        issuer, issuer_key, crl_uri, ocsp_uri = self._issuer()
         key = ec.generate_private_key(ec.SECP256R1())
         subject = _name(full_name, f"{school} ({DEMO_NOTICE})")
         cert = _certificate(
             subject,
             key.public_key(),
-            root.subject,
-            root_key,
+            issuer.subject,
+            issuer_key,
             days=days,
             ca=False,
             uris=(staff_uri(school, staff_id),),
             valid_from=valid_from,
+            crl_uri=crl_uri,
+            ocsp_uri=ocsp_uri,
         )
         return KeySigner(key, cert)
 
@@ -256,18 +305,19 @@ class Pki:
         self, school: str, school_name: str, *, days: int = 365 * 3, valid_from: datetime | None = None
     ) -> DocumentSigner:
         """The school's organisation certificate, held by the clerk, for sealing issued học bạ (Điều 9.3)."""
-        root_key = _load_key(self.root_key_path)
-        root = self.roots()[0]
+        issuer, issuer_key, crl_uri, ocsp_uri = self._issuer()
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _certificate(
             _name(school_name, f"{school_name} ({DEMO_NOTICE})"),
             key.public_key(),
-            root.subject,
-            root_key,
+            issuer.subject,
+            issuer_key,
             days=days,
             ca=False,
             uris=(organisation_uri(school),),
             valid_from=valid_from,
+            crl_uri=crl_uri,
+            ocsp_uri=ocsp_uri,
         )
         return KeySigner(key, cert)
 
@@ -307,31 +357,60 @@ class Pki:
         return self.directory / "crl.pem"
 
     def crl(self) -> x509.CertificateRevocationList:
+        """The revocation list of the CA that issues staff and organisation certificates."""
         if not self.crl_path.exists():
             raise PkiError(f"no CRL at {self.crl_path}")
         return x509.load_pem_x509_crl(self.crl_path.read_bytes())
 
+    def crls(self) -> list[x509.CertificateRevocationList]:
+        """Every revocation list kept here: the issuing CA's, then the root's (of the CAs under it)."""
+        paths = [self.crl_path, self.root_crl_path]
+        return [x509.load_pem_x509_crl(p.read_bytes()) for p in paths if p.exists()]
+
     def revoke(self, certificate: x509.Certificate, at: datetime | None = None) -> x509.CertificateRevocationList:
-        """Add a certificate to the demo root's CRL (revoked from `at`, default now) and re-issue it."""
-        entries = [(r.serial_number, r.revocation_date_utc) for r in self.crl()]
+        """Add a certificate to its issuer's CRL (revoked from `at`, default now) and re-issue it."""
+        root = self.roots()[0]
+        if self.ca_path.exists() and certificate.issuer == root.subject and self.root_crl_path.exists():
+            path, issuer, key = self.root_crl_path, root, _load_key(self.root_key_path)
+        else:
+            issuer, key, _, _ = self._issuer()
+            path = self.crl_path
+        current = list(x509.load_pem_x509_crl(path.read_bytes())) if path.exists() else []
+        entries = [(r.serial_number, r.revocation_date_utc) for r in current]
         if certificate.serial_number not in {serial for serial, _ in entries}:
             entries.append((certificate.serial_number, at or datetime.now(UTC)))
-        return self._write_crl(entries)
+        return self._sign_crl(path, issuer, key, entries)
 
     def _write_crl(self, entries: list[tuple[int, datetime]]) -> x509.CertificateRevocationList:
-        root_key = _load_key(self.root_key_path)
-        root = self.roots()[0]
+        """Re-issue the issuing CA's CRL with exactly these entries."""
+        issuer, key, _, _ = self._issuer()
+        return self._sign_crl(self.crl_path, issuer, key, entries)
+
+    def _sign_crl(
+        self,
+        path: Path,
+        issuer: x509.Certificate,
+        key: PrivateKey,
+        entries: list[tuple[int, datetime]],
+        *,
+        this_update: datetime | None = None,
+        next_update: datetime | None = None,
+    ) -> x509.CertificateRevocationList:
         now = datetime.now(UTC)
         builder = (
             x509.CertificateRevocationListBuilder()
-            .issuer_name(root.subject)
-            .last_update(now - timedelta(minutes=5))
-            .next_update(now + timedelta(days=30))
+            .issuer_name(issuer.subject)
+            .last_update(this_update or now - timedelta(minutes=5))
+            .next_update(next_update or now + timedelta(days=30))
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()),
+                critical=False,
+            )
         )
         for serial, when in entries:
             builder = builder.add_revoked_certificate(
                 x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
             )
-        crl = builder.sign(root_key, hashes.SHA256())
-        self.crl_path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        crl = builder.sign(key, hashes.SHA256())
+        path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
         return crl

@@ -1,5 +1,6 @@
-"""Certificate checks of one signature at its signing time (Điều 8, 15): the chain to a trusted
-root, the validity period, the key usage, and revocation by a CRL of the issuer."""
+"""Certificate checks of one signature at its signing time (Điều 8, 12, 15): the chain through
+intermediate CAs to the trust list, the validity period, the key usage, and revocation by OCSP or
+CRL (signing.x509.validation); and a CRL lookup for the ledger's own service certificates."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from cryptography import x509
 
 from signing.report import Finding, SignatureReport
-from signing.x509.certs import issued_by
+from signing.x509.validation import CertificateStatus, OnlineRevocation, validate_certificate
 
 
 def revoked_at(
@@ -31,24 +32,22 @@ def revoked_at(
     return False
 
 
-def certificate_checks(
+async def certificate_checks(
     report: SignatureReport,
     cert: x509.Certificate,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
     signing_time: datetime,
-) -> None:
-    """Fill the certificate fields of `report` for a signature made at `signing_time`."""
-    issuer = next((root for root in roots if cert.issuer == root.subject and issued_by(cert, root)), None)
-    report.chain_trusted = issuer is not None or cert in roots
-    if not report.chain_trusted:
-        report.findings.append(
-            Finding(
-                "certificate.untrusted",
-                f"Chứng thư số không do tổ chức được tin cậy cấp (bên cấp: {cert.issuer.rfc4514_string()}).",
-                f"The certificate is not issued by a trusted root (issuer: {cert.issuer.rfc4514_string()}).",
-            )
-        )
+    *,
+    intermediates: Sequence[x509.Certificate] = (),
+    online: OnlineRevocation | None = None,
+) -> CertificateStatus:
+    """Fill the certificate fields of `report` for a signature made at `signing_time`: the chain
+    through `intermediates` (the signature's certificates) to the trust list and the revocation
+    status (signing.x509.validation), the validity period and the key usage."""
+    status = await validate_certificate(cert, roots, crls, signing_time, intermediates=intermediates, online=online)
+    report.chain_trusted = status.chain_trusted
+    report.findings += [f for f in status.findings if f.code == "certificate.untrusted"]
     report.valid_at_signing = cert.not_valid_before_utc <= signing_time <= cert.not_valid_after_utc
     if not report.valid_at_signing:
         report.findings.append(
@@ -73,26 +72,7 @@ def certificate_checks(
                 "The certificate is not for signing documents (digitalSignature, contentCommitment missing).",
             )
         )
-    when = revoked_at(cert, crls, issuer)
-    if when is None:
-        report.revoked = None
-        report.findings.append(
-            Finding(
-                "certificate.revocation_unknown",
-                "Không có danh sách thu hồi chứng thư số của bên cấp để kiểm tra.",
-                "No revocation list of the issuer is available to check the certificate.",
-            )
-        )
-    elif when is False:
-        report.revoked = False
-    else:
-        assert isinstance(when, datetime)
-        report.revoked = when <= signing_time
-        if report.revoked:
-            report.findings.append(
-                Finding(
-                    "certificate.revoked",
-                    f"Chứng thư số đã bị thu hồi từ {when.isoformat()}, trước khi ký.",
-                    f"The certificate was revoked at {when.isoformat()}, before the signature.",
-                )
-            )
+    if report.chain_trusted:
+        report.revoked = status.revoked
+        report.findings += [f for f in status.findings if f.code != "certificate.untrusted"]
+    return status

@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.policy_decl import CertRevTrustPolicy
 
-from signing.x509.certs import asn1_certificate
+from signing.x509.validation import REVOCATION_POLICY, trust_list
 
 
 @dataclass
@@ -46,11 +47,16 @@ async def check_timestamp(
             return TimestampCheck(None, ["the timestamp token is not CMS SignedData"])
     except ValueError as exc:
         return TimestampCheck(None, [f"the timestamp token cannot be read: {exc}"])
+    anchors, intermediates = trust_list(roots)
     context = ValidationContext(
-        trust_roots=[asn1_certificate(r) for r in roots],
+        trust_roots=anchors,
+        other_certs=intermediates,
         crls=[asn1_crl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)) for c in crls],
         allow_fetching=False,
-        revocation_mode="hard-fail" if crls else "soft-fail",
+        # with revocation lists at hand, the authority's status must be established from them (as
+        # a signer's, signing.x509.validation); without, it is not required
+        revocation_mode="soft-fail",
+        revinfo_policy=CertRevTrustPolicy(REVOCATION_POLICY) if crls else None,
     )
     try:
         status = TimestampSignatureStatus(

@@ -22,6 +22,7 @@ from signing.report import FileReport, Finding, SignatureReport
 from signing.x509.certs import san_uris
 from signing.x509.revocation import certificate_checks
 from signing.x509.timestamps import check_timestamp
+from signing.x509.validation import OnlineRevocation
 from signing.xml import timestamp as xades_t
 from signing.xml.document import (
     DS,
@@ -64,14 +65,21 @@ def _signing_time(signature: etree._Element, referenced: set[str]) -> datetime |
     return moment if moment.tzinfo is not None else None
 
 
+def embedded_certificates(signature: etree._Element) -> list[x509.Certificate]:
+    """The certificates in the signature's KeyInfo: the signer's first, then its CA chain."""
+    found = []
+    for element in signature.iterfind(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate"):
+        try:
+            found.append(x509.load_der_x509_certificate(base64.b64decode("".join((element.text or "").split()))))
+        except ValueError:
+            if not found:
+                return []
+    return found
+
+
 def first_certificate(signature: etree._Element) -> x509.Certificate | None:
-    element = signature.find(f"{{{DS}}}KeyInfo/{{{DS}}}X509Data/{{{DS}}}X509Certificate")
-    if element is None or not element.text:
-        return None
-    try:
-        return x509.load_der_x509_certificate(base64.b64decode("".join(element.text.split())))
-    except ValueError:
-        return None
+    certificates = embedded_certificates(signature)
+    return certificates[0] if certificates else None
 
 
 def _claimed_role(signature: etree._Element) -> str | None:
@@ -93,15 +101,19 @@ def _expected_parts(role: str | None, earlier: list[str], own: list[str], parts:
     return "a known role"
 
 
-def verify_signature(
+async def verify_signature(
     data: bytes,
     index: int,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
     trusted: datetime | None = None,
+    *,
+    online: OnlineRevocation | None = None,
 ) -> SignatureReport:
     """Check the `index`-th signature of a document (parsed afresh: verification edits its tree); the
-    certificate is judged at `trusted` (a timestamp's time) when given, else at the claimed time."""
+    certificate is judged at `trusted` (a timestamp's time) when given, else at the claimed time,
+    through the CA certificates the signature carries, with revocation from `crls` and, when given,
+    from `online` responders."""
     root = parse(data)
     wrapper = wrappers(root)[index]
     wrapper_id = wrapper.get("Id") or ""
@@ -159,7 +171,11 @@ def verify_signature(
             )
         )
     else:
-        certificate_checks(report, cert, roots, crls, trusted or moment)
+        chain = embedded_certificates(signature)[1:]
+        status = await certificate_checks(
+            report, cert, roots, crls, trusted or moment, intermediates=chain, online=online
+        )
+        report.revocation_values = status.ocsp_responses + status.crls
     expectation = _expected_parts(report.role, [p for p in report.parts if p in earlier_ids], parts, own_parts(root))
     if expectation is not None:
         report.findings.append(
@@ -194,6 +210,8 @@ async def verify_timestamped(
     index: int,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    *,
+    online: OnlineRevocation | None = None,
 ) -> SignatureReport:
     """Check the `index`-th signature with its embedded timestamp (XAdES-T): the token must be a
     valid timestamp of this signature's value by a trusted authority, and its time is the trusted
@@ -203,12 +221,12 @@ async def verify_timestamped(
     token = xades_t.embedded(signature) if signature is not None else None
     value = xades_t.signature_value(signature) if signature is not None else None
     if token is None or value is None:
-        report = verify_signature(data, index, roots, crls)
+        report = await verify_signature(data, index, roots, crls, online=online)
         report.profile = "XAdES-B"
         return report
     check = await check_timestamp(token, value, roots, crls) if token else None
     good = check is not None and check.ok and check.time is not None
-    report = verify_signature(data, index, roots, crls, check.time if good and check else None)
+    report = await verify_signature(data, index, roots, crls, check.time if good and check else None, online=online)
     report.profile = "XAdES-T"
     report.timestamp_valid = good
     if check is not None and check.time is not None:
@@ -345,6 +363,8 @@ async def verify_xml(
     data: bytes,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList] = (),
+    *,
+    online: OnlineRevocation | None = None,
 ) -> FileReport:
     """Every signature of an XML học bạ, the schema, and that every part is signed by its role."""
     report = FileReport("xml")
@@ -376,7 +396,7 @@ async def verify_xml(
         )
         return report
     for index in range(len(wrappers(root))):
-        report.signatures.append(await verify_timestamped(data, index, roots, crls))
+        report.signatures.append(await verify_timestamped(data, index, roots, crls, online=online))
     from signing.xml import receipt
 
     report.receipt, receipt_findings = receipt.verify(root, roots)

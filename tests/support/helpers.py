@@ -119,11 +119,13 @@ def run(*args: str) -> str:
 
 
 def nss_database(directory: Path, pki: Pki) -> str:
-    """An NSS database trusting the PKI's root, with its current CRL."""
+    """An NSS database trusting the PKI's root, with the current CRL of the CA issuing staff certificates."""
     directory.mkdir(parents=True, exist_ok=True)
     db = f"sql:{directory}"
     run(tool("certutil"), "-N", "-d", db, "--empty-password")
     run(tool("certutil"), "-A", "-d", db, "-n", "root", "-t", "C,C,C", "-i", str(pki.root_path))
+    if pki.ca_path.exists():  # the licensed CA under the root, which issues the staff certificates
+        run(tool("certutil"), "-A", "-d", db, "-n", "ca", "-t", ",,", "-i", str(pki.ca_path))
     crl = directory / "crl.der"
     crl.write_bytes(pki.crl().public_bytes(serialization.Encoding.DER))
     run(tool("crlutil"), "-I", "-d", db, "-i", str(crl))
@@ -147,7 +149,8 @@ def pdfsig(path: Path, db: str) -> list[dict[str, str]]:
 
 
 def xmlsec1_verifies(path: Path, root_pem: Path) -> list[bool]:
-    """Every signature of the file, checked by xmlsec1 against the trusted root."""
+    """Every signature of the file, checked by xmlsec1 against the trusted root, with the licensed
+    CA beside it (ca.pem) as the intermediate the signer's certificate is issued by."""
     ns, ds = hocba_xml.NS, hocba_xml.DS
     ids = [
         f"{ns}:{name}" for name in ("HoSo", "MonHoc", "ChuNhiem", "QuyetDinh", "BanHanh", "ChuyenDi", "Lop", "ChuKy")
@@ -157,6 +160,8 @@ def xmlsec1_verifies(path: Path, root_pem: Path) -> list[bool]:
     results = []
     for signature in root.iter(f"{{{ds}}}Signature"):
         command = ["xmlsec1", "--verify", "--trusted-pem", str(root_pem)]
+        if root_pem.with_name("ca.pem").exists():
+            command += ["--untrusted-pem", str(root_pem.with_name("ca.pem"))]
         for ident in ids:
             command += ["--id-attr:Id", ident]
         command += ["--node-id", signature.get("Id", ""), str(path)]

@@ -218,7 +218,7 @@ async def _record(
         container = root.find(hocba_xml.tag("ChuKySo"))
         assert container is not None
         container.append(wrapper)
-        report = xml_verify.verify_signature(hocba_xml.to_bytes(root), 0, *keys)
+        report = await xml_verify.verify_signature(hocba_xml.to_bytes(root), 0, *keys)
         signed_at = checked_signing_time(session, report, kind.rule)
         certificate = await registered_certificate(session, wrapper, signed_at)
         day, user = signed_at.astimezone(VN_TZ).date(), str(actor.user)

@@ -186,7 +186,7 @@ async def _issued(
             rule="Điều 18, 24.5",
         )
     pdf_bytes, pdf_rows = documents.pdf(student, verification)
-    problems = kept.problems(documents, student, root, pdf_bytes, trusted_roots, crls)
+    problems = await kept.problems(documents, student, root, pdf_bytes, trusted_roots, crls)
     if problems or [r["role"] for r in pdf_rows] != ["PRINCIPAL", "ORGANISATION"]:
         detail = problems[0] if problems else None
         raise Refused(

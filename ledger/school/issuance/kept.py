@@ -46,7 +46,7 @@ class Kept:
         registered = {row["fingerprint"]: row for row in await read(conn, certificates, school)}
         return cls(events, registered)
 
-    def problems(
+    async def problems(
         self,
         documents: Documents,
         student: str,
@@ -85,7 +85,9 @@ class Kept:
                     )
                 )
             covered.update(payload["parts"])
-            found += self._certificate(payload, payload.get("trusted_time") or payload["signing_time"], roots, crls)
+            found += await self._certificate(
+                payload, payload.get("trusted_time") or payload["signing_time"], roots, crls
+            )
         for part in sorted(set(digests) - covered):
             found.append(
                 _finding(
@@ -114,7 +116,7 @@ class Kept:
                         "The PDF changed after it was signed.",
                     )
                 )
-            found += self._certificate(payload, payload["signing_time"], roots, crls, _signer_of(revision))
+            found += await self._certificate(payload, payload["signing_time"], roots, crls, _signer_of(revision))
         return found
 
     def _recorded(self, row: dict[str, Any], found: list[Finding]) -> dict[str, Any] | None:
@@ -134,7 +136,7 @@ class Kept:
             return None
         return dict(payload)
 
-    def _certificate(
+    async def _certificate(
         self,
         payload: dict[str, Any],
         at: str,
@@ -152,7 +154,7 @@ class Kept:
             return [_finding("certificate.revoked", "Chứng thư số đã bị thu hồi.", "The certificate was revoked.")]
         report = SignatureReport(signer=payload["signer"])
         cert = x509.load_der_x509_certificate(base64.b64decode(registered["der"]))
-        certificate_checks(report, cert, roots, crls, moment)
+        await certificate_checks(report, cert, roots, crls, moment)
         return report.findings
 
 

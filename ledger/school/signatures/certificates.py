@@ -21,8 +21,9 @@ from ledger.school.rules.roles import Role
 from ledger.school.signatures.tables import CERTIFICATE_REGISTERED, CERTIFICATE_REVOKED, certificates
 from ledger.school.years.queries import holds, roster
 from ledger.school.years.tables import staff
-from signing.x509.certs import issued_by, san_uris
+from signing.x509.certs import san_uris
 from signing.x509.names import organisation_uri, staff_uri
+from signing.x509.validation import chains_to_trust_list
 from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
 
@@ -60,7 +61,7 @@ async def register_certificate(
     ledger: Ledger, school: str, actor: Actor, cert: x509.Certificate, trusted_roots: Sequence[x509.Certificate]
 ) -> list[Event]:
     """Register a staff member's personal certificate or the school's organisation certificate."""
-    if not any(issued_by(cert, root) for root in trusted_roots):
+    if not await chains_to_trust_list(cert, trusted_roots):
         raise ValidationError(
             "certificate.untrusted",
             "chứng thư số không do tổ chức được tin cậy cấp",

@@ -398,7 +398,7 @@ async def submit_signatures(
             made = _assemble(snapshot, item, schema_valid)
         except DomainError:
             continue  # refused again, with its reason, under the lock
-        verified[made.key(item.trusted)] = xml_verify.verify_signature(
+        verified[made.key(item.trusted)] = await xml_verify.verify_signature(
             made.data, len(made.rows), trusted_roots, crls, item.trusted
         )
 
@@ -414,12 +414,14 @@ async def submit_signatures(
             for item in items
         ]
 
-    def check(documents: Documents, item: _Received) -> tuple[_Assembled, Any]:
+    async def check(documents: Documents, item: _Received) -> tuple[_Assembled, Any]:
         """The signature assembled again in `documents`, and its verification: the one made before
         the lock when these are the very bytes it was made on."""
         made = _assemble(documents, item, schema_valid)
         report = verified.get(made.key(item.trusted))
-        report = report or xml_verify.verify_signature(made.data, len(made.rows), trusted_roots, crls, item.trusted)
+        report = report or await xml_verify.verify_signature(
+            made.data, len(made.rows), trusted_roots, crls, item.trusted
+        )
         return made, report
 
     return await ledger.decide(school, decide)
@@ -435,11 +437,11 @@ async def _checked(
     holders: Holders,
     readiness: Readiness,
     registrations: dict[str, list[dict[str, Any]]],
-    check: Callable[[Documents, _Received], tuple[_Assembled, Any]],
+    check: Callable[[Documents, _Received], Awaitable[tuple[_Assembled, Any]]],
 ) -> NewEvent:
     """One submitted signature checked under the school's lock, as the event that records it."""
     student, trusted = item.student, item.trusted
-    made, report = check(documents, item)
+    made, report = await check(documents, item)
     role, subject, wrapper, root = made.role, made.subject, made.wrapper, made.root
     class_id = documents.class_of(student)
     await readiness.check(session, documents.models[student], class_id, role, subject)

@@ -286,7 +286,7 @@ async def submit_transfer(
         assert container is not None
         container.append(wrapper)
         data = hocba_xml.to_bytes(root)
-        report = xml_verify.verify_signature(data, len(row["signatures"]), trusted_roots, crls)
+        report = await xml_verify.verify_signature(data, len(row["signatures"]), trusted_roots, crls)
         signed_at = checked_signing_time(session, report, RULE)
         certificate = await registered_certificate(session, wrapper, signed_at)
         day = signed_at.astimezone(VN_TZ).date()

@@ -1,0 +1,254 @@
+"""Validation against a trust list (Điều 8, 12, 15), with a PKI independent of ours: a national root,
+two licensed CAs under it (one with an OCSP responder, one publishing only a CRL) and staff
+certificates issued by them. Certomancer's animator serves the OCSP responder and the CRLs over HTTP
+on loopback, and the validator fetches them as it would from a real CA."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from certomancer.integrations.animator import Animator, AnimatorArchStore
+from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from werkzeug.serving import make_server
+
+from ledger.app.runtime import Runtime, demo_time_stamper
+from ledger.base.settings import Settings
+from signing.pdf.render import render_hocba
+from signing.pdf.sign import sign_pdf
+from signing.pdf.verify import verify_pdf
+from signing.report import SignatureReport
+from signing.x509.pki import Pki
+from signing.x509.revocation import certificate_checks
+from signing.x509.validation import OnlineRevocation, validate_certificate
+from tests.interop.test_pdf import DOC
+
+KEYS = ("root", "ca", "ca-ocsp", "ca2", "teacher", "revoked", "teacher2")
+
+CONFIG = """
+external-url-prefix: "{prefix}"
+keysets:
+  vn:
+    keys: {keys}
+pki-architectures:
+  vn:
+    keyset: vn
+    entity-defaults:
+      country-name: VN
+      organization-name: Hocba test PKI
+    entities:
+      root: {{common-name: National Root CA}}
+      ca: {{common-name: Licensed CA One}}
+      ca-ocsp: {{common-name: Licensed CA One OCSP}}
+      ca2: {{common-name: Licensed CA Two}}
+      teacher: {{common-name: Nguyen Thi Lan}}
+      revoked: {{common-name: Tran Van Binh}}
+      teacher2: {{common-name: Le Thi Hoa}}
+    certs:
+      root:
+        issuer: root
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2045-01-01T00:00:00+0000"}}
+        profiles: [{{id: simple-ca, params: {{crl-repo: root}}}}]
+      ca:
+        issuer: root
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2040-01-01T00:00:00+0000"}}
+        profiles: [{{id: simple-ca, params: {{max-path-len: 0, crl-repo: ca, ocsp-service: ca}}}}]
+      ca-ocsp:
+        issuer: ca
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2040-01-01T00:00:00+0000"}}
+        profiles: [ocsp-responder]
+      ca2:
+        issuer: root
+        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2040-01-01T00:00:00+0000"}}
+        profiles: [{{id: simple-ca, params: {{max-path-len: 0, crl-repo: ca2}}}}]
+      teacher:
+        issuer: ca
+        validity: {{valid-from: "2025-01-01T00:00:00+0000", valid-to: "2035-01-01T00:00:00+0000"}}
+        profiles: [digsig-commitment]
+      revoked:
+        issuer: ca
+        validity: {{valid-from: "2025-01-01T00:00:00+0000", valid-to: "2035-01-01T00:00:00+0000"}}
+        profiles: [digsig-commitment]
+        revocation: {{revoked-since: "2026-01-01T00:00:00+0000", reason: key_compromise}}
+      teacher2:
+        issuer: ca2
+        validity: {{valid-from: "2025-01-01T00:00:00+0000", valid-to: "2035-01-01T00:00:00+0000"}}
+        profiles: [digsig-commitment]
+    services:
+      ocsp:
+        ca: {{for-issuer: ca, responder-cert: ca-ocsp, signing-key: ca-ocsp}}
+      crl-repo:
+        root: {{for-issuer: root, signing-key: root, simulated-update-schedule: "P30D"}}
+        ca: {{for-issuer: ca, signing-key: ca, simulated-update-schedule: "P7D"}}
+        ca2: {{for-issuer: ca2, signing-key: ca2, simulated-update-schedule: "P1D"}}
+"""
+
+
+@dataclass
+class Animated:
+    animator: Animator
+    certs: dict[str, x509.Certificate]
+    keys: dict[str, ec.EllipticCurvePrivateKey]
+
+    @property
+    def roots(self) -> list[x509.Certificate]:
+        return [self.certs["root"]]
+
+
+@pytest.fixture(scope="module")
+def animated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Animated]:
+    directory = tmp_path_factory.mktemp("certomancer")
+    keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+    for name in KEYS:
+        key = keys[name] = ec.generate_private_key(ec.SECP256R1())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        (directory / f"{name}.key.pem").write_bytes(pem)
+    holder: dict[str, Any] = {}
+
+    def app(environ: Any, start_response: Any) -> Any:
+        return holder["animator"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    keyset = "{" + ", ".join(f"{n}: {{path: {n}.key.pem}}" for n in KEYS) + "}"
+    text = CONFIG.format(prefix=f"http://127.0.0.1:{server.server_port}", keys=keyset)
+    config = CertomancerConfig.from_yaml(text, key_search_dir=str(directory))
+    arch = config.get_pki_arch(ArchLabel("vn"))
+    holder["animator"] = Animator(AnimatorArchStore(config.pki_archs), with_web_ui=False)
+    certs = {
+        name: x509.load_der_x509_certificate(arch.get_cert(CertLabel(name)).dump())
+        for name in ("root", "ca", "ca2", "teacher", "revoked", "teacher2")
+    }
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Animated(holder["animator"], certs, keys)
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture
+async def online() -> AsyncIterator[OnlineRevocation]:
+    fetching = OnlineRevocation(timeout=5)
+    yield fetching
+    await fetching.close()
+
+
+def _signed_now() -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=1)
+
+
+async def test_a_certificate_of_a_licensed_ca_validates_through_its_intermediate_dieu_8_15(
+    animated: Animated, online: OnlineRevocation
+) -> None:
+    """Trusting only the national root: the chain goes through the licensed CA the signature
+    carries, and the status comes from the CA's OCSP responder; the response is kept."""
+    teacher, ca = animated.certs["teacher"], animated.certs["ca"]
+    report = SignatureReport(signer="Nguyen Thi Lan")
+    status = await certificate_checks(
+        report, teacher, animated.roots, [], _signed_now(), intermediates=[ca], online=online
+    )
+    assert report.chain_trusted and report.valid_at_signing and report.revoked is False, report.findings
+    assert report.findings == []
+    assert status.ocsp_responses, "the OCSP response is kept with the signature"
+    # without the licensed CA's certificate there is no chain to the root
+    alone = await validate_certificate(teacher, animated.roots, [], _signed_now(), online=online)
+    assert not alone.chain_trusted and [f.code for f in alone.findings] == ["certificate.untrusted"]
+
+
+async def test_a_certificate_revoked_through_ocsp_is_refused_dieu_8_15(
+    animated: Animated, online: OnlineRevocation
+) -> None:
+    revoked, ca = animated.certs["revoked"], animated.certs["ca"]
+    report = SignatureReport(signer="Tran Van Binh")
+    await certificate_checks(report, revoked, animated.roots, [], _signed_now(), intermediates=[ca], online=online)
+    assert report.chain_trusted and report.revoked is True
+    (finding,) = report.findings
+    assert finding.code == "certificate.revoked"
+    assert finding.vi.startswith("Chứng thư số đã bị thu hồi từ 2026-01-01")
+    assert finding.en.startswith("The certificate was revoked at 2026-01-01")
+    # signed before the revocation: the same responder's answer does not refuse it
+    before = await validate_certificate(
+        revoked, animated.roots, [], datetime(2025, 12, 1, tzinfo=UTC), intermediates=[ca], online=online
+    )
+    assert before.chain_trusted and before.revoked is False
+
+
+async def test_a_stale_crl_is_refused_with_a_clear_message_dieu_12_15(animated: Animated) -> None:
+    """The licensed CA that publishes only a CRL last issued it ten days ago, due for update the
+    day after: a signature made now cannot be checked with it."""
+    teacher2, ca2 = animated.certs["teacher2"], animated.certs["ca2"]
+    fresh = OnlineRevocation(timeout=5)
+    try:
+        good = await validate_certificate(
+            teacher2, animated.roots, [], _signed_now(), intermediates=[ca2], online=fresh
+        )
+    finally:
+        await fresh.close()
+    assert good.chain_trusted and good.revoked is False and good.crls
+
+    animated.animator.fixed_time = datetime.now(UTC) - timedelta(days=10)
+    stale = OnlineRevocation(timeout=5)
+    try:
+        report = SignatureReport(signer="Le Thi Hoa")
+        await certificate_checks(report, teacher2, animated.roots, [], _signed_now(), intermediates=[ca2], online=stale)
+    finally:
+        animated.animator.fixed_time = None
+        await stale.close()
+    assert report.chain_trusted and report.revoked is None and not report.ok
+    (finding,) = report.findings
+    assert finding.code == "certificate.revocation_stale"
+    assert "quá hạn cập nhật" in finding.vi and "past its next update" in finding.en
+
+
+def test_the_trust_list_is_read_from_hocba_trust_roots_dieu_8(
+    animated: Animated, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """In production the trust list is the national root and the licensed CAs the operator installs."""
+    path = tmp_path_factory.mktemp("trust") / "trust.pem"
+    path.write_bytes(
+        b"".join(animated.certs[n].public_bytes(serialization.Encoding.PEM) for n in ("root", "ca", "ca2"))
+    )
+    runtime = Runtime(replace(settings, trust_roots=path), "")
+    assert runtime.trusted_roots() == [animated.certs[n] for n in ("root", "ca", "ca2")]
+    assert Runtime(settings, "").trusted_roots() == runtime.pki.roots()
+
+
+async def test_a_pdf_signature_is_validated_the_same_way_dieu_15(
+    animated: Animated, online: OnlineRevocation, pki: Pki
+) -> None:
+    """The principal's PDF signature by a certificate of the licensed CA, which the signature
+    carries: valid; by one its OCSP responder reports revoked: refused with the same finding."""
+    rendered = render_hocba(DOC)
+    roots = [animated.certs["root"], *pki.roots()]  # the national root; the demo TSA's
+    reports = {}
+    for name in ("teacher", "revoked"):
+        signed = await sign_pdf(
+            rendered,
+            animated.keys[name],
+            animated.certs[name],
+            chain=[animated.certs["ca"]],
+            appearance="principal",
+            role="PRINCIPAL",
+            signer_name="Đoàn Thị Thủy",
+            signing_time=_signed_now(),
+            time_stamper=demo_time_stamper(pki),
+            field_name="HieuTruong-2025-2026",
+            year_index=0,
+            doc=DOC,
+        )
+        reports[name] = (await verify_pdf(signed, roots, pki.crls(), online=online)).signatures[0]
+    good, revoked = reports["teacher"], reports["revoked"]
+    assert good.intact and good.chain_trusted and good.revoked is False, good.findings
+    assert good.revocation_values
+    assert revoked.chain_trusted and revoked.revoked is True
+    assert {"pdf.revoked", "certificate.revoked"} <= {f.code for f in revoked.findings}
