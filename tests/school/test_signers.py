@@ -165,7 +165,8 @@ def _certomancer_config(s: Signers, directory: Path, holder: str) -> Path:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     shutil.copy(s.pki.root_key_path, directory / "root.key.pem")
-    shutil.copy(s.pki.root_path, directory / "root.pem")
+    # the root alone (the trust list's first certificate): certomancer takes one certificate per file
+    (directory / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
     uri = staff_uri(s.demo.school, holder)
     (directory / "certomancer.yml").write_text(
         f"""
