@@ -224,8 +224,10 @@ TEXT: dict[str, dict[str, str]] = {
                        "và việc nhà trường đã ban hành đúng tệp này.",
         "file_label": "Tệp học bạ (XML hoặc PDF)", "verify_button": "Kiểm tra",
         "lookup_heading": "Tra cứu học bạ đã ban hành",
-        "lookup_help": "Nhập đủ năm thông tin được cấp cùng học bạ (Điều 2.14).",
-        "hocba_id": "Mã học bạ", "full_name": "Họ và tên học sinh",
+        "lookup_help": "Nhập mã trường, rồi đủ năm thông tin in trên học bạ (Điều 2.14): số học bạ, họ và tên, "
+        "ngày sinh, số định danh cá nhân và mã xác minh. Quét mã QR trên bản PDF thì trường, số học bạ và mã xác "
+        "minh được điền sẵn.",
+        "hocba_id": "Số học bạ", "full_name": "Họ và tên học sinh",
         "birth_date": "Ngày sinh", "student_id": "Số định danh cá nhân (12 chữ số)", "code": "Mã xác minh",
         "lookup_button": "Tra cứu", "report": "Kết quả kiểm tra", "lookup_result": "Kết quả tra cứu",
         "valid": "Hợp lệ: các chữ ký số đều đúng và còn hiệu lực khi ký.",
@@ -469,7 +471,9 @@ TEXT: dict[str, dict[str, str]] = {
                        "receipt, and that the school issued this very file.",
         "file_label": "Học bạ file (XML or PDF)", "verify_button": "Check",
         "lookup_heading": "Look up an issued học bạ",
-        "lookup_help": "Enter all five details given with the học bạ (Điều 2.14).",
+        "lookup_help": "Enter the school code, then the five details printed on the học bạ (Điều 2.14): its "
+        "number, the full name, the date of birth, the personal identifier and the verification code. The QR code "
+        "on the PDF fills in the school, the number and the code.",
         "hocba_id": "Học bạ id", "full_name": "Student's full name",
         "birth_date": "Date of birth", "student_id": "Personal identifier (12 digits)", "code": "Verification code",
         "lookup_button": "Look up", "report": "Verification report", "lookup_result": "Lookup result",
