@@ -85,7 +85,7 @@ async def test_the_year_end_summary_and_the_summer_results_on_a_page_tt22_dieu_1
         report = (await principal.get(f"/truong/{demo.school}/tong-hop?year={demo.year}&ky=ca-nam")).text
         listed = report.split('id="summary-lists"', 1)[1]
         trained = listed.split("Rèn luyện hè", 1)[1].split("</table>", 1)[0]
-        assert f"<th scope=\"row\">{demo.names[training]}</th><td>{CLASS}</td>" in trained
+        assert f'<th scope="row">{demo.names[training]}</th><td>{CLASS}</td>' in trained
         assert demo.names[retaking] in listed.split("Kiểm tra lại", 1)[1].split("</table>", 1)[0]
         assert report.count('role="img"') == 2 and "Toàn trường" in report.split('id="summary-charts"', 1)[1]
 
