@@ -360,12 +360,32 @@ class Pki:
         """The revocation list of the CA that issues staff and organisation certificates."""
         if not self.crl_path.exists():
             raise PkiError(f"no CRL at {self.crl_path}")
-        return x509.load_pem_x509_crl(self.crl_path.read_bytes())
+        return self._published(self.crl_path)
 
     def crls(self) -> list[x509.CertificateRevocationList]:
         """Every revocation list kept here: the issuing CA's, then the root's (of the CAs under it)."""
         paths = [self.crl_path, self.root_crl_path]
-        return [x509.load_pem_x509_crl(p.read_bytes()) for p in paths if p.exists()]
+        return [self._published(p) for p in paths if p.exists()]
+
+    def _published(self, path: Path) -> x509.CertificateRevocationList:
+        """The CRL kept at `path`, as its CA publishes it: a demo CA whose key is here issues it anew,
+        with the same entries, once it is within a day of its nextUpdate, so that a demo kept for
+        months still has fresh revocation information (a CRL past its nextUpdate is refused)."""
+        crl = x509.load_pem_x509_crl(path.read_bytes())
+        due = crl.next_update_utc
+        if due is None or due > datetime.now(UTC) + timedelta(days=1):
+            return crl
+        root = self.roots()[0]
+        if path == self.root_crl_path:
+            issuer, key_path = root, self.root_key_path
+        elif self.ca_path.exists():
+            issuer, key_path = load_certificates(self.ca_path)[0], self.directory / "ca.key.pem"
+        else:
+            issuer, key_path = root, self.root_key_path
+        if not key_path.exists():  # a CA of this installation's trust list, not of the demo: as kept
+            return crl
+        entries = [(r.serial_number, r.revocation_date_utc) for r in crl]
+        return self._sign_crl(path, issuer, _load_key(key_path), entries)
 
     def revoke(self, certificate: x509.Certificate, at: datetime | None = None) -> x509.CertificateRevocationList:
         """Add a certificate to its issuer's CRL (revoked from `at`, default now) and re-issue it."""

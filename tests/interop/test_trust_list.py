@@ -252,3 +252,24 @@ async def test_a_pdf_signature_is_validated_the_same_way_dieu_15(
     assert good.revocation_values
     assert revoked.chain_trusted and revoked.revoked is True
     assert {"pdf.revoked", "certificate.revoked"} <= {f.code for f in revoked.findings}
+
+
+def test_a_demo_ca_publishes_its_crl_anew_before_it_goes_stale_dieu_12(tmp_path: Any) -> None:
+    """Điều 12, 15: revocation information past its nextUpdate is refused; a demo kept for months
+    must not lose every signature to that. Its CA, whose key is here, publishes the CRL anew, with the
+    same entries, once it is within a day of its nextUpdate; a fresh one is left as it is."""
+    pki = Pki(tmp_path / "pki")
+    pki.init_demo()
+    revoked = pki.issue_demo_personal("kp", "gv.toan01", "Trần Thị Chi").certificate
+    pki.revoke(revoked)
+    fresh = pki.crl()
+    assert pki.crl().public_bytes(serialization.Encoding.DER) == fresh.public_bytes(serialization.Encoding.DER)
+    ca = x509.load_pem_x509_certificate(pki.ca_path.read_bytes())
+    past = datetime.now(UTC) - timedelta(days=40)
+    entries = [(r.serial_number, r.revocation_date_utc) for r in fresh]
+    key = serialization.load_pem_private_key((pki.directory / "ca.key.pem").read_bytes(), None)
+    pki._sign_crl(pki.crl_path, ca, key, entries, this_update=past, next_update=past + timedelta(days=30))  # type: ignore[arg-type]
+    renewed = pki.crls()[0]
+    assert renewed.next_update_utc is not None and renewed.next_update_utc > datetime.now(UTC) + timedelta(days=20)
+    assert [r.serial_number for r in renewed] == [revoked.serial_number]  # the same entries
+    assert x509.load_pem_x509_crl(pki.crl_path.read_bytes()).next_update_utc == renewed.next_update_utc
