@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ledger.log.projection import read
 from ledger.school.assessments.tables import summer_conduct
+from ledger.school.class_sheets.tables import sheet_signatures, term_signatures
 from ledger.school.corrections.tables import corrections
 from ledger.school.issuance.queries import stored_document
 from ledger.school.issuance.tables import issued
@@ -38,11 +39,16 @@ async def test_hocba_demo_loads_a_signed_and_issued_year_once(
         rows = await read(conn, issued, school)
         requests = await read(conn, corrections, school)
         trained = await read(conn, summer_conduct, school)
+        sheets = await read(conn, sheet_signatures, school)
+        terms = await read(conn, term_signatures, school)
         xml = await stored_document(conn, school, rows[0]["xml_sha256"])
         pdf = await stored_document(conn, school, rows[0]["pdf_sha256"])
     assert len(rows) == 16 and {r["status"] for r in rows} == {"issued"}
     assert sorted(r["status"] for r in requests) == ["approved", "rejected"]
     assert len(trained) == 4 and {r["level"] for r in trained} == {"Đạt"}  # summer training, one per class
+    # Điều 18.3, 18.4: every class sheet of both terms by its teacher, then each class's term records
+    assert len(terms) == 4 * 2 and {r["term"] for r in terms} == {1, 2}
+    assert len(sheets) >= 4 * 2 * 10 and all(r["signer"] for r in sheets)
 
     xml_report = await verify_file(xml, pki.roots(), [pki.crl()])
     roles = [s.role for s in xml_report.signatures]

@@ -706,10 +706,17 @@ async def build_complete_demo(
         pki.save_holder(school, name, holder)
     layout = layout_of(demo)
     classes = sorted(demo.rosters.items())
-    progress(f"ký và ban hành {len(_student_ids(demo))} học bạ, từng lớp ({workers} tiến trình)…")
+    progress(
+        f"ký bảng điểm và kết quả học kì của từng lớp, rồi ký và ban hành {len(_student_ids(demo))} học bạ "
+        f"({workers} tiến trình)…"
+    )
     with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
         parts = [list(enumerate(classes))[i::workers] for i in range(workers)]
-        futures = [pool.submit(sign_and_issue_classes, url, school, settings, layout, part) for part in parts if part]
+        futures = [
+            pool.submit(sign_and_issue_classes, url, school, settings, layout, part, terms=True)
+            for part in parts
+            if part
+        ]
         done = sum(future.result() for future in futures)
     progress(f"đã ban hành {done} học bạ")
     return demo
@@ -726,15 +733,22 @@ def layout_of(demo: DemoSchool) -> dict[str, Any]:
 
 
 def sign_and_issue_classes(
-    url: str, school: str, settings: Settings, layout: dict[str, Any], part: list[tuple[int, tuple[str, list[str]]]]
+    url: str,
+    school: str,
+    settings: Settings,
+    layout: dict[str, Any],
+    part: list[tuple[int, tuple[str, list[str]]]],
+    *,
+    terms: bool = False,
 ) -> int:
     """A worker process: sign and issue the học bạ of the classes of `part` (position, (class, roster)),
-    each class in batches."""
+    each class in batches; with `terms`, first every class sheet and term record of the class."""
     import asyncio
     import logging
     from datetime import timedelta
 
     from ledger.app.db import APP_ROLE, create_engine
+    from ledger.app.demo.terms import sign_class_terms
     from ledger.base.logs import configure_logging
 
     configure_logging(level=logging.WARNING)  # the parent reports progress; a checkpoint per issuance is noise
@@ -751,11 +765,13 @@ def sign_and_issue_classes(
             policy = checkpoint_policy_for(settings, pki, clock)
             signers = Signers(demo, pki, people, service, verification_for(settings), policy)
             issued = 0
-            for position, (_, roster) in part:
+            for position, (class_id, roster) in part:
                 # Each class a little later than the one before; the workers' clocks stay within seconds
                 # of each other, so that a checkpoint's time and its timestamp agree whichever worker's
                 # events came last (verification allows them ten minutes apart).
                 clock.set(SIGNING_DAY + timedelta(seconds=10 * position))
+                if terms:
+                    await sign_class_terms(signers, class_id)
                 await sign_class(signers, roster)
                 issued += len(await issuing_class(signers, roster)())
             return issued
