@@ -71,6 +71,10 @@ async def test_a_guardian_reads_the_results_downloads_the_hoc_ba_and_sees_who_vi
     assert any(re.fullmatch(r"\d{1,2},\d", c) for c in cells), cells  # 8,5, as a school writes it
     assert not any(re.fullmatch(r"\d{1,2}\.\d", c) for c in cells), cells
 
+    english = await family.get(f"{page}?year={YEAR}&lang=en")  # the result in English words, not Vietnamese
+    assert "Completed lower secondary school" in english.text and "Hoàn thành chương trình THCS" not in english.text
+    await family.get(f"{page}?year={YEAR}&lang=vi")
+
     card = await family.get(f"{page}/phieu-bao?year={YEAR}&ky=ca-nam")
     assert card.status_code == 200 and "Phiếu báo kết quả học tập và rèn luyện" in card.text
     assert "Cha mẹ học sinh (ký, ghi rõ họ tên)" in card.text and "Toán" in card.text
