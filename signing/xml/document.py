@@ -229,3 +229,25 @@ def part_digests(root: etree._Element) -> dict[str, str]:
 def iter_wrapper_bytes(data: bytes) -> Iterator[tuple[str, bytes]]:
     for wrapper in wrappers(parse(data)):
         yield wrapper.get("Id", ""), canonical(wrapper)
+
+
+IDENTITY_SHOWN = ("SoDinhDanh", "HoTen", "NgaySinh")  # what a subject teacher's sheet names a pupil by
+
+
+def subject_only(root: etree._Element, subject: str) -> None:
+    """The học bạ as a subject teacher receives it to sign their subject: the pupil's name and
+    identifiers and that subject alone. The rest (other subjects, conduct, the decision, the earlier
+    signatures, whose digests would give the other subjects' results away) is not theirs to read, and
+    not needed: their signature references only the subject, and the service puts it back into the
+    document it rebuilds itself."""
+    pupil = root.find(f"{tag('HoSo')}/{tag('HocSinh')}")
+    if pupil is not None:
+        for name in [n for n in pupil.attrib if n not in IDENTITY_SHOWN]:
+            del pupil.attrib[name]
+    for year in root.iterfind(tag("NamHoc")):
+        for part in list(year):
+            if part.get("Id") != f"subject-{subject}":
+                year.remove(part)
+    for wrapper in wrappers(root):
+        if wrapper.find(f"{{{DS}}}Signature[@Id='{PLACEHOLDER}']") is None:
+            wrapper.getparent().remove(wrapper)

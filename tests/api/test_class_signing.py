@@ -43,6 +43,11 @@ async def test_a_teacher_signs_a_class_over_http_in_one_batch_dieu_8_18(
     assert {d["student"] for d in documents} | {n["student"] for n in not_ready} == class_of
     assert documents and all(n["code"] and n["message_vi"] for n in not_ready), not_ready
     assert all(d["references"] == ["#subject-TOAN"] for d in documents)
+    # a subject teacher reads their subject alone (Điều 5.3c, 35): the pupil's name and Toán, not the
+    # other subjects, the conduct, the decision or the guardian, in any pupil's học bạ
+    shown = [base64.b64decode(d["document"]) for d in documents]
+    assert all(b'Id="subject-TOAN"' in x and b"subject-NGU_VAN" not in x for x in shown)
+    assert not any(b"RenLuyen" in x or b"QuyetDinh" in x or b"NguoiGiamHo" in x for x in shown)
 
     key = MemoryKey(holder.key, holder.certificate)
     signed = await xades.sign_all(

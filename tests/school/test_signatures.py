@@ -26,8 +26,7 @@ from ledger.school.corrections.model import assessment_target
 from ledger.school.rules.roles import Role
 from ledger.school.signatures.certificates import fingerprint as cert_fingerprint
 from ledger.school.signatures.certificates import register_certificate, revoke_certificate
-from ledger.school.signatures.commands import prepare_signature
-from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
+from ledger.school.signatures.queries import current_signatures, load_documents, pdf_document, xml_document
 from ledger.school.signatures.readiness import missing_results
 from ledger.school.transcripts.hocba import document_model
 from signing.x509.keys import DocumentSigner
@@ -272,8 +271,7 @@ async def test_the_verifier_rejects_a_signature_made_after_the_certificate_expir
     student = demo.rosters["6A1"][2]
     toan = demo.subject_teachers["TOAN"]
     short = signers.pki.issue_demo_personal(demo.school, toan, toan, valid_from=CERTS_FROM, days=30)
-    async with demo.ledger.engine.connect() as conn:
-        prepared = await prepare_signature(conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY)
+    prepared = await _whole(demo, student)
     data = xades.sign_prepared(prepared["document"], short.key, short.certificate, signing_time=SIGNING_DAY)
     [report] = (await _verify(signers, data)).signatures
     assert report.intact and report.chain_trusted and not report.valid_at_signing and not report.ok
@@ -285,8 +283,7 @@ async def test_the_verifier_rejects_a_signer_without_the_role(signers: Signers) 
     demo = signers.demo
     student = demo.rosters["6A1"][3]
     toan = signers.people[demo.subject_teachers["TOAN"]]
-    async with demo.ledger.engine.connect() as conn:
-        prepared = await prepare_signature(conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY)
+    prepared = await _whole(demo, student)
     grab = prepared["document"].replace(b'ThamChieu="#subject-TOAN"', b'ThamChieu="#decision"')
     [report] = (
         await _verify(signers, xades.sign_prepared(grab, toan.key, toan.certificate, signing_time=SIGNING_DAY))
@@ -294,6 +291,17 @@ async def test_the_verifier_rejects_a_signer_without_the_role(signers: Signers) 
     assert report.intact and not report.ok and [f.code for f in report.findings] == ["signature.role"]
     [report] = (await _verify(signers, _as_organisation(prepared["document"], toan))).signatures
     assert report.intact and not report.ok and "signature.holder" in [f.code for f in report.findings]
+
+
+async def _whole(demo: Any, student: str) -> dict[str, bytes]:
+    """The whole học bạ with room for the Toán teacher's signature, as the verifier reads a document:
+    every part (the Toán teacher is given their subject alone to sign, and the service puts the
+    signature back into the whole document)."""
+    async with demo.ledger.engine.connect() as conn:
+        documents = await load_documents(conn, demo.school, YEAR, [student])
+    root, _ = documents.xml(student)
+    hocba_xml.add_placeholder(root, "ck-toan", "SUBJECT_TEACHER", ["#subject-TOAN"])
+    return {"document": hocba_xml.to_bytes(root)}
 
 
 def _as_organisation(prepared: bytes, teacher: DocumentSigner) -> bytes:
@@ -318,8 +326,7 @@ async def test_signing_time_in_signature_properties_is_accepted(signers: Signers
     demo = signers.demo
     student = demo.rosters["6A1"][1]
     teacher = signers.people[demo.subject_teachers["TOAN"]]
-    async with demo.ledger.engine.connect() as conn:
-        prepared = await prepare_signature(conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "TOAN", SIGNING_DAY)
+    prepared = await _whole(demo, student)
     data = _sign_with_signature_properties(prepared["document"], teacher)
     [report] = (await _verify(signers, data)).signatures
     assert report.signing_time == "2026-08-12T09:00:00+07:00"

@@ -15,7 +15,7 @@ from ledger.log.projection import read
 from ledger.school.signatures.certificates import fingerprint as cert_fingerprint
 from ledger.school.signatures.certificates import revoke_certificate
 from ledger.school.signatures.commands import prepare_signature
-from ledger.school.signatures.queries import current_signatures, xml_document
+from ledger.school.signatures.queries import current_signatures, load_documents, xml_document
 from ledger.school.years.commands import end_assignment
 from ledger.school.years.tables import assignments
 from signing.x509.timestamps import check_timestamp
@@ -105,7 +105,11 @@ async def test_the_document_carries_each_signature_s_timestamp_as_xades_t_dieu_1
     assert token == base64.b64decode(first.payload["time_stamp"])
     async with demo.ledger.engine.connect() as conn:
         prepared = await prepare_signature(conn, demo.school, YEAR, student, "SUBJECT_TEACHER", "NGU_VAN", SIGNING_DAY)
-    assert b"EncapsulatedTimeStamp" in prepared["document"]  # what the next signer signs next to
+        documents = await load_documents(conn, demo.school, YEAR, [student])
+    whole = hocba_xml.to_bytes(documents.xml(student)[0])
+    assert b"EncapsulatedTimeStamp" in whole  # what the later signers sign next to
+    # the next subject teacher is given their subject alone (not the Toán result, nor its signature)
+    assert b"subject-TOAN" not in prepared["document"] and b"subject-NGU_VAN" in prepared["document"]
     data = await sign_everything(signers, student)
     report = await xml_verify.verify_xml(data, signers.pki.roots(), [signers.pki.crl()])
     assert report.ok, report.to_json()
