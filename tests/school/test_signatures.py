@@ -426,8 +426,13 @@ async def test_the_reference_signer_and_the_command_line(
         env=await helpers.signed_in(app_engine, env, school, toan),
     )
     assert (step.returncode, step.stdout.strip()) == (0, "appended=1"), step.stderr
+    # the teacher was given their subject alone; the service put the signature back in the whole học bạ
+    async with demo.ledger.engine.connect() as conn:
+        whole, _ = await xml_document(conn, school, YEAR, student)
+    stored = tmp_path / "hoc-ba-da-ky.xml"
+    stored.write_bytes(hocba_xml.to_bytes(whole))
     checked = helpers.hocba(
-        "verify-file", str(signed), "--trust", str(pki.root_path), "--crl", str(pki.crl_path), "--json", env=env
+        "verify-file", str(stored), "--trust", str(pki.root_path), "--crl", str(pki.crl_path), "--json", env=env
     )
     report = json.loads(checked.stdout)
     assert checked.returncode == 1  # one subject signed of many: the document is not complete
