@@ -22,6 +22,7 @@ from api.pages.staff import (
     student_names,
 )
 from api.pages.toolkit import (
+    confirmation,
     form_of,
     lang_of,
     page,
@@ -37,6 +38,7 @@ from ledger.base.errors import Conflict, DomainError, NotFound, Refused, Validat
 from ledger.school.class_sheets.queries import sheet_status
 from ledger.school.rules.policy import Principal
 from ledger.school.signatures.commands import signing_refusals
+from ledger.school.signatures.queries import load_documents
 from ledger.school.signatures.tables import signatures
 
 # What the board signs: role value sent by the form -> (document, signing role, the grid column).
@@ -81,10 +83,16 @@ async def _readiness(
     can), as the append path would refuse it. The PDF follows the XML: the principal's PDF once the
     principal signed the XML, the seal's once the principal signed the PDF (Điều 13, 18)."""
     found: dict[str, dict[str, DomainError | None]] = {}
+    pupils = list(names)
+    # the class's học bạ read once for every XML role the viewer signs in
+    loaded = (
+        await load_documents(conn, school, year, pupils) if any(BOARD_ROLES[r][0] == "xml" for r in roles) else None
+    )
     for role in roles:
         document, signing_role, _ = BOARD_ROLES[role]
         if document == "xml":
-            found[role] = dict(await signing_refusals(conn, school, year, list(names), signing_role, None, now))
+            refusals = await signing_refusals(conn, school, year, pupils, signing_role, None, now, documents=loaded)
+            found[role] = dict(refusals)
             continue
         before = "PRINCIPAL:" if signing_role == "PRINCIPAL" else "pdf:PRINCIPAL"
         vi, en = ("bản XML", "XML") if signing_role == "PRINCIPAL" else ("bản PDF", "PDF")
@@ -252,15 +260,15 @@ async def board_sign(
         signable = [s for s in chosen if not blocked[role][s]]
         if form.get("confirm") != "1":
             here_now = f"/truong/{school}/lop/{class_id}/ky-so?year={year}"
-            confirming = {
-                "what": text["confirm_board"] % (text["sign_" + role.lower()], year, len(signable), class_id),
-                "names": [names[s] for s in signable],
-                "left_out": len(chosen) - len(signable),
-                "action": here_now,
-                "back": here_now,
-                "fields": {"role": role, **({"student": single} if single else {})},
-                "button": text["confirm_button"] % len(signable),
-            }
+            confirming = confirmation(
+                text["confirm_board"] % (text["sign_" + role.lower()], year, len(signable), class_id),
+                text["confirm_button"] % len(signable),
+                here_now,
+                here_now,
+                names=[names[s] for s in signable],
+                left_out=len(chosen) - len(signable),
+                fields={"role": role, **({"student": single} if single else {})},
+            )
             return await _board(request, state, school, class_id, confirming=confirming)
         for student in signable:
             try:

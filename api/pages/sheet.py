@@ -18,6 +18,7 @@ from sqlalchemy import select
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
 from api.pages.staff import SHEET_PAGE, class_subjects, demo_sign, need_year, roster_names, sign_hocba, student_names
 from api.pages.toolkit import (
+    confirmation,
     counted,
     form_of,
     here,
@@ -393,7 +394,7 @@ async def sheet_sign(
             facts = await _sheet_facts(request, state, school, class_id, subject, term)
             text = text_of(request)
             what = text["confirm_sheet"] % (facts["subject"]["name"], class_id, roman(term), len(facts["names"]))
-            confirming = _confirming(facts, "ky-bang-diem", what, [], text["confirm_sheet_button"])
+            confirming = _confirming(facts, "ky-bang-diem", what, text["confirm_sheet_button"])
             return await _sheet(request, state, school, class_id, subject, term, facts=facts, confirming=confirming)
         signed = demo_sign(runtime, school, principal.staff_id, prepared)
         await submit_sheet(
@@ -449,10 +450,8 @@ async def sheet_sign_hocba(
         text = text_of(request)
         what = text["confirm_hocba_subject"] % (facts["subject"]["name"], year, len(ready), class_id)
         chosen = [names[s] for s in ready]
-        confirming = {
-            **_confirming(facts, "ky-hoc-ba", what, chosen, text["confirm_button"] % len(ready)),
-            "left_out": len(waiting) - len(ready),
-        }
+        button = text["confirm_button"] % len(ready)
+        confirming = _confirming(facts, "ky-hoc-ba", what, button, names=chosen, left_out=len(waiting) - len(ready))
         return await _sheet(request, state, school, class_id, subject, term, facts=facts, confirming=confirming)
     count = 0
     for student in ready:
@@ -468,18 +467,10 @@ async def sheet_sign_hocba(
     return Redirect(f"{_sheet_path(school, class_id, subject, term)}?year={year}&ky={count}", status_code=303)
 
 
-def _confirming(facts: dict[str, Any], action: str, what: str, names: list[str], button: str) -> dict[str, Any]:
-    """The confirmation a sign button asks for first: what will be signed, and the button that signs."""
-    here_now = f"{facts['sheet_path']}?year={facts['year']}"
-    return {
-        "what": what,
-        "names": names,
-        "left_out": 0,
-        "action": f"{facts['sheet_path']}/{action}?year={facts['year']}",
-        "back": here_now,
-        "fields": {},
-        "button": button,
-    }
+def _confirming(facts: dict[str, Any], action: str, what: str, button: str, **more: Any) -> dict[str, Any]:
+    """The confirmation a sign button of this sheet asks for first (toolkit.confirmation)."""
+    path, year = facts["sheet_path"], facts["year"]
+    return confirmation(what, button, f"{path}/{action}?year={year}", f"{path}?year={year}", **more)
 
 
 def _dry_run(plan: dict[str, Any], facts: dict[str, Any], text: dict[str, str], data: bytes) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,30 @@ def refusal_message(request: Request[Any, Any, Any], error: DomainError) -> dict
     entry keeps its code."""
     entry_of(request).reason = error.code
     return {"error": error.vi if lang_of(request) == "vi" else error.en, "rule": error.rule}
+
+
+def confirmation(
+    what: str,
+    button: str,
+    action: str,
+    back: str,
+    *,
+    names: Sequence[str] = (),
+    left_out: int = 0,
+    fields: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """What a sign button shows before it signs (templates/confirm.html): what will be signed, the
+    pupils by name, how many are left out, and the form that signs (`action` with `fields` and
+    confirm=1) or goes `back`."""
+    return {
+        "what": what,
+        "names": list(names),
+        "left_out": left_out,
+        "action": action,
+        "back": back,
+        "fields": dict(fields or {}),
+        "button": button,
+    }
 
 
 def template_filters(engine: JinjaTemplateEngine) -> None:

@@ -82,6 +82,7 @@ async def _facts(
         },
         "may_summer_conduct": subject is None and may(principal, "summer_conduct.write", **target),
         "page_path": f"/truong/{school}/lop/{class_id}/tong-ket",
+        "roster": list(names),  # every pupil of the class, also those the page does not show
         "subject_only": subject,
     }
 
@@ -129,10 +130,11 @@ async def reassessment_save(
     """The subject teacher's summer re-assessment results of their subject (TT22 Đ.12–14)."""
     form = await form_of(request)
     facts = await _facts(request, state, school, class_id, subject)
-    names = await roster_names(runtime_of(state), school, need_year(request), class_id)
     # every pupil of the class typed for is sent: one not to be re-assessed is refused by name
     entries = [
-        (sid, form[f"rt-{subject}-{sid}"].strip()) for sid in names if (form.get(f"rt-{subject}-{sid}") or "").strip()
+        (sid, form[f"rt-{subject}-{sid}"].strip())
+        for sid in facts["roster"]
+        if (form.get(f"rt-{subject}-{sid}") or "").strip()
     ]
     return await _saved(request, state, facts, entries, form, subject)
 

@@ -181,11 +181,14 @@ async def signing_refusals(
     role: str,
     subject: str | None,
     now: datetime,
+    *,
+    documents: Documents | None = None,
 ) -> dict[str, DomainError | None]:
     """Why each of `students` cannot be signed by `role` now, as prepare_signatures would refuse it
     (not their turn, already signed, entry still open, results missing), or None where it can; read
-    in one set of queries. What a page shows before the signer clicks."""
-    documents = await load_documents(conn, school, year, students)
+    in one set of queries, or from `documents` already loaded for them (a page asking for several
+    roles). What a page shows before the signer clicks."""
+    documents = documents or await load_documents(conn, school, year, students)
     readiness = Readiness(conn, school, year, now)
     found: dict[str, DomainError | None] = {}
     for student in students:
