@@ -36,6 +36,7 @@ from ledger.log.schema import ACCESS, EVENTS, Chain
 from ledger.log.walk import ChainWalker, checked_batch, stream_rows
 
 Progress = Callable[[str, int, int], None]  # school, events done, events total
+BESIDE_FROM = 50_000  # entries from which a log's rows are read on a second connection (walk.stream_rows)
 
 
 async def _walk(
@@ -52,7 +53,7 @@ async def _walk(
     canonical: list[Finding] = []
     walker = ChainWalker()
     last_good = 0
-    async for rows in stream_rows(conn, school, 0, result.head_seq, chain=chain):
+    async for rows in stream_rows(conn, school, 0, result.head_seq, chain=chain, beside_from=BESIDE_FROM):
         leaves, problems = checked_batch(walker, rows, school)
         canonical += [Finding(seq, kind, problem) for seq, kind, problem in problems]
         last_good = _fold(walker, leaves, pending, mismatched, last_good)

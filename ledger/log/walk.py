@@ -9,6 +9,9 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import msgspec
+import psycopg
+import psycopg.conninfo
+import psycopg.sql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.format.canonical import CanonicalError, canonical_bytes
@@ -49,7 +52,7 @@ def body_problem(body: bytes, school: str, seq: int) -> tuple[Any, str | None]:
         return None, "the body is not a JSON object"
     if not canonical:
         return doc, NOT_CANONICAL
-    if doc.get("seq") != seq or doc.get("school") != school:
+    if type(doc.get("seq")) is not int or doc.get("seq") != seq or doc.get("school") != school:
         return doc, f"row stored as seq {seq} holds the body of seq {doc.get('seq')} of {doc.get('school')!r}"
     return doc, None
 
@@ -75,9 +78,14 @@ def checked_batch(walker: ChainWalker, rows: Sequence[Sequence[Any]], school: st
     `walker`'s chain: each hash recomputed and linked, each body the canonical encoding of the event
     at its seq of this school, whose id, type and recorded_at the row's indexed columns hold, all in
     one pass. Returns the recomputed hashes (the Merkle leaves) and the bodies' problems; the chain's
-    findings go to `walker`."""
+    findings go to `walker`.
+
+    A body that re-encodes to its own bytes and names this row passes in the loop itself; any other
+    goes to `canonical_problem`, which decides (the exact RFC 8785 path included) and says why."""
     sha = hashlib.sha256
+    decode, encode = _DECODER.decode, _ENCODER.encode
     leaves: list[bytes] = []
+    add = leaves.append
     found: list[Problem] = []
     expected, prev, findings = walker.expected, walker.prev, walker.findings
     for row in rows:
@@ -88,14 +96,28 @@ def checked_batch(walker: ChainWalker, rows: Sequence[Sequence[Any]], school: st
         elif stored_prev != prev:
             findings.append(Finding(seq, "link", "prev_hash is not the hash of the event before it"))
         leaf = sha(b"\x00" + prev + body).digest()
-        leaves.append(leaf)
+        add(leaf)
         if leaf != stored_hash:
             findings.append(Finding(seq, "hash", "body does not match the stored hash"))
             leaf = stored_hash  # resynchronise so one bad row is reported once
         prev, expected = leaf, seq + 1
-        problem = canonical_problem(body, school, row)
-        if problem is not None:
-            found.append((seq, *problem))
+        try:
+            doc = decode(body)
+            good = (
+                encode(doc) == body
+                and type(doc["seq"]) is int
+                and doc["seq"] == seq
+                and doc["school"] == school
+                and doc["id"] == row[4]
+                and doc["type"] == row[5]
+                and doc["recorded_at"] == row[6]
+            )
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError, KeyError, IndexError):
+            good = False
+        if not good:
+            problem = canonical_problem(body, school, row)
+            if problem is not None:
+                found.append((seq, *problem))
     walker.expected, walker.prev = expected, prev
     return leaves, found
 
@@ -121,20 +143,29 @@ async def stream_rows(
     chain: Chain = EVENTS,
     *,
     columns: bool = True,
+    beside_from: int | None = None,
 ) -> AsyncIterator[list[Any]]:
     """Rows of one chain segment through a server-side binary cursor (the caller holds a transaction),
     (seq, prev_hash, hash, body), then the indexed columns as the body writes them (event id, type,
     recorded_at) unless `columns` is false. The next batch is asked for before the current one is
-    handed over, so the server reads while the caller checks."""
+    handed over, so the server reads while the caller checks.
+
+    With `beside_from`, a segment of at least that many rows is read beside the caller's connection
+    (`_rows_beside`), in the same snapshot; the caller's transaction must be REPEATABLE READ."""
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     extra = f", event_id::text, type, {_TIME_SQL}" if columns else ""
+    query = (
+        f"SELECT seq, prev_hash, hash, body{extra} FROM {chain.events_sql}"
+        " WHERE school_id = %s AND seq > %s AND seq <= %s ORDER BY seq"
+    )
+    params = (school, after, upto)
+    if beside_from is not None and upto - after >= beside_from:
+        async for rows in _rows_beside(driver, query, params, batch):
+            yield rows
+        return
     async with driver.cursor(name=f"walk_{id(conn):x}", binary=True) as cursor:
-        await cursor.execute(
-            f"SELECT seq, prev_hash, hash, body{extra} FROM {chain.events_sql}"
-            " WHERE school_id = %s AND seq > %s AND seq <= %s ORDER BY seq",
-            (school, after, upto),
-        )
+        await cursor.execute(query, params)
         pending = asyncio.ensure_future(cursor.fetchmany(batch))
         try:
             while rows := await pending:
@@ -143,3 +174,43 @@ async def stream_rows(
         finally:
             if not pending.done():
                 await pending
+
+
+def _same_server(info: psycopg.ConnectionInfo) -> str:
+    """The connection string of the server `info` is connected to (not the list of servers it was
+    chosen from), as the same role and with the same options."""
+    chosen = ("target_session_attrs", "hostaddr")
+    params = {key: value for key, value in info.get_parameters().items() if key not in chosen}
+    params |= {"host": info.host, "port": str(info.port)}
+    return psycopg.conninfo.make_conninfo(**params)
+
+
+async def _rows_beside(driver: Any, query: str, params: tuple[Any, ...], batch: int) -> AsyncIterator[list[Any]]:
+    """A long segment's rows read on a second, blocking connection in a worker thread, in the
+    snapshot the caller's transaction exports (`SET TRANSACTION SNAPSHOT`, as parallel pg_dump does):
+    the rows the caller would read itself. A blocking read takes whole buffers of rows while the
+    thread waits without the interpreter's lock; an asyncio read wakes the event loop for every
+    few kilobytes, which cost more than a microsecond a row."""
+    cursor = await driver.execute("SELECT pg_export_snapshot()")
+    snapshot = (await cursor.fetchone())[0]
+    info = driver.info
+
+    def connect() -> psycopg.Connection[Any]:
+        side = psycopg.connect(_same_server(info), password=info.password)
+        side.isolation_level, side.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+        side.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot)))
+        return side
+
+    side = await asyncio.to_thread(connect)
+    pending: asyncio.Future[list[Any]] | None = None
+    try:
+        reader = side.cursor(name="walk", binary=True)
+        await asyncio.to_thread(reader.execute, query, params)
+        pending = asyncio.ensure_future(asyncio.to_thread(reader.fetchmany, batch))
+        while rows := await pending:
+            pending = asyncio.ensure_future(asyncio.to_thread(reader.fetchmany, batch))
+            yield rows
+    finally:
+        if pending is not None and not pending.done():
+            await asyncio.wait([pending])
+        await asyncio.to_thread(side.close)

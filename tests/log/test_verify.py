@@ -19,8 +19,18 @@ from ledger.format.canonical import canonical_bytes
 from ledger.format.envelope import event_hash
 from ledger.log.append import Ledger
 from ledger.log.checkpointing import LedgerCorrupted, make_checkpoint
+from ledger.log import verify as verify_module
 from ledger.log.verify import verify
 from tests.support.helpers import hocba, noted
+
+
+@pytest.fixture(params=["in the connection", "beside it"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Verification reads a long log on a second connection in its own snapshot
+    (ledger.log.walk.stream_rows); every finding must be the same either way."""
+    if request.param == "beside it":
+        monkeypatch.setattr(verify_module, "BESIDE_FROM", 0)
+    return str(request.param)
 
 
 @contextmanager
@@ -53,7 +63,7 @@ def rewrite_body(conn: psycopg.Connection, school: str, seq: int, payload: dict[
     return body
 
 
-async def test_intact_ledger_verifies(ledger: Ledger, runtime: Runtime, school: str) -> None:
+async def test_intact_ledger_verifies(reading: str, ledger: Ledger, runtime: Runtime, school: str) -> None:
     await chain(ledger, runtime, school, [5, 7])
     assert await check(runtime, school) == (True, None, [])
 
@@ -86,6 +96,7 @@ def swap_rows(conn: psycopg.Connection, school: str) -> None:
     ids=["changed payload", "deleted row", "deleted last row", "swapped rows"],
 )
 async def test_tampering_is_named_at_its_first_seq(
+    reading: str,
     ledger: Ledger,
     runtime: Runtime,
     school: str,
@@ -177,6 +188,7 @@ async def test_cli_exit_codes_and_json(
     ],
 )
 async def test_indexed_columns_that_disagree_with_the_body_are_named(
+    reading: str,
     ledger: Ledger, runtime: Runtime, school: str, superuser: psycopg.Connection, column: str, value: str
 ) -> None:
     await chain(ledger, runtime, school, [6])
@@ -221,3 +233,22 @@ async def test_a_process_per_log_gives_the_same_report_as_one_process(
         (schools[0], "access", True),
         (schools[1], "access", True),
     ]
+
+
+async def test_rows_read_beside_are_those_of_the_verifying_transaction(ledger: Ledger, runtime: Runtime, school: str) -> None:
+    """The second connection reads in the snapshot the verifying transaction exports: events appended
+    after that transaction began are not walked, as they would not be on its own connection."""
+    from sqlalchemy import text
+
+    from ledger.log.walk import stream_rows
+
+    await ledger.append(school, noted(5))
+    auditor = runtime.engine("hocba_auditor")
+    async with auditor.connect() as conn:
+        conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            await conn.execute(text("SELECT 1"))  # the snapshot is taken here
+            await ledger.append(school, noted(4))  # committed on another connection
+            seqs = [row[0] async for rows in stream_rows(conn, school, 0, 100, beside_from=0) for row in rows]
+            own = [row[0] async for rows in stream_rows(conn, school, 0, 100) for row in rows]
+    assert seqs == own == [1, 2, 3, 4, 5]
