@@ -156,17 +156,18 @@ async def authenticate(
     if page:
         scheme, credential = "bearer", connection.cookies.get(SESSION_COOKIE, "")
     jti = school = username = None
+    issued: float | None = None
     try:
         if scheme.lower() == "bearer" and credential:
             claims = connection.app.state.tokens.read(credential.strip())
-            school, username, kind, jti = claims.school, claims.username, claims.kind, claims.jti
+            school, username, kind, jti, issued = claims.school, claims.username, claims.kind, claims.jti, claims.issued
         elif scheme.lower() == "apikey" and credential:
             school, username, kind = await account_by_api_key(runtime.engine(), credential.strip())
         else:
             raise AuthenticationFailed("credential.missing")
         principals: Principals = connection.app.state.principals
         return await principals.principal(
-            runtime.engine(), school, username, kind, runtime.clock.now().date(), token=jti
+            runtime.engine(), school, username, kind, runtime.clock.now().date(), token=jti, issued=issued
         )
     except AuthenticationFailed as failure:
         entry.reason = failure.reason

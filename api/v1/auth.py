@@ -210,7 +210,9 @@ async def me_password(request: Request[Any, Any, Any], state: State, data: JSONB
         return problem(403, "the current password is not right", "Mật khẩu hiện tại không đúng.")
     await login_succeeded(runtime.engine(), reservation)
     await set_password(runtime.engine(), principal.school, principal.username, data.new, runtime.clock.now())
-    return Response({"changed": True})
+    # Every token issued until now is ended, this one too: the caller goes on with a new one.
+    renewed = _token(state, principal.school, principal.username, principal.kind)
+    return Response({"changed": True, "access_token": renewed.access_token, "expires_at": renewed.expires_at})
 
 
 async def end_session(state: State, token: str) -> None:

@@ -53,6 +53,7 @@ class Claims:
     kind: AccountKind
     expires: datetime
     jti: str = ""  # the token's own name, by which signing out revokes it
+    issued: float | None = None  # seconds since the epoch (`iat`): a password changed later ends the token
 
 
 class Tokens:
@@ -73,7 +74,7 @@ class Tokens:
             "sub": username,
             "sch": school,
             "knd": kind.value,
-            "iat": int(now.timestamp()),
+            "iat": round(now.timestamp(), 6),  # a NumericDate may have a fraction (RFC 7519 §2)
             "exp": int(expires.timestamp()),
             "jti": secrets.token_hex(8),
         }
@@ -92,6 +93,7 @@ class Tokens:
             expires = datetime.fromtimestamp(int(claims["exp"]), VN_TZ)
             kind = AccountKind(claims["knd"])
             username, school, jti = str(claims["sub"]), str(claims["sch"]), str(claims["jti"])
+            issued = float(claims["iat"]) if "iat" in claims else None
         except AuthenticationFailed:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, OverflowError, OSError) as exc:
@@ -99,7 +101,7 @@ class Tokens:
             raise AuthenticationFailed("token.malformed") from exc
         if expires <= self.clock.now():
             raise AuthenticationFailed("token.expired")
-        return Claims(username, school, kind, expires, jti)
+        return Claims(username, school, kind, expires, jti, issued)
 
 
 class Challenges:

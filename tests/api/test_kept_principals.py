@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -134,6 +135,31 @@ async def test_a_changed_password_no_longer_signs_in(
     assert (await bearer(other, term.school, term.teacher, new))["Authorization"].startswith("Bearer ")
     refused = [e for e in await trail(term) if e[0] == "auth_token" and e[1] == "denied"]
     assert refused == [("auth_token", "denied", "login.password")] * 2
+
+
+async def test_a_changed_password_ends_every_session_signed_in_before_it(
+    term: TermSchool, apps: tuple[httpx.AsyncClient, httpx.AsyncClient]
+) -> None:
+    """Whoever learnt the old password and signed in with it is signed out by the change, at their
+    next request to any process; the owner goes on with the token the change returns."""
+    one, other = apps
+    stolen = await bearer(other, term.school, term.teacher)
+    await warm(other, f"{V1}/me", stolen)
+    own = await bearer(one, term.school, term.teacher)
+    term.runtime.clock.advance(timedelta(minutes=5))  # type: ignore[attr-defined]
+    new = "mat-khau-moi-cua-toi"
+    changed = await one.post(f"{V1}/me/password", json={"current": PASSWORD, "new": new}, headers=own)
+    assert changed.status_code == 200, changed.text
+    renewed = {"Authorization": f"Bearer {changed.json()['access_token']}"}
+    assert (await other.get(f"{V1}/me", headers=stolen)).status_code == 401
+    assert (await one.get(f"{V1}/me", headers=stolen)).status_code == 401
+    assert (await one.get(f"{V1}/me", headers=own)).status_code == 401  # the token the change was made with
+    for client in (one, other):
+        answer = await client.get(f"{V1}/me", headers=renewed)
+        assert answer.status_code == 200, answer.text
+    assert [e for e in await trail(term) if e[2] == "token.password_changed"] == [
+        ("me", "denied", "token.password_changed")
+    ] * 3
 
 
 def minted(secret: bytes, school: str, username: str) -> str:

@@ -217,7 +217,9 @@ async def revoke_token(
 
 
 async def set_password(engine: AsyncEngine, school: str, username: str, password: str, now: datetime) -> None:
-    """Replace an account's password (at least 10 characters)."""
+    """Replace an account's password (at least 10 characters). Every token of the account issued
+    until now is refused from its next request on: whoever had learnt the old password and signed in
+    with it is signed out with everyone else."""
     if len(password) < 10:
         raise ValidationError(
             "account.password",
@@ -230,5 +232,5 @@ async def set_password(engine: AsyncEngine, school: str, username: str, password
         await conn.execute(
             update(accounts)
             .where(accounts.c.school_id == school, accounts.c.username == username)
-            .values(password_hash=hashed, updated_at=now)
+            .values(password_hash=hashed, updated_at=now, sessions_from=now)
         )

@@ -4,7 +4,8 @@ Finding a request's principal takes the account, its ledger record and its grant
 A process keeps the principals it has found, each with the stamp of what it was found from: the row
 versions (PostgreSQL's xmin) of the account, of its record and of every grant row in force for its
 staff id. Every request reads the stamp again, in one statement, together with whether its token was
-signed out; the kept principal is used only when the stamp is the same, and is found afresh otherwise.
+signed out or issued before the account's password last changed (`sessions_from`); the kept
+principal is used only when the stamp is the same, and is found afresh otherwise.
 
 Any change to those rows makes a new row version with a transaction id never used before, by
 whichever door it came: an account disabled or its password changed, a grant made, ended, approved
@@ -35,6 +36,7 @@ MAX_KEPT = 10_000
 _STAMP = """
 SELECT
     EXISTS (SELECT 1 FROM hocba.revoked_tokens t WHERE t.school_id = %(school)s AND t.jti = %(jti)s),
+    COALESCE(to_timestamp(%(issued)s::float8) < a.sessions_from, false),
     a.xmin::text,
     (SELECT r.xmin::text FROM hocba_read.account_records r
       WHERE r.school_id = %(school)s AND r.username = %(username)s AND r.seq_to IS NULL),
@@ -64,16 +66,27 @@ class Principals:
         self.hits = self.misses = 0
 
     async def principal(
-        self, engine: AsyncEngine, school: str, username: str, kind: AccountKind, today: date, *, token: str | None
+        self,
+        engine: AsyncEngine,
+        school: str,
+        username: str,
+        kind: AccountKind,
+        today: date,
+        *,
+        token: str | None,
+        issued: float | None = None,
     ) -> Principal:
         """The principal of `username` today, as load_principal finds it; AuthenticationFailed when
-        the token was signed out or the account cannot sign in."""
+        the token was signed out, was issued (`issued`, its `iat`) before the account's password
+        last changed, or the account cannot sign in."""
         async with engine.connect() as conn:
             # Each statement is its own transaction: one round trip, none to begin or end one.
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            revoked, *stamp = await _stamp(conn, school, username, token or "")
+            revoked, superseded, *stamp = await _stamp(conn, school, username, token or "", issued)
             if revoked:
                 raise AuthenticationFailed("token.revoked")
+            if superseded:
+                raise AuthenticationFailed("token.password_changed")
             key = (school, username, kind)
             kept = self._kept.get(key)
             fresh = kept is not None and time.monotonic() - kept.since < self.max_age
@@ -96,10 +109,11 @@ class Principals:
             del self._kept[key]
 
 
-async def _stamp(conn: AsyncConnection, school: str, username: str, jti: str) -> tuple[Any, ...]:
+async def _stamp(conn: AsyncConnection, school: str, username: str, jti: str, issued: float | None) -> tuple[Any, ...]:
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
-    cursor = await driver.execute(_STAMP, {"school": school, "username": username, "jti": jti}, prepare=True)
+    params = {"school": school, "username": username, "jti": jti, "issued": issued}
+    cursor = await driver.execute(_STAMP, params, prepare=True)
     row = await cursor.fetchone()
     assert row is not None
-    return (row[0], row[1], row[2], tuple(row[3]))
+    return (row[0], row[1], row[2], row[3], tuple(row[4]))

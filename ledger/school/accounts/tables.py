@@ -39,6 +39,7 @@ accounts = Table(
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("sessions_from", DateTime(timezone=True)),  # tokens issued before it are refused (a changed password)
     Index("accounts_api_key", "school_id", "api_key_hash", unique=True),
     # One person, one active account: a second account bound to the same staff id would act as them.
     Index(
