@@ -1,6 +1,6 @@
 """The public verification portal (the regulation's Điều 2.14, 31; DOMAIN §8). No account is needed;
-every request is recorded in the access trail like any other, and each address is limited to
-PORTAL_REQUESTS requests per PORTAL_WINDOW.
+every request is recorded in the access trail like any other, and each address (each IPv6 /64
+network) is limited to PORTAL_REQUESTS requests per PORTAL_WINDOW.
 
 - Verify: upload an XML or PDF học bạ and get the verification report (signatures, the ledger
   receipt), where the receipt's tree stands today against the school's live ledger and its
@@ -17,6 +17,7 @@ PORTAL_REQUESTS requests per PORTAL_WINDOW.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import unicodedata
 from datetime import timedelta
 from typing import Annotated, Any
@@ -52,13 +53,28 @@ PORTAL_WINDOW = timedelta(minutes=10)
 MAX_UPLOAD = 10 * 1024 * 1024  # bytes
 
 
+def counted_address(host: str | None) -> str:
+    """Whose requests the portal's limit counts together: an IPv4 address, or an IPv6 address's /64
+    network (one subscriber's, who may use any of its 2**64 addresses); an IPv4 address written as
+    IPv6 counts as itself."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return host or "-"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 async def throttled(request: Request[Any, Any, Any], state: State) -> Response[Any] | None:
-    """A 429 once this address has made PORTAL_REQUESTS portal requests within the current window of
-    PORTAL_WINDOW. Every request is counted in the database before it is answered (ledger.app.limits),
-    so simultaneous requests cannot all pass the limit."""
+    """A 429 once this address (`counted_address`) has made PORTAL_REQUESTS portal requests within the
+    current window of PORTAL_WINDOW. Every request is counted in the database before it is answered
+    (ledger.app.limits), so simultaneous requests cannot all pass the limit."""
     runtime = runtime_of(state)
     client = request.client.host if request.client else None
-    limits = [Limit(f"portal:address:{client or '-'}", PORTAL_REQUESTS)]
+    limits = [Limit(f"portal:address:{counted_address(client)}", PORTAL_REQUESTS)]
     reservation = await reserve(runtime.engine(), SERVICE_CHAIN, limits, PORTAL_WINDOW, runtime.clock.now())
     if reservation.over is not None:
         entry_of(request).reason = "portal.rate_limited"

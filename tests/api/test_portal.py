@@ -158,6 +158,25 @@ async def test_lost_files_go_only_to_the_registered_phone(signers: Signers, port
     ]
 
 
+async def test_the_addresses_of_one_ipv6_network_share_the_portal_limit_dieu_20(runtime: Runtime) -> None:
+    """One subscriber holds a whole /64: changing address inside it does not buy more attempts, while
+    another network keeps its own count."""
+    app = create_app(runtime, scheduler=False, notifier=Recorder())
+    network = f"2001:db8:{next(ADDRESSES):x}:1"
+    attempt = {"school": "kp-none", "hocba_id": "x", "full_name": "A", "birth_date": "2013-01-01"}
+    attempt |= {"student_id": "037313000001", "code": "AAAAA-BBBBB"}
+
+    async def ask(address: str) -> int:
+        transport = httpx.ASGITransport(app=app, client=(address, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+            return (await client.post(f"{PORTAL}/lookup", json=attempt)).status_code
+
+    statuses = [await ask(f"{network}::{index:x}") for index in range(1, 32)]
+    assert statuses == [404] * 30 + [429]
+    assert await ask(f"{network}:ffff:ffff:ffff:ffff") == 429
+    assert await ask(f"2001:db8:{next(ADDRESSES):x}:2::1") == 404
+
+
 async def test_the_portal_is_rate_limited_per_address_and_every_attempt_is_recorded(
     portal: Any, app_engine: Any
 ) -> None:
