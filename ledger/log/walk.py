@@ -14,6 +14,7 @@ import psycopg.conninfo
 import psycopg.sql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ledger.base.logs import get_logger
 from ledger.format.canonical import CanonicalError, canonical_bytes
 from ledger.format.envelope import GENESIS_HASH
 from ledger.format.merkle import Frontier
@@ -21,6 +22,7 @@ from ledger.log.report import Finding
 from ledger.log.schema import EVENTS, Chain
 
 BATCH = 20_000
+log = get_logger(__name__)
 
 
 def _reject_float(kind: type, value: Any) -> Any:
@@ -150,8 +152,9 @@ async def stream_rows(
     recorded_at) unless `columns` is false. The next batch is asked for before the current one is
     handed over, so the server reads while the caller checks.
 
-    With `beside_from`, a segment of at least that many rows is read beside the caller's connection
-    (`_rows_beside`), in the same snapshot; the caller's transaction must be REPEATABLE READ."""
+    With `beside_from`, a segment of at least that many rows is read on a second connection in the
+    same snapshot (`_side_connection`), where the server gives one; the caller's transaction must be
+    REPEATABLE READ."""
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     extra = f", event_id::text, type, {_TIME_SQL}" if columns else ""
@@ -160,8 +163,9 @@ async def stream_rows(
         " WHERE school_id = %s AND seq > %s AND seq <= %s ORDER BY seq"
     )
     params = (school, after, upto)
-    if beside_from is not None and upto - after >= beside_from:
-        async for rows in _rows_beside(driver, query, params, batch):
+    side = await _side_connection(driver) if beside_from is not None and upto - after >= beside_from else None
+    if side is not None:
+        async for rows in _rows_beside(side, query, params, batch):
             yield rows
         return
     async with driver.cursor(name=f"walk_{id(conn):x}", binary=True) as cursor:
@@ -185,23 +189,37 @@ def _same_server(info: psycopg.ConnectionInfo) -> str:
     return psycopg.conninfo.make_conninfo(**params)
 
 
-async def _rows_beside(driver: Any, query: str, params: tuple[Any, ...], batch: int) -> AsyncIterator[list[Any]]:
-    """A long segment's rows read on a second, blocking connection in a worker thread, in the
-    snapshot the caller's transaction exports (`SET TRANSACTION SNAPSHOT`, as parallel pg_dump does):
-    the rows the caller would read itself. A blocking read takes whole buffers of rows while the
-    thread waits without the interpreter's lock; an asyncio read wakes the event loop for every
-    few kilobytes, which cost more than a microsecond a row."""
+async def _side_connection(driver: Any) -> psycopg.Connection[Any] | None:
+    """A second, blocking connection to the same server, as the same role, in the snapshot the
+    caller's transaction exports (`SET TRANSACTION SNAPSHOT`, as parallel pg_dump does); None when the
+    server does not give one (connection limit, authentication), and the caller reads on its own."""
     cursor = await driver.execute("SELECT pg_export_snapshot()")
     snapshot = (await cursor.fetchone())[0]
     info = driver.info
 
     def connect() -> psycopg.Connection[Any]:
         side = psycopg.connect(_same_server(info), password=info.password)
-        side.isolation_level, side.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
-        side.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot)))
+        try:
+            side.isolation_level, side.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+            side.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot)))
+        except BaseException:
+            side.close()
+            raise
         return side
 
-    side = await asyncio.to_thread(connect)
+    try:
+        return await asyncio.to_thread(connect)
+    except psycopg.OperationalError as exc:
+        log.warning("reading on the verifying connection itself", reason=str(exc).strip())
+        return None
+
+
+async def _rows_beside(
+    side: psycopg.Connection[Any], query: str, params: tuple[Any, ...], batch: int
+) -> AsyncIterator[list[Any]]:
+    """A long segment's rows read on `side` in a worker thread. A blocking read takes whole buffers
+    of rows while the thread waits without the interpreter's lock; an asyncio read wakes the event
+    loop for every few kilobytes, which costs more than a microsecond a row."""
     pending: asyncio.Future[list[Any]] | None = None
     try:
         reader = side.cursor(name="walk", binary=True)

@@ -253,3 +253,20 @@ async def test_rows_read_beside_are_those_of_the_verifying_transaction(
             seqs = [row[0] async for rows in stream_rows(conn, school, 0, 100, beside_from=0) for row in rows]
             own = [row[0] async for rows in stream_rows(conn, school, 0, 100) for row in rows]
     assert seqs == own == [1, 2, 3, 4, 5]
+
+
+async def test_without_a_second_connection_the_log_is_read_on_the_verifying_one(
+    ledger: Ledger, runtime: Runtime, school: str, superuser: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the server gives no second connection (here: it cannot be reached), verification reads on
+    its own connection and finds the same."""
+    from ledger.log import walk
+
+    await chain(ledger, runtime, school, [6])
+    with triggers_off(superuser) as conn:
+        change_payload(conn, school)
+    here = await check(runtime, school)
+    monkeypatch.setattr(verify_module, "BESIDE_FROM", 0)
+    monkeypatch.setattr(walk, "_same_server", lambda info: "host=127.0.0.1 port=1 connect_timeout=2")
+    assert await check(runtime, school) == here
+    assert here[:2] == (False, 5) and "hash" in here[2]
