@@ -60,7 +60,8 @@ async def check_timestamp(
         # with revocation lists at hand, the authority's status must be established from them (as
         # a signer's, signing.x509.validation); without, it is not required
         revocation_mode="soft-fail",
-        revinfo_policy=CertRevTrustPolicy(REVOCATION_POLICY) if crls else None,
+        # (judged at a past `moment`, a list issued since still tells whether it was revoked then)
+        revinfo_policy=CertRevTrustPolicy(REVOCATION_POLICY, retroactive_revinfo=True) if crls else None,
         moment=moment,
     )
     try:

@@ -240,7 +240,26 @@ async def validate_certificate(
 ) -> CertificateStatus:
     """Whether `cert` chains to the trust list and was not revoked at `moment`. The validity
     period and the key usage are the caller's to judge (they are findings of their own). `kept`:
-    the revocation values a signature carries (XAdES-LT), used with `crls`."""
+    the revocation values a signature carries (XAdES-LT), used when the information at hand (`crls`,
+    `online`) does not establish the status: a list at hand that names the certificate revoked
+    before `moment` prevails over an older one kept with the signature."""
+    status = await _validate(cert, roots, crls, moment, intermediates, online, ())
+    if kept and status.chain_trusted and status.revoked is None:
+        again = await _validate(cert, roots, crls, moment, intermediates, online, kept)
+        if again.revoked is not None:
+            return again
+    return status
+
+
+async def _validate(
+    cert: x509.Certificate,
+    roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    moment: datetime,
+    intermediates: Sequence[x509.Certificate],
+    online: OnlineRevocation | None,
+    kept: Sequence[bytes],
+) -> CertificateStatus:
     status = CertificateStatus()
     if cert in roots:  # a trusted certificate itself: nothing above it to ask
         status.chain_trusted, status.revoked = True, False
