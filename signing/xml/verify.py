@@ -26,7 +26,7 @@ from signing.x509.certs import san_uris
 from signing.x509.revocation import certificate_checks
 from signing.x509.timestamps import check_timestamp
 from signing.x509.validation import OnlineRevocation
-from signing.xml import longterm
+from signing.xml import archive, longterm
 from signing.xml import timestamp as xades_t
 from signing.xml.document import (
     DS,
@@ -443,8 +443,15 @@ async def verify_xml(
             )
         )
         return report
+    archived = await archive.check(root, roots, crls, at)
+    report.findings += archived.findings
+    stamped = bool(archive.tokens(root))
     for index in range(len(wrappers(root))):
-        report.signatures.append(await verify_timestamped(data, index, roots, crls, online=online, at=at))
+        report.signatures.append(
+            await verify_timestamped(
+                data, index, roots, crls, online=online, at=at, proven=archived.proven, archived=stamped
+            )
+        )
     from signing.xml import receipt
 
     report.receipt, receipt_findings = receipt.verify(root, roots)

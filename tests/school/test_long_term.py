@@ -1,0 +1,108 @@
+"""Long-term validation of the XML học bạ (Điều 15, 23.2, 28.3): each signature keeps the certificates
+and the revocation information it was validated with (XAdES-LT), the issued học bạ carries an
+archive timestamp over all of it (XAdES-LTA), and it verifies offline, with nothing but the trusted
+root, years after every signer's certificate has expired."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from pathlib import Path
+
+from lxml import etree
+
+from ledger.app.runtime import demo_time_stamper, stamp_with
+from ledger.base.clock import VN_TZ
+from ledger.log.store import select_events
+from signing.verify_file import verify_file
+from signing.xml import archive, longterm
+from signing.xml import document as hocba_xml
+from tests.support import helpers
+from tests.support.signers import Signers, signed_and_issued
+
+LATER = datetime(2031, 6, 1, tzinfo=VN_TZ)  # every signer's certificate expired (2028), the TSA's not yet (2035)
+
+
+def _seal(root: etree._Element) -> etree._Element:
+    signature = hocba_xml.wrappers(root)[-1].find(f"{{{hocba_xml.DS}}}Signature")
+    assert signature is not None
+    return signature
+
+
+async def test_an_issued_hoc_ba_verifies_offline_after_its_certificates_expired_dieu_15_28_3(
+    signers: Signers, tmp_path: Path
+) -> None:
+    """With only the trusted root, no CRL and no network: every signature valid as of 2031, its
+    certificate judged at its timestamp's time with the revocation values it keeps; the archive
+    timestamp proves the signature timestamps existed while their authority's certificate stood."""
+    demo = signers.demo
+    student = demo.rosters["6A1"][0]
+    done = await signed_and_issued(signers, student)
+    roots = signers.pki.roots()
+    root = hocba_xml.parse(done.xml)
+    people = [p.certificate for p in signers.people.values()]
+    assert all(c.not_valid_after_utc < LATER for c in people)
+    assert len(archive.tokens(root)) == 1
+    for wrapper in hocba_xml.wrappers(root):
+        signature = wrapper.find(f"{{{hocba_xml.DS}}}Signature")
+        kept = longterm.embedded(signature)
+        assert kept.present and kept.crls and kept.certificates
+
+    report = await verify_file(done.xml, roots, [], at=LATER)
+    assert report.ok, report.to_json()
+    assert {s.profile for s in report.signatures} == {"XAdES-LTA"}
+    assert report.receipt is not None  # the receipt stands with the archive timestamp in the document
+    assert (await verify_file(done.xml, roots, [])).ok  # and today
+    path = tmp_path / "hocba.xml"
+    path.write_bytes(done.xml)
+    assert all(helpers.xmlsec1_verifies(path, signers.pki.root_path))  # every signature, independently
+
+    # the recorded signature events hold the same validation data: it is ledger history
+    async with demo.ledger.engine.connect() as conn:
+        events = await select_events(conn, demo.school)
+    elements = [
+        base64.b64decode(e.payload["element"])
+        for e in events
+        if e.type == "signature.added" and e.payload["student"] == student and e.payload["format"] == "xml"
+    ]
+    assert len(elements) == len(hocba_xml.wrappers(root))
+    assert all(b"RevocationValues" in element and b"CertificateValues" in element for element in elements)
+
+
+async def test_without_its_revocation_values_a_signature_is_not_valid_years_later_dieu_15(signers: Signers) -> None:
+    """The same học bạ with the revocation values taken out: once the certificates have expired
+    nothing proves they were not revoked when they signed, and the report says so."""
+    done = await signed_and_issued(signers, signers.demo.rosters["6A1"][1])
+    root = hocba_xml.parse(done.xml)
+    for element in list(root.iter(f"{{{hocba_xml.XADES}}}RevocationValues")):
+        element.getparent().remove(element)
+    report = await verify_file(hocba_xml.to_bytes(root), signers.pki.roots(), [], at=LATER)
+    assert not report.ok
+    seal = report.signatures[-1]
+    [finding] = [f for f in seal.findings if f.code == "signature.revocation_values"]
+    assert "không kèm thông tin thu hồi (CRL/OCSP)" in finding.vi
+    assert "does not carry the revocation information" in finding.en
+    assert seal.revoked is None and seal.profile == "XAdES-T"  # no longer long-term
+    assert "archive.timestamp" in {f.code for f in report.findings}  # nor does the archive timestamp cover this
+
+
+async def test_an_archive_timestamp_over_other_content_leaves_the_hoc_ba_not_valid_dieu_15(signers: Signers) -> None:
+    """A genuine token of the school's authority, but over a document with one result changed, put
+    in place of the archive timestamp: the signatures stand, the archive timestamp does not."""
+    done = await signed_and_issued(signers, signers.demo.rosters["6A1"][2])
+    root = hocba_xml.parse(done.xml)
+    altered = hocba_xml.parse(done.xml)
+    comment = altered.find(f".//{hocba_xml.tag('MonHoc')}/{hocba_xml.tag('NhanXet')}")
+    assert comment is not None
+    comment.text = (comment.text or "") + " (đã sửa)"
+    stamp = stamp_with(demo_time_stamper(signers.pki, signers.demo.clock))
+    forged = await stamp(archive.archive_input(altered, 0))
+    [stamp_element] = root.iter(archive.ARCHIVE)
+    encapsulated = stamp_element.find(f"{{{hocba_xml.XADES}}}EncapsulatedTimeStamp")
+    encapsulated.text = base64.b64encode(forged).decode()
+    report = await verify_file(hocba_xml.to_bytes(root), signers.pki.roots(), [], at=LATER)
+    assert not report.ok
+    assert [f.code for f in report.findings] == ["archive.timestamp"]
+    assert "Dấu thời gian lưu trữ thứ 1 không hợp lệ" in report.findings[0].vi
+    assert all(s.intact for s in report.signatures)
+
