@@ -26,6 +26,8 @@ HOCBA_REVOCATION    How a signer's certificate status is checked when the servic
                     "local" (default), with the revocation lists kept in HOCBA_HOME/pki; "online",
                     also asking the OCSP responder and the CRL distribution points the certificate
                     names, over HTTP. What was used is kept in the signature (XAdES-LT).
+HOCBA_ARCHIVE_RENEWAL_DAYS  Days before the certificate of the authority that made an issued XML học bạ's
+                    last archive timestamp expires when the nightly job adds a new one (default 365).
 HOCBA_TRUST_ROOTS   A PEM file of the trust list signatures are validated against: the national root
                     and the licensed CAs under it. Default: the PKI directory's root.pem (in
                     development, the demo root and its licensed CA).
@@ -132,6 +134,7 @@ class Settings:
     smtp: SmtpSettings | None = None
     public_url: str | None = None  # where families reach the service, for links in notices
     revocation: str = "local"  # "online": also ask OCSP responders and CRL distribution points
+    archive_renewal_days: int = 365  # renew archive timestamps this long before their authority expires
 
     @property
     def production(self) -> bool:
@@ -190,6 +193,9 @@ def load_settings() -> Settings:
         smtp=_smtp(environment),
         public_url=(os.environ.get("HOCBA_PUBLIC_URL") or "").rstrip("/") or None,
         revocation=_revocation(os.environ.get("HOCBA_REVOCATION")),
+        archive_renewal_days=_positive(
+            "HOCBA_ARCHIVE_RENEWAL_DAYS", os.environ.get("HOCBA_ARCHIVE_RENEWAL_DAYS", "365")
+        ),
     )
 
 

@@ -6,14 +6,21 @@ root, years after every signer's certificate has expired."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from lxml import etree
 
-from ledger.app.runtime import demo_time_stamper, stamp_with
+from ledger.app.jobs import archive_renewals
+from ledger.app.runtime import Runtime, demo_time_stamper, stamp_with
 from ledger.base.clock import VN_TZ
+from ledger.log.projection import read
 from ledger.log.store import select_events
+from ledger.school.issuance.queries import stored_document
+from ledger.school.issuance.renewal import renew_archive_timestamps
+from ledger.school.issuance.tables import issued
+from signing.pdf.timestamp import LocalTimeStamper
 from signing.verify_file import verify_file
 from signing.xml import archive, longterm
 from signing.xml import document as hocba_xml
@@ -106,3 +113,54 @@ async def test_an_archive_timestamp_over_other_content_leaves_the_hoc_ba_not_val
     assert "Dấu thời gian lưu trữ thứ 1 không hợp lệ" in report.findings[0].vi
     assert all(s.intact for s in report.signatures)
 
+
+async def test_archive_timestamps_are_renewed_before_their_authority_expires_dieu_15_28_3(
+    signers: Signers, runtime: Runtime
+) -> None:
+    """The demo authority's certificate expires at the end of 2034. In March 2034 (the clock of the
+    school, injected) the renewal adds an archive timestamp from the authority's new certificate over
+    the document and the first one: a ledger event names the new bytes, the earlier bytes stay stored,
+    and in 2036 the renewed học bạ verifies offline while the one before renewal no longer does."""
+    demo = signers.demo
+    done = await signed_and_issued(signers, demo.rosters["6A1"][3])
+    roots = signers.pki.roots()
+    [first] = archive.tokens(hocba_xml.parse(done.xml))
+    expires = archive.authority_expiry(first)
+    assert expires is not None and expires.year == 2034
+    demo.clock.set(datetime(2034, 3, 1, 9, tzinfo=VN_TZ))
+    margin = timedelta(days=365)
+    # the authority still signing with that certificate: renewing would prove nothing longer
+    assert await archive_renewals(Runtime(runtime.settings, runtime.url, demo.clock), [demo.school]) == []
+
+    key, cert = signers.pki.issue_demo_time_stamper(valid_from=datetime(2030, 1, 1, tzinfo=VN_TZ), days=365 * 9)
+    renewed_stamp = stamp_with(LocalTimeStamper(key, cert, now=demo.clock.now))
+    [event] = await renew_archive_timestamps(demo.ledger, demo.school, renewed_stamp, roots, margin=margin)
+    assert event.type == "hocba.archive_renewed" and event.actor.user == "system"
+    assert event.payload["previous_xml_sha256"] == done.row["xml_sha256"]
+    assert event.payload["archive_time"].startswith("2034-03-01")
+    async with demo.ledger.engine.connect() as conn:
+        [row] = await read(conn, issued, demo.school, issuance_id=done.row["issuance_id"])
+        renewed = await stored_document(conn, demo.school, row["xml_sha256"])
+        before = await stored_document(conn, demo.school, done.row["xml_sha256"])  # kept
+    assert row["xml_sha256"] == event.payload["xml_sha256"] and before == done.xml
+    assert archive.tokens(hocba_xml.parse(renewed))[0] == first and len(archive.tokens(hocba_xml.parse(renewed))) == 2
+
+    in_2036 = datetime(2036, 6, 1, tzinfo=VN_TZ)
+    report = await verify_file(renewed, roots, [], at=in_2036)
+    assert report.ok, report.to_json()
+    assert report.receipt is not None and {s.profile for s in report.signatures} == {"XAdES-LTA"}
+    stale = await verify_file(done.xml, roots, [], at=in_2036)
+    assert not stale.ok and stale.findings[0].code == "archive.timestamp"
+    assert "chưa được gia hạn" in stale.findings[0].vi and "2036-06-01" in stale.findings[0].en
+    assert not any(s.timestamp_valid for s in stale.signatures)  # their authority expired, nothing proves them
+
+    # nothing is due any more: the new authority's certificate runs to 2039
+    assert await renew_archive_timestamps(demo.ledger, demo.school, renewed_stamp, roots, margin=margin) == []
+
+
+def test_the_renewal_runs_every_night(runtime: Runtime) -> None:
+    from ledger.app.jobs import build_scheduler
+
+    scheduler = build_scheduler(Runtime(replace(runtime.settings, archive_renewal_days=30), runtime.url))
+    job = scheduler.get_job("archive-renewal")
+    assert job is not None and "hour='3'" in str(job.trigger)
