@@ -6,6 +6,7 @@ root, years after every signer's certificate has expired."""
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -164,3 +165,19 @@ def test_the_renewal_runs_every_night(runtime: Runtime) -> None:
     scheduler = build_scheduler(Runtime(replace(runtime.settings, archive_renewal_days=30), runtime.url))
     job = scheduler.get_job("archive-renewal")
     assert job is not None and "hour='3'" in str(job.trigger)
+
+
+async def test_verify_file_at_a_later_time_on_the_command_line_dieu_15(
+    signers: Signers, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`hocba verify-file --at`: the issued file alone, as of 2031; a time without its offset is a
+    one-line error."""
+    done = await signed_and_issued(signers, signers.demo.rosters["7A1"][0])
+    path = tmp_path / "hocba.xml"
+    path.write_bytes(done.xml)
+    trust = ("--trust", str(signers.pki.root_path))
+    checked = helpers.hocba("verify-file", str(path), *trust, "--at", "2031-06-01T00:00:00+07:00", "--json", env=env)
+    assert checked.returncode == 0, checked.stdout
+    assert {s["profile"] for s in json.loads(checked.stdout)["signatures"]} == {"XAdES-LTA"}
+    naive = helpers.hocba("verify-file", str(path), *trust, "--at", "2031-06-01", env=env)
+    assert naive.returncode == 2 and "give the time with its offset" in naive.stderr
