@@ -17,10 +17,12 @@ from ledger.app.jobs import archive_renewals
 from ledger.app.runtime import Runtime, demo_time_stamper, stamp_with
 from ledger.base.clock import VN_TZ
 from ledger.log.projection import read
+from ledger.log.replay import replay
 from ledger.log.store import select_events
 from ledger.school.issuance.queries import stored_document
 from ledger.school.issuance.renewal import renew_archive_timestamps
 from ledger.school.issuance.tables import issued
+from ledger.school.readmodels import PROJECTIONS
 from signing.pdf.timestamp import LocalTimeStamper
 from signing.verify_file import verify_file
 from signing.xml import archive, longterm
@@ -144,6 +146,7 @@ async def test_archive_timestamps_are_renewed_before_their_authority_expires_die
         renewed = await stored_document(conn, demo.school, row["xml_sha256"])
         before = await stored_document(conn, demo.school, done.row["xml_sha256"])  # kept
     assert row["xml_sha256"] == event.payload["xml_sha256"] and before == done.xml
+    assert (await replay(demo.ledger.engine, PROJECTIONS, demo.school)).ok  # the read model follows the events
     assert archive.tokens(hocba_xml.parse(renewed))[0] == first and len(archive.tokens(hocba_xml.parse(renewed))) == 2
 
     in_2036 = datetime(2036, 6, 1, tzinfo=VN_TZ)
