@@ -37,7 +37,9 @@ class SignatureReport:
     valid_at_signing: bool = False  # signed within the certificate's validity period
     revoked: bool | None = None  # revoked at or before the signing time (None: no revocation data)
     timestamp_valid: bool | None = None
-    profile: str | None = None  # XML: "XAdES-T" with an embedded timestamp, "XAdES-B" without (issued before)
+    # XML: "XAdES-LTA" in a document with archive timestamps, "XAdES-LT" with the certificates and
+    # revocation values kept, "XAdES-T" with an embedded timestamp, "XAdES-B" without (issued before)
+    profile: str | None = None
     # signed in a departed teacher's place (Điều 18.5, 18.7), as the signature's signed KyThay names it:
     # NguoiKy/NguoiKyHoTen (who signs), ThayMat/ThayMatHoTen (in whose place), QuyetDinh (the decision)
     on_behalf_of: dict[str, str] | None = None
@@ -45,6 +47,8 @@ class SignatureReport:
     # the OCSP responses and CRLs (DER) the certificate's chain was checked with, kept with the
     # signature; not part of the report's JSON
     revocation_values: list[bytes] = field(default_factory=list, repr=False)
+    # the CA certificates of the chain it was validated along (DER), kept with it likewise
+    validation_chain: list[bytes] = field(default_factory=list, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -6,6 +6,7 @@ import io
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
@@ -17,9 +18,13 @@ async def verify_file(
     data: bytes,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList] = (),
+    *,
+    at: datetime | None = None,
 ) -> FileReport:
     """The verification report of an XML or PDF học bạ, checked against the trusted roots and the
-    issuers' revocation lists; nothing is fetched from the network."""
+    issuers' revocation lists; nothing is fetched from the network. `at`: the time the file is
+    verified as of (now when None), for a học bạ checked long after it was issued: its signatures
+    stand on the validation data and archive timestamps it carries (XAdES-LT, XAdES-LTA)."""
     head = data[:1024].lstrip()
     if head.startswith(b"%PDF"):
         from signing.pdf.verify import verify_pdf
@@ -33,7 +38,7 @@ async def verify_file(
         if _root_tag(data) == hocba_xml.tag("ChuyenTruong"):  # a transfer record, and all it carries
             report, _ = await transfer.verify(data, roots, crls)
             return report
-        return await xml_verify.verify_xml(data, roots, crls)
+        return await xml_verify.verify_xml(data, roots, crls, at=at)
     report = FileReport("unknown")
     report.findings.append(
         Finding(

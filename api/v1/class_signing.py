@@ -126,16 +126,18 @@ async def class_signature_submit(
         document = base64_body(item.document)
         await within_limits(runtime, document)
         signed.append((item.student, document))
-    events = await submit_signatures(
-        ledger_of(state),
-        school,
-        signer_of(request),
-        year,
-        signed,
-        runtime.trusted_roots(),
-        runtime.crls(),
-        runtime.stamp(),
-    )
+    async with runtime.revocation() as online:
+        events = await submit_signatures(
+            ledger_of(state),
+            school,
+            signer_of(request),
+            year,
+            signed,
+            runtime.trusted_roots(),
+            runtime.crls(),
+            runtime.stamp(),
+            online=online,
+        )
     return {
         "signatures": [
             {

@@ -197,18 +197,20 @@ async def submit_for(
     with `substitution`, signed in a departed teacher's place (Điều 18.5, 18.7)."""
     runtime = runtime_of(state)
     await within_limits(runtime, signed)
-    return await submit_signature(
-        ledger_of(state),
-        school,
-        signer_of(request),
-        year,
-        student,
-        signed,
-        runtime.trusted_roots(),
-        runtime.crls(),
-        runtime.stamp(),
-        substitution,
-    )
+    async with runtime.revocation() as online:
+        return await submit_signature(
+            ledger_of(state),
+            school,
+            signer_of(request),
+            year,
+            student,
+            signed,
+            runtime.trusted_roots(),
+            runtime.crls(),
+            runtime.stamp(),
+            substitution,
+            online=online,
+        )
 
 
 @post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -32,6 +33,7 @@ from ledger.log.schema import ACCESS
 from ledger.school.calendar.model import Calendar
 from ledger.school.calendar.tables import DEADLINE_REACHED, calendars
 from ledger.school.corrections.commands import expire_pending
+from ledger.school.issuance.renewal import renew_archive_timestamps
 from ledger.school.readmodels import PROJECTIONS, school_ledger
 
 log = get_logger(__name__)
@@ -163,6 +165,24 @@ async def publish_checkpoints(runtime: Runtime, trail: Any, school: str | None =
     return outcome
 
 
+async def archive_renewals(runtime: Runtime, schools: Sequence[str] | None = None) -> list[Event]:
+    """Renew the archive timestamps of the issued XML học bạ whose last one's authority certificate
+    expires within HOCBA_ARCHIVE_RENEWAL_DAYS (ledger.school.issuance.renewal), every school or the
+    ones named; each renewal is a `hocba.archive_renewed` event."""
+    engine = runtime.engine()
+    ledger = school_ledger(engine, clock=runtime.clock)
+    if schools is None:
+        async with engine.connect() as conn:
+            schools = await store.school_ids(conn)
+    margin = timedelta(days=runtime.settings.archive_renewal_days)
+    appended: list[Event] = []
+    for school in schools:
+        appended += await renew_archive_timestamps(
+            ledger, school, runtime.stamp(), runtime.trusted_roots(), margin=margin
+        )
+    return appended
+
+
 def build_scheduler(runtime: Runtime, notifier: Notifier | None = None) -> AsyncIOScheduler:
 
     scheduler = AsyncIOScheduler(timezone=VN_TZ)
@@ -189,6 +209,9 @@ def build_scheduler(runtime: Runtime, notifier: Notifier | None = None) -> Async
         sender = notifier or notifier_for(runtime.settings.smtp)
         await run_exclusive(engine, "family-notices", lambda: send_family_notices(runtime, sender))
 
+    async def archive() -> None:
+        await run_exclusive(engine, "archive-renewal", lambda: archive_renewals(runtime))
+
     async def backup() -> None:
 
         key, destinations = configured_key(runtime.settings), configured_destinations(runtime.settings)
@@ -202,6 +225,7 @@ def build_scheduler(runtime: Runtime, notifier: Notifier | None = None) -> Async
     scheduler.add_job(deadlines, "interval", seconds=300, id="deadlines", **every)
     scheduler.add_job(notices, "interval", seconds=60, id="family-notices", **every)
     scheduler.add_job(verification, "cron", hour=2, minute=15, id="verification", **every)
+    scheduler.add_job(archive, "cron", hour=3, minute=45, id="archive-renewal", **every)
     if runtime.settings.backup_dirs:  # daily, with retention (Điều 20.4)
         scheduler.add_job(backup, "cron", hour=1, minute=30, id="backup", **every)
     return scheduler

@@ -4,6 +4,8 @@ engines per database role, the PKI and the clock."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -27,6 +29,7 @@ from signing.pdf.timestamp import LocalTimeStamper
 from signing.x509.certs import load_certificates
 from signing.x509.keys import DocumentSigner, Signer
 from signing.x509.pki import Pki, PkiError
+from signing.x509.validation import OnlineRevocation
 
 
 def demo_time_stamper(pki: Pki, clock: Clock | None = None) -> LocalTimeStamper:
@@ -149,6 +152,20 @@ class Runtime:
         """The revocation lists of the trusted issuers that this installation keeps (HOCBA_HOME/pki):
         the issuing CA's first, then the root's."""
         return self.pki.crls()
+
+    @asynccontextmanager
+    async def revocation(self) -> AsyncIterator[OnlineRevocation | None]:
+        """How a signature's certificate status is checked when it is accepted: with
+        HOCBA_REVOCATION=online, also by its OCSP responder and CRL distribution points, fetched
+        afresh for each submission (a batch shares them); otherwise None, the CRLs kept here only."""
+        if self.settings.revocation != "online":
+            yield None
+            return
+        online = OnlineRevocation()
+        try:
+            yield online
+        finally:
+            await online.close()
 
     def time_stamper(self) -> TimeStamper:
         """The school's time-stamping authority (see `time_stamper_for`)."""

@@ -22,6 +22,12 @@ HOCBA_PKCS11_TOKEN  The token's label (default "hocba").
 HOCBA_PKCS11_PIN_FILE  A file holding the token's user PIN (development: a fixed demo PIN).
 HOCBA_TSA_URL       The RFC 3161 time-stamping authority that timestamps checkpoints and signatures.
                     Development: the demo authority, in process; production: required.
+HOCBA_REVOCATION    How a signer's certificate status is checked when the service accepts a signature:
+                    "local" (default), with the revocation lists kept in HOCBA_HOME/pki; "online",
+                    also asking the OCSP responder and the CRL distribution points the certificate
+                    names, over HTTP. What was used is kept in the signature (XAdES-LT).
+HOCBA_ARCHIVE_RENEWAL_DAYS  Days before the certificate of the authority that made an issued XML học bạ's
+                    last archive timestamp expires when the nightly job adds a new one (default 365).
 HOCBA_TRUST_ROOTS   A PEM file of the trust list signatures are validated against: the national root
                     and the licensed CAs under it. Default: the PKI directory's root.pem (in
                     development, the demo root and its licensed CA).
@@ -127,6 +133,8 @@ class Settings:
     db_pool_overflow: int = 10
     smtp: SmtpSettings | None = None
     public_url: str | None = None  # where families reach the service, for links in notices
+    revocation: str = "local"  # "online": also ask OCSP responders and CRL distribution points
+    archive_renewal_days: int = 365  # renew archive timestamps this long before their authority expires
 
     @property
     def production(self) -> bool:
@@ -184,7 +192,18 @@ def load_settings() -> Settings:
         db_pool_overflow=_count("HOCBA_DB_POOL_OVERFLOW", os.environ.get("HOCBA_DB_POOL_OVERFLOW", "10")),
         smtp=_smtp(environment),
         public_url=(os.environ.get("HOCBA_PUBLIC_URL") or "").rstrip("/") or None,
+        revocation=_revocation(os.environ.get("HOCBA_REVOCATION")),
+        archive_renewal_days=_positive(
+            "HOCBA_ARCHIVE_RENEWAL_DAYS", os.environ.get("HOCBA_ARCHIVE_RENEWAL_DAYS", "365")
+        ),
     )
+
+
+def _revocation(value: str | None) -> str:
+    mode = (value or "local").strip().lower()
+    if mode not in ("local", "online"):
+        raise SettingsError(f"HOCBA_REVOCATION must be 'local' or 'online', not {value!r}")
+    return mode
 
 
 def _smtp(environment: str) -> SmtpSettings | None:

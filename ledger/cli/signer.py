@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ def cmd_verify_file(args: argparse.Namespace, settings: Settings) -> int:
     if args.crl:
         raw = Path(args.crl).read_bytes()
         crls = [x509.load_pem_x509_crl(raw) if b"-----BEGIN" in raw else x509.load_der_x509_crl(raw)]
-    report = asyncio.run(verify_file(data, roots, crls))
+    report = asyncio.run(verify_file(data, roots, crls, at=args.at))
     if args.json:
         print_json(report.to_json())
     else:
@@ -229,5 +230,23 @@ def add_verify_file(commands: Any) -> None:
     verify_file.add_argument("file", metavar="FILE")
     verify_file.add_argument("--trust", required=True, metavar="ROOT.pem", help="the trusted root certificate")
     verify_file.add_argument("--crl", metavar="CRL", help="the issuer's certificate revocation list (PEM or DER)")
+    verify_file.add_argument(
+        "--at",
+        type=_moment,
+        metavar="TIME",
+        help="verify as of this time (ISO 8601 with its offset, 2036-06-01T00:00:00+07:00; default: now), "
+        "with what the file carries: an issued học bạ stays valid after its signers' certificates expire",
+    )
     verify_file.add_argument("--json", action="store_true", help="print the report as JSON")
     verify_file.set_defaults(handler=cmd_verify_file)
+
+
+def _moment(text: str) -> datetime:
+    """A time given on the command line: ISO 8601 with its offset (a time without one is ambiguous)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2036-06-01T00:00:00+07:00)") from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give the time with its offset: {text!r} (e.g. 2036-06-01T00:00:00+07:00)")
+    return moment

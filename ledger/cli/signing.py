@@ -63,20 +63,22 @@ def cmd_signing_submit(args: argparse.Namespace, settings: Settings) -> int:
         from ledger.app.runtime import Runtime
 
         keys = Runtime(settings, "")
-        return [
-            await submit_signature(
-                ledger,
-                school,
-                actor,
-                args.year,
-                args.student,
-                data,
-                keys.trusted_roots(),
-                keys.crls(),
-                keys.stamp(),
-                _substitution(args),
-            )
-        ]
+        async with keys.revocation() as online:
+            return [
+                await submit_signature(
+                    ledger,
+                    school,
+                    actor,
+                    args.year,
+                    args.student,
+                    data,
+                    keys.trusted_roots(),
+                    keys.crls(),
+                    keys.stamp(),
+                    _substitution(args),
+                    online=online,
+                )
+            ]
 
     return ledger_command(
         settings,
@@ -159,9 +161,10 @@ def cmd_signing_submit_batch(args: argparse.Namespace, settings: Settings) -> in
         from ledger.app.runtime import Runtime
 
         keys = Runtime(settings, "")
-        return await submit_signatures(
-            ledger, school, actor, args.year, signed, keys.trusted_roots(), keys.crls(), keys.stamp()
-        )
+        async with keys.revocation() as online:
+            return await submit_signatures(
+                ledger, school, actor, args.year, signed, keys.trusted_roots(), keys.crls(), keys.stamp(), online=online
+            )
 
     return ledger_command(
         settings,

@@ -352,6 +352,26 @@ class Pki:
             raise PkiError(f"no time-stamping authority in {self.directory}; run 'hocba pki init-demo --force'")
         return _load_key(self.directory / "tsa.key.pem"), load_certificates(path)[0]
 
+    def issue_demo_time_stamper(self, *, valid_from: datetime, days: int) -> tuple[PrivateKey, x509.Certificate]:
+        """A new key and certificate for the licensed CA's time-stamping authority, as an authority
+        takes before its certificate expires (demo only: the archive timestamps' renewal is tried
+        with it). Nothing is written."""
+        ca = load_certificates(self.ca_path)[0]
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = _name(f"Hocba Demo Time-Stamping Authority {valid_from.year}", f"hocba-ledger ({DEMO_NOTICE})")
+        cert = _certificate(
+            name,
+            key.public_key(),
+            ca.subject,
+            _load_key(self.directory / "ca.key.pem"),
+            days=days,
+            ca=False,
+            time_stamping=True,
+            valid_from=valid_from,
+            crl_uri=DEMO_CA_CRL_URI,
+        )
+        return key, cert
+
     @property
     def crl_path(self) -> Path:
         return self.directory / "crl.pem"

@@ -41,11 +41,15 @@ async def certificate_checks(
     *,
     intermediates: Sequence[x509.Certificate] = (),
     online: OnlineRevocation | None = None,
+    kept: Sequence[bytes] = (),
 ) -> CertificateStatus:
     """Fill the certificate fields of `report` for a signature made at `signing_time`: the chain
     through `intermediates` (the signature's certificates) to the trust list and the revocation
-    status (signing.x509.validation), the validity period and the key usage."""
-    status = await validate_certificate(cert, roots, crls, signing_time, intermediates=intermediates, online=online)
+    status (signing.x509.validation), the validity period and the key usage. `kept`: the revocation
+    values the signature carries (XAdES-LT)."""
+    status = await validate_certificate(
+        cert, roots, crls, signing_time, intermediates=intermediates, online=online, kept=kept
+    )
     report.chain_trusted = status.chain_trusted
     report.findings += [f for f in status.findings if f.code == "certificate.untrusted"]
     report.valid_at_signing = cert.not_valid_before_utc <= signing_time <= cert.not_valid_after_utc

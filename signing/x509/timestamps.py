@@ -37,9 +37,13 @@ async def check_timestamp(
     stamped: bytes,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList] = (),
+    *,
+    moment: datetime | None = None,
 ) -> TimestampCheck:
     """Whether `token` timestamps `stamped` (its SHA-256 or SHA-512 imprint), signed by a
-    time-stamping authority that chains to `roots`; and when."""
+    time-stamping authority that chains to `roots`; and when. The authority's certificate is judged
+    at `moment` (now when None): a later archive timestamp that proves the token existed at its
+    own time lets it be judged then, after the authority's certificate has expired."""
     try:
         content = cms.ContentInfo.load(token)
         signed = content["content"]
@@ -56,7 +60,9 @@ async def check_timestamp(
         # with revocation lists at hand, the authority's status must be established from them (as
         # a signer's, signing.x509.validation); without, it is not required
         revocation_mode="soft-fail",
-        revinfo_policy=CertRevTrustPolicy(REVOCATION_POLICY) if crls else None,
+        # (judged at a past `moment`, a list issued since still tells whether it was revoked then)
+        revinfo_policy=CertRevTrustPolicy(REVOCATION_POLICY, retroactive_revinfo=True) if crls else None,
+        moment=moment,
     )
     try:
         status = TimestampSignatureStatus(

@@ -19,7 +19,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from asn1crypto import core as asn1_core
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -83,6 +85,8 @@ class CertificateStatus:
     # what the status was established with (DER), to keep with the signature
     ocsp_responses: list[bytes] = field(default_factory=list)
     crls: list[bytes] = field(default_factory=list)
+    # the chain it was validated along, from the issuer up to the root (DER), to keep with them
+    chain: list[bytes] = field(default_factory=list)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -124,21 +128,51 @@ def validation_context(
     moment: datetime | None,
     others: Sequence[x509.Certificate | asn1_x509.Certificate] = (),
     online: OnlineRevocation | None = None,
+    kept: Sequence[bytes] = (),
 ) -> ValidationContext:
     """The certificate validator's context at `moment` (now when None): the trust list's root
     certificates are anchors, its other CA certificates (the licensed CAs) are candidate
-    intermediates like the ones a signature carries."""
+    intermediates like the ones a signature carries. `kept`: revocation values (CRLs and OCSP
+    responses, DER) kept with a signature (XAdES-LT), used as if at hand."""
     anchors, intermediates = trust_list(roots, others)
+    kept_crls, kept_ocsps = _kept_revocation(kept)
     return ValidationContext(
         trust_roots=anchors,
         other_certs=intermediates,
-        crls=[_asn1_crl(c.public_bytes(serialization.Encoding.DER)) for c in crls],
-        ocsps=[],
+        crls=[_asn1_crl(c.public_bytes(serialization.Encoding.DER)) for c in crls] + kept_crls,
+        ocsps=kept_ocsps,
         allow_fetching=online is not None,
         fetchers=online.fetchers if online is not None else None,
         revinfo_policy=CertRevTrustPolicy(REVOCATION_POLICY, retroactive_revinfo=True),
         moment=moment,
     )
+
+
+def _kept_revocation(kept: Sequence[bytes]) -> tuple[list[asn1_crl.CertificateList], list[asn1_ocsp.OCSPResponse]]:
+    """Revocation values kept with a signature, read as the validator reads them: an OCSPResponse
+    starts with its status (ENUMERATED), a CRL with its to-be-signed list. An unreadable one is left
+    out: it proves nothing."""
+    crls, ocsps = [], []
+    for der in kept:
+        try:
+            if is_ocsp_response(der):
+                response = asn1_ocsp.OCSPResponse.load(der)
+                if response["response_status"].native == "successful":
+                    ocsps.append(response)
+            else:
+                crls.append(_asn1_crl(der))
+        except (ValueError, TypeError, KeyError):
+            continue
+    return crls, ocsps
+
+
+def is_ocsp_response(der: bytes) -> bool:
+    """Whether DER revocation information is an OCSP response (else a CRL)."""
+    try:
+        first = asn1_core.Sequence.load(der)[0]
+    except (ValueError, TypeError, KeyError, IndexError):
+        return False
+    return bool(first.tag == 10 and first.class_ == 0)
 
 
 def chain_context(
@@ -202,17 +236,39 @@ async def validate_certificate(
     *,
     intermediates: Sequence[x509.Certificate] = (),
     online: OnlineRevocation | None = None,
+    kept: Sequence[bytes] = (),
 ) -> CertificateStatus:
     """Whether `cert` chains to the trust list and was not revoked at `moment`. The validity
-    period and the key usage are the caller's to judge (they are findings of their own)."""
+    period and the key usage are the caller's to judge (they are findings of their own). `kept`:
+    the revocation values a signature carries (XAdES-LT), used when the information at hand (`crls`,
+    `online`) does not establish the status: a list at hand that names the certificate revoked
+    before `moment` prevails over an older one kept with the signature."""
+    status = await _validate(cert, roots, crls, moment, intermediates, online, ())
+    if kept and status.chain_trusted and status.revoked is None:
+        again = await _validate(cert, roots, crls, moment, intermediates, online, kept)
+        if again.revoked is not None:
+            return again
+    return status
+
+
+async def _validate(
+    cert: x509.Certificate,
+    roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    moment: datetime,
+    intermediates: Sequence[x509.Certificate],
+    online: OnlineRevocation | None,
+    kept: Sequence[bytes],
+) -> CertificateStatus:
     status = CertificateStatus()
     if cert in roots:  # a trusted certificate itself: nothing above it to ask
         status.chain_trusted, status.revoked = True, False
         return status
-    context = validation_context(roots, crls, moment, intermediates, online)
+    context = validation_context(roots, crls, moment, intermediates, online, kept)
     validator = CertificateValidator(_asn1(cert), validation_context=context)
     try:
-        await validator.async_validate_path()
+        path = await validator.async_validate_path()
+        status.chain = [c.dump() for c in path.iter_certs(include_root=True)][:-1][::-1]
     except RevokedError as exc:
         status.chain_trusted = True
         status.revoked, status.revoked_at = True, exc.revocation_dt

@@ -9,7 +9,8 @@ event's inclusion proof in that tree (RFC 9162). A verifier checks that:
 1. the checkpoint is signed by the school's ledger-service certificate, which chains to the root;
 2. the event's leaf, SHA-256(0x00 ‖ previous hash ‖ body), is in the checkpoint's tree;
 3. the event is `hocba.issued` for this học bạ, and names the SHA-256 of the document's canonical
-   form (C14N 1.0) without the receipt.
+   form (C14N 1.0) without the receipt and without its archive timestamps (added at issuance and
+   renewed after it: signing.xml.archive).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ledger.format import merkle
 from ledger.format.checkpoint import Checkpoint
 from signing.report import Finding
 from signing.x509.checkpoints import checkpoint_problems
+from signing.xml import archive
 from signing.xml.document import parse
 
 NS = "urn:hocba:receipt:1"
@@ -37,11 +39,9 @@ def _q(name: str) -> str:
 
 
 def document_digest(root: etree._Element) -> str:
-    """SHA-256 of the document's canonical form without its receipt."""
-    copy = etree.fromstring(etree.tostring(root))
-    for receipt in copy.findall(_q("BienNhan")):
-        copy.remove(receipt)
-    return hashlib.sha256(etree.tostring(copy, method="c14n")).hexdigest()
+    """SHA-256 of the document's canonical form without its receipt and without the archive
+    timestamps added at and after issuance (signing.xml.archive): the signed document."""
+    return hashlib.sha256(archive.archive_input(root, 0)).hexdigest()
 
 
 def attach(

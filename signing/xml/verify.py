@@ -1,7 +1,10 @@
 """Verifying XAdES signatures offline (Điều 15): each signature over exactly the parts of its role and
 every earlier signature, its embedded timestamp (XAdES-T) over its value, the certificate chained and
 not revoked at the trusted signing time (the timestamp's; the claimed SigningTime of a XAdES-B
-signature), and the signed content read only from what the signature covers."""
+signature), with the certificates and revocation values the signature carries (XAdES-LT), and the
+signed content read only from what the signature covers. An issued học bạ's archive timestamps
+(XAdES-LTA, signing.xml.archive) prove when the whole of it existed, so that its signatures' own
+timestamps are judged at that time, long after their authorities' certificates expired."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from signing.x509.certs import san_uris
 from signing.x509.revocation import certificate_checks
 from signing.x509.timestamps import check_timestamp
 from signing.x509.validation import OnlineRevocation
+from signing.xml import archive, longterm
 from signing.xml import timestamp as xades_t
 from signing.xml.document import (
     DS,
@@ -109,11 +113,13 @@ async def verify_signature(
     trusted: datetime | None = None,
     *,
     online: OnlineRevocation | None = None,
+    at: datetime | None = None,
 ) -> SignatureReport:
     """Check the `index`-th signature of a document (parsed afresh: verification edits its tree); the
     certificate is judged at `trusted` (a timestamp's time) when given, else at the claimed time,
-    through the CA certificates the signature carries, with revocation from `crls` and, when given,
-    from `online` responders."""
+    through the CA certificates the signature carries, with revocation from `crls`, from the values
+    the signature keeps (XAdES-LT) and, when given, from `online` responders. `at`: the time of
+    the verification (now when None)."""
     root = parse(data)
     wrapper = wrappers(root)[index]
     wrapper_id = wrapper.get("Id") or ""
@@ -171,11 +177,32 @@ async def verify_signature(
             )
         )
     else:
-        chain = embedded_certificates(signature)[1:]
+        kept = longterm.embedded(signature)
+        chain = embedded_certificates(signature)[1:] + _certificates(kept.certificates)
         status = await certificate_checks(
-            report, cert, roots, crls, trusted or moment, intermediates=chain, online=online
+            report,
+            cert,
+            roots,
+            crls,
+            trusted or moment,
+            intermediates=chain,
+            online=online,
+            kept=kept.crls + kept.ocsp_responses,
         )
         report.revocation_values = status.ocsp_responses + status.crls
+        report.validation_chain = status.chain
+        now = at or datetime.now(VN_TZ)
+        if report.chain_trusted and report.revoked is None and not kept.present and cert.not_valid_after_utc < now:
+            report.findings.append(
+                _finding(
+                    "signature.revocation_values",
+                    "Chữ ký không kèm thông tin thu hồi (CRL/OCSP) đã dùng để kiểm tra lúc ký, nên sau khi "
+                    "chứng thư số hết hạn không còn chứng minh được chứng thư chưa bị thu hồi lúc ký.",
+                    "The signature does not carry the revocation information (CRL/OCSP) it was checked with "
+                    "when it was made, so once its certificate has expired nothing proves that it was not "
+                    "revoked at the signing time.",
+                )
+            )
     expectation = _expected_parts(report.role, [p for p in report.parts if p in earlier_ids], parts, own_parts(root))
     if expectation is not None:
         report.findings.append(
@@ -205,6 +232,16 @@ async def verify_signature(
     return report
 
 
+def _certificates(ders: Sequence[bytes]) -> list[x509.Certificate]:
+    found = []
+    for der in ders:
+        try:
+            found.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            continue
+    return found
+
+
 async def verify_timestamped(
     data: bytes,
     index: int,
@@ -212,22 +249,29 @@ async def verify_timestamped(
     crls: Sequence[x509.CertificateRevocationList],
     *,
     online: OnlineRevocation | None = None,
+    at: datetime | None = None,
+    proven: datetime | None = None,
+    archived: bool = False,
 ) -> SignatureReport:
     """Check the `index`-th signature with its embedded timestamp (XAdES-T): the token must be a
     valid timestamp of this signature's value by a trusted authority, and its time is the trusted
-    signing time the certificate is judged at. A signature without one (issued before XAdES-T) is
-    checked as XAdES-B, at its claimed time, and reported without a trusted time."""
+    signing time the certificate is judged at. The authority's certificate is judged at `proven`,
+    the time the document's archive timestamps prove it existed (XAdES-LTA), else at `at` (now when
+    None). A signature without one (issued before XAdES-T) is checked as XAdES-B, at its claimed
+    time, and reported without a trusted time."""
     signature = wrappers(parse(data))[index].find(f"{{{DS}}}Signature")
     token = xades_t.embedded(signature) if signature is not None else None
     value = xades_t.signature_value(signature) if signature is not None else None
     if token is None or value is None:
-        report = await verify_signature(data, index, roots, crls, online=online)
+        report = await verify_signature(data, index, roots, crls, online=online, at=at)
         report.profile = "XAdES-B"
         return report
-    check = await check_timestamp(token, value, roots, crls) if token else None
+    check = await check_timestamp(token, value, roots, crls, moment=proven or at) if token else None
     good = check is not None and check.ok and check.time is not None
-    report = await verify_signature(data, index, roots, crls, check.time if good and check else None, online=online)
-    report.profile = "XAdES-T"
+    trusted = check.time if good and check else None
+    report = await verify_signature(data, index, roots, crls, trusted, online=online, at=at)
+    lt = signature is not None and longterm.embedded(signature).present
+    report.profile = "XAdES-LTA" if archived and lt else "XAdES-LT" if lt else "XAdES-T"
     report.timestamp_valid = good
     if check is not None and check.time is not None:
         report.timestamp = check.time.astimezone(VN_TZ).isoformat(timespec="seconds")
@@ -365,8 +409,12 @@ async def verify_xml(
     crls: Sequence[x509.CertificateRevocationList] = (),
     *,
     online: OnlineRevocation | None = None,
+    at: datetime | None = None,
 ) -> FileReport:
-    """Every signature of an XML học bạ, the schema, and that every part is signed by its role."""
+    """Every signature of an XML học bạ, the schema, and that every part is signed by its role; the
+    archive timestamps of an issued one (XAdES-LTA). `at`: the time of the verification (now when
+    None); with the archive timestamps, a học bạ verifies offline long after its signers'
+    certificates expired."""
     report = FileReport("xml")
     try:
         root = parse(data)
@@ -395,8 +443,15 @@ async def verify_xml(
             )
         )
         return report
+    archived = await archive.check(root, roots, crls, at)
+    report.findings += archived.findings
+    stamped = bool(archive.tokens(root))
     for index in range(len(wrappers(root))):
-        report.signatures.append(await verify_timestamped(data, index, roots, crls, online=online))
+        report.signatures.append(
+            await verify_timestamped(
+                data, index, roots, crls, online=online, at=at, proven=archived.proven, archived=stamped
+            )
+        )
     from signing.xml import receipt
 
     report.receipt, receipt_findings = receipt.verify(root, roots)

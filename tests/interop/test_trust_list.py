@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from werkzeug.serving import make_server
 
-from ledger.app.runtime import Runtime, demo_time_stamper
-from ledger.base.settings import Settings
+from ledger.app.runtime import Runtime, demo_time_stamper, stamp_with
+from ledger.base.settings import Settings, SettingsError, load_settings
 from signing.pdf.render import render_hocba
 from signing.pdf.sign import sign_pdf
 from signing.pdf.verify import verify_pdf
@@ -28,6 +28,10 @@ from signing.report import SignatureReport
 from signing.x509.pki import Pki
 from signing.x509.revocation import certificate_checks
 from signing.x509.validation import OnlineRevocation, validate_certificate
+from signing.xml import document as hocba_xml
+from signing.xml import longterm, xades
+from signing.xml import timestamp as xades_t
+from signing.xml import verify as xml_verify
 from tests.interop.test_pdf import DOC
 
 KEYS = ("root", "ca", "ca-ocsp", "ca2", "teacher", "revoked", "teacher2")
@@ -181,6 +185,58 @@ async def test_a_certificate_revoked_through_ocsp_is_refused_dieu_8_15(
         revoked, animated.roots, [], datetime(2025, 12, 1, tzinfo=UTC), intermediates=[ca], online=online
     )
     assert before.chain_trusted and before.revoked is False
+
+
+async def test_the_ocsp_response_is_kept_in_the_xml_signature_and_verifies_offline_dieu_15_28_3(
+    animated: Animated, online: OnlineRevocation, pki: Pki
+) -> None:
+    """XAdES-LT: a signature accepted with its status from the licensed CA's OCSP responder keeps that
+    response and the chain in its unsigned properties; years later, offline and with no CRL, the
+    certificate is judged from them at the signature's timestamp. Without them its status is unknown."""
+    teacher, ca = animated.certs["teacher"], animated.certs["ca"]
+    root = hocba_xml.build(DOC)
+    hocba_xml.add_placeholder(root, "ck-toan", "SUBJECT_TEACHER", ["#subject-TOAN"])
+    signed = xades.sign_prepared(
+        hocba_xml.to_bytes(root), animated.keys["teacher"], teacher, signing_time=_signed_now(), chain=[ca]
+    )
+    roots = [animated.certs["root"], *pki.roots()]  # the national root; the demo TSA's
+    accepted = await xml_verify.verify_signature(signed, 0, roots, [], _signed_now(), online=online)
+    assert accepted.revoked is False and accepted.validation_chain == [
+        c.public_bytes(serialization.Encoding.DER) for c in (ca, animated.certs["root"])
+    ]
+    document = hocba_xml.parse(signed)
+    signature = document.find(f".//{{{hocba_xml.DS}}}Signature")
+    stamp = stamp_with(demo_time_stamper(pki))
+    xades_t.embed(signature, await stamp(xades_t.signature_value(signature) or b""))
+    longterm.embed(signature, accepted.validation_chain, accepted.revocation_values)
+    kept = longterm.embedded(signature)
+    assert kept.present and kept.ocsp_responses and kept.certificates
+    later = datetime(2034, 6, 1, tzinfo=UTC)  # the OCSP responder's answer long since stale
+    report = await xml_verify.verify_timestamped(hocba_xml.to_bytes(document), 0, roots, [], at=later)
+    assert report.profile == "XAdES-LT" and report.timestamp_valid
+    assert report.chain_trusted and report.revoked is False, report.findings
+    for kind in ("RevocationValues", "CertificateValues"):
+        [element] = document.iter(f"{{{hocba_xml.XADES}}}{kind}")
+        element.getparent().remove(element)
+    bare = await xml_verify.verify_timestamped(hocba_xml.to_bytes(document), 0, roots, [], at=later)
+    assert bare.profile == "XAdES-T" and bare.revoked is None
+    assert "certificate.revocation_unknown" in {f.code for f in bare.findings}
+
+
+async def test_hocba_revocation_online_has_the_service_ask_the_responders_dieu_12_15(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings
+) -> None:
+    """HOCBA_REVOCATION=online: each submission is checked with a fetcher of its own, closed after;
+    local (the default) keeps to the CRLs at hand; anything else is a clear settings error."""
+    monkeypatch.setenv("HOCBA_REVOCATION", "online")
+    assert load_settings().revocation == "online"
+    async with Runtime(replace(settings, revocation="online"), "").revocation() as fetching:
+        assert isinstance(fetching, OnlineRevocation)
+    async with Runtime(settings, "").revocation() as none:
+        assert none is None and settings.revocation == "local"
+    monkeypatch.setenv("HOCBA_REVOCATION", "sometimes")
+    with pytest.raises(SettingsError, match="HOCBA_REVOCATION"):
+        load_settings()
 
 
 async def test_a_stale_crl_is_refused_with_a_clear_message_dieu_12_15(animated: Animated) -> None:

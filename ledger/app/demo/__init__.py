@@ -620,6 +620,13 @@ async def sign_pdf_batch(s: Signers, documents: Documents, students: Sequence[st
     )
 
 
+def _demo_stamp(s: Signers) -> Callable[[bytes], Awaitable[bytes]]:
+    """The demo time-stamping authority on the demo school's clock."""
+    from ledger.app.runtime import demo_time_stamper, stamp_with
+
+    return stamp_with(demo_time_stamper(s.pki, s.demo.clock))
+
+
 def issuing_class(s: Signers, students: Sequence[str], actor: Actor = CLERK) -> Callable[[], Awaitable[list[Event]]]:
     """The clerk's issuance of a class's signed học bạ in one batch, ready to run."""
     return lambda: issue_hocbas(
@@ -633,6 +640,7 @@ def issuing_class(s: Signers, students: Sequence[str], actor: Actor = CLERK) -> 
         s.service,
         s.policy,
         verification=s.verification,
+        stamp=_demo_stamp(s),
     )
 
 
@@ -649,6 +657,7 @@ def issuing(s: Signers, student: str, actor: Actor = CLERK) -> Callable[[], Awai
         s.service,
         s.policy,
         verification=s.verification,
+        stamp=_demo_stamp(s),
     )
 
 

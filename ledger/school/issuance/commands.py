@@ -21,7 +21,7 @@ from ledger.format.checkpoint import CheckpointSigner
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log import store
 from ledger.log.append import Ledger, SchoolSession
-from ledger.log.checkpointing import CheckpointPolicy, inclusion_proofs, make_checkpoint
+from ledger.log.checkpointing import CheckpointPolicy, Stamp, inclusion_proofs, make_checkpoint
 from ledger.log.projection import read
 from ledger.school.calendar.checks import calendar_of, summer_pending
 from ledger.school.issuance.kept import Kept
@@ -32,8 +32,8 @@ from ledger.school.signatures.queries import Documents, load_documents
 from ledger.school.transcripts.hocba import hocba_id
 from ledger.school.transcripts.verification import Verification
 from ledger.school.years.queries import holds
+from signing.xml import archive, receipt
 from signing.xml import document as hocba_xml
-from signing.xml import receipt
 
 
 async def store_document(conn: AsyncConnection, school: str, content: bytes, media_type: str) -> str:
@@ -55,13 +55,26 @@ async def issue_hocba(
     policy: CheckpointPolicy | None = None,
     *,
     verification: Verification,
+    stamp: Stamp | None = None,
 ) -> Event:
     """The clerk issues one student's học bạ for a year: `hocba.issued` names the signed document's
     digest and the PDF; then the school's ledger signs a checkpoint over it, and the XML with its
-    ledger receipt is stored and named by `hocba.receipt`. `verification`: what the PDF prints for
-    checking it, as when it was signed. Returns the issuance event."""
+    archive timestamp (XAdES-LTA, from `stamp`, the school's time-stamping authority; by default the
+    one `policy` timestamps checkpoints with) and its ledger receipt is stored and named by
+    `hocba.receipt`. `verification`: what the PDF prints for checking it, as when it was signed.
+    Returns the issuance event."""
     [event] = await issue_hocbas(
-        ledger, school, actor, year, [student], trusted_roots, crls, signer, policy, verification=verification
+        ledger,
+        school,
+        actor,
+        year,
+        [student],
+        trusted_roots,
+        crls,
+        signer,
+        policy,
+        verification=verification,
+        stamp=stamp,
     )
     return event
 
@@ -78,6 +91,7 @@ async def issue_hocbas(
     policy: CheckpointPolicy | None = None,
     *,
     verification: Verification,
+    stamp: Stamp | None = None,
 ) -> list[Event]:
     """The clerk issues the học bạ of several students of a year (a class, usually), all or none, as
     `issue_hocba` does one: their documents are read in one set of queries, and one checkpoint covers
@@ -98,7 +112,7 @@ async def issue_hocbas(
             for e in await _issue(ledger, school, actor, year, fresh, trusted_roots, crls, verification)
         }
     events = [done[s] for s in students]
-    await attach_receipts(ledger, school, events, signer, policy)
+    await attach_receipts(ledger, school, events, signer, policy, stamp=stamp)
     return events
 
 
@@ -213,11 +227,17 @@ async def _issued(
 
 
 async def attach_receipt(
-    ledger: Ledger, school: str, event: Event, signer: CheckpointSigner, policy: CheckpointPolicy | None = None
+    ledger: Ledger,
+    school: str,
+    event: Event,
+    signer: CheckpointSigner,
+    policy: CheckpointPolicy | None = None,
+    *,
+    stamp: Stamp | None = None,
 ) -> Event:
-    """Sign a checkpoint over the issuance event, put the receipt into the issued XML, store it, and
-    record its hash (`hocba.receipt`)."""
-    [recorded] = await attach_receipts(ledger, school, [event], signer, policy)
+    """Sign a checkpoint over the issuance event, put the archive timestamp and the receipt into the
+    issued XML, store it, and record its hash (`hocba.receipt`)."""
+    [recorded] = await attach_receipts(ledger, school, [event], signer, policy, stamp=stamp)
     return recorded
 
 
@@ -227,10 +247,13 @@ async def attach_receipts(
     events: Sequence[Event],
     signer: CheckpointSigner,
     policy: CheckpointPolicy | None = None,
+    *,
+    stamp: Stamp | None = None,
 ) -> list[Event]:
     """`attach_receipt` for several issuance events of one year, under one checkpoint."""
     if not events:
         return []
+    stamps = await _archive_stamps(ledger, school, events, stamp or (policy.stamp if policy else None))
     checkpoint = await make_checkpoint(ledger.engine, school, signer, ledger.clock, policy=policy)
     assert checkpoint is not None
     assert checkpoint.tree_size >= max(event.seq for event in events)
@@ -258,6 +281,8 @@ async def attach_receipts(
                     "The học bạ changed since it was issued; revoke it and issue it again.",
                     field="issuance",
                 )
+            if p["issuance"] in stamps:  # XAdES-LTA: over these very bytes (the digest was just compared)
+                archive.add(root, stamps[p["issuance"]])
             receipt.attach(
                 root,
                 seq=event.seq,
@@ -273,6 +298,26 @@ async def attach_receipts(
 
     recorded = {e.payload["issuance"]: e for e in await ledger.decide(school, decide)}
     return [recorded.get(e.payload["issuance"], e) for e in events]
+
+
+async def _archive_stamps(
+    ledger: Ledger, school: str, events: Sequence[Event], stamp: Stamp | None
+) -> dict[str, bytes]:
+    """The archive timestamp of each issued document (signing.xml.archive), asked of the school's
+    time-stamping authority before the school's lock is taken: over the canonical document the
+    issuance event names by its SHA-256, so that it is put only into that very document."""
+    if stamp is None:
+        return {}
+    [year] = {event.payload["year"] for event in events}
+    async with ledger.engine.connect() as conn:
+        documents = await load_documents(conn, school, year, [e.payload["student"] for e in events])
+    stamps = {}
+    for event in events:
+        root, _ = documents.xml(event.payload["student"])
+        content = archive.archive_input(root, 0)
+        if hashlib.sha256(content).hexdigest() == event.payload["xml_c14n_sha256"]:
+            stamps[event.payload["issuance"]] = await stamp(content)
+    return stamps
 
 
 async def revoke_hocba(ledger: Ledger, school: str, actor: Actor, issuance_id: str, reason: str) -> Event:

@@ -6,7 +6,14 @@ from typing import Any
 
 from ledger.format.envelope import Event
 from ledger.log.projection import Projection, ProjectionWriter
-from ledger.school.issuance.tables import HOCBA_INHERITED, HOCBA_ISSUED, HOCBA_RECEIPT, HOCBA_REVOKED, issued
+from ledger.school.issuance.tables import (
+    HOCBA_ARCHIVED,
+    HOCBA_INHERITED,
+    HOCBA_ISSUED,
+    HOCBA_RECEIPT,
+    HOCBA_REVOKED,
+    issued,
+)
 
 
 def _values(row: dict[str, Any]) -> dict[str, Any]:
@@ -70,5 +77,6 @@ PROJECTION = Projection(
         HOCBA_RECEIPT: _on_receipt,
         HOCBA_REVOKED: _on_revoked,
         HOCBA_INHERITED: _on_inherited,
+        HOCBA_ARCHIVED: _on_receipt,  # the renewed XML is the one handed out; the earlier bytes stay stored
     },
 )

@@ -10,6 +10,7 @@ HOCBA_ISSUED = "hocba.issued"
 HOCBA_RECEIPT = "hocba.receipt"
 HOCBA_REVOKED = "hocba.revoked"
 HOCBA_INHERITED = "hocba.inherited"
+HOCBA_ARCHIVED = "hocba.archive_renewed"  # a new archive timestamp in the issued XML (XAdES-LTA)
 
 issued = projection_table(
     "issued",
@@ -20,7 +21,7 @@ issued = projection_table(
         Column("student_id", Text),
         Column("class_id", Text),
         Column("status", Text),  # issued, revoked
-        Column("xml_sha256", Text),  # the issued XML with its ledger receipt
+        Column("xml_sha256", Text),  # the issued XML with its ledger receipt (and its latest archive timestamp)
         Column("xml_c14n_sha256", Text),  # the signed document, without the receipt
         Column("pdf_sha256", Text),
         Column("event_id", Text),

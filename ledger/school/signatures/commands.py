@@ -28,7 +28,9 @@ from ledger.school.signatures.tables import SIGNATURE_ADDED, certificates
 from ledger.school.transcripts.verification import Verification
 from signing.pdf.verify import verify_pdf
 from signing.x509.timestamps import check_timestamp
+from signing.x509.validation import OnlineRevocation
 from signing.xml import document as hocba_xml
+from signing.xml import longterm
 from signing.xml import timestamp as xades_t
 from signing.xml import verify as xml_verify
 
@@ -359,12 +361,16 @@ async def submit_signature(
     crls: Sequence[x509.CertificateRevocationList],
     stamp: Stamp,
     substitution: Substitution | None = None,
+    *,
+    online: OnlineRevocation | None = None,
 ) -> Event:
     """Check a signature made on the signer's side and record it, with the school's trusted timestamp
     over its value: who may sign, and with which certificate, is judged at that time. With
-    `substitution`, the signer signs in a departed teacher's place (Điều 18.5, 18.7)."""
+    `substitution`, the signer signs in a departed teacher's place (Điều 18.5, 18.7). With
+    `online`, the certificate's status is also asked of its OCSP responder and CRL distribution
+    points (HOCBA_REVOCATION=online)."""
     [event] = await submit_signatures(
-        ledger, school, actor, year, [(student, signed)], trusted_roots, crls, stamp, substitution
+        ledger, school, actor, year, [(student, signed)], trusted_roots, crls, stamp, substitution, online=online
     )
     return event
 
@@ -379,6 +385,8 @@ async def submit_signatures(
     crls: Sequence[x509.CertificateRevocationList],
     stamp: Stamp,
     substitution: Substitution | None = None,
+    *,
+    online: OnlineRevocation | None = None,
 ) -> list[Event]:
     """Check the signatures one signer made for several students (student, signed document; a class,
     usually) and record them all, or none: every check of `submit_signature`, each signature's own,
@@ -404,7 +412,7 @@ async def submit_signatures(
         except DomainError:
             continue  # refused again, with its reason, under the lock
         verified[made.key(item.trusted)] = await xml_verify.verify_signature(
-            made.data, len(made.rows), trusted_roots, crls, item.trusted
+            made.data, len(made.rows), trusted_roots, crls, item.trusted, online=online
         )
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
@@ -425,7 +433,7 @@ async def submit_signatures(
         made = _assemble(documents, item, schema_valid)
         report = verified.get(made.key(item.trusted))
         report = report or await xml_verify.verify_signature(
-            made.data, len(made.rows), trusted_roots, crls, item.trusted
+            made.data, len(made.rows), trusted_roots, crls, item.trusted, online=online
         )
         return made, report
 
@@ -469,6 +477,9 @@ async def _checked(
     signature = wrapper.find(f"{{{hocba_xml.DS}}}Signature")
     assert signature is not None  # the verifier found it valid
     xades_t.embed(signature, item.token)  # XAdES-T: the document carries its trusted time (Điều 12, 15)
+    # XAdES-LT: and the chain and the OCSP responses and CRLs it was validated with at that time, so
+    # that it can be verified once the certificates have expired (Điều 15, 28.3)
+    longterm.embed(signature, report.validation_chain, report.revocation_values)
     element = hocba_xml.canonical(wrapper)
     digests = hocba_xml.part_digests(root)
     payload = {
