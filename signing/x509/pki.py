@@ -221,7 +221,9 @@ class Pki:
             tsa_key.public_key(),
             ca_name,
             ca_key,
-            days=365 * 15,
+            # as long as the licensed CA: the document timestamps of archived học bạ stay verifiable
+            # until they are renewed (signing.pdf.archive)
+            days=365 * 20,
             ca=False,
             time_stamping=True,
             valid_from=DEMO_EPOCH,

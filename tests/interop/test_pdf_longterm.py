@@ -1,0 +1,63 @@
+"""The issued PDF học bạ is PAdES-B-LTA: after the seal, issuance adds the validation material of
+every signature and timestamp (DSS) and a document timestamp of the school's authority, so that the
+học bạ verifies offline long after the signers' certificates expire (Điều 15, 23.2, 28.3)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from ledger.school.signatures.queries import load_documents
+from signing.pdf.archive import document_timestamps
+from tests.support.helpers import nss_database, pdfsig, poppler_major
+from tests.support.signers import YEAR, Issued, Signers, signed_and_issued
+
+
+async def _issued(signers: Signers) -> tuple[Issued, bytes]:
+    """One student's học bạ, signed, sealed and issued; and the sealed PDF before issuance."""
+    student = signers.demo.rosters["6A1"][0]
+    issued = await signed_and_issued(signers, student)
+    async with signers.demo.ledger.engine.connect() as conn:
+        documents = await load_documents(conn, signers.demo.school, YEAR, [student])
+    sealed, _ = documents.pdf(student, signers.verification)
+    return issued, sealed
+
+
+async def test_the_issued_pdf_carries_its_validation_material_and_a_document_timestamp_dieu_28_3(
+    signers: Signers,
+) -> None:
+    """The issued bytes are the sealed PDF with one more revision: a DSS with the certificates and
+    CRLs of both signatures and their timestamps, and a document timestamp over the whole file."""
+    issued, sealed = await _issued(signers)
+    pdf = issued.pdf
+    assert pdf.startswith(sealed) and len(pdf) > len(sealed)
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    dss = reader.root["/DSS"]
+    assert len(dss["/Certs"]) >= 3 and len(dss["/CRLs"]) >= 1
+    [stamped] = document_timestamps(pdf)
+    assert abs(stamped - datetime.now(UTC)) < timedelta(minutes=5)
+    [last] = reader.embedded_timestamp_signatures
+    assert int(last.byte_range[2]) + int(last.byte_range[3]) == len(pdf)  # it covers every byte
+
+
+async def test_pdfsig_accepts_each_signature_of_the_archived_pdf(signers: Signers, tmp_path: Path) -> None:
+    """poppler's pdfsig, an independent validator, still finds both signatures valid and trusted in
+    the archived file (it cannot check the document timestamp itself)."""
+    issued, _ = await _issued(signers)
+    path = tmp_path / "hocba.pdf"
+    path.write_bytes(issued.pdf)
+    results = pdfsig(path, nss_database(tmp_path / "nss", signers.pki))
+    assert len(results) == 3  # the principal, the seal, the document timestamp
+    assert all(r["signature"] == "Signature is Valid." for r in results[:2]), results
+    assert results[0]["certificate"] == "Certificate is Trusted.", results
+    if poppler_major() >= 23:
+        assert results[1]["certificate"] == "Certificate is Trusted.", results
+    else:  # poppler 22 reads a stale NSS error after a first certificate (tests/interop/test_pdf.py)
+        assert results[1]["certificate"] in {
+            "Certificate is Trusted.",
+            "Unknown issue with Certificate or corrupted data.",
+        }
+    assert "signature" not in results[2] or results[2]["signature"] != "Signature is Valid."
