@@ -6,6 +6,7 @@ import io
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
@@ -17,14 +18,16 @@ async def verify_file(
     data: bytes,
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList] = (),
+    *,
+    at: datetime | None = None,
 ) -> FileReport:
     """The verification report of an XML or PDF học bạ, checked against the trusted roots and the
-    issuers' revocation lists; nothing is fetched from the network."""
+    issuers' revocation lists, as of `at` (now by default); nothing is fetched from the network."""
     head = data[:1024].lstrip()
     if head.startswith(b"%PDF"):
         from signing.pdf.verify import verify_pdf
 
-        return await verify_pdf(data, roots, crls)
+        return await verify_pdf(data, roots, crls, at=at)
     if head.startswith(b"<"):
         from signing import transfer
         from signing.xml import document as hocba_xml

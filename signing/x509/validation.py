@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -124,16 +125,18 @@ def validation_context(
     moment: datetime | None,
     others: Sequence[x509.Certificate | asn1_x509.Certificate] = (),
     online: OnlineRevocation | None = None,
+    ocsps: Sequence[bytes] = (),
 ) -> ValidationContext:
     """The certificate validator's context at `moment` (now when None): the trust list's root
     certificates are anchors, its other CA certificates (the licensed CAs) are candidate
-    intermediates like the ones a signature carries."""
+    intermediates like the ones a signature carries. `ocsps`: OCSP responses (DER) at hand, such
+    as a PDF's document security store keeps."""
     anchors, intermediates = trust_list(roots, others)
     return ValidationContext(
         trust_roots=anchors,
         other_certs=intermediates,
         crls=[_asn1_crl(c.public_bytes(serialization.Encoding.DER)) for c in crls],
-        ocsps=[],
+        ocsps=[asn1_ocsp.OCSPResponse.load(der) for der in ocsps],
         allow_fetching=online is not None,
         fetchers=online.fetchers if online is not None else None,
         revinfo_policy=CertRevTrustPolicy(REVOCATION_POLICY, retroactive_revinfo=True),
@@ -202,14 +205,16 @@ async def validate_certificate(
     *,
     intermediates: Sequence[x509.Certificate] = (),
     online: OnlineRevocation | None = None,
+    ocsps: Sequence[bytes] = (),
 ) -> CertificateStatus:
-    """Whether `cert` chains to the trust list and was not revoked at `moment`. The validity
-    period and the key usage are the caller's to judge (they are findings of their own)."""
+    """Whether `cert` chains to the trust list and was not revoked at `moment` (by `crls`, the
+    OCSP responses `ocsps` and, with `online`, what the CAs publish). The validity period and the
+    key usage are the caller's to judge (they are findings of their own)."""
     status = CertificateStatus()
     if cert in roots:  # a trusted certificate itself: nothing above it to ask
         status.chain_trusted, status.revoked = True, False
         return status
-    context = validation_context(roots, crls, moment, intermediates, online)
+    context = validation_context(roots, crls, moment, intermediates, online, ocsps)
     validator = CertificateValidator(_asn1(cert), validation_context=context)
     try:
         await validator.async_validate_path()

@@ -10,10 +10,14 @@ from pathlib import Path
 
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from ledger.app.demo import PRINCIPAL
 from ledger.school.signatures.queries import load_documents
 from signing.pdf.archive import document_timestamps
+from signing.verify_file import verify_file
 from tests.support.helpers import nss_database, pdfsig, poppler_major
 from tests.support.signers import YEAR, Issued, Signers, signed_and_issued
+
+TEN_YEARS_ON = timedelta(days=3653)
 
 
 async def _issued(signers: Signers) -> tuple[Issued, bytes]:
@@ -41,6 +45,49 @@ async def test_the_issued_pdf_carries_its_validation_material_and_a_document_tim
     assert abs(stamped - datetime.now(UTC)) < timedelta(minutes=5)
     [last] = reader.embedded_timestamp_signatures
     assert int(last.byte_range[2]) + int(last.byte_range[3]) == len(pdf)  # it covers every byte
+
+
+async def test_the_issued_pdf_verifies_offline_ten_years_later_dieu_15_28_3(signers: Signers) -> None:
+    """Ten years on, the signers' certificates long expired, the issued PDF verifies with the
+    trusted root alone (no CRL given, no network): its signatures as of the document timestamp's
+    time, with the revocation information its DSS keeps."""
+    issued, _ = await _issued(signers)
+    later = datetime.now(UTC) + TEN_YEARS_ON
+    certificates = [signers.people[PRINCIPAL.user].certificate, signers.people["organisation"].certificate]
+    assert all(c.not_valid_after_utc < later for c in certificates)  # the point of the test
+    report = await verify_file(issued.pdf, signers.pki.roots(), [], at=later)
+    assert report.ok, report.to_json()
+    assert [s.role for s in report.signatures] == ["PRINCIPAL", "ORGANISATION"]
+    assert all(s.revoked is False and s.timestamp_valid for s in report.signatures)
+    # and today, still without a CRL: the embedded ones suffice
+    assert (await verify_file(issued.pdf, signers.pki.roots(), [])).ok
+
+
+async def test_without_its_archive_revision_the_pdf_is_not_valid_ten_years_later_dieu_15(signers: Signers) -> None:
+    """The same PDF without the revision issuance added (the bytes before it) verifies today with
+    the CA's CRL, but ten years on nothing shows its signatures valid when made: refused, saying why
+    in Vietnamese and English."""
+    issued, sealed = await _issued(signers)
+    assert issued.pdf.startswith(sealed)
+    assert (await verify_file(sealed, signers.pki.roots(), signers.pki.crls())).ok
+    report = await verify_file(sealed, signers.pki.roots(), [], at=datetime.now(UTC) + TEN_YEARS_ON)
+    assert not report.ok
+    for signature in report.signatures:
+        [finding] = [f for f in signature.findings if f.code == "pdf.no_long_term_validation"]
+        assert "dữ liệu xác thực dài hạn" in finding.vi and "long-term validation material" in finding.en
+
+
+async def test_a_changed_archive_revision_is_detected_dieu_15(signers: Signers) -> None:
+    """A byte changed in the DSS the document timestamp covers: the archive no longer holds, and the
+    file is refused today as ten years on."""
+    issued, sealed = await _issued(signers)
+    pdf = bytearray(issued.pdf)
+    at = pdf.index(b"/DSS", len(sealed))
+    pdf[at + 1 : at + 4] = b"DSX"
+    for when in (None, datetime.now(UTC) + TEN_YEARS_ON):
+        report = await verify_file(bytes(pdf), signers.pki.roots(), [], at=when)
+        assert not report.ok
+        assert "pdf.archive_timestamp_invalid" in {f.code for f in report.findings}
 
 
 async def test_pdfsig_accepts_each_signature_of_the_archived_pdf(signers: Signers, tmp_path: Path) -> None:
