@@ -27,7 +27,7 @@ from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers.pdf_signer import PdfTimeStamper, TimestampDSSContentSettings
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-from pyhanko.sign.validation import async_validate_pdf_timestamp
+from pyhanko.sign.validation import EmbeddedPdfSignature, async_validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore, collect_validation_info
 from pyhanko_certvalidator.errors import ValidationError
 
@@ -39,11 +39,23 @@ from signing.x509.validation import OnlineRevocation, chain_context, validation_
 ARCHIVE_FIELD = "LuuTru"  # the document timestamps' fields: LuuTru-1, LuuTru-2, …
 
 
+def newest_authority(pdf: bytes) -> x509.Certificate | None:
+    """The certificate of the authority of the PDF's newest document timestamp (None without one)."""
+    reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    stamps = _by_revision(reader)
+    return x509.load_der_x509_certificate(stamps[-1].signer_cert.dump()) if stamps else None
+
+
+def _by_revision(reader: PdfFileReader) -> list[EmbeddedPdfSignature]:
+    """The document timestamps, oldest first."""
+    return sorted(reader.embedded_timestamp_signatures, key=lambda e: int(e.signed_revision))
+
+
 def document_timestamps(pdf: bytes) -> list[datetime]:
     """The times of the document timestamps a PDF carries, oldest first."""
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     found = []
-    for emb in reader.embedded_timestamp_signatures:
+    for emb in _by_revision(reader):
         tst = emb.signed_data["encap_content_info"]["content"].parsed
         found.append(tst["gen_time"].native)
     return found
@@ -56,17 +68,26 @@ async def archive_pdf(
     time_stamper: TimeStamper,
     *,
     online: OnlineRevocation | None = None,
+    renewal: bool = False,
 ) -> bytes:
     """`pdf` with one more revision: the validation material of every signature and document
     timestamp it carries in its DSS, then a document timestamp of `time_stamper` over it (the
     authority's validation material in the same revision). The input stays a prefix of the result.
     Raises PdfError when a signature's certificate cannot be validated now (no chain to `roots`,
-    revoked, or no revocation information): such a PDF is not archived."""
+    revoked, or no revocation information): such a PDF is not archived.
+
+    A `renewal` (of a PDF archived before, whose newest document timestamp's authority certificate
+    nears its end) adds the validation material of that newest document timestamp only: the
+    signatures' own is in the DSS already, and their certificates may have expired since."""
     context = validation_context(roots, crls, None, online=online)
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     signatures = [*reader.embedded_regular_signatures, *reader.embedded_timestamp_signatures]
     if not reader.embedded_regular_signatures:
         raise PdfError("the PDF has no signature to archive")
+    if renewal:
+        if not reader.embedded_timestamp_signatures:
+            raise PdfError("the PDF has no document timestamp to renew")
+        signatures = [_by_revision(reader)[-1]]
     paths = []
     try:
         for emb in signatures:
@@ -140,7 +161,7 @@ async def archive_evidence(pdf: bytes, roots: Sequence[x509.Certificate], at: da
     while its authority's certificate was valid). When they all hold, the DSS as of the newest one
     is validation material proven to exist at the oldest one's time."""
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    stamps = sorted(reader.embedded_timestamp_signatures, key=lambda e: int(e.signed_revision))
+    stamps = _by_revision(reader)
     evidence = ArchiveEvidence(stamps=len(stamps))
     if not stamps:
         return evidence

@@ -8,11 +8,25 @@ import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from ledger.app.demo import PRINCIPAL
+from ledger.app.jobs import renew_pdf_archives
+from ledger.app.runtime import Runtime, demo_time_stamper
+from ledger.base.clock import VN_TZ
+from ledger.log.projection import read
+from ledger.log.replay import replay
+from ledger.school.issuance.archives import renew_archives
+from ledger.school.issuance.queries import stored_document
+from ledger.school.issuance.tables import issued as issued_table
+from ledger.school.readmodels import PROJECTIONS
 from ledger.school.signatures.queries import load_documents
-from signing.pdf.archive import document_timestamps
+from signing.pdf.archive import document_timestamps, newest_authority
+from signing.pdf.timestamp import LocalTimeStamper
 from signing.verify_file import verify_file
 from tests.support.helpers import nss_database, pdfsig, poppler_major
 from tests.support.signers import YEAR, Issued, Signers, signed_and_issued
@@ -108,3 +122,64 @@ async def test_pdfsig_accepts_each_signature_of_the_archived_pdf(signers: Signer
             "Unknown issue with Certificate or corrupted data.",
         }
     assert "signature" not in results[2] or results[2]["signature"] != "Signature is Valid."
+
+
+def _renewed_authority(signers: Signers, now: datetime) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A time-stamping authority whose certificate, issued by the root, outlives the demo one's."""
+    root = signers.pki.roots()[0]
+    root_key = serialization.load_pem_private_key(signers.pki.root_key_path.read_bytes(), password=None)
+    assert isinstance(root_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Đơn vị cấp dấu thời gian (gia hạn)")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(root.not_valid_after_utc - timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    return key, cert
+
+
+async def test_the_document_timestamp_is_renewed_before_its_authority_expires_dieu_28(
+    signers: Signers, runtime: Runtime
+) -> None:
+    """The renewal runs on the ledger's clock: nothing is due while the authority's certificate has
+    more than a year left; a year before it expires, a new document timestamp over the file and the
+    validation material of the old one is added and recorded as `hocba.archive_renewed`, and the
+    renewed PDF is the one kept. It verifies offline after the first authority's certificate (and
+    its CA) expired, which the PDF as first issued no longer does. A renewal by an authority whose
+    certificate expires no later is not kept."""
+    s = signers
+    issued, _ = await _issued(s)
+    ledger, school, roots, crls = s.demo.ledger, s.demo.school, s.pki.roots(), s.pki.crls()
+    first = newest_authority(issued.pdf)
+    assert first is not None
+    assert await renew_archives(ledger, school, roots, crls, demo_time_stamper(s.pki, s.demo.clock)) == []
+    assert await renew_pdf_archives(runtime, [school]) == []  # the scheduled job, on the service's clock
+    s.demo.clock.set((first.not_valid_after_utc - timedelta(days=300)).astimezone(VN_TZ))
+    same = demo_time_stamper(s.pki, s.demo.clock)  # the same authority certificate: nothing gained
+    assert await renew_archives(ledger, school, roots, crls, same) == []
+    key, cert = _renewed_authority(s, datetime.now(UTC))
+    renewed = LocalTimeStamper(key, cert, now=s.demo.clock.now)
+    [event] = await renew_archives(ledger, school, roots, crls, renewed)
+    assert event.type == "hocba.archive_renewed" and event.actor.user == "system"
+    assert event.payload["issuance"] == issued.event.payload["issuance"]
+    assert event.payload["previous_pdf_sha256"] == issued.row["pdf_sha256"]
+    async with ledger.engine.connect() as conn:
+        [row] = await read(conn, issued_table, school, issuance_id=event.payload["issuance"])
+        pdf = await stored_document(conn, school, row["pdf_sha256"])
+    assert row["pdf_sha256"] == event.payload["pdf_sha256"] and pdf.startswith(issued.pdf)
+    assert [t.year for t in document_timestamps(pdf)] == [datetime.now(UTC).year, s.demo.clock.now().year]
+    assert await renew_archives(ledger, school, roots, crls, renewed) == []  # renewed: not due again
+    after = first.not_valid_after_utc + timedelta(days=500)  # the first authority and its CA expired
+    report = await verify_file(pdf, roots, [], at=after)
+    assert report.ok, report.to_json()
+    old = await verify_file(issued.pdf, roots, [], at=after)
+    assert not old.ok and "pdf.archive_timestamp_invalid" in {f.code for f in old.findings}
+    assert (await replay(ledger.engine, PROJECTIONS, school)).ok

@@ -6,7 +6,14 @@ from typing import Any
 
 from ledger.format.envelope import Event
 from ledger.log.projection import Projection, ProjectionWriter
-from ledger.school.issuance.tables import HOCBA_INHERITED, HOCBA_ISSUED, HOCBA_RECEIPT, HOCBA_REVOKED, issued
+from ledger.school.issuance.tables import (
+    HOCBA_ARCHIVE_RENEWED,
+    HOCBA_INHERITED,
+    HOCBA_ISSUED,
+    HOCBA_RECEIPT,
+    HOCBA_REVOKED,
+    issued,
+)
 
 
 def _values(row: dict[str, Any]) -> dict[str, Any]:
@@ -48,6 +55,15 @@ async def _on_receipt(w: ProjectionWriter, e: Event) -> None:
         )
 
 
+async def _on_archive_renewed(w: ProjectionWriter, e: Event) -> None:
+    """The issued PDF, with its document timestamp renewed, is the one kept and handed out from now."""
+    row = await w.get(issued, issuance_id=e.payload["issuance"])
+    if row is not None:
+        await w.put(
+            issued, {"issuance_id": e.payload["issuance"]}, {**_values(row), "pdf_sha256": e.payload["pdf_sha256"]}
+        )
+
+
 async def _on_revoked(w: ProjectionWriter, e: Event) -> None:
     row = await w.get(issued, issuance_id=e.payload["issuance"])
     if row is not None:
@@ -70,5 +86,6 @@ PROJECTION = Projection(
         HOCBA_RECEIPT: _on_receipt,
         HOCBA_REVOKED: _on_revoked,
         HOCBA_INHERITED: _on_inherited,
+        HOCBA_ARCHIVE_RENEWED: _on_archive_renewed,
     },
 )

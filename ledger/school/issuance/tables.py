@@ -10,6 +10,7 @@ HOCBA_ISSUED = "hocba.issued"
 HOCBA_RECEIPT = "hocba.receipt"
 HOCBA_REVOKED = "hocba.revoked"
 HOCBA_INHERITED = "hocba.inherited"
+HOCBA_ARCHIVE_RENEWED = "hocba.archive_renewed"  # the issued PDF's document timestamp, renewed
 
 issued = projection_table(
     "issued",
