@@ -5,16 +5,19 @@ học bạ verifies offline long after the signers' certificates expire (Điều
 from __future__ import annotations
 
 import io
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.timestamps import HTTPTimeStamper
 
-from ledger.app.demo import PRINCIPAL
+from ledger.app.demo import CLERK, PRINCIPAL, issue_hocba
 from ledger.app.jobs import renew_pdf_archives
 from ledger.app.runtime import Runtime, demo_time_stamper
 from ledger.base.clock import VN_TZ
@@ -28,8 +31,9 @@ from ledger.school.signatures.queries import load_documents
 from signing.pdf.archive import document_timestamps, newest_authority
 from signing.pdf.timestamp import LocalTimeStamper
 from signing.verify_file import verify_file
+from tests.support import helpers
 from tests.support.helpers import nss_database, pdfsig, poppler_major
-from tests.support.signers import YEAR, Issued, Signers, signed_and_issued
+from tests.support.signers import YEAR, Issued, Signers, issuing, sign_all, signed_and_issued
 
 TEN_YEARS_ON = timedelta(days=3653)
 
@@ -102,6 +106,41 @@ async def test_a_changed_archive_revision_is_detected_dieu_15(signers: Signers) 
         report = await verify_file(bytes(pdf), signers.pki.roots(), [], at=when)
         assert not report.ok
         assert "pdf.archive_timestamp_invalid" in {f.code for f in report.findings}
+
+
+async def test_without_a_document_timestamp_nothing_is_issued_dieu_24_28_3(signers: Signers) -> None:
+    """The school's time-stamping authority does not answer: the issuance is refused with a reason
+    in Vietnamese and English, and the ledger is unchanged; once it answers, the học bạ is issued."""
+    s = signers
+    student = s.demo.rosters["6A1"][1]
+    await sign_all(s, student)
+    silent = HTTPTimeStamper(f"http://127.0.0.1:{_closed_port()}/tsa", timeout=2)
+
+    def attempt() -> Any:
+        return issue_hocba(
+            s.demo.ledger,
+            s.demo.school,
+            CLERK,
+            YEAR,
+            student,
+            s.pki.roots(),
+            [s.pki.crl()],
+            s.service,
+            s.policy,
+            verification=s.verification,
+            time_stamper=silent,
+        )
+
+    error = await helpers.refused(s.demo.ledger, s.demo.school, "issuance.archive", attempt)
+    assert "dấu thời gian" in error.vi and "timestamp" in error.en
+    event = await issuing(s, student)()
+    assert event.type == "hocba.issued"
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # closed again when the probe is: nothing listens there
 
 
 async def test_pdfsig_accepts_each_signature_of_the_archived_pdf(signers: Signers, tmp_path: Path) -> None:
