@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -17,6 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.timestamps import HTTPTimeStamper
 
+from api.app import create_app
 from ledger.app.demo import CLERK, PRINCIPAL, issue_hocba
 from ledger.app.jobs import renew_pdf_archives
 from ledger.app.runtime import Runtime, demo_time_stamper
@@ -222,3 +224,13 @@ async def test_the_document_timestamp_is_renewed_before_its_authority_expires_di
     old = await verify_file(issued.pdf, roots, [], at=after)
     assert not old.ok and "pdf.archive_timestamp_invalid" in {f.code for f in old.findings}
     assert (await replay(ledger.engine, PROJECTIONS, school)).ok
+    # the portal matches the copy a family downloaded before the renewal to its issuance, as the new one
+    transport = httpx.ASGITransport(app=create_app(runtime, scheduler=False), client=("10.30.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test") as client:
+        for data in (issued.pdf, pdf):
+            answer = await client.post(
+                "/api/v1/portal/verify", content=data, headers={"Content-Type": "application/pdf"}
+            )
+            assert answer.status_code == 200, answer.text
+            found = answer.json()
+            assert found["issued"]["issuance_id"] == event.payload["issuance"] and found["report"]["ok"], found
