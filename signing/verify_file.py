@@ -22,14 +22,14 @@ async def verify_file(
     at: datetime | None = None,
 ) -> FileReport:
     """The verification report of an XML or PDF học bạ, checked against the trusted roots and the
-    issuers' revocation lists; nothing is fetched from the network. `at`: the time the file is
-    verified as of (now when None), for a học bạ checked long after it was issued: its signatures
-    stand on the validation data and archive timestamps it carries (XAdES-LT, XAdES-LTA)."""
+    issuers' revocation lists, as of `at` (now by default); nothing is fetched from the network. A
+    học bạ checked long after it was issued stands on the validation data and archive timestamps it
+    carries (XML: XAdES-LT and XAdES-LTA; PDF: PAdES-B-LTA)."""
     head = data[:1024].lstrip()
     if head.startswith(b"%PDF"):
         from signing.pdf.verify import verify_pdf
 
-        return await verify_pdf(data, roots, crls)
+        return await verify_pdf(data, roots, crls, at=at)
     if head.startswith(b"<"):
         from signing import transfer
         from signing.xml import document as hocba_xml

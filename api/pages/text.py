@@ -556,6 +556,8 @@ EVENTS = {
            "hocba.issued": "Ban hành học bạ", "hocba.receipt": "Biên nhận",
            "hocba.revoked": "Thu hồi học bạ", "hocba.inherited": "Nhận học bạ chuyển đến",
            "family.notified": "Gửi thông báo cho gia đình",
+           "hocba.pdf_archive_renewed": "Gia hạn dấu thời gian lưu trữ học bạ (PDF)",
+           "hocba.xml_archive_renewed": "Gia hạn dấu thời gian lưu trữ học bạ (XML)",
            "student.registered": "Hồ sơ học sinh", "student.enrolled": "Xếp lớp", "student.withdrawn": "Rời lớp",
            "entry.locked": "Khóa nhập liệu", "entry.opened": "Mở nhập liệu", "transfer.opened": "Mở hồ sơ chuyển "
            "trường", "transfer.signed": "Ký hồ sơ chuyển trường", "transfer.received": "Nhận hồ sơ chuyển trường",
@@ -574,6 +576,8 @@ EVENTS = {
            "hocba.issued": "Học bạ issued", "hocba.receipt": "Receipt",
            "hocba.revoked": "Học bạ revoked", "hocba.inherited": "Học bạ received on transfer",
            "family.notified": "Family notified",
+           "hocba.pdf_archive_renewed": "Học bạ PDF archive timestamp renewed",
+           "hocba.xml_archive_renewed": "Học bạ XML archive timestamp renewed",
            "student.registered": "Student profile", "student.enrolled": "Enrolled", "student.withdrawn": "Withdrawn",
            "entry.locked": "Entry locked", "entry.opened": "Entry reopened", "transfer.opened": "Transfer opened",
            "transfer.signed": "Transfer signed", "transfer.received": "Transfer received",

@@ -45,6 +45,7 @@ async def hocba_issue(
         runtime.signer(school),
         runtime.checkpoint_policy(),
         verification=runtime.verification(),
+        time_stamper=runtime.time_stamper(),
     )
     code = runtime.verification().code(school, event.payload["hocba_id"])
     return {"seq": event.seq, **event.payload, "lookup_code": code}

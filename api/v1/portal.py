@@ -152,8 +152,18 @@ async def verification(runtime: Runtime, body: bytes) -> dict[str, Any]:
     digest = hashlib.sha256(body).hexdigest()
     t = issued
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        query = select(t).where(or_(t.c.xml_sha256 == digest, t.c.pdf_sha256 == digest), t.c.seq_to.is_(None))
-        row = (await conn.execute(query)).mappings().first()
+        query = select(t).where(or_(t.c.xml_sha256 == digest, t.c.pdf_sha256 == digest))
+        rows = (await conn.execute(query)).mappings().all()
+        row = next((r for r in rows if r["seq_to"] is None), None)
+        if row is None and rows:
+            # a PDF as issued before its document timestamp was renewed: its issuance as it stands now
+            earlier = rows[0]
+            current = select(t).where(
+                t.c.school_id == earlier["school_id"],
+                t.c.issuance_id == earlier["issuance_id"],
+                t.c.seq_to.is_(None),
+            )
+            row = (await conn.execute(current)).mappings().first()
     found = _issued_out(dict(row), row["school_id"]) if row is not None else None
     held = report["receipt"]
     ledger = None

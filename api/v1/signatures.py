@@ -19,6 +19,7 @@ from ledger.app.db import AUDITOR_ROLE
 from ledger.app.uploads import within_limits
 from ledger.base.errors import Forbidden, ValidationError
 from ledger.format.envelope import Actor, Event
+from ledger.school.issuance.queries import issued_pdf
 from ledger.school.rules.identity import personal_id
 from ledger.school.rules.policy import Principal
 from ledger.school.signatures.commands import prepare_signature, submit_pdf, submit_signature
@@ -255,7 +256,10 @@ async def hocba_pdf_read(state: State, school: SchoolId, student: StudentId, yea
     personal_id(student)
     runtime = runtime_of(state)
     async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        data, _ = await pdf_document(conn, school, year, student, runtime.verification())
+        # once issued, the PDF as issued: archived for the long term (PAdES-B-LTA)
+        data = await issued_pdf(conn, school, year, student)
+        if data is None:
+            data, _ = await pdf_document(conn, school, year, student, runtime.verification())
     return Response(data, media_type="application/pdf")
 
 

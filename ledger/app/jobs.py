@@ -18,7 +18,7 @@ from ledger.app.backup import configured_destinations, configured_key, create_ba
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.notices import send_family_notices
 from ledger.app.notify import Notifier, notifier_for
-from ledger.app.runtime import Runtime
+from ledger.app.runtime import Runtime, time_stamper_for
 from ledger.app.verification import verify_installation
 from ledger.app.witnessing import Outcome, Publisher, configured_witnesses
 from ledger.base.clock import VN_TZ, format_time
@@ -33,6 +33,7 @@ from ledger.log.schema import ACCESS
 from ledger.school.calendar.model import Calendar
 from ledger.school.calendar.tables import DEADLINE_REACHED, calendars
 from ledger.school.corrections.commands import expire_pending
+from ledger.school.issuance.archives import renew_archives
 from ledger.school.issuance.renewal import renew_archive_timestamps
 from ledger.school.readmodels import PROJECTIONS, school_ledger
 
@@ -88,6 +89,25 @@ async def deadline_transitions(runtime: Runtime, schools: Sequence[str] | None =
             appended += await ledger.decide(school, new_only)
         if years:
             appended += await expire_pending(ledger, school)
+    return appended
+
+
+async def renew_pdf_archives(runtime: Runtime, schools: Sequence[str] | None = None) -> list[Event]:
+    """Renew the document timestamp of every issued PDF học bạ whose newest one's authority
+    certificate expires within HOCBA_ARCHIVE_RENEWAL_DAYS (ledger.school.issuance.archives), with the
+    school's time-stamping authority; every school, or the ones named. Each renewal is a
+    `hocba.pdf_archive_renewed` event."""
+    engine = runtime.engine()
+    ledger = school_ledger(engine, clock=runtime.clock)
+    if schools is None:
+        async with engine.connect() as conn:
+            schools = await store.school_ids(conn)
+    stamper = time_stamper_for(runtime.settings, runtime.pki, runtime.clock)
+    roots, crls = runtime.trusted_roots(), runtime.crls()
+    margin = timedelta(days=runtime.settings.archive_renewal_days)
+    appended: list[Event] = []
+    for school in schools:
+        appended += await renew_archives(ledger, school, roots, crls, stamper, before=margin)
     return appended
 
 
@@ -168,7 +188,7 @@ async def publish_checkpoints(runtime: Runtime, trail: Any, school: str | None =
 async def archive_renewals(runtime: Runtime, schools: Sequence[str] | None = None) -> list[Event]:
     """Renew the archive timestamps of the issued XML học bạ whose last one's authority certificate
     expires within HOCBA_ARCHIVE_RENEWAL_DAYS (ledger.school.issuance.renewal), every school or the
-    ones named; each renewal is a `hocba.archive_renewed` event."""
+    ones named; each renewal is a `hocba.xml_archive_renewed` event."""
     engine = runtime.engine()
     ledger = school_ledger(engine, clock=runtime.clock)
     if schools is None:
@@ -209,8 +229,11 @@ def build_scheduler(runtime: Runtime, notifier: Notifier | None = None) -> Async
         sender = notifier or notifier_for(runtime.settings.smtp)
         await run_exclusive(engine, "family-notices", lambda: send_family_notices(runtime, sender))
 
-    async def archive() -> None:
+    async def xml_archives() -> None:
         await run_exclusive(engine, "archive-renewal", lambda: archive_renewals(runtime))
+
+    async def pdf_archives() -> None:
+        await run_exclusive(engine, "pdf-archives", lambda: renew_pdf_archives(runtime))
 
     async def backup() -> None:
 
@@ -225,7 +248,8 @@ def build_scheduler(runtime: Runtime, notifier: Notifier | None = None) -> Async
     scheduler.add_job(deadlines, "interval", seconds=300, id="deadlines", **every)
     scheduler.add_job(notices, "interval", seconds=60, id="family-notices", **every)
     scheduler.add_job(verification, "cron", hour=2, minute=15, id="verification", **every)
-    scheduler.add_job(archive, "cron", hour=3, minute=45, id="archive-renewal", **every)
+    scheduler.add_job(pdf_archives, "cron", hour=3, minute=30, id="pdf-archives", **every)
+    scheduler.add_job(xml_archives, "cron", hour=3, minute=45, id="archive-renewal", **every)
     if runtime.settings.backup_dirs:  # daily, with retention (Điều 20.4)
         scheduler.add_job(backup, "cron", hour=1, minute=30, id="backup", **every)
     return scheduler

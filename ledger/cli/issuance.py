@@ -28,7 +28,17 @@ def cmd_issue(args: argparse.Namespace, settings: Settings) -> int:
         policy, verification = keys.checkpoint_policy(), keys.verification()
         return [
             await issue_hocba(
-                ledger, school, actor, args.year, args.student, roots, crls, signer, policy, verification=verification
+                ledger,
+                school,
+                actor,
+                args.year,
+                args.student,
+                roots,
+                crls,
+                signer,
+                policy,
+                verification=verification,
+                time_stamper=keys.time_stamper(),
             )
         ]
 

@@ -120,7 +120,7 @@ async def _sign_files(args: argparse.Namespace, settings: Settings, documents: l
         now = datetime.now(VN_TZ)
         who = holder.certificate.subject.rfc4514_string()
         if all(pdfs):
-            signed = [await _sign_pdf(args, settings, data, holder, now) for data in documents]
+            signed = await _sign_pdfs(args, settings, documents, holder, now)
         else:
             try:
                 signed = await xades.sign_all(documents, holder, signing_time=now)
@@ -133,13 +133,20 @@ async def _sign_files(args: argparse.Namespace, settings: Settings, documents: l
     return EXIT_OK
 
 
-async def _sign_pdf(args: argparse.Namespace, settings: Settings, data: bytes, holder: Any, now: Any) -> bytes:
+async def _sign_pdfs(
+    args: argparse.Namespace, settings: Settings, documents: list[bytes], holder: Any, now: Any
+) -> list[bytes]:
+    """Every PDF with the one key; at a remote-signing service, under one authorisation (or as few as
+    the service's limit allows)."""
     from cryptography.x509.oid import NameOID
+    from pyhanko.sign.general import SigningError
     from pyhanko.sign.timestamps import HTTPTimeStamper
 
     from ledger.app.runtime import demo_time_stamper
-    from signing.pdf.sign import sign_pdf
+    from signing.pdf.layout import PdfError
+    from signing.pdf.sign import sign_pdfs
     from signing.x509.pki import Pki
+    from signing.x509.signers import SignerError
 
     if args.role not in ("PRINCIPAL", "ORGANISATION"):
         raise CliError("a PDF học bạ is signed with --role PRINCIPAL (the principal) or ORGANISATION (the seal)")
@@ -150,18 +157,26 @@ async def _sign_pdf(args: argparse.Namespace, settings: Settings, data: bytes, h
         stamper = demo_time_stamper(Pki(settings.pki_dir))
     cert = holder.certificate
     names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return await sign_pdf(
-        data,
-        holder,
-        None,
-        chain=[c for c in holder.chain if c != cert],
-        appearance="principal" if args.role == "PRINCIPAL" else "seal",
-        role=args.role,
-        signer_name=str(names[0].value) if names else "",
-        signing_time=now,
-        time_stamper=stamper,
-        field_name="HieuTruong" if args.role == "PRINCIPAL" else "DongDau",
-    )
+    try:
+        signed = await sign_pdfs(
+            documents,
+            holder,
+            chain=[c for c in holder.chain if c != cert],
+            appearance="principal" if args.role == "PRINCIPAL" else "seal",
+            role=args.role,
+            signer_name=str(names[0].value) if names else "",
+            signing_time=now,
+            time_stamper=stamper,
+            field_name="HieuTruong" if args.role == "PRINCIPAL" else "DongDau",
+        )
+    except (PdfError, SignerError, SigningError) as exc:
+        raise CliError(f"the PDF học bạ could not be signed: {exc}") from None
+    if args.csc_url:
+        count = holder.authorisations
+        print(
+            f"{len(documents)} PDF signed under {count} authorisation(s) of the remote-signing service", file=sys.stderr
+        )
+    return signed
 
 
 def cmd_verify_file(args: argparse.Namespace, settings: Settings) -> int:

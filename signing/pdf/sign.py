@@ -4,6 +4,7 @@ it, and the signing time in Vietnam's time, day first (Điều 13)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from collections.abc import Mapping, Sequence
@@ -41,15 +42,18 @@ from signing.x509.signers import KeyHolder, MemoryKey
 
 
 def _signer(
-    key: DocumentKey | KeyHolder, certificate: x509.Certificate | None, chain: Sequence[x509.Certificate]
+    key: DocumentKey | KeyHolder,
+    certificate: x509.Certificate | None,
+    chain: Sequence[x509.Certificate],
+    batch_size: int = 1,
 ) -> signers.Signer:
     """pyHanko's signer over the key: in memory, on a token, or at a remote-signing service; it signs
-    the PDF's signed attributes."""
+    the PDF's signed attributes (of `batch_size` PDFs under one authorisation, where the key needs one)."""
     if isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
         if certificate is None:
             raise PdfError("a key in memory signs with its certificate")
         return MemoryKey(key, certificate, tuple(chain)).pdf_signer()
-    signer = key.pdf_signer()
+    signer = key.pdf_signer(batch_size=batch_size)
     if chain:
         signer.cert_registry.register_multiple([asn1_certificate(c) for c in chain])
     return signer
@@ -142,6 +146,7 @@ async def sign_pdf(
     field_name: str,
     year_index: int | None = None,
     doc: Mapping[str, Any] | None = None,
+    signer: signers.Signer | None = None,
 ) -> bytes:
     """Add one PAdES signature as a new revision of `pdf` (the input stays a prefix of the result),
     with a key in memory and its `certificate`, or any signer (a token, a remote-signing service).
@@ -150,7 +155,8 @@ async def sign_pdf(
     page; "seal" shows the school's seal at actual size over the left third of it. Both show the
     signing time as a school writes it (12/08/2026 09:00, in Vietnam's time). Without `year_index`
     the last school year's page is used (`doc` gives the number of years; without it, the last page
-    of the PDF). `role` is recorded in the signature's /Reason.
+    of the PDF). `role` is recorded in the signature's /Reason. `signer`: pyHanko's signer over the
+    key, when several PDFs share one (`sign_pdfs`).
     """
     if signing_time.tzinfo is None:
         raise PdfError("the signing time needs a timezone")
@@ -172,7 +178,7 @@ async def sign_pdf(
     )
     pdf_signer = _TimedPdfSigner(
         meta,
-        _signer(key, certificate, chain),
+        signer or _signer(key, certificate, chain),
         timestamper=time_stamper,
         stamp_style=_stamp_style(appearance, signed_at),
         new_field_spec=fields.SigFieldSpec(
@@ -185,3 +191,48 @@ async def sign_pdf(
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     out = await pdf_signer.async_sign_pdf(writer, output=io.BytesIO())
     return bytes(out.getvalue())
+
+
+async def sign_pdfs(
+    pdfs: Sequence[bytes],
+    key: KeyHolder,
+    *,
+    chain: Sequence[x509.Certificate],
+    appearance: Literal["principal", "seal"],
+    role: str,
+    signer_name: str,
+    signing_time: datetime,
+    time_stamper: Any | None,
+    field_name: str,
+) -> list[bytes]:
+    """`sign_pdf` over several PDFs (a class's học bạ) with one key. A key at a remote-signing service
+    signs them under one authorisation over all their hashes (CSC `numSignatures`), or as few as the
+    service's limit per authorisation allows (`batch_limit`): the PDFs of a batch are signed together,
+    each waiting for the others' hashes before the service is asked. Other keys sign one after the
+    other (a token's PIN is asked once anyway)."""
+    limit = max(1, int(getattr(key, "batch_limit", 1)))
+    signed: list[bytes] = []
+    for start in range(0, len(pdfs), limit):
+        batch = pdfs[start : start + limit]
+        shared = _signer(key, None, chain, batch_size=len(batch)) if limit > 1 else None
+
+        async def one(pdf: bytes, signer: signers.Signer | None = shared) -> bytes:
+            return await sign_pdf(
+                pdf,
+                key,
+                None,
+                chain=chain,
+                appearance=appearance,
+                role=role,
+                signer_name=signer_name,
+                signing_time=signing_time,
+                time_stamper=time_stamper,
+                field_name=field_name,
+                signer=signer,
+            )
+
+        if shared is None:
+            signed += [await one(pdf) for pdf in batch]
+        else:
+            signed += await asyncio.gather(*(one(pdf) for pdf in batch))
+    return signed

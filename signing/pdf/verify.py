@@ -13,6 +13,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko.sign.validation.status import PdfSignatureStatus, SignatureCoverageLevel
 
+from signing.pdf.archive import ArchiveEvidence, archive_evidence
 from signing.pdf.sign import iso_time, role_from_reason
 from signing.report import FileReport, Finding, SignatureReport
 from signing.x509.certs import san_uris
@@ -55,12 +56,18 @@ async def verify_pdf(
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList] = (),
     *,
+    at: datetime | None = None,
     expected: Sequence[str] | None = None,
     online: OnlineRevocation | None = None,
 ) -> FileReport:
     """Check every signature of a PDF học bạ offline against `roots` (and `crls`, when given), each at
-    its signing time. `expected` lists roles that must each have signed (e.g. PRINCIPAL, ORGANISATION).
-    Never raises on a malformed file: the report says what is wrong."""
+    its signing time, as a verifier would at `at` (now by default). A PDF archived for the long term
+    (PAdES-B-LTA, signing.pdf.archive) carries the revocation information of its signatures in its
+    DSS, and document timestamps that prove it existed: when the newest is valid at `at`, the
+    signatures are judged with that material, as of the oldest one's time, without --crl or network,
+    long after the signers' certificates expired. `expected` lists roles that must each have signed
+    (e.g. PRINCIPAL, ORGANISATION). Never raises on a malformed file: the report says what is wrong."""
+    at = at or datetime.now(UTC)
     report = FileReport(kind="pdf")
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
@@ -72,9 +79,11 @@ async def verify_pdf(
         report.findings.append(
             _finding("pdf.unsigned", "Tệp PDF không có chữ ký số nào.", "The PDF file has no digital signature.")
         )
+    evidence = await archive_evidence(pdf, roots, at)
+    report.findings += evidence.findings
     for emb in embedded:
         try:
-            sig = await _verify_one(emb, reader, roots, crls, online)
+            sig = await _verify_one(emb, reader, roots, crls, online, at, evidence)
         except Exception:  # a damaged signature is reported, never raised
             sig = SignatureReport(signer="?", findings=[UNREADABLE])
         report.signatures.append(sig)
@@ -120,6 +129,8 @@ async def _verify_one(
     roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
     online: OnlineRevocation | None,
+    at: datetime,
+    evidence: ArchiveEvidence,
 ) -> SignatureReport:
     cert = x509.load_der_x509_certificate(emb.signer_cert.dump())
     staff_id, organisation = _identity(cert)
@@ -144,7 +155,8 @@ async def _verify_one(
     status: PdfSignatureStatus = await async_validate_pdf_signature(
         emb,
         signer_validation_context=chain_context(roots, claimed, others),
-        ts_validation_context=chain_context(roots, None, others),
+        # the signature's timestamp, at the time the archive proves it existed (else at `at`)
+        ts_validation_context=chain_context(roots, evidence.time or at, others),
     )
     coverage_ok = status.coverage is not None and status.coverage >= SignatureCoverageLevel.ENTIRE_REVISION
     sig.intact = bool(status.intact and status.valid and coverage_ok)
@@ -166,7 +178,7 @@ async def _verify_one(
         )
     problem = status.trust_problem_indic
     indication: str | None = str(getattr(problem, "name", problem)) if problem is not None else None
-    embedded_certs = [x509.load_der_x509_certificate(c.dump()) for c in others]
+    embedded_certs = [x509.load_der_x509_certificate(c.dump()) for c in others] + evidence.certs
     ts = status.timestamp_validity
     stamped = (
         ts is not None
@@ -176,7 +188,10 @@ async def _verify_one(
     # the certificate is judged at the timestamp's time when there is a valid one within its
     # validity, else at the claimed time (a revocation after it is reported below as not disproved)
     moment = ts.timestamp if ts is not None and stamped else claimed or datetime.now(UTC)
-    checked = await validate_certificate(cert, roots, crls, moment, intermediates=embedded_certs, online=online)
+    crls = [*crls, *evidence.crls]
+    checked = await validate_certificate(
+        cert, roots, crls, moment, intermediates=embedded_certs, online=online, ocsps=evidence.ocsps
+    )
     sig.revocation_values = checked.ocsp_responses + checked.crls
     sig.chain_trusted = (
         status.validation_path is not None
@@ -213,8 +228,11 @@ async def _verify_one(
                     "The stated signing time is later than the timestamp.",
                 )
             )
+    if checked.revoked is None and evidence.time is None and at > cert.not_valid_after_utc:
+        # what the verifier lacks: revocation information kept with the file while it could be had
+        sig.findings.append(_NOT_ARCHIVED)
     if sig.chain_trusted:
-        await _revocation(sig, cert, checked, stamped, roots, crls, embedded_certs, online)
+        await _revocation(sig, cert, checked, stamped, roots, crls, embedded_certs, online, at)
     if indication is not None and not sig.findings:
         # a problem none of the checks above names (a key usage the signature does not allow, …)
         sig.findings.append(
@@ -226,6 +244,14 @@ async def _verify_one(
         )
     return sig
 
+
+_NOT_ARCHIVED = _finding(
+    "pdf.no_long_term_validation",
+    "Chứng thư số của người ký đã hết hạn và tệp không có dữ liệu xác thực dài hạn (DSS và dấu thời gian "
+    "lưu trữ còn hiệu lực): không còn chứng minh được chữ ký hợp lệ tại thời điểm ký.",
+    "The signer's certificate has expired and the file carries no long-term validation material (a DSS "
+    "and a valid archive timestamp): the signature can no longer be shown valid at its signing time.",
+)
 
 # pyHanko's indications that concern the time or the revocation status, not the chain itself
 _TIME_OR_REVOCATION = {
@@ -251,9 +277,10 @@ async def _revocation(
     crls: Sequence[x509.CertificateRevocationList],
     intermediates: Sequence[x509.Certificate],
     online: OnlineRevocation | None,
+    at: datetime,
 ) -> None:
     """The revocation status at the trusted (or claimed) time; without a valid timestamp, a
-    revocation after the claimed time is not disproved either."""
+    revocation after the claimed time (and before `at`) is not disproved either."""
     sig.revoked = checked.revoked
     if checked.revoked:
         sig.findings.append(
@@ -274,10 +301,9 @@ async def _revocation(
             )
         ]
         return
-    now = datetime.now(UTC)
-    if stamped or not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
+    if stamped or not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
         return
-    later = await validate_certificate(cert, roots, crls, now, intermediates=intermediates, online=online)
+    later = await validate_certificate(cert, roots, crls, at, intermediates=intermediates, online=online)
     if later.revoked:
         sig.revoked = True
         sig.findings.append(

@@ -104,6 +104,11 @@ class CscKey:
         credential = self._authorisation.credential_info
         return [_certificate(c) for c in credential.chain if c.dump() != credential.signing_cert.dump()]
 
+    @property
+    def batch_limit(self) -> int:
+        """How many signatures one authorisation may cover (the credential's `multisign`)."""
+        return max(1, self._authorisation.credential_info.max_batch_size or 1)
+
     def pdf_signer(self, batch_size: int = 1) -> csc_signer.CSCSigner:
         return csc_signer.CSCSigner(self._http, self._authorisation, sign_timeout=SIGN_TIMEOUT, batch_size=batch_size)
 

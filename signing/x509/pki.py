@@ -221,7 +221,9 @@ class Pki:
             tsa_key.public_key(),
             ca_name,
             ca_key,
-            days=365 * 15,
+            # as long as the licensed CA: the document timestamps of archived học bạ stay verifiable
+            # until they are renewed (signing.pdf.archive)
+            days=365 * 20,
             ca=False,
             time_stamping=True,
             valid_from=DEMO_EPOCH,
@@ -352,18 +354,24 @@ class Pki:
             raise PkiError(f"no time-stamping authority in {self.directory}; run 'hocba pki init-demo --force'")
         return _load_key(self.directory / "tsa.key.pem"), load_certificates(path)[0]
 
-    def issue_demo_time_stamper(self, *, valid_from: datetime, days: int) -> tuple[PrivateKey, x509.Certificate]:
+    def issue_demo_time_stamper(
+        self, *, valid_from: datetime, days: int, under_root: bool = False
+    ) -> tuple[PrivateKey, x509.Certificate]:
         """A new key and certificate for the licensed CA's time-stamping authority, as an authority
         takes before its certificate expires (demo only: the archive timestamps' renewal is tried
-        with it). Nothing is written."""
-        ca = load_certificates(self.ca_path)[0]
+        with it); `under_root`: issued by the root itself, for an authority that outlives the demo's
+        licensed CA. Nothing is written."""
+        if under_root:
+            issuer, issuer_key = load_certificates(self.root_path)[0], _load_key(self.root_key_path)
+        else:
+            issuer, issuer_key = load_certificates(self.ca_path)[0], _load_key(self.directory / "ca.key.pem")
         key = ec.generate_private_key(ec.SECP256R1())
         name = _name(f"Hocba Demo Time-Stamping Authority {valid_from.year}", f"hocba-ledger ({DEMO_NOTICE})")
         cert = _certificate(
             name,
             key.public_key(),
-            ca.subject,
-            _load_key(self.directory / "ca.key.pem"),
+            issuer.subject,
+            issuer_key,
             days=days,
             ca=False,
             time_stamping=True,

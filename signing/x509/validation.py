@@ -129,18 +129,20 @@ def validation_context(
     others: Sequence[x509.Certificate | asn1_x509.Certificate] = (),
     online: OnlineRevocation | None = None,
     kept: Sequence[bytes] = (),
+    ocsps: Sequence[bytes] = (),
 ) -> ValidationContext:
     """The certificate validator's context at `moment` (now when None): the trust list's root
     certificates are anchors, its other CA certificates (the licensed CAs) are candidate
     intermediates like the ones a signature carries. `kept`: revocation values (CRLs and OCSP
-    responses, DER) kept with a signature (XAdES-LT), used as if at hand."""
+    responses, DER) kept with a signature (XAdES-LT), used as if at hand. `ocsps`: OCSP responses
+    (DER) at hand, such as a PDF's document security store keeps."""
     anchors, intermediates = trust_list(roots, others)
     kept_crls, kept_ocsps = _kept_revocation(kept)
     return ValidationContext(
         trust_roots=anchors,
         other_certs=intermediates,
         crls=[_asn1_crl(c.public_bytes(serialization.Encoding.DER)) for c in crls] + kept_crls,
-        ocsps=kept_ocsps,
+        ocsps=[asn1_ocsp.OCSPResponse.load(der) for der in ocsps] + kept_ocsps,
         allow_fetching=online is not None,
         fetchers=online.fetchers if online is not None else None,
         revinfo_policy=CertRevTrustPolicy(REVOCATION_POLICY, retroactive_revinfo=True),
@@ -237,15 +239,17 @@ async def validate_certificate(
     intermediates: Sequence[x509.Certificate] = (),
     online: OnlineRevocation | None = None,
     kept: Sequence[bytes] = (),
+    ocsps: Sequence[bytes] = (),
 ) -> CertificateStatus:
-    """Whether `cert` chains to the trust list and was not revoked at `moment`. The validity
-    period and the key usage are the caller's to judge (they are findings of their own). `kept`:
-    the revocation values a signature carries (XAdES-LT), used when the information at hand (`crls`,
-    `online`) does not establish the status: a list at hand that names the certificate revoked
-    before `moment` prevails over an older one kept with the signature."""
-    status = await _validate(cert, roots, crls, moment, intermediates, online, ())
+    """Whether `cert` chains to the trust list and was not revoked at `moment` (by `crls`, the OCSP
+    responses `ocsps` and, with `online`, what the CAs publish). The validity period and the key
+    usage are the caller's to judge (they are findings of their own). `kept`: the revocation values
+    a signature carries (XAdES-LT), used when the information at hand does not establish the
+    status: a list at hand that names the certificate revoked before `moment` prevails over an older
+    one kept with the signature."""
+    status = await _validate(cert, roots, crls, moment, intermediates, online, (), ocsps)
     if kept and status.chain_trusted and status.revoked is None:
-        again = await _validate(cert, roots, crls, moment, intermediates, online, kept)
+        again = await _validate(cert, roots, crls, moment, intermediates, online, kept, ocsps)
         if again.revoked is not None:
             return again
     return status
@@ -259,12 +263,13 @@ async def _validate(
     intermediates: Sequence[x509.Certificate],
     online: OnlineRevocation | None,
     kept: Sequence[bytes],
+    ocsps: Sequence[bytes],
 ) -> CertificateStatus:
     status = CertificateStatus()
     if cert in roots:  # a trusted certificate itself: nothing above it to ask
         status.chain_trusted, status.revoked = True, False
         return status
-    context = validation_context(roots, crls, moment, intermediates, online, kept)
+    context = validation_context(roots, crls, moment, intermediates, online, kept, ocsps)
     validator = CertificateValidator(_asn1(cert), validation_context=context)
     try:
         path = await validator.async_validate_path()

@@ -196,6 +196,12 @@ async def test_issuance_over_http_dieu_24_25(signers: Signers, api: Any, runtime
     done = await api.post(f"{base}/students/{student}/issue?year={YEAR}", headers=headers[CLERK.user])
     assert done.status_code == 201, done.text
     assert done.json()["lookup_code"] == runtime.verification().code(demo.school, done.json()["hocba_id"])
+    # once issued, the học bạ's PDF is the one issued: archived for the long term (PAdES-B-LTA)
+    kept = await api.get(
+        f"{base}/students/{student}/issued/{done.json()['issuance']}?format=pdf", headers=headers[CLERK.user]
+    )
+    current = await api.get(f"{base}/students/{student}/hocba.pdf?year={YEAR}", headers=headers[CLERK.user])
+    assert current.status_code == 200 and current.content == kept.content and b"/DocTimeStamp" in kept.content
     await the_issued_pdf_prints_the_code_the_family_is_given(
         api, runtime, demo, headers[CLERK.user], done.json(), tmp_path
     )

@@ -120,27 +120,30 @@ async def test_an_archive_timestamp_over_other_content_leaves_the_hoc_ba_not_val
 async def test_archive_timestamps_are_renewed_before_their_authority_expires_dieu_15_28_3(
     signers: Signers, runtime: Runtime
 ) -> None:
-    """The demo authority's certificate expires at the end of 2034. In March 2034 (the clock of the
-    school, injected) the renewal adds an archive timestamp from the authority's new certificate over
-    the document and the first one: a ledger event names the new bytes, the earlier bytes stay stored,
-    and in 2036 the renewed học bạ verifies offline while the one before renewal no longer does."""
+    """The demo authority's certificate expires at the end of 2039, with the demo's licensed CA. In
+    March 2039 (the clock of the school, injected) the renewal adds an archive timestamp from the
+    authority's new certificate (under the root, as the CA ends) over the document and the first one:
+    a ledger event names the new bytes, the earlier bytes stay stored, and in 2041 the renewed học bạ
+    verifies offline while the one before renewal no longer does."""
     demo = signers.demo
     done = await signed_and_issued(signers, demo.rosters["6A1"][3])
     roots = signers.pki.roots()
     [first] = archive.tokens(hocba_xml.parse(done.xml))
     expires = archive.authority_expiry(first)
-    assert expires is not None and expires.year == 2034
-    demo.clock.set(datetime(2034, 3, 1, 9, tzinfo=VN_TZ))
+    assert expires is not None and expires.year == 2039
+    demo.clock.set(datetime(2039, 3, 1, 9, tzinfo=VN_TZ))
     margin = timedelta(days=365)
     # the authority still signing with that certificate: renewing would prove nothing longer
     assert await archive_renewals(Runtime(runtime.settings, runtime.url, demo.clock), [demo.school]) == []
 
-    key, cert = signers.pki.issue_demo_time_stamper(valid_from=datetime(2030, 1, 1, tzinfo=VN_TZ), days=365 * 9)
+    key, cert = signers.pki.issue_demo_time_stamper(
+        valid_from=datetime(2035, 1, 1, tzinfo=VN_TZ), days=365 * 9, under_root=True
+    )
     renewed_stamp = stamp_with(LocalTimeStamper(key, cert, now=demo.clock.now))
     [event] = await renew_archive_timestamps(demo.ledger, demo.school, renewed_stamp, roots, margin=margin)
-    assert event.type == "hocba.archive_renewed" and event.actor.user == "system"
+    assert event.type == "hocba.xml_archive_renewed" and event.actor.user == "system"
     assert event.payload["previous_xml_sha256"] == done.row["xml_sha256"]
-    assert event.payload["archive_time"].startswith("2034-03-01")
+    assert event.payload["archive_time"].startswith("2039-03-01")
     async with demo.ledger.engine.connect() as conn:
         [row] = await read(conn, issued, demo.school, issuance_id=done.row["issuance_id"])
         renewed = await stored_document(conn, demo.school, row["xml_sha256"])
@@ -149,16 +152,16 @@ async def test_archive_timestamps_are_renewed_before_their_authority_expires_die
     assert (await replay(demo.ledger.engine, PROJECTIONS, demo.school)).ok  # the read model follows the events
     assert archive.tokens(hocba_xml.parse(renewed))[0] == first and len(archive.tokens(hocba_xml.parse(renewed))) == 2
 
-    in_2036 = datetime(2036, 6, 1, tzinfo=VN_TZ)
-    report = await verify_file(renewed, roots, [], at=in_2036)
+    in_2041 = datetime(2041, 6, 1, tzinfo=VN_TZ)
+    report = await verify_file(renewed, roots, [], at=in_2041)
     assert report.ok, report.to_json()
     assert report.receipt is not None and {s.profile for s in report.signatures} == {"XAdES-LTA"}
-    stale = await verify_file(done.xml, roots, [], at=in_2036)
+    stale = await verify_file(done.xml, roots, [], at=in_2041)
     assert not stale.ok and stale.findings[0].code == "archive.timestamp"
-    assert "chưa được gia hạn" in stale.findings[0].vi and "2036-06-01" in stale.findings[0].en
+    assert "chưa được gia hạn" in stale.findings[0].vi and "2041-06-01" in stale.findings[0].en
     assert not any(s.timestamp_valid for s in stale.signatures)  # their authority expired, nothing proves them
 
-    # nothing is due any more: the new authority's certificate runs to 2039
+    # nothing is due any more: the new authority's certificate runs to 2044
     assert await renew_archive_timestamps(demo.ledger, demo.school, renewed_stamp, roots, margin=margin) == []
 
 

@@ -27,7 +27,8 @@ from ledger.app.service_keys import SOFTHSM_MODULES
 from ledger.school.signatures.certificates import register_certificate
 from ledger.school.signatures.commands import prepare_signatures, submit_pdf, submit_signatures
 from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
-from signing.pdf.sign import sign_pdf
+from signing.pdf.sign import sign_pdf, sign_pdfs
+from signing.pdf.verify import verify_pdf
 from signing.x509.csc import CscKey
 from signing.x509.names import staff_uri
 from signing.x509.pkcs11 import Token, TokenKey
@@ -322,6 +323,67 @@ async def test_the_principal_signs_a_class_through_csc_in_one_authorisation_dieu
         verification=s.verification,
     )
     assert (event.payload["format"], event.payload["role"]) == ("pdf", "PRINCIPAL"), event.payload
+
+
+async def test_the_principal_signs_a_class_s_pdf_hoc_ba_through_csc_in_one_authorisation_dieu_8_13(
+    signers: Signers, csc_service: str, env: dict[str, str], tmp_path: Path
+) -> None:
+    """The PDF học bạ of a whole class signed with one authorisation of the principal's remote
+    credential over every hash (CSC numSignatures), through the library and through `hocba sign`;
+    each PDF carries its own valid signature, one revision after the PDF given."""
+    s = signers
+    students = s.demo.rosters["6A1"]
+    async with s.demo.ledger.engine.connect() as conn:
+        pdfs = [(await pdf_document(conn, s.demo.school, YEAR, student, s.verification))[0] for student in students]
+    async with CscKey(csc_service, "school/principal") as remote:
+        signed = await sign_pdfs(
+            pdfs,
+            remote,
+            chain=s.pki.roots(),
+            appearance="principal",
+            role="PRINCIPAL",
+            signer_name=PRINCIPAL.user,
+            signing_time=s.demo.clock.now(),
+            time_stamper=demo_time_stamper(s.pki),
+            field_name="HieuTruong",
+        )
+        assert remote.authorisations == 1, "one authorisation over the hashes of the class's PDFs"
+    assert len(signed) == len(students) > 1
+    digests = set()
+    for pdf, data in zip(pdfs, signed, strict=True):
+        assert data.startswith(pdf)
+        [sig] = (await verify_pdf(data, s.pki.roots(), [s.pki.crl()])).signatures
+        assert sig.ok and sig.role == "PRINCIPAL" and sig.staff_id == PRINCIPAL.user, sig.findings
+        digests.add(data[len(pdf) :])
+    assert len(digests) == len(students)  # a signature of its own for each PDF
+    files = []
+    for student, pdf in zip(students, pdfs, strict=True):
+        files.append(tmp_path / f"{student}.pdf")
+        files[-1].write_bytes(pdf)
+    (tmp_path / "csc-token").write_text("access-token-of-the-principal\n")
+    step = await asyncio.to_thread(
+        helpers.hocba,
+        "sign",
+        *map(str, files),
+        "--csc-url",
+        csc_service,
+        "--credential",
+        "school/principal",
+        "--csc-token-file",
+        str(tmp_path / "csc-token"),
+        "--role",
+        "PRINCIPAL",
+        "--output-dir",
+        str(tmp_path / "signed"),
+        env=env,
+    )
+    assert step.returncode == 0, step.stderr
+    assert f"{len(students)} PDF signed under 1 authorisation(s)" in step.stderr
+    for file in files:
+        [sig] = (
+            await verify_pdf((tmp_path / "signed" / file.name).read_bytes(), s.pki.roots(), [s.pki.crl()])
+        ).signatures
+        assert sig.ok and sig.role == "PRINCIPAL", sig.findings
 
 
 def test_a_pkcs12_signer_is_refused_in_production_mode_dieu_8(

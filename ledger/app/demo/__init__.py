@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ledger.app.runtime import checkpoint_policy_for, verification_for
+from ledger.app.runtime import checkpoint_policy_for, demo_time_stamper, verification_for
 from ledger.app.service_keys import ServiceKeys
 from ledger.base.clock import VN_TZ, ManualClock
 from ledger.base.settings import Settings
@@ -641,6 +641,7 @@ def issuing_class(s: Signers, students: Sequence[str], actor: Actor = CLERK) -> 
         s.policy,
         verification=s.verification,
         stamp=_demo_stamp(s),
+        time_stamper=demo_time_stamper(s.pki),  # the host's time, as the PDF signatures' timestamps
     )
 
 
@@ -658,6 +659,7 @@ def issuing(s: Signers, student: str, actor: Actor = CLERK) -> Callable[[], Awai
         s.policy,
         verification=s.verification,
         stamp=_demo_stamp(s),
+        time_stamper=demo_time_stamper(s.pki),  # the host's time, as the PDF signatures' timestamps
     )
 
 

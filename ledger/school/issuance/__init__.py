@@ -5,7 +5,11 @@
   principal and the seal on the PDF. `hocba.issued` names the digest of the signed XML and the PDF's
   hash; the stored XML carries the ledger's receipt for that event (signing/xml/receipt.py) and
   `hocba.receipt` names its hash. Both files are stored byte for byte, addressed by SHA-256, in an
-  append-only table: nothing afterwards can change them.
+  append-only table: nothing afterwards can change them. The PDF issued is the sealed one archived
+  for the long term (PAdES-B-LTA: validation material and a document timestamp, one more revision;
+  signing/pdf/archive.py), and its document timestamp is renewed before the authority's certificate
+  expires (`hocba.pdf_archive_renewed`, archives.py): each renewal adds a revision, and the PDF kept and
+  handed out is the latest; the signed revisions never change.
 - Before the close (31 May, or the final date of 30 August for a student with summer work), the
   principal may revoke an issued học bạ with a reason, and the school issues its replacement, which
   names the one it replaces (Điều 25.3). After the close an issued học bạ stands.

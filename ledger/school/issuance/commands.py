@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 from cryptography import x509
+from pyhanko.sign.timestamps.api import TimeStamper
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,6 +33,8 @@ from ledger.school.signatures.queries import Documents, load_documents
 from ledger.school.transcripts.hocba import hocba_id
 from ledger.school.transcripts.verification import Verification
 from ledger.school.years.queries import holds
+from signing.pdf.archive import archive_pdf
+from signing.pdf.layout import PdfError
 from signing.xml import archive, receipt
 from signing.xml import document as hocba_xml
 
@@ -56,13 +59,15 @@ async def issue_hocba(
     *,
     verification: Verification,
     stamp: Stamp | None = None,
+    time_stamper: TimeStamper | None = None,
 ) -> Event:
     """The clerk issues one student's học bạ for a year: `hocba.issued` names the signed document's
     digest and the PDF; then the school's ledger signs a checkpoint over it, and the XML with its
     archive timestamp (XAdES-LTA, from `stamp`, the school's time-stamping authority; by default the
     one `policy` timestamps checkpoints with) and its ledger receipt is stored and named by
-    `hocba.receipt`. `verification`: what the PDF prints for checking it, as when it was signed.
-    Returns the issuance event."""
+    `hocba.receipt`. `verification`: what the PDF prints for checking it, as when it was signed. With
+    `time_stamper` (the school's authority, as pyHanko asks it), the PDF issued is archived for the
+    long term first (PAdES-B-LTA, `archived_pdfs`). Returns the issuance event."""
     [event] = await issue_hocbas(
         ledger,
         school,
@@ -75,6 +80,7 @@ async def issue_hocba(
         policy,
         verification=verification,
         stamp=stamp,
+        time_stamper=time_stamper,
     )
     return event
 
@@ -92,6 +98,7 @@ async def issue_hocbas(
     *,
     verification: Verification,
     stamp: Stamp | None = None,
+    time_stamper: TimeStamper | None = None,
 ) -> list[Event]:
     """The clerk issues the học bạ of several students of a year (a class, usually), all or none, as
     `issue_hocba` does one: their documents are read in one set of queries, and one checkpoint covers
@@ -109,7 +116,7 @@ async def issue_hocbas(
     if fresh:
         done |= {
             e.payload["student"]: e
-            for e in await _issue(ledger, school, actor, year, fresh, trusted_roots, crls, verification)
+            for e in await _issue(ledger, school, actor, year, fresh, trusted_roots, crls, verification, time_stamper)
         }
     events = [done[s] for s in students]
     await attach_receipts(ledger, school, events, signer, policy, stamp=stamp)
@@ -125,7 +132,13 @@ async def _issue(
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
     verification: Verification,
+    time_stamper: TimeStamper | None,
 ) -> list[Event]:
+    archived = (
+        await archived_pdfs(ledger, school, year, students, trusted_roots, crls, verification, time_stamper)
+        if time_stamper is not None
+        else None
+    )
 
     async def decide(session: SchoolSession) -> list[NewEvent]:
         today = session.now().astimezone(VN_TZ).date()
@@ -158,6 +171,7 @@ async def _issue(
                     trusted_roots,
                     crls,
                     verification,
+                    archived,
                 )
             )
         return made
@@ -177,9 +191,11 @@ async def _issued(
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
     verification: Verification,
+    archived: Mapping[str, bytes | PdfError] | None,
 ) -> NewEvent:
     """One student's issuance, checked under the school's lock: not already issued, fully signed,
-    and every signature still the one verified when it was submitted, over what it signed then."""
+    and every signature still the one verified when it was submitted, over what it signed then.
+    With `archived`, the PDF issued is its archived form (PAdES-B-LTA)."""
     ident = hocba_id(session.school, year, student)
     standing = [r for r in previous if r["status"] == "issued"]
     if standing:
@@ -210,6 +226,8 @@ async def _issued(
             field="student",
             rule="Điều 15, 24",
         )
+    if archived is not None:
+        pdf_bytes = _archived(pdf_bytes, archived.get(student))
     version = len(previous) + 1
     year_part = root.find(hocba_xml.tag("NamHoc"))
     payload = {
@@ -224,6 +242,58 @@ async def _issued(
         "replaces": previous[-1]["issuance_id"] if previous else None,
     }
     return NewEvent(HOCBA_ISSUED, payload, actor)
+
+
+async def archived_pdfs(
+    ledger: Ledger,
+    school: str,
+    year: str,
+    students: Sequence[str],
+    trusted_roots: Sequence[x509.Certificate],
+    crls: Sequence[x509.CertificateRevocationList],
+    verification: Verification,
+    time_stamper: TimeStamper,
+) -> dict[str, bytes | PdfError]:
+    """The sealed PDF of each of `students` archived for the long term (PAdES-B-LTA, signing.pdf.archive:
+    the validation material of its signatures and a document timestamp of the school's authority, in
+    one more revision), or why it cannot be. Made before the school's lock is taken (the authority
+    may answer over the network); issuance checks under the lock that the PDF it issues is still the
+    one archived. A PDF not yet signed and sealed is left out: issuance refuses it for that."""
+    async with ledger.engine.connect() as conn:
+        documents = await load_documents(conn, school, year, students)
+    found: dict[str, bytes | PdfError] = {}
+    for student in students:
+        if student not in documents.models:
+            continue
+        pdf, rows = documents.pdf(student, verification)
+        if [r["role"] for r in rows] != ["PRINCIPAL", "ORGANISATION"]:
+            continue
+        try:
+            found[student] = await archive_pdf(pdf, trusted_roots, crls, time_stamper)
+        except PdfError as exc:
+            found[student] = exc
+    return found
+
+
+def _archived(pdf: bytes, archived: bytes | PdfError | None) -> bytes:
+    """The archived form of the sealed `pdf`, when it was made from these very bytes."""
+    if isinstance(archived, PdfError):
+        raise Refused(
+            "issuance.archive",
+            "Không lưu trữ dài hạn được bản PDF: chứng thư số của một chữ ký không xác thực được (chuỗi tin cậy, "
+            "tình trạng thu hồi), hoặc đơn vị cấp dấu thời gian không trả lời.",
+            f"The PDF cannot be archived for the long term (validation material and timestamp): {archived}",
+            field="student",
+            rule="Điều 15, 28.3",
+        )
+    if archived is None or not archived.startswith(pdf):
+        raise Conflict(
+            "issuance.changed",
+            "Bản PDF đã thay đổi trong khi được lưu trữ dài hạn; hãy ban hành lại.",
+            "The PDF changed while it was being archived for the long term; issue it again.",
+            field="student",
+        )
+    return archived
 
 
 async def attach_receipt(

@@ -7,11 +7,12 @@ from typing import Any
 from ledger.format.envelope import Event
 from ledger.log.projection import Projection, ProjectionWriter
 from ledger.school.issuance.tables import (
-    HOCBA_ARCHIVED,
     HOCBA_INHERITED,
     HOCBA_ISSUED,
+    HOCBA_PDF_ARCHIVED,
     HOCBA_RECEIPT,
     HOCBA_REVOKED,
+    HOCBA_XML_ARCHIVED,
     issued,
 )
 
@@ -55,6 +56,15 @@ async def _on_receipt(w: ProjectionWriter, e: Event) -> None:
         )
 
 
+async def _on_pdf_archived(w: ProjectionWriter, e: Event) -> None:
+    """The issued PDF, with its document timestamp renewed, is the one kept and handed out from now."""
+    row = await w.get(issued, issuance_id=e.payload["issuance"])
+    if row is not None:
+        await w.put(
+            issued, {"issuance_id": e.payload["issuance"]}, {**_values(row), "pdf_sha256": e.payload["pdf_sha256"]}
+        )
+
+
 async def _on_revoked(w: ProjectionWriter, e: Event) -> None:
     row = await w.get(issued, issuance_id=e.payload["issuance"])
     if row is not None:
@@ -77,6 +87,7 @@ PROJECTION = Projection(
         HOCBA_RECEIPT: _on_receipt,
         HOCBA_REVOKED: _on_revoked,
         HOCBA_INHERITED: _on_inherited,
-        HOCBA_ARCHIVED: _on_receipt,  # the renewed XML is the one handed out; the earlier bytes stay stored
+        HOCBA_XML_ARCHIVED: _on_receipt,  # the renewed XML is the one handed out; the earlier bytes stay stored
+        HOCBA_PDF_ARCHIVED: _on_pdf_archived,
     },
 )

@@ -46,3 +46,12 @@ async def stored_document(conn: AsyncConnection, school: str, digest: str) -> by
     if row is None:
         raise NotFound("document.unknown", "không có tệp này", "no such document", field="sha256")
     return bytes(row[0])
+
+
+async def issued_pdf(conn: AsyncConnection, school: str, year: str, student: str) -> bytes | None:
+    """The PDF học bạ of a student's year as issued and standing (archived for the long term, with
+    its latest renewal); None before it is issued, or once revoked."""
+    rows = await read(conn, issued, school, year=year, student_id=student, status="issued")
+    if not rows or rows[0]["pdf_sha256"] is None:
+        return None
+    return await stored_document(conn, school, rows[0]["pdf_sha256"])

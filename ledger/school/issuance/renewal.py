@@ -4,7 +4,7 @@ An archive timestamp proves that the whole signed document existed at its time o
 its time-stamping authority's certificate stands. Before that certificate expires, a new archive
 timestamp from the school's authority is put after it, over the document with the earlier ones
 (signing.xml.archive): the chain of timestamps carries the proof forward, decade after decade. Each
-renewal is a ledger event (`hocba.archive_renewed`) naming the new bytes, which are stored beside
+renewal is a ledger event (`hocba.xml_archive_renewed`) naming the new bytes, which are stored beside
 the earlier ones (hocba.documents keeps every version); the issued XML handed out is the newest.
 """
 
@@ -25,7 +25,7 @@ from ledger.log.checkpointing import Stamp
 from ledger.log.projection import read
 from ledger.school.issuance.commands import store_document
 from ledger.school.issuance.queries import stored_document
-from ledger.school.issuance.tables import HOCBA_ARCHIVED, issued
+from ledger.school.issuance.tables import HOCBA_XML_ARCHIVED, issued
 from signing.x509.timestamps import check_timestamp
 from signing.xml import archive
 from signing.xml import document as hocba_xml
@@ -66,7 +66,7 @@ async def renew_archive_timestamps(
 ) -> list[Event]:
     """Add a new archive timestamp to every issued học bạ of the school that is due (see
     `due_for_renewal`), at the ledger's clock; each renewed document is stored and recorded by a
-    `hocba.archive_renewed` event. A document renewed meanwhile by another run is left as it is."""
+    `hocba.xml_archive_renewed` event. A document renewed meanwhile by another run is left as it is."""
     now = ledger.clock.now()
     renewed: list[tuple[_Due, bytes, datetime]] = []
     for item in await due_for_renewal(ledger, school, now, margin):
@@ -105,7 +105,7 @@ async def renew_archive_timestamps(
                 "archive_time": format_time(moment),
                 "authority_expires": format_time(stamped) if stamped else None,
             }
-            made.append(NewEvent(HOCBA_ARCHIVED, payload, SYSTEM))
+            made.append(NewEvent(HOCBA_XML_ARCHIVED, payload, SYSTEM))
         return made
 
     return await ledger.decide(school, decide)

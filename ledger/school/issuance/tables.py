@@ -10,7 +10,8 @@ HOCBA_ISSUED = "hocba.issued"
 HOCBA_RECEIPT = "hocba.receipt"
 HOCBA_REVOKED = "hocba.revoked"
 HOCBA_INHERITED = "hocba.inherited"
-HOCBA_ARCHIVED = "hocba.archive_renewed"  # a new archive timestamp in the issued XML (XAdES-LTA)
+HOCBA_XML_ARCHIVED = "hocba.xml_archive_renewed"  # a new archive timestamp in the issued XML (XAdES-LTA)
+HOCBA_PDF_ARCHIVED = "hocba.pdf_archive_renewed"  # the issued PDF's document timestamp, renewed (PAdES-B-LTA)
 
 issued = projection_table(
     "issued",
