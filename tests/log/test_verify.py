@@ -17,9 +17,9 @@ import pytest
 from ledger.app.runtime import Runtime
 from ledger.format.canonical import canonical_bytes
 from ledger.format.envelope import event_hash
+from ledger.log import verify as verify_module
 from ledger.log.append import Ledger
 from ledger.log.checkpointing import LedgerCorrupted, make_checkpoint
-from ledger.log import verify as verify_module
 from ledger.log.verify import verify
 from tests.support.helpers import hocba, noted
 
@@ -188,8 +188,7 @@ async def test_cli_exit_codes_and_json(
     ],
 )
 async def test_indexed_columns_that_disagree_with_the_body_are_named(
-    reading: str,
-    ledger: Ledger, runtime: Runtime, school: str, superuser: psycopg.Connection, column: str, value: str
+    reading: str, ledger: Ledger, runtime: Runtime, school: str, superuser: psycopg.Connection, column: str, value: str
 ) -> None:
     await chain(ledger, runtime, school, [6])
     with triggers_off(superuser) as conn:
@@ -235,7 +234,9 @@ async def test_a_process_per_log_gives_the_same_report_as_one_process(
     ]
 
 
-async def test_rows_read_beside_are_those_of_the_verifying_transaction(ledger: Ledger, runtime: Runtime, school: str) -> None:
+async def test_rows_read_beside_are_those_of_the_verifying_transaction(
+    ledger: Ledger, runtime: Runtime, school: str
+) -> None:
     """The second connection reads in the snapshot the verifying transaction exports: events appended
     after that transaction began are not walked, as they would not be on its own connection."""
     from sqlalchemy import text
