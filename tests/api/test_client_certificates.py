@@ -24,7 +24,7 @@ from ledger.app.runtime import Runtime
 from ledger.base.clock import ManualClock
 from ledger.base.errors import AuthenticationFailed
 from ledger.format.envelope import SERVICE_CHAIN
-from ledger.school.accounts.commands import create_account
+from ledger.school.accounts.commands import create_account, disable_account
 from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind
 from ledger.school.signatures.certificates import fingerprint, register_client_certificate, revoke_certificate
@@ -144,6 +144,10 @@ async def test_the_proxy_header_is_believed_only_from_a_trusted_proxy(
             assert (await proxied.get(feed, headers=header)).status_code == 200
             malformed = await proxied.get(feed, headers={"X-SSL-Client-Cert": "not%20a%20certificate"})
             assert malformed.json()["code"] == "client_cert.malformed"
+            await disable_account(ledger, demo.school, account, SETUP, "thôi kết nối")
+            disabled = await proxied.get(feed, headers=header)  # a disabled account's certificate opens nothing
+            assert disabled.status_code == 401
+            assert (await refusal_in_trail(app_engine, demo.school, disabled))["reason"] == "account.unavailable"
             await revoke_certificate(ledger, demo.school, SETUP, fingerprint(holder.certificate), "đổi máy chủ")
             revoked = await proxied.get(feed, headers=header)
             assert revoked.json()["code"] == "client_cert.revoked"  # the ledger is read at every request
@@ -177,3 +181,16 @@ async def test_the_cas_verdict_is_kept_briefly_and_never_past_the_crls_next_upda
     with pytest.raises(AuthenticationFailed) as caught:
         await clients.check(near, accepted.certificate, revoked=False)
     assert caught.value.reason == "client_cert.revoked_by_ca"
+
+
+def test_serve_refuses_tls_options_that_do_not_go_together(env: dict[str, str], tmp_path: Path) -> None:
+    """Client certificates come with TLS; a certificate comes with its key; each says so in one line
+    before anything starts."""
+    for args, said in (
+        (("--client-ca", str(tmp_path / "ca.pem")), "--client-ca needs --tls-cert"),
+        (("--tls-cert", str(tmp_path / "server.pem")), "--tls-cert and --tls-key go together"),
+        (("--tls-cert", str(tmp_path / "no.pem"), "--tls-key", str(tmp_path / "no.key")), "no such file"),
+    ):
+        refused = helpers.hocba("serve", "--port", "1", *args, env=env, timeout=60)
+        assert refused.returncode != 0 and said in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
