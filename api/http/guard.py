@@ -170,7 +170,8 @@ async def authenticate(
             kind = AccountKind.INTEGRATION
             await clients.check(runtime, cert, revoked=revoked)  # a refusal lands in the school's trail
         else:
-            raise AuthenticationFailed(entry.reason or "credential.missing")  # or a proxy header ignored
+            ignored = entry.reason == "client_cert.untrusted_proxy"  # a proxy header from no trusted proxy
+            raise AuthenticationFailed("client_cert.untrusted_proxy" if ignored else "credential.missing")
         principals: Principals = connection.app.state.principals
         return await principals.principal(
             runtime.engine(), school, username, kind, runtime.clock.now().date(), token=jti
