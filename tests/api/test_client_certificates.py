@@ -19,15 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from api.http.client_certs import ClientCertificates
 from audit.trail import query_access
-from ledger.app.demo import PRINCIPAL, DemoSchool, build_demo_school
+from ledger.app.demo import ADMIN, PRINCIPAL, DemoSchool, build_demo_school
 from ledger.app.runtime import Runtime
 from ledger.base.clock import ManualClock
 from ledger.base.errors import AuthenticationFailed
 from ledger.format.envelope import SERVICE_CHAIN
+from ledger.log.projection import read
 from ledger.school.accounts.commands import create_account, disable_account
 from ledger.school.readmodels import school_ledger
 from ledger.school.rules.policy import AccountKind
 from ledger.school.signatures.certificates import fingerprint, register_client_certificate, revoke_certificate
+from ledger.school.signatures.tables import certificates
 from signing.x509.pki import Pki
 from tests.support import helpers
 from tests.support.helpers import SETUP
@@ -61,10 +63,20 @@ async def test_a_registered_client_certificate_reads_the_feed_over_tls_and_revok
     issued = helpers.hocba("pki", "issue-demo-client", *where, "--account", account, "-o", str(tmp_path), env=env)
     assert issued.returncode == 0, issued.stderr
     client = (tmp_path / f"{account}.pem", tmp_path / f"{account}.key.pem")
+    # the admin manages ordinary accounts, but a certificate of an account that reads every record is
+    # the principal's to approve (Điều 5.3c, 9.4)
+    admin = await helpers.signed_in(app_engine, env, school, ADMIN.user)
+    by_admin = helpers.hocba(
+        "account", "certificate", *where, "--username", account, "--cert", str(client[0]), env=admin
+    )
+    assert by_admin.returncode != 0 and "does not hold PRINCIPAL" in by_admin.stderr, by_admin.stderr
     registered = helpers.hocba(
         "account", "certificate", *where, "--username", account, "--cert", str(client[0]), env=principal
     )
     assert (registered.returncode, registered.stdout.strip()) == (0, "appended=1"), registered.stderr
+    async with app_engine.connect() as conn:
+        (row,) = await read(conn, certificates, school)
+    assert (row["holder"], row["approved_by"], row["revoked_at"]) == (f"account:{account}", PRINCIPAL.user, None)
     # a certificate that names the account but was refused registration by the CLI: one of a staff member
     staff_cert = pki.issue_demo_personal(school, "gv-x", "Nguyễn Văn X").certificate
     (tmp_path / "staff.pem").write_bytes(staff_cert.public_bytes(Encoding.PEM))
