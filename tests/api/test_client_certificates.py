@@ -23,6 +23,7 @@ from ledger.app.demo import ADMIN, PRINCIPAL, DemoSchool, build_demo_school
 from ledger.app.runtime import Runtime
 from ledger.base.clock import ManualClock
 from ledger.base.errors import AuthenticationFailed
+from ledger.base.settings import SettingsError, load_settings
 from ledger.format.envelope import SERVICE_CHAIN
 from ledger.log.projection import read
 from ledger.school.accounts.commands import create_account, disable_account
@@ -206,3 +207,13 @@ def test_serve_refuses_tls_options_that_do_not_go_together(env: dict[str, str], 
         refused = helpers.hocba("serve", "--port", "1", *args, env=env, timeout=60)
         assert refused.returncode != 0 and said in refused.stderr, refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+
+
+def test_trusted_proxies_are_addresses_or_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOCBA_TRUSTED_PROXIES", raising=False)
+    assert load_settings().trusted_proxies == ()  # none by default: the header is never believed
+    monkeypatch.setenv("HOCBA_TRUSTED_PROXIES", "127.0.0.1, 10.1.2.0/24,::1")
+    assert load_settings().trusted_proxies == tuple(ip_network(n) for n in ("127.0.0.1", "10.1.2.0/24", "::1"))
+    monkeypatch.setenv("HOCBA_TRUSTED_PROXIES", "nginx.local")
+    with pytest.raises(SettingsError, match="HOCBA_TRUSTED_PROXIES"):
+        load_settings()
