@@ -32,6 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from litestar.connection import ASGIConnection
 
 from api.http.scope import entry_of
+from api.http.tls import PEER
 from ledger.app.runtime import Runtime
 from ledger.base.errors import AuthenticationFailed
 from ledger.base.logs import get_logger
@@ -93,12 +94,22 @@ def _from_pem(text: str) -> x509.Certificate:
         raise AuthenticationFailed("client_cert.malformed") from None
 
 
+def _peer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The address of the machine that opened the connection: the peer `hocba serve` recorded before
+    any X-Forwarded-For (api.http.tls), else the scope's client (an ASGI server that rewrites no
+    address)."""
+    scope: dict[str, Any] = dict(connection.scope)
+    client = scope.get(PEER) or scope.get("client")
+    return str(client[0]) if client else None
+
+
 def _from_proxy(connection: ASGIConnection[Any, Any, Any, Any], proxies: Sequence[IPv4Network | IPv6Network]) -> bool:
-    client = connection.scope.get("client")
+    """Whether the machine that opened the connection is a trusted proxy."""
+    client = _peer(connection)
     if not client or not proxies:
         return False
     try:
-        peer = ip_address(client[0])
+        peer = ip_address(client)
     except ValueError:
         return False
     return any(peer in network for network in proxies)
@@ -117,8 +128,7 @@ def presented_certificate(
     if not forwarded:
         return None
     if not _from_proxy(connection, proxies):
-        client = connection.scope.get("client")
-        log.warning("X-SSL-Client-Cert from an untrusted address ignored", client=client[0] if client else None)
+        log.warning("X-SSL-Client-Cert from an untrusted address ignored", peer=_peer(connection))
         entry_of(connection).reason = "client_cert.untrusted_proxy"  # kept when nothing else authenticates
         return None
     return _from_pem(unquote(forwarded))

@@ -59,23 +59,25 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
-    """uvicorn's TLS settings for `--tls-cert`, `--tls-key` and `--client-ca`: with a client CA, a
-    client may present a certificate (optional, so pages and API keys keep working), the handshake
-    verifies it against that CA, and api.http.tls puts it in each request's scope."""
+    """uvicorn's protocol (api.http.tls, which records each connection's peer) and TLS settings for
+    `--tls-cert`, `--tls-key` and `--client-ca`: with a client CA, a client may present a certificate
+    (optional, so pages and API keys keep working), the handshake verifies it against that CA, and
+    the protocol puts it in each request's scope."""
     if args.client_ca and not args.tls_cert:
         raise CliError("--client-ca needs --tls-cert and --tls-key: client certificates come with TLS")
     if bool(args.tls_cert) != bool(args.tls_key):
         raise CliError("--tls-cert and --tls-key go together")
+    from api.http.tls import ClientCertificateH11
+
+    # always: the protocol records each connection's peer before uvicorn applies X-Forwarded-For
     if not args.tls_cert:
-        return {}
+        return {"http": ClientCertificateH11}
     for option, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key), ("--client-ca", args.client_ca)):
         if path and not os.path.isfile(path):
             raise CliError(f"{option}: no such file: {path}")
-    options: dict[str, Any] = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key}
+    options: dict[str, Any] = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key, "http": ClientCertificateH11}
     if args.client_ca:
-        from api.http.tls import ClientCertificateH11
-
-        options.update(ssl_ca_certs=args.client_ca, ssl_cert_reqs=ssl.CERT_OPTIONAL, http=ClientCertificateH11)
+        options.update(ssl_ca_certs=args.client_ca, ssl_cert_reqs=ssl.CERT_OPTIONAL)
     return options
 
 

@@ -34,7 +34,7 @@ from ledger.school.signatures.tables import certificates
 from signing.x509.pki import Pki
 from tests.support import helpers
 from tests.support.helpers import SETUP
-from tests.support.tls import server_certificate, tls_service, write_pair
+from tests.support.tls import plain_service, server_certificate, tls_service, write_pair
 
 V1 = "/api/v1"
 
@@ -217,3 +217,34 @@ def test_trusted_proxies_are_addresses_or_networks(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("HOCBA_TRUSTED_PROXIES", "nginx.local")
     with pytest.raises(SettingsError, match="HOCBA_TRUSTED_PROXIES"):
         load_settings()
+
+
+async def test_behind_a_proxy_on_loopback_the_header_is_believed_only_from_a_trusted_proxy(
+    env: dict[str, str], demo: DemoSchool, runtime: Runtime, pki: Pki, app_engine: AsyncEngine
+) -> None:
+    """`hocba serve` behind a TLS-terminating proxy on the same machine (this test plays the proxy:
+    it opens the connection from 127.0.0.1 and sends what nginx sends). uvicorn records the client
+    X-Forwarded-For names; the header is believed because the connection's peer is a trusted proxy,
+    not because of the address X-Forwarded-For claims."""
+    ledger = school_ledger(runtime.engine(), clock=runtime.clock)
+    account = "so-qua-proxy"
+    await create_account(ledger, demo.school, account, AccountKind.INTEGRATION, actor=SETUP)
+    holder = pki.issue_demo_client(demo.school, account, valid_from=datetime(2026, 1, 1, tzinfo=UTC))
+    await register_client_certificate(ledger, demo.school, SETUP, account, holder.certificate, pki.roots())
+    pem = quote(holder.certificate.public_bytes(Encoding.PEM).decode())
+    feed = f"{V1}/schools/{demo.school}/feed"
+    with plain_service({**env, "HOCBA_TRUSTED_PROXIES": "127.0.0.1"}) as base:
+        async with httpx.AsyncClient(base_url=base) as proxy:
+            answer = await proxy.get(feed, headers={"X-SSL-Client-Cert": pem, "X-Forwarded-For": "203.0.113.9"})
+    assert answer.status_code == 200, answer.text
+    async with app_engine.connect() as conn:
+        rows = await query_access(conn, demo.school, username=account, limit=20)
+    (entry,) = [r for r in rows if r["request_id"] == answer.headers["x-request-id"]]
+    assert (entry["outcome"], entry["client"]) == ("allowed", "203.0.113.9")
+    # the trusted proxy is another machine: a connection from here that names it in X-Forwarded-For
+    # (which uvicorn believes from loopback) is still no connection from it
+    with plain_service({**env, "HOCBA_TRUSTED_PROXIES": "10.9.9.9"}) as base:
+        async with httpx.AsyncClient(base_url=base) as forger:
+            forged = await forger.get(feed, headers={"X-SSL-Client-Cert": pem, "X-Forwarded-For": "10.9.9.9"})
+    assert forged.json()["code"] == "client_cert.untrusted_proxy"
+    assert (await refusal_in_trail(app_engine, SERVICE_CHAIN, forged))["reason"] == "client_cert.untrusted_proxy"

@@ -8,7 +8,7 @@ import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -76,16 +76,31 @@ def write_pair(directory: Path, name: str, holder: KeySigner[ec.EllipticCurvePri
 def tls_service(env: dict[str, str], server: ServerTls, client_ca: Path) -> Iterator[str]:
     """`hocba serve` with TLS and client certificates verified against `client_ca`, in a process of
     its own; yields its https base URL."""
+    tls = ["--tls-cert", str(server.cert), "--tls-key", str(server.key), "--client-ca", str(client_ca)]
+    with served(env, tls, lambda base: server.client(base), "https") as base:
+        yield base
+
+
+@contextmanager
+def plain_service(env: dict[str, str]) -> Iterator[str]:
+    """`hocba serve` over plain HTTP on loopback, as it runs behind a TLS-terminating proxy."""
+    with served(env, [], lambda base: httpx.Client(base_url=base, timeout=30), "http") as base:
+        yield base
+
+
+@contextmanager
+def served(
+    env: dict[str, str], options: list[str], client: Callable[[str], httpx.Client], scheme: str
+) -> Iterator[str]:
     port = free_port()
     script = Path(sys.executable).with_name("hocba")
-    command = [str(script), "serve", "--port", str(port), "--tls-cert", str(server.cert), "--tls-key", str(server.key)]
     process = subprocess.Popen(
-        [*command, "--client-ca", str(client_ca)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [str(script), "serve", "--port", str(port), *options], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    base = f"https://127.0.0.1:{port}"
+    base = f"{scheme}://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
-        with server.client(base) as probe:
+        with client(base) as probe:
             while True:
                 try:
                     probe.get("/api/v1/health")
@@ -93,7 +108,7 @@ def tls_service(env: dict[str, str], server: ServerTls, client_ca: Path) -> Iter
                 except httpx.TransportError:
                     if process.poll() is not None or time.monotonic() > deadline:
                         output = process.stdout.read().decode() if process.stdout else ""
-                        pytest.fail(f"hocba serve with TLS did not come up:\n{output}")
+                        pytest.fail(f"hocba serve did not come up:\n{output}")
                     time.sleep(0.2)
         yield base
     finally:

@@ -18,19 +18,22 @@ import pytest
 import uvicorn
 from cryptography import x509
 
-from api.http.tls import ClientCertificateH11
+from api.http.tls import PEER, ClientCertificateH11
 from signing.x509.pki import Pki
 from tests.support.helpers import free_port
 from tests.support.tls import ServerTls, server_certificate, write_pair
 
 
 async def echo_tls(scope: Any, receive: Any, send: Any) -> None:
-    """An application that answers with the scope's TLS extension."""
+    """An application that answers with the scope's TLS extension (the peer and client addresses in
+    headers)."""
     if scope["type"] != "http":
         return
     tls = (scope.get("extensions") or {}).get("tls")
     body = json.dumps(tls).encode()
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    addresses = [(b"x-peer", scope[PEER][0].encode()), (b"x-client", scope["client"][0].encode())]
+    headers = [(b"content-type", b"application/json"), *addresses]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -49,6 +52,7 @@ def served(tmp_path: Path, pki: Pki) -> Iterator[tuple[str, ServerTls]]:
         http=ClientCertificateH11,
         log_config=None,
         lifespan="off",
+        forwarded_allow_ips="127.0.0.1",  # uvicorn believes X-Forwarded-For from loopback, as by default
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -78,6 +82,15 @@ def test_the_verified_client_certificate_is_in_the_scope(
         assert seen["tls_version"] in (0x0303, 0x0304) and seen["server_cert"] is None
     with tls.client(base) as anonymous:
         assert anonymous.get("/").json() is None  # no certificate offered: no TLS extension claimed
+
+
+def test_the_peer_is_kept_when_uvicorn_applies_x_forwarded_for(served: tuple[str, ServerTls]) -> None:
+    """Behind a proxy on loopback, uvicorn makes the scope's client the address X-Forwarded-For names;
+    the peer that opened the connection (the proxy) is kept beside it, for the trusted-proxy check."""
+    base, tls = served
+    with tls.client(base) as client:
+        answer = client.get("/", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert (answer.headers["x-client"], answer.headers["x-peer"]) == ("203.0.113.9", "127.0.0.1")
 
 
 def test_a_client_certificate_of_another_ca_fails_the_handshake(served: tuple[str, ServerTls], tmp_path: Path) -> None:
