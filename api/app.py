@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from api.http.access import Service
+from api.http.client_certs import ClientCertificates
 from api.http.guard import guard
 from api.http.metrics import METRICS_ROUTES
 from api.http.problems import EXCEPTION_HANDLERS
@@ -46,6 +47,7 @@ def create_app(runtime: Runtime, *, scheduler: bool = True, notifier: Notifier |
             "tokens": Tokens(secret, runtime.clock),
             "challenges": Challenges(secret, runtime.clock),
             "principals": Principals(),
+            "client_certificates": ClientCertificates(runtime.settings.trusted_proxies),
             "notifier": notifier or notifier_for(runtime.settings.smtp),
         }
     )

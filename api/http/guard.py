@@ -9,6 +9,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from api.http.client_certs import REFUSALS, ClientCertificates, presented_certificate
 from api.http.scope import PUBLIC, SESSION_COOKIE, entry_of, year_of
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
@@ -17,7 +18,7 @@ from ledger.log.projection import read
 from ledger.school.accounts.principals import Principals
 from ledger.school.accounts.queries import account_by_api_key
 from ledger.school.rules import identity
-from ledger.school.rules.policy import Principal, Target, allowed
+from ledger.school.rules.policy import AccountKind, Principal, Target, allowed
 from ledger.school.years.queries import current_year, subject_code
 from ledger.school.years.tables import enrolments
 
@@ -146,8 +147,9 @@ async def _default_year(connection: ASGIConnection[Any, Any, Any, Any], runtime:
 async def authenticate(
     connection: ASGIConnection[Any, Any, Any, Any], runtime: Runtime, *, page: bool = False
 ) -> Principal:
-    """The principal of a bearer token or API key; for a page, of the session cookie (the same token,
-    set by the sign-in page; never accepted by the API, so a cookie cannot drive it)."""
+    """The principal of a bearer token, an API key or a TLS client certificate (api.http.client_certs);
+    for a page, of the session cookie (the same token, set by the sign-in page; never accepted by the
+    API, so a cookie cannot drive it)."""
     from litestar.exceptions import NotAuthorizedException
 
     entry = entry_of(connection)
@@ -158,13 +160,19 @@ async def authenticate(
     jti = school = username = None
     issued: float | None = None
     try:
+        clients: ClientCertificates = connection.app.state.client_certificates
         if scheme.lower() == "bearer" and credential:
             claims = connection.app.state.tokens.read(credential.strip())
             school, username, kind, jti, issued = claims.school, claims.username, claims.kind, claims.jti, claims.issued
         elif scheme.lower() == "apikey" and credential:
             school, username, kind = await account_by_api_key(runtime.engine(), credential.strip())
+        elif not page and (cert := presented_certificate(connection, clients.proxies)) is not None:
+            school, username, revoked = await clients.registered(runtime, cert)
+            kind = AccountKind.INTEGRATION
+            await clients.check(runtime, cert, revoked=revoked)  # a refusal lands in the school's trail
         else:
-            raise AuthenticationFailed("credential.missing")
+            ignored = entry.reason == "client_cert.untrusted_proxy"  # a proxy header from no trusted proxy
+            raise AuthenticationFailed("client_cert.untrusted_proxy" if ignored else "credential.missing")
         principals: Principals = connection.app.state.principals
         return await principals.principal(
             runtime.engine(), school, username, kind, runtime.clock.now().date(), token=jti, issued=issued
@@ -173,4 +181,6 @@ async def authenticate(
         entry.reason = failure.reason
         if school is not None:  # a genuine token of a signed-out or disabled account: its school's auditors see it
             entry.school, entry.username = school, username
+        if failure.reason in REFUSALS:
+            raise NotAuthorizedException(REFUSALS[failure.reason][1]) from None
         raise NotAuthorizedException("sign in with a valid token or API key") from None

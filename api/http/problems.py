@@ -14,6 +14,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from api.http.client_certs import REFUSALS
 from api.http.scope import ACCESS
 from audit.trail import AccessEntry
 from ledger.base.errors import DomainError
@@ -150,10 +151,13 @@ def on_http_error(request: Request[Any, Any, Any], exc: Exception) -> Response[P
     entry = request.scope.get(ACCESS)
     if code and isinstance(entry, AccessEntry):
         entry.reason = code
+    vi = _VI.get(status) if status != 422 else f"Dữ liệu không hợp lệ: {detail}"
+    if status == 401 and isinstance(entry, AccessEntry) and entry.reason in REFUSALS:
+        code, vi = entry.reason, REFUSALS[entry.reason][0]  # which check refused the client certificate
     return problem(
         status,
         detail,
-        _VI.get(status) if status != 422 else f"Dữ liệu không hợp lệ: {detail}",
+        vi,
         headers=allow,
         code=code,
         request_id=_request_id(request),

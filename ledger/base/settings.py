@@ -58,6 +58,9 @@ HOCBA_PUBLIC_URL    The service's address as families reach it (https://hocba.ex
                     PDF học bạ prints its portal and a QR code of its lookup, and the families'
                     notices link to it. Development without it: http://localhost:8000 on the PDF and
                     no link in notices; production: required to render, sign and issue PDFs.
+HOCBA_TRUSTED_PROXIES  The addresses (or networks, "10.0.0.0/24"), comma-separated, of TLS-terminating
+                    proxies whose X-SSL-Client-Cert header (the client certificate they verified)
+                    is believed. Default: none, so the header is never believed.
 HOCBA_ORIGIN        The prefix of the logs' names in signed notes and to witnesses,
                     `<prefix>/<school>/<log>` (default "hocba-ledger"); a scheme-less URL of the
                     school's, such as "hocba.thcs-khanhphu.edu.vn", is best.
@@ -70,6 +73,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +139,7 @@ class Settings:
     public_url: str | None = None  # where families reach the service, for links in notices
     revocation: str = "local"  # "online": also ask OCSP responders and CRL distribution points
     archive_renewal_days: int = 365  # renew archive timestamps this long before their authority expires
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()  # whose X-SSL-Client-Cert is believed
 
     @property
     def production(self) -> bool:
@@ -196,6 +201,7 @@ def load_settings() -> Settings:
         archive_renewal_days=_positive(
             "HOCBA_ARCHIVE_RENEWAL_DAYS", os.environ.get("HOCBA_ARCHIVE_RENEWAL_DAYS", "365")
         ),
+        trusted_proxies=_networks("HOCBA_TRUSTED_PROXIES", os.environ.get("HOCBA_TRUSTED_PROXIES", "")),
     )
 
 
@@ -204,6 +210,13 @@ def _revocation(value: str | None) -> str:
     if mode not in ("local", "online"):
         raise SettingsError(f"HOCBA_REVOCATION must be 'local' or 'online', not {value!r}")
     return mode
+
+
+def _networks(name: str, value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(part.strip()) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise SettingsError(f"{name} lists addresses or networks (10.0.0.5, 10.0.0.0/24), not {value!r}") from None
 
 
 def _smtp(environment: str) -> SmtpSettings | None:

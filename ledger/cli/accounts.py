@@ -260,6 +260,34 @@ def cmd_logout(args: argparse.Namespace, settings: Settings) -> int:
     return with_runtime(settings, body)
 
 
+def cmd_account_certificate(args: argparse.Namespace, settings: Settings) -> int:
+    """Register the TLS client certificate an integration account authenticates with (mutual TLS), on
+    the principal's approval, as every certificate and as opening the account (Điều 5.3c, 9.4)."""
+    from pathlib import Path
+
+    from ledger.cli.session import ledger_command
+    from ledger.school.signatures.certificates import register_client_certificate
+    from signing.x509.certs import load_certificates
+    from signing.x509.pki import Pki
+
+    path = Path(args.cert)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    try:
+        cert = load_certificates(path)[0]
+    except (ValueError, IndexError):
+        raise CliError(f"{path}: no certificate can be read (PEM or DER)") from None
+    roots = Pki(settings.pki_dir).roots()
+    return ledger_command(
+        settings,
+        args,
+        "account certificate",
+        lambda ledger, school, actor: register_client_certificate(ledger, school, actor, args.username, cert, roots),
+        role="PRINCIPAL",
+        action="certificate.manage",
+    )
+
+
 def add_account(commands: Any) -> None:
     account = commands.add_parser("account", help="accounts").add_subparsers(dest="account_cmd", required=True)
     create = account.add_parser(
@@ -281,6 +309,15 @@ def add_account(commands: Any) -> None:
     disable.add_argument("--username", required=True)
     disable.add_argument("--reason", help="why: the person left, or the account was compromised (recorded)")
     disable.set_defaults(handler=cmd_account_disable)
+    certificate = account.add_parser(
+        "certificate",
+        help="register an integration account's TLS client certificate (the principal); revoke it with 'hocba pki "
+        "revoke'",
+    )
+    school_option(certificate, "principal")
+    certificate.add_argument("--username", required=True, help="the integration account")
+    certificate.add_argument("--cert", required=True, help="the client certificate, PEM or DER")
+    certificate.set_defaults(handler=cmd_account_certificate)
 
 
 def add_login(commands: Any) -> None:

@@ -58,6 +58,28 @@ def cmd_pki_issue_demo(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_pki_issue_demo_client(args: argparse.Namespace, settings: Settings) -> int:
+    from cryptography.hazmat.primitives import serialization
+
+    from signing.x509.pki import Pki
+
+    if settings.production:
+        raise CliError("demo certificates are for development only; HOCBA_ENV is production")
+    school = required_school(args, settings)
+    client = Pki(settings.pki_dir).issue_demo_client(school, args.account)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = out / f"{args.account}.pem", out / f"{args.account}.key.pem"
+    cert_path.write_bytes(client.certificate.public_bytes(serialization.Encoding.PEM))
+    key = client.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(key)
+    print(f"wrote {cert_path} and {key_path} (a demo TLS client certificate with no legal value)")
+    return EXIT_OK
+
+
 def cmd_pki_register(args: argparse.Namespace, settings: Settings) -> int:
     from cryptography import x509
 
@@ -107,6 +129,13 @@ def add_pki(commands: Any) -> None:
     issue_hocba.add_argument("--name", required=True, help="the holder's full name, or the school's name")
     issue_hocba.add_argument("--valid-from", help="first day of validity (default: now)")
     issue_hocba.set_defaults(handler=cmd_pki_issue_demo)
+    client = pki.add_parser(
+        "issue-demo-client", help="issue a demo TLS client certificate for an integration account (PEM files)"
+    )
+    client.add_argument("--school")
+    client.add_argument("--account", required=True, help="the integration account's username")
+    client.add_argument("-o", "--output", default=".", metavar="DIR", help="where to write <account>.pem and .key.pem")
+    client.set_defaults(handler=cmd_pki_issue_demo_client)
     register = pki.add_parser("register", help="register a certificate in the ledger (the principal, Điều 9.4)")
     school_option(register, "principal")
     register.add_argument("--cert", required=True, help="PEM, DER or PKCS#12 file")

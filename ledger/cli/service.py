@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 import sys
 import time
 from typing import Any
@@ -33,9 +34,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from api.app import create_app
     from ledger.app.runtime import open_runtime
 
+    tls = _tls_options(args)
     runtime = open_runtime(settings, upgrade=True)
     where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.home / 'pgdata'}"
-    print(f"hocba-ledger on http://{args.host}:{args.port}  (database: {where})", file=sys.stderr)
+    scheme = "https" if tls else "http"
+    print(f"hocba-ledger on {scheme}://{args.host}:{args.port}  (database: {where})", file=sys.stderr)
     if args.workers > 1:
         # Each worker process builds its own runtime; they share the database, its locks and the
         # token key, so any of them can serve any request. The workers connect to the database this
@@ -48,10 +51,34 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             host=args.host,
             port=args.port,
             log_config=None,
+            **tls,
         )
     else:
-        uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_config=None)
+        uvicorn.run(create_app(runtime), host=args.host, port=args.port, log_config=None, **tls)
     return EXIT_OK
+
+
+def _tls_options(args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's protocol (api.http.tls, which records each connection's peer) and TLS settings for
+    `--tls-cert`, `--tls-key` and `--client-ca`: with a client CA, a client may present a certificate
+    (optional, so pages and API keys keep working), the handshake verifies it against that CA, and
+    the protocol puts it in each request's scope."""
+    if args.client_ca and not args.tls_cert:
+        raise CliError("--client-ca needs --tls-cert and --tls-key: client certificates come with TLS")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise CliError("--tls-cert and --tls-key go together")
+    from api.http.tls import ClientCertificateH11
+
+    # always: the protocol records each connection's peer before uvicorn applies X-Forwarded-For
+    if not args.tls_cert:
+        return {"http": ClientCertificateH11}
+    for option, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key), ("--client-ca", args.client_ca)):
+        if path and not os.path.isfile(path):
+            raise CliError(f"{option}: no such file: {path}")
+    options: dict[str, Any] = {"ssl_certfile": args.tls_cert, "ssl_keyfile": args.tls_key, "http": ClientCertificateH11}
+    if args.client_ca:
+        options.update(ssl_ca_certs=args.client_ca, ssl_cert_reqs=ssl.CERT_OPTIONAL)
+    return options
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -148,6 +175,11 @@ def add_serve(commands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1, help="service processes (one per core)")
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this certificate (PEM, with its chain)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the TLS certificate's private key (PEM)")
+    serve.add_argument(
+        "--client-ca", metavar="FILE", help="CA certificates (PEM) integration clients' certificates are verified with"
+    )
     serve.set_defaults(handler=cmd_serve)
 
 

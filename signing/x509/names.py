@@ -1,5 +1,6 @@
 """The subjectAltName URIs that bind a certificate to what it may sign for: one school's ledger
-service, one staff member of one school, or one school's organisation (the seal)."""
+service, one staff member of one school, one school's organisation (the seal), or one integration
+account of one school (a TLS client)."""
 
 from __future__ import annotations
 
@@ -17,3 +18,9 @@ def staff_uri(school: str, staff_id: str) -> str:
 def organisation_uri(school: str) -> str:
     """The subjectAltName URI of a school's organisation certificate (the seal, Điều 9.3)."""
     return f"urn:hocba:organisation:{school}"
+
+
+def integration_uri(school: str, username: str) -> str:
+    """The subjectAltName URI that binds a TLS client certificate to one integration account of one
+    school (the Sở's repository, another school's service)."""
+    return f"urn:hocba:integration:{school}:{username}"

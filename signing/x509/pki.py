@@ -41,7 +41,7 @@ from ledger.base.errors import HocbaError
 from ledger.base.logs import get_logger
 from signing.x509.certs import PrivateKey, load_certificates
 from signing.x509.keys import DocumentSigner, KeySigner
-from signing.x509.names import organisation_uri, service_uri, staff_uri
+from signing.x509.names import integration_uri, organisation_uri, service_uri, staff_uri
 
 log = get_logger(__name__)
 DEMO_NOTICE = "DEMO - not for production use"
@@ -462,3 +462,51 @@ class Pki:
         crl = builder.sign(key, hashes.SHA256())
         path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
         return crl
+
+    def issue_demo_client(
+        self, school: str, account: str, *, days: int = 365, valid_from: datetime | None = None
+    ) -> KeySigner[ec.EllipticCurvePrivateKey]:
+        """A TLS client certificate for one integration account of a school (extendedKeyUsage
+        clientAuth, keyUsage digitalSignature), from the licensed CA, naming the account in its
+        subjectAltName (signing.x509.names.integration_uri), for the demo and tests: a real client
+        holds a certificate its own CA issued, with the key on its server."""
+        issuer, issuer_key, crl_uri, ocsp_uri = self._issuer()
+        key = ec.generate_private_key(ec.SECP256R1())
+        start = valid_from or datetime.now(UTC) - timedelta(days=1)
+        usage = x509.KeyUsage(
+            digital_signature=True,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=False,
+            crl_sign=False,
+            encipher_only=False,
+            decipher_only=False,
+        )
+        point = x509.DistributionPoint([x509.UniformResourceIdentifier(crl_uri)], None, None, None)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(_name(f"{account} - {school}", f"{school} ({DEMO_NOTICE})"))
+            .issuer_name(issuer.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(start + timedelta(days=days))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+            .add_extension(
+                x509.SubjectAlternativeName([x509.UniformResourceIdentifier(integration_uri(school, account))]),
+                critical=False,
+            )
+            .add_extension(x509.CRLDistributionPoints([point]), critical=False)
+        )
+        if ocsp_uri:
+            access = x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_uri)
+            )
+            builder = builder.add_extension(x509.AuthorityInformationAccess([access]), critical=False)
+        return KeySigner(key, builder.sign(issuer_key, hashes.SHA256()))

@@ -15,7 +15,9 @@ from ledger.school.accounts.tables import account_records, accounts, revoked_tok
 from ledger.school.rules.policy import FIXED_ROLES, AccountKind, Grant, Principal
 from ledger.school.rules.roles import Role
 from ledger.school.schools.tables import schools
+from ledger.school.signatures.tables import CLIENT_HOLDER, certificates
 from ledger.school.years.tables import assignments, staff, students
+from signing.x509.names import integration_uri
 
 
 def _as_recorded() -> ColumnElement[bool]:
@@ -73,6 +75,33 @@ async def account_by_api_key(engine: AsyncEngine, key: str) -> tuple[str, str, A
     if row is None or row["disabled"]:
         raise AuthenticationFailed("api_key.unknown")
     return row["school_id"], row["username"], AccountKind(row["kind"])
+
+
+def named_integration_account(uris: list[str]) -> tuple[str, str] | None:
+    """The (school, username) a client certificate's subjectAltName URIs name, if one does."""
+    prefix = integration_uri("", "")[:-1]  # "urn:hocba:integration:"
+    for uri in uris:
+        school, colon, username = uri.removeprefix(prefix).partition(":")
+        if uri.startswith(prefix) and colon and school and username:
+            return school, username
+    return None
+
+
+async def account_by_client_certificate(
+    engine: AsyncEngine, uris: list[str], cert_fingerprint: str
+) -> tuple[str, str, bool]:
+    """The school and username of the integration account that registered this client certificate
+    (by its SHA-256 fingerprint) in the school's ledger, and whether it was revoked there since. The
+    certificate's subjectAltName names the school, so one school's partition is read."""
+    named = named_integration_account(uris)
+    if named is None:
+        raise AuthenticationFailed("client_cert.unknown")
+    school, username = named
+    async with engine.connect() as conn:
+        registered = await read(conn, certificates, school, fingerprint=cert_fingerprint)
+    if not registered or registered[0]["holder"] != f"{CLIENT_HOLDER}{username}":
+        raise AuthenticationFailed("client_cert.unknown")
+    return school, username, bool(registered[0]["revoked_at"])
 
 
 async def load_principal(

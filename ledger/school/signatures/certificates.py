@@ -17,12 +17,19 @@ from ledger.base.errors import NotFound, Refused, ValidationError
 from ledger.format.envelope import Actor, Event, NewEvent
 from ledger.log.append import Ledger, SchoolSession
 from ledger.log.projection import read
+from ledger.school.accounts.queries import account_row
+from ledger.school.rules.policy import AccountKind
 from ledger.school.rules.roles import Role
-from ledger.school.signatures.tables import CERTIFICATE_REGISTERED, CERTIFICATE_REVOKED, certificates
+from ledger.school.signatures.tables import (
+    CERTIFICATE_REGISTERED,
+    CERTIFICATE_REVOKED,
+    CLIENT_HOLDER,
+    certificates,
+)
 from ledger.school.years.queries import holds, roster
 from ledger.school.years.tables import staff
 from signing.x509.certs import san_uris
-from signing.x509.names import organisation_uri, staff_uri
+from signing.x509.names import integration_uri, organisation_uri, staff_uri
 from signing.x509.validation import chains_to_trust_list
 from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
@@ -89,6 +96,71 @@ async def register_certificate(
         payload = {
             "fingerprint": fingerprint(cert),
             "holder": holder,
+            "serial": format(cert.serial_number, "x"),
+            "subject": cert.subject.rfc4514_string(),
+            "not_before": format_time(cert.not_valid_before_utc),
+            "not_after": format_time(cert.not_valid_after_utc),
+            "certificate": base64.b64encode(cert.public_bytes(Encoding.DER)).decode(),
+        }
+        return [NewEvent(CERTIFICATE_REGISTERED, payload, actor)]
+
+    return await ledger.decide(school, decide)
+
+
+async def register_client_certificate(
+    ledger: Ledger,
+    school: str,
+    actor: Actor,
+    username: str,
+    cert: x509.Certificate,
+    trusted_roots: Sequence[x509.Certificate],
+) -> list[Event]:
+    """Register the TLS client certificate an integration account authenticates with: it must chain
+    to the trust list, be a client certificate (extendedKeyUsage clientAuth) and name this account of
+    this school in its subjectAltName. The principal approves, as for every certificate and as for
+    opening the integration account itself, which reads every record (Điều 5.3c, 9.4)."""
+    if not await chains_to_trust_list(cert, trusted_roots):
+        raise ValidationError(
+            "certificate.untrusted",
+            "chứng thư số không do tổ chức được tin cậy cấp",
+            "the certificate is not issued by a trusted root",
+            field="certificate",
+            rule="Điều 9",
+        )
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        usages = x509.ExtendedKeyUsage([])
+    if x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH not in usages:
+        raise ValidationError(
+            "certificate.not_client",
+            "chứng thư số không dùng để xác thực máy khách (thiếu clientAuth)",
+            "the certificate is not a TLS client certificate (no clientAuth extended key usage)",
+            field="certificate",
+        )
+    if integration_uri(school, username) not in san_uris(cert):
+        raise ValidationError(
+            "certificate.holder",
+            f"chứng thư số không cấp cho tài khoản kết nối {username} của trường {school}",
+            f"the certificate does not name the integration account {username} of school {school}",
+            field="certificate",
+        )
+
+    async def decide(session: SchoolSession) -> list[NewEvent]:
+        await _principal(session, actor)
+        account = await account_row(session.conn, session.school, username)
+        if account is None or account["disabled"] or account["kind"] != AccountKind.INTEGRATION.value:
+            raise NotFound(
+                "account.unknown",
+                f"không có tài khoản kết nối {username} đang hoạt động",
+                f"no active integration account {username}",
+                field="username",
+            )
+        if await read(session.conn, certificates, session.school, fingerprint=fingerprint(cert)):
+            return []
+        payload = {
+            "fingerprint": fingerprint(cert),
+            "holder": f"{CLIENT_HOLDER}{username}",
             "serial": format(cert.serial_number, "x"),
             "subject": cert.subject.rfc4514_string(),
             "not_before": format_time(cert.not_valid_before_utc),

@@ -10,12 +10,13 @@ from ledger.log.schema import projection_table
 CERTIFICATE_REGISTERED = "certificate.registered"
 CERTIFICATE_REVOKED = "certificate.revoked"
 SIGNATURE_ADDED = "signature.added"
+CLIENT_HOLDER = "account:"  # a TLS client certificate's holder is "account:<username>", an integration account
 
 certificates = projection_table(
     "certificates",
     keys=[Column("fingerprint", Text)],
     values=[
-        Column("holder", Text),  # a staff id, or "organisation"
+        Column("holder", Text),  # a staff id, "organisation", or "account:<username>" (a TLS client)
         Column("serial", Text),
         Column("subject", Text),
         Column("not_before", Text),
