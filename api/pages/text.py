@@ -177,6 +177,11 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_board": "Bạn sắp ký (%s) học bạ năm học %s của %s học sinh lớp %s:",
         "confirm_left_out": "%s học sinh chưa ký được lúc này (lý do ghi ở từng dòng của bảng) sẽ không được ký.",
         "confirm_button": "Xác nhận ký %s học bạ", "cancel": "Hủy",
+        "sign_remote": "Ký bằng dịch vụ ký số từ xa",
+        "remote_credential": "Mã chứng thư số (credential) tại dịch vụ ký số",
+        "remote_pin": "Mã PIN hoặc OTP",
+        "remote_note": "Mã PIN/OTP chỉ dùng một lần cho lượt ký này và không được lưu lại. Tất cả học bạ "
+        "trong danh sách được ký với một lần xác thực.",
         "confirm_sheet": "Bạn sắp ký bảng điểm môn %s lớp %s, học kì %s, của %s học sinh, đã nhập đủ các lần "
         "đánh giá. Sau khi ký, mọi thay đổi đều làm chữ ký này phải ký lại.",
         "confirm_sheet_button": "Xác nhận ký bảng điểm",
@@ -427,6 +432,11 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_board": "You are about to sign (%s) the %s học bạ of %s pupils of %s:",
         "confirm_left_out": "%s pupils who cannot be signed now (the reason is on their row) are left out.",
         "confirm_button": "Confirm: sign %s học bạ", "cancel": "Cancel",
+        "sign_remote": "Sign at the remote-signing service",
+        "remote_credential": "Your credential's id at the remote-signing service",
+        "remote_pin": "PIN or one-time code",
+        "remote_note": "The PIN/OTP is used once, for these signatures, and is not kept. Every học bạ "
+        "listed is signed under one authorisation.",
         "confirm_sheet": "You are about to sign the %s sheet of %s, term %s, for %s pupils, every assessment "
         "entered. Any later change makes this signature to be signed again.",
         "confirm_sheet_button": "Confirm: sign the sheet",

@@ -228,10 +228,12 @@ def confirmation(
     names: Sequence[str] = (),
     left_out: int = 0,
     fields: Mapping[str, str] | None = None,
+    remote: bool = False,
 ) -> dict[str, Any]:
     """What a sign button shows before it signs (templates/confirm.html): what will be signed, the
     pupils by name, how many are left out, and the form that signs (`action` with `fields` and
-    confirm=1) or goes `back`."""
+    confirm=1) or goes `back`; with `remote`, a second form signs at the signer's remote-signing
+    service, with their credential and the PIN/OTP that authorises the batch."""
     return {
         "what": what,
         "names": list(names),
@@ -240,6 +242,7 @@ def confirmation(
         "back": back,
         "fields": dict(fields or {}),
         "button": button,
+        "remote": remote,
     }
 
 
