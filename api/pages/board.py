@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from api.http.scope import entry_of, runtime_of
-from api.pages.keys import by_remote_key, remote_offered, sign_class_remotely
+from api.pages.keys import by_remote_key, remote_offered, sign_class_remotely, token_batch
 from api.pages.staff import (
     CLASS_PAGE,
     class_subjects,
@@ -270,6 +270,7 @@ async def board_sign(
                 left_out=len(chosen) - len(signable),
                 fields={"role": role, **({"student": single} if single else {})},
                 remote=document == "xml" and remote_offered(runtime),
+                token=token_batch(school, year, class_id, signing_role, None, signable) if document == "xml" else None,
             )
             return await _board(request, state, school, class_id, confirming=confirming)
         if by_remote_key(form):

@@ -131,3 +131,18 @@ async def sign_class_remotely(
         request, state, school, year, class_id, [(p["student"], data) for p, data in zip(prepared, signed, strict=True)]
     )
     return len(events)
+
+
+def token_batch(
+    school: str, year: str, class_id: str, role: str, subject: str | None, students: Sequence[str]
+) -> dict[str, str]:
+    """What the confirmation hands the page's script to sign the pupils' học bạ with a USB token
+    through the local signing helper (api.pages.token)."""
+    base = f"/truong/{school}/lop/{class_id}/ky-usb"
+    return {
+        "prepare": f"{base}/chuan-bi?year={year}",
+        "submit": f"{base}/gui?year={year}",
+        "role": role,
+        "subject": subject or "",
+        "students": ",".join(students),
+    }

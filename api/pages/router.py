@@ -28,6 +28,7 @@ from api.pages.sheet import (
 )
 from api.pages.sign_in import home, login_page, login_submit, logout
 from api.pages.summary import summary_page
+from api.pages.token import token_prepare, token_submit
 from api.pages.toolkit import PACKAGE, PAGE_ERRORS
 from api.pages.year_end import reassessment_page, reassessment_save, summer_conduct_save, year_end_page
 
@@ -80,6 +81,8 @@ def page_router() -> Router:
         sheet_import,
         board,
         board_sign,
+        token_prepare,
+        token_submit,
         audit_page,
         audit_verify,
         timeline,

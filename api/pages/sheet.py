@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
-from api.pages.keys import by_remote_key, remote_offered, sign_class_remotely, signed_one
+from api.pages.keys import by_remote_key, remote_offered, sign_class_remotely, signed_one, token_batch
 from api.pages.staff import SHEET_PAGE, class_subjects, need_year, roster_names, sign_hocba, student_names
 from api.pages.toolkit import (
     confirmation,
@@ -462,6 +462,7 @@ async def sheet_sign_hocba(
             names=chosen,
             left_out=len(waiting) - len(ready),
             remote=remote_offered(runtime),
+            token=token_batch(school, year, class_id, "SUBJECT_TEACHER", subject, ready),
         )
         return await _sheet(request, state, school, class_id, subject, term, facts=facts, confirming=confirming)
     if by_remote_key(form):  # the whole batch under one authorisation at the remote-signing service

@@ -182,6 +182,15 @@ TEXT: dict[str, dict[str, str]] = {
         "remote_pin": "Mã PIN hoặc OTP",
         "remote_note": "Mã PIN/OTP chỉ dùng một lần cho lượt ký này và không được lưu lại. Tất cả học bạ "
         "trong danh sách được ký với một lần xác thực.",
+        "sign_token": "Ký bằng USB token",
+        "token_pin": "Mã PIN của USB token",
+        "token_note": "Cắm USB token và mở chương trình ký trên máy này (hocba signing helper). Mã PIN chỉ "
+        "gửi tới chương trình ký trên máy, không gửi lên máy chủ.",
+        "token_port": "Cổng của chương trình ký",
+        "token_working": "Đang ký bằng USB token…",
+        "token_failed": "Không ký được bằng USB token: %s",
+        "token_unreachable": "Không kết nối được chương trình ký trên máy này. Hãy mở lệnh hocba signing "
+        "helper rồi thử lại.",
         "confirm_sheet": "Bạn sắp ký bảng điểm môn %s lớp %s, học kì %s, của %s học sinh, đã nhập đủ các lần "
         "đánh giá. Sau khi ký, mọi thay đổi đều làm chữ ký này phải ký lại.",
         "confirm_sheet_button": "Xác nhận ký bảng điểm",
@@ -437,6 +446,15 @@ TEXT: dict[str, dict[str, str]] = {
         "remote_pin": "PIN or one-time code",
         "remote_note": "The PIN/OTP is used once, for these signatures, and is not kept. Every học bạ "
         "listed is signed under one authorisation.",
+        "sign_token": "Sign with the USB token",
+        "token_pin": "The USB token's PIN",
+        "token_note": "Plug in the USB token and start the signing helper on this computer (hocba signing "
+        "helper). The PIN goes to the helper on this computer only, never to the server.",
+        "token_port": "The signing helper's port",
+        "token_working": "Signing with the USB token…",
+        "token_failed": "The USB token did not sign: %s",
+        "token_unreachable": "The signing helper on this computer does not answer. Start hocba signing "
+        "helper and try again.",
         "confirm_sheet": "You are about to sign the %s sheet of %s, term %s, for %s pupils, every assessment "
         "entered. Any later change makes this signature to be signed again.",
         "confirm_sheet_button": "Confirm: sign the sheet",

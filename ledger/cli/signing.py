@@ -15,6 +15,7 @@ from ledger.cli.common import (
     school_argument,
     school_option,
 )
+from ledger.cli.helper import add_helper
 from ledger.cli.session import ledger_command, sheet_target, student_target, write_output
 
 
@@ -284,6 +285,7 @@ def add_signing(commands: Any) -> None:
     submit_batch.add_argument("--subject", help="for a subject teacher: the subject, by code or name")
     submit_batch.add_argument("files", nargs="+", metavar="STUDENT.xml", help="as prepare-class named them")
     submit_batch.set_defaults(handler=cmd_signing_submit_batch)
+    add_helper(signing)
     for name, text, handler in (
         ("prepare-sheet", "write a class sheet for its subject teacher to sign (Điều 18.3)", cmd_signing_prepare_class),
         ("submit-sheet", "check a signed class sheet and record the signature", cmd_signing_submit_class),

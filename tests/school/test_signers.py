@@ -7,21 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pkcs11 import Attribute, CertificateType, ObjectClass
 
 from ledger.app.demo import PRINCIPAL, Signers, sign_batch
 from ledger.app.runtime import demo_time_stamper, stamp_with
-from ledger.app.service_keys import SOFTHSM_MODULES
 from ledger.school.signatures.certificates import register_certificate
 from ledger.school.signatures.commands import prepare_signatures, submit_pdf, submit_signatures
 from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
@@ -37,53 +31,8 @@ from tests.support import helpers
 from tests.support.csc import Holder
 from tests.support.csc import csc_service as remote_signing
 from tests.support.signers import YEAR
-
-PIN = "2468"
-
-
-def _softhsm_module() -> str:
-    module = next((m for m in SOFTHSM_MODULES if Path(m).exists()), None)
-    if module is None or shutil.which("softhsm2-util") is None:
-        pytest.fail("SoftHSM2 is needed: run ops/dev.py setup")
-    return module
-
-
-def _token_with(key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate, label: str, tmp: Path) -> Token:
-    """A fresh token holding the key (not extractable) and its certificate, both labelled `label`, as a
-    CA hands a teacher their USB token; the setup's own session is closed afterwards. The token comes
-    with its own PKCS#11 module, as a vendor's does: a copy of SoftHSM2's library, loaded afresh, so it
-    finds the token made after SoftHSM2 was first loaded in this process."""
-    module = str(shutil.copy(_softhsm_module(), tmp / "vendor-pkcs11.so"))
-    util = ["softhsm2-util"]
-    subprocess.run(
-        [*util, "--init-token", "--free", "--label", label, "--pin", PIN, "--so-pin", PIN],
-        capture_output=True,
-        check=True,
-    )
-    pem = tmp / f"{label}.key.pem"
-    pem.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    subprocess.run(
-        [*util, "--import", str(pem), "--token", label, "--label", label, "--id", "01", "--pin", PIN],
-        capture_output=True,
-        check=True,
-    )
-    pem.unlink()
-    setup = Token(module, label, PIN)
-    setup._open().create_object(
-        {
-            Attribute.CLASS: ObjectClass.CERTIFICATE,
-            Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-            Attribute.TOKEN: True,
-            Attribute.LABEL: label,
-            Attribute.ID: b"\x01",
-            Attribute.SUBJECT: certificate.subject.public_bytes(),
-            Attribute.VALUE: certificate.public_bytes(serialization.Encoding.DER),
-        }
-    )
-    setup.close()
-    return Token(module, label, PIN)
+from tests.support.tokens import PIN
+from tests.support.tokens import token_with as _token_with
 
 
 @pytest.mark.slow
