@@ -641,6 +641,7 @@ OPERATIONS = {
         "page_account_disable": "Khóa tài khoản (trang)", "page_assignment_end": "Kết thúc phân công (trang)",
         "page_audit": "Trang tình trạng sổ cái", "page_audit_verify": "Kiểm tra sổ cái (trang)",
         "page_board": "Trang ký số của lớp", "page_board_sign": "Ký số trên bảng ký của lớp",
+        "page_token_prepare": "Chuẩn bị lô ký bằng USB token", "page_token_submit": "Gửi lô đã ký bằng USB token",
         "page_calendar": "Trang lịch năm học", "page_charts": "Trang biểu đồ của lớp",
         "page_decide": "Quyết định đề nghị điều chỉnh (trang)", "page_grant_decide": "Duyệt phân công (trang)",
         "page_home": "Trang chính", "page_inbox": "Trang đề nghị điều chỉnh", "page_lock": "Khóa nhập liệu (trang)",
