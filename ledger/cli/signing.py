@@ -179,7 +179,9 @@ def _class_document(args: argparse.Namespace) -> tuple[str, str, str]:
     """A class sheet (with --subject, Điều 18.3) or the class's term record (Điều 18.4): the command's
     name, the action it needs, the role that signs."""
     if getattr(args, "subject", None) is None:
-        return "term", "homeroom.write", "HOMEROOM_TEACHER"
+        # in the place of a homeroom teacher who left, the principal signs too (Điều 18.5, 18.7)
+        action = "signature.write" if getattr(args, "on_behalf_of", None) else "homeroom.write"
+        return "term", action, "HOMEROOM_TEACHER"
     return "sheet", "sheet.write", "SUBJECT_TEACHER"
 
 
@@ -192,7 +194,8 @@ def cmd_signing_prepare_class(args: argparse.Namespace, settings: Settings) -> i
         await resolve_names(conn, school, args)
         now = runtime.clock.now()
         if kind == "term":
-            return await prepare_term(conn, school, args.year, args.class_id, args.term, now)
+            in_place = {"substitution": _substitution(args), "signer": args.signer}
+            return await prepare_term(conn, school, args.year, args.class_id, args.term, now, **in_place)
         return await prepare_sheet(conn, school, args.year, args.class_id, args.subject, args.term, now)
 
     return write_output(
@@ -220,7 +223,7 @@ def cmd_signing_submit_class(args: argparse.Namespace, settings: Settings) -> in
         where = (ledger, school, actor, args.year, args.class_id)
         checks = (data, keys.trusted_roots(), keys.crls())
         if kind == "term":
-            return await one(submit_term(*where, args.term, *checks))
+            return await one(submit_term(*where, args.term, *checks, _substitution(args)))
         return await one(submit_sheet(*where, args.subject, args.term, *checks))
 
     return ledger_command(
@@ -304,6 +307,10 @@ def add_signing(commands: Any) -> None:
         if name.endswith("-sheet"):
             command.add_argument("--subject", required=True, help="code or name: TOAN, Toán")
         command.add_argument("--term", required=True, help="1 or 2 (also I, II, 'HK I', 'Học kì 1')")
+        if name.endswith("-term"):
+            _in_place_options(command)
+        if name == "prepare-term":
+            command.add_argument("--signer", help="with --on-behalf-of: the staff id of who signs in their place")
         if name.startswith("prepare"):
             command.add_argument("-o", "--output", required=True)
         else:
