@@ -161,8 +161,8 @@ TEXT: dict[str, dict[str, str]] = {
         "sign_sheet": "Ký bảng điểm lớp (Điều 18.3)", "sheet_signed": "Bảng điểm đã được ký bởi %s lúc %s.",
         "sheet_stale": "Bảng điểm đã thay đổi sau khi ký; cần ký lại.", "sheet_unsigned": "Bảng điểm chưa được ký.",
         "sign_hocba_subject": "Ký học bạ cả lớp cho môn này (Điều 18.1)",
-        "signed_count": "Đã ký %s văn bản.", "demo_signer": "Ký bằng khóa thử nghiệm của tài khoản (chỉ bản "
-        "thử nghiệm; trường thật ký bằng thiết bị ký số của người ký qua lệnh hocba signing).",
+        "signed_count": "Đã ký %s văn bản.", "demo_signer": "Nút xác nhận ký bằng khóa thử nghiệm của tài "
+        "khoản (chỉ bản thử nghiệm); chữ ký thật dùng USB token hoặc dịch vụ ký số từ xa của người ký.",
         # the signing board
         "board": "Tình trạng ký học bạ", "board_help": "✓ đã ký (người ký, thời điểm); ⟳ đã ký nhưng nội dung đổi "
         "sau đó, cần ký lại; — chưa ký. Thứ tự ký: giáo viên bộ môn, giáo viên chủ nhiệm, hiệu trưởng, đóng dấu "
@@ -426,8 +426,8 @@ TEXT: dict[str, dict[str, str]] = {
         "sign_sheet": "Sign the class sheet (Điều 18.3)", "sheet_signed": "The sheet is signed by %s at %s.",
         "sheet_stale": "The sheet changed after it was signed; sign it again.", "sheet_unsigned": "The sheet is "
         "not signed.", "sign_hocba_subject": "Sign every học bạ of the class for this subject (Điều 18.1)",
-        "signed_count": "%s documents signed.", "demo_signer": "Signs with the account's demo key (demo only; a "
-        "real school signs with the signer's own token through hocba signing).",
+        "signed_count": "%s documents signed.", "demo_signer": "The confirm button signs with the account's demo "
+        "key (demo only); a real signature is made with the signer's USB token or remote-signing service.",
         "board": "Signing status of the học bạ", "board_help": "✓ signed (by, when); ⟳ signed but changed since, "
         "sign again; — not signed. Order: subject teachers, homeroom teacher, principal, seal (Điều 18, 24.5).",
         "signed": "signed", "stale": "sign again", "unsigned": "not signed",

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +24,7 @@ from ledger.school.signatures.queries import current_signatures
 from signing.xml import document as hocba_xml
 from tests.support.helpers import head
 from tests.support.signers import YEAR, Signers
-from tests.support.tokens import PIN, token_with
+from tests.support.tokens import PIN, signing_helper, token_with
 from tests.support.web import accounts, csrf, service_for, sheet_path, sign_in
 
 pytestmark = pytest.mark.slow
@@ -47,23 +44,8 @@ def token_helper(signers: Signers, env: dict[str, str], tmp_path: Path) -> Itera
     keys = s.people[s.demo.subject_teachers["TOAN"]]
     label = f"gv-{s.demo.school[-8:]}"
     token = token_with(keys.key, keys.certificate, label, tmp_path)  # type: ignore[arg-type]
-    script = Path(sys.executable).with_name("hocba")
-    command = [str(script), "signing", "helper", "--pkcs11-module", token.module, "--token-label", label]
-    command += ["--key-label", label, "--origin", ORIGIN, "--port", "0"]
-    helper = subprocess.Popen(
-        command,
-        env={**env, "SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"]},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = helper.stdout.readline() if helper.stdout else ""
-        assert "listening on http://127.0.0.1:" in line, (line, helper.stderr.read() if helper.stderr else "")
-        yield line.rsplit(" ", 1)[1].strip()
-    finally:
-        helper.terminate()
-        helper.wait(timeout=10)
+    with signing_helper(token, ORIGIN, env) as address:
+        yield address
 
 
 async def _batch(page: httpx.AsyncClient, school: str, confirm: str) -> tuple[dict[str, str], dict[str, object]]:

@@ -4,8 +4,12 @@ teacher a token with its vendor's library."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,3 +67,26 @@ def token_with(key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate, l
     )
     setup.close()
     return Token(module, label, PIN)
+
+
+@contextmanager
+def signing_helper(token: Token, origin: str, env: dict[str, str]) -> Iterator[str]:
+    """`hocba signing helper` for the token (its key and certificate under the token's label), a real
+    process answering the pages of `origin` on a free loopback port; its address, until the end."""
+    script = Path(sys.executable).with_name("hocba")
+    command = [str(script), "signing", "helper", "--pkcs11-module", token.module, "--token-label", token.label]
+    command += ["--key-label", token.label, "--origin", origin, "--port", "0"]
+    helper = subprocess.Popen(
+        command,
+        env={**env, "SOFTHSM2_CONF": os.environ["SOFTHSM2_CONF"]},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = helper.stdout.readline() if helper.stdout else ""
+        assert "listening on http://127.0.0.1:" in line, (line, helper.stderr.read() if helper.stderr else "")
+        yield line.rsplit(" ", 1)[1].strip()
+    finally:
+        helper.terminate()
+        helper.wait(timeout=10)
