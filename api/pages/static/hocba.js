@@ -70,8 +70,8 @@
   }
 
   function answer(response) {
-    return response.json().then(function (body) {
-      if (!response.ok) { throw new Error(body.error || body.message_vi || body.message || response.status); }
+    return response.json().catch(function () { return {}; }).then(function (body) {
+      if (!response.ok) { throw new Error(body.error || body.message_vi || body.message || "HTTP " + response.status); }
       return body;
     });
   }
