@@ -175,14 +175,14 @@ def cmd_signing_submit_batch(args: argparse.Namespace, settings: Settings) -> in
     )
 
 
-def _class_document(args: argparse.Namespace) -> tuple[str, str, str]:
+def _class_document(args: argparse.Namespace) -> tuple[str, str, tuple[str, ...]]:
     """A class sheet (with --subject, Điều 18.3) or the class's term record (Điều 18.4): the command's
-    name, the action it needs, the role that signs."""
+    name, the action it needs, the roles that sign it."""
     if getattr(args, "subject", None) is None:
-        # in the place of a homeroom teacher who left, the principal signs too (Điều 18.5, 18.7)
-        action = "signature.write" if getattr(args, "on_behalf_of", None) else "homeroom.write"
-        return "term", action, "HOMEROOM_TEACHER"
-    return "sheet", "sheet.write", "SUBJECT_TEACHER"
+        if getattr(args, "on_behalf_of", None):  # for a homeroom teacher who left, the principal too (Điều 18.7)
+            return "term", "signature.write", ("HOMEROOM_TEACHER", "PRINCIPAL")
+        return "term", "homeroom.write", ("HOMEROOM_TEACHER",)
+    return "sheet", "sheet.write", ("SUBJECT_TEACHER",)
 
 
 def cmd_signing_prepare_class(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,6 +9,7 @@ a substitute for a subject teacher is given the subject alone to sign, as the te
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +28,7 @@ from signing.x509.pki import Pki
 from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
 from signing.xml import xades
+from tests.support import helpers
 from tests.support.helpers import head, refused
 from tests.support.signers import YEAR, Signers
 from tests.support.web import TermSchool, lock_entry, school_in_term, signed_sheets
@@ -148,3 +150,38 @@ async def test_a_substitute_for_a_subject_teacher_is_given_the_subject_alone_die
     root = hocba_xml.parse(prepared["document"])
     assert [e.get("Ma") for e in root.iter(hocba_xml.tag("MonHoc"))] == ["TOAN"]
     assert prepared["on_behalf_of"]["ThayMat"] == teacher
+
+
+async def test_the_term_record_is_signed_in_place_from_the_command_line_dieu_18_5_18_7(
+    app_engine: AsyncEngine, settings: Settings, pki: Pki, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`hocba signing prepare-term|submit-term --on-behalf-of --decision`, signed in as the principal,
+    on the computer's clock (term I is long over): the record names the substitution, and the event."""
+    term = await school_in_term(app_engine, settings, pki)
+    demo, school = term.demo, term.school
+    await _ready_term(term)
+    async with demo.ledger.engine.connect() as conn:
+        [row] = await read(conn, assignments, school, staff_id=term.homeroom, role="HOMEROOM_TEACHER", class_id="6A1")
+    yesterday = demo.clock.now().date() - timedelta(days=1)
+    await end_assignment(demo.ledger, school, PRINCIPAL, row["assignment_id"], yesterday, DECISION)
+    principal = await helpers.signed_in(app_engine, env, school, PRINCIPAL.user)
+    where = ("--school", school, "--year", demo.year, "--class", "6A1", "--term", "1")
+    in_place = ("--on-behalf-of", term.homeroom, "--decision", DECISION)
+    prepared, signed = tmp_path / "hk1.xml", tmp_path / "hk1-ky.xml"
+    step = helpers.hocba(
+        "signing", "prepare-term", *where, *in_place, "--signer", PRINCIPAL.user, "-o", str(prepared), env=principal
+    )
+    assert step.returncode == 0, step.stderr
+    [placeholder] = hocba_xml.wrappers(hocba_xml.parse(prepared.read_bytes()))
+    assert (placeholder.get("ThayMat"), placeholder.get("QuyetDinh")) == (term.homeroom, DECISION)
+    p12 = term.runtime.pki.save_holder(school, PRINCIPAL.user, term.runtime.demo_signer(school, PRINCIPAL.user))
+    step = helpers.hocba("sign", str(prepared), "--p12", str(p12), "-o", str(signed), env=env)
+    assert step.returncode == 0, step.stderr
+    # sent as the principal's own: they are not the class's homeroom teacher; nothing is recorded
+    hidden = helpers.hocba("signing", "submit-term", *where, str(signed), env=principal)
+    assert hidden.returncode != 0 and "không giữ vai trò HOMEROOM_TEACHER" in hidden.stderr
+    step = helpers.hocba("signing", "submit-term", *where, *in_place, str(signed), env=principal)
+    assert (step.returncode, step.stdout.strip()) == (0, "appended=1"), step.stderr
+    async with demo.ledger.engine.connect() as conn:
+        status = await term_status(conn, school, demo.year, "6A1", 1)
+    assert status["signed"] and status["signer"] == PRINCIPAL.user
