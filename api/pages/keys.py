@@ -8,20 +8,34 @@ trail, or written back into a page."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from litestar import Request
 from litestar.datastructures import State
+from pyhanko.sign import signers as pyhanko_signers
+from pyhanko.sign.general import SigningError
 
-from api.http.scope import principal_of, runtime_of
+from api.http.scope import ledger_of, principal_of, runtime_of
 from api.pages.staff import demo_sign
 from api.v1.class_signing import prepare_class, submit_class
+from api.v1.signatures import check_signer, signer_of
+from ledger.app.db import AUDITOR_ROLE
 from ledger.app.runtime import Runtime
 from ledger.base.errors import Conflict, Refused, Unavailable, ValidationError
+from ledger.school.signatures.commands import submit_pdfs
+from ledger.school.signatures.queries import pdf_document
+from signing.pdf.sign import sign_pdf
 from signing.x509.csc import AuthorisationRefused, CscKey
 from signing.x509.signers import SignerError
 from signing.xml import xades
+
+PDF_TIMEOUT = 300  # seconds for a class's PDFs at the remote-signing service
 
 REMOTE = "csc"  # the form's `key` when the signer signs at their remote-signing service
 CREDENTIAL_LENGTH = 200
@@ -70,9 +84,16 @@ def _remote_key(runtime: Runtime, form: Mapping[str, str]) -> CscKey:
 async def remotely_signed(runtime: Runtime, key: CscKey, prepared: Sequence[bytes]) -> list[bytes]:
     """Every prepared document signed at the signer's remote-signing service under one authorisation
     (`credentials/authorize` over every hash, then `signatures/signHash`)."""
+    async with _remote(key):
+        return await xades.sign_all(prepared, key, signing_time=runtime.clock.now())
+
+
+@asynccontextmanager
+async def _remote(key: CscKey) -> AsyncIterator[CscKey]:
+    """The remote credential open for one batch; its refusals said as the page says them."""
     try:
         async with key:
-            return await xades.sign_all(prepared, key, signing_time=runtime.clock.now())
+            yield key
     except AuthorisationRefused:
         raise Refused(
             "signature.csc_refused",
@@ -129,6 +150,91 @@ async def sign_class_remotely(
     signed = await remotely_signed(runtime, key, [p["document"] for p in prepared])
     events = await submit_class(
         request, state, school, year, class_id, [(p["student"], data) for p, data in zip(prepared, signed, strict=True)]
+    )
+    return len(events)
+
+
+class _Together:
+    """The remote credential with one PDF signer shared by the PDFs of a batch: pyHanko's CSC signer
+    gathers their hashes and has them authorised once, as the XML are."""
+
+    def __init__(self, key: CscKey, count: int) -> None:
+        self.key = key
+        self._signer = key.pdf_signer(batch_size=count)
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self.key.certificate
+
+    @property
+    def chain(self) -> Sequence[x509.Certificate]:
+        return self.key.chain
+
+    async def sign_many(self, messages: Sequence[bytes]) -> list[bytes]:
+        return await self.key.sign_many(messages)
+
+    def pdf_signer(self, batch_size: int = 1) -> pyhanko_signers.Signer:
+        return self._signer
+
+
+async def sign_pdfs_remotely(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: str,
+    year: str,
+    role: str,
+    students: Sequence[str],
+    form: Mapping[str, str],
+) -> int:
+    """The principal's signature or the seal on the PDF học bạ of the pupils (Điều 13), each with a
+    timestamp of the school's authority, made at the signer's remote-signing service under one
+    authorisation for them all, then checked and recorded together, all or none."""
+    runtime = runtime_of(state)
+    key = _remote_key(runtime, form)
+    principal = principal_of(request)
+    waiting = []
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        for student in students:
+            await check_signer(conn, principal, school, year, student, role, None)
+            current, done = await pdf_document(conn, school, year, student, runtime.verification())
+            if role not in {r["role"] for r in done}:
+                waiting.append((student, current))
+    if not waiting:
+        raise Conflict("signature.done", "Phần này đã được ký và chưa thay đổi.", "Already signed, unchanged since.")
+    now, stamper = runtime.clock.now(), runtime.time_stamper()
+    async with _remote(key):
+        together = _Together(key, len(waiting))
+        names = key.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        signing = [
+            sign_pdf(
+                current,
+                together,
+                None,
+                chain=[c for c in key.chain if c != key.certificate],
+                appearance="principal" if role == "PRINCIPAL" else "seal",
+                role=role,
+                signer_name=str(names[0].value) if names else "",
+                signing_time=now,
+                time_stamper=stamper,
+                field_name=f"ky-{role.lower()}",
+            )
+            for _, current in waiting
+        ]
+        try:
+            signed = await asyncio.wait_for(asyncio.gather(*signing), PDF_TIMEOUT)
+        except TimeoutError:
+            raise SignerError("the remote-signing service did not answer in time") from None
+        except (SigningError, aiohttp.ClientError) as exc:
+            raise key.failure(exc) from None
+    events = await submit_pdfs(
+        ledger_of(state),
+        school,
+        signer_of(request),
+        year,
+        [(student, pdf) for (student, _), pdf in zip(waiting, signed, strict=True)],
+        runtime.trusted_roots(),
+        runtime.crls(),
+        verification=runtime.verification(),
     )
     return len(events)
 

@@ -144,9 +144,13 @@ class CscKey:
             try:
                 signatures += await asyncio.gather(*(signer.async_sign_raw(m, "sha256") for m in chunk))
             except (SigningError, aiohttp.ClientError) as exc:
-                if self._authorisation.refused is not None:
-                    raise AuthorisationRefused(
-                        f"the remote-signing service refused the authorisation: {self._authorisation.refused}"
-                    ) from None
-                raise SignerError(f"the remote-signing service did not sign: {exc}") from None
+                raise self.failure(exc) from None
         return signatures
+
+    def failure(self, exc: Exception) -> SignerError:
+        """What a failed signing at the service was: the authorisation refused, or another failure."""
+        if self._authorisation.refused is not None:
+            return AuthorisationRefused(
+                f"the remote-signing service refused the authorisation: {self._authorisation.refused}"
+            )
+        return SignerError(f"the remote-signing service did not sign: {exc}")

@@ -108,7 +108,7 @@ async def test_every_signer_signs_a_class_at_the_remote_signing_service_from_the
 ) -> None:
     """Điều 8, 18, 24.5: the Toán teacher signs Toán in every học bạ of 6A1 from the grade sheet, then
     (the other subjects signed) the homeroom teacher, the principal and the clerk's seal from the
-    board, each with their own credential and PIN; a wrong PIN is refused by the CSC service and
+    board, each with their own credential and PIN, and (Điều 13) the principal and the seal the PDF; a wrong PIN is refused by the CSC service and
     nothing is recorded; each batch is one authorisation over every hash; the PIN is nowhere kept."""
     s, service, runtime = remote.signers, remote.service, remote.runtime
     demo, school = s.demo, s.demo.school
@@ -154,6 +154,8 @@ async def test_every_signer_signs_a_class_at_the_remote_signing_service_from_the
         (demo.homeroom["6A1"], "HOMEROOM_TEACHER", "homeroom"),
         (PRINCIPAL.user, "PRINCIPAL", "principal"),
         (CLERK.user, "ORGANISATION", "seal"),
+        (PRINCIPAL.user, "PDF_PRINCIPAL", "principal"),  # Điều 13: the PDF, each with the school's timestamp
+        (CLERK.user, "PDF_ORGANISATION", "seal"),
     ]
     for number, (username, role, holder) in enumerate(steps):
         async with client_of(runtime, f"10.41.1.{number}") as person:
