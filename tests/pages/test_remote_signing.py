@@ -25,6 +25,7 @@ from ledger.school.signatures.queries import current_signatures, xml_document
 from signing.x509.names import organisation_uri, staff_uri
 from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
+from tests.support.browser import serve
 from tests.support.csc import CscService, Holder, certificate_at, csc_service
 from tests.support.helpers import head
 from tests.support.signers import Signers
@@ -253,3 +254,39 @@ async def test_the_class_sheet_and_the_term_record_are_signed_at_the_remote_sign
             assert done.status_code == 303, done.text
             assert "✓ Kết quả học kì đã được ký bởi" in (await homeroom.get(done.headers["location"])).text
             assert len(service.authorisations) == 1
+
+
+async def test_the_principal_signs_the_class_at_the_remote_service_in_a_browser_dieu_8_18(
+    remote: Remote, visit: Any
+) -> None:
+    """In Chromium: the principal opens the board, presses the class's sign button, types their
+    credential and PIN into the confirmation, and every học bạ of 6A1 is signed under one
+    authorisation; the board then shows it. Screenshots under test-artifacts/screens/<test>/."""
+    s, service = remote.signers, remote.service
+    demo, school = s.demo, s.demo.school
+    pupils = sorted(demo.rosters["6A1"])
+    async with demo.ledger.engine.connect() as conn:
+        root, _ = await xml_document(conn, school, YEAR, pupils[0])
+    for subject in [e.get("Ma") for e in root.iter(hocba_xml.tag("MonHoc"))]:
+        await sign_batch(s, pupils, "SUBJECT_TEACHER", subject)
+    await sign_batch(s, pupils, "HOMEROOM_TEACHER")
+    async with serve(remote.runtime) as site:
+        window = await visit(site, "hieu-truong")
+        page = window.page
+        await window.sign_in(school, PRINCIPAL.user)
+        await window.go(f"/truong/{school}/lop/6A1/ky-so?year={YEAR}", "bang-ky")
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Ký với vai trò Hiệu trưởng, học bạ XML").click()
+        dialog = page.get_by_role("alertdialog")
+        await page.fill("#remote-credential", service.credential(remote.holders["principal"]))
+        await page.fill("#remote-pin", PINS["school/principal"])
+        await window.shot("xac-nhan-ky-tu-xa")
+        service.authorisations.clear()
+        async with page.expect_navigation(url=f"**ky={len(pupils)}", timeout=120_000):
+            await dialog.get_by_role("button", name="Ký bằng dịch vụ ký số từ xa").click()
+        assert f"Đã ký {len(pupils)} văn bản." in await page.inner_text("[role=status]")
+        await window.shot("da-ky")
+    assert len(service.authorisations) == 1
+    async with demo.ledger.engine.connect() as conn:
+        roles = [[r["role"] for r in await current_signatures(conn, school, YEAR, p)] for p in pupils]
+    assert all(found[-1] == "PRINCIPAL" for found in roles)
