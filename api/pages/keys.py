@@ -202,30 +202,34 @@ async def sign_pdfs_remotely(
     if not waiting:
         raise Conflict("signature.done", "Phần này đã được ký và chưa thay đổi.", "Already signed, unchanged since.")
     now, stamper = runtime.clock.now(), runtime.time_stamper()
+    signed: list[bytes] = []
     async with _remote(key):
-        together = _Together(key, len(waiting))
         names = key.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        signing = [
-            sign_pdf(
-                current,
-                together,
-                None,
-                chain=[c for c in key.chain if c != key.certificate],
-                appearance="principal" if role == "PRINCIPAL" else "seal",
-                role=role,
-                signer_name=str(names[0].value) if names else "",
-                signing_time=now,
-                time_stamper=stamper,
-                field_name=f"ky-{role.lower()}",
-            )
-            for _, current in waiting
-        ]
-        try:
-            signed = await asyncio.wait_for(asyncio.gather(*signing), PDF_TIMEOUT)
-        except TimeoutError:
-            raise SignerError("the remote-signing service did not answer in time") from None
-        except (SigningError, aiohttp.ClientError) as exc:
-            raise key.failure(exc) from None
+        limit = key.batch_limit(len(waiting))  # one authorisation, or one per `multisign` PDFs
+        for start in range(0, len(waiting), limit):
+            chunk = waiting[start : start + limit]
+            together = _Together(key, len(chunk))
+            signing = [
+                sign_pdf(
+                    current,
+                    together,
+                    None,
+                    chain=[c for c in key.chain if c != key.certificate],
+                    appearance="principal" if role == "PRINCIPAL" else "seal",
+                    role=role,
+                    signer_name=str(names[0].value) if names else "",
+                    signing_time=now,
+                    time_stamper=stamper,
+                    field_name=f"ky-{role.lower()}",
+                )
+                for _, current in chunk
+            ]
+            try:
+                signed += await asyncio.wait_for(asyncio.gather(*signing), PDF_TIMEOUT)
+            except TimeoutError:
+                raise SignerError("the remote-signing service did not answer in time") from None
+            except (SigningError, aiohttp.ClientError) as exc:
+                raise key.failure(exc) from None
     events = await submit_pdfs(
         ledger_of(state),
         school,

@@ -136,7 +136,7 @@ class CscKey:
 
     async def sign_many(self, messages: Sequence[bytes]) -> list[bytes]:
         """Every message in one authorisation, or in as few as the service's `multisign` allows."""
-        limit = max(1, self._authorisation.credential_info.max_batch_size or len(messages) or 1)
+        limit = self.batch_limit(len(messages))
         signatures: list[bytes] = []
         for start in range(0, len(messages), limit):
             chunk = messages[start : start + limit]
@@ -146,6 +146,10 @@ class CscKey:
             except (SigningError, aiohttp.ClientError) as exc:
                 raise self.failure(exc) from None
         return signatures
+
+    def batch_limit(self, count: int) -> int:
+        """How many of `count` signatures one authorisation may cover: the service's `multisign`."""
+        return max(1, self._authorisation.credential_info.max_batch_size or count or 1)
 
     def failure(self, exc: Exception) -> SignerError:
         """What a failed signing at the service was: the authorisation refused, or another failure."""
