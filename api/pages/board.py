@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from api.http.scope import entry_of, runtime_of
+from api.pages.keys import by_remote_key, remote_offered, sign_class_remotely, sign_pdfs_remotely, token_batch
 from api.pages.staff import (
     CLASS_PAGE,
     class_subjects,
@@ -268,8 +269,18 @@ async def board_sign(
                 names=[names[s] for s in signable],
                 left_out=len(chosen) - len(signable),
                 fields={"role": role, **({"student": single} if single else {})},
+                remote=remote_offered(runtime),
+                token=token_batch(school, year, class_id, signing_role, None, signable) if document == "xml" else None,
             )
             return await _board(request, state, school, class_id, confirming=confirming)
+        if by_remote_key(form):  # the whole list under one authorisation at the remote-signing service
+            if document == "pdf":
+                count = await sign_pdfs_remotely(request, state, school, year, signing_role, signable, form)
+            else:
+                count = await sign_class_remotely(
+                    request, state, school, year, class_id, signing_role, None, signable, form
+                )
+            signable = []
         for student in signable:
             try:
                 if document == "pdf":

@@ -14,7 +14,8 @@ from litestar.datastructures import State
 from litestar.response import Redirect, Template
 
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
-from api.pages.staff import CLASS_PAGE, demo_sign, need_year, roster_names, student_names
+from api.pages.keys import remote_offered, signed_one
+from api.pages.staff import CLASS_PAGE, need_year, roster_names, student_names
 from api.pages.toolkit import (
     counted,
     form_of,
@@ -116,7 +117,8 @@ async def homeroom_page(
     )
     # The confirmation before signing (?xac-nhan): offered only when there is something to sign.
     confirm = "xac-nhan" in request.query_params and facts["can_write"] and not facts["signature"]["signed"]
-    return _page(request, facts, notice=notice, confirm=confirm and facts["missing"] is None)
+    remote = remote_offered(runtime_of(state))
+    return _page(request, facts, notice=notice, confirm=confirm and facts["missing"] is None, remote=remote)
 
 
 def _page(request: Request[Any, Any, Any], facts: dict[str, Any], status: int = 200, **extra: Any) -> Template:
@@ -230,14 +232,13 @@ async def homeroom_sign(
 ) -> Response[Any]:
     """The homeroom teacher signs the class's term record (Điều 18.4): prepare → demo signer → submit,
     refused, with what is missing, while the record is incomplete."""
-    await form_of(request)
+    form = await form_of(request)
     runtime = runtime_of(state)
     year = need_year(request)
-    principal = principal_of(request)
     try:
         async with runtime.engine(AUDITOR_ROLE).connect() as conn:
             prepared = await prepare_term(conn, school, year, class_id, term, runtime.clock.now())
-        signed = demo_sign(runtime, school, principal.staff_id, prepared)
+        signed = await signed_one(request, state, school, form, prepared)
         await term_signed(request, state, school, class_id, term, year, signed)
     except DomainError as error:
         facts = await _facts(request, state, school, class_id, term)

@@ -28,15 +28,19 @@ from api.pages.sheet import (
 )
 from api.pages.sign_in import home, login_page, login_submit, logout
 from api.pages.summary import summary_page
+from api.pages.token import token_prepare, token_submit
 from api.pages.toolkit import PACKAGE, PAGE_ERRORS
 from api.pages.year_end import reassessment_page, reassessment_save, summer_conduct_save, year_end_page
 
 # What a browser is told about every page, error page and asset: scripts, styles and images from this
-# service only, never inline; no page inside another site's frame; no page's address sent on.
+# service only, never inline; no page inside another site's frame; no page's address sent on. A page's
+# script connects to this service, and to the signer's own computer only (the local signing helper of
+# a USB token, on loopback).
 SECURITY_HEADERS = [
     (
         b"content-security-policy",
         b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        b"connect-src 'self' http://127.0.0.1:*; "
         b"base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     ),
     (b"x-content-type-options", b"nosniff"),
@@ -80,6 +84,8 @@ def page_router() -> Router:
         sheet_import,
         board,
         board_sign,
+        token_prepare,
+        token_submit,
         audit_page,
         audit_verify,
         timeline,

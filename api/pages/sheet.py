@@ -16,7 +16,8 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from api.http.scope import actor_for, entry_of, ledger_of, principal_of, runtime_of
-from api.pages.staff import SHEET_PAGE, class_subjects, demo_sign, need_year, roster_names, sign_hocba, student_names
+from api.pages.keys import by_remote_key, remote_offered, sign_class_remotely, signed_one, token_batch
+from api.pages.staff import SHEET_PAGE, class_subjects, need_year, roster_names, sign_hocba, student_names
 from api.pages.toolkit import (
     confirmation,
     counted,
@@ -394,9 +395,11 @@ async def sheet_sign(
             facts = await _sheet_facts(request, state, school, class_id, subject, term)
             text = text_of(request)
             what = text["confirm_sheet"] % (facts["subject"]["name"], class_id, roman(term), len(facts["names"]))
-            confirming = _confirming(facts, "ky-bang-diem", what, text["confirm_sheet_button"])
+            confirming = _confirming(
+                facts, "ky-bang-diem", what, text["confirm_sheet_button"], remote=remote_offered(runtime)
+            )
             return await _sheet(request, state, school, class_id, subject, term, facts=facts, confirming=confirming)
-        signed = demo_sign(runtime, school, principal.staff_id, prepared)
+        signed = await signed_one(request, state, school, form, prepared)
         await submit_sheet(
             ledger_of(state),
             school,
@@ -451,8 +454,27 @@ async def sheet_sign_hocba(
         what = text["confirm_hocba_subject"] % (facts["subject"]["name"], year, len(ready), class_id)
         chosen = [names[s] for s in ready]
         button = text["confirm_button"] % len(ready)
-        confirming = _confirming(facts, "ky-hoc-ba", what, button, names=chosen, left_out=len(waiting) - len(ready))
+        confirming = _confirming(
+            facts,
+            "ky-hoc-ba",
+            what,
+            button,
+            names=chosen,
+            left_out=len(waiting) - len(ready),
+            remote=remote_offered(runtime),
+            token=token_batch(school, year, class_id, "SUBJECT_TEACHER", subject, ready),
+        )
         return await _sheet(request, state, school, class_id, subject, term, facts=facts, confirming=confirming)
+    if by_remote_key(form):  # the whole batch under one authorisation at the remote-signing service
+        try:
+            count = await sign_class_remotely(
+                request, state, school, year, class_id, "SUBJECT_TEACHER", subject, ready, form
+            )
+        except DomainError as error:
+            return await _sheet(
+                request, state, school, class_id, subject, term, error.status, **refusal_message(request, error)
+            )
+        return Redirect(f"{_sheet_path(school, class_id, subject, term)}?year={year}&ky={count}", status_code=303)
     count = 0
     for student in ready:
         try:

@@ -161,8 +161,8 @@ TEXT: dict[str, dict[str, str]] = {
         "sign_sheet": "Ký bảng điểm lớp (Điều 18.3)", "sheet_signed": "Bảng điểm đã được ký bởi %s lúc %s.",
         "sheet_stale": "Bảng điểm đã thay đổi sau khi ký; cần ký lại.", "sheet_unsigned": "Bảng điểm chưa được ký.",
         "sign_hocba_subject": "Ký học bạ cả lớp cho môn này (Điều 18.1)",
-        "signed_count": "Đã ký %s văn bản.", "demo_signer": "Ký bằng khóa thử nghiệm của tài khoản (chỉ bản "
-        "thử nghiệm; trường thật ký bằng thiết bị ký số của người ký qua lệnh hocba signing).",
+        "signed_count": "Đã ký %s văn bản.", "demo_signer": "Nút xác nhận ký bằng khóa thử nghiệm của tài "
+        "khoản (chỉ bản thử nghiệm); chữ ký thật dùng USB token hoặc dịch vụ ký số từ xa của người ký.",
         # the signing board
         "board": "Tình trạng ký học bạ", "board_help": "✓ đã ký (người ký, thời điểm); ⟳ đã ký nhưng nội dung đổi "
         "sau đó, cần ký lại; — chưa ký. Thứ tự ký: giáo viên bộ môn, giáo viên chủ nhiệm, hiệu trưởng, đóng dấu "
@@ -177,6 +177,20 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_board": "Bạn sắp ký (%s) học bạ năm học %s của %s học sinh lớp %s:",
         "confirm_left_out": "%s học sinh chưa ký được lúc này (lý do ghi ở từng dòng của bảng) sẽ không được ký.",
         "confirm_button": "Xác nhận ký %s học bạ", "cancel": "Hủy",
+        "sign_remote": "Ký bằng dịch vụ ký số từ xa",
+        "remote_credential": "Mã chứng thư số (credential) tại dịch vụ ký số",
+        "remote_pin": "Mã PIN hoặc OTP",
+        "remote_note": "Mã PIN/OTP chỉ dùng một lần cho lượt ký này và không được lưu lại. Tất cả học bạ "
+        "trong danh sách được ký với một lần xác thực.",
+        "sign_token": "Ký bằng USB token",
+        "token_pin": "Mã PIN của USB token",
+        "token_note": "Cắm USB token và mở chương trình ký trên máy này (hocba signing helper). Mã PIN chỉ "
+        "gửi tới chương trình ký trên máy, không gửi lên máy chủ.",
+        "token_port": "Cổng của chương trình ký",
+        "token_working": "Đang ký bằng USB token…",
+        "token_failed": "Không ký được bằng USB token: %s",
+        "token_unreachable": "Không kết nối được chương trình ký trên máy này. Hãy mở lệnh hocba signing "
+        "helper rồi thử lại.",
         "confirm_sheet": "Bạn sắp ký bảng điểm môn %s lớp %s, học kì %s, của %s học sinh, đã nhập đủ các lần "
         "đánh giá. Sau khi ký, mọi thay đổi đều làm chữ ký này phải ký lại.",
         "confirm_sheet_button": "Xác nhận ký bảng điểm",
@@ -412,8 +426,8 @@ TEXT: dict[str, dict[str, str]] = {
         "sign_sheet": "Sign the class sheet (Điều 18.3)", "sheet_signed": "The sheet is signed by %s at %s.",
         "sheet_stale": "The sheet changed after it was signed; sign it again.", "sheet_unsigned": "The sheet is "
         "not signed.", "sign_hocba_subject": "Sign every học bạ of the class for this subject (Điều 18.1)",
-        "signed_count": "%s documents signed.", "demo_signer": "Signs with the account's demo key (demo only; a "
-        "real school signs with the signer's own token through hocba signing).",
+        "signed_count": "%s documents signed.", "demo_signer": "The confirm button signs with the account's demo "
+        "key (demo only); a real signature is made with the signer's USB token or remote-signing service.",
         "board": "Signing status of the học bạ", "board_help": "✓ signed (by, when); ⟳ signed but changed since, "
         "sign again; — not signed. Order: subject teachers, homeroom teacher, principal, seal (Điều 18, 24.5).",
         "signed": "signed", "stale": "sign again", "unsigned": "not signed",
@@ -427,6 +441,20 @@ TEXT: dict[str, dict[str, str]] = {
         "confirm_board": "You are about to sign (%s) the %s học bạ of %s pupils of %s:",
         "confirm_left_out": "%s pupils who cannot be signed now (the reason is on their row) are left out.",
         "confirm_button": "Confirm: sign %s học bạ", "cancel": "Cancel",
+        "sign_remote": "Sign at the remote-signing service",
+        "remote_credential": "Your credential's id at the remote-signing service",
+        "remote_pin": "PIN or one-time code",
+        "remote_note": "The PIN/OTP is used once, for these signatures, and is not kept. Every học bạ "
+        "listed is signed under one authorisation.",
+        "sign_token": "Sign with the USB token",
+        "token_pin": "The USB token's PIN",
+        "token_note": "Plug in the USB token and start the signing helper on this computer (hocba signing "
+        "helper). The PIN goes to the helper on this computer only, never to the server.",
+        "token_port": "The signing helper's port",
+        "token_working": "Signing with the USB token…",
+        "token_failed": "The USB token did not sign: %s",
+        "token_unreachable": "The signing helper on this computer does not answer. Start hocba signing "
+        "helper and try again.",
         "confirm_sheet": "You are about to sign the %s sheet of %s, term %s, for %s pupils, every assessment "
         "entered. Any later change makes this signature to be signed again.",
         "confirm_sheet_button": "Confirm: sign the sheet",
@@ -617,6 +645,7 @@ OPERATIONS = {
         "page_account_disable": "Khóa tài khoản (trang)", "page_assignment_end": "Kết thúc phân công (trang)",
         "page_audit": "Trang tình trạng sổ cái", "page_audit_verify": "Kiểm tra sổ cái (trang)",
         "page_board": "Trang ký số của lớp", "page_board_sign": "Ký số trên bảng ký của lớp",
+        "page_token_prepare": "Chuẩn bị lô ký bằng USB token", "page_token_submit": "Gửi lô đã ký bằng USB token",
         "page_calendar": "Trang lịch năm học", "page_charts": "Trang biểu đồ của lớp",
         "page_decide": "Quyết định đề nghị điều chỉnh (trang)", "page_grant_decide": "Duyệt phân công (trang)",
         "page_home": "Trang chính", "page_inbox": "Trang đề nghị điều chỉnh", "page_lock": "Khóa nhập liệu (trang)",

@@ -228,10 +228,15 @@ def confirmation(
     names: Sequence[str] = (),
     left_out: int = 0,
     fields: Mapping[str, str] | None = None,
+    remote: bool = False,
+    token: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """What a sign button shows before it signs (templates/confirm.html): what will be signed, the
     pupils by name, how many are left out, and the form that signs (`action` with `fields` and
-    confirm=1) or goes `back`."""
+    confirm=1) or goes `back`; with `remote`, a second form signs at the signer's remote-signing
+    service, with their credential and the PIN/OTP that authorises the batch; with `token` (the batch's
+    addresses, role, subject and pupils), a third hands the batch to the local signing helper of the
+    signer's USB token (static/hocba.js)."""
     return {
         "what": what,
         "names": list(names),
@@ -240,6 +245,8 @@ def confirmation(
         "back": back,
         "fields": dict(fields or {}),
         "button": button,
+        "remote": remote,
+        "token": dict(token) if token else None,
     }
 
 

@@ -6,6 +6,7 @@ records every signature, or none."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import msgspec
@@ -20,7 +21,8 @@ from api.v1.params import SCHOOL, ClassId, SchoolId, Year
 from api.v1.signatures import SigningRole, base64_body, may_sign_as, signer_of
 from ledger.app.db import AUDITOR_ROLE
 from ledger.app.uploads import within_limits
-from ledger.base.errors import Forbidden, ValidationError
+from ledger.base.errors import DomainError, Forbidden, ValidationError
+from ledger.format.envelope import Event
 from ledger.log.projection import read
 from ledger.school.rules.identity import personal_id
 from ledger.school.signatures.commands import prepare_signatures, signing_refusals, submit_signatures
@@ -80,20 +82,38 @@ async def class_signature_prepare(
 ) -> dict[str, Any]:
     """Every học bạ of the class that awaits this signer's part now; each one that does not (already
     signed, not its turn, results missing, entry still open) is named with the reason."""
-    _check_signer(request, data.role, year, class_id, data.subject)
-    runtime = runtime_of(state)
-    students = await _enrolled(state, school, year, class_id)
-    now = runtime.clock.now()
-    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
-        refusals = await signing_refusals(conn, school, year, students, data.role, data.subject, now)
-        ready = [student for student in students if refusals[student] is None]
-        prepared = await prepare_signatures(conn, school, year, ready, data.role, data.subject, now) if ready else []
+    prepared, refusals = await prepare_class(request, state, school, year, class_id, data.role, data.subject)
     return {
         "documents": [{**p, "document": base64.b64encode(p["document"]).decode()} for p in prepared],
         "not_ready": [
             {"student": student, **refusal.to_json()} for student, refusal in refusals.items() if refusal is not None
         ],
     }
+
+
+async def prepare_class(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: str,
+    year: str,
+    class_id: str,
+    role: str,
+    subject: str | None,
+    only: Sequence[str] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, DomainError | None]]:
+    """What the signer signs next in every học bạ of the class (or of the pupils `only` names) that
+    awaits their part now, and why each other one does not: the API's and the pages' one batch."""
+    _check_signer(request, role, year, class_id, subject)
+    runtime = runtime_of(state)
+    students = await _enrolled(state, school, year, class_id)
+    if only is not None:
+        students = [student for student in students if student in set(only)]
+    now = runtime.clock.now()
+    async with runtime.engine(AUDITOR_ROLE).connect() as conn:
+        refusals = await signing_refusals(conn, school, year, students, role, subject, now)
+        ready = [student for student in students if refusals[student] is None]
+        prepared = await prepare_signatures(conn, school, year, ready, role, subject, now) if ready else []
+    return prepared, refusals
 
 
 @post(
@@ -111,33 +131,8 @@ async def class_signature_submit(
     year: Year,
     data: JSONBody[ClassSignedIn],
 ) -> dict[str, Any]:
-    runtime = runtime_of(state)
-    enrolled = set(await _enrolled(state, school, year, class_id))
-    signed = []
-    for item in data.documents:
-        personal_id(item.student)
-        if item.student not in enrolled:
-            raise ValidationError(
-                "signature.class",
-                f"Học sinh {item.student} không học lớp {class_id}.",
-                f"The student {item.student} is not in class {class_id}.",
-                field="documents",
-            )
-        document = base64_body(item.document)
-        await within_limits(runtime, document)
-        signed.append((item.student, document))
-    async with runtime.revocation() as online:
-        events = await submit_signatures(
-            ledger_of(state),
-            school,
-            signer_of(request),
-            year,
-            signed,
-            runtime.trusted_roots(),
-            runtime.crls(),
-            runtime.stamp(),
-            online=online,
-        )
+    signed = [(item.student, base64_body(item.document)) for item in data.documents]
+    events = await submit_class(request, state, school, year, class_id, signed)
     return {
         "signatures": [
             {
@@ -152,3 +147,41 @@ async def class_signature_submit(
             for event in events
         ]
     }
+
+
+async def submit_class(
+    request: Request[Any, Any, Any],
+    state: State,
+    school: str,
+    year: str,
+    class_id: str,
+    documents: Sequence[tuple[str, bytes]],
+) -> list[Event]:
+    """Check and record the signed học bạ of pupils of the class, each as the service checks any
+    signature: all recorded, or none (the API's and the pages' one path)."""
+    runtime = runtime_of(state)
+    enrolled = set(await _enrolled(state, school, year, class_id))
+    signed = []
+    for student, document in documents:
+        personal_id(student)
+        if student not in enrolled:
+            raise ValidationError(
+                "signature.class",
+                f"Học sinh {student} không học lớp {class_id}.",
+                f"The student {student} is not in class {class_id}.",
+                field="documents",
+            )
+        await within_limits(runtime, document)
+        signed.append((student, document))
+    async with runtime.revocation() as online:
+        return await submit_signatures(
+            ledger_of(state),
+            school,
+            signer_of(request),
+            year,
+            signed,
+            runtime.trusted_roots(),
+            runtime.crls(),
+            runtime.stamp(),
+            online=online,
+        )

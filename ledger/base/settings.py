@@ -28,6 +28,10 @@ HOCBA_REVOCATION    How a signer's certificate status is checked when the servic
                     names, over HTTP. What was used is kept in the signature (XAdES-LT).
 HOCBA_ARCHIVE_RENEWAL_DAYS  Days before the certificate of the authority that made an issued XML học bạ's
                     last archive timestamp expires when the nightly job adds a new one (default 365).
+HOCBA_CSC_URL       The remote-signing service (Cloud Signature Consortium API v1, the base address before
+                    /csc/v1) of the licensed CA where staff keep their keys: the pages then offer
+                    "Ký bằng dịch vụ ký số từ xa". HOCBA_CSC_TOKEN_FILE: a file holding the
+                    service's access token for the school, when the service asks for one.
 HOCBA_TRUST_ROOTS   A PEM file of the trust list signatures are validated against: the national root
                     and the licensed CAs under it. Default: the PKI directory's root.pem (in
                     development, the demo root and its licensed CA).
@@ -123,6 +127,8 @@ class Settings:
     pkcs11_label: str = "hocba"
     pkcs11_pin_file: Path | None = None
     tsa_url: str | None = None
+    csc_url: str | None = None  # the licensed CA's remote-signing service (CSC API v1)
+    csc_token_file: Path | None = None
     trust_roots: Path | None = None  # the trust list (PEM): the national root and the licensed CAs
     origin_prefix: str = "hocba-ledger"
     witness_name: str = "hocba-witness"
@@ -184,6 +190,8 @@ def load_settings() -> Settings:
         pkcs11_label=os.environ.get("HOCBA_PKCS11_TOKEN") or "hocba",
         pkcs11_pin_file=Path(pin_file) if pin_file else None,
         tsa_url=os.environ.get("HOCBA_TSA_URL") or None,
+        csc_url=(os.environ.get("HOCBA_CSC_URL") or "").rstrip("/") or None,
+        csc_token_file=Path(os.environ["HOCBA_CSC_TOKEN_FILE"]) if os.environ.get("HOCBA_CSC_TOKEN_FILE") else None,
         trust_roots=Path(os.environ["HOCBA_TRUST_ROOTS"]).expanduser() if os.environ.get("HOCBA_TRUST_ROOTS") else None,
         origin_prefix=_origin_prefix(os.environ.get("HOCBA_ORIGIN") or "hocba-ledger"),
         witness_name=_origin_prefix(os.environ.get("HOCBA_WITNESS_NAME") or "hocba-witness"),

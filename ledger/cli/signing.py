@@ -15,6 +15,7 @@ from ledger.cli.common import (
     school_argument,
     school_option,
 )
+from ledger.cli.helper import add_helper
 from ledger.cli.session import ledger_command, sheet_target, student_target, write_output
 
 
@@ -177,12 +178,14 @@ def cmd_signing_submit_batch(args: argparse.Namespace, settings: Settings) -> in
     )
 
 
-def _class_document(args: argparse.Namespace) -> tuple[str, str, str]:
+def _class_document(args: argparse.Namespace) -> tuple[str, str, tuple[str, ...]]:
     """A class sheet (with --subject, Điều 18.3) or the class's term record (Điều 18.4): the command's
-    name, the action it needs, the role that signs."""
+    name, the action it needs, the roles that sign it."""
     if getattr(args, "subject", None) is None:
-        return "term", "homeroom.write", "HOMEROOM_TEACHER"
-    return "sheet", "sheet.write", "SUBJECT_TEACHER"
+        if getattr(args, "on_behalf_of", None):  # for a homeroom teacher who left, the principal too (Điều 18.7)
+            return "term", "signature.write", ("HOMEROOM_TEACHER", "PRINCIPAL")
+        return "term", "homeroom.write", ("HOMEROOM_TEACHER",)
+    return "sheet", "sheet.write", ("SUBJECT_TEACHER",)
 
 
 def cmd_signing_prepare_class(args: argparse.Namespace, settings: Settings) -> int:
@@ -194,7 +197,8 @@ def cmd_signing_prepare_class(args: argparse.Namespace, settings: Settings) -> i
         await resolve_names(conn, school, args)
         now = runtime.clock.now()
         if kind == "term":
-            return await prepare_term(conn, school, args.year, args.class_id, args.term, now)
+            in_place = {"substitution": _substitution(args), "signer": args.signer}
+            return await prepare_term(conn, school, args.year, args.class_id, args.term, now, **in_place)
         return await prepare_sheet(conn, school, args.year, args.class_id, args.subject, args.term, now)
 
     return write_output(
@@ -222,7 +226,7 @@ def cmd_signing_submit_class(args: argparse.Namespace, settings: Settings) -> in
         where = (ledger, school, actor, args.year, args.class_id)
         checks = (data, keys.trusted_roots(), keys.crls())
         if kind == "term":
-            return await one(submit_term(*where, args.term, *checks))
+            return await one(submit_term(*where, args.term, *checks, _substitution(args)))
         return await one(submit_sheet(*where, args.subject, args.term, *checks))
 
     return ledger_command(
@@ -287,6 +291,7 @@ def add_signing(commands: Any) -> None:
     submit_batch.add_argument("--subject", help="for a subject teacher: the subject, by code or name")
     submit_batch.add_argument("files", nargs="+", metavar="STUDENT.xml", help="as prepare-class named them")
     submit_batch.set_defaults(handler=cmd_signing_submit_batch)
+    add_helper(signing)
     for name, text, handler in (
         ("prepare-sheet", "write a class sheet for its subject teacher to sign (Điều 18.3)", cmd_signing_prepare_class),
         ("submit-sheet", "check a signed class sheet and record the signature", cmd_signing_submit_class),
@@ -305,6 +310,10 @@ def add_signing(commands: Any) -> None:
         if name.endswith("-sheet"):
             command.add_argument("--subject", required=True, help="code or name: TOAN, Toán")
         command.add_argument("--term", required=True, help="1 or 2 (also I, II, 'HK I', 'Học kì 1')")
+        if name.endswith("-term"):
+            _in_place_options(command)
+        if name == "prepare-term":
+            command.add_argument("--signer", help="with --on-behalf-of: the staff id of who signs in their place")
         if name.startswith("prepare"):
             command.add_argument("-o", "--output", required=True)
         else:

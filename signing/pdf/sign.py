@@ -210,7 +210,8 @@ async def sign_pdfs(
     service's limit per authorisation allows (`batch_limit`): the PDFs of a batch are signed together,
     each waiting for the others' hashes before the service is asked. Other keys sign one after the
     other (a token's PIN is asked once anyway)."""
-    limit = max(1, int(getattr(key, "batch_limit", 1)))
+    limiter = getattr(key, "batch_limit", None)
+    limit = limiter(len(pdfs)) if limiter is not None else 1
     signed: list[bytes] = []
     for start in range(0, len(pdfs), limit):
         batch = pdfs[start : start + limit]

@@ -22,21 +22,37 @@ from signing.x509.signers import SignerError
 SIGN_TIMEOUT = 120
 
 
+class AuthorisationRefused(SignerError):
+    """The service refused to authorise the signatures: the PIN or OTP is wrong, expired or locked."""
+
+
 def _certificate(asn1: asn1_x509.Certificate) -> x509.Certificate:
     return x509.load_der_x509_certificate(asn1.dump())
 
 
 class _Authorisation(csc_signer.CSCAuthorizationManager):
     """Asks the service for the signature activation data over exactly the hashes about to be signed,
-    once per batch; `count` tells how many authorisations were asked."""
+    once per batch, with the signer's PIN or OTP where the credential asks for one (explicit
+    authorisation); `count` tells how many authorisations were asked."""
 
-    def __init__(self, info: csc_signer.CSCServiceSessionInfo, credential: csc_signer.CSCCredentialInfo, http: Any):
+    def __init__(
+        self,
+        info: csc_signer.CSCServiceSessionInfo,
+        credential: csc_signer.CSCCredentialInfo,
+        http: Any,
+        pin: str | None = None,
+        otp: str | None = None,
+    ):
         super().__init__(info, credential)
         self.http = http
         self.count = 0
+        self.refused: str | None = None  # why the service refused the last authorisation
+        self._pin, self._otp = pin, otp
 
     async def authorize_signature(self, hash_b64s: list[str]) -> csc_signer.CSCAuthorizationInfo:
-        request = self.format_csc_auth_request(num_signatures=len(hash_b64s), hash_b64s=hash_b64s)
+        request = self.format_csc_auth_request(
+            num_signatures=len(hash_b64s), hash_b64s=hash_b64s, pin=self._pin, otp=self._otp
+        )
         url = self.csc_session_info.endpoint_url("credentials/authorize")  # type: ignore[no-untyped-call]
         self.count += 1
         try:
@@ -45,8 +61,16 @@ class _Authorisation(csc_signer.CSCAuthorizationManager):
             ) as response:
                 answer = await response.json()
         except aiohttp.ClientError as exc:
-            raise SigningError(f"the remote-signing service refused the authorisation: {exc}") from exc
+            # the request's body (with the PIN) is never part of the message
+            self.refused = _status(exc)
+            raise SigningError(f"the remote-signing service refused the authorisation: {self.refused}") from None
         return self.parse_csc_auth_response(answer)
+
+
+def _status(exc: aiohttp.ClientError) -> str:
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{exc.status} {exc.message}"
+    return type(exc).__name__
 
 
 def _timeout() -> aiohttp.ClientTimeout:
@@ -56,11 +80,14 @@ def _timeout() -> aiohttp.ClientTimeout:
 @dataclass
 class CscKey:
     """A credential at a CSC remote-signing service: its base URL (before `/csc/v1`), the credential's
-    id, and the bearer token the service issued to the signer. Use it as an async context manager."""
+    id, the bearer token the service issued, and the signer's PIN or OTP for the credential's
+    authorisation (kept in memory for the batch only, never shown). Use it as an async context manager."""
 
     service_url: str
     credential_id: str
     token: str | None = field(default=None, repr=False)
+    pin: str | None = field(default=None, repr=False)
+    otp: str | None = field(default=None, repr=False)
     _http: Any = field(default=None, init=False, repr=False)
     _auth: _Authorisation | None = field(default=None, init=False, repr=False)
 
@@ -77,7 +104,7 @@ class CscKey:
                 f"the remote-signing service at {self.service_url} gives no credential {self.credential_id!r}: "
                 f"{exc.__cause__ or exc}"
             ) from None
-        self._auth = _Authorisation(info, credential, self._http)
+        self._auth = _Authorisation(info, credential, self._http, self.pin, self.otp)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -104,17 +131,12 @@ class CscKey:
         credential = self._authorisation.credential_info
         return [_certificate(c) for c in credential.chain if c.dump() != credential.signing_cert.dump()]
 
-    @property
-    def batch_limit(self) -> int:
-        """How many signatures one authorisation may cover (the credential's `multisign`)."""
-        return max(1, self._authorisation.credential_info.max_batch_size or 1)
-
     def pdf_signer(self, batch_size: int = 1) -> csc_signer.CSCSigner:
         return csc_signer.CSCSigner(self._http, self._authorisation, sign_timeout=SIGN_TIMEOUT, batch_size=batch_size)
 
     async def sign_many(self, messages: Sequence[bytes]) -> list[bytes]:
         """Every message in one authorisation, or in as few as the service's `multisign` allows."""
-        limit = max(1, self._authorisation.credential_info.max_batch_size or len(messages) or 1)
+        limit = self.batch_limit(len(messages))
         signatures: list[bytes] = []
         for start in range(0, len(messages), limit):
             chunk = messages[start : start + limit]
@@ -122,5 +144,17 @@ class CscKey:
             try:
                 signatures += await asyncio.gather(*(signer.async_sign_raw(m, "sha256") for m in chunk))
             except (SigningError, aiohttp.ClientError) as exc:
-                raise SignerError(f"the remote-signing service did not sign: {exc}") from None
+                raise self.failure(exc) from None
         return signatures
+
+    def batch_limit(self, count: int) -> int:
+        """How many of `count` signatures one authorisation may cover: the service's `multisign`."""
+        return max(1, self._authorisation.credential_info.max_batch_size or count or 1)
+
+    def failure(self, exc: Exception) -> SignerError:
+        """What a failed signing at the service was: the authorisation refused, or another failure."""
+        if self._authorisation.refused is not None:
+            return AuthorisationRefused(
+                f"the remote-signing service refused the authorisation: {self._authorisation.refused}"
+            )
+        return SignerError(f"the remote-signing service did not sign: {exc}")

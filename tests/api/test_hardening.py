@@ -50,6 +50,8 @@ async def test_pages_tell_the_browser_what_it_may_load(api: httpx.AsyncClient, p
     policy = answer.headers.get("content-security-policy", "")
     assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy, (answer.status_code, policy)
     assert "frame-ancestors 'none'" in policy
+    # the script connects to the service and to the signer's own computer only (the USB token's helper)
+    assert "connect-src 'self' http://127.0.0.1:*;" in policy
     assert answer.headers["x-content-type-options"] == "nosniff"
     assert answer.headers["referrer-policy"] == "same-origin"
 

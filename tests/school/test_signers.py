@@ -7,23 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import socket
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from pkcs11 import Attribute, CertificateType, ObjectClass
 
 from ledger.app.demo import PRINCIPAL, Signers, sign_batch
 from ledger.app.runtime import demo_time_stamper, stamp_with
-from ledger.app.service_keys import SOFTHSM_MODULES
 from ledger.school.signatures.certificates import register_certificate
 from ledger.school.signatures.commands import prepare_signatures, submit_pdf, submit_signatures
 from ledger.school.signatures.queries import current_signatures, pdf_document, xml_document
@@ -37,54 +29,11 @@ from signing.xml import document as hocba_xml
 from signing.xml import verify as xml_verify
 from signing.xml import xades
 from tests.support import helpers
+from tests.support.csc import Holder
+from tests.support.csc import csc_service as remote_signing
 from tests.support.signers import YEAR
-
-PIN = "2468"
-
-
-def _softhsm_module() -> str:
-    module = next((m for m in SOFTHSM_MODULES if Path(m).exists()), None)
-    if module is None or shutil.which("softhsm2-util") is None:
-        pytest.fail("SoftHSM2 is needed: run ops/dev.py setup")
-    return module
-
-
-def _token_with(key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate, label: str, tmp: Path) -> Token:
-    """A fresh token holding the key (not extractable) and its certificate, both labelled `label`, as a
-    CA hands a teacher their USB token; the setup's own session is closed afterwards. The token comes
-    with its own PKCS#11 module, as a vendor's does: a copy of SoftHSM2's library, loaded afresh, so it
-    finds the token made after SoftHSM2 was first loaded in this process."""
-    module = str(shutil.copy(_softhsm_module(), tmp / "vendor-pkcs11.so"))
-    util = ["softhsm2-util"]
-    subprocess.run(
-        [*util, "--init-token", "--free", "--label", label, "--pin", PIN, "--so-pin", PIN],
-        capture_output=True,
-        check=True,
-    )
-    pem = tmp / f"{label}.key.pem"
-    pem.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    subprocess.run(
-        [*util, "--import", str(pem), "--token", label, "--label", label, "--id", "01", "--pin", PIN],
-        capture_output=True,
-        check=True,
-    )
-    pem.unlink()
-    setup = Token(module, label, PIN)
-    setup._open().create_object(
-        {
-            Attribute.CLASS: ObjectClass.CERTIFICATE,
-            Attribute.CERTIFICATE_TYPE: CertificateType.X_509,
-            Attribute.TOKEN: True,
-            Attribute.LABEL: label,
-            Attribute.ID: b"\x01",
-            Attribute.SUBJECT: certificate.subject.public_bytes(),
-            Attribute.VALUE: certificate.public_bytes(serialization.Encoding.DER),
-        }
-    )
-    setup.close()
-    return Token(module, label, PIN)
+from tests.support.tokens import PIN
+from tests.support.tokens import token_with as _token_with
 
 
 @pytest.mark.slow
@@ -153,91 +102,12 @@ async def test_a_teacher_signs_a_class_with_a_softhsm2_token_and_one_pin_dieu_8_
     assert signature.ok and signature.role == "SUBJECT_TEACHER" and signature.staff_id == teacher
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _certomancer_config(s: Signers, directory: Path, holder: str) -> Path:
-    """A CSC service holding the principal's key, whose certificate the demo root issues: the service's
-    PKI is the school's own (the root's key and certificate as the demo PKI has them)."""
-    root = s.pki.roots()[0]
-
-    def attribute(oid: Any) -> str:
-        return str(root.subject.get_attributes_for_oid(oid)[0].value)
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    (directory / "principal.key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    shutil.copy(s.pki.root_key_path, directory / "root.key.pem")
-    # the root alone (the trust list's first certificate): certomancer takes one certificate per file
-    (directory / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
-    uri = staff_uri(s.demo.school, holder)
-    (directory / "certomancer.yml").write_text(
-        f"""
-external-url-prefix: "http://csc.hocba-test.invalid"
-keysets:
-  school:
-    path-prefix: "{directory}"
-    keys:
-      root: {{path: root.key.pem}}
-      principal: {{path: principal.key.pem}}
-pki-architectures:
-  school:
-    keyset: school
-    entities:
-      root:
-        country-name: VN
-        organization-name: "{attribute(NameOID.ORGANIZATION_NAME)}"
-        common-name: "{attribute(NameOID.COMMON_NAME)}"
-      principal:
-        country-name: VN
-        organization-name: "{s.demo.school} (remote signing)"
-        common-name: "Hiệu trưởng {holder}"
-    certs:
-      root:
-        certificate-file: "{directory / "root.pem"}"
-        subject: root
-        issuer: root
-        validity: {{valid-from: "2020-01-01T00:00:00+0000", valid-to: "2045-01-01T00:00:00+0000"}}
-      principal:
-        subject: principal
-        issuer: root
-        validity: {{valid-from: "2025-01-01T00:00:00+0000", valid-to: "2029-01-01T00:00:00+0000"}}
-        extensions:
-          - id: key_usage
-            critical: true
-            smart-value: {{schema: key-usage, params: [digital_signature, non_repudiation]}}
-          - id: subject_alt_name
-            smart-value:
-              schema: general-names
-              params: [{{type: uri, value: "{uri}"}}]
-""",
-        encoding="utf-8",
-    )
-    return directory / "certomancer.yml"
-
-
 @pytest.fixture
 async def csc_service(signers: Signers, tmp_path: Path) -> AsyncIterator[str]:
-    """certomancer's CSC test server on a free loopback port; its address."""
-    from aiohttp import web
-    from certomancer import registry
-    from csc_dummy.csc_dummy_server import CSCWithCertomancer, DummyServiceParams
-
-    config = registry.CertomancerConfig.from_file(str(_certomancer_config(signers, tmp_path, PRINCIPAL.user)))
-    service = CSCWithCertomancer(config, service_params=DummyServiceParams(multisign=50))
-    service.register_routes()
-    runner = web.AppRunner(service.app)
-    await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    """certomancer's CSC test server on a free loopback port, holding the principal's key; its address."""
+    holder = Holder("principal", staff_uri(signers.demo.school, PRINCIPAL.user), f"Hiệu trưởng {PRINCIPAL.user}")
+    async with remote_signing(signers.pki, tmp_path, [holder]) as service:
+        yield service.url
 
 
 @pytest.mark.slow

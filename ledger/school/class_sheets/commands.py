@@ -26,7 +26,14 @@ from ledger.school.class_sheets.terms import incomplete, term_document
 from ledger.school.rules import identity
 from ledger.school.rules.roles import Role
 from ledger.school.signatures.certificates import registered_certificate
-from ledger.school.signatures.commands import checked_signing_time, parse_submitted, signing_actor
+from ledger.school.signatures.commands import (
+    check_in_place,
+    checked_signing_time,
+    parse_submitted,
+    signing_actor,
+    substituted,
+)
+from ledger.school.signatures.substitutes import Substitution
 from ledger.school.years.queries import holds
 from ledger.school.years.tables import classes, subjects
 from signing.xml import document as hocba_xml
@@ -88,8 +95,9 @@ TERM = _Kind(
 )
 
 
-def _placeholder(root: Any, wrapper: str, kind: _Kind) -> bytes:
-    """The document with room for the signer's signature, unless it is already signed and unchanged."""
+def _placeholder(root: Any, wrapper: str, kind: _Kind, in_place: dict[str, str] | None = None) -> bytes:
+    """The document with room for the signer's signature, unless it is already signed and unchanged;
+    `in_place` names who signs in a departed teacher's place, under which decision (Điều 18.5, 18.7)."""
     if hocba_xml.wrappers(root):
         raise Conflict(
             "signature.done",
@@ -98,7 +106,7 @@ def _placeholder(root: Any, wrapper: str, kind: _Kind) -> bytes:
             field=kind.field,
         )
     role = kind.role.value
-    hocba_xml.add_placeholder(root, wrapper, role, hocba_xml.references_for(root, role))
+    hocba_xml.add_placeholder(root, wrapper, role, hocba_xml.references_for(root, role), in_place)
     return hocba_xml.to_bytes(root)
 
 
@@ -140,17 +148,32 @@ async def prepare_sheet(
     return _placeholder(root, wrapper, SHEET)
 
 
-async def prepare_term(conn: AsyncConnection, school: str, year: str, class_id: str, term: Any, now: datetime) -> bytes:
+async def prepare_term(
+    conn: AsyncConnection,
+    school: str,
+    year: str,
+    class_id: str,
+    term: Any,
+    now: datetime,
+    *,
+    substitution: Substitution | None = None,
+    signer: str | None = None,
+) -> bytes:
     """The class's term record with room for the homeroom teacher's signature (Điều 18.4), once it may
-    be signed: complete, and the class's entry over."""
+    be signed: complete, and the class's entry over. With `substitution`, `signer` signs it in the
+    place of the homeroom teacher who left, citing the decision (Điều 18.5, 18.7)."""
     root, _ = await term_document(conn, school, year, class_id, term)
     part = root[0]
     if not hocba_xml.wrappers(root):
         refusal = await term_refusal(conn, school, year, class_id, part, now)
         if refusal is not None:
             raise refusal
-    today = now.astimezone(VN_TZ).date().isoformat()
-    return _placeholder(root, f"ck-{part.get('Lop', '').lower()}-hk{part.get('HocKy')}-{today}", TERM)
+    day = now.astimezone(VN_TZ).date()
+    in_place = await substituted(
+        conn, school, substitution, signer, TERM.role.value, part.get("Nam", year), part.get("Lop", class_id), None, day
+    )
+    wrapper = f"ck-{part.get('Lop', '').lower()}-hk{part.get('HocKy')}-{day.isoformat()}"
+    return _placeholder(root, wrapper, TERM, in_place)
 
 
 async def term_refusal(
@@ -180,13 +203,15 @@ async def _record(
     signed: bytes,
     keys: tuple[Sequence[x509.Certificate], Sequence[x509.CertificateRevocationList]],
     held: Callable[[SchoolSession], Awaitable[Held]],
+    substitution: Substitution | None = None,
 ) -> Event:
     """Check the one new signature in the `signed` document against the document as the ledger holds
     it, and record it. `held` gives that document, the assignment its signer holds, why it cannot be
     signed yet (None: complete) and what names it in the event. Checked: not yet signed, complete (on
     the append path too: a document prepared elsewhere is refused the same way), the right references,
     the signature itself, its time, a registered certificate of the signer, who held the assignment
-    on the day they signed."""
+    on the day they signed, or, in a departed teacher's place, that the substitution stands that day and
+    the signature states it in its signed properties (Điều 18.5, 18.7)."""
     submitted = parse_submitted(signed)
     role = kind.role.value
 
@@ -222,7 +247,12 @@ async def _record(
         signed_at = checked_signing_time(session, report, kind.rule)
         certificate = await registered_certificate(session, wrapper, signed_at)
         day, user = signed_at.astimezone(VN_TZ).date(), str(actor.user)
-        if certificate["holder"] != user or not await holds(session, user, kind.role, day, **assignment):
+        year, class_id, subject = assignment["year"], assignment["class_id"], assignment.get("subject")
+        conn, here = session.conn, session.school
+        in_place = await substituted(conn, here, substitution, user, role, year, class_id, subject, day)
+        check_in_place(in_place, hocba_xml.substitution_of(wrapper), report.on_behalf_of)
+        entitled = in_place is not None or await holds(session, user, kind.role, day, **assignment)
+        if certificate["holder"] != user or not entitled:
             scope = " ".join(str(value) for value in assignment.values())
             raise Refused(
                 "signature.not_assigned",
@@ -242,7 +272,10 @@ async def _record(
             "wrapper_id": wrapper.get("Id"),
             "element": base64.b64encode(hocba_xml.canonical(wrapper)).decode(),
         }
-        return [NewEvent(kind.event, payload, signing_actor(actor, role))]
+        if in_place is not None:  # Điều 18.5, 18.7: whose part, under which decision
+            payload |= {"on_behalf_of": in_place["ThayMat"], "decision": in_place["QuyetDinh"]}
+        departed = in_place["ThayMat"] if in_place else None
+        return [NewEvent(kind.event, payload, signing_actor(actor, role, departed))]
 
     [event] = await ledger.decide(school, decide)
     return event
@@ -285,8 +318,10 @@ async def submit_term(
     signed: bytes,
     trusted_roots: Sequence[x509.Certificate],
     crls: Sequence[x509.CertificateRevocationList],
+    substitution: Substitution | None = None,
 ) -> Event:
-    """Check the homeroom teacher's signature over the class's term record and record it (Điều 18.4)."""
+    """Check the homeroom teacher's signature over the class's term record and record it (Điều 18.4);
+    with `substitution`, a signature in the place of the homeroom teacher who left (Điều 18.5, 18.7)."""
     year, class_id, term_no = identity.school_year(year), identity.class_id(class_id), identity.term(term)
 
     async def held(session: SchoolSession) -> Held:
@@ -295,4 +330,4 @@ async def submit_term(
         refusal = incomplete(root[0]) or await _held_refusal(session, year, class_id, root[0])
         return root, {"year": year, "class_id": class_id}, refusal, named
 
-    return await _record(ledger, school, actor, TERM, signed, (trusted_roots, crls), held)
+    return await _record(ledger, school, actor, TERM, signed, (trusted_roots, crls), held, substitution)

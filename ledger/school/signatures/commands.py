@@ -160,8 +160,8 @@ async def prepare_signatures(
         in_place = await substituted(conn, school, substitution, signer, role, year, class_id, subject, today)
         wrapper_id = f"ck-{secrets.token_hex(6)}"
         hocba_xml.add_placeholder(root, wrapper_id, role, references, in_place)
-        if role == "SUBJECT_TEACHER" and in_place is None:
-            hocba_xml.subject_only(root, str(subject))  # Điều 5.3c: a subject teacher reads their subject
+        if role == "SUBJECT_TEACHER":  # Điều 5.3c: the subject's signer, or their substitute, reads the subject
+            hocba_xml.subject_only(root, str(subject))
         prepared.append(
             {
                 "student": student,
