@@ -113,7 +113,7 @@ async def test_the_document_carries_each_signature_s_timestamp_as_xades_t_dieu_1
     data = await sign_everything(signers, student)
     report = await xml_verify.verify_xml(data, signers.pki.roots(), [signers.pki.crl()])
     assert report.ok, report.to_json()
-    assert {s.profile for s in report.signatures} == {"XAdES-T"}
+    assert {s.profile for s in report.signatures} == {"XAdES-LT"}  # the timestamp, and the validation data
     assert all(s.timestamp_valid and s.timestamp for s in report.signatures)
     assert report.signatures[0].to_json()["trusted_time_vi"].startswith("Thời điểm ký tin cậy: 12/08/2026 09:00")
     root = hocba_xml.parse(data)
@@ -142,11 +142,14 @@ async def test_a_timestamp_of_another_signature_leaves_it_not_intact_dieu_15(sig
 async def test_a_hoc_ba_issued_before_xades_t_still_verifies_without_trusted_time_dieu_15(
     signers: Signers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Signed and issued as before XAdES-T (no timestamp in the document): it verifies, reported as
-    XAdES-B without a trusted signing time."""
+    """Signed and issued as before XAdES-T (no timestamp in the document, so neither validation data
+    nor an archive timestamp): it verifies, reported as XAdES-B without a trusted signing time."""
+    from signing.xml import archive, longterm
     from tests.support.signers import signed_and_issued
 
     monkeypatch.setattr(xades_t, "embed", lambda signature, token: None)
+    monkeypatch.setattr(longterm, "embed", lambda signature, certificates, revocation: None)
+    monkeypatch.setattr(archive, "add", lambda root, token: None)
     done = await signed_and_issued(signers, signers.demo.rosters["6A1"][3])
     assert b"SignatureTimeStamp" not in done.xml
     monkeypatch.undo()
