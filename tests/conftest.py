@@ -39,11 +39,17 @@ LAYERS = ("unit", "log", "school", "api", "pages", "interop", "scenario")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test carries the marker of its folder, so that one layer runs alone: `-m unit`, `-m log`…"""
+    """Every test carries the marker of its folder, so that one layer runs alone: `-m unit`, `-m log`…
+
+    The files of slow tests are put first, the scenario drills before them (in their order, each file
+    whole): the workers, which take a file at a time in this order, start with the longest and end
+    on short files together, instead of one worker finishing a drill of minutes while the other
+    waits."""
     for item in items:
         layer = item.path.parent.name
         if layer in LAYERS:
             item.add_marker(getattr(pytest.mark, layer))
+    items.sort(key=lambda item: (not item.get_closest_marker("slow"), item.path.parent.name != "scenario"))
 
 
 @pytest.fixture(scope="session")

@@ -64,10 +64,7 @@ async def _principal(session: SchoolSession, actor: Actor) -> None:
         )
 
 
-async def register_certificate(
-    ledger: Ledger, school: str, actor: Actor, cert: x509.Certificate, trusted_roots: Sequence[x509.Certificate]
-) -> list[Event]:
-    """Register a staff member's personal certificate or the school's organisation certificate."""
+async def _require_trusted(cert: x509.Certificate, trusted_roots: Sequence[x509.Certificate]) -> None:
     if not await chains_to_trust_list(cert, trusted_roots):
         raise ValidationError(
             "certificate.untrusted",
@@ -76,6 +73,29 @@ async def register_certificate(
             field="certificate",
             rule="Điều 9",
         )
+
+
+async def _registration(session: SchoolSession, actor: Actor, cert: x509.Certificate, holder: str) -> list[NewEvent]:
+    """The `certificate.registered` event of `cert` for `holder`; none when it is registered already."""
+    if await read(session.conn, certificates, session.school, fingerprint=fingerprint(cert)):
+        return []
+    payload = {
+        "fingerprint": fingerprint(cert),
+        "holder": holder,
+        "serial": format(cert.serial_number, "x"),
+        "subject": cert.subject.rfc4514_string(),
+        "not_before": format_time(cert.not_valid_before_utc),
+        "not_after": format_time(cert.not_valid_after_utc),
+        "certificate": base64.b64encode(cert.public_bytes(Encoding.DER)).decode(),
+    }
+    return [NewEvent(CERTIFICATE_REGISTERED, payload, actor)]
+
+
+async def register_certificate(
+    ledger: Ledger, school: str, actor: Actor, cert: x509.Certificate, trusted_roots: Sequence[x509.Certificate]
+) -> list[Event]:
+    """Register a staff member's personal certificate or the school's organisation certificate."""
+    await _require_trusted(cert, trusted_roots)
     holder = _holder(cert, school)
     if holder is None:
         raise ValidationError(
@@ -91,18 +111,7 @@ async def register_certificate(
             raise NotFound(
                 "staff.unknown", f"không có cán bộ {holder}", f"no staff member {holder}", field="certificate"
             )
-        if await read(session.conn, certificates, session.school, fingerprint=fingerprint(cert)):
-            return []
-        payload = {
-            "fingerprint": fingerprint(cert),
-            "holder": holder,
-            "serial": format(cert.serial_number, "x"),
-            "subject": cert.subject.rfc4514_string(),
-            "not_before": format_time(cert.not_valid_before_utc),
-            "not_after": format_time(cert.not_valid_after_utc),
-            "certificate": base64.b64encode(cert.public_bytes(Encoding.DER)).decode(),
-        }
-        return [NewEvent(CERTIFICATE_REGISTERED, payload, actor)]
+        return await _registration(session, actor, cert, holder)
 
     return await ledger.decide(school, decide)
 
@@ -119,14 +128,7 @@ async def register_client_certificate(
     to the trust list, be a client certificate (extendedKeyUsage clientAuth) and name this account of
     this school in its subjectAltName. The principal approves, as for every certificate and as for
     opening the integration account itself, which reads every record (Điều 5.3c, 9.4)."""
-    if not await chains_to_trust_list(cert, trusted_roots):
-        raise ValidationError(
-            "certificate.untrusted",
-            "chứng thư số không do tổ chức được tin cậy cấp",
-            "the certificate is not issued by a trusted root",
-            field="certificate",
-            rule="Điều 9",
-        )
+    await _require_trusted(cert, trusted_roots)
     try:
         usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
@@ -156,18 +158,7 @@ async def register_client_certificate(
                 f"no active integration account {username}",
                 field="username",
             )
-        if await read(session.conn, certificates, session.school, fingerprint=fingerprint(cert)):
-            return []
-        payload = {
-            "fingerprint": fingerprint(cert),
-            "holder": f"{CLIENT_HOLDER}{username}",
-            "serial": format(cert.serial_number, "x"),
-            "subject": cert.subject.rfc4514_string(),
-            "not_before": format_time(cert.not_valid_before_utc),
-            "not_after": format_time(cert.not_valid_after_utc),
-            "certificate": base64.b64encode(cert.public_bytes(Encoding.DER)).decode(),
-        }
-        return [NewEvent(CERTIFICATE_REGISTERED, payload, actor)]
+        return await _registration(session, actor, cert, f"{CLIENT_HOLDER}{username}")
 
     return await ledger.decide(school, decide)
 
