@@ -37,7 +37,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     tls = _tls_options(args)
     runtime = open_runtime(settings, upgrade=True)
     where = "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.home / 'pgdata'}"
-    scheme = "https" if tls else "http"
+    scheme = "https" if args.tls_cert else "http"  # the options always name the protocol; TLS only with a certificate
     print(f"hocba-ledger on {scheme}://{args.host}:{args.port}  (database: {where})", file=sys.stderr)
     if args.workers > 1:
         # Each worker process builds its own runtime; they share the database, its locks and the
