@@ -55,6 +55,14 @@ async def run_exclusive(engine: AsyncEngine, name: str, job: Callable[[], Awaita
     return True
 
 
+async def _schools(engine: AsyncEngine, named: Sequence[str] | None) -> Sequence[str]:
+    """The schools a job runs for: those named, or every school with a ledger."""
+    if named is not None:
+        return named
+    async with engine.connect() as conn:
+        return await store.school_ids(conn)
+
+
 async def deadline_transitions(runtime: Runtime, schools: Sequence[str] | None = None) -> list[Event]:
     """Mark each year's close and final date in the ledger once they pass, and expire the correction
     requests still pending at their deadline (Điều 25). Every school, or the ones named."""
@@ -62,9 +70,7 @@ async def deadline_transitions(runtime: Runtime, schools: Sequence[str] | None =
     engine = runtime.engine()
     ledger = school_ledger(engine, clock=runtime.clock)
     appended: list[Event] = []
-    if schools is None:
-        async with engine.connect() as conn:
-            schools = await store.school_ids(conn)
+    schools = await _schools(engine, schools)
     for school in schools:
         async with engine.connect() as conn:
             years = [Calendar.from_payload(row["calendar"]) for row in await read(conn, calendars, school)]
@@ -99,9 +105,7 @@ async def renew_pdf_archives(runtime: Runtime, schools: Sequence[str] | None = N
     `hocba.pdf_archive_renewed` event."""
     engine = runtime.engine()
     ledger = school_ledger(engine, clock=runtime.clock)
-    if schools is None:
-        async with engine.connect() as conn:
-            schools = await store.school_ids(conn)
+    schools = await _schools(engine, schools)
     stamper = time_stamper_for(runtime.settings, runtime.pki, runtime.clock)
     roots, crls = runtime.trusted_roots(), runtime.crls()
     margin = timedelta(days=runtime.settings.archive_renewal_days)
@@ -191,15 +195,12 @@ async def archive_renewals(runtime: Runtime, schools: Sequence[str] | None = Non
     ones named; each renewal is a `hocba.xml_archive_renewed` event."""
     engine = runtime.engine()
     ledger = school_ledger(engine, clock=runtime.clock)
-    if schools is None:
-        async with engine.connect() as conn:
-            schools = await store.school_ids(conn)
+    schools = await _schools(engine, schools)
+    stamp, roots = runtime.stamp(), runtime.trusted_roots()
     margin = timedelta(days=runtime.settings.archive_renewal_days)
     appended: list[Event] = []
     for school in schools:
-        appended += await renew_archive_timestamps(
-            ledger, school, runtime.stamp(), runtime.trusted_roots(), margin=margin
-        )
+        appended += await renew_archive_timestamps(ledger, school, stamp, roots, margin=margin)
     return appended
 
 
